@@ -1,0 +1,57 @@
+/**
+ * Canonical quantities of the wire contract (DESIGN.md "Wire contract").
+ * Every value on the wire and in the store is named by one of these keys.
+ *
+ * `min`/`max` are plausibility bounds: a value outside them is not a reading
+ * of a real distribution network but a broken meter, a mis-scaled register or
+ * hostile input, and is rejected at the server boundary. They are wide on
+ * purpose (a 35 kV line is still inside) — limits that raise alarms belong to
+ * the rules, not here.
+ */
+export interface QuantitySpec {
+  readonly unit: string;
+  readonly min: number;
+  readonly max: number;
+  /** derived on the server, never sent by an agent */
+  readonly derived?: true;
+  /** a 0/1 state rather than a measurement */
+  readonly state?: true;
+}
+
+const V = { unit: 'V', min: 0, max: 100_000 } as const;
+const A = { unit: 'A', min: 0, max: 100_000 } as const;
+const KW = { unit: 'kW', min: -1_000_000, max: 1_000_000 } as const;
+const KWH = { unit: 'kWh', min: 0, max: 1e12 } as const;
+const STATE = { unit: '', min: 0, max: 1, state: true } as const;
+const TEMP = { unit: '°C', min: -60, max: 300 } as const;
+
+export const QUANTITIES = {
+  ua: V, ub: V, uc: V,
+  uab: V, ubc: V, uca: V,
+  ia: A, ib: A, ic: A, in: A,
+  p: KW, pa: KW, pb: KW, pc: KW,
+  q: { unit: 'kvar', min: -1_000_000, max: 1_000_000 },
+  s: { unit: 'kVA', min: 0, max: 1_000_000 },
+  pf: { unit: '', min: -1, max: 1 },
+  f: { unit: 'Hz', min: 0, max: 100 },
+  ep_imp: KWH, ep_exp: KWH,
+  load_rate: { unit: '%', min: 0, max: 10_000, derived: true },
+  u_unbalance: { unit: '%', min: 0, max: 100, derived: true },
+  i_unbalance: { unit: '%', min: 0, max: 100, derived: true },
+  temp: TEMP,
+  humidity: { unit: '%', min: 0, max: 100 },
+  t_oil: TEMP, t_winding: TEMP,
+  door: STATE, water: STATE, smoke: STATE,
+} as const satisfies Record<string, QuantitySpec>;
+
+export type Quantity = keyof typeof QUANTITIES;
+export const QUANTITY_NAMES = Object.keys(QUANTITIES) as Quantity[];
+
+export function isQuantity(name: string): name is Quantity {
+  return Object.prototype.hasOwnProperty.call(QUANTITIES, name);
+}
+
+/** Quantities an agent may send (everything but the server-derived ones). */
+export const MEASURED_QUANTITIES = QUANTITY_NAMES.filter(
+  (q) => !(QUANTITIES[q] as QuantitySpec).derived,
+);

@@ -1,0 +1,191 @@
+/**
+ * Readings payload of the wire contract and its validator.
+ *
+ * Hand-written rather than a schema library: it runs once per message on the
+ * ingest hot path, must name every error with its path, and `contract/`
+ * depends on nothing.
+ */
+import { QUANTITIES, isQuantity, type Quantity, type QuantitySpec } from './quantities.ts';
+import { isTopicId } from './topics.ts';
+
+export const QUALITIES = ['good', 'stale', 'comm_loss'] as const;
+export type Quality = (typeof QUALITIES)[number];
+
+export type Values = Partial<Record<Quantity, number>>;
+
+export interface Reading {
+  /** device id as in the topology; any text up to 256 characters */
+  device: string;
+  /** epoch milliseconds at which the agent polled the device (not arrival time) */
+  ts: number;
+  /** per-agent counter, strictly increasing in the order the agent read */
+  seq: number;
+  v: Values;
+  q: Quality;
+  /** sent late from the agent's spool: stored, never alarmed on as live */
+  late?: boolean;
+}
+
+export interface ReadingsMessage {
+  agent: string;
+  readings: Reading[];
+}
+
+/** Stable reasons, used as metric labels and in dead-letter logs. */
+export type RejectReason =
+  | 'too_large'
+  | 'invalid_json'
+  | 'wrong_type'
+  | 'missing_field'
+  | 'unknown_key'
+  | 'unknown_quantity'
+  | 'derived_quantity'
+  | 'out_of_range'
+  | 'not_finite'
+  | 'too_many'
+  | 'agent_mismatch'
+  | 'bad_topic';
+
+export interface ContractError {
+  path: string;
+  reason: RejectReason;
+  message: string;
+}
+
+export const LIMITS = {
+  /** readings in one message */
+  maxReadingsPerMessage: 10_000,
+  maxDeviceIdLength: 256,
+  /** a payload larger than this is rejected before parsing */
+  maxMessageBytes: 4 * 1024 * 1024,
+  /** 2000-01-01 .. 2100-01-01: anything else is a clock or encoding fault */
+  minTs: 946_684_800_000,
+  maxTs: 4_102_444_800_000,
+} as const;
+
+export interface ValidatedMessage {
+  agent: string;
+  /** readings that passed */
+  readings: Reading[];
+  /** errors of readings that were dropped (the rest of the message is kept) */
+  rejected: ContractError[];
+}
+
+export type ValidationResult =
+  | { ok: true; value: ValidatedMessage }
+  | { ok: false; errors: ContractError[] };
+
+const MESSAGE_KEYS = new Set(['agent', 'readings']);
+const READING_KEYS = new Set(['device', 'ts', 'seq', 'v', 'q', 'late']);
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function err(path: string, reason: RejectReason, message: string): ContractError {
+  return { path, reason, message };
+}
+
+/** Validates one reading; pushes its errors and returns it when valid. */
+export function validateReading(x: unknown, path: string, errors: ContractError[]): Reading | null {
+  const before = errors.length;
+  if (!isPlainObject(x)) {
+    errors.push(err(path, 'wrong_type', 'reading must be an object'));
+    return null;
+  }
+  for (const k of Object.keys(x)) {
+    if (!READING_KEYS.has(k)) errors.push(err(`${path}.${k}`, 'unknown_key', `unknown key "${k}"`));
+  }
+  const { device, ts, seq, v, q, late } = x;
+  if (device === undefined) errors.push(err(`${path}.device`, 'missing_field', 'device is required'));
+  else if (typeof device !== 'string' || device.length === 0 || device.length > LIMITS.maxDeviceIdLength)
+    errors.push(err(`${path}.device`, 'wrong_type', `device must be a string of 1..${LIMITS.maxDeviceIdLength} characters`));
+  if (ts === undefined) errors.push(err(`${path}.ts`, 'missing_field', 'ts is required'));
+  else if (typeof ts !== 'number' || !Number.isInteger(ts)) errors.push(err(`${path}.ts`, 'wrong_type', 'ts must be integer epoch milliseconds'));
+  else if (ts < LIMITS.minTs || ts > LIMITS.maxTs) errors.push(err(`${path}.ts`, 'out_of_range', `ts ${ts} outside 2000..2100`));
+  if (seq === undefined) errors.push(err(`${path}.seq`, 'missing_field', 'seq is required'));
+  else if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) errors.push(err(`${path}.seq`, 'wrong_type', 'seq must be a non-negative integer'));
+  if (q === undefined) errors.push(err(`${path}.q`, 'missing_field', 'q is required'));
+  else if (typeof q !== 'string' || !(QUALITIES as readonly string[]).includes(q)) errors.push(err(`${path}.q`, 'wrong_type', `q must be one of ${QUALITIES.join(', ')}`));
+  if (late !== undefined && typeof late !== 'boolean') errors.push(err(`${path}.late`, 'wrong_type', 'late must be a boolean'));
+  if (v === undefined) errors.push(err(`${path}.v`, 'missing_field', 'v is required'));
+  else if (!isPlainObject(v)) errors.push(err(`${path}.v`, 'wrong_type', 'v must be an object of quantity → number'));
+  else {
+    for (const [name, value] of Object.entries(v)) {
+      const p = `${path}.v.${name}`;
+      if (!isQuantity(name)) {
+        errors.push(err(p, 'unknown_quantity', `"${name}" is not a canonical quantity`));
+        continue;
+      }
+      const spec: QuantitySpec = QUANTITIES[name];
+      if (spec.derived) errors.push(err(p, 'derived_quantity', `"${name}" is derived by the server and may not be sent`));
+      else if (typeof value !== 'number') errors.push(err(p, 'wrong_type', 'value must be a number'));
+      else if (!Number.isFinite(value)) errors.push(err(p, 'not_finite', 'value must be finite'));
+      else if (value < spec.min || value > spec.max)
+        errors.push(err(p, 'out_of_range', `${value} outside plausible range ${spec.min}..${spec.max} ${spec.unit}`));
+    }
+    if (q === 'comm_loss' && Object.keys(v).length > 0)
+      errors.push(err(`${path}.v`, 'wrong_type', 'a comm_loss reading carries no values'));
+  }
+  if (errors.length > before) return null;
+  const r: Reading = { device: device as string, ts: ts as number, seq: seq as number, v: v as Values, q: q as Quality };
+  if (late === true) r.late = true;
+  return r;
+}
+
+/**
+ * Validates a parsed readings message. `expectedAgent` is the agent named by
+ * the topic: a message may only speak for the agent whose topic it is on.
+ */
+export function validateReadingsMessage(x: unknown, expectedAgent?: string): ValidationResult {
+  const errors: ContractError[] = [];
+  if (!isPlainObject(x)) return { ok: false, errors: [err('', 'wrong_type', 'message must be a JSON object')] };
+  for (const k of Object.keys(x)) {
+    if (!MESSAGE_KEYS.has(k)) errors.push(err(k, 'unknown_key', `unknown key "${k}"`));
+  }
+  const { agent, readings } = x;
+  if (agent === undefined) errors.push(err('agent', 'missing_field', 'agent is required'));
+  else if (typeof agent !== 'string' || !isTopicId(agent)) errors.push(err('agent', 'wrong_type', 'agent must be a topic-safe id'));
+  else if (expectedAgent !== undefined && agent !== expectedAgent)
+    errors.push(err('agent', 'agent_mismatch', `agent "${agent}" published on the topic of "${expectedAgent}"`));
+  if (readings === undefined) errors.push(err('readings', 'missing_field', 'readings is required'));
+  else if (!Array.isArray(readings)) errors.push(err('readings', 'wrong_type', 'readings must be an array'));
+  else if (readings.length > LIMITS.maxReadingsPerMessage)
+    errors.push(err('readings', 'too_many', `${readings.length} readings exceed ${LIMITS.maxReadingsPerMessage}`));
+  if (errors.length > 0) return { ok: false, errors };
+
+  const good: Reading[] = [];
+  const rejected: ContractError[] = [];
+  const list = readings as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const r = validateReading(list[i], `readings[${i}]`, rejected);
+    if (r) good.push(r);
+  }
+  return { ok: true, value: { agent: agent as string, readings: good, rejected } };
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses and validates a raw MQTT payload (bytes must be UTF-8). Never throws. */
+export function parseReadingsPayload(payload: Uint8Array | string, expectedAgent?: string): ValidationResult {
+  const size = typeof payload === 'string' ? utf8.encode(payload).byteLength : payload.byteLength;
+  if (size > LIMITS.maxMessageBytes)
+    return { ok: false, errors: [err('', 'too_large', `${size} bytes exceed ${LIMITS.maxMessageBytes}`)] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof payload === 'string' ? payload : utf8Decoder.decode(payload));
+  } catch (e) {
+    return { ok: false, errors: [err('', 'invalid_json', (e as Error).message)] };
+  }
+  return validateReadingsMessage(parsed, expectedAgent);
+}
+
+/** Watermark published by the server (retained) on `watermarkTopic(agent)`. */
+export interface WatermarkMessage {
+  agent: string;
+  /** every reading of this agent with seq ≤ this is durably stored */
+  seq: number;
+  /** epoch ms when the server published it */
+  at: number;
+}
