@@ -1,0 +1,158 @@
+/**
+ * The HTTP app: REST API, WebSocket live feed, dashboard files. A Fastify
+ * instance built from already-started parts; no I/O at import, listens only
+ * when main.ts (or a test, on port 0) says so.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import websocket from '@fastify/websocket';
+import fastifyStatic from '@fastify/static';
+import type { Logger } from 'pino';
+import { QUANTITY_NAMES, isQuantity, type Quantity, type Topology } from '../contract/index.ts';
+import type { TelemetryStore, Aggregate } from './store/types.ts';
+import type { LiveHub } from './live-hub.ts';
+import type { Metrics } from './metrics.ts';
+import type { Ingest } from './ingest.ts';
+import { GridwatchError } from './errors.ts';
+
+export interface AppDeps {
+  log: Logger;
+  store: TelemetryStore;
+  live: LiveHub;
+  metrics: Metrics;
+  ingest: Ingest;
+  topology: Topology;
+  brokerEmbedded: boolean;
+  dashboardDir?: string;
+}
+
+const MAX_HISTORY_POINTS = 100_000;
+
+function list(s: string | undefined): string[] {
+  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [];
+}
+
+function parseTime(s: string, name: string): number {
+  const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(n)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `${name}: not epoch ms or an ISO 8601 time`);
+  return n;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576, disableRequestLogging: true });
+
+  app.setErrorHandler((err: FastifyError | GridwatchError, req, reply) => {
+    if (err instanceof GridwatchError) {
+      const status = err.code === 'GW_ERR_HTTP_BAD_REQUEST' ? 400 : err.code === 'GW_ERR_HTTP_NOT_FOUND' ? 404 : err.retryable ? 503 : 500;
+      return reply.status(status).send({ error: { code: err.code, message: err.message } });
+    }
+    const fe = err as FastifyError;
+    if (fe.validation || (fe.statusCode && fe.statusCode < 500)) {
+      return reply.status(fe.statusCode ?? 400).send({ error: { code: 'GW_ERR_HTTP_BAD_REQUEST', message: fe.message } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: { code: 'GW_ERR_HTTP_INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ error: { code: 'GW_ERR_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.get('/api/health', async () => {
+    const storeOk = await deps.store.ping();
+    const brokerOk = deps.ingest.connected;
+    return {
+      status: storeOk && brokerOk && deps.ingest.storeHealthy ? 'ok' : 'degraded',
+      broker: { connected: brokerOk, embedded: deps.brokerEmbedded },
+      store: { kind: deps.store.kind, reachable: storeOk, writing: deps.ingest.storeHealthy, lastStoredAt: deps.ingest.lastStoredAt },
+      ingest: { queueDepth: deps.ingest.queueDepth, rejected: await deps.metrics.rejectedSummary() },
+      agents: deps.ingest.agents(),
+    };
+  });
+
+  app.get('/api/topology', async () => deps.topology);
+
+  app.get('/api/quantities', async () => QUANTITY_NAMES);
+
+  app.get<{ Querystring: { site?: string; room?: string; device?: string } }>(
+    '/api/latest',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { site: { type: 'string', maxLength: 4096 }, room: { type: 'string', maxLength: 4096 }, device: { type: 'string', maxLength: 65536 } },
+        },
+      },
+    },
+    async (req) => {
+      const filter = { sites: list(req.query.site), rooms: list(req.query.room), devices: list(req.query.device) };
+      return { readings: deps.live.latest(filter) };
+    },
+  );
+
+  app.get<{ Querystring: { device: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate } }>(
+    '/api/history',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['device', 'quantity', 'from'],
+          properties: {
+            device: { type: 'string', minLength: 1, maxLength: 65536 },
+            quantity: { type: 'string', minLength: 1, maxLength: 1024 },
+            from: { type: 'string', minLength: 1, maxLength: 64 },
+            to: { type: 'string', minLength: 1, maxLength: 64 },
+            step: { type: 'integer', minimum: 0, maximum: 31 * 86_400_000 },
+            aggregate: { type: 'string', enum: ['mean', 'min', 'max', 'last'] },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const devices = list(req.query.device);
+      const quantities = list(req.query.quantity);
+      const bad = quantities.filter((q) => !isQuantity(q));
+      if (bad.length) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `unknown quantities: ${bad.join(', ')}`);
+      const from = parseTime(req.query.from, 'from');
+      const to = req.query.to ? parseTime(req.query.to, 'to') : Date.now();
+      if (to <= from) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'to must be after from');
+      // Pick the resolution: raw for short windows, buckets that keep the answer near 2,000 points otherwise.
+      let step = req.query.step ?? 0;
+      if (!req.query.step && to - from > 2 * 3_600_000) step = Math.ceil((to - from) / 2000 / 1000) * 1000;
+      if (step === 0 && to - from > MAX_HISTORY_POINTS * 1000)
+        throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'raw window too large; give a step');
+      const series = await deps.store.history({
+        devices,
+        quantities: quantities as Quantity[],
+        from,
+        to,
+        stepMs: step,
+        aggregate: req.query.aggregate ?? 'mean',
+      });
+      return { from, to, step, aggregate: step ? (req.query.aggregate ?? 'mean') : 'raw', series };
+    },
+  );
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  app.get('/ws', { websocket: true }, (socket) => {
+    deps.live.addClient(socket);
+  });
+
+  const dir = deps.dashboardDir;
+  if (dir && existsSync(path.join(dir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: path.resolve(dir), prefix: '/', index: 'index.html' });
+  } else {
+    app.get('/', async (_req, reply) =>
+      reply.type('text/plain; charset=utf-8').send('gridwatch: the dashboard is not built. Run `npm run build` (npm start does it).\n'),
+    );
+  }
+  return app;
+}

@@ -1,0 +1,139 @@
+/**
+ * Server configuration: one schema, defaults in the schema, unknown keys
+ * rejected, every error reported at once with its path. `main.ts` builds the
+ * raw object from a file and the environment; everything else receives the
+ * frozen result.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const InfluxSchema = z.strictObject({
+  url: z.url(),
+  /**
+   * 1: InfluxDB 1.x — writes go to `/write?db=&rp=`, optional user/password.
+   * 2: InfluxDB 2.x/3.x — writes to `/api/v2/write?org=&bucket=` with a token;
+   * queries in both cases use InfluxQL over `/query` (v1-compatible API).
+   */
+  apiVersion: z.union([z.literal(1), z.literal(2)]).default(1),
+  database: z.string().min(1).default('gridwatch'),
+  retentionPolicy: z.string().min(1).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  token: z.string().optional(),
+  org: z.string().optional(),
+  /** 2.x bucket; defaults to `database` (with a DBRP mapping of the same name for queries) */
+  bucket: z.string().optional(),
+  /** create the database at start (1.x only) */
+  createDatabase: z.boolean().default(true),
+  timeoutMs: z.number().int().positive().default(10_000),
+});
+
+export const ServerConfigSchema = z.strictObject({
+  http: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port (tests) */
+    port: z.number().int().min(0).max(65535).default(8080),
+  }).prefault({}),
+  mqtt: z.strictObject({
+    /** external broker; absent → an embedded broker (aedes) on loopback */
+    url: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    clientId: z.string().optional(),
+    /** shared-subscription group (`$share/<group>/…`); only with an external broker */
+    sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    embedded: z.strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(1883),
+    }).prefault({}),
+  }).prefault({}),
+  /** absent → embedded DuckDB file under dataDir */
+  influx: InfluxSchema.optional(),
+  dataDir: z.string().default('./data'),
+  /** YAML topology file; absent → no topology (devices tagged by site only) */
+  topologyFile: z.string().optional(),
+  ingest: z.strictObject({
+    /** readings per store write */
+    batchSize: z.number().int().positive().default(5000),
+    /** longest a reading waits for its batch, ms */
+    flushIntervalMs: z.number().int().positive().default(100),
+    /** readings held in memory awaiting the store before MQTT acks are withheld */
+    maxPending: z.number().int().positive().default(200_000),
+  }).prefault({}),
+  live: z.strictObject({
+    /** most frames per second per WebSocket client (values are conflated between frames) */
+    maxFps: z.number().positive().max(100).default(4),
+    /** a client whose socket buffer exceeds this skips frames; bytes */
+    maxBufferedBytes: z.number().int().positive().default(1_048_576),
+    /** a client that stays over the limit this long is disconnected, ms */
+    stallTimeoutMs: z.number().int().positive().default(10_000),
+  }).prefault({}),
+  dashboardDir: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ServerConfig = Readonly<z.infer<typeof ServerConfigSchema>>;
+export type InfluxConfig = z.infer<typeof InfluxSchema>;
+
+/** Formats zod issues as `path: message`, one per issue. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => {
+    const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const extra = i.code === 'unrecognized_keys' ? ` (${(i as { keys: string[] }).keys.join(', ')})` : '';
+    return `${path || '(root)'}: ${i.message}${extra}`;
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export function loadServerConfig(raw: unknown): ServerConfig {
+  const r = ServerConfigSchema.safeParse(raw ?? {});
+  if (!r.success) throw new ConfigError('server configuration', formatIssues(r.error.issues));
+  return deepFreeze(r.data);
+}
+
+/**
+ * Environment variables → raw config (merged over a config file's object).
+ * Only `main.ts` calls this. Numbers are parsed here so that the schema sees
+ * the right types and reports a bad one with its variable's path.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unknown> = {}): Record<string, unknown> {
+  const cfg = structuredClone(base) as Record<string, any>;
+  const set = (path: string[], value: unknown) => {
+    let o = cfg;
+    for (const k of path.slice(0, -1)) o = o[k] ??= {};
+    o[path[path.length - 1]!] = value;
+  };
+  const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+  const map: Array<[string, string[], (s: string) => unknown]> = [
+    ['GW_HTTP_HOST', ['http', 'host'], String],
+    ['GW_HTTP_PORT', ['http', 'port'], num],
+    ['GW_MQTT_URL', ['mqtt', 'url'], String],
+    ['GW_MQTT_USERNAME', ['mqtt', 'username'], String],
+    ['GW_MQTT_PASSWORD', ['mqtt', 'password'], String],
+    ['GW_MQTT_SHARED_GROUP', ['mqtt', 'sharedGroup'], String],
+    ['GW_MQTT_EMBEDDED_PORT', ['mqtt', 'embedded', 'port'], num],
+    ['GW_INFLUX_URL', ['influx', 'url'], String],
+    ['GW_INFLUX_API_VERSION', ['influx', 'apiVersion'], num],
+    ['GW_INFLUX_DATABASE', ['influx', 'database'], String],
+    ['GW_INFLUX_USERNAME', ['influx', 'username'], String],
+    ['GW_INFLUX_PASSWORD', ['influx', 'password'], String],
+    ['GW_INFLUX_TOKEN', ['influx', 'token'], String],
+    ['GW_INFLUX_ORG', ['influx', 'org'], String],
+    ['GW_INFLUX_BUCKET', ['influx', 'bucket'], String],
+    ['GW_DATA_DIR', ['dataDir'], String],
+    ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
+    ['GW_LOG_LEVEL', ['logLevel'], String],
+  ];
+  for (const [name, path, conv] of map) {
+    const v = env[name];
+    if (v !== undefined && v !== '') set(path, conv(v));
+  }
+  return cfg;
+}

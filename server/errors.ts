@@ -1,0 +1,31 @@
+/** Server error codes: stable, machine-readable, documented in README. */
+export type ServerErrorCode =
+  | 'GW_ERR_CONFIG_INVALID'
+  | 'GW_ERR_TOPOLOGY_INVALID'
+  | 'GW_ERR_STORE_WRITE'
+  | 'GW_ERR_STORE_QUERY'
+  | 'GW_ERR_STORE_UNAVAILABLE'
+  | 'GW_ERR_HTTP_BAD_REQUEST'
+  | 'GW_ERR_HTTP_NOT_FOUND'
+  | 'GW_ERR_WS_BAD_MESSAGE';
+
+export class GridwatchError extends Error {
+  readonly code: ServerErrorCode;
+  /** true when trying again later may succeed (a store that is down), false for bad input */
+  readonly retryable: boolean;
+  constructor(code: ServerErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GridwatchError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export class ConfigError extends GridwatchError {
+  readonly issues: string[];
+  constructor(what: string, issues: string[], code: ServerErrorCode = 'GW_ERR_CONFIG_INVALID') {
+    super(code, `invalid ${what}:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * MQTT ingest: subscribe, validate against the contract, tag with the
+ * topology, push live, batch into the store, and publish each agent's
+ * durable watermark only after the store confirmed the write.
+ *
+ * Backpressure: the PUBACK of a message is withheld while more than
+ * `maxPending` readings wait for the store, so a slow or down store makes the
+ * broker hold messages instead of this process growing without bound.
+ */
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import type { Logger } from 'pino';
+import {
+  AGENT_STATE_FILTER,
+  READINGS_FILTER,
+  SERVER_STATE_TOPIC,
+  parseReadingsPayload,
+  parseReadingsTopic,
+  watermarkTopic,
+  type DevicePlace,
+  type WatermarkMessage,
+} from '../contract/index.ts';
+import type { TelemetryStore, StoredReading } from './store/types.ts';
+import type { LiveHub } from './live-hub.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface IngestOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  sharedGroup?: string;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxPending: number;
+}
+
+interface Pending {
+  agent: string;
+  /** null: a message whose readings were all rejected still advances the watermark */
+  reading: StoredReading | null;
+  seq: number;
+}
+
+export class Ingest {
+  private client: MqttClient | null = null;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private readonly watermarks = new Map<string, number>();
+  private readonly agentStates = new Map<string, string>();
+  private readonly unknownDevices = new Set<string>();
+  private waiters: Array<() => void> = [];
+  private retryDelayMs = 0;
+  private readonly filter: string;
+  lastStoredAt: number | null = null;
+  storeHealthy = true;
+
+  constructor(
+    private readonly opts: IngestOptions,
+    private readonly deps: {
+      store: TelemetryStore;
+      live: LiveHub;
+      metrics: Metrics;
+      log: Logger;
+      devices: ReadonlyMap<string, DevicePlace>;
+      now?: () => number;
+    },
+  ) {
+    this.filter = opts.sharedGroup ? `$share/${opts.sharedGroup}/${READINGS_FILTER}` : READINGS_FILTER;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  watermark(agent: string): number | undefined {
+    return this.watermarks.get(agent);
+  }
+
+  agents(): Record<string, { state: string | null; watermark: number | null }> {
+    const out: Record<string, { state: string | null; watermark: number | null }> = {};
+    for (const a of new Set([...this.watermarks.keys(), ...this.agentStates.keys()]))
+      out[a] = { state: this.agentStates.get(a) ?? null, watermark: this.watermarks.get(a) ?? null };
+    return out;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const o: IClientOptions = {
+      clientId: this.opts.clientId ?? `gridwatch-server-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      will: { topic: SERVER_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    if (this.opts.username) o.username = this.opts.username;
+    if (this.opts.password) o.password = this.opts.password;
+    const client = mqtt.connect(this.opts.url, o);
+    this.client = client;
+    // PUBACK goes out when `done` is called [MQTT-4.3.2]: withheld while the queue is full.
+    client.handleMessage = (packet, done) => {
+      try {
+        this.onMessage(packet.topic, packet.payload as Buffer);
+      } catch (err) {
+        this.deps.log.error({ err, topic: packet.topic }, 'ingest handler failed');
+      }
+      if (this.queue.length < this.opts.maxPending) done();
+      else this.waiters.push(() => done());
+    };
+    const filter = this.filter;
+    client.on('connect', () => {
+      client.subscribe({ [filter]: { qos: 1 }, [AGENT_STATE_FILTER]: { qos: 1 } }, (err) => {
+        if (err) this.deps.log.error({ err }, 'subscribe failed');
+      });
+      client.publish(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
+      this.deps.log.info({ url: this.opts.url, filter }, 'mqtt connected');
+    });
+    client.on('offline', () => this.deps.log.warn({ url: this.opts.url }, 'mqtt offline'));
+    client.on('error', (err) => this.deps.log.warn({ err }, 'mqtt error'));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`mqtt: no connection to ${this.opts.url} within 10 s`)), 10_000);
+      client.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic.startsWith('gridwatch/v1/agent/')) {
+      const agent = topic.split('/')[3];
+      if (agent && topic.endsWith('/state')) this.agentStates.set(agent, payload.toString('utf8').slice(0, 32));
+      return;
+    }
+    const { metrics, log } = this.deps;
+    metrics.messagesIn.inc();
+    const parts = parseReadingsTopic(topic);
+    if (!parts) {
+      metrics.rejected.inc({ reason: 'bad_topic', agent: '' });
+      log.warn({ topic }, 'reading rejected: bad topic');
+      return;
+    }
+    const result = parseReadingsPayload(payload, parts.agent);
+    if (!result.ok) {
+      for (const e of result.errors.slice(0, 1)) metrics.rejected.inc({ reason: e.reason, agent: parts.agent });
+      log.warn({ agent: parts.agent, errors: result.errors.slice(0, 10), bytes: payload.length }, 'message rejected');
+      return;
+    }
+    const { readings, rejected } = result.value;
+    if (rejected.length) {
+      // one count per rejected reading, by its first reason
+      const byPath = new Map<string, string>();
+      for (const e of rejected) {
+        const key = e.path.replace(/^(readings\[\d+\]).*$/, '$1');
+        if (!byPath.has(key)) byPath.set(key, e.reason);
+      }
+      for (const reason of byPath.values()) metrics.rejected.inc({ reason, agent: parts.agent });
+      log.warn({ agent: parts.agent, errors: rejected.slice(0, 10), count: byPath.size }, 'readings rejected');
+    }
+    const stored: StoredReading[] = [];
+    for (const r of readings) {
+      const place = this.deps.devices.get(r.device);
+      if (!place && !this.unknownDevices.has(r.device)) {
+        this.unknownDevices.add(r.device);
+        log.warn({ agent: parts.agent, deviceId: r.device }, 'device not in topology; stored under its site only');
+      }
+      const s: StoredReading = {
+        site: place?.site ?? parts.site,
+        room: place?.room ?? '',
+        transformer: place?.transformer ?? '',
+        line: place?.line ?? '',
+        device: r.device,
+        ts: r.ts,
+        q: r.q,
+        late: r.late === true,
+        v: r.v,
+      };
+      stored.push(s);
+      this.queue.push({ agent: parts.agent, reading: s, seq: r.seq });
+    }
+    // the highest seq of a message whose readings were all rejected is still handled
+    if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1 });
+    metrics.readingsIn.inc(stored.length);
+    metrics.queueDepth.set(this.queue.length);
+    this.deps.live.publish(stored);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.timer || this.stopped) return;
+    const delay = this.queue.length >= this.opts.batchSize ? 0 : this.retryDelayMs || this.opts.flushIntervalMs;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+    }, delay);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.slice(0, this.opts.batchSize);
+    if (batch.length === 0) return;
+    const readings = batch.flatMap((p) => (p.reading ? [p.reading] : []));
+    const { metrics, log, store } = this.deps;
+    const t0 = performance.now();
+    try {
+      await store.write(readings);
+    } catch (err) {
+      metrics.storeErrors.inc();
+      this.retryDelayMs = Math.min(5000, Math.max(100, this.retryDelayMs * 2));
+      if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: readings.length }, 'store write failed; holding readings and retrying');
+      this.storeHealthy = false;
+      return;
+    }
+    if (!this.storeHealthy) log.info({ from: 'failing', to: 'healthy' }, 'store writes recovered');
+    this.storeHealthy = true;
+    this.retryDelayMs = 0;
+    metrics.storeLatency.observe((performance.now() - t0) / 1000);
+    metrics.batchSize.observe(readings.length);
+    metrics.stored.inc(readings.length);
+    this.queue.splice(0, batch.length);
+    metrics.queueDepth.set(this.queue.length);
+    this.lastStoredAt = this.now();
+    this.releaseWaiters();
+    this.publishWatermarks(batch);
+  }
+
+  private releaseWaiters(): void {
+    while (this.waiters.length && this.queue.length < this.opts.maxPending) this.waiters.shift()!();
+  }
+
+  private publishWatermarks(batch: Pending[]): void {
+    const highest = new Map<string, number>();
+    for (const p of batch) highest.set(p.agent, Math.max(highest.get(p.agent) ?? -1, p.seq));
+    for (const [agent, seq] of highest) {
+      if (seq < 0) continue;
+      const prev = this.watermarks.get(agent) ?? -1;
+      if (seq <= prev) continue;
+      this.watermarks.set(agent, seq);
+      const msg: WatermarkMessage = { agent, seq, at: this.now() };
+      this.client?.publish(watermarkTopic(agent), JSON.stringify(msg), { qos: 1, retain: true });
+    }
+  }
+
+  /** Writes everything queued (used at stop and by tests). */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const until = this.now() + timeoutMs;
+    while (this.queue.length > 0 && this.now() < until) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      if (this.flushing) await this.flushing;
+      else await this.flush();
+      if (!this.storeHealthy) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const client = this.client;
+    this.client = null;
+    if (client) {
+      await client.unsubscribeAsync([this.filter, AGENT_STATE_FILTER]).catch(() => undefined);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.flushing) await this.flushing;
+    this.client = client;
+    await this.drain(5000);
+    this.client = null;
+    if (client) {
+      if (client.connected) await client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }).catch(() => undefined);
+      await client.endAsync();
+    }
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

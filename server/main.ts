@@ -1,0 +1,52 @@
+/**
+ * Server entry point: the only place that reads the environment, builds the
+ * logger and listens. Config: an optional YAML/JSON file (GW_CONFIG or
+ * argv[2]) with GW_* environment variables over it.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { configFromEnv, loadServerConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { createServer } from './server.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const file = process.argv[2] ?? process.env.GW_CONFIG;
+const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info', redact: ['*.password', '*.token', 'config.mqtt.password', 'config.influx.password', 'config.influx.token'] });
+
+let config;
+try {
+  const base = file ? (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  config = loadServerConfig({ dashboardDir: path.join(here, '..', 'dashboard', 'dist'), ...configFromEnv(process.env, base ?? {}) });
+} catch (e) {
+  log.fatal(e instanceof ConfigError ? { issues: e.issues, code: e.code } : { err: e }, 'configuration rejected');
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(2);
+}
+log.level = config.logLevel;
+const server = createServer(config, { log });
+try {
+  await server.start();
+} catch (e) {
+  log.fatal({ err: e }, 'server failed to start');
+  process.exit(1);
+}
+log.info({ url: server.url, mqttUrl: server.mqttUrl }, `gridwatch dashboard at ${server.url}/`);
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'stopping');
+    server.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  });
+}

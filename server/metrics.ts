@@ -1,0 +1,47 @@
+/** Prometheus metrics of one server instance (own registry: tests run several). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly messagesIn = new Counter({ name: 'gridwatch_messages_in_total', help: 'MQTT readings messages received', registers: [this.registry] });
+  readonly readingsIn = new Counter({ name: 'gridwatch_readings_in_total', help: 'readings accepted', registers: [this.registry] });
+  readonly rejected = new Counter({
+    name: 'gridwatch_readings_rejected_total',
+    help: 'messages or readings rejected at the contract boundary, by reason and agent',
+    labelNames: ['reason', 'agent'] as const,
+    registers: [this.registry],
+  });
+  readonly stored = new Counter({ name: 'gridwatch_readings_stored_total', help: 'readings durably stored', registers: [this.registry] });
+  readonly storeErrors = new Counter({ name: 'gridwatch_store_write_errors_total', help: 'failed store writes (retried)', registers: [this.registry] });
+  readonly storeLatency = new Histogram({
+    name: 'gridwatch_store_write_seconds',
+    help: 'store write latency per batch',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'gridwatch_store_batch_size',
+    help: 'readings per store write',
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'gridwatch_ingest_queue_depth', help: 'readings awaiting the store', registers: [this.registry] });
+  readonly wsClients = new Gauge({ name: 'gridwatch_ws_clients', help: 'connected WebSocket clients', registers: [this.registry] });
+  readonly wsDroppedFrames = new Counter({ name: 'gridwatch_ws_dropped_frames_total', help: 'live frames skipped for slow clients', registers: [this.registry] });
+  readonly wsDisconnectedSlow = new Counter({ name: 'gridwatch_ws_slow_disconnects_total', help: 'clients disconnected for stalling', registers: [this.registry] });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** rejected counts as { reason: { agent: n } } for the health route */
+  async rejectedSummary(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const v of (await this.rejected.get()).values) {
+      const reason = String(v.labels.reason);
+      const agent = String(v.labels.agent);
+      (out[reason] ??= {})[agent] = v.value;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Composition of one server process: broker (external or embedded), store
+ * (InfluxDB or embedded DuckDB), live hub, ingest, HTTP app. `start()` opens
+ * everything in order, `stop()` closes it in reverse and leaves nothing
+ * running.
+ */
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+import { InfluxStore } from './store/influx.ts';
+import { DuckDbStore } from './store/duckdb.ts';
+import type { TelemetryStore } from './store/types.ts';
+import { LiveHub } from './live-hub.ts';
+import { Ingest } from './ingest.ts';
+import { Metrics } from './metrics.ts';
+import { buildApp } from './app.ts';
+import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
+
+export interface GridwatchServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** http://host:port once started */
+  readonly url: string;
+  readonly mqttUrl: string;
+  readonly store: TelemetryStore;
+  readonly ingest: Ingest;
+  readonly live: LiveHub;
+  readonly metrics: Metrics;
+}
+
+export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
+  const log = opts.log;
+  const metrics = new Metrics();
+  const store: TelemetryStore = config.influx
+    ? new InfluxStore(config.influx)
+    : new DuckDbStore(path.join(config.dataDir, 'gridwatch.duckdb'));
+  const live = new LiveHub(config.live, metrics, log.child({ component: 'live' }));
+  let broker: EmbeddedBroker | null = null;
+  let ingest: Ingest | null = null;
+  let app: FastifyInstance | null = null;
+  let url = '';
+  let mqttUrl = config.mqtt.url ?? '';
+  let started = false;
+
+  return {
+    get url() {
+      return url;
+    },
+    get mqttUrl() {
+      return mqttUrl;
+    },
+    store,
+    get ingest() {
+      if (!ingest) throw new Error('server not started');
+      return ingest;
+    },
+    live,
+    metrics,
+
+    async start() {
+      const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
+      try {
+        if (!config.mqtt.url) {
+          broker = await startEmbeddedBroker({ ...config.mqtt.embedded, log: log.child({ component: 'broker' }) });
+          mqttUrl = broker.url;
+          log.info({ mqttUrl }, 'embedded MQTT broker listening (no GW_MQTT_URL configured)');
+        }
+        await store.start();
+        log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
+        live.seed(await store.latest());
+        const mqttOpts = { ...config.mqtt, ...config.ingest, url: mqttUrl };
+        ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices });
+        await ingest.start();
+        app = await buildApp({
+          log,
+          store,
+          live,
+          metrics,
+          ingest,
+          topology: topo.topology,
+          brokerEmbedded: broker !== null,
+          ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
+        });
+        await app.listen({ host: config.http.host, port: config.http.port });
+        const addr = app.server.address() as AddressInfo;
+        url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
+        started = true;
+      } catch (e) {
+        await this.stop().catch(() => undefined);
+        throw e;
+      }
+    },
+
+    async stop() {
+      started = false;
+      live.closeAll();
+      if (app) await app.close().catch((err) => log.warn({ err }, 'http close failed'));
+      app = null;
+      if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));
+      if (broker) await broker.stop().catch((err) => log.warn({ err }, 'broker stop failed'));
+      broker = null;
+      void started;
+    },
+  };
+}

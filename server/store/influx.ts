@@ -1,0 +1,231 @@
+/**
+ * InfluxDB store. Writes go through @influxdata/influxdb-client (Point,
+ * line-protocol escaping, batching); queries are InfluxQL over `/query`,
+ * which 1.x, 2.x (v1-compatible API) and 3.x all serve.
+ *
+ * InfluxDB 1.x (Debian's influxd 1.6) has no `/api/v2/write`; the client only
+ * speaks that. `V1WriteTransport` rewrites the client's write requests to 1.x's
+ * `/write?db=&rp=&precision=` and leaves everything else untouched, so the
+ * client's batching and escaping are kept on both versions.
+ */
+import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { QUANTITIES, isQuantity, type Quality, type Quantity, type Values } from '../../contract/index.ts';
+import type { InfluxConfig } from '../config.ts';
+import { GridwatchError } from '../errors.ts';
+import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
+
+type Transport = InfluxDB['transport'];
+
+export const MEASUREMENT = 'reading';
+const TAGS = ['site', 'room', 'transformer', 'line', 'device'] as const;
+
+/** Wraps the client's transport; rewrites `/api/v2/write?org&bucket&precision` to 1.x `/write`. */
+class V1WriteTransport implements Transport {
+  constructor(
+    private readonly inner: Transport,
+    private readonly cfg: InfluxConfig,
+  ) {}
+  get chunkCombiner() {
+    return this.inner.chunkCombiner;
+  }
+  private rewrite(path: string): string {
+    if (!path.startsWith('/api/v2/write')) return path;
+    const src = new URL(path, 'http://x');
+    const out = new URLSearchParams({ db: this.cfg.database, precision: src.searchParams.get('precision') ?? 'ms' });
+    if (this.cfg.retentionPolicy) out.set('rp', this.cfg.retentionPolicy);
+    if (this.cfg.username) out.set('u', this.cfg.username);
+    if (this.cfg.password) out.set('p', this.cfg.password);
+    return `/write?${out}`;
+  }
+  send(...args: Parameters<Transport['send']>): void {
+    const [path, ...rest] = args;
+    this.inner.send(this.rewrite(path), ...rest);
+  }
+  request(...args: Parameters<Transport['request']>): Promise<any> {
+    const [path, ...rest] = args;
+    return this.inner.request(this.rewrite(path), ...rest);
+  }
+  iterate(...args: Parameters<Transport['iterate']>): AsyncIterableIterator<Uint8Array> {
+    const [path, ...rest] = args;
+    return this.inner.iterate(this.rewrite(path), ...rest);
+  }
+}
+
+/** InfluxQL string literal: single quotes, `\` and `'` escaped. */
+export function influxString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+/** InfluxQL identifier. */
+function ident(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+/**
+ * Line protocol cannot carry an empty tag value, and a tag value ending in a
+ * backslash would escape the following separator. Empty → tag omitted;
+ * trailing backslash → rejected upstream (see ingest).
+ */
+function setTag(p: Point, name: string, value: string): void {
+  if (value !== '') p.tag(name, value);
+}
+
+export class InfluxStore implements TelemetryStore {
+  readonly kind = 'influxdb' as const;
+  private writeApi: WriteApi | null = null;
+  private readonly client: InfluxDB;
+  private readonly queryHeaders: Record<string, string>;
+  private readonly queryDb: string;
+
+  constructor(private readonly cfg: InfluxConfig) {
+    const base = new InfluxDB({ url: cfg.url, token: cfg.token ?? '', timeout: cfg.timeoutMs });
+    this.client =
+      cfg.apiVersion === 1
+        ? new InfluxDB({ url: cfg.url, timeout: cfg.timeoutMs, transport: new V1WriteTransport(base.transport, cfg) })
+        : base;
+    this.queryHeaders = {};
+    if (cfg.apiVersion === 2 && cfg.token) this.queryHeaders.authorization = `Token ${cfg.token}`;
+    this.queryDb = cfg.apiVersion === 2 ? (cfg.bucket ?? cfg.database) : cfg.database;
+  }
+
+  async start(): Promise<void> {
+    if (this.cfg.apiVersion === 1 && this.cfg.createDatabase) {
+      await this.influxql(`CREATE DATABASE ${ident(this.cfg.database)}`, 'POST');
+    }
+    // Retries are ours (ingest keeps the batch and backs off), so a failed
+    // write surfaces at once instead of being retried behind our back.
+    this.writeApi = this.client.getWriteApi(this.cfg.org ?? '', this.cfg.bucket ?? this.cfg.database, 'ms', {
+      batchSize: 1_000_000,
+      flushInterval: 0,
+      maxRetries: 0,
+      maxBufferLines: 2_000_000,
+      maxBatchBytes: 256 * 1024 * 1024,
+      gzipThreshold: 1_000_000_000,
+    });
+  }
+
+  async stop(): Promise<void> {
+    const w = this.writeApi;
+    this.writeApi = null;
+    if (w) await w.close().catch(() => undefined);
+  }
+
+  toPoint(r: StoredReading): Point {
+    const p = new Point(MEASUREMENT).timestamp(r.ts);
+    setTag(p, 'site', r.site);
+    setTag(p, 'room', r.room);
+    setTag(p, 'transformer', r.transformer);
+    setTag(p, 'line', r.line);
+    setTag(p, 'device', r.device);
+    for (const [k, v] of Object.entries(r.v)) if (v !== undefined) p.floatField(k, v);
+    p.stringField('q', r.q);
+    if (r.late) p.booleanField('late', true);
+    return p;
+  }
+
+  async write(readings: readonly StoredReading[]): Promise<void> {
+    const w = this.writeApi;
+    if (!w) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
+    if (readings.length === 0) return;
+    w.writePoints(readings.map((r) => this.toPoint(r)));
+    try {
+      await w.flush();
+    } catch (e) {
+      throw new GridwatchError('GW_ERR_STORE_WRITE', `influx write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+  }
+
+  async influxql(q: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxSeries[]> {
+    const params = new URLSearchParams({ q, epoch: 'ms' });
+    if (!q.startsWith('CREATE DATABASE')) params.set('db', this.queryDb);
+    if (this.cfg.apiVersion === 1 && this.cfg.username) params.set('u', this.cfg.username);
+    if (this.cfg.apiVersion === 1 && this.cfg.password) params.set('p', this.cfg.password);
+    let res: Response;
+    try {
+      res = await fetch(`${this.cfg.url.replace(/\/$/, '')}/query?${params}`, {
+        method,
+        headers: this.queryHeaders,
+        signal: AbortSignal.timeout(this.cfg.timeoutMs),
+      });
+    } catch (e) {
+      throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', `influx unreachable: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+    const body = (await res.json().catch(() => null)) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string } | null;
+    if (!res.ok || !body || body.error) {
+      throw new GridwatchError('GW_ERR_STORE_QUERY', `influx query failed (${res.status}): ${body?.error ?? 'no body'}`, { retryable: res.status >= 500 });
+    }
+    const first = body.results?.[0];
+    if (first?.error) throw new GridwatchError('GW_ERR_STORE_QUERY', `influx query failed: ${first.error}`);
+    return first?.series ?? [];
+  }
+
+  private rowToReading(series: InfluxSeries, row: unknown[]): StoredReading {
+    const tags = series.tags ?? {};
+    const out: StoredReading = { site: '', room: '', transformer: '', line: '', device: '', ts: 0, q: 'good', late: false, v: {} };
+    const v: Values = {};
+    series.columns.forEach((col, i) => {
+      const val = row[i];
+      if (col === 'time') out.ts = Number(val);
+      else if (col === 'q') out.q = val as Quality;
+      else if (col === 'late') out.late = val === true;
+      else if ((TAGS as readonly string[]).includes(col)) {
+        if (typeof val === 'string') (out as unknown as Record<string, string>)[col] = val;
+      } else if (isQuantity(col) && typeof val === 'number') v[col] = val;
+    });
+    for (const t of TAGS) if (tags[t] !== undefined) out[t] = tags[t]!;
+    out.v = v;
+    return out;
+  }
+
+  async latest(devices?: readonly string[]): Promise<StoredReading[]> {
+    const where = devices && devices.length ? `WHERE ${devices.map((d) => `"device" = ${influxString(d)}`).join(' OR ')}` : '';
+    // One newest row per device; grouping by every tag keeps the tag values.
+    const series = await this.influxql(`SELECT * FROM ${MEASUREMENT} ${where} GROUP BY "device" ORDER BY time DESC LIMIT 1`);
+    return series.flatMap((s) => s.values.map((row) => this.rowToReading(s, row)));
+  }
+
+  async history(q: HistoryQuery): Promise<HistorySeries[]> {
+    if (q.devices.length === 0 || q.quantities.length === 0) return [];
+    const quantities = q.quantities.filter((x) => x in QUANTITIES);
+    const devWhere = q.devices.map((d) => `"device" = ${influxString(d)}`).join(' OR ');
+    const time = `time >= ${Math.floor(q.from)}ms AND time < ${Math.floor(q.to)}ms`;
+    const agg = q.aggregate ?? 'mean';
+    const fn = agg === 'last' ? 'last' : agg;
+    const sql = q.stepMs
+      ? `SELECT ${quantities.map((x) => `${fn}(${ident(x)}) AS ${ident(x)}`).join(', ')} FROM ${MEASUREMENT} WHERE (${devWhere}) AND ${time} GROUP BY time(${Math.floor(q.stepMs)}ms), "device" fill(none)`
+      : `SELECT ${quantities.map(ident).join(', ')} FROM ${MEASUREMENT} WHERE (${devWhere}) AND ${time} GROUP BY "device"`;
+    const series = await this.influxql(sql);
+    const out: HistorySeries[] = [];
+    for (const s of series) {
+      const device = s.tags?.device ?? '';
+      quantities.forEach((quantity: Quantity) => {
+        const ci = s.columns.indexOf(quantity);
+        const ts: number[] = [];
+        const values: (number | null)[] = [];
+        for (const row of s.values) {
+          const val = row[ci];
+          if (val === null || val === undefined) continue;
+          ts.push(Number(row[0]));
+          values.push(val as number);
+        }
+        if (ts.length > 0) out.push({ device, quantity, ts, values });
+      });
+    }
+    return out;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.cfg.url.replace(/\/$/, '')}/ping`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 204 || res.ok;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The telemetry store port. Two implementations (InfluxDB, embedded DuckDB)
+ * pass one contract suite (test/store/store-contract.ts).
+ */
+import type { Quality, Quantity, Values } from '../../contract/index.ts';
+
+/** One device's poll as stored: the wire reading plus its topology tags. */
+export interface StoredReading {
+  site: string;
+  room: string;
+  transformer: string;
+  line: string;
+  device: string;
+  /** epoch ms of the poll (the agent's timestamp, not arrival) */
+  ts: number;
+  q: Quality;
+  late: boolean;
+  v: Values;
+}
+
+export type Aggregate = 'mean' | 'min' | 'max' | 'last';
+
+export interface HistoryQuery {
+  devices: string[];
+  quantities: Quantity[];
+  /** epoch ms, inclusive */
+  from: number;
+  /** epoch ms, exclusive */
+  to: number;
+  /** bucket width in ms; absent or 0 → raw points */
+  stepMs?: number;
+  aggregate?: Aggregate;
+}
+
+export interface HistorySeries {
+  device: string;
+  quantity: Quantity;
+  /** epoch ms (bucket start when aggregated) */
+  ts: number[];
+  values: (number | null)[];
+}
+
+export interface TelemetryStore {
+  readonly kind: 'influxdb' | 'duckdb';
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Resolves once every reading is durably stored. A point's key is
+   * (device, ts): writing it again overwrites the quantities it carries and
+   * keeps the others, as InfluxDB does.
+   */
+  write(readings: readonly StoredReading[]): Promise<void>;
+  /** The newest reading of each device (all devices when `devices` is absent). */
+  latest(devices?: readonly string[]): Promise<StoredReading[]>;
+  history(q: HistoryQuery): Promise<HistorySeries[]>;
+  /** true when the store answers */
+  ping(): Promise<boolean>;
+}
