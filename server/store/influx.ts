@@ -8,13 +8,17 @@
  * `/write?db=&rp=&precision=` and leaves everything else untouched, so the
  * client's batching and escaping are kept on both versions.
  */
-import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, Point, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import { QUANTITIES, isQuantity, type Quality, type Quantity, type Values } from '../../contract/index.ts';
 import type { InfluxConfig } from '../config.ts';
 import { GridwatchError } from '../errors.ts';
 import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
 
 type Transport = InfluxDB['transport'];
+
+// The client logs write failures to the console on its own; ours are
+// reported by the ingest (once per state change, through pino), not twice.
+setLogger({ error: () => undefined, warn: () => undefined });
 
 export const MEASUREMENT = 'reading';
 const TAGS = ['site', 'room', 'transformer', 'line', 'device'] as const;
