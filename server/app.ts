@@ -40,7 +40,11 @@ function parseTime(s: string, name: string): number {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576,
+    disableRequestLogging: true,
+    // unknown query keys are an error, not silently dropped
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+  });
 
   app.setErrorHandler((err: FastifyError | GridwatchError, req, reply) => {
     if (err instanceof GridwatchError) {

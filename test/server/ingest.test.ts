@@ -1,0 +1,140 @@
+/**
+ * Ingest boundary against a real Mosquitto, a real DuckDB file, real Fastify
+ * on port 0 and a real WebSocket client: valid readings flow through, hostile
+ * ones are rejected with a counted reason and nothing else is disturbed.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readingsTopic, watermarkTopic } from '../../contract/index.ts';
+import { connectWs, eventually } from '../support/ws-client.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+const SITE = 'site-a';
+const AGENT = `agent-${process.pid}`;
+const TOPOLOGY = `
+sites:
+  - id: ${SITE}
+    name: Site A
+    rooms:
+      - id: room-1
+        name: Room 1
+        transformers:
+          - id: t1
+            name: T1
+            ratedKva: 630
+            lines:
+              - { id: l1, name: Line 1, ratedCurrentA: 250, meter: dev-1 }
+`;
+
+let ts: TestServer;
+let pub: MqttClient;
+let seq = 0;
+const now = () => Date.now();
+const msg = (readings: unknown[]) => JSON.stringify({ agent: AGENT, readings });
+const good = (over: Record<string, unknown> = {}) => ({ device: 'dev-1', ts: now(), seq: seq++, v: { ua: 229.9, ia: 80.5 }, q: 'good', ...over });
+
+async function rejectedCount(reason: string): Promise<number> {
+  const text = await (await fetch(`${ts.server.url}/metrics`)).text();
+  const m = text.match(new RegExp(`gridwatch_readings_rejected_total\\{reason="${reason}",agent="${AGENT}"\\} (\\d+)`));
+  return m ? Number(m[1]) : 0;
+}
+
+beforeAll(async () => {
+  ts = await startTestServer({ mqttUrl: inject('mqttUrl'), topologyYaml: TOPOLOGY });
+  pub = await mqtt.connectAsync(inject('mqttUrl'), { clientId: `pub-${AGENT}` });
+});
+afterAll(async () => {
+  await pub?.endAsync();
+  await ts?.close();
+});
+
+describe('ingest', () => {
+  it('stores a valid reading with its topology tags, pushes it live and publishes the watermark', async () => {
+    const ws = await connectWs(`${ts.server.url.replace('http', 'ws')}/ws`);
+    await ws.next((f) => f.type === 'snapshot');
+    const wm = await mqtt.connectAsync(inject('mqttUrl'));
+    const marks: any[] = [];
+    wm.on('message', (_t, p) => marks.push(JSON.parse(p.toString())));
+    await wm.subscribeAsync(watermarkTopic(AGENT), { qos: 1 });
+    const r = good();
+    await pub.publishAsync(readingsTopic(SITE, AGENT), msg([r]), { qos: 1 });
+    const frame = await ws.next((f) => f.type === 'readings' && f.readings.some((x: any) => x.ts === r.ts));
+    expect(frame.readings[0]).toMatchObject({ device: 'dev-1', site: SITE, room: 'room-1', transformer: 't1', line: 'l1', q: 'good', v: { ua: 229.9, ia: 80.5 } });
+    await eventually(() => marks.some((m) => m.seq === r.seq), 10_000, 'watermark');
+    const [latest] = await ts.server.store.latest(['dev-1']);
+    expect(latest).toMatchObject({ ts: r.ts, line: 'l1', v: { ua: 229.9, ia: 80.5 } });
+    await wm.endAsync();
+    await ws.close();
+  });
+
+  const hostile: Array<[string, string | Buffer, string]> = [
+    ['invalid JSON', '{"agent":', 'invalid_json'],
+    ['not an object', '[1,2,3]', 'wrong_type'],
+    ['missing readings', JSON.stringify({ agent: AGENT }), 'missing_field'],
+    ['unknown top-level key', JSON.stringify({ agent: AGENT, readings: [], evil: true }), 'unknown_key'],
+    ['agent of another topic', JSON.stringify({ agent: 'someone-else', readings: [] }), 'agent_mismatch'],
+    ['Infinity through 1e999', `{"agent":"${AGENT}","readings":[{"device":"dev-1","ts":${Date.now()},"seq":1,"v":{"ua":1e999},"q":"good"}]}`, 'not_finite'],
+    ['a voltage of 1e9', msg([good({ v: { ua: 1e9 } })]), 'out_of_range'],
+    ['string value', msg([good({ v: { ua: '230' } })]), 'wrong_type'],
+    ['unknown quantity', msg([good({ v: { volts: 230 } })]), 'unknown_quantity'],
+    ['derived quantity sent by an agent', msg([good({ v: { load_rate: 50 } })]), 'derived_quantity'],
+    ['timestamp in seconds', msg([good({ ts: Math.floor(Date.now() / 1000) })]), 'out_of_range'],
+    ['bad quality', msg([good({ q: 'fine' })]), 'wrong_type'],
+    ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'invalid_json'],
+    ['5 MB payload', Buffer.alloc(5 * 1024 * 1024, 0x20), 'too_large'],
+  ];
+  for (const [name, payload, reason] of hostile) {
+    it(`rejects ${name} as ${reason}, counts it, and keeps running`, async () => {
+      const before = await rejectedCount(reason);
+      await pub.publishAsync(readingsTopic(SITE, AGENT), payload, { qos: 1 });
+      await eventually(async () => (await rejectedCount(reason)) === before + 1, 10_000, `${reason} counted`);
+      const health = await (await fetch(`${ts.server.url}/api/health`)).json();
+      expect(health.broker.connected).toBe(true);
+    });
+  }
+
+  it('keeps the good readings of a message and drops only the bad one', async () => {
+    const before = await rejectedCount('out_of_range');
+    const a = good({ device: 'dev-ok-1' });
+    const bad = good({ device: 'dev-bad', v: { f: 5000 } });
+    const b = good({ device: 'dev-ok-2' });
+    await pub.publishAsync(readingsTopic(SITE, AGENT), msg([a, bad, b]), { qos: 1 });
+    await eventually(async () => (await ts.server.store.latest(['dev-ok-1', 'dev-ok-2'])).length === 2, 10_000, 'good readings stored');
+    expect(await ts.server.store.latest(['dev-bad'])).toEqual([]);
+    expect(await rejectedCount('out_of_range')).toBe(before + 1);
+  });
+
+  it('answers hostile HTTP with JSON errors that carry a stable code', async () => {
+    const base = ts.server.url;
+    const cases: Array<[string, number]> = [
+      ['/api/history', 400],
+      ['/api/history?device=a&quantity=ua&from=yesterday', 400],
+      ['/api/history?device=a&quantity=volts&from=0', 400],
+      ['/api/history?device=a&quantity=ua&from=2000&to=1000', 400],
+      ['/api/history?device=a&quantity=ua&from=0&step=-5', 400],
+      ['/api/latest?evil=1', 400],
+      ['/api/nothing-here', 404],
+    ];
+    for (const [url, status] of cases) {
+      const res = await fetch(base + url);
+      expect(res.status, url).toBe(status);
+      const body = await res.json();
+      expect(body.error.code, url).toMatch(/^GW_ERR_HTTP_/);
+    }
+  });
+
+  it('answers hostile WebSocket input with an error frame, and closes on an oversized frame', async () => {
+    const ws = await connectWs(`${ts.server.url.replace('http', 'ws')}/ws`);
+    await ws.next((f) => f.type === 'snapshot');
+    ws.ws.send('not json');
+    await ws.next((f) => f.type === 'error' && f.code === 'GW_ERR_WS_BAD_MESSAGE');
+    ws.ws.send(JSON.stringify({ type: 'subscribe', devices: 'all' }));
+    await ws.next((f) => f.type === 'error' && /devices/.test(f.message));
+    ws.ws.send(JSON.stringify({ type: 'subscribe', devices: ['dev-1'] }));
+    const snap = await ws.next((f) => f.type === 'snapshot' && f.readings.length === 1);
+    expect(snap.readings[0].device).toBe('dev-1');
+    const closed = new Promise<number>((resolve) => ws.ws.once('close', (code) => resolve(code)));
+    ws.ws.send('x'.repeat(200_000));
+    expect(await closed).toBe(1009);
+  });
+});
