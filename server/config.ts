@@ -105,13 +105,21 @@ export function loadServerConfig(raw: unknown): ServerConfig {
  */
 export function configFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unknown> = {}): Record<string, unknown> {
   const cfg = structuredClone(base) as Record<string, any>;
-  const set = (path: string[], value: unknown) => {
+  const set = (path: readonly string[], value: unknown) => {
     let o = cfg;
     for (const k of path.slice(0, -1)) o = o[k] ??= {};
     o[path[path.length - 1]!] = value;
   };
-  const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
-  const map: Array<[string, string[], (s: string) => unknown]> = [
+  for (const [name, path, conv] of ENV_MAP) {
+    const v = env[name];
+    if (v !== undefined && v !== '') set(path, conv(v));
+  }
+  return cfg;
+}
+
+const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+/** Every environment variable the server reads: name, config path, conversion. */
+export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: string) => unknown]> = [
     ['GW_HTTP_HOST', ['http', 'host'], String],
     ['GW_HTTP_PORT', ['http', 'port'], num],
     ['GW_MQTT_URL', ['mqtt', 'url'], String],
@@ -130,10 +138,4 @@ export function configFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unkno
     ['GW_DATA_DIR', ['dataDir'], String],
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
-  ];
-  for (const [name, path, conv] of map) {
-    const v = env[name];
-    if (v !== undefined && v !== '') set(path, conv(v));
-  }
-  return cfg;
-}
+];

@@ -1,5 +1,5 @@
 export { createServer, type GridwatchServer } from './server.ts';
-export { loadServerConfig, configFromEnv, ServerConfigSchema, type ServerConfig } from './config.ts';
+export { loadServerConfig, configFromEnv, ENV_MAP, ServerConfigSchema, type ServerConfig } from './config.ts';
 export { loadTopologyFile, topologyFromYaml, type LoadedTopology } from './topology-file.ts';
 export { InfluxStore } from './store/influx.ts';
 export { DuckDbStore } from './store/duckdb.ts';
