@@ -20,6 +20,7 @@ import {
   type WatermarkMessage,
 } from '../contract/index.ts';
 import type { TelemetryStore, StoredReading } from './store/types.ts';
+import { withDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -182,7 +183,7 @@ export class Ingest {
         ts: r.ts,
         q: r.q,
         late: r.late === true,
-        v: r.v,
+        v: r.q === 'comm_loss' ? r.v : withDerived(r.v, place),
       };
       stored.push(s);
       this.queue.push({ agent: parts.agent, reading: s, seq: r.seq });
