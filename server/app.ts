@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
@@ -41,7 +41,8 @@ function parseTime(s: string, name: string): number {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576,
-    disableRequestLogging: true,
+    // per-request lines would drown the log at dashboard poll rates; errors still log
+    logController: new LogController({ disableRequestLogging: true }),
     // unknown query keys are an error, not silently dropped
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
   });

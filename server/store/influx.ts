@@ -128,7 +128,8 @@ export class InfluxStore implements TelemetryStore {
     setTag(p, 'line', r.line);
     setTag(p, 'device', r.device);
     for (const [k, v] of Object.entries(r.v)) if (v !== undefined) p.floatField(k, v);
-    p.stringField('q', r.q);
+    // the quality is `quality`: `q` is the reactive-power quantity
+    p.stringField('quality', r.q);
     if (r.late) p.booleanField('late', true);
     return p;
   }
@@ -176,7 +177,7 @@ export class InfluxStore implements TelemetryStore {
     series.columns.forEach((col, i) => {
       const val = row[i];
       if (col === 'time') out.ts = Number(val);
-      else if (col === 'q') out.q = val as Quality;
+      else if (col === 'quality') out.q = val as Quality;
       else if (col === 'late') out.late = val === true;
       else if ((TAGS as readonly string[]).includes(col)) {
         if (typeof val === 'string') (out as unknown as Record<string, string>)[col] = val;

@@ -11,7 +11,7 @@ const T0 = Date.UTC(2026, 10, 1, 0, 0, 0);
 function reading(over: Partial<StoredReading> = {}): StoredReading {
   return {
     site: 's1', room: 'r1', transformer: 't1', line: 'l1', device: 'm1',
-    ts: T0, q: 'good', late: false, v: { ua: 230.1, ia: 12.5, p: 7.25 },
+    ts: T0, q: 'good', late: false, v: { ua: 230.1, ia: 12.5, p: 7.25, q: 1.5, in: 0.25 },
     ...over,
   };
 }

@@ -1,0 +1,291 @@
+/**
+ * gridwatch benchmark. Starts a private Mosquitto and influxd, measures their
+ * raw ceilings in this same run, then the whole path
+ *   agent-shaped MQTT messages → Mosquitto → server → InfluxDB (+ WebSocket)
+ * and prints every figure as a ratio of the ceilings. Nothing here asserts a
+ * time: the machine is shared and noisy; the figures go into the issue notes.
+ *
+ *   npm run bench                    all stages
+ *   GW_BENCH_SECONDS=10 npm run bench  length of each measured stage
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { readingsTopic, type Reading } from '../contract/index.ts';
+import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+
+const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
+const READINGS_PER_MESSAGE = 100;
+const QUANTITIES = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+function pct(a: number, b: number): string {
+  return `${fmt((a / b) * 100, 1)} %`;
+}
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+/** Raw Mosquitto: QoS 1 messages/s from one plain publisher to one plain subscriber. */
+async function mosquittoCeiling(url: string, payloadBytes: number): Promise<number> {
+  const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${payloadBytes}` });
+  const pub = await mqtt.connectAsync(url, { clientId: `bench-pub-${payloadBytes}` });
+  await sub.subscribeAsync('bench/raw', { qos: 1 });
+  let received = 0;
+  sub.on('message', () => received++);
+  const payload = Buffer.alloc(payloadBytes, 0x61);
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  let sent = 0;
+  // keep a window of QoS 1 publishes in flight, as a real publisher would
+  const window = 100;
+  await new Promise<void>((resolve) => {
+    let inflight = 0;
+    const pump = () => {
+      while (inflight < window && Date.now() < until) {
+        inflight++;
+        sent++;
+        pub.publish('bench/raw', payload, { qos: 1 }, () => {
+          inflight--;
+          pump();
+        });
+      }
+      if (inflight === 0 && Date.now() >= until) resolve();
+    };
+    pump();
+  });
+  while (received < sent) await new Promise((r) => setTimeout(r, 10));
+  const rate = received / ((performance.now() - t0) / 1000);
+  await pub.endAsync();
+  await sub.endAsync();
+  return rate;
+}
+
+/** Raw influxd: points/s through POST /write, 5,000-line batches of 10-field lines, two writers. */
+async function influxCeiling(url: string): Promise<number> {
+  await fetch(`${url}/query?q=${encodeURIComponent('CREATE DATABASE raw')}`, { method: 'POST' });
+  const fields = Object.entries(QUANTITIES).map(([k, v]) => `${k}=${v}`).join(',');
+  let written = 0;
+  const base = Date.UTC(2026, 0, 1);
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  let n = 0;
+  const writer = async (w: number) => {
+    while (Date.now() < until) {
+      const lines: string[] = [];
+      for (let i = 0; i < 5000; i++, n++) lines.push(`reading,site=s,room=r,transformer=t,line=l${n % 20},device=d${w}-${n % 1000} ${fields},quality="good" ${base + Math.floor(n / 1000) * 1000}`);
+      const res = await fetch(`${url}/write?db=raw&precision=ms`, { method: 'POST', body: lines.join('\n') });
+      if (res.status !== 204) throw new Error(`raw write ${res.status}: ${await res.text()}`);
+      written += lines.length;
+    }
+  };
+  await Promise.all([writer(0), writer(1)]);
+  return written / ((performance.now() - t0) / 1000);
+}
+
+interface ServerProc {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
+  });
+  child.stdout!.resume();
+  return {
+    child,
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function makeMessage(agent: string, seq0: number, ts: number): { payload: string; count: number } {
+  const readings: Reading[] = [];
+  for (let i = 0; i < READINGS_PER_MESSAGE; i++) readings.push({ device: `${agent}-m${i}`, ts, seq: seq0 + i, v: QUANTITIES, q: 'good' });
+  return { payload: JSON.stringify({ agent, readings }), count: READINGS_PER_MESSAGE };
+}
+
+/**
+ * Whole path at full speed: `agents` publishers each send messages of 100
+ * readings as fast as QoS 1 allows for SECONDS; then waits until the server
+ * reports every reading stored and checks InfluxDB holds exactly that many.
+ */
+async function wholePath(mqttUrl: string, influxUrl: string, server: ServerProc, db: string, agents: number): Promise<{ rate: number; sent: number; stored: number }> {
+  const pubs = await Promise.all(Array.from({ length: agents }, (_, a) => mqtt.connectAsync(mqttUrl, { clientId: `bench-agent-${a}` })));
+  const base = Date.UTC(2026, 1, 1);
+  let sent = 0;
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    pubs.map(async (pub, a) => {
+      const agent = `agent-${a}`;
+      let seq = 0;
+      let tick = 0;
+      let inflight = 0;
+      await new Promise<void>((resolve) => {
+        const pump = () => {
+          while (inflight < 20 && Date.now() < until) {
+            const m = makeMessage(agent, seq, base + tick++ * 1000);
+            seq += m.count;
+            inflight++;
+            pub.publish(readingsTopic('bench', agent), m.payload, { qos: 1 }, () => {
+              inflight--;
+              sent += m.count;
+              pump();
+            });
+          }
+          if (inflight === 0 && Date.now() >= until) resolve();
+        };
+        pump();
+      });
+    }),
+  );
+  let stored = 0;
+  for (;;) {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    stored = Number(text.match(/^gridwatch_readings_stored_total (\d+)/m)?.[1] ?? 0);
+    if (stored >= sent) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const rate = stored / ((performance.now() - t0) / 1000);
+  await Promise.all(pubs.map((p) => p.endAsync()));
+  const res = await influxQuery(influxUrl, db, 'SELECT count("ua") FROM reading');
+  const inDb = Number(res[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
+  return { rate, sent, stored: inDb };
+}
+
+/** Publish → WebSocket latency at a fixed rate (readings/s), optionally with extra WS clients. */
+async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: number, extraClients: number): Promise<{ p50: number; p99: number; frames: number }> {
+  const wsUrl = `${server.url.replace('http', 'ws')}/ws`;
+  const extras: WebSocket[] = [];
+  for (let i = 0; i < extraClients; i++) {
+    const w = new WebSocket(wsUrl);
+    w.on('message', () => undefined);
+    extras.push(w);
+  }
+  await Promise.all(extras.map((w) => new Promise((r) => w.once('open', r))));
+  const probe = new WebSocket(wsUrl);
+  await new Promise((r) => probe.once('open', r));
+  const sentAt = new Map<number, number>();
+  const lat: number[] = [];
+  let frames = 0;
+  probe.on('message', (d) => {
+    const f = JSON.parse(d.toString());
+    if (f.type !== 'readings') return;
+    frames++;
+    const now = performance.now();
+    for (const r of f.readings) {
+      if (r.device !== 'probe') continue;
+      const t = sentAt.get(r.ts);
+      if (t !== undefined) {
+        lat.push(now - t);
+        sentAt.delete(r.ts);
+      }
+    }
+  });
+  const pub = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-latency' });
+  const messagesPerSecond = readingsPerSecond / READINGS_PER_MESSAGE;
+  const interval = 1000 / messagesPerSecond;
+  let seq = 0;
+  let ts = Date.UTC(2026, 2, 1);
+  const until = Date.now() + SECONDS * 1000;
+  let next = performance.now();
+  while (Date.now() < until) {
+    const m = makeMessage('lat', seq, ts);
+    // one probe reading per message, first in the batch
+    const body = JSON.parse(m.payload);
+    body.readings[0].device = 'probe';
+    seq += m.count;
+    sentAt.set(ts, performance.now());
+    pub.publish(readingsTopic('bench', 'lat'), JSON.stringify(body), { qos: 1 });
+    ts += 1;
+    next += interval;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  await pub.endAsync();
+  probe.close();
+  for (const w of extras) w.close();
+  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), frames };
+}
+
+async function main(): Promise<void> {
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    console.log(`gridwatch bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
+    const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
+    cleanup.push(() => mosq.stop());
+    const influx: ServiceHandle = await startInfluxd();
+    cleanup.push(() => influx.stop());
+
+    const sample = makeMessage('agent-0', 0, Date.UTC(2026, 0, 1)).payload;
+    const rawSmall = await mosquittoCeiling(mosq.url, 200);
+    const rawBatch = await mosquittoCeiling(mosq.url, Buffer.byteLength(sample));
+    console.log(`ceiling  Mosquitto QoS 1, 200 B messages          ${fmt(rawSmall)} msg/s`);
+    console.log(`ceiling  Mosquitto QoS 1, ${fmt(Buffer.byteLength(sample))} B messages (100 readings) ${fmt(rawBatch)} msg/s = ${fmt(rawBatch * READINGS_PER_MESSAGE)} readings/s`);
+    const rawInflux = await influxCeiling(influx.url);
+    console.log(`ceiling  influxd /write, 10-field points           ${fmt(rawInflux)} points/s\n`);
+
+    const db = 'gridwatch_bench';
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const server = await startServerProcess({
+      GW_HTTP_PORT: '0',
+      GW_MQTT_URL: mosq.url,
+      GW_INFLUX_URL: influx.url,
+      GW_INFLUX_DATABASE: db,
+      GW_DATA_DIR: dataDir,
+    });
+    cleanup.unshift(() => server.stop());
+
+    const full = await wholePath(mosq.url, influx.url, server, db, 4);
+    console.log(`path     sustained through broker → server → influxd ${fmt(full.rate)} readings/s`);
+    console.log(`         = ${pct(full.rate, rawInflux)} of the raw influxd ceiling, ${pct(full.rate, rawBatch * READINGS_PER_MESSAGE)} of the broker ceiling`);
+    console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}\n`);
+
+    const half = Math.max(READINGS_PER_MESSAGE, Math.floor(full.rate / 2));
+    const l0 = await latency(mosq.url, server, half, 0);
+    console.log(`latency  publish → WebSocket at ${fmt(half)} readings/s: p50 ${fmt(l0.p50, 1)} ms, p99 ${fmt(l0.p99, 1)} ms`);
+    const l1 = await latency(mosq.url, server, half, 200);
+    console.log(`latency  same, with 200 more WebSocket clients:       p50 ${fmt(l1.p50, 1)} ms, p99 ${fmt(l1.p99, 1)} ms (p99 ×${fmt(l1.p99 / l0.p99, 2)})`);
+  } finally {
+    for (const c of cleanup) await c().catch((e) => console.error('cleanup failed', e));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
