@@ -62,7 +62,7 @@ export const ServerConfigSchema = z.strictObject({
   }).prefault({}),
   live: z.strictObject({
     /** most frames per second per WebSocket client (values are conflated between frames) */
-    maxFps: z.number().positive().max(100).default(4),
+    maxFps: z.number().positive().max(1000).default(10),
     /** a client whose socket buffer exceeds this skips frames; bytes */
     maxBufferedBytes: z.number().int().positive().default(1_048_576),
     /** a client that stays over the limit this long is disconnected, ms */

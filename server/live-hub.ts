@@ -31,9 +31,10 @@ export type ServerFrame =
 interface Client {
   socket: WebSocket;
   filter: LiveFilter | null;
-  pending: Map<string, LiveReading>;
-  timer: NodeJS.Timeout | null;
-  lastSent: number;
+  /** clients with the same filter share one serialised frame per tick */
+  groupKey: string;
+  /** skipped a frame: the next frame it gets is a fresh snapshot */
+  behind: boolean;
   overSince: number | null;
 }
 
@@ -50,9 +51,21 @@ function matches(f: LiveFilter | null, r: StoredReading): boolean {
   return !!(f.sites?.includes(r.site) || f.rooms?.includes(r.room) || f.devices?.includes(r.device));
 }
 
+/**
+ * Fan-out: changes are conflated per device into one global pending map and
+ * flushed on a tick at most `maxFps` times a second. Each tick serialises one
+ * frame per distinct filter and sends that same string to every client of the
+ * filter, so the cost grows with readings + clients, not readings × clients.
+ * A client that could not take a frame (socket buffer over the limit) is
+ * marked behind and, once it drains, gets a fresh snapshot instead of the
+ * deltas it missed: per-client conflation without per-client queues.
+ */
 export class LiveHub {
   private readonly latestByDevice = new Map<string, LiveReading>();
   private readonly clients = new Set<Client>();
+  private readonly pending = new Map<string, LiveReading>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastTick = 0;
 
   constructor(
     private readonly opts: LiveHubOptions,
@@ -83,25 +96,19 @@ export class LiveHub {
   }
 
   publish(readings: readonly StoredReading[]): void {
-    const changed: LiveReading[] = [];
+    let any = false;
     for (const r of readings) {
       const live = this.update(r);
-      if (live) changed.push(live);
+      if (!live) continue;
+      this.pending.set(r.device, live);
+      any = true;
     }
-    if (changed.length === 0) return;
-    for (const c of this.clients) {
-      let any = false;
-      for (const r of changed) {
-        if (!matches(c.filter, r)) continue;
-        c.pending.set(r.device, r);
-        any = true;
-      }
-      if (any) this.schedule(c);
-    }
+    if (any && this.clients.size > 0) this.schedule();
+    else if (this.clients.size === 0) this.pending.clear();
   }
 
   addClient(socket: WebSocket): void {
-    const c: Client = { socket, filter: null, pending: new Map(), timer: null, lastSent: 0, overSince: null };
+    const c: Client = { socket, filter: null, groupKey: '*', behind: false, overSince: null };
     this.clients.add(c);
     this.metrics.wsClients.set(this.clients.size);
     socket.on('message', (data, isBinary) => this.onMessage(c, data.toString(), isBinary));
@@ -112,19 +119,15 @@ export class LiveHub {
 
   private removeClient(c: Client): void {
     if (!this.clients.delete(c)) return;
-    if (c.timer) clearTimeout(c.timer);
-    c.pending.clear();
     this.metrics.wsClients.set(this.clients.size);
   }
 
-  private send(c: Client, frame: ServerFrame): void {
-    c.socket.send(JSON.stringify(frame));
+  private send(c: Client, frame: ServerFrame | string): void {
+    c.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
   private sendSnapshot(c: Client): void {
-    c.pending.clear();
     this.send(c, { type: 'snapshot', at: this.now(), readings: this.latest(c.filter) });
-    c.lastSent = this.now();
   }
 
   private onMessage(c: Client, text: string, isBinary: boolean): void {
@@ -145,11 +148,13 @@ export class LiveHub {
         if (v === undefined) continue;
         if (!Array.isArray(v) || v.length > 10_000 || !v.every((x) => typeof x === 'string' && x.length <= 256))
           return fail(`${key} must be an array of strings`);
-        filter[key] = v as string[];
+        filter[key] = [...new Set(v as string[])].sort();
       }
       const unknown = Object.keys(m).filter((k) => !['type', 'sites', 'rooms', 'devices'].includes(k));
       if (unknown.length) return fail(`unknown keys: ${unknown.join(', ')}`);
-      c.filter = filter;
+      const empty = !filter.sites?.length && !filter.rooms?.length && !filter.devices?.length;
+      c.filter = empty ? null : filter;
+      c.groupKey = empty ? '*' : JSON.stringify([filter.sites ?? [], filter.rooms ?? [], filter.devices ?? []]);
       this.sendSnapshot(c);
       return;
     }
@@ -157,41 +162,57 @@ export class LiveHub {
     fail(`unknown message type ${JSON.stringify(m.type)}`);
   }
 
-  private schedule(c: Client): void {
-    if (c.timer) return;
-    const interval = 1000 / this.opts.maxFps;
-    const wait = Math.max(0, c.lastSent + interval - this.now());
-    c.timer = setTimeout(() => {
-      c.timer = null;
-      this.flush(c);
+  private schedule(): void {
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastTick + 1000 / this.opts.maxFps - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
     }, wait);
   }
 
-  private flush(c: Client): void {
-    if (!this.clients.has(c) || c.pending.size === 0) return;
-    if (c.socket.bufferedAmount > this.opts.maxBufferedBytes) {
-      this.metrics.wsDroppedFrames.inc();
-      const t = this.now();
-      c.overSince ??= t;
-      if (t - c.overSince > this.opts.stallTimeoutMs) {
-        this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client too slow, disconnecting');
-        this.metrics.wsDisconnectedSlow.inc();
-        c.socket.terminate();
-        this.removeClient(c);
-        return;
+  private tick(): void {
+    this.lastTick = this.now();
+    if (this.pending.size === 0 && ![...this.clients].some((c) => c.behind)) return;
+    const changed = [...this.pending.values()];
+    this.pending.clear();
+    const frames = new Map<string, string | null>();
+    const at = this.now();
+    for (const c of [...this.clients]) {
+      let frame = frames.get(c.groupKey);
+      if (frame === undefined) {
+        const readings = c.filter ? changed.filter((r) => matches(c.filter, r)) : changed;
+        frame = readings.length ? JSON.stringify({ type: 'readings', at, readings } satisfies ServerFrame) : null;
+        frames.set(c.groupKey, frame);
       }
-      c.lastSent = t; // try again one interval later, values stay conflated
-      this.schedule(c);
-      return;
+      if (frame === null && !c.behind) continue;
+      if (c.socket.bufferedAmount > this.opts.maxBufferedBytes) {
+        this.metrics.wsDroppedFrames.inc();
+        c.behind = true;
+        c.overSince ??= at;
+        if (at - c.overSince > this.opts.stallTimeoutMs) {
+          this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client too slow, disconnecting');
+          this.metrics.wsDisconnectedSlow.inc();
+          c.socket.terminate();
+          this.removeClient(c);
+        }
+        continue;
+      }
+      c.overSince = null;
+      if (c.behind) {
+        c.behind = false;
+        this.sendSnapshot(c);
+      } else if (frame !== null) {
+        this.send(c, frame);
+      }
     }
-    c.overSince = null;
-    const readings = [...c.pending.values()];
-    c.pending.clear();
-    this.send(c, { type: 'readings', at: this.now(), readings });
-    c.lastSent = this.now();
+    // a client that is behind keeps the tick going so it gets its snapshot once drained
+    if ([...this.clients].some((c) => c.behind)) this.schedule();
   }
 
   closeAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     for (const c of [...this.clients]) {
       c.socket.close(1001, 'server stopping');
       this.removeClient(c);
