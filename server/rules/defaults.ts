@@ -1,0 +1,115 @@
+/**
+ * Built-in rules: the defaults of DESIGN.md "Rules and alarms", written in
+ * the rules-file format (validated by the same schema, so a broken default
+ * fails the tests). A rules file patches them by id; see schema.ts.
+ *
+ * They assume a 0.4 kV low side (220 V phase-neutral). A 10 kV point needs
+ * its own scoped rule (GB/T 12325: ±7 % of nominal for three-phase ≤ 20 kV).
+ */
+export const DEFAULT_RULES = [
+  {
+    // GB/T 12325-2008 §4.3: 220 V single-phase supply, +7 % / −10 % of nominal
+    // → 235.4 / 198 V; §5: a statistical value, evaluated on 1-min means.
+    id: 'u-deviation',
+    name: 'Supply voltage deviation (GB/T 12325)',
+    kind: 'threshold',
+    quantity: ['ua', 'ub', 'uc'],
+    evaluate: 'mean1m',
+    levels: { hi: { value: 235.4, severity: 'medium' }, lo: { value: 198, severity: 'medium' } },
+    deadband: 2,
+    onDelayS: 0,
+    offDelayS: 300,
+  },
+  {
+    // State Grid 低电压: household supply below 198 V for more than 1 h.
+    id: 'u-low-sustained',
+    name: 'Low voltage for over 1 h (低电压)',
+    kind: 'threshold',
+    quantity: ['ua', 'ub', 'uc'],
+    evaluate: 'mean1m',
+    levels: { lo: { value: 198, severity: 'high' } },
+    deadband: 2,
+    onDelayS: 3600,
+    offDelayS: 300,
+  },
+  {
+    // GB/T 15945-2008 §3.1: ±0.2 Hz. The on-delay stands in for the 10-s
+    // frequency value of IEC 61000-4-30 §5.1.
+    id: 'f-deviation',
+    name: 'Frequency deviation (GB/T 15945)',
+    kind: 'threshold',
+    quantity: 'f',
+    levels: { hi: { value: 50.2, severity: 'high' }, lo: { value: 49.8, severity: 'high' } },
+    deadband: 0.05,
+    onDelayS: 10,
+    offDelayS: 10,
+  },
+  {
+    // GB/T 15543-2008 §4.1: 2 % normal (10-min values), 4 % short-time.
+    // The 3-s on-delay stands in for the standard's 3-s short-time values.
+    id: 'u-unbalance',
+    name: 'Voltage unbalance (GB/T 15543)',
+    kind: 'unbalance',
+    quantity: 'u_unbalance',
+    normal: { limitPct: 2, meanS: 600, severity: 'low' },
+    shortTime: { limitPct: 4, severity: 'medium' },
+    deadband: 0.2,
+    onDelayS: 3,
+    offDelayS: 60,
+  },
+  {
+    // State Grid practice: 重载 load rate > 80 %, 过载 > 100 %, sustained 2 h.
+    id: 'tx-load',
+    name: 'Transformer heavy load / overload (重载/过载)',
+    kind: 'threshold',
+    quantity: 'load_rate',
+    scope: { role: 'transformer' },
+    levels: { hi: { value: 80, severity: 'medium' }, hihi: { value: 100, severity: 'high' } },
+    deadband: 5,
+    onDelayS: 7200,
+    offDelayS: 600,
+    holdS: 900,
+  },
+  {
+    // Agents poll every second (config/compose/agent.yaml).
+    id: 'comm-loss',
+    name: 'No data from meter',
+    kind: 'stale',
+    intervals: 10,
+    pollIntervalS: 1,
+    severity: 'medium',
+  },
+  {
+    id: 'outage',
+    name: 'Supply outage',
+    kind: 'outage',
+    phases: ['ua', 'ub', 'uc'],
+    darkBelowV: 22,
+    deadband: 10,
+    onDelayS: 2,
+    offDelayS: 5,
+    severity: 'critical',
+  },
+  {
+    id: 'load-anomaly',
+    name: 'Unusual load for the time of day',
+    kind: 'anomaly',
+    quantity: 'load_rate',
+    scope: { role: ['transformer', 'line'] },
+    bucketMinutes: 60,
+    zLimit: 5,
+    zDeadband: 1,
+    minDays: 3,
+    minStd: 1,
+    onDelayS: 60,
+    offDelayS: 300,
+    severity: 'low',
+  },
+  {
+    id: 'call',
+    name: 'One-key call from site (一键呼叫)',
+    kind: 'call',
+    severity: 'critical',
+    activeS: 300,
+  },
+] as const satisfies readonly ({ id: string; kind: string } & Record<string, unknown>)[];

@@ -1,0 +1,742 @@
+/**
+ * Rule evaluation: pure functions over plain-JSON state (CONVENTIONS.md §2).
+ *
+ *   step(state, input, rule, now) → { state, transition? }   one reading of one device
+ *   tick(state, rule, now)        → { state, transition? }   time passes without a reading
+ *   resume(state, rule, now)      → state                    once after loading persisted state
+ *
+ * A transition here is a change of the rule's *condition* for one source
+ * (active at some level / inactive). The caller turns it into an alarm
+ * operation on `alarmId(rule.id, source)` (alarm.ts); outage transitions are
+ * device supply changes that go through `correlateOutages` first.
+ *
+ * Time. `now` is the server's clock, passed in. A reading's own timestamp
+ * (`ts`, the agent's poll time) places it in time for sampled evaluation —
+ * on/off delays, 1-min means, windows — so a replayed feed behaves as it did
+ * live; it is clamped to `now` (a reading cannot come from the future). `tick`
+ * measures against `now`. Stale detection uses `now` only: it is about what
+ * the server has received.
+ *
+ * Readings that do not count, leaving the state untouched:
+ *  - `late` (backfilled from an agent's spool): stored, never alarmed on —
+ *    they must neither raise nor clear a live alarm (DESIGN.md "Backfill is
+ *    not live");
+ *  - a timestamp at or before the last one evaluated (an MQTT QoS 1
+ *    redelivery, or out of order), so a redelivered reading can't count twice;
+ *  - quality other than `good` (a stale or comm_loss value is not a measurement),
+ *    except for the stale rule and an outage rule with `commLossIsDark`;
+ *  - readings without the rule's quantity.
+ */
+import { QUANTITIES, type Quality, type Quantity, type Values } from '../../contract/index.ts';
+import { breakContinuity, decide, initialLevels, observe, type LevelChange, type LevelDef, type LevelState } from './levels.ts';
+import type {
+  AnomalyRule,
+  CallRule,
+  OutageRule,
+  RateOfChangeRule,
+  Rule,
+  Severity,
+  StaleRule,
+  ThresholdRule,
+  UnbalanceRule,
+} from './schema.ts';
+
+// ---------------------------------------------------------------- inputs and outputs
+
+/** One reading of one device, as the rules see it. */
+export interface RuleInput {
+  /** epoch ms at which the agent polled the device (Reading.ts); for a call, when it was pressed */
+  ts: number;
+  /** the reading's values including server-derived ones (load_rate, u_unbalance, i_unbalance) */
+  values: Values;
+  q: Quality;
+  /** backfilled from a spool: never raises or clears anything */
+  late?: boolean;
+}
+
+/** A one-key call as a rule input (the call message carries no values). */
+export function callInput(ts: number, late = false): RuleInput {
+  return late ? { ts, values: {}, q: 'good', late } : { ts, values: {}, q: 'good' };
+}
+
+/** A change of a rule's condition for one source. */
+export interface ConditionTransition {
+  to: 'active' | 'inactive';
+  /** epoch ms of the decision: the reading's time for `step`, `now` for `tick` and stale checks */
+  at: number;
+  /**
+   * threshold: hihi | hi | lo | lolo; unbalance: normal | short_time; rate_of_change: rise | fall;
+   * anomaly: high | low; stale: stale; outage: dark; call: call. For `inactive`, the level that ended.
+   */
+  level: string;
+  /** severity of the level (for `inactive`, of the level that ended) */
+  severity: Severity;
+  /** the evaluated value that decided it (a 1-min mean, a z-score's sample, …) */
+  value?: number;
+  /** the limit it was compared with */
+  limit?: number;
+  message: string;
+}
+
+export interface StepResult {
+  state: RuleState;
+  transition?: ConditionTransition;
+}
+
+// ---------------------------------------------------------------- state
+
+/** Sum and count per quantity of the current clock-aligned interval. */
+export interface MeanBucket {
+  /** epoch ms, start of the interval */
+  start: number;
+  sums: Record<string, number>;
+  counts: Record<string, number>;
+}
+
+export interface ThresholdState {
+  kind: 'threshold';
+  /** ts of the last reading evaluated */
+  lastTs: number | null;
+  levels: LevelState;
+  /** the minute being averaged (evaluate: mean1m) */
+  minute: MeanBucket | null;
+}
+
+export interface RateOfChangeState {
+  kind: 'rate_of_change';
+  lastTs: number | null;
+  levels: LevelState;
+  /** min/max of the window in 1/20-window slots: k = floor(ts / slot) */
+  slots: { k: number; min: number; max: number }[];
+  lastValue: number | null;
+}
+
+export interface StaleState {
+  kind: 'stale';
+  active: boolean;
+  /** server time (now) of the last good live reading */
+  lastGoodAt: number | null;
+  /** server time from which silence is counted: last good reading, first sight, or resume */
+  refAt: number;
+  lastQ: Quality | null;
+}
+
+export interface UnbalanceState {
+  kind: 'unbalance';
+  lastTs: number | null;
+  levels: LevelState;
+  /** the interval being averaged for the normal limit */
+  bucket: { start: number; sum: number; n: number } | null;
+  /** mean of the last closed interval */
+  lastMean: number | null;
+}
+
+/** EWMA baseline of one time-of-day bucket. */
+export interface BaselineBucket {
+  n: number;
+  mean: number;
+  variance: number;
+  /** distinct local days seen */
+  days: number;
+  /** local day number of the last sample, -1 = none */
+  lastDay: number;
+}
+
+export interface AnomalyState {
+  kind: 'anomaly';
+  lastTs: number | null;
+  levels: LevelState;
+  /** the bucketing the baseline was learnt with; a change resets the baseline */
+  bucketMinutes: number;
+  utcOffsetMin: number;
+  baseline: BaselineBucket[];
+  /** the last evaluation, for messages */
+  last: { value: number; mean: number; std: number; bucket: number } | null;
+}
+
+export interface OutageState {
+  kind: 'outage';
+  lastTs: number | null;
+  levels: LevelState;
+  lastQ: Quality | null;
+  /** server time of the last reading (freshness for correlation) */
+  lastAt: number | null;
+}
+
+export interface CallState {
+  kind: 'call';
+  lastTs: number | null;
+  /** the call's condition is active until then (epoch ms); null = inactive */
+  activeUntil: number | null;
+}
+
+/** Per-(rule, source) state: plain JSON, persisted so delays and baselines survive a restart. */
+export type RuleState = ThresholdState | RateOfChangeState | StaleState | UnbalanceState | AnomalyState | OutageState | CallState;
+
+/** A fresh state for a rule; `now` starts the stale rule's silence count. */
+export function initialState(rule: Rule, now: number): RuleState {
+  switch (rule.kind) {
+    case 'threshold':
+      return { kind: 'threshold', lastTs: null, levels: initialLevels(), minute: null };
+    case 'rate_of_change':
+      return { kind: 'rate_of_change', lastTs: null, levels: initialLevels(), slots: [], lastValue: null };
+    case 'stale':
+      return { kind: 'stale', active: false, lastGoodAt: null, refAt: now, lastQ: null };
+    case 'unbalance':
+      return { kind: 'unbalance', lastTs: null, levels: initialLevels(), bucket: null, lastMean: null };
+    case 'anomaly':
+      return {
+        kind: 'anomaly',
+        lastTs: null,
+        levels: initialLevels(),
+        bucketMinutes: rule.bucketMinutes,
+        utcOffsetMin: rule.utcOffsetMin,
+        baseline: Array.from({ length: 1440 / rule.bucketMinutes }, () => ({ n: 0, mean: 0, variance: 0, days: 0, lastDay: -1 })),
+        last: null,
+      };
+    case 'outage':
+      return { kind: 'outage', lastTs: null, levels: initialLevels(), lastQ: null, lastAt: null };
+    case 'call':
+      return { kind: 'call', lastTs: null, activeUntil: null };
+    default:
+      return unreachable(rule);
+  }
+}
+
+/** Whether the state's condition is active (an alarm should be raised for it). */
+export function conditionActive(state: RuleState): boolean {
+  switch (state.kind) {
+    case 'threshold':
+    case 'rate_of_change':
+    case 'unbalance':
+    case 'anomaly':
+    case 'outage':
+      return state.levels.confirmed !== null;
+    case 'stale':
+      return state.active;
+    case 'call':
+      return state.activeUntil !== null;
+    default:
+      return unreachable(state);
+  }
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
+
+// ---------------------------------------------------------------- helpers
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** a clock-aligned interval closes by `tick` this long after its end: readings of it may still be in flight */
+export const INTERVAL_CLOSE_GRACE_MS = 5_000;
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function unitOf(q: string): string {
+  const u = (QUANTITIES as Record<string, { unit: string }>)[q]?.unit ?? '';
+  return u === '' ? '' : u === '%' || u === '°C' ? u : ` ${u}`;
+}
+
+function ruleSeverity(rule: Rule): Severity {
+  return 'severity' in rule ? rule.severity : 3;
+}
+
+function sameKind<K extends RuleState['kind']>(state: RuleState | undefined, kind: K): state is Extract<RuleState, { kind: K }> {
+  return state !== undefined && state.kind === kind;
+}
+
+/** Observes, first forgetting running exceedances when the data has a gap longer than holdS. */
+function observeAfterGap(
+  levels: LevelState,
+  defs: readonly LevelDef[],
+  valueOf: (d: LevelDef) => number | undefined,
+  deadband: number,
+  from: number,
+  t: number,
+  holdMs: number,
+): LevelState {
+  const l = levels.lastT !== null && from - levels.lastT > holdMs ? breakContinuity(levels, from) : levels;
+  return observe(l, defs, valueOf, deadband, from, t);
+}
+
+function transitionOf(
+  change: LevelChange,
+  defs: readonly LevelDef[],
+  levels: LevelState,
+  at: number,
+  describe: (d: LevelDef, value: number | undefined) => string,
+  describeEnd: (name: string) => string,
+  fallbackSeverity: Severity,
+): ConditionTransition {
+  if (change.to !== null) {
+    const value = levels.lastValue[change.to.name];
+    const t: ConditionTransition = { to: 'active', at, level: change.to.name, severity: change.to.severity, limit: change.to.limit, message: describe(change.to, value) };
+    if (value !== undefined) t.value = value;
+    return t;
+  }
+  const name = change.from ?? '';
+  const prev = defs.find((d) => d.name === name);
+  return { to: 'inactive', at, level: name, severity: prev?.severity ?? fallbackSeverity, message: describeEnd(name) };
+}
+
+// ---------------------------------------------------------------- threshold
+
+function thresholdDefs(rule: ThresholdRule): LevelDef[] {
+  const out: LevelDef[] = [];
+  const { hihi, hi, lo, lolo } = rule.levels;
+  if (hi) out.push({ name: 'hi', group: 'hi', rank: 1, cmp: 'gt', limit: hi.value, severity: hi.severity });
+  if (hihi) out.push({ name: 'hihi', group: 'hi', rank: 2, cmp: 'gt', limit: hihi.value, severity: hihi.severity });
+  if (lo) out.push({ name: 'lo', group: 'lo', rank: 1, cmp: 'lt', limit: lo.value, severity: lo.severity });
+  if (lolo) out.push({ name: 'lolo', group: 'lo', rank: 2, cmp: 'lt', limit: lolo.value, severity: lolo.severity });
+  return out;
+}
+
+function thresholdDescribe(rule: ThresholdRule) {
+  const qs = rule.quantity.join(',');
+  const u = unitOf(rule.quantity[0]!);
+  const what = rule.evaluate === 'mean1m' ? `${qs} 1-min mean` : qs;
+  return {
+    describe: (d: LevelDef, v: number | undefined) =>
+      `${what} ${v === undefined ? '?' : round(v)}${u} ${d.cmp === 'gt' ? '>' : '<'} ${d.name} limit ${d.limit}${u}` +
+      (rule.onDelayS > 0 ? ` for ${rule.onDelayS} s` : ''),
+    describeEnd: (name: string) => `${what} back inside the ${name} limit`,
+  };
+}
+
+/** Worst value of several quantities: the largest for hi levels, the smallest for lo levels. */
+function worst(values: readonly number[]): (d: LevelDef) => number | undefined {
+  if (values.length === 0) return () => undefined;
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  return (d) => (d.cmp === 'gt' ? max : min);
+}
+
+function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly LevelDef[]): ThresholdState {
+  const m = s.minute;
+  if (m === null) return s;
+  const means: number[] = [];
+  for (const q of rule.quantity) {
+    const n = m.counts[q];
+    const sum = m.sums[q];
+    if (n !== undefined && n > 0 && sum !== undefined) means.push(sum / n);
+  }
+  const levels = means.length
+    ? observeAfterGap(s.levels, defs, worst(means), rule.deadband, m.start, m.start + MINUTE_MS, rule.holdS * 1000)
+    : s.levels;
+  return { ...s, levels, minute: null };
+}
+
+function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number): StepResult {
+  const vals: [Quantity, number][] = [];
+  for (const q of rule.quantity) {
+    const v = input.values[q];
+    if (v !== undefined) vals.push([q, v]);
+  }
+  if (input.q !== 'good' || vals.length === 0) return { state: s };
+  if (s.lastTs !== null && t <= s.lastTs) return { state: s };
+  const defs = thresholdDefs(rule);
+  let next: ThresholdState = { ...s, lastTs: t };
+  if (rule.evaluate === 'instant') {
+    next.levels = observeAfterGap(next.levels, defs, worst(vals.map((x) => x[1])), rule.deadband, t, t, rule.holdS * 1000);
+  } else {
+    const start = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    if (next.minute !== null && next.minute.start !== start) next = closeMinute(next, rule, defs);
+    const m: MeanBucket = next.minute ?? { start, sums: {}, counts: {} };
+    const sums = { ...m.sums };
+    const counts = { ...m.counts };
+    for (const [q, v] of vals) {
+      sums[q] = (sums[q] ?? 0) + v;
+      counts[q] = (counts[q] ?? 0) + 1;
+    }
+    next.minute = { start, sums, counts };
+  }
+  return decided(next, defs, rule, t);
+}
+
+function decided<S extends { levels: LevelState }>(
+  s: S,
+  defs: readonly LevelDef[],
+  rule: ThresholdRule | RateOfChangeRule | UnbalanceRule | AnomalyRule | OutageRule,
+  at: number,
+): { state: S; change?: LevelChange } & { transition?: ConditionTransition } {
+  const d = decide(s.levels, defs, rule.onDelayS * 1000, rule.offDelayS * 1000, at);
+  const state = { ...s, levels: d.state };
+  if (!d.change) return { state };
+  const text = describerFor(rule, state as unknown as RuleState);
+  return { state, transition: transitionOf(d.change, defs, d.state, at, text.describe, text.describeEnd, ruleSeverity(rule)) };
+}
+
+function tickThreshold(s: ThresholdState, rule: ThresholdRule, now: number): StepResult {
+  const defs = thresholdDefs(rule);
+  let next = s;
+  if (s.minute !== null && now >= s.minute.start + MINUTE_MS + INTERVAL_CLOSE_GRACE_MS) next = closeMinute(s, rule, defs);
+  return decideIfFresh(next, defs, rule, now);
+}
+
+/** Lets delays expire at `now` only while the last observation is at most holdS old. */
+function decideIfFresh<S extends RuleState & { levels: LevelState }>(
+  s: S,
+  defs: readonly LevelDef[],
+  rule: ThresholdRule | RateOfChangeRule | UnbalanceRule | AnomalyRule | OutageRule,
+  now: number,
+): StepResult {
+  if (s.levels.lastT === null || now - s.levels.lastT > rule.holdS * 1000) return { state: s };
+  return decided(s, defs, rule, now);
+}
+
+// ---------------------------------------------------------------- rate of change
+
+const ROC_SLOTS = 20;
+
+function rocDefs(rule: RateOfChangeRule): LevelDef[] {
+  const out: LevelDef[] = [];
+  // the value judged is the change as a multiple of the configured limit: > 1 fires
+  if (rule.direction !== 'fall') out.push({ name: 'rise', group: 'rise', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
+  if (rule.direction !== 'rise') out.push({ name: 'fall', group: 'fall', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
+  return out;
+}
+
+/** The change as a multiple of the limit; with both pct and abs, the smaller (both must be exceeded). */
+function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number {
+  let r = Infinity;
+  if (rule.change.abs !== undefined) r = Math.min(r, delta / rule.change.abs);
+  if (rule.change.pct !== undefined) r = Math.min(r, Math.abs(ref) > 1e-9 ? (delta / Math.abs(ref)) * 100 / rule.change.pct : 0);
+  return Number.isFinite(r) ? r : 0;
+}
+
+function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number): StepResult {
+  const v = input.values[rule.quantity];
+  if (input.q !== 'good' || v === undefined) return { state: s };
+  if (s.lastTs !== null && t <= s.lastTs) return { state: s };
+  const windowMs = rule.windowS * 1000;
+  const slotMs = windowMs / ROC_SLOTS;
+  const gap = s.lastTs !== null && t - s.lastTs > rule.holdS * 1000;
+  const oldest = Math.floor((t - windowMs) / slotMs);
+  const slots = gap ? [] : s.slots.filter((x) => x.k >= oldest);
+  let ratioRise: number | undefined;
+  let ratioFall: number | undefined;
+  if (slots.length > 0) {
+    const min = Math.min(...slots.map((x) => x.min));
+    const max = Math.max(...slots.map((x) => x.max));
+    ratioRise = changeRatio(rule, v - min, min);
+    ratioFall = changeRatio(rule, max - v, max);
+  }
+  const defs = rocDefs(rule);
+  const levels = observeAfterGap(s.levels, defs, (d) => (d.name === 'rise' ? ratioRise : ratioFall) ?? 0, 0, t, t, rule.holdS * 1000);
+  const k = Math.floor(t / slotMs);
+  const last = slots[slots.length - 1];
+  const nextSlots =
+    last !== undefined && last.k === k
+      ? [...slots.slice(0, -1), { k, min: Math.min(last.min, v), max: Math.max(last.max, v) }]
+      : [...slots, { k, min: v, max: v }];
+  return decided({ ...s, lastTs: t, levels, slots: nextSlots, lastValue: v }, defs, rule, t);
+}
+
+// ---------------------------------------------------------------- stale
+
+export function staleAfterMs(rule: StaleRule): number {
+  return (rule.afterS ?? rule.intervals * rule.pollIntervalS) * 1000;
+}
+
+function staleCheck(s: StaleState, rule: StaleRule, now: number): StepResult {
+  if (s.active || now - s.refAt < staleAfterMs(rule)) return { state: s };
+  const secs = Math.round((now - s.refAt) / 1000);
+  const why = s.lastQ === 'comm_loss' ? ' (agent reports the meter does not answer)' : s.lastGoodAt === null ? ' (never seen)' : '';
+  return {
+    state: { ...s, active: true },
+    transition: { to: 'active', at: now, level: 'stale', severity: rule.severity, limit: staleAfterMs(rule) / 1000, value: secs, message: `no good reading for ${secs} s${why}` },
+  };
+}
+
+function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number): StepResult {
+  if (input.q === 'good') {
+    const next: StaleState = { ...s, lastGoodAt: now, refAt: now, lastQ: 'good', active: false };
+    if (!s.active) return { state: next };
+    return { state: next, transition: { to: 'inactive', at: now, level: 'stale', severity: rule.severity, message: 'good readings again' } };
+  }
+  return staleCheck({ ...s, lastQ: input.q }, rule, now);
+}
+
+// ---------------------------------------------------------------- unbalance
+
+function unbalanceDefs(rule: UnbalanceRule): LevelDef[] {
+  return [
+    { name: 'normal', group: 'hi', rank: 1, cmp: 'gt', limit: rule.normal.limitPct, severity: rule.normal.severity },
+    { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity },
+  ];
+}
+
+function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly LevelDef[]): UnbalanceState {
+  const b = s.bucket;
+  if (b === null || b.n === 0) return { ...s, bucket: null };
+  const mean = b.sum / b.n;
+  const end = b.start + rule.normal.meanS * 1000;
+  const levels = observeAfterGap(s.levels, defs, (d) => (d.name === 'normal' ? mean : undefined), rule.deadband, b.start, end, rule.holdS * 1000);
+  return { ...s, levels, bucket: null, lastMean: mean };
+}
+
+function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number): StepResult {
+  const v = input.values[rule.quantity];
+  if (input.q !== 'good' || v === undefined) return { state: s };
+  if (s.lastTs !== null && t <= s.lastTs) return { state: s };
+  const defs = unbalanceDefs(rule);
+  const meanMs = rule.normal.meanS * 1000;
+  const start = Math.floor(t / meanMs) * meanMs;
+  let next: UnbalanceState = { ...s, lastTs: t };
+  if (next.bucket !== null && next.bucket.start !== start) next = closeUnbalance(next, rule, defs);
+  const b = next.bucket ?? { start, sum: 0, n: 0 };
+  next.bucket = { start, sum: b.sum + v, n: b.n + 1 };
+  next.levels = observeAfterGap(next.levels, defs, (d) => (d.name === 'short_time' ? v : undefined), rule.deadband, t, t, rule.holdS * 1000);
+  return decided(next, defs, rule, t);
+}
+
+function tickUnbalance(s: UnbalanceState, rule: UnbalanceRule, now: number): StepResult {
+  const defs = unbalanceDefs(rule);
+  let next = s;
+  if (s.bucket !== null && now >= s.bucket.start + rule.normal.meanS * 1000 + INTERVAL_CLOSE_GRACE_MS) next = closeUnbalance(s, rule, defs);
+  return decideIfFresh(next, defs, rule, now);
+}
+
+// ---------------------------------------------------------------- anomaly
+
+function anomalyDefs(rule: AnomalyRule): LevelDef[] {
+  const out: LevelDef[] = [];
+  if (rule.direction !== 'low') out.push({ name: 'high', group: 'high', rank: 1, cmp: 'gt', limit: rule.zLimit, severity: rule.severity });
+  if (rule.direction !== 'high') out.push({ name: 'low', group: 'low', rank: 1, cmp: 'lt', limit: -rule.zLimit, severity: rule.severity });
+  return out;
+}
+
+/** Local day number and time-of-day bucket of a timestamp. */
+export function timeOfDayBucket(ts: number, bucketMinutes: number, utcOffsetMin: number): { day: number; bucket: number } {
+  const local = ts + utcOffsetMin * MINUTE_MS;
+  const day = Math.floor(local / DAY_MS);
+  const bucket = Math.floor((local - day * DAY_MS) / (bucketMinutes * MINUTE_MS));
+  return { day, bucket };
+}
+
+function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number): StepResult {
+  const v = input.values[rule.quantity];
+  if (input.q !== 'good' || v === undefined) return { state: s0 };
+  if (s0.lastTs !== null && t <= s0.lastTs) return { state: s0 };
+  // a baseline learnt with other buckets means nothing under the new ones
+  const s = s0.bucketMinutes === rule.bucketMinutes && s0.utcOffsetMin === rule.utcOffsetMin ? s0 : (initialState(rule, t) as AnomalyState);
+  const { day, bucket } = timeOfDayBucket(t, rule.bucketMinutes, rule.utcOffsetMin);
+  const B = s.baseline[bucket] ?? { n: 0, mean: 0, variance: 0, days: 0, lastDay: -1 };
+  const completedDays = B.lastDay === day ? B.days - 1 : B.days;
+  const ready = completedDays >= rule.minDays && B.n >= rule.minSamples;
+  const std = Math.max(Math.sqrt(B.variance), rule.minStd, 1e-9);
+  const z = ready ? (v - B.mean) / std : 0;
+  const defs = anomalyDefs(rule);
+  const holdMs = rule.holdS * 1000;
+  const levels = observeAfterGap(s.levels, defs, () => z, rule.zDeadband, t, t, holdMs);
+
+  // EWMA over `memoryDays` of this bucket's time: a sample weighs by the time it stands for
+  // (capped at holdS, so the night-long gap before a bucket's next day is not counted);
+  // the first samples average plainly (1/n) until the exponential weight takes over.
+  const dt = s.lastTs === null ? 0 : Math.min(t - s.lastTs, holdMs);
+  const tau = rule.memoryDays * rule.bucketMinutes * MINUTE_MS;
+  const alpha = Math.max(1 / (B.n + 1), 1 - Math.exp(-dt / tau));
+  const x = ready ? Math.min(Math.max(v, B.mean - rule.zLimit * std), B.mean + rule.zLimit * std) : v;
+  const diff = x - B.mean;
+  const incr = alpha * diff;
+  const nb: BaselineBucket = {
+    n: B.n + 1,
+    mean: B.mean + incr,
+    variance: (1 - alpha) * (B.variance + diff * incr),
+    days: B.lastDay === day ? B.days : B.days + 1,
+    lastDay: day,
+  };
+  const baseline = s.baseline.slice();
+  baseline[bucket] = nb;
+  const next: AnomalyState = { ...s, lastTs: t, levels, baseline, last: { value: v, mean: B.mean, std, bucket } };
+  return decided(next, defs, rule, t);
+}
+
+// ---------------------------------------------------------------- outage
+
+function outageDefs(rule: OutageRule): LevelDef[] {
+  return [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity }];
+}
+
+function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: number, now: number): StepResult {
+  if (s.lastTs !== null && t <= s.lastTs) return { state: s };
+  let vmax: number | undefined;
+  if (input.q === 'good') {
+    const vs = rule.phases.map((q) => input.values[q]).filter((x): x is number => x !== undefined);
+    if (vs.length === 0) return { state: s };
+    vmax = Math.max(...vs);
+  } else if (input.q === 'comm_loss') {
+    if (!rule.commLossIsDark) return { state: { ...s, lastTs: t, lastQ: 'comm_loss', lastAt: now } };
+    vmax = 0;
+  } else {
+    return { state: s };
+  }
+  const defs = outageDefs(rule);
+  const levels = observeAfterGap(s.levels, defs, () => vmax, rule.deadband, t, t, rule.holdS * 1000);
+  return decided({ ...s, lastTs: t, levels, lastQ: input.q, lastAt: now }, defs, rule, t);
+}
+
+/**
+ * Supply status of one device for correlation: `dark` once the outage rule
+ * has confirmed it (stays dark until evidence of supply, even if the meter
+ * then falls silent); `live` when its last reading, at most holdS old, was
+ * good and not dark; `unknown` otherwise (never seen, silent, comm_loss,
+ * or dark but still inside the on-delay).
+ */
+export function supplyStatus(state: RuleState | undefined, rule: OutageRule, now: number): 'dark' | 'live' | 'unknown' {
+  if (!sameKind(state, 'outage')) return 'unknown';
+  if (state.levels.confirmed === 'dark') return 'dark';
+  if (state.lastQ !== 'good' || state.lastAt === null || now - state.lastAt > rule.holdS * 1000) return 'unknown';
+  return state.levels.beyondSince['dark'] === undefined ? 'live' : 'unknown';
+}
+
+// ---------------------------------------------------------------- call
+
+function stepCall(s: CallState, rule: CallRule, t: number): StepResult {
+  if (s.lastTs !== null && t <= s.lastTs) return { state: s };
+  const next: CallState = { kind: 'call', lastTs: t, activeUntil: t + rule.activeS * 1000 };
+  if (s.activeUntil !== null) return { state: next };
+  return { state: next, transition: { to: 'active', at: t, level: 'call', severity: rule.severity, message: 'one-key call from site' } };
+}
+
+function tickCall(s: CallState, rule: CallRule, now: number): StepResult {
+  if (s.activeUntil === null || now < s.activeUntil) return { state: s };
+  return {
+    state: { ...s, activeUntil: null },
+    transition: { to: 'inactive', at: now, level: 'call', severity: rule.severity, message: 'call no longer pressed' },
+  };
+}
+
+// ---------------------------------------------------------------- text
+
+function describerFor(rule: Rule, state: RuleState) {
+  switch (rule.kind) {
+    case 'threshold':
+      return thresholdDescribe(rule);
+    case 'rate_of_change': {
+      const u = unitOf(rule.quantity);
+      const lim = [rule.change.pct !== undefined ? `${rule.change.pct} %` : '', rule.change.abs !== undefined ? `${rule.change.abs}${u}` : '']
+        .filter(Boolean)
+        .join(' and ');
+      const now = state.kind === 'rate_of_change' && state.lastValue !== null ? ` (now ${round(state.lastValue)}${u})` : '';
+      return {
+        describe: (d: LevelDef) => `${rule.quantity} ${d.name === 'rise' ? 'rose' : 'fell'} by more than ${lim} within ${rule.windowS} s${now}`,
+        describeEnd: (name: string) => `${rule.quantity} no longer ${name === 'rise' ? 'rising' : 'falling'} fast`,
+      };
+    }
+    case 'unbalance':
+      return {
+        describe: (d: LevelDef, v: number | undefined) =>
+          `${rule.quantity} ${d.name === 'normal' ? `${rule.normal.meanS / 60}-min mean` : 'short-time value'} ${v === undefined ? '?' : round(v)} % > ${d.limit} % (GB/T 15543)`,
+        describeEnd: (name: string) => `${rule.quantity} back under the ${name === 'normal' ? 'normal' : 'short-time'} limit`,
+      };
+    case 'anomaly': {
+      const u = unitOf(rule.quantity);
+      return {
+        describe: (d: LevelDef, z: number | undefined) => {
+          const last = state.kind === 'anomaly' ? state.last : null;
+          if (!last) return `${rule.quantity} unusual (z ${z === undefined ? '?' : round(z)})`;
+          const from = last.bucket * rule.bucketMinutes;
+          const hhmm = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+          return `${rule.quantity} ${round(last.value)}${u} is ${round(Math.abs(z ?? 0))} σ ${d.name === 'high' ? 'above' : 'below'} the usual ${round(last.mean)}${u} for ${hhmm(from)}–${hhmm(from + rule.bucketMinutes)}`;
+        },
+        describeEnd: () => `${rule.quantity} back to its usual range`,
+      };
+    }
+    case 'outage':
+      return {
+        describe: (_d: LevelDef, v: number | undefined) => `all phase voltages lost (${v === undefined ? '?' : round(v)} V < ${rule.darkBelowV} V)`,
+        describeEnd: () => 'phase voltages back',
+      };
+    case 'stale':
+    case 'call':
+      return { describe: () => rule.kind, describeEnd: () => rule.kind };
+    default:
+      return unreachable(rule);
+  }
+}
+
+// ---------------------------------------------------------------- entry points
+
+function disabled(state: RuleState | undefined, rule: Rule, now: number): StepResult {
+  const fresh = initialState(rule, now);
+  if (state === undefined || state.kind !== rule.kind || !conditionActive(state)) return { state: fresh };
+  const level = state.kind === 'stale' ? 'stale' : state.kind === 'call' ? 'call' : state.levels.confirmed ?? '';
+  return { state: fresh, transition: { to: 'inactive', at: now, level, severity: ruleSeverity(rule), message: 'rule disabled' } };
+}
+
+/**
+ * Evaluates one reading of one device (or one call of one site) against one
+ * rule. `state` undefined (or of another kind, after the rule was edited)
+ * starts fresh. Never throws for any input.
+ */
+export function step(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number): StepResult {
+  if (!rule.enabled) return disabled(state, rule, now);
+  if (input.late === true || !Number.isFinite(input.ts)) return { state: state ?? initialState(rule, now) };
+  const t = Math.min(input.ts, now);
+  switch (rule.kind) {
+    case 'threshold':
+      return stepThreshold(sameKind(state, 'threshold') ? state : (initialState(rule, now) as ThresholdState), input, rule, t);
+    case 'rate_of_change':
+      return stepRoc(sameKind(state, 'rate_of_change') ? state : (initialState(rule, now) as RateOfChangeState), input, rule, t);
+    case 'stale':
+      return stepStale(sameKind(state, 'stale') ? state : (initialState(rule, now) as StaleState), input, rule, now);
+    case 'unbalance':
+      return stepUnbalance(sameKind(state, 'unbalance') ? state : (initialState(rule, now) as UnbalanceState), input, rule, t);
+    case 'anomaly':
+      return stepAnomaly(sameKind(state, 'anomaly') ? state : (initialState(rule, now) as AnomalyState), input, rule, t);
+    case 'outage':
+      return stepOutage(sameKind(state, 'outage') ? state : (initialState(rule, now) as OutageState), input, rule, t, now);
+    case 'call':
+      return stepCall(sameKind(state, 'call') ? state : (initialState(rule, now) as CallState), rule, t);
+    default:
+      return unreachable(rule);
+  }
+}
+
+/**
+ * Time-driven evaluation at `now` without a reading: an on- or off-delay that
+ * expires while the last value still holds (at most holdS old), a
+ * clock-aligned interval whose end has passed (plus INTERVAL_CLOSE_GRACE_MS),
+ * stale data, the end of a call. Call it for every (rule, source) with state,
+ * and for the stale rule also for every device in scope that has none yet
+ * (a meter that never reported becomes stale). Once a second is enough:
+ * a transition's `at` is the tick's `now`.
+ */
+export function tick(state: RuleState | undefined, rule: Rule, now: number): StepResult {
+  if (!rule.enabled) return disabled(state, rule, now);
+  switch (rule.kind) {
+    case 'threshold':
+      return sameKind(state, 'threshold') ? tickThreshold(state, rule, now) : { state: initialState(rule, now) };
+    case 'rate_of_change':
+      return sameKind(state, 'rate_of_change') ? decideIfFresh(state, rocDefs(rule), rule, now) : { state: initialState(rule, now) };
+    case 'stale':
+      return staleCheck(sameKind(state, 'stale') ? state : (initialState(rule, now) as StaleState), rule, now);
+    case 'unbalance':
+      return sameKind(state, 'unbalance') ? tickUnbalance(state, rule, now) : { state: initialState(rule, now) };
+    case 'anomaly':
+      return sameKind(state, 'anomaly') ? decideIfFresh(state, anomalyDefs(rule), rule, now) : { state: initialState(rule, now) };
+    case 'outage':
+      return sameKind(state, 'outage') ? decideIfFresh(state, outageDefs(rule), rule, now) : { state: initialState(rule, now) };
+    case 'call':
+      return sameKind(state, 'call') ? tickCall(state, rule, now) : { state: initialState(rule, now) };
+    default:
+      return unreachable(rule);
+  }
+}
+
+/**
+ * Call once per persisted state when the evaluator starts again. The time the
+ * server was down is not silence of the meters: a stale count restarts from
+ * `now` (an already active stale condition stays active). Running on-delays
+ * and baselines continue as they were; a gap longer than holdS in the
+ * readings themselves breaks continuity as usual.
+ */
+export function resume(state: RuleState, rule: Rule, now: number): RuleState {
+  if (state.kind === 'stale' && rule.kind === 'stale' && !state.active) return { ...state, refAt: Math.max(state.refAt, now) };
+  return state;
+}

@@ -1,0 +1,130 @@
+/**
+ * The hysteresis core shared by every sampled rule kind: a set of levels,
+ * each a limit on some evaluated value, plus deadband, on-delay and
+ * off-delay. Internal to server/rules.
+ *
+ * Two phases, so `tick` can let a delay expire without a new sample:
+ *  - `observe` records, per level, since when the value has been
+ *    continuously beyond it (`beyondSince`) and since when the confirmed
+ *    level has been left (`leftSince`);
+ *  - `decide` confirms a level whose on-delay has run, or leaves the
+ *    confirmed level when its off-delay has run.
+ *
+ * The deadband applies to a level only while the confirmed level is at or
+ * past it (ISA-18.2 §11.5 alarm deadband): while pending, exceedance is
+ * judged on the plain limit, so the on-delay needs a continuous run.
+ * All times are epoch ms. The state is plain JSON.
+ */
+import type { Severity } from './schema.ts';
+
+export interface LevelDef {
+  name: string;
+  /** levels of one group are ordered by rank; different groups exclude each other (hi vs lo) */
+  group: string;
+  /** higher = more severe within the group */
+  rank: number;
+  cmp: 'gt' | 'lt';
+  limit: number;
+  severity: Severity;
+}
+
+export interface LevelState {
+  /** the level the condition is confirmed at; null = condition inactive */
+  confirmed: string | null;
+  /** level name → start of the continuous run beyond it (data time) */
+  beyondSince: Record<string, number>;
+  /** start of the run during which the confirmed level was not beyond (data time) */
+  leftSince: number | null;
+  /** time of the last observation */
+  lastT: number | null;
+  /** last value per level, for messages */
+  lastValue: Record<string, number>;
+}
+
+export function initialLevels(): LevelState {
+  return { confirmed: null, beyondSince: {}, leftSince: null, lastT: null, lastValue: {} };
+}
+
+function beyond(def: LevelDef, v: number, confirmed: LevelDef | undefined, deadband: number): boolean {
+  const holding = confirmed !== undefined && confirmed.group === def.group && confirmed.rank >= def.rank;
+  const db = holding ? deadband : 0;
+  return def.cmp === 'gt' ? v > def.limit - db : v < def.limit + db;
+}
+
+/**
+ * Records one evaluation. `valueOf` gives the value a level is judged on;
+ * undefined leaves that level's run as it is (no new information).
+ * `from` is the start of the interval the value stands for (a 1-min mean
+ * starts at its minute) and `t` its end; for a plain sample both are its time.
+ */
+export function observe(
+  s: LevelState,
+  defs: readonly LevelDef[],
+  valueOf: (d: LevelDef) => number | undefined,
+  deadband: number,
+  from: number,
+  t: number,
+): LevelState {
+  const confirmed = defs.find((d) => d.name === s.confirmed);
+  const beyondSince = { ...s.beyondSince };
+  const lastValue = { ...s.lastValue };
+  for (const d of defs) {
+    const v = valueOf(d);
+    if (v === undefined) continue;
+    lastValue[d.name] = v;
+    if (beyond(d, v, confirmed, deadband)) beyondSince[d.name] ??= from;
+    else delete beyondSince[d.name];
+  }
+  // drop runs of levels the rule no longer has (rule edited at runtime)
+  for (const k of Object.keys(beyondSince)) if (!defs.some((d) => d.name === k)) delete beyondSince[k];
+  let leftSince = s.leftSince;
+  if (s.confirmed !== null) {
+    if (beyondSince[s.confirmed] !== undefined) leftSince = null;
+    else leftSince ??= from;
+  }
+  return { confirmed: s.confirmed, beyondSince, leftSince, lastT: t, lastValue };
+}
+
+/** Forgets every running exceedance (continuity broken by a gap in the data). */
+export function breakContinuity(s: LevelState, at: number): LevelState {
+  const beyondSince: Record<string, number> = {};
+  // the confirmed level keeps its alarm; its off-delay restarts from the break
+  return { ...s, beyondSince, leftSince: s.confirmed === null ? null : at };
+}
+
+export interface LevelChange {
+  /** new confirmed level, null = inactive */
+  to: LevelDef | null;
+  /** name of the level that was confirmed before, null = was inactive */
+  from: string | null;
+}
+
+/** Applies on/off delays at time t. At most one change per call. */
+export function decide(
+  s: LevelState,
+  defs: readonly LevelDef[],
+  onDelayMs: number,
+  offDelayMs: number,
+  t: number,
+): { state: LevelState; change?: LevelChange } {
+  const conf = defs.find((d) => d.name === s.confirmed) ?? null;
+  if (s.confirmed !== null && conf === null) {
+    // the rule lost this level (edited): the condition as configured is gone
+    return { state: { ...s, confirmed: null, leftSince: null }, change: { from: s.confirmed, to: null } };
+  }
+  let best: LevelDef | null = null;
+  for (const d of defs) {
+    const since = s.beyondSince[d.name];
+    if (since === undefined || t - since < onDelayMs) continue;
+    if (best === null || d.rank > best.rank) best = d;
+  }
+  if (best !== null && (conf === null || best.group !== conf.group || best.rank > conf.rank)) {
+    return { state: { ...s, confirmed: best.name, leftSince: null }, change: { from: conf?.name ?? null, to: best } };
+  }
+  if (conf !== null && s.leftSince !== null && t - s.leftSince >= offDelayMs) {
+    // leave the confirmed level: down to a lower level of the same group that has run its on-delay, or off
+    const target = best !== null && best.group === conf.group && best.rank < conf.rank ? best : null;
+    return { state: { ...s, confirmed: target?.name ?? null, leftSince: null }, change: { from: conf.name, to: target } };
+  }
+  return { state: s };
+}
