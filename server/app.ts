@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyRequest, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
@@ -15,6 +15,21 @@ import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 import type { Ingest } from './ingest.ts';
 import { GridwatchError } from './errors.ts';
+import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
+import { ROLES, roleRank, validUsername, type Auth, type Role, type Session } from './auth.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** least role a route needs; absent → public */
+    minRole?: Role;
+  }
+  interface FastifyRequest {
+    session: Session | null;
+  }
+}
+
+export const SESSION_COOKIE = 'gw_session';
 
 export interface AppDeps {
   log: Logger;
@@ -25,6 +40,8 @@ export interface AppDeps {
   topology: Topology;
   brokerEmbedded: boolean;
   dashboardDir?: string;
+  auth: Auth;
+  authOptions: { sessionTtlS: number; allowedOrigins: readonly string[]; cookieSecure: boolean };
 }
 
 const MAX_HISTORY_POINTS = 100_000;
@@ -39,6 +56,25 @@ function parseTime(s: string, name: string): number {
   return n;
 }
 
+const STATUS: Partial<Record<string, number>> = {
+  GW_ERR_HTTP_BAD_REQUEST: 400,
+  GW_ERR_HTTP_NOT_FOUND: 404,
+  GW_ERR_AUTH_BAD_CREDENTIALS: 401,
+  GW_ERR_AUTH_RATE_LIMITED: 429,
+};
+
+/** A browser's WebSocket carries Origin; it must be ours or on the allow-list (CSWSH). Non-browser clients send none. */
+function originAllowed(req: FastifyRequest, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  if (allowed.length) return allowed.includes(origin);
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576,
     // per-request lines would drown the log at dashboard poll rates; errors still log
@@ -49,7 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | GridwatchError, req, reply) => {
     if (err instanceof GridwatchError) {
-      const status = err.code === 'GW_ERR_HTTP_BAD_REQUEST' ? 400 : err.code === 'GW_ERR_HTTP_NOT_FOUND' ? 404 : err.retryable ? 503 : 500;
+      const status = STATUS[err.code] ?? (err.retryable ? 503 : 500);
       return reply.status(status).send({ error: { code: err.code, message: err.message } });
     }
     const fe = err as FastifyError;
@@ -63,9 +99,105 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ error: { code: 'GW_ERR_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      // 'self' covers the same-origin ws:/wss: of /ws (CSP3); no inline script anywhere
+      directives: { defaultSrc: ["'self'"], connectSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'"], scriptSrc: ["'self'"], upgradeInsecureRequests: null },
+    },
+    strictTransportSecurity: deps.authOptions.cookieSecure,
+  });
+  await app.register(cookie);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  app.get('/api/health', async () => {
+  const sessionOf = (req: FastifyRequest): Session | null => {
+    const h = req.headers.authorization;
+    const bearer = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+    return deps.auth.verify(bearer ?? req.cookies[SESSION_COOKIE]);
+  };
+  app.decorateRequest('session', null);
+  // Every route that names a role is checked here, the WebSocket upgrade included.
+  app.addHook('onRequest', async (req, reply) => {
+    const min = req.routeOptions.config?.minRole;
+    if (!min) return;
+    if (req.headers.upgrade?.toLowerCase() === 'websocket' && !originAllowed(req, deps.authOptions.allowedOrigins)) {
+      return reply.status(403).send({ error: { code: 'GW_ERR_AUTH_ORIGIN', message: `origin ${req.headers.origin} not allowed` } });
+    }
+    const session = sessionOf(req);
+    if (!session) return reply.status(401).send({ error: { code: 'GW_ERR_AUTH_REQUIRED', message: 'log in first' } });
+    if (roleRank(session.role) < roleRank(min))
+      return reply.status(403).send({ error: { code: 'GW_ERR_AUTH_FORBIDDEN', message: `needs role ${min}` } });
+    req.session = session;
+  });
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/login',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'password'],
+          properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const { username, password } = req.body;
+      const wait = deps.auth.lockedFor(req.ip, username);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new GridwatchError('GW_ERR_AUTH_RATE_LIMITED', `too many failed logins; try again in ${wait} s`);
+      }
+      const session = await deps.auth.login(req.ip, username, password);
+      if (!session) throw new GridwatchError('GW_ERR_AUTH_BAD_CREDENTIALS', 'wrong user name or password');
+      const token = deps.auth.sign(session);
+      reply.setCookie(SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: deps.authOptions.cookieSecure,
+        path: '/',
+        maxAge: deps.authOptions.sessionTtlS,
+      });
+      return { username: session.username, role: session.role, expiresAt: session.exp, token };
+    },
+  );
+
+  app.post('/api/logout', { config: { minRole: 'viewer' } }, async (req, reply) => {
+    deps.auth.revoke(req.session!);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/me', { config: { minRole: 'viewer' } }, async (req) => ({ username: req.session!.username, role: req.session!.role, expiresAt: req.session!.exp }));
+
+  app.get('/api/users', { config: { minRole: 'admin' } }, async () => ({ users: deps.auth.listUsers() }));
+
+  app.post<{ Body: { username: string; password: string; role: Role } }>(
+    '/api/users',
+    {
+      config: { minRole: 'admin' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'password', 'role'],
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 64 },
+            password: { type: 'string', minLength: 8, maxLength: 256 },
+            role: { type: 'string', enum: [...ROLES] },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (!validUsername(req.body.username)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'username: letters, digits, _ . @ - (max 64)');
+      const u = await deps.auth.putUser(req.body.username, req.body.password, req.body.role);
+      reply.status(201);
+      return { username: u.username, role: u.role, createdAt: u.createdAt };
+    },
+  );
+
+  app.get('/api/health', { config: { minRole: 'viewer' } }, async () => {
     const storeOk = await deps.store.ping();
     const brokerOk = deps.ingest.connected;
     return {
@@ -77,13 +209,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     };
   });
 
-  app.get('/api/topology', async () => deps.topology);
+  app.get('/api/topology', { config: { minRole: 'viewer' } }, async () => deps.topology);
 
-  app.get('/api/quantities', async () => QUANTITY_NAMES);
+  app.get('/api/quantities', { config: { minRole: 'viewer' } }, async () => QUANTITY_NAMES);
 
   app.get<{ Querystring: { site?: string; room?: string; device?: string } }>(
     '/api/latest',
     {
+      config: { minRole: 'viewer' },
       schema: {
         querystring: {
           type: 'object',
@@ -101,6 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get<{ Querystring: { device: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate } }>(
     '/api/history',
     {
+      config: { minRole: 'viewer' },
       schema: {
         querystring: {
           type: 'object',
@@ -142,12 +276,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { minRole: 'viewer' } }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
 
-  app.get('/ws', { websocket: true }, (socket) => {
+  app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket) => {
     deps.live.addClient(socket);
   });
 

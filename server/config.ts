@@ -68,6 +68,19 @@ export const ServerConfigSchema = z.strictObject({
     /** a client that stays over the limit this long is disconnected, ms */
     stallTimeoutMs: z.number().int().positive().default(10_000),
   }).prefault({}),
+  auth: z.strictObject({
+    /** lifetime of a login (cookie and bearer token), s */
+    sessionTtlS: z.number().int().positive().default(12 * 3600),
+    /** failed logins per client address and user name inside the window before 429 */
+    loginMaxFailures: z.number().int().positive().default(5),
+    loginWindowS: z.number().int().positive().default(300),
+    /** Origins allowed to open the WebSocket; empty → the server's own origin only */
+    allowedOrigins: z.array(z.string().url()).default([]),
+    /** password of the admin created on a bare first start; absent → generated and printed once */
+    adminPassword: z.string().min(8).optional(),
+    /** mark the session cookie Secure (behind HTTPS) */
+    cookieSecure: z.boolean().default(false),
+  }).prefault({}),
   dashboardDir: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -138,4 +151,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_DATA_DIR', ['dataDir'], String],
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
+    ['GW_ADMIN_PASSWORD', ['auth', 'adminPassword'], String],
+    ['GW_ALLOWED_ORIGINS', ['auth', 'allowedOrigins'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
+    ['GW_COOKIE_SECURE', ['auth', 'cookieSecure'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
 ];

@@ -7,7 +7,9 @@ export type ServerErrorCode =
   | 'GW_ERR_STORE_UNAVAILABLE'
   | 'GW_ERR_HTTP_BAD_REQUEST'
   | 'GW_ERR_HTTP_NOT_FOUND'
-  | 'GW_ERR_WS_BAD_MESSAGE';
+  | 'GW_ERR_WS_BAD_MESSAGE'
+  | 'GW_ERR_AUTH_BAD_CREDENTIALS'
+  | 'GW_ERR_AUTH_RATE_LIMITED';
 
 export class GridwatchError extends Error {
   readonly code: ServerErrorCode;

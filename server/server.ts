@@ -18,6 +18,7 @@ import { Ingest } from './ingest.ts';
 import { Metrics } from './metrics.ts';
 import { buildApp } from './app.ts';
 import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
+import { Auth } from './auth.ts';
 
 export interface GridwatchServer {
   start(): Promise<void>;
@@ -29,6 +30,7 @@ export interface GridwatchServer {
   readonly ingest: Ingest;
   readonly live: LiveHub;
   readonly metrics: Metrics;
+  readonly auth: Auth;
 }
 
 export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
@@ -37,6 +39,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   const store: TelemetryStore = config.influx
     ? new InfluxStore(config.influx)
     : new DuckDbStore(path.join(config.dataDir, 'gridwatch.duckdb'));
+  const auth = new Auth(config.dataDir, config.auth, log.child({ component: 'auth' }));
   const live = new LiveHub(config.live, metrics, log.child({ component: 'live' }));
   let broker: EmbeddedBroker | null = null;
   let ingest: Ingest | null = null;
@@ -59,6 +62,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     },
     live,
     metrics,
+    auth,
 
     async start() {
       const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
@@ -68,6 +72,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           mqttUrl = broker.url;
           log.info({ mqttUrl }, 'embedded MQTT broker listening (no GW_MQTT_URL configured)');
         }
+        await auth.start();
         await store.start();
         log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
         live.seed(await store.latest());
@@ -82,6 +87,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           ingest,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
+          auth,
+          authOptions: config.auth,
           ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
         });
         await app.listen({ host: config.http.host, port: config.http.port });

@@ -46,8 +46,9 @@ const topoId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a 
 const deviceId = z.string().min(1).max(256);
 const quantity = z.enum(QUANTITY_NAMES as [Quantity, ...Quantity[]], { error: 'expected a canonical quantity (contract/quantities.ts)' });
 
+/** One value or a non-empty list of them; always a list once parsed (a bad single value is reported at `[0]`). */
 function oneOrMany<T extends z.ZodType>(item: T) {
-  return z.union([item, z.array(item).min(1)]).transform((x): z.output<T>[] => (Array.isArray(x) ? x : [x]));
+  return z.preprocess((x) => (Array.isArray(x) || x === undefined ? x : [x]), z.array(item).min(1));
 }
 
 const seconds = z.number().nonnegative();

@@ -34,7 +34,7 @@ const msg = (readings: unknown[]) => JSON.stringify({ agent: AGENT, readings });
 const good = (over: Record<string, unknown> = {}) => ({ device: 'dev-1', ts: now(), seq: seq++, v: { ua: 229.9, ia: 80.5 }, q: 'good', ...over });
 
 async function rejectedCount(reason: string): Promise<number> {
-  const text = await (await fetch(`${ts.server.url}/metrics`)).text();
+  const text = await (await ts.fetch('/metrics')).text();
   const m = text.match(new RegExp(`gridwatch_readings_rejected_total\\{reason="${reason}",agent="${AGENT}"\\} (\\d+)`));
   return m ? Number(m[1]) : 0;
 }
@@ -50,7 +50,7 @@ afterAll(async () => {
 
 describe('ingest', () => {
   it('stores a valid reading with its topology tags, pushes it live and publishes the watermark', async () => {
-    const ws = await connectWs(`${ts.server.url.replace('http', 'ws')}/ws`);
+    const ws = await connectWs(ts.wsUrl, { cookie: await ts.cookie('viewer') });
     await ws.next((f) => f.type === 'snapshot');
     const wm = await mqtt.connectAsync(inject('mqttUrl'));
     const marks: any[] = [];
@@ -88,7 +88,7 @@ describe('ingest', () => {
       const before = await rejectedCount(reason);
       await pub.publishAsync(readingsTopic(SITE, AGENT), payload, { qos: 1 });
       await eventually(async () => (await rejectedCount(reason)) === before + 1, 10_000, `${reason} counted`);
-      const health = await (await fetch(`${ts.server.url}/api/health`)).json();
+      const health = await (await ts.fetch('/api/health')).json();
       expect(health.broker.connected).toBe(true);
     });
   }
@@ -116,7 +116,7 @@ describe('ingest', () => {
       ['/api/nothing-here', 404],
     ];
     for (const [url, status] of cases) {
-      const res = await fetch(base + url);
+      const res = await ts.fetch(base + url);
       expect(res.status, url).toBe(status);
       const body = await res.json();
       expect(body.error.code, url).toMatch(/^GW_ERR_HTTP_/);
@@ -124,7 +124,7 @@ describe('ingest', () => {
   });
 
   it('answers hostile WebSocket input with an error frame, and closes on an oversized frame', async () => {
-    const ws = await connectWs(`${ts.server.url.replace('http', 'ws')}/ws`);
+    const ws = await connectWs(ts.wsUrl, { cookie: await ts.cookie('viewer') });
     await ws.next((f) => f.type === 'snapshot');
     ws.ws.send('not json');
     await ws.next((f) => f.type === 'error' && f.code === 'GW_ERR_WS_BAD_MESSAGE');

@@ -21,9 +21,10 @@ afterAll(async () => ts?.close());
 describe('live WebSocket feed', () => {
   it('disconnects a stalled client without delaying a healthy one', async () => {
     const agent = `live-${process.pid}`;
-    const wsUrl = `${ts.server.url.replace('http', 'ws')}/ws`;
-    const healthy = await connectWs(wsUrl);
-    const stalled = await connectWs(wsUrl);
+    const wsUrl = ts.wsUrl;
+    const headers = { cookie: await ts.cookie('viewer') };
+    const healthy = await connectWs(wsUrl, headers);
+    const stalled = await connectWs(wsUrl, headers);
     await stalled.next((f) => f.type === 'snapshot');
     // stop reading: the server's socket buffer fills and stays full
     (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -35,7 +36,7 @@ describe('live WebSocket feed', () => {
     });
     let seq = 0;
     const pad = Array.from({ length: 500 }, (_, i) => ({ device: `pad-${i}`, v: { ua: 230 + Math.random(), ia: 100 + Math.random(), p: 50 }, q: 'good' }));
-    const slowDisconnects = async () => Number((await (await fetch(`${ts.server.url}/metrics`)).text()).match(/gridwatch_ws_slow_disconnects_total (\d+)/)![1]);
+    const slowDisconnects = async () => Number((await (await ts.fetch('/metrics')).text()).match(/gridwatch_ws_slow_disconnects_total (\d+)/)![1]);
     const t0 = Date.now();
     // publish until the server has given up on the stalled client, then 2 s more
     let doneAt = Infinity;
@@ -51,7 +52,7 @@ describe('live WebSocket feed', () => {
     }
     await pub.endAsync();
     expect(doneAt).toBeLessThan(Infinity);
-    const metrics = await (await fetch(`${ts.server.url}/metrics`)).text();
+    const metrics = await (await ts.fetch('/metrics')).text();
     expect(Number(metrics.match(/gridwatch_ws_slow_disconnects_total (\d+)/)![1])).toBe(1);
     expect(Number(metrics.match(/gridwatch_ws_dropped_frames_total (\d+)/)![1])).toBeGreaterThan(0);
     // the healthy client saw the probe all along: at least one update in every second of the run
@@ -65,11 +66,12 @@ describe('live WebSocket feed', () => {
   });
 
   it('gives a reconnecting client a fresh snapshot', async () => {
-    const wsUrl = `${ts.server.url.replace('http', 'ws')}/ws`;
-    const a = await connectWs(wsUrl);
+    const wsUrl = ts.wsUrl;
+    const headers = { cookie: await ts.cookie('viewer') };
+    const a = await connectWs(wsUrl, headers);
     const snap = await a.next((f) => f.type === 'snapshot');
     await a.close();
-    const b = await connectWs(wsUrl);
+    const b = await connectWs(wsUrl, headers);
     const snap2 = await b.next((f) => f.type === 'snapshot');
     expect(snap2.readings.map((r: { device: string }) => r.device).sort()).toEqual(snap.readings.map((r: { device: string }) => r.device).sort());
     expect(snap2.readings.find((r: { device: string }) => r.device === 'probe')).toBeDefined();

@@ -5,10 +5,27 @@ import path from 'node:path';
 import { createServer, loadServerConfig, topologyFromYaml, type GridwatchServer } from '../../server/index.ts';
 import { testLog } from './logger.ts';
 
+export type TestRole = 'viewer' | 'operator' | 'admin';
+export const TEST_PASSWORD = 'test-password-1';
+
 export interface TestServer {
   server: GridwatchServer;
   dataDir: string;
+  /** `gw_session=…` cookie header of a logged-in user of that role */
+  cookie(role?: TestRole): Promise<string>;
+  /** fetch against the server as that role (admin by default) */
+  fetch(url: string, init?: RequestInit & { role?: TestRole }): Promise<Response>;
+  /** ws://…/ws */
+  wsUrl: string;
   close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+/** Logs in over HTTP and returns the session cookie. */
+export async function login(base: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (!res.ok) throw new Error(`login ${username}: ${res.status} ${await res.text()}`);
+  const set = res.headers.get('set-cookie') ?? '';
+  return set.split(';')[0]!;
 }
 
 export async function startTestServer(opts: {
@@ -25,6 +42,7 @@ export async function startTestServer(opts: {
     mqtt: opts.mqttUrl ? { url: opts.mqttUrl } : { embedded: { host: '127.0.0.1', port: 0 } },
     ...(opts.influxUrl ? { influx: { url: opts.influxUrl, database: opts.database ?? `gw_${process.pid}_${Date.now()}` } } : {}),
     dataDir,
+    auth: { adminPassword: TEST_PASSWORD },
     ingest: { flushIntervalMs: 20 },
     live: { maxFps: 20 },
     ...opts.extra,
@@ -32,9 +50,24 @@ export async function startTestServer(opts: {
   const topology = opts.topologyYaml ? topologyFromYaml(opts.topologyYaml) : undefined;
   const server = createServer(config, { log: testLog, ...(topology ? { topology } : {}) });
   await server.start();
+  for (const role of ['viewer', 'operator'] as const) await server.auth.putUser(role, TEST_PASSWORD, role);
+  const cookies = new Map<TestRole, string>();
+  const cookie = async (role: TestRole = 'admin') => {
+    let c = cookies.get(role);
+    if (!c) cookies.set(role, (c = await login(server.url, role, TEST_PASSWORD)));
+    return c;
+  };
   return {
     server,
     dataDir,
+    cookie,
+    wsUrl: `${server.url.replace(/^http/, 'ws')}/ws`,
+    async fetch(url, init = {}) {
+      const { role, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      headers.set('cookie', await cookie(role));
+      return fetch(url.startsWith('http') ? url : server.url + url, { ...rest, headers });
+    },
     async close(o = {}) {
       await server.stop();
       if (!o.keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
