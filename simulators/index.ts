@@ -1,0 +1,36 @@
+/** Public surface of the simulators (CONVENTIONS.md §4). */
+export {
+  createMeterModel,
+  isModelQuantity,
+  loadShape,
+  METER_PROFILES,
+  MODEL_QUANTITIES,
+  type MeterModel,
+  type MeterModelOptions,
+  type MeterOverrides,
+  type MeterProfile,
+  type MeterValues,
+  type ModelQuantity,
+} from './meter-model.ts';
+export {
+  encodeValue,
+  MODBUS_EXCEPTION,
+  readRegisters,
+  registerWidth,
+  type ReadResult,
+  type RegisterBlock,
+  type RegisterFc,
+  type RegisterMap,
+  type RegisterType,
+  type SimRegister,
+  type WordOrder,
+} from './register-map.ts';
+export { dtsu666RegisterMap, readDtsu666, type Dtsu666ImportKwhAddress, type Dtsu666Options } from './dtsu666.ts';
+export {
+  startModbusSimulator,
+  type ModbusSimulator,
+  type ModbusSimulatorOptions,
+  type ModbusSimulatorStats,
+  type SimulatedUnit,
+} from './modbus-server.ts';
+export { SimulatorError, type SimulatorErrorCode } from './errors.ts';
