@@ -136,18 +136,71 @@ function connect(): void {
       }
     }
   };
-  ws.onclose = () => {
+  ws.onclose = async () => {
     setConn('closed');
+    // a refused upgrade looks like a close: ask whether the session is still good
+    const me = await fetch('./api/me').catch(() => null);
+    if (me?.status === 401) {
+      started = false;
+      return showLogin('会话已过期，请重新登录');
+    }
     // resync from a fresh snapshot on reconnect; capped backoff with jitter
     const delay = Math.min(10_000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
     setTimeout(connect, delay);
   };
 }
 
+const loginForm = document.getElementById('login') as HTMLFormElement;
+const loginError = document.getElementById('login-error')!;
+const whoEl = document.getElementById('who')!;
+const logoutBtn = document.getElementById('logout') as HTMLButtonElement;
+
+function showLogin(message = ''): void {
+  main.replaceChildren();
+  loginForm.hidden = false;
+  logoutBtn.hidden = true;
+  whoEl.textContent = '';
+  loginError.textContent = message;
+  connEl.className = 'conn conn-closed';
+  connEl.textContent = '未登录';
+  connEl.dataset.state = 'logged-out';
+}
+
+loginForm.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const data = new FormData(loginForm);
+  const res = await fetch('./api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
+  });
+  if (res.ok) {
+    loginForm.hidden = true;
+    loginForm.reset();
+    void boot();
+    return;
+  }
+  const code = ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code;
+  loginError.textContent = code === 'GW_ERR_AUTH_RATE_LIMITED' ? '失败次数过多，请稍后再试' : '用户名或密码错误';
+});
+
+logoutBtn.addEventListener('click', async () => {
+  await fetch('./api/logout', { method: 'POST' });
+  location.reload();
+});
+
+let started = false;
 async function boot(): Promise<void> {
+  const me = await fetch('./api/me');
+  if (me.status === 401) return showLogin();
+  const user = (await me.json()) as { username: string; role: string };
+  whoEl.textContent = `${user.username}（${{ viewer: '值班查看', operator: '调度员', admin: '管理员' }[user.role] ?? user.role}）`;
+  logoutBtn.hidden = false;
   const res = await fetch('./api/topology');
   sites = ((await res.json()) as { sites: Site[] }).sites;
   render();
+  if (started) return;
+  started = true;
   connect();
   // ages and staleness move even when no message arrives
   setInterval(() => rows.forEach((_tr, id) => paint(id)), 1000);

@@ -1,0 +1,104 @@
+/**
+ * `npm start`: the whole system on one bare machine, on embedded defaults —
+ * the server with its embedded MQTT broker and DuckDB store, one Modbus TCP
+ * gateway simulator and one edge agent per demo room, and the dashboard.
+ * Ctrl-C (or SIGTERM) stops every part in reverse order and exits.
+ *
+ * Reads: GW_HTTP_PORT (8080), GW_DATA_DIR (./data), GW_MQTT_EMBEDDED_PORT
+ * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { createAgent, loadAgentConfig } from '../edge-agent/index.ts';
+import { createServer, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
+import { createMeterModel, startModbusSimulator, type MeterProfile, type ModbusSimulator } from '../simulators/index.ts';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info' });
+const env = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    log.fatal({ variable: name, value: raw }, 'not a port number');
+    process.exit(2);
+  }
+  return n;
+};
+
+const topologyFile = path.join(root, 'config/demo/topology.yaml');
+const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+
+async function shutdown(code: number): Promise<never> {
+  for (const s of stops.reverse()) {
+    await s.stop().catch((err) => log.warn({ err, what: s.what }, 'stop failed'));
+  }
+  log.info('all parts stopped');
+  process.exit(code);
+}
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal: sig }, 'stopping gridwatch');
+    void shutdown(0);
+  });
+}
+
+/** A room's load follows its kind: homes, shops and offices, or an industrial feeder. */
+const ROOM_PROFILE: Record<string, MeterProfile> = { 'r-101': 'residential', 'r-102': 'commercial', 'r-201': 'feeder' };
+
+try {
+  const topology = await loadTopologyFile(topologyFile);
+  const config = loadServerConfig({
+    http: { port: env('GW_HTTP_PORT', 8080) },
+    mqtt: { embedded: { port: env('GW_MQTT_EMBEDDED_PORT', 1883) } },
+    dataDir: process.env.GW_DATA_DIR || path.join(root, 'data'),
+    topologyFile,
+    dashboardDir: path.join(root, 'dashboard/dist'),
+  });
+  const server = createServer(config, { log: log.child({ component: 'server' }), topology });
+  await server.start();
+  stops.push({ what: 'server', stop: () => server.stop() });
+
+  let port = env('GW_DEMO_MODBUS_BASE_PORT', 15020);
+  let seed = 1;
+  for (const site of topology.topology.sites) {
+    for (const room of site.rooms) {
+      if (!room.agent) continue;
+      const profile = ROOM_PROFILE[room.id] ?? 'residential';
+      // one RS-485 gateway per room: the transformer meter is unit 1, line meters follow
+      const meters: Array<{ id: string; ratedKw: number; profile: MeterProfile }> = [];
+      for (const t of room.transformers) {
+        if (t.meter) meters.push({ id: t.meter, ratedKw: t.ratedKva * 0.55, profile: 'feeder' });
+        for (const l of t.lines) {
+          // peak near 60 % of the line's rating: 3 × 220 V × I × pf
+          if (l.meter) meters.push({ id: l.meter, ratedKw: ((3 * 220 * (l.ratedCurrentA ?? 200) * 0.95) / 1000) * 0.6, profile });
+        }
+      }
+      const sim: ModbusSimulator = await startModbusSimulator({
+        port: port++,
+        units: meters.map((m, i) => ({ unitId: i + 1, model: createMeterModel({ profile: m.profile, seed: seed++, ratedKw: m.ratedKw }) })),
+      });
+      stops.push({ what: `simulator ${room.id}`, stop: () => sim.stop() });
+      log.info({ room: room.id, port: sim.port, meters: meters.length }, 'meter gateway simulator listening');
+      const agentConfig = loadAgentConfig({
+        agent: room.agent,
+        site: site.id,
+        mqtt: { url: server.mqttUrl },
+        publishIntervalMs: 1000,
+        devices: meters.map((m, i) => ({ id: m.id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: i + 1, intervalMs: 1000, timeoutMs: 800 })),
+      });
+      const agent = createAgent(agentConfig, { log: log.child({ component: 'edge-agent' }) });
+      await agent.start();
+      stops.push({ what: `agent ${room.agent}`, stop: () => agent.stop() });
+    }
+  }
+  log.info({ url: `${server.url}/` }, `gridwatch is running — dashboard at ${server.url}/ (Ctrl-C stops everything)`);
+} catch (err) {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  log.fatal({ err }, 'gridwatch failed to start');
+  await shutdown(1);
+}
