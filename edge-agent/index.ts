@@ -1,0 +1,51 @@
+/** Public surface of the edge agent (CONVENTIONS.md §4). */
+export { createAgent, type Agent, type AgentDeps, type AgentStats } from './agent.ts';
+export {
+  AgentConfigSchema,
+  DeviceConfigSchema,
+  loadAgentConfig,
+  MqttConfigSchema,
+  TcpTransportSchema,
+  TransportSchema,
+  type AgentConfig,
+  type AgentConfigInput,
+  type DeviceConfig,
+  type MqttConfig,
+} from './config.ts';
+export {
+  applyScale,
+  decodeBlock,
+  decodeRaw,
+  READ_FUNCTION_CODES,
+  REGISTER_TYPES,
+  registerWidth,
+  shortestFloat32,
+  WORD_ORDERS,
+  type DecodedBlock,
+  type ReadFunctionCode,
+  type RegisterSpec,
+  type RegisterType,
+  type WordOrder,
+} from './decode.ts';
+export { ConfigError, EdgeAgentError, ModbusError, type EdgeErrorCode } from './errors.ts';
+export {
+  ModbusTcpConnection,
+  type ModbusConnectionStats,
+  type ModbusReader,
+  type ModbusReadRequest,
+  type ModbusTcpConnectionOptions,
+} from './modbus-client.ts';
+export { DEFAULT_MAX_GAP, MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, planReads, type PlannedRead, type PlanOptions } from './plan.ts';
+export { DevicePoller, type DeviceState, type DeviceStats, type DeviceTransition } from './poller.ts';
+export {
+  BUILTIN_PROFILES,
+  createProfileRegistry,
+  DeviceProfileSchema,
+  dtsu666Profile,
+  loadProfile,
+  type DeviceProfile,
+  type DeviceProfileInput,
+  type ProfileRegister,
+  type ProfileRegistry,
+} from './profiles/index.ts';
+export { ReadingsUplink, type UplinkOptions, type UplinkStats } from './uplink.ts';

@@ -1,0 +1,191 @@
+/**
+ * Polls one device on its own schedule and turns each poll into a reading.
+ *
+ * Device state: `unknown` (not polled yet) → `good` ⇄ `comm_loss`. A failed
+ * poll (timeout, Modbus exception, broken connection) gives a `comm_loss`
+ * reading with no values — a dead meter is not a zero (DESIGN.md "Reliability
+ * principles"). Errors are counted per device on every poll and logged only
+ * when the state changes, as `{ from, to, reason }`.
+ */
+import type { Logger } from 'pino';
+import type { Quantity, Reading } from '../contract/index.ts';
+import type { DeviceConfig } from './config.ts';
+import { decodeBlock } from './decode.ts';
+import { ModbusError } from './errors.ts';
+import type { ModbusReader } from './modbus-client.ts';
+import type { PlannedRead } from './plan.ts';
+
+export type DeviceState = 'unknown' | 'good' | 'comm_loss';
+
+export interface DeviceTransition {
+  from: DeviceState;
+  to: DeviceState;
+  reason: string;
+  /** epoch ms of the poll that caused it */
+  at: number;
+}
+
+/** A reading before the agent gives it its sequence number. */
+export type UnsequencedReading = Omit<Reading, 'seq'>;
+
+export interface DeviceStats {
+  state: DeviceState;
+  polls: number;
+  good: number;
+  commLoss: number;
+  /** failed polls by error code */
+  errors: Record<string, number>;
+  /** polls due while the previous one was still running, skipped */
+  skipped: number;
+  /** values dropped because they were not finite or outside the contract's plausible range */
+  invalidValues: number;
+  /** duration of the last poll, ms */
+  lastPollMs: number;
+}
+
+export interface DevicePollerDeps {
+  device: DeviceConfig;
+  reads: readonly PlannedRead[];
+  reader: ModbusReader;
+  /** epoch ms; a reading's ts is the clock at the start of its poll */
+  clock: () => number;
+  log: Logger;
+  emit: (reading: UnsequencedReading) => void;
+}
+
+export class DevicePoller {
+  private readonly d: DevicePollerDeps;
+  private readonly log: Logger;
+  private state: DeviceState = 'unknown';
+  private failures = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  /** monotonic (performance.now) time the next poll is due; the schedule runs on it, not on the injected clock */
+  private nextDue = 0;
+  private readonly reportedInvalid = new Set<Quantity>();
+  private readonly s: Omit<DeviceStats, 'state'> = { polls: 0, good: 0, commLoss: 0, errors: {}, skipped: 0, invalidValues: 0, lastPollMs: 0 };
+
+  /** Does no I/O and starts no timer. */
+  constructor(deps: DevicePollerDeps) {
+    this.d = deps;
+    this.log = deps.log.child({ deviceId: deps.device.id });
+  }
+
+  get deviceId(): string {
+    return this.d.device.id;
+  }
+
+  stats(): DeviceStats {
+    return { state: this.state, ...this.s, errors: { ...this.s.errors } };
+  }
+
+  /** Schedules the first poll `firstDelayMs` from now, then one every intervalMs. */
+  start(firstDelayMs: number): void {
+    this.stopped = false;
+    this.nextDue = performance.now() + firstDelayMs;
+    this.schedule();
+  }
+
+  /** Stops scheduling and waits for a poll in progress to end (bounded by the request timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.pollOnce().finally(() => {
+        this.running = null;
+        this.advance();
+        this.schedule();
+      });
+    }, Math.max(0, this.nextDue - performance.now()));
+  }
+
+  /**
+   * Fixed-rate schedule: the next poll is due one period after the previous
+   * due time, not after the poll ended, so polls do not drift. Slots missed
+   * while a poll ran long are skipped and counted, not fired in a burst.
+   */
+  private advance(): void {
+    const period = this.period();
+    this.nextDue += period;
+    const now = performance.now();
+    if (this.nextDue < now) {
+      const missed = Math.ceil((now - this.nextDue) / period);
+      this.s.skipped += missed;
+      this.nextDue += missed * period;
+    }
+  }
+
+  /** intervalMs while good; doubling per consecutive failure up to backoffMaxMs while in comm_loss */
+  private period(): number {
+    const { intervalMs, backoffMaxMs } = this.d.device;
+    if (this.failures <= 1) return intervalMs;
+    const cap = Math.max(intervalMs, backoffMaxMs);
+    return Math.min(cap, intervalMs * 2 ** Math.min(this.failures - 1, 30));
+  }
+
+  /** One poll: every planned read in order, stopping at the first failure. Never throws. */
+  async pollOnce(): Promise<void> {
+    const { device, reads, reader, clock } = this.d;
+    const ts = clock();
+    const t0 = performance.now();
+    this.s.polls++;
+    try {
+      const v: Reading['v'] = {};
+      for (const read of reads) {
+        const data = await reader.read({ unitId: device.unitId, fc: read.fc, address: read.address, count: read.count, timeoutMs: device.timeoutMs });
+        const block = decodeBlock(read.registers, read.address, data);
+        Object.assign(v, block.values);
+        for (const bad of block.invalid) this.reportInvalid(bad.quantity, bad.value);
+      }
+      this.s.lastPollMs = performance.now() - t0;
+      this.s.good++;
+      this.failures = 0;
+      this.d.emit({ device: device.id, ts, v, q: 'good' });
+      this.transition('good', 'poll succeeded', ts);
+    } catch (err) {
+      this.s.lastPollMs = performance.now() - t0;
+      this.s.commLoss++;
+      this.failures++;
+      // anything else (a block that does not decode) is an answer that cannot be used
+      const code = err instanceof ModbusError ? err.code : 'GW_ERR_MODBUS_RESPONSE';
+      this.s.errors[code] = (this.s.errors[code] ?? 0) + 1;
+      this.d.emit({ device: device.id, ts, v: {}, q: 'comm_loss' });
+      this.transition('comm_loss', `${code}: ${(err as Error).message ?? String(err)}`, ts, err);
+    }
+  }
+
+  private reportInvalid(quantity: Quantity, value: number): void {
+    this.s.invalidValues++;
+    if (this.reportedInvalid.has(quantity)) return;
+    this.reportedInvalid.add(quantity);
+    this.log.warn({ quantity, value: String(value) }, 'implausible value dropped (reported once per quantity)');
+  }
+
+  private transition(to: DeviceState, reason: string, at: number, err?: unknown): void {
+    if (this.state === to) return;
+    const t: DeviceTransition = { from: this.state, to, reason, at };
+    this.state = to;
+    switch (to) {
+      case 'good':
+        this.log.info(t, 'device state changed');
+        break;
+      case 'comm_loss':
+        this.log.warn({ ...t, err }, 'device state changed');
+        break;
+      case 'unknown':
+        break;
+      default: {
+        const never: never = to;
+        throw new Error(`unknown device state ${String(never)}`);
+      }
+    }
+  }
+}

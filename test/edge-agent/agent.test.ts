@@ -1,0 +1,257 @@
+/**
+ * Simulator ↔ edge agent over real Modbus TCP, agent → real Mosquitto (the
+ * shared one from the harness), checked by a real MQTT subscriber.
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentStateTopic, parseReadingsPayload, readingsTopic, type Reading } from '../../contract/index.ts';
+import { createAgent, loadAgentConfig, type Agent, type AgentConfigInput } from '../../edge-agent/index.ts';
+import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
+
+const mqttUrl = inject('mqttUrl');
+const uid = randomBytes(4).toString('hex');
+
+/** Messages of one agent as a subscriber sees them. */
+class Watcher {
+  readonly readings: Reading[] = [];
+  readonly messages: { agent: string; count: number }[] = [];
+  readonly states: string[] = [];
+  /** contract errors of anything the agent published (must stay empty) */
+  readonly invalid: unknown[] = [];
+  constructor(
+    private readonly client: MqttClient,
+    readonly agent: string,
+  ) {}
+
+  static async open(site: string, agent: string): Promise<Watcher> {
+    const client = await mqtt.connectAsync(mqttUrl, { clientId: `watch-${agent}`, reconnectPeriod: 0 });
+    const w = new Watcher(client, agent);
+    client.on('message', (topic, payload) => {
+      if (topic === agentStateTopic(agent)) {
+        w.states.push(payload.toString());
+        return;
+      }
+      const r = parseReadingsPayload(payload, agent);
+      if (!r.ok) {
+        w.invalid.push(...r.errors);
+        return;
+      }
+      w.invalid.push(...r.value.rejected);
+      w.messages.push({ agent: r.value.agent, count: r.value.readings.length });
+      w.readings.push(...r.value.readings);
+    });
+    await client.subscribeAsync({ [readingsTopic(site, agent)]: { qos: 1 }, [agentStateTopic(agent)]: { qos: 1 } });
+    return w;
+  }
+
+  of(device: string): Reading[] {
+    return this.readings.filter((r) => r.device === device);
+  }
+
+  async until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${this.readings.length} readings, states ${this.states.join(',')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.endAsync();
+  }
+}
+
+/** A pino logger whose lines land in an array. */
+function memoryLog() {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}
+
+const device = (id: string, port: number, unitId: number, extra: Partial<AgentConfigInput['devices'][number]> = {}) => ({
+  id,
+  profile: 'dtsu666',
+  transport: { kind: 'tcp' as const, host: '127.0.0.1', port },
+  unitId,
+  intervalMs: 200,
+  timeoutMs: 150,
+  backoffMaxMs: 400,
+  ...extra,
+});
+
+describe('edge agent against the DTSU666 simulator and a real broker', () => {
+  let sim: ModbusSimulator;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    sim = await startModbusSimulator({
+      port: 0,
+      units: [
+        { unitId: 1, model: createMeterModel({ profile: 'feeder', seed: 11 }) },
+        { unitId: 2, model: createMeterModel({ profile: 'residential', seed: 12 }) },
+      ],
+    });
+  });
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+  });
+  afterAll(async () => {
+    await sim.stop();
+  });
+
+  it('publishes exactly the meter values, stamped at the poll, numbered in order, good; a dead unit goes comm_loss alone', async () => {
+    const site = `site-${uid}`;
+    const agentId = `agent-a-${uid}`;
+    sim.setOverride(1, { ua: 231.4, ia: 105.25, p: 71.2, ep_imp: 12345.6 });
+    sim.setOverride(2, { ua: 228.8, ib: 7.125, p: -3.5, f: 49.98 });
+    const watcher = await Watcher.open(site, agentId);
+    cleanups.push(() => watcher.close());
+
+    const stamps = new Set<number>();
+    const clock = () => {
+      const t = Date.now();
+      stamps.add(t);
+      return t;
+    };
+    const { log, lines } = memoryLog();
+    const config = loadAgentConfig({
+      agent: agentId,
+      site,
+      mqtt: { url: mqttUrl, keepaliveS: 10 },
+      publishIntervalMs: 100,
+      devices: [device('m1', sim.port, 1), device('m2', sim.port, 2)],
+    });
+    const agent = createAgent(config, { log, clock });
+    cleanups.push(() => agent.stop());
+    const t0 = Date.now();
+    await agent.start();
+
+    await watcher.until('three good readings of each meter', () => watcher.of('m1').length >= 3 && watcher.of('m2').length >= 3);
+    expect(watcher.states[0]).toBe('online');
+
+    for (const r of watcher.of('m1')) {
+      expect(r.q).toBe('good');
+      // float32 holds these scaled integers exactly, and the decoder returns the decimals
+      expect(r.v.ua).toBe(231.4);
+      expect(r.v.ia).toBe(105.25);
+      expect(r.v.p).toBe(71.2);
+      expect(r.v.ep_imp).toBeCloseTo(12345.6, 2);
+      expect(r.v.uab).toBeCloseTo(Math.sqrt(3) * 231.4, -1);
+      expect(Object.keys(r.v).sort()).toEqual(
+        ['ep_exp', 'ep_imp', 'f', 'ia', 'ib', 'ic', 'p', 'pa', 'pb', 'pc', 'pf', 'q', 'ua', 'uab', 'ub', 'ubc', 'uc', 'uca'].sort(),
+      );
+    }
+    for (const r of watcher.of('m2')) {
+      expect(r.v).toMatchObject({ ua: 228.8, ib: 7.125, p: -3.5, f: 49.98 });
+    }
+    // ts is the agent's clock read at the start of a poll; polls of one meter are one interval apart
+    for (const r of watcher.readings) {
+      expect(stamps.has(r.ts)).toBe(true);
+      expect(r.ts).toBeGreaterThanOrEqual(t0);
+    }
+    const ts1 = watcher.of('m1').map((r) => r.ts);
+    for (let i = 1; i < ts1.length; i++) expect(ts1[i]! - ts1[i - 1]!).toBeGreaterThanOrEqual(150);
+    // the first polls are spread over the interval, not fired together
+    expect(Math.abs(watcher.of('m2')[0]!.ts - watcher.of('m1')[0]!.ts)).toBeGreaterThanOrEqual(50);
+    // seq strictly increasing in publish order, across devices
+    const seqs = watcher.readings.map((r) => r.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+    expect(seqs[0]).toBeGreaterThanOrEqual(t0 * 1000);
+    // batched: a message carries several readings (publish every 100 ms, polls every 200 ms for 2 meters)
+    expect(watcher.messages.every((m) => m.agent === agentId)).toBe(true);
+
+    // unit 2 dies: its readings become comm_loss without values, unit 1 stays good
+    sim.setDead(2, true);
+    const deadAt = watcher.readings.length;
+    await watcher.until('three comm_loss readings of m2', () => watcher.readings.slice(deadAt).filter((r) => r.device === 'm2' && r.q === 'comm_loss').length >= 3);
+    const afterDeath = watcher.readings.slice(deadAt);
+    const m2Loss = afterDeath.filter((r) => r.device === 'm2' && r.q === 'comm_loss');
+    for (const r of m2Loss) expect(r.v).toEqual({});
+    const m1After = afterDeath.filter((r) => r.device === 'm1');
+    expect(m1After.length).toBeGreaterThanOrEqual(3);
+    for (const r of m1After) expect(r).toMatchObject({ q: 'good', v: { ua: 231.4 } });
+    expect(agent.stats().devices.m2!.errors.GW_ERR_MODBUS_TIMEOUT).toBeGreaterThanOrEqual(3);
+    expect(agent.stats().devices.m2!.state).toBe('comm_loss');
+
+    // back to life: good again
+    sim.setDead(2, false);
+    const aliveAt = watcher.readings.length;
+    await watcher.until('m2 good again', () => watcher.readings.slice(aliveAt).some((r) => r.device === 'm2' && r.q === 'good'));
+
+    // state changes are logged once each, not once per failed poll
+    const changes = lines.filter((l) => l.msg === 'device state changed' && l.deviceId === 'm2').map((l) => `${String(l.from)}→${String(l.to)}`);
+    expect(changes).toEqual(['unknown→good', 'good→comm_loss', 'comm_loss→good']);
+    const loss = lines.find((l) => l.msg === 'device state changed' && l.to === 'comm_loss')!;
+    expect(String(loss.reason)).toMatch(/^GW_ERR_MODBUS_TIMEOUT: unit 2 fc 3 0x2000\+70: no answer within 150 ms$/);
+
+    // stop: what was read goes out, then the retained offline
+    await agent.stop();
+    await watcher.until('offline state', () => watcher.states.includes('offline'));
+    expect(watcher.states).toEqual(['online', 'offline']);
+    expect(watcher.invalid).toEqual([]);
+    const st = agent.stats();
+    expect(st.uplink.pending).toBe(0);
+    expect(st.uplink.published).toBe(watcher.readings.length);
+    expect(st.seq - seqs[0]!).toBe(watcher.readings.length);
+  });
+
+  it('a wrong firmware address is a Modbus exception: comm_loss with the reason, logged once', async () => {
+    const site = `site-${uid}`;
+    const agentId = `agent-b-${uid}`;
+    const watcher = await Watcher.open(site, agentId);
+    cleanups.push(() => watcher.close());
+    const { log, lines } = memoryLog();
+    // the simulator keeps import kWh at 0x401E; this profile reads 0x101E, outside the meter's map
+    const agent = createAgent(
+      loadAgentConfig({ agent: agentId, site, mqtt: { url: mqttUrl }, publishIntervalMs: 100, devices: [device('m1', sim.port, 1, { profile: 'dtsu666-101e', backoffMaxMs: 0 })] }),
+      { log },
+    );
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    await watcher.until('three comm_loss readings', () => watcher.of('m1').filter((r) => r.q === 'comm_loss').length >= 3);
+    expect(watcher.of('m1').every((r) => r.q === 'comm_loss')).toBe(true);
+    expect(agent.stats().devices.m1!.errors.GW_ERR_MODBUS_EXCEPTION).toBeGreaterThanOrEqual(3);
+    const changes = lines.filter((l) => l.msg === 'device state changed');
+    expect(changes).toHaveLength(1);
+    expect(String(changes[0]!.reason)).toMatch(/GW_ERR_MODBUS_EXCEPTION: unit 1 fc 3 0x101E\+2: Modbus exception 2/);
+    await agent.stop();
+  });
+
+  it('a gateway that is not there: comm_loss for its devices, reconnects when it appears, nothing left open after stop', async () => {
+    const site = `site-${uid}`;
+    const agentId = `agent-c-${uid}`;
+    // a port that was free a moment ago
+    const probe = await startModbusSimulator({ port: 0, units: [] });
+    const port = probe.port;
+    await probe.stop();
+
+    const watcher = await Watcher.open(site, agentId);
+    cleanups.push(() => watcher.close());
+    const before = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    const { log } = memoryLog();
+    const agent = createAgent(
+      loadAgentConfig({ agent: agentId, site, mqtt: { url: mqttUrl }, publishIntervalMs: 100, devices: [device('m9', port, 1)] }),
+      { log },
+    );
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    await watcher.until('comm_loss', () => watcher.of('m9').some((r) => r.q === 'comm_loss'));
+    expect(agent.stats().devices.m9!.errors.GW_ERR_MODBUS_CONNECT).toBeGreaterThanOrEqual(1);
+
+    const late = await startModbusSimulator({ port, units: [{ unitId: 1, model: createMeterModel({ profile: 'commercial' }) }] });
+    cleanups.push(() => late.stop());
+    await watcher.until('good after the gateway appeared', () => watcher.of('m9').some((r) => r.q === 'good'), 15_000);
+
+    await agent.stop();
+    await late.stop();
+    // stop() left no timer or socket of its own behind (a closed handle leaves the list a tick after its close callback)
+    await new Promise((r) => setTimeout(r, 50));
+    const after = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    const count = (xs: string[], k: string) => xs.filter((x) => x === k).length;
+    expect(count(after, 'Timeout')).toBeLessThanOrEqual(count(before, 'Timeout'));
+    expect(count(after, 'TCPSocketWrap')).toBeLessThanOrEqual(count(before, 'TCPSocketWrap'));
+    expect(count(after, 'TCPServerWrap')).toBeLessThanOrEqual(count(before, 'TCPServerWrap'));
+  });
+});
