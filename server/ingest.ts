@@ -7,6 +7,7 @@
  * `maxPending` readings wait for the store, so a slow or down store makes the
  * broker hold messages instead of this process growing without bound.
  */
+import { hostname } from 'node:os';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import {
@@ -97,8 +98,11 @@ export class Ingest {
   async start(): Promise<void> {
     this.stopped = false;
     const o: IClientOptions = {
-      clientId: this.opts.clientId ?? `gridwatch-server-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      clean: true,
+      // A persistent session ([MQTT-3.1.2-4]): QoS 1 messages the broker could not
+      // deliver while we were away or holding acks are kept and delivered on reconnect.
+      clientId: this.opts.clientId ?? `gridwatch-server-${hostname()}`,
+      clean: false,
+      keepalive: 60,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       will: { topic: SERVER_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true },

@@ -28,6 +28,8 @@ export async function login(base: string, username: string, password: string): P
   return set.split(';')[0]!;
 }
 
+let serial = 0;
+
 export async function startTestServer(opts: {
   mqttUrl?: string;
   influxUrl?: string;
@@ -39,7 +41,8 @@ export async function startTestServer(opts: {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'gw-server-')));
   const config = loadServerConfig({
     http: { host: '127.0.0.1', port: 0 },
-    mqtt: opts.mqttUrl ? { url: opts.mqttUrl } : { embedded: { host: '127.0.0.1', port: 0 } },
+    // each test server is its own MQTT session
+    mqtt: opts.mqttUrl ? { url: opts.mqttUrl, clientId: `gw-test-${process.pid}-${++serial}` } : { embedded: { host: '127.0.0.1', port: 0 } },
     ...(opts.influxUrl ? { influx: { url: opts.influxUrl, database: opts.database ?? `gw_${process.pid}_${Date.now()}` } } : {}),
     dataDir,
     auth: { adminPassword: TEST_PASSWORD },
