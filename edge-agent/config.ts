@@ -77,7 +77,11 @@ function isObject(x: unknown): x is Record<string, unknown> {
 /** Checks across devices on the raw document, so they are reported together with the schema's errors. */
 function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   const out: string[] = [];
-  if (!isObject(doc) || !Array.isArray(doc.devices)) return out;
+  if (!isObject(doc)) return out;
+  // MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]: no password without a user name (mqtt.js then fails to connect without an error)
+  if (isObject(doc.mqtt) && doc.mqtt.password !== undefined && doc.mqtt.username === undefined)
+    out.push('mqtt.password: a password needs mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
+  if (!Array.isArray(doc.devices)) return out;
   const seen = new Map<string, number>();
   doc.devices.forEach((d: unknown, i) => {
     if (!isObject(d)) return;

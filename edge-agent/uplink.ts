@@ -60,6 +60,7 @@ export class ReadingsUplink {
   private stopping = false;
   private link: LinkState = 'down';
   private lastError = '';
+  private downReported = false;
   private overflowReported = false;
   private readonly s = { published: 0, messages: 0, dropped: 0 };
 
@@ -102,10 +103,18 @@ export class ReadingsUplink {
       client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
       this.setLink('up', 'connected');
       this.lastError = '';
+      this.downReported = false;
       this.overflowReported = false;
       this.flush();
     });
-    client.on('close', () => this.setLink('down', this.lastError || 'connection closed'));
+    client.on('close', () => {
+      if (this.link === 'down' && !this.stopping && !this.downReported) {
+        // not connected yet: say so once, not on every reconnect attempt
+        this.downReported = true;
+        this.log.warn({ reason: this.lastError || 'connection closed', url: redactUrl(this.o.mqtt.url), retryMs: this.o.mqtt.reconnectPeriodMs }, 'mqtt not connected; retrying');
+      }
+      this.setLink('down', this.lastError || 'connection closed');
+    });
     client.on('error', (err) => {
       // mqtt.js keeps reconnecting after an error; log each distinct one once
       if (err.message !== this.lastError) this.log.warn({ err }, 'mqtt error');
@@ -206,7 +215,10 @@ export class ReadingsUplink {
     const from = this.link;
     this.link = to;
     if (to === 'up') this.log.info({ from, to, reason, url: redactUrl(this.o.mqtt.url) }, 'mqtt connection state changed');
-    else if (!this.stopping) this.log.warn({ from, to, reason, url: redactUrl(this.o.mqtt.url) }, 'mqtt connection state changed');
+    else if (!this.stopping) {
+      this.downReported = true;
+      this.log.warn({ from, to, reason, url: redactUrl(this.o.mqtt.url) }, 'mqtt connection state changed');
+    }
   }
 }
 

@@ -7,7 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { agentStateTopic, parseReadingsPayload, readingsTopic, type Reading } from '../../contract/index.ts';
-import { createAgent, loadAgentConfig, type Agent, type AgentConfigInput } from '../../edge-agent/index.ts';
+import { createAgent, loadAgentConfig, ReadingsUplink, type AgentConfigInput } from '../../edge-agent/index.ts';
 import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
 
 const mqttUrl = inject('mqttUrl');
@@ -253,5 +253,32 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     expect(count(after, 'Timeout')).toBeLessThanOrEqual(count(before, 'Timeout'));
     expect(count(after, 'TCPSocketWrap')).toBeLessThanOrEqual(count(before, 'TCPSocketWrap'));
     expect(count(after, 'TCPServerWrap')).toBeLessThanOrEqual(count(before, 'TCPServerWrap'));
+  });
+
+  it('uplink: 500 pending readings go out at once, not at the next publish period, as one message', async () => {
+    const site = `site-${uid}`;
+    const agentId = `agent-d-${uid}`;
+    const watcher = await Watcher.open(site, agentId);
+    cleanups.push(() => watcher.close());
+    const { log } = memoryLog();
+    const mqttConfig = loadAgentConfig({ agent: agentId, site, mqtt: { url: mqttUrl }, devices: [device('x', 1, 1)] }).mqtt;
+    const uplink = new ReadingsUplink({ agent: agentId, site, mqtt: mqttConfig, publishIntervalMs: 60_000, log });
+    cleanups.push(() => uplink.stop());
+    uplink.start();
+    await watcher.until('online', () => watcher.states.includes('online'));
+    const now = Date.now();
+    for (let i = 0; i < 499; i++) uplink.push({ device: 'x', ts: now, seq: i, v: { f: 50 }, q: 'good' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(watcher.readings).toHaveLength(0); // 499: waits for the period
+    uplink.push({ device: 'x', ts: now, seq: 499, v: { f: 50 }, q: 'good' });
+    await watcher.until('the batch', () => watcher.readings.length === 500, 2000);
+    expect(watcher.messages).toEqual([{ agent: agentId, count: 500 }]);
+    expect(watcher.readings.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    // whatever is pending at stop is published before the offline state
+    uplink.push({ device: 'x', ts: now, seq: 500, v: {}, q: 'comm_loss' });
+    await uplink.stop();
+    await watcher.until('offline', () => watcher.states.includes('offline'));
+    expect(watcher.readings.at(-1)).toMatchObject({ seq: 500, q: 'comm_loss' });
+    expect(uplink.stats()).toMatchObject({ published: 501, messages: 2, pending: 0, dropped: 0 });
   });
 });

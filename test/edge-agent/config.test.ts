@@ -97,9 +97,16 @@ describe('agent config', () => {
   it('reports a missing or wrongly typed top level, and never echoes a secret', () => {
     expect(configError(undefined).issues).toEqual(['(root): empty document (expected object)']);
     expect(configError([]).issues).toEqual(['(root): expected object, received array']);
-    const err = configError({ ...valid(), mqtt: { url: 'mqtt://b', password: 123456789 }, devices: [] });
+    const err = configError({ ...valid(), mqtt: { url: 'mqtt://b', username: 'u', password: 123456789 }, devices: [] });
     expect(err.issues).toEqual(['mqtt.password: expected string, received number', 'devices: Too small: expected array to have >=1 items']);
     expect(err.message).not.toContain('123456789');
+  });
+
+  it('refuses a password without a user name (MQTT 3.1.1 forbids it; mqtt.js would silently never connect)', () => {
+    expect(configError({ ...valid(), mqtt: { url: 'mqtt://b', password: 'x' } }).issues).toEqual([
+      'mqtt.password: a password needs mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])',
+    ]);
+    expect(loadAgentConfig({ ...valid(), mqtt: { url: 'mqtt://b', username: 'agent', password: 'x' } }).mqtt.username).toBe('agent');
   });
 
   it('resolves profiles against the registry it is given', () => {
