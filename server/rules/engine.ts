@@ -161,6 +161,8 @@ export interface OutageState {
   lastQ: Quality | null;
   /** server time of the last reading (freshness for correlation) */
   lastAt: number | null;
+  /** server time the supply was last seen back after being dark; null = never dark */
+  restoredAt: number | null;
 }
 
 export interface CallState {
@@ -195,7 +197,7 @@ export function initialState(rule: Rule, now: number): RuleState {
         last: null,
       };
     case 'outage':
-      return { kind: 'outage', lastTs: null, levels: initialLevels(), lastQ: null, lastAt: null };
+      return { kind: 'outage', lastTs: null, levels: initialLevels(), lastQ: null, lastAt: null, restoredAt: null };
     case 'call':
       return { kind: 'call', lastTs: null, activeUntil: null };
     default:
@@ -577,7 +579,11 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
   }
   const defs = outageDefs(rule);
   const levels = observeAfterGap(s.levels, defs, () => vmax, rule.deadband, t, t, rule.holdS * 1000);
-  return decided({ ...s, lastTs: t, levels, lastQ: input.q, lastAt: now }, defs, rule, t);
+  return restored(decided({ ...s, lastTs: t, levels, lastQ: input.q, lastAt: now }, defs, rule, t), now);
+}
+
+function restored(r: { state: OutageState; transition?: ConditionTransition }, now: number): StepResult {
+  return r.transition?.to === 'inactive' ? { state: { ...r.state, restoredAt: now }, transition: r.transition } : r;
 }
 
 /**
@@ -588,6 +594,16 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
  * or dark but still inside the on-delay).
  */
 export function supplyStatus(state: RuleState | undefined, rule: OutageRule, now: number): 'dark' | 'live' | 'unknown' {
+  return supplyOf(state, rule, now).status;
+}
+
+/** supplyStatus, plus when the supply came back (for the release delay of suppressions). */
+export function supplyOf(state: RuleState | undefined, rule: OutageRule, now: number): { status: 'dark' | 'live' | 'unknown'; restoredAt: number | null } {
+  if (!sameKind(state, 'outage')) return { status: 'unknown', restoredAt: null };
+  return { status: supplyStatusOf(state, rule, now), restoredAt: state.restoredAt };
+}
+
+function supplyStatusOf(state: RuleState | undefined, rule: OutageRule, now: number): 'dark' | 'live' | 'unknown' {
   if (!sameKind(state, 'outage')) return 'unknown';
   if (state.levels.confirmed === 'dark') return 'dark';
   if (state.lastQ !== 'good' || state.lastAt === null || now - state.lastAt > rule.holdS * 1000) return 'unknown';
@@ -721,7 +737,7 @@ export function tick(state: RuleState | undefined, rule: Rule, now: number): Ste
     case 'anomaly':
       return sameKind(state, 'anomaly') ? decideIfFresh(state, anomalyDefs(rule), rule, now) : { state: initialState(rule, now) };
     case 'outage':
-      return sameKind(state, 'outage') ? decideIfFresh(state, outageDefs(rule), rule, now) : { state: initialState(rule, now) };
+      return sameKind(state, 'outage') ? restored(decideIfFresh(state, outageDefs(rule), rule, now) as { state: OutageState; transition?: ConditionTransition }, now) : { state: initialState(rule, now) };
     case 'call':
       return sameKind(state, 'call') ? tickCall(state, rule, now) : { state: initialState(rule, now) };
     default:

@@ -19,12 +19,18 @@
  *    comm-loss alarm — unless the rule sets `commLossIsDark` for meters
  *    powered from the circuit they measure.
  *
+ * Suppressed by design (ISA-18.2 §12 "designed suppression"): every alarm of a
+ * meter without supply — under a transformer outage, or dark on its own — but
+ * the outage alarm that covers it, and for `releaseS` after the supply is
+ * back, so voltage alarms still waiting for a 1-min mean and an off-delay
+ * don't annunciate on restoration.
+ *
  * `minDarkShare` < 1 lets a transformer outage fire with some meters of
  * unknown state (silent, never seen); a live meter always vetoes it.
  */
 import type { DevicePlace, Topology } from '../../contract/index.ts';
 import { alarmId, type Alarm, type AlarmOp } from './alarm.ts';
-import { supplyStatus, type RuleState } from './engine.ts';
+import { supplyOf, type RuleState } from './engine.ts';
 import { scopeMatches, type OutageRule, type Severity } from './schema.ts';
 
 export interface OutageCondition {
@@ -73,6 +79,11 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
   const conditions: OutageCondition[] = [];
   const suppress: Suppression[] = [];
   const covered = new Set<string>();
+  const releaseMs = rule.releaseS * 1000;
+  const settling = (device: string, x: { status: string; restoredAt: number | null }) => {
+    if (x.status !== 'dark' && x.restoredAt !== null && now - x.restoredAt < releaseMs)
+      suppress.push({ source: device, reason: `supply back at ${new Date(x.restoredAt).toISOString()}, settling`, cause: 'outage' });
+  };
   const meterCondition = (device: string, place: DevicePlace | undefined, message: string): OutageCondition => ({
     alarmId: alarmId(rule.id, device),
     source: device,
@@ -96,7 +107,9 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
           if (l.meter) meters.push({ device: l.meter, place: { site: site.id, room: room.id, transformer: t.id, line: l.id, device: l.meter, role: 'line' } });
         const inScope = meters.filter((m) => scopeMatches(rule.scope, m.device, m.place));
         if (inScope.length === 0) continue;
-        const status = new Map(inScope.map((m) => [m.device, supplyStatus(states.get(m.device), rule, now)]));
+        const supply = new Map(inScope.map((m) => [m.device, supplyOf(states.get(m.device), rule, now)]));
+        const status = new Map([...supply].map(([d, x]) => [d, x.status]));
+        for (const m of inScope) settling(m.device, supply.get(m.device)!);
         for (const m of inScope) covered.add(m.device);
         const dark = inScope.filter((m) => status.get(m.device) === 'dark');
         const live = inScope.filter((m) => status.get(m.device) === 'live');
@@ -126,6 +139,7 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
         }
         for (const m of dark) {
           const lineName = t.lines.find((l) => l.id === m.place.line)?.name;
+          suppress.push({ source: m.device, reason: `${m.device} without supply`, cause: 'outage' });
           conditions.push(
             meterCondition(
               m.device,
@@ -142,7 +156,12 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
   // devices outside the topology: each on its own
   for (const [device, state] of states) {
     if (covered.has(device) || !scopeMatches(rule.scope, device, undefined)) continue;
-    if (supplyStatus(state, rule, now) === 'dark') conditions.push(meterCondition(device, undefined, `meter ${device} lost all phase voltages`));
+    const x = supplyOf(state, rule, now);
+    settling(device, x);
+    if (x.status === 'dark') {
+      conditions.push(meterCondition(device, undefined, `meter ${device} lost all phase voltages`));
+      suppress.push({ source: device, reason: `${device} without supply`, cause: 'outage' });
+    }
   }
   conditions.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   return { conditions, suppress };
@@ -181,15 +200,14 @@ export function planSuppressionOps(
   desired: readonly Suppression[],
   exempt: (a: Alarm, s: Suppression) => boolean = () => false,
 ): { suppress: AlarmOp[]; unsuppress: AlarmOp[] } {
-  const bySource = new Map<string, Suppression>();
-  for (const s of desired) if (!bySource.has(s.source)) bySource.set(s.source, s);
+  const bySource = new Map<string, Suppression[]>();
+  for (const s of desired) bySource.set(s.source, [...(bySource.get(s.source) ?? []), s]);
   const suppress: AlarmOp[] = [];
   const unsuppress: AlarmOp[] = [];
   for (const a of alarms) {
-    const s = bySource.get(a.source);
-    const want = s !== undefined && !exempt(a, s);
-    if (want && a.suppression === null) suppress.push({ op: 'suppress', alarmId: a.alarmId, reason: s.reason });
-    else if (!want && a.suppression !== null) unsuppress.push({ op: 'unsuppress', alarmId: a.alarmId });
+    const s = (bySource.get(a.source) ?? []).find((x) => !exempt(a, x));
+    if (s !== undefined && a.suppression === null) suppress.push({ op: 'suppress', alarmId: a.alarmId, reason: s.reason });
+    else if (s === undefined && a.suppression !== null) unsuppress.push({ op: 'unsuppress', alarmId: a.alarmId });
   }
   return { suppress, unsuppress };
 }
@@ -207,9 +225,12 @@ export function planOutageOps(
   opts: { moreSuppressions?: readonly Suppression[]; exempt?: (a: Alarm, s: Suppression) => boolean } = {},
 ): AlarmOp[] {
   const desired = [...correlation.suppress, ...(opts.moreSuppressions ?? [])];
-  const sup = planSuppressionOps(alarms.values(), desired, opts.exempt);
-  const suppressedSources = new Map(desired.map((s) => [s.source, s.reason]));
   const wanted = new Set(correlation.conditions.map((c) => c.alarmId));
+  // the outage alarm that covers a source is never hidden by its own suppression
+  const exempt = (a: Alarm, s: Suppression) => (s.cause === 'outage' && wanted.has(a.alarmId)) || (opts.exempt?.(a, s) ?? false);
+  const sup = planSuppressionOps(alarms.values(), desired, exempt);
+  // a raise into a source suppressed by another cause (its agent offline) lands hidden
+  const suppressedSources = new Map((opts.moreSuppressions ?? []).map((s) => [s.source, s.reason]));
   const raises: AlarmOp[] = correlation.conditions.map((c) => {
     const op: AlarmOp = {
       op: 'raise',

@@ -231,6 +231,12 @@ export const OutageRuleSchema = z.strictObject({
   deadband: z.number().nonnegative().default(10),
   commLossIsDark: z.boolean().default(false),
   minDarkShare: z.number().positive().max(1).default(1),
+  /**
+   * After supply returns, a meter's other alarms stay suppressed this long:
+   * its voltage alarms need a 1-min mean and their off-delay to clear, and
+   * should not annunciate as if they were news.
+   */
+  releaseS: seconds.default(600),
   severity: severity.default(1),
   ...delays,
 });
