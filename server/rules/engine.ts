@@ -247,6 +247,12 @@ function ruleSeverity(rule: Rule): Severity {
   return 'severity' in rule ? rule.severity : 3;
 }
 
+/** A quantity's value; a non-finite number (which the contract rejects anyway) counts as absent. */
+function valueOf(input: RuleInput, q: Quantity): number | undefined {
+  const v = input.values[q];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
 function sameKind<K extends RuleState['kind']>(state: RuleState | undefined, kind: K): state is Extract<RuleState, { kind: K }> {
   return state !== undefined && state.kind === kind;
 }
@@ -335,7 +341,7 @@ function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly Leve
 function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number): StepResult {
   const vals: [Quantity, number][] = [];
   for (const q of rule.quantity) {
-    const v = input.values[q];
+    const v = valueOf(input, q);
     if (v !== undefined) vals.push([q, v]);
   }
   if (input.q !== 'good' || vals.length === 0) return { state: s };
@@ -411,7 +417,7 @@ function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number
 }
 
 function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number): StepResult {
-  const v = input.values[rule.quantity];
+  const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const windowMs = rule.windowS * 1000;
@@ -482,7 +488,7 @@ function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly L
 }
 
 function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number): StepResult {
-  const v = input.values[rule.quantity];
+  const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const defs = unbalanceDefs(rule);
@@ -521,7 +527,7 @@ export function timeOfDayBucket(ts: number, bucketMinutes: number, utcOffsetMin:
 }
 
 function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number): StepResult {
-  const v = input.values[rule.quantity];
+  const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s0 };
   if (s0.lastTs !== null && t <= s0.lastTs) return { state: s0 };
   // a baseline learnt with other buckets means nothing under the new ones
@@ -568,7 +574,7 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   let vmax: number | undefined;
   if (input.q === 'good') {
-    const vs = rule.phases.map((q) => input.values[q]).filter((x): x is number => x !== undefined);
+    const vs = rule.phases.map((q) => valueOf(input, q)).filter((x): x is number => x !== undefined);
     if (vs.length === 0) return { state: s };
     vmax = Math.max(...vs);
   } else if (input.q === 'comm_loss') {

@@ -6,25 +6,34 @@
  * ## How the pieces fit (what the wiring around this does)
  *
  * ```
- * rules file ──rulesFromYaml──▶ RuleSet (frozen)
+ * start:   rules  = rulesFromYaml(text)                          // throws RulesError listing every issue
+ *          alarms = rebuild(journal)                             // Map<alarmId, Alarm>
+ *          states = persisted RuleState per (rule.id, source), each through resume(state, rule, now)
  *
- * reading of device d (after validation, values withDerived):
- *   for rule of rulesForDevice(rules, d, place):        // threshold, rate_of_change, stale, unbalance, anomaly, outage
- *     { state, transition } = step(states[rule.id, d], { ts, values, q, late }, rule, now)
- *     persist state; if transition:
- *       outage  → re-run correlateOutages(outage states, topology, rule, now) and apply planOutageOps(...)
- *       others  → applyOp(alarms[id], toAlarmOp(rule.id, d, transition), transition.at)   // id = alarmId(rule.id, d)
- * call from site s:  step(states[callRule.id, s], callInput(ts), callRule, now) → raise alarmId(callRule.id, s)
- * every second:      tick(state, rule, now) for each (rule, source) state — and, for stale rules, each device
- *                    in scope without state yet; applyOp expire_shelf for dueShelfExpiries(alarms, now)
- * at start:          alarms = rebuild(journal); states = persisted states mapped through resume(state, rule, now)
- * every AlarmTransition: append to the journal (which assigns seq), then push on the WebSocket
- * operator actions:  applyOp(alarm, { op: 'acknowledge' | 'shelve' | … }, now); a rejection is { ok: false, error }
+ * a batch of readings (validated; values = withDerived(v, place)), for each reading of device d:
+ *   1. outage rule first: states[o, d] = step(states[o, d], input, o, now).state
+ *      then  corr = correlateOutages(outage states by device, topology, o, now)
+ *            for op of planOutageOps(alarms, o.id, corr, { moreSuppressions: agentSuppressions(topology, offlineAgents) })
+ *              apply(op)
+ *   2. every other rule of rulesForDevice(rules, d, place):
+ *        { state, transition } = step(states[rule.id, d], input, rule, now)
+ *        if transition: apply(toAlarmOp(rule.id, d, transition, <suppression reason of d, if any>)) at transition.at
+ *      (in this order a consequence alarm of a dark meter is born suppressed and never annunciates)
+ * a call on gridwatch/v1/{site}/call: step(states[c, site], callInput(ts), c, now) for the call rule c
+ *   (scopeMatchesSite), then apply(toAlarmOp(c.id, site, transition))
+ * once a second: tick(state, rule, now) for every (rule, source) with state, and for stale rules also every
+ *   device in scope without state yet (a meter that never reports); re-run the outage correlation;
+ *   apply { op: 'expire_shelf' } for dueShelfExpiries(alarms.values(), now)
+ * apply(op): r = applyOp(alarms.get(op.alarmId), op, at); if r.ok: store r.alarm, append r.transitions
+ *   to the journal (which assigns seq) and push them on the WebSocket, in order, never conflated
+ * operator actions: applyOp(alarm, { op: 'acknowledge' | 'shelve' | 'unshelve' | 'comment' | … }, now);
+ *   a refusal is { ok: false, error: { code, message } }, e.g. GW_ERR_ALARM_INVALID_TRANSITION
+ * health: alarmHealth(journal slice, { from, to, positionOf })
  * ```
  *
- * A raise for a source that is suppressed by design should carry
- * `suppress: reason` (see planSuppressionOps / agentSuppressions), so it lands
- * in `suppressed` without annunciating.
+ * Persist rule state whenever it changes (or on a short interval): a running
+ * on-delay or a baseline then survives a restart; `resume` keeps server
+ * downtime from counting as meter silence.
  *
  * ## Severities
  * 1 critical · 2 high · 3 medium · 4 low (ISA-18.2 priorities; smaller = more
