@@ -1,6 +1,6 @@
 /**
- * The alarm state machine of ISA-18.2 / IEC 62682 (ANSI/ISA-18.2-2016 §5.6,
- * figure 5 "alarm states"), pure (CONVENTIONS.md §9).
+ * The alarm state machine of ANSI/ISA-18.2 / IEC 62682 (the alarm state
+ * transition diagram), pure (CONVENTIONS.md §9).
  *
  * Displayed states:
  *   normal        condition inactive, nothing to acknowledge
@@ -15,7 +15,7 @@
  * The three hiding states are flags that can overlap; the displayed state is
  * the strongest: out_of_service > suppressed > shelved. While hidden, the
  * process condition (`active`) is still tracked, silently. When the last
- * flag goes, the alarm returns as ISA-18.2 §11 prescribes for unshelving:
+ * flag goes, the alarm returns as ISA-18.2 prescribes for unshelving:
  * `unack_active` (annunciated again) if its condition is active, else `normal`.
  *
  * Every change is a transition value; `applyTransition` is the one reducer,

@@ -9,7 +9,7 @@
 export const DEFAULT_RULES = [
   {
     // GB/T 12325-2008 §4.3: 220 V single-phase supply, +7 % / −10 % of nominal
-    // → 235.4 / 198 V; §5: a statistical value, evaluated on 1-min means.
+    // → 235.4 / 198 V; a statistical value, evaluated here on 1-min means.
     id: 'u-deviation',
     name: 'Supply voltage deviation (GB/T 12325)',
     kind: 'threshold',
@@ -33,8 +33,8 @@ export const DEFAULT_RULES = [
     offDelayS: 300,
   },
   {
-    // GB/T 15945-2008 §3.1: ±0.2 Hz. The on-delay stands in for the 10-s
-    // frequency value of IEC 61000-4-30 §5.1.
+    // GB/T 15945-2008: ±0.2 Hz. The on-delay stands in for the 10-s
+    // frequency value of IEC 61000-4-30.
     id: 'f-deviation',
     name: 'Frequency deviation (GB/T 15945)',
     kind: 'threshold',
@@ -45,7 +45,7 @@ export const DEFAULT_RULES = [
     offDelayS: 10,
   },
   {
-    // GB/T 15543-2008 §4.1: 2 % normal (10-min values), 4 % short-time.
+    // GB/T 15543-2008: 2 % normal (10-min values), 4 % short-time.
     // The 3-s on-delay stands in for the standard's 3-s short-time values.
     id: 'u-unbalance',
     name: 'Voltage unbalance (GB/T 15543)',

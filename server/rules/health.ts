@@ -1,7 +1,7 @@
 /**
- * Alarm-system health figures (ANSI/ISA-18.2-2016 §16 "monitoring and
- * assessment"; EEMUA 191 for the usual thresholds), computed from the
- * journal of transitions. Pure.
+ * Alarm-system health figures (ANSI/ISA-18.2 "monitoring and assessment";
+ * EEMUA 191 for the usual thresholds), computed from the journal of
+ * transitions. Pure.
  *
  * Counted as "an alarm": an annunciation, i.e. a transition into
  * `unack_active` from another state (a raise, a re-alarm before
@@ -9,12 +9,12 @@
  * shelving / suppression / out of service while active). Raises into a
  * hidden state are not annunciated and not counted.
  *
- * - alarms per 10 minutes: clock-aligned 10-min intervals; ISA-18.2 table 5
- *   aims at ~1 (manageable ≤ 2) per operator position;
+ * - alarms per 10 minutes: clock-aligned 10-min intervals; ISA-18.2's
+ *   performance targets aim at ~1 (at most 2) per operator position;
  * - flood: an interval with more than 10 alarms for one operator position;
  *   time in flood is the union of flooded intervals over positions;
- * - chattering: ≥ 3 activations of the condition within 1 minute (ISA-18.2
- *   §3.1.11; EEMUA 191);
+ * - chattering: ≥ 3 activations of the condition within 1 minute (the
+ *   usual reading of ISA-18.2's definition; EEMUA 191);
  * - top 10: the most frequent alarms, with their share of all alarms;
  * - stale: condition active and visible for more than 24 h at the end of the window.
  */

@@ -11,7 +11,7 @@
  *    confirmed level when its off-delay has run.
  *
  * The deadband applies to a level only while the confirmed level is at or
- * past it (ISA-18.2 §11.5 alarm deadband): while pending, exceedance is
+ * past it (ISA-18.2's alarm deadband): while pending, exceedance is
  * judged on the plain limit, so the on-delay needs a continuous run.
  * All times are epoch ms. The state is plain JSON.
  */

@@ -19,7 +19,7 @@
  *    comm-loss alarm — unless the rule sets `commLossIsDark` for meters
  *    powered from the circuit they measure.
  *
- * Suppressed by design (ISA-18.2 §12 "designed suppression"): every alarm of a
+ * Suppressed by design (ISA-18.2 "designed suppression"): every alarm of a
  * meter without supply — under a transformer outage, or dark on its own — but
  * the outage alarm that covers it, and for `releaseS` after the supply is
  * back, so voltage alarms still waiting for a 1-min mean and an off-delay

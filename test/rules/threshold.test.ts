@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRules, resume, step, type RuleState, type ThresholdRule } from '../../server/rules/index.ts';
 import { T0, brief, drive, prng, rule, type Sample } from './helpers.ts';
@@ -182,5 +183,60 @@ describe('rule state survives a restart', () => {
     expect(backfill.state).toEqual(restored);
     const after = drive(lowV, hz(52 * 60, 65 * 60, () => 190), { state: backfill.state, tickMs: S });
     expect(brief(after.events)).toEqual([['active', 'lo', 3600 * S]]);
+  });
+});
+
+describe('engine properties (fast-check)', () => {
+  const rules = [
+    rule<ThresholdRule>({ id: 'p1', kind: 'threshold', quantity: ['ua', 'ub'], levels: { hihi: { value: 250 }, hi: { value: 240 }, lo: { value: 200 } }, deadband: 2, onDelayS: 5, offDelayS: 7, holdS: 20 }),
+    rule<ThresholdRule>({ id: 'p2', kind: 'threshold', quantity: 'ua', evaluate: 'mean1m', levels: { lo: { value: 215 } }, deadband: 1, onDelayS: 60, offDelayS: 30 }),
+  ];
+  const arbFeed = fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.float({ min: 180, max: 260, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 120 });
+  const toSamples = (feed: [number, number, boolean][]) => {
+    let t = T0;
+    return feed.map(([dt, v, late]) => {
+      t += dt * S;
+      return { t, values: { ua: v, ub: 230 }, late };
+    });
+  };
+
+  it('a JSON round trip of the state at any moment changes nothing', () => {
+    fc.assert(
+      fc.property(arbFeed, fc.integer({ min: 0, max: 4000 }), fc.constantFrom(...rules), (feed, cut, r) => {
+        const samples = toSamples(feed);
+        const opts = { tickMs: S, until: samples[samples.length - 1]!.t + 120 * S };
+        const a = drive(r, samples, opts);
+        const b = drive(r, samples, { ...opts, roundTripAt: T0 + cut * S });
+        expect(b.events).toEqual(a.events);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('late readings anywhere in the feed change no transition', () => {
+    fc.assert(
+      fc.property(arbFeed, fc.constantFrom(...rules), (feed, r) => {
+        const samples = toSamples(feed);
+        const live = samples.filter((x) => !x.late);
+        const opts = { tickMs: S, until: samples[samples.length - 1]!.t + 120 * S };
+        expect(drive(r, samples, opts).events).toEqual(drive(r, live, opts).events);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('raises and clears alternate, never two raises at the same level in a row', () => {
+    fc.assert(
+      fc.property(arbFeed, fc.constantFrom(...rules), (feed, r) => {
+        const { events } = drive(r, toSamples(feed), { tickMs: S });
+        let level: string | null = null;
+        for (const e of events) {
+          if (e.to === 'active') expect(e.level).not.toBe(level);
+          else expect(level).not.toBeNull();
+          level = e.to === 'active' ? e.level : null;
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
