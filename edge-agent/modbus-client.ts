@@ -188,12 +188,13 @@ export class ModbusTcpConnection implements ModbusReader {
     socket.setNoDelay(true);
     // a gateway that vanishes without a FIN is found by TCP keepalive, not by waiting forever
     socket.setKeepAlive(true, 10_000);
-    const client = new ModbusRTU();
-    await client.linkTCP(socket, { port: this.port });
+    // listen before anything else can happen on the socket: an 'error' without a listener would throw
     let lastError: Error | undefined;
     socket.on('error', (err) => {
       lastError = err;
     });
+    const client = new ModbusRTU();
+    await client.linkTCP(socket, { port: this.port });
     this.socketClosed = new Promise<never>((_, reject) => {
       socket.once('close', () => {
         reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `connection to ${this.host}:${this.port} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
