@@ -1,209 +1,183 @@
 /**
- * First dashboard page: live values of every device, grouped by site and
- * room, honest about freshness (stale and comm-loss values are greyed with
- * their age, never shown as live). Grows into the full console (issue 6).
+ * The dashboard shell: login, header (user and role, connection state,
+ * language), hash routing between the views, and the one live feed they
+ * share. Routes (deep-linkable):
+ *   #/overview[?q=&sort=load&abn=1]
+ *   #/room/<site>/<room>[?h=<hours of history>]
+ *   #/charts[?d=<devices>&q=<quantities>&w=<15m|1h|6h|1d|7d|30d>]
  */
-type Quality = 'good' | 'stale' | 'comm_loss';
-interface LiveReading {
-  site: string; room: string; transformer: string; line: string; device: string;
-  ts: number; q: Quality; late: boolean; v: Record<string, number>; goodTs: number | null;
-}
-interface Line { id: string; name: string; meter?: string; ratedCurrentA?: number }
-interface Transformer { id: string; name: string; ratedKva: number; meter?: string; lines: Line[] }
-interface Room { id: string; name: string; transformers: Transformer[]; sensors: string[] }
-interface Site { id: string; name: string; rooms: Room[] }
+import './style.css';
+import { ApiError, getMe, getTopology, login, logout, setUnauthorizedHandler, type Me } from './api.ts';
+import { getLang, setLang, t, type MsgKey } from './i18n.ts';
+import { Live, type ConnState } from './live.ts';
+import { indexTopology, type TopoIndex } from './topo.ts';
+import type { View, ViewContext } from './views/common.ts';
+import { overviewView } from './views/overview.ts';
+import { roomView } from './views/room.ts';
+import { chartsView } from './views/charts.ts';
 
-/** a good reading older than this is shown as stale (the agent polls every second) */
-const STALE_AFTER_MS = 10_000;
-const COLUMNS: Array<{ q: string; label: string; cls?: string; digits: number }> = [
-  { q: 'ua', label: 'Ua V', cls: 'pa', digits: 1 }, { q: 'ub', label: 'Ub V', cls: 'pb', digits: 1 }, { q: 'uc', label: 'Uc V', cls: 'pc', digits: 1 },
-  { q: 'ia', label: 'Ia A', cls: 'pa', digits: 1 }, { q: 'ib', label: 'Ib A', cls: 'pb', digits: 1 }, { q: 'ic', label: 'Ic A', cls: 'pc', digits: 1 },
-  { q: 'p', label: 'P kW', digits: 1 }, { q: 'q', label: 'Q kvar', digits: 1 }, { q: 'pf', label: 'PF', digits: 3 },
-  { q: 'f', label: 'f Hz', digits: 2 }, { q: 'ep_imp', label: '正向 kWh', digits: 1 },
-];
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const connEl = $('conn');
+const viewEl = $('view');
+const nav = $('nav');
+const navRoom = $('nav-room');
+const whoEl = $('who');
+const langBtn = $<HTMLButtonElement>('lang');
+const logoutBtn = $<HTMLButtonElement>('logout');
+const loginForm = $<HTMLFormElement>('login');
+const loginError = $('login-error');
 
-const latest = new Map<string, LiveReading>();
-let sites: Site[] = [];
-const rows = new Map<string, HTMLTableRowElement>();
-const connEl = document.getElementById('conn')!;
-const main = document.getElementById('sites')!;
+let me: Me | null = null;
+let topo: TopoIndex | null = null;
+let live: Live | null = null;
+let view: View | null = null;
+let ticker: ReturnType<typeof setInterval> | null = null;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} 秒前`;
-  if (s < 3600) return `${Math.floor(s / 60)} 分钟前`;
-  return `${Math.floor(s / 3600)} 小时前`;
+// ---------------------------------------------------------------- language
+function translateStatic(): void {
+  document.title = t('pageTitle');
+  for (const node of document.querySelectorAll<HTMLElement>('[data-i18n]')) node.textContent = t(node.dataset.i18n as MsgKey);
+  langBtn.textContent = t('lang');
+  if (me) whoEl.textContent = `${me.username}（${t(`role_${me.role}` as MsgKey)}）`;
+  paintConn();
 }
 
-function deviceTable(devices: Array<{ id: string; label: string }>): HTMLTableElement {
-  const table = el('table');
-  const head = el('tr');
-  head.append(el('th', {}, '设备'), ...COLUMNS.map((c) => el('th', c.cls ? { class: c.cls } : {}, c.label)), el('th', {}, '状态'));
-  table.append(el('thead'), el('tbody'));
-  table.tHead!.append(head);
-  for (const d of devices) {
-    const tr = el('tr', { 'data-device': d.id, class: 'none' });
-    const name = el('td', { class: 'name' }, d.label);
-    name.append(el('small', {}, d.id));
-    tr.append(name, ...COLUMNS.map((c) => el('td', { class: `v ${c.cls ?? ''}`, 'data-q': c.q }, '—')), el('td', { class: 'state' }));
-    rows.set(d.id, tr);
-    table.tBodies[0]!.append(tr);
-  }
-  return table;
-}
+langBtn.addEventListener('click', () => {
+  setLang(getLang() === 'zh' ? 'en' : 'zh');
+  translateStatic();
+  if (me) route();
+});
 
-function render(): void {
-  main.replaceChildren();
-  rows.clear();
-  const placed = new Set<string>();
-  for (const site of sites) {
-    for (const room of site.rooms) {
-      const sec = el('section', { class: 'room', 'data-room': room.id });
-      const h = el('h2', {}, `${site.name} · ${room.name}`);
-      h.append(el('small', {}, `${room.transformers.length} 台配变`));
-      sec.append(h);
-      const devices: Array<{ id: string; label: string }> = [];
-      for (const t of room.transformers) {
-        if (t.meter) devices.push({ id: t.meter, label: `${t.name}（${t.ratedKva} kVA）` });
-        for (const l of t.lines) if (l.meter) devices.push({ id: l.meter, label: `${t.name} / ${l.name}` });
-      }
-      devices.forEach((d) => placed.add(d.id));
-      sec.append(deviceTable(devices));
-      main.append(sec);
-    }
-  }
-  const others = [...latest.keys()].filter((d) => !placed.has(d)).sort();
-  if (others.length) {
-    const sec = el('section', { class: 'room', 'data-room': '' });
-    sec.append(el('h2', {}, '未登记设备'));
-    sec.append(deviceTable(others.map((id) => ({ id, label: latest.get(id)!.site }))));
-    main.append(sec);
-  }
-  if (!main.children.length) main.append(el('div', { class: 'empty' }, '尚无设备数据'));
-  for (const id of rows.keys()) paint(id);
-}
-
-function paint(device: string): void {
-  const tr = rows.get(device);
-  if (!tr) return render();
-  const r = latest.get(device);
-  const now = Date.now();
-  const quality: Quality | 'none' = !r ? 'none' : r.q === 'good' && now - r.ts > STALE_AFTER_MS ? 'stale' : r.q;
-  tr.className = quality;
-  for (const td of tr.querySelectorAll<HTMLTableCellElement>('td.v')) {
-    const col = COLUMNS.find((c) => c.q === td.dataset.q)!;
-    const v = r?.v[col.q];
-    td.textContent = v === undefined ? '—' : v.toFixed(col.digits);
-  }
-  const state = tr.querySelector('td.state')!;
-  const label = { good: '实时', stale: '数据陈旧', comm_loss: '通信中断', none: '无数据' }[quality];
-  const badge = el('span', { class: `q q-${quality}` }, label);
-  state.replaceChildren(badge);
-  if (r && quality !== 'good') state.append(` ${age(now - (r.goodTs ?? r.ts))}`);
-}
-
-function setConn(state: 'open' | 'connecting' | 'closed'): void {
-  connEl.className = `conn conn-${state}`;
-  connEl.textContent = { open: '实时连接', connecting: '连接中…', closed: '连接断开，重连中' }[state];
+// ---------------------------------------------------------------- connection state
+function paintConn(): void {
+  const state: ConnState | 'logged-out' = live && me ? live.state : 'logged-out';
+  document.body.dataset.conn = state;
   connEl.dataset.state = state;
+  connEl.dataset.snapshots = String(live?.snapshots ?? 0);
+  connEl.className = `conn conn-${state === 'logged-out' ? 'closed' : state}`;
+  let text = state === 'logged-out' ? t('conn_loggedOut') : t(`conn_${state}`);
+  if (state === 'closed' && live?.lostAt) text += ` · ${t('connLostSince')} ${new Date(live.lostAt).toLocaleTimeString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false })}`;
+  if (connEl.textContent !== text) connEl.textContent = text;
 }
 
-let retry = 0;
-function connect(): void {
-  setConn('connecting');
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  ws.onopen = () => {
-    retry = 0;
-    setConn('open');
-  };
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(String(ev.data)) as { type: string; readings?: LiveReading[] };
-    if (msg.type === 'snapshot') {
-      latest.clear();
-      for (const r of msg.readings ?? []) latest.set(r.device, r);
-      render();
-    } else if (msg.type === 'readings') {
-      for (const r of msg.readings ?? []) {
-        latest.set(r.device, r);
-        paint(r.device);
-      }
-    }
-  };
-  ws.onclose = async () => {
-    setConn('closed');
-    // a refused upgrade looks like a close: ask whether the session is still good
-    const me = await fetch('./api/me').catch(() => null);
-    if (me?.status === 401) {
-      started = false;
-      return showLogin('会话已过期，请重新登录');
-    }
-    // resync from a fresh snapshot on reconnect; capped backoff with jitter
-    const delay = Math.min(10_000, 500 * 2 ** retry++) * (0.5 + Math.random() / 2);
-    setTimeout(connect, delay);
-  };
-}
-
-const loginForm = document.getElementById('login') as HTMLFormElement;
-const loginError = document.getElementById('login-error')!;
-const whoEl = document.getElementById('who')!;
-const logoutBtn = document.getElementById('logout') as HTMLButtonElement;
-
+// ---------------------------------------------------------------- login
 function showLogin(message = ''): void {
-  main.replaceChildren();
+  live?.stop();
+  live = null;
+  view?.destroy();
+  view = null;
+  me = null;
+  if (ticker) clearInterval(ticker);
+  ticker = null;
+  viewEl.replaceChildren();
+  nav.hidden = true;
   loginForm.hidden = false;
   logoutBtn.hidden = true;
   whoEl.textContent = '';
   loginError.textContent = message;
-  connEl.className = 'conn conn-closed';
-  connEl.textContent = '未登录';
-  connEl.dataset.state = 'logged-out';
+  paintConn();
 }
+
+setUnauthorizedHandler(() => {
+  if (me) showLogin(t('sessionExpired'));
+});
 
 loginForm.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const data = new FormData(loginForm);
-  const res = await fetch('./api/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
-  });
-  if (res.ok) {
-    loginForm.hidden = true;
-    loginForm.reset();
-    void boot();
+  try {
+    await login(String(data.get('username') ?? ''), String(data.get('password') ?? ''));
+  } catch (e) {
+    loginError.textContent = e instanceof ApiError ? (e.code === 'GW_ERR_AUTH_RATE_LIMITED' ? t('rateLimited') : t('badLogin')) : t('loginFailed');
     return;
   }
-  const code = ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code;
-  loginError.textContent = code === 'GW_ERR_AUTH_RATE_LIMITED' ? '失败次数过多，请稍后再试' : '用户名或密码错误';
+  loginForm.hidden = true;
+  loginForm.reset();
+  void boot();
 });
 
 logoutBtn.addEventListener('click', async () => {
-  await fetch('./api/logout', { method: 'POST' });
-  location.reload();
+  await logout();
+  showLogin();
 });
 
-let started = false;
-async function boot(): Promise<void> {
-  const me = await fetch('./api/me');
-  if (me.status === 401) return showLogin();
-  const user = (await me.json()) as { username: string; role: string };
-  whoEl.textContent = `${user.username}（${{ viewer: '值班查看', operator: '调度员', admin: '管理员' }[user.role] ?? user.role}）`;
-  logoutBtn.hidden = false;
-  const res = await fetch('./api/topology');
-  sites = ((await res.json()) as { sites: Site[] }).sites;
-  render();
-  if (started) return;
-  started = true;
-  connect();
-  // ages and staleness move even when no message arrives
-  setInterval(() => rows.forEach((_tr, id) => paint(id)), 1000);
+// ---------------------------------------------------------------- routing
+interface Route {
+  name: 'overview' | 'room' | 'charts';
+  params: string[];
+  query: URLSearchParams;
 }
 
+function parseHash(): Route {
+  const h = location.hash.replace(/^#\/?/, '');
+  const [path = '', qs = ''] = h.split('?', 2);
+  const [name = '', ...params] = path.split('/').map((s) => decodeURIComponent(s));
+  const query = new URLSearchParams(qs);
+  if (name === 'room' || name === 'charts') return { name, params, query };
+  return { name: 'overview', params: [], query };
+}
+
+function route(): void {
+  if (!me || !topo || !live) return;
+  const r = parseHash();
+  view?.destroy();
+  const path = location.hash.replace(/^#\/?/, '').split('?', 1)[0] || 'overview';
+  const ctx: ViewContext = {
+    live,
+    topo,
+    me,
+    params: r.params,
+    query: r.query,
+    setQuery(q) {
+      const s = q.toString();
+      history.replaceState(null, '', `#/${path}${s ? `?${s}` : ''}`);
+    },
+    setFilter: (f) => live?.setFilter(f),
+  };
+  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : overviewView(ctx);
+  for (const a of nav.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('on', a.dataset.nav === r.name);
+  const room = r.name === 'room' ? topo.room(r.params[0] ?? '', r.params[1] ?? '') : undefined;
+  navRoom.hidden = !room;
+  navRoom.textContent = room ? `${t('nav_room')} · ${room.room.name}` : '';
+  viewEl.replaceChildren(view.root);
+  viewEl.dataset.view = r.name;
+  live.setFilter(view.filter);
+  view.start?.();
+}
+
+addEventListener('hashchange', route);
+
+// ---------------------------------------------------------------- boot
+async function boot(): Promise<void> {
+  try {
+    me = await getMe();
+  } catch {
+    return showLogin();
+  }
+  document.body.dataset.role = me.role;
+  logoutBtn.hidden = false;
+  loginForm.hidden = true;
+  topo = indexTopology(await getTopology());
+  nav.hidden = false;
+  translateStatic();
+  live?.stop();
+  live = new Live(() => showLogin(t('sessionExpired')));
+  live.onState(() => paintConn());
+  live.onReadings((readings, snapshot) => {
+    if (snapshot) paintConn();
+    view?.onReadings(readings, snapshot);
+  });
+  live.start();
+  if (!location.hash) history.replaceState(null, '', '#/overview');
+  route();
+  if (ticker) clearInterval(ticker);
+  // ages and staleness move even when no message arrives
+  ticker = setInterval(() => {
+    paintConn();
+    view?.tick();
+  }, 1000);
+}
+
+setLang(getLang());
+translateStatic();
 void boot();

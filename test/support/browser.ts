@@ -1,8 +1,9 @@
 /** Real headless Chromium (Debian's), driven by playwright-core; and a fresh dashboard build. */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -30,4 +31,26 @@ export function buildDashboard(): Promise<string> {
 export async function screenshotPath(name: string): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, `${name}.png`);
+}
+
+/** A port that was free a moment ago (for a server that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Logs in through the page's own form and waits for the live feed. */
+export async function loginPage(page: Page, base: string, username: string, password: string, hash = ''): Promise<void> {
+  await page.goto(`${base}/${hash}`);
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('#login button[type="submit"]');
+  await page.waitForSelector('#conn[data-state="open"]');
 }

@@ -1,0 +1,307 @@
+/**
+ * Overview: every site → room → transformer → line with its load rate as a
+ * bar coloured by the heavy-load / overload limits, per-phase currents and
+ * freshness; a search box, sort by load rate, "abnormal only", and the
+ * counts that matter at the top. Built once; live updates touch only the
+ * rows whose text changed, batched per animation frame.
+ */
+import { el, frameBatcher, setClass, setText } from '../dom.ts';
+import { t } from '../i18n.ts';
+import { fmt, isOutage, loadClass, type LiveReading, type Transformer } from '../model.ts';
+import type { RoomInfo } from '../topo.ts';
+import { alarmSummarySlot } from '../alarms.ts';
+import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
+
+interface Row {
+  device: string | undefined;
+  kind: 'transformer' | 'line';
+  node: HTMLElement;
+  bar: HTMLElement;
+  pct: HTMLElement;
+  cur: [HTMLElement, HTMLElement, HTMLElement];
+  fresh: HTMLElement;
+  nominalV: number;
+  text: string;
+  /** last painted: load rate (for sorting), abnormal, outage */
+  rate: number | undefined;
+  abnormal: boolean;
+  outage: boolean;
+  f: string;
+}
+
+interface Group {
+  transformer: Transformer;
+  node: HTMLElement;
+  head: Row;
+  lines: Row[];
+  text: string;
+}
+
+interface Card {
+  info: RoomInfo;
+  node: HTMLElement;
+  body: HTMLElement;
+  groups: Group[];
+  text: string;
+  outageBadge: HTMLElement;
+  commBadge: HTMLElement;
+}
+
+const RESORT_MS = 5_000;
+type SortMode = 'topo' | 'load';
+
+export function overviewView(ctx: ViewContext): View {
+  const { live, topo } = ctx;
+  const rowsByDevice = new Map<string, Row[]>();
+  const cards: Card[] = [];
+  let sort: SortMode = ctx.query.get('sort') === 'load' ? 'load' : 'topo';
+  let search = ctx.query.get('q') ?? '';
+  let abnormalOnly = ctx.query.get('abn') === '1';
+  const dirty = new Set<string>();
+  let all = true;
+  let lastSort = 0;
+
+  const summary = el('div', { class: 'summary', 'aria-label': 'summary' });
+  const chip = (k: string, label: string, cls = '') => {
+    const v = el('b', {}, '0');
+    summary.append(el('span', { class: `chip ${cls}`, 'data-k': k }, el('span', {}, label), v));
+    return v;
+  };
+  const nTransformers = topo.rooms.reduce((n, r) => n + r.room.transformers.length, 0);
+  const nLines = topo.rooms.reduce((n, r) => n + r.room.transformers.reduce((m, tr) => m + tr.lines.length, 0), 0);
+  chip('rooms', t('sum_rooms')).textContent = String(topo.rooms.length);
+  chip('transformers', t('sum_transformers')).textContent = String(nTransformers);
+  chip('lines', t('sum_lines')).textContent = String(nLines);
+  const cOver = chip('over', t('sum_over'), 'c-over');
+  const cHeavy = chip('heavy', t('sum_heavy'), 'c-heavy');
+  const cOutage = chip('outage', t('sum_outage'), 'c-over');
+  const cComm = chip('comm_loss', t('sum_comm'), 'c-comm');
+  const cStale = chip('stale', t('sum_stale'), 'c-stale');
+  summary.append(alarmSummarySlot());
+
+  const searchBox = el('input', { type: 'search', class: 'search', placeholder: t('search'), 'aria-label': t('search'), value: search });
+  const sortBtn = el('button', { type: 'button', class: 'sort', 'data-sort': sort }, sort === 'load' ? t('sortLoad') : t('sortTopology'));
+  const abnBox = el('input', { type: 'checkbox', class: 'abn' });
+  abnBox.checked = abnormalOnly;
+  const toolbar = el('div', { class: 'toolbar' }, searchBox, sortBtn, el('label', { class: 'check' }, abnBox, t('onlyAbnormal')));
+  const grid = el('div', { class: 'cards' });
+  const empty = el('div', { class: 'empty', hidden: '' }, topo.rooms.length ? t('noMatch') : t('noTopology'));
+  const root = el('div', { class: 'view overview' }, summary, toolbar, grid, empty);
+
+  const makeRow = (kind: Row['kind'], name: string, sub: string, device: string | undefined, nominalV: number, text: string): Row => {
+    const bar = loadBar();
+    const pct = el('span', { class: 'pct' }, '—');
+    const cur = [el('span', { class: 'pa' }, '—'), el('span', { class: 'pb' }, '—'), el('span', { class: 'pc' }, '—')] as [HTMLElement, HTMLElement, HTMLElement];
+    const fresh = freshBadge();
+    const nameCell = el('span', { class: 'name', title: device ?? '' }, name, sub ? el('small', {}, sub) : '');
+    const node = el('div', { class: `lrow ${kind === 'transformer' ? 't' : 'l'} q-none`, ...(device ? { 'data-device': device } : {}) }, nameCell, bar, pct, el('span', { class: 'cur' }, ...cur), fresh);
+    const row: Row = { device, kind, node, bar, pct, cur, fresh, nominalV, text: text.toLowerCase(), rate: undefined, abnormal: false, outage: false, f: 'none' };
+    if (device) {
+      const list = rowsByDevice.get(device) ?? [];
+      list.push(row);
+      rowsByDevice.set(device, list);
+    } else {
+      setText(fresh.firstElementChild!, t('noMeter'));
+      setClass(fresh.firstElementChild!, 'q q-nometer');
+    }
+    return row;
+  };
+
+  for (const info of topo.rooms) {
+    const { site, room } = info;
+    const href = `#/room/${encodeURIComponent(site.id)}/${encodeURIComponent(room.id)}`;
+    const outageBadge = el('span', { class: 'badge b-outage', hidden: '' });
+    const commBadge = el('span', { class: 'badge b-comm', hidden: '' });
+    const body = el('div', { class: 'card-body' });
+    const node = el(
+      'article',
+      { class: 'room-card', 'data-room': info.key },
+      el('header', {}, el('a', { href, class: 'room-name' }, room.name), el('span', { class: 'site-name' }, site.name), outageBadge, commBadge, el('a', { href, class: 'consult' }, t('consult'))),
+      body,
+    );
+    const card: Card = { info, node, body, groups: [], text: `${site.id} ${site.name} ${room.id} ${room.name}`.toLowerCase(), outageBadge, commBadge };
+    for (const tr of room.transformers) {
+      const gnode = el('div', { class: 'tgroup', 'data-transformer': tr.id });
+      const head = makeRow('transformer', tr.name, `${tr.ratedKva} kVA`, tr.meter, tr.nominalV, `${tr.id} ${tr.name} ${tr.meter ?? ''}`);
+      const g: Group = { transformer: tr, node: gnode, head, lines: [], text: head.text };
+      gnode.append(head.node);
+      for (const line of tr.lines) {
+        const r = makeRow('line', line.name, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'), line.meter, tr.nominalV, `${line.id} ${line.name} ${line.meter ?? ''}`);
+        g.lines.push(r);
+        gnode.append(r.node);
+      }
+      card.groups.push(g);
+      body.append(gnode);
+    }
+    if (!room.transformers.length) body.append(el('div', { class: 'muted small' }, '—'));
+    cards.push(card);
+    grid.append(node);
+  }
+
+  function paintRow(row: Row, now: number): void {
+    const fr = freshOf(live, row.device);
+    const r = fr.r;
+    const rate = r?.v.load_rate;
+    row.rate = rate;
+    row.outage = isOutage(r, row.nominalV);
+    row.f = fr.f;
+    const lc = loadClass(rate);
+    row.abnormal = !!row.device && (lc === 'over' || lc === 'heavy' || row.outage || fr.f === 'stale' || fr.f === 'comm_loss' || fr.f === 'none');
+    setClass(row.node, `lrow ${row.kind === 'transformer' ? 't' : 'l'} q-${fr.f} lc-${lc}${row.outage ? ' outage' : ''}`);
+    paintBar(row.bar, rate, fr.f);
+    setText(row.pct, row.outage ? t('outage') : pctText(rate));
+    setText(row.cur[0], fmt(r?.v.ia, 0));
+    setText(row.cur[1], fmt(r?.v.ib, 0));
+    setText(row.cur[2], fmt(r?.v.ic, 0));
+    if (row.device) paintBadge(row.fresh, fr, now, true);
+  }
+
+  function paintSummary(): void {
+    let over = 0, heavy = 0, outage = 0, comm = 0, stale = 0;
+    for (const card of cards) {
+      let cOut = 0, cComm = 0;
+      for (const g of card.groups) {
+        for (const row of [g.head, ...g.lines]) {
+          if (!row.device) continue;
+          const lc = loadClass(row.rate);
+          if (lc === 'over') over++;
+          else if (lc === 'heavy') heavy++;
+          if (row.outage) cOut++;
+          if (row.f === 'comm_loss') cComm++;
+          else if (row.f === 'stale') stale++;
+        }
+      }
+      outage += cOut;
+      comm += cComm;
+      card.outageBadge.hidden = cOut === 0;
+      setText(card.outageBadge, `${t('outage')} ${cOut}`);
+      card.commBadge.hidden = cComm === 0;
+      setText(card.commBadge, `${t('q_comm_loss')} ${cComm}`);
+    }
+    setText(cOver, String(over));
+    setText(cHeavy, String(heavy));
+    setText(cOutage, String(outage));
+    setText(cComm, String(comm));
+    setText(cStale, String(stale));
+    for (const [k, n] of [[cOver, over], [cHeavy, heavy], [cOutage, outage], [cComm, comm], [cStale, stale]] as const)
+      k.parentElement!.classList.toggle('zero', n === 0);
+  }
+
+  const paint = frameBatcher(() => {
+    const now = live.now();
+    if (all) {
+      for (const list of rowsByDevice.values()) for (const row of list) paintRow(row, now);
+    } else {
+      for (const d of dirty) for (const row of rowsByDevice.get(d) ?? []) paintRow(row, now);
+    }
+    all = false;
+    dirty.clear();
+    paintSummary();
+    if (abnormalOnly) applyFilter();
+    if (sort === 'load' && performance.now() - lastSort > RESORT_MS) applySort();
+  });
+
+  // ---------------------------------------------------------------- search, filter, sort
+  function applyFilter(): void {
+    const words = search.toLowerCase().split(/\s+/).filter(Boolean);
+    const hit = (text: string) => words.every((w) => text.includes(w));
+    let shown = 0;
+    for (const card of cards) {
+      const cardHit = words.length === 0 || hit(card.text);
+      let any = false;
+      for (const g of card.groups) {
+        const gHit = cardHit || hit(`${card.text} ${g.text}`);
+        let gAny = false;
+        for (const row of g.lines) {
+          const ok = (gHit || hit(`${card.text} ${g.text} ${row.text}`)) && (!abnormalOnly || row.abnormal);
+          row.node.hidden = !ok;
+          gAny ||= ok;
+        }
+        const headOk = (gHit || gAny) && (!abnormalOnly || g.head.abnormal || gAny);
+        g.node.hidden = !headOk;
+        any ||= headOk;
+      }
+      const show = any || (cardHit && !abnormalOnly && card.groups.length === 0);
+      card.node.hidden = !show;
+      if (show) shown++;
+    }
+    empty.hidden = shown > 0;
+  }
+
+  const maxRate = (rows: Row[]) => rows.reduce((m, r) => (r.rate !== undefined && r.rate > m ? r.rate : m), -1);
+  function applySort(): void {
+    lastSort = performance.now();
+    const order = (a: { k: number; i: number }, b: { k: number; i: number }) => (sort === 'load' ? b.k - a.k || a.i - b.i : a.i - b.i);
+    const sortedCards = cards.map((c, i) => ({ c, i, k: maxRate(c.groups.flatMap((g) => [g.head, ...g.lines])) })).sort(order);
+    reorder(grid, sortedCards.map((x) => x.c.node));
+    for (const card of cards) {
+      const groups = card.groups.map((g, i) => ({ g, i, k: maxRate([g.head, ...g.lines]) })).sort(order);
+      reorder(card.body, groups.map((x) => x.g.node));
+      for (const g of card.groups) {
+        const lines = g.lines.map((r, i) => ({ r, i, k: r.rate ?? -1 })).sort(order);
+        reorder(g.node, [g.head.node, ...lines.map((x) => x.r.node)]);
+      }
+    }
+  }
+
+  function saveQuery(): void {
+    const q = new URLSearchParams();
+    if (search) q.set('q', search);
+    if (sort === 'load') q.set('sort', 'load');
+    if (abnormalOnly) q.set('abn', '1');
+    ctx.setQuery(q);
+  }
+
+  searchBox.addEventListener('input', () => {
+    search = searchBox.value.trim();
+    applyFilter();
+    saveQuery();
+  });
+  sortBtn.addEventListener('click', () => {
+    sort = sort === 'load' ? 'topo' : 'load';
+    sortBtn.dataset.sort = sort;
+    sortBtn.textContent = sort === 'load' ? t('sortLoad') : t('sortTopology');
+    applySort();
+    saveQuery();
+  });
+  abnBox.addEventListener('change', () => {
+    abnormalOnly = abnBox.checked;
+    applyFilter();
+    saveQuery();
+  });
+
+  return {
+    root,
+    filter: null,
+    start() {
+      all = true;
+      paint.request();
+      applyFilter();
+      if (sort === 'load') lastSort = 0;
+    },
+    onReadings(readings: readonly LiveReading[], snapshot: boolean) {
+      if (snapshot) all = true;
+      else for (const r of readings) dirty.add(r.device);
+      paint.request();
+    },
+    tick() {
+      all = true;
+      paint.request();
+    },
+    destroy() {
+      paint.cancel();
+    },
+  };
+}
+
+/** Puts `nodes` in this order under `parent`, moving only what is out of place. */
+function reorder(parent: HTMLElement, nodes: HTMLElement[]): void {
+  let cur = parent.firstElementChild;
+  for (const n of nodes) {
+    if (cur === n) {
+      cur = cur.nextElementSibling;
+      continue;
+    }
+    parent.insertBefore(n, cur);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The system the dashboard tests run against: a real server (embedded broker
+ * and DuckDB store), a Modbus gateway simulator with six meters, one edge
+ * agent per room polling them, and an MQTT-native room sensor published
+ * straight to the broker (door, water, smoke, humidity, temperatures).
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { readingsTopic } from '../../contract/index.ts';
+import { createAgent, loadAgentConfig } from '../../edge-agent/index.ts';
+import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
+import { buildDashboard } from '../support/browser.ts';
+import { testLog } from '../support/logger.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+export const TOPOLOGY = `
+sites:
+  - id: b-east
+    name: 城东供电所
+    rooms:
+      - id: r1
+        name: 锦绣花园配电房
+        agent: b-agent1
+        transformers:
+          - id: t1
+            name: 1#配变
+            ratedKva: 630
+            meter: b-m1
+            lines:
+              - { id: l1, name: 1号楼出线, ratedCurrentA: 250, meter: b-m2 }
+              - { id: l2, name: 2号楼出线, ratedCurrentA: 250, meter: b-m3 }
+              - { id: l3, name: 商铺出线, ratedCurrentA: 160, meter: b-m4 }
+        sensors: [b-env1]
+  - id: b-west
+    name: 城西供电所
+    rooms:
+      - id: r2
+        name: 开发区10kV开闭所
+        agent: b-agent2
+        transformers:
+          - id: t2
+            name: 1#配变
+            ratedKva: 800
+            meter: b-m5
+            lines:
+              - { id: l4, name: 工业园一线, ratedCurrentA: 400, meter: b-m6 }
+              - { id: l5, name: 工业园二线, ratedCurrentA: 400 }
+`;
+
+/** device → simulator unit id */
+export const UNIT = { 'b-m1': 1, 'b-m2': 2, 'b-m3': 3, 'b-m4': 4, 'b-m5': 5, 'b-m6': 6 } as const;
+
+export interface Rig {
+  server: TestServer;
+  sim: ModbusSimulator;
+  /** stops agents, sensor, simulator and (unless already closed) the server */
+  stop(): Promise<void>;
+  /** starts agents against the server's current broker URL (after a restart on the same port it is the same) */
+  agents: Array<ReturnType<typeof createAgent>>;
+}
+
+export async function startRig(opts: { serverExtra?: Record<string, unknown>; dataDir?: string } = {}): Promise<Rig> {
+  const dashboardDir = await buildDashboard();
+  const server = await startTestServer({ topologyYaml: TOPOLOGY, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), extra: { dashboardDir, ...opts.serverExtra } });
+  const sim = await startModbusSimulator({
+    port: 0,
+    units: Object.values(UNIT).map((unitId) => ({
+      unitId,
+      model: createMeterModel({ profile: unitId === 1 || unitId === 5 ? 'feeder' : unitId === 6 ? 'commercial' : 'residential', seed: unitId }),
+    })),
+  });
+  const agent = (name: string, site: string, devices: Array<keyof typeof UNIT>) =>
+    createAgent(
+      loadAgentConfig({
+        agent: name,
+        site,
+        mqtt: { url: server.server.mqttUrl, reconnectPeriodMs: 500 },
+        publishIntervalMs: 250,
+        devices: devices.map((id) => ({ id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: UNIT[id], intervalMs: 500, timeoutMs: 300, backoffMaxMs: 1000 })),
+      }),
+      { log: testLog },
+    );
+  const agents = [agent('b-agent1', 'b-east', ['b-m1', 'b-m2', 'b-m3', 'b-m4']), agent('b-agent2', 'b-west', ['b-m5', 'b-m6'])];
+  for (const a of agents) await a.start();
+  const sensor = await startSensor(server.server.mqttUrl);
+  return {
+    server,
+    sim,
+    agents,
+    async stop() {
+      await sensor.stop();
+      for (const a of agents) await a.stop();
+      await sim.stop();
+      await server.close();
+    },
+  };
+}
+
+/** An MQTT-native room sensor: one reading a second, reconnecting like any MQTT device. */
+async function startSensor(url: string): Promise<{ stop(): Promise<void> }> {
+  const client: MqttClient = await mqtt.connectAsync(url, { clientId: `b-env-${process.pid}`, reconnectPeriod: 500 });
+  let seq = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const wobble = Math.sin(now / 20_000);
+    const msg = {
+      agent: 'b-env',
+      readings: [{ device: 'b-env1', ts: now, seq: seq++, q: 'good', v: { temp: 26.5 + wobble, humidity: 58 + 3 * wobble, door: 0, water: 0, smoke: 0, t_oil: 61.2 + wobble, t_winding: 74.8 + wobble } }],
+    };
+    if (client.connected) client.publish(readingsTopic('b-east', 'b-env'), JSON.stringify(msg), { qos: 1 });
+  }, 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await client.endAsync(true);
+    },
+  };
+}
