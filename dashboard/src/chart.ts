@@ -133,19 +133,24 @@ export class TimeChart {
         y: this.o.zeroBased ? { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } : {},
       },
       axes: [
-        { ...axis },
-        { ...axis, size: 56, values: (_u, splits) => splits.map((v) => (v == null ? '' : v.toFixed(Math.max(0, digits - 1)))) },
+        { ...axis, values: (_u, splits, _ax, _space, incr) => timeLabels(splits, incr) },
+        { ...axis, size: 56 },
       ],
       series: [
-        {},
-        ...this.o.series.map((s) => ({
+        { label: t('time'), value: (_u: uPlot, v: number | null) => (v == null ? t('latest') : fmtTime(v)) },
+        ...this.o.series.map((s, i) => ({
           label: s.label,
           stroke: s.stroke,
           width: 1.5,
           ...(s.dash ? { dash: s.dash } : {}),
           spanGaps: false,
           points: { show: false },
-          value: (_u: uPlot, v: number | null) => (v == null ? '—' : v.toFixed(digits)),
+          // joined data has holes where other series have points: show the series' own value at or
+          // before the cursor, and its latest value when the cursor is off the plot
+          value: (u: uPlot, v: number | null, _si: number, idx: number | null) => {
+            const val = v ?? (idx == null ? this.latestOf(i) : nearestBefore(u.data[i + 1] as Array<number | null | undefined>, idx));
+            return val == null ? '—' : val.toFixed(digits);
+          },
         })),
       ],
       hooks: {
@@ -233,6 +238,14 @@ export class TimeChart {
     return true;
   }
 
+  private latestOf(i: number): number | null {
+    const d = this.data[i];
+    if (!d) return null;
+    const n = d.y.length;
+    // a trailing gap means the series is not live now: no latest value
+    return n ? d.y[n - 1]! : null;
+  }
+
   private trim(): void {
     const cut = (this.o.now() - this.windowMs - Math.max(this.stepMs, 5_000)) / 1000;
     for (const d of this.data) {
@@ -268,6 +281,8 @@ export class TimeChart {
     this.lastDraw = performance.now();
     if (this.following) this.trim();
     this.u.setData(this.aligned());
+    // cursor off the plot: the legend shows each series' latest value
+    if (this.u.legend.idx == null) this.u.setLegend({}, false);
     let points = 0;
     for (const d of this.data) for (const v of d.y) if (v !== null) points++;
     this.root.dataset.points = String(points);
@@ -338,6 +353,40 @@ export class TimeChart {
       state === 'loading' ? t('loading') : state === 'error' ? t('loadFailed') : state === 'paused' ? `${t('paused')} · ${res}` : `${t('live')} · ${res}`;
     this.status.className = `chart-status s-${state}`;
   }
+}
+
+/** The value at or just before `idx` (within a few points): series of a joined table rarely share timestamps. */
+function nearestBefore(ys: Array<number | null | undefined> | undefined, idx: number): number | null {
+  if (!ys) return null;
+  for (let k = idx; k >= 0 && k > idx - 64; k--) {
+    const y = ys[k];
+    if (y === null) return null;
+    if (y !== undefined) return y;
+  }
+  return null;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** "2026-03-05 14:03:27" (local time) */
+function fmtTime(sec: number): string {
+  const d = new Date(sec * 1000);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** 24-hour axis labels; the date under the first label of each day ("14:00\n03-05"), dates alone for day steps. */
+function timeLabels(splits: number[], incrSec: number): string[] {
+  let lastDay = '';
+  return splits.map((sec) => {
+    if (sec == null) return '';
+    const d = new Date(sec * 1000);
+    const day = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    if (incrSec >= 86_400) return day;
+    const time = incrSec < 60 ? `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}` : `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    const label = day !== lastDay ? `${time}\n${day}` : time;
+    lastDay = day;
+    return label;
+  });
 }
 
 function fmtStep(ms: number): string {

@@ -38,7 +38,7 @@ function translateStatic(): void {
   document.title = t('pageTitle');
   for (const node of document.querySelectorAll<HTMLElement>('[data-i18n]')) node.textContent = t(node.dataset.i18n as MsgKey);
   langBtn.textContent = t('lang');
-  if (me) whoEl.textContent = `${me.username}（${t(`role_${me.role}` as MsgKey)}）`;
+  if (me) whoEl.textContent = getLang() === 'zh' ? `${me.username}（${t(`role_${me.role}` as MsgKey)}）` : `${me.username} (${t(`role_${me.role}` as MsgKey)})`;
   paintConn();
 }
 
@@ -162,7 +162,11 @@ async function boot(): Promise<void> {
   translateStatic();
   live?.stop();
   live = new Live(() => showLogin(t('sessionExpired')));
-  live.onState(() => paintConn());
+  live.onState(() => {
+    paintConn();
+    // freshness depends on the connection: repaint now, not at the next tick
+    view?.tick();
+  });
   live.onReadings((readings, snapshot) => {
     if (snapshot) paintConn();
     view?.onReadings(readings, snapshot);

@@ -21,7 +21,7 @@ const OVERLOAD_RGB = 'rgb(255, 51, 85)'; // --lc-over
 const PHASE_RGB = { a: 'rgb(242, 194, 0)', b: 'rgb(47, 179, 68)', c: 'rgb(229, 72, 77)' };
 
 beforeAll(async () => {
-  [rig, browser] = await Promise.all([startRig(), launchChromium()]);
+  [rig, browser] = await Promise.all([startRig({ historyHours: 3 }), launchChromium()]);
   base = rig.server.server.url;
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 }, 120_000);
@@ -81,7 +81,7 @@ describe('dashboard in Chromium', () => {
     // per-phase currents in switchgear colours
     expect(await page.$eval(`${row} .cur .pa`, (e) => getComputedStyle(e).color)).toBe(PHASE_RGB.a);
     expect(await page.$eval(`${row} .cur .pc`, (e) => getComputedStyle(e).color)).toBe(PHASE_RGB.c);
-    await page.click('button.sort');
+    await page.click('.sortseg button[data-sort="load"]');
     await page.waitForFunction(() => document.querySelector('.cards .room-card')?.getAttribute('data-room') === 'b-east/r1');
     await page.waitForFunction(() => document.querySelector('.room-card[data-room="b-east/r1"] .tgroup .lrow.l')?.getAttribute('data-device') === 'b-m3');
     expect(page.url()).toContain('sort=load');

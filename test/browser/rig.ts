@@ -4,10 +4,11 @@
  * agent per room polling them, and an MQTT-native room sensor published
  * straight to the broker (door, water, smoke, humidity, temperatures).
  */
+import { rm } from 'node:fs/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { readingsTopic } from '../../contract/index.ts';
 import { createAgent, loadAgentConfig } from '../../edge-agent/index.ts';
-import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
+import { createMeterModel, startModbusSimulator, type MeterProfile, type ModbusSimulator } from '../../simulators/index.ts';
 import { buildDashboard } from '../support/browser.ts';
 import { testLog } from '../support/logger.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -49,23 +50,36 @@ sites:
 /** device → simulator unit id */
 export const UNIT = { 'b-m1': 1, 'b-m2': 2, 'b-m3': 3, 'b-m4': 4, 'b-m5': 5, 'b-m6': 6 } as const;
 
+const PROFILE = (unitId: number): MeterProfile => (unitId === 1 || unitId === 5 ? 'feeder' : unitId === 6 ? 'commercial' : 'residential');
+
+/** The meter quantities of the wire contract (the model also has per-phase Q and PF, which the contract does not carry). */
+const WIRE = ['ua', 'ub', 'uc', 'uab', 'ubc', 'uca', 'ia', 'ib', 'ic', 'in', 'p', 'pa', 'pb', 'pc', 'q', 's', 'pf', 'f', 'ep_imp', 'ep_exp'] as const;
+
 export interface Rig {
+  /** the current server: a new object after `restartServer` */
   server: TestServer;
   sim: ModbusSimulator;
-  /** stops agents, sensor, simulator and (unless already closed) the server */
-  stop(): Promise<void>;
-  /** starts agents against the server's current broker URL (after a restart on the same port it is the same) */
   agents: Array<ReturnType<typeof createAgent>>;
+  /**
+   * Stops the server and starts it again on the same data directory (and, when
+   * the caller fixed them in `serverExtra`, the same HTTP and MQTT ports), as
+   * an operator restarting the service would. Agents, sensor and browsers are
+   * left to reconnect by themselves.
+   */
+  restartServer(downMs?: number): Promise<void>;
+  /** stops agents, sensor, simulator and the server, and removes the data directory */
+  stop(): Promise<void>;
 }
 
-export async function startRig(opts: { serverExtra?: Record<string, unknown>; dataDir?: string } = {}): Promise<Rig> {
+export async function startRig(opts: { serverExtra?: Record<string, unknown>; dataDir?: string; historyHours?: number } = {}): Promise<Rig> {
   const dashboardDir = await buildDashboard();
   const server = await startTestServer({ topologyYaml: TOPOLOGY, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), extra: { dashboardDir, ...opts.serverExtra } });
+  if (opts.historyHours) await seedHistory(server.server.mqttUrl, opts.historyHours);
   const sim = await startModbusSimulator({
     port: 0,
     units: Object.values(UNIT).map((unitId) => ({
       unitId,
-      model: createMeterModel({ profile: unitId === 1 || unitId === 5 ? 'feeder' : unitId === 6 ? 'commercial' : 'residential', seed: unitId }),
+      model: createMeterModel({ profile: PROFILE(unitId), seed: unitId }),
     })),
   });
   const agent = (name: string, site: string, devices: Array<keyof typeof UNIT>) =>
@@ -82,17 +96,50 @@ export async function startRig(opts: { serverExtra?: Record<string, unknown>; da
   const agents = [agent('b-agent1', 'b-east', ['b-m1', 'b-m2', 'b-m3', 'b-m4']), agent('b-agent2', 'b-west', ['b-m5', 'b-m6'])];
   for (const a of agents) await a.start();
   const sensor = await startSensor(server.server.mqttUrl);
-  return {
+  let keptDataDir: string | null = null;
+  const rig: Rig = {
     server,
     sim,
     agents,
+    async restartServer(downMs = 1000) {
+      const dataDir = rig.server.dataDir;
+      await rig.server.close({ keepData: true });
+      keptDataDir = dataDir;
+      await new Promise((r) => setTimeout(r, downMs));
+      rig.server = await startTestServer({ topologyYaml: TOPOLOGY, dataDir, extra: { dashboardDir, ...opts.serverExtra } });
+    },
     async stop() {
       await sensor.stop();
       for (const a of agents) await a.stop();
       await sim.stop();
-      await server.close();
+      await rig.server.close();
+      if (keptDataDir) await rm(keptDataDir, { recursive: true, force: true });
     },
   };
+  return rig;
+}
+
+/**
+ * Past hours of every meter, one reading per 10 s from the same load models
+ * as the simulator, sent through the broker as backfill (`late: true`, as
+ * an agent's spool would) by a separate agent id, so the history the charts
+ * load went through ingest and the store like any reading.
+ */
+async function seedHistory(url: string, hours: number): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId: `b-history-${process.pid}` });
+  const step = 10_000;
+  const end = Date.now() - 5_000;
+  let seq = 0;
+  for (const [device, unitId] of Object.entries(UNIT)) {
+    const model = createMeterModel({ profile: PROFILE(unitId), seed: unitId });
+    const readings = [];
+    for (let ts = end - hours * 3_600_000; ts <= end; ts += step) {
+      const s = model.sample(ts);
+      readings.push({ device, ts, seq: seq++, q: 'good', late: true, v: Object.fromEntries(WIRE.map((q) => [q, Math.round(s[q] * 1000) / 1000])) });
+    }
+    await client.publishAsync(readingsTopic('b-east', 'b-history'), JSON.stringify({ agent: 'b-history', readings }), { qos: 1 });
+  }
+  await client.endAsync();
 }
 
 /** An MQTT-native room sensor: one reading a second, reconnecting like any MQTT device. */

@@ -80,10 +80,19 @@ export function overviewView(ctx: ViewContext): View {
   summary.append(alarmSummarySlot());
 
   const searchBox = el('input', { type: 'search', class: 'search', placeholder: t('search'), 'aria-label': t('search'), value: search });
-  const sortBtn = el('button', { type: 'button', class: 'sort', 'data-sort': sort }, sort === 'load' ? t('sortLoad') : t('sortTopology'));
+  const sortSeg = el('span', { class: 'seg sortseg', role: 'group', 'aria-label': t('sort') });
+  for (const [mode, label] of [['topo', t('sortTopology')], ['load', t('sortLoad')]] as const) {
+    const b = el('button', { type: 'button', 'data-sort': mode }, label);
+    b.addEventListener('click', () => setSort(mode));
+    sortSeg.append(b);
+  }
+  const markSort = () => {
+    for (const b of sortSeg.querySelectorAll<HTMLElement>('button')) b.classList.toggle('on', b.dataset.sort === sort);
+  };
+  markSort();
   const abnBox = el('input', { type: 'checkbox', class: 'abn' });
   abnBox.checked = abnormalOnly;
-  const toolbar = el('div', { class: 'toolbar' }, searchBox, sortBtn, el('label', { class: 'check' }, abnBox, t('onlyAbnormal')));
+  const toolbar = el('div', { class: 'toolbar' }, searchBox, el('span', { class: 'k' }, t('sort')), sortSeg, el('label', { class: 'check' }, abnBox, t('onlyAbnormal')));
   const grid = el('div', { class: 'cards' });
   const empty = el('div', { class: 'empty', hidden: '' }, topo.rooms.length ? t('noMatch') : t('noTopology'));
   const root = el('div', { class: 'view overview' }, summary, toolbar, grid, empty);
@@ -113,10 +122,20 @@ export function overviewView(ctx: ViewContext): View {
     const outageBadge = el('span', { class: 'badge b-outage', hidden: '' });
     const commBadge = el('span', { class: 'badge b-comm', hidden: '' });
     const body = el('div', { class: 'card-body' });
+    const colHead = el(
+      'div',
+      { class: 'lrow hdr', 'aria-hidden': 'true' },
+      el('span'),
+      el('span', {}, t('loadRate')),
+      el('span'),
+      el('span', { class: 'cur' }, el('span', { class: 'pa' }, 'Ia'), el('span', { class: 'pb' }, 'Ib'), el('span', { class: 'pc' }, 'Ic A')),
+      el('span', { class: 'st' }, t('state')),
+    );
     const node = el(
       'article',
       { class: 'room-card', 'data-room': info.key },
       el('header', {}, el('a', { href, class: 'room-name' }, room.name), el('span', { class: 'site-name' }, site.name), outageBadge, commBadge, el('a', { href, class: 'consult' }, t('consult'))),
+      colHead,
       body,
     );
     const card: Card = { info, node, body, groups: [], text: `${site.id} ${site.name} ${room.id} ${room.name}`.toLowerCase(), outageBadge, commBadge };
@@ -257,13 +276,12 @@ export function overviewView(ctx: ViewContext): View {
     applyFilter();
     saveQuery();
   });
-  sortBtn.addEventListener('click', () => {
-    sort = sort === 'load' ? 'topo' : 'load';
-    sortBtn.dataset.sort = sort;
-    sortBtn.textContent = sort === 'load' ? t('sortLoad') : t('sortTopology');
+  function setSort(mode: SortMode): void {
+    sort = mode;
+    markSort();
     applySort();
     saveQuery();
-  });
+  }
   abnBox.addEventListener('change', () => {
     abnormalOnly = abnBox.checked;
     applyFilter();
