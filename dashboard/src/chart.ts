@@ -33,6 +33,8 @@ export interface TimeChartOptions {
   height?: number;
   /** y axis starts at zero (load rate, currents) */
   zeroBased?: boolean;
+  /** horizontal limit lines (e.g. heavy load 80 %, overload 100 %), drawn when in range */
+  limits?: Array<{ value: number; color: string }>;
 }
 
 interface SeriesData {
@@ -154,6 +156,7 @@ export class TimeChart {
         })),
       ],
       hooks: {
+        draw: [(u) => this.drawLimits(u)],
         setSelect: [
           (u) => {
             if (u.select.width < 4) return;
@@ -236,6 +239,23 @@ export class TimeChart {
     d.x.push(x);
     d.y.push(v);
     return true;
+  }
+
+  private drawLimits(u: uPlot): void {
+    const { ctx, bbox } = u;
+    for (const l of this.o.limits ?? []) {
+      const y = Math.round(u.valToPos(l.value, 'y', true)) + 0.5;
+      if (y < bbox.top || y > bbox.top + bbox.height) continue;
+      ctx.save();
+      ctx.strokeStyle = l.color;
+      ctx.lineWidth = Math.max(1, devicePixelRatio);
+      ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+      ctx.beginPath();
+      ctx.moveTo(bbox.left, y);
+      ctx.lineTo(bbox.left + bbox.width, y);
+      ctx.stroke();
+      ctx.restore();
+    }
   }
 
   private latestOf(i: number): number | null {

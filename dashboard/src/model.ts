@@ -18,6 +18,12 @@ export type { Quantity, Topology, Site, Room, Transformer, Line, LiveReading, Se
 export const HEAVY_LOAD_PCT = 80;
 export const OVERLOAD_PCT = 100;
 
+/** the load-rate limits as chart lines, coloured like the bars (style.css --lc-heavy, --lc-over) */
+export const LOAD_LIMIT_LINES = [
+  { value: HEAVY_LOAD_PCT, color: '#f59f00aa' },
+  { value: OVERLOAD_PCT, color: '#ff3355cc' },
+];
+
 export type LoadClass = 'normal' | 'heavy' | 'over' | 'none';
 
 export function loadClass(rate: number | undefined): LoadClass {

@@ -59,8 +59,9 @@ describe('dashboard in Chromium', () => {
     const row = '.lrow[data-device="b-m2"]';
     const pct = await text(`${row} .pct`);
     expect(pct).toMatch(/^\d+\.\d%$/);
-    const width = await page.$eval(`${row} .bar .fill`, (e) => parseFloat((e as HTMLElement).style.width));
-    expect(width).toBeGreaterThan(0);
+    expect(Number(await page.getAttribute(`${row} .bar`, 'aria-valuenow'))).toBeGreaterThan(0);
+    const scale = await page.$eval(`${row} .bar .fill`, (e) => new DOMMatrix(getComputedStyle(e).transform).a);
+    expect(scale).toBeGreaterThan(0);
     // values move: the transformer's current changes within a few polls
     const cur = await text('.lrow[data-device="b-m1"] .cur');
     await page.waitForFunction((v) => document.querySelector('.lrow[data-device="b-m1"] .cur')?.textContent !== v, cur, { timeout: 15_000 });

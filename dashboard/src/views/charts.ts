@@ -8,7 +8,7 @@
 import { TimeChart, WINDOWS, seriesLabel, seriesStyle, type SeriesSpec } from '../chart.ts';
 import { el } from '../dom.ts';
 import { getLang, t } from '../i18n.ts';
-import { QUANTITY_LIST, isKnownQuantity, qinfo, type LiveReading } from '../model.ts';
+import { LOAD_LIMIT_LINES, QUANTITY_LIST, isKnownQuantity, qinfo, type LiveReading } from '../model.ts';
 import type { View, ViewContext } from './common.ts';
 
 /** most devices listed in the picker at once; the filter box finds the rest */
@@ -136,6 +136,7 @@ export function chartsView(ctx: ViewContext): View {
           windowMs: windowMs(),
           now: () => live.now(),
           zeroBased: ['A', '%', 'kW', 'kVA'].includes(info.unit),
+          ...(qs.includes('load_rate') ? { limits: LOAD_LIMIT_LINES } : {}),
         }),
       );
     }

@@ -7,7 +7,7 @@
  */
 import { el, frameBatcher, setClass, setText } from '../dom.ts';
 import { t } from '../i18n.ts';
-import { fmt, isOutage, loadClass, type LiveReading, type Transformer } from '../model.ts';
+import { fmt, isOutage, loadClass, type Freshness, type LiveReading, type Transformer } from '../model.ts';
 import type { RoomInfo } from '../topo.ts';
 import { alarmSummarySlot } from '../alarms.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
@@ -22,11 +22,14 @@ interface Row {
   fresh: HTMLElement;
   nominalV: number;
   text: string;
-  /** last painted: load rate (for sorting), abnormal, outage */
+  card: Card;
+  /** state from the latest values (kept for every row, painted only where visible) */
   rate: number | undefined;
   abnormal: boolean;
   outage: boolean;
-  f: string;
+  f: Freshness;
+  /** painted since its state last changed */
+  painted: boolean;
 }
 
 interface Group {
@@ -45,6 +48,8 @@ interface Card {
   text: string;
   outageBadge: HTMLElement;
   commBadge: HTMLElement;
+  /** on screen (or near it): only these cards' rows are written to the DOM */
+  visible: boolean;
 }
 
 const RESORT_MS = 5_000;
@@ -97,14 +102,14 @@ export function overviewView(ctx: ViewContext): View {
   const empty = el('div', { class: 'empty', hidden: '' }, topo.rooms.length ? t('noMatch') : t('noTopology'));
   const root = el('div', { class: 'view overview' }, summary, toolbar, grid, empty);
 
-  const makeRow = (kind: Row['kind'], name: string, sub: string, device: string | undefined, nominalV: number, text: string): Row => {
+  const makeRow = (card: Card, kind: Row['kind'], name: string, sub: string, device: string | undefined, nominalV: number, text: string): Row => {
     const bar = loadBar();
     const pct = el('span', { class: 'pct' }, '—');
     const cur = [el('span', { class: 'pa' }, '—'), el('span', { class: 'pb' }, '—'), el('span', { class: 'pc' }, '—')] as [HTMLElement, HTMLElement, HTMLElement];
     const fresh = freshBadge();
     const nameCell = el('span', { class: 'name', title: device ?? '' }, name, sub ? el('small', {}, sub) : '');
     const node = el('div', { class: `lrow ${kind === 'transformer' ? 't' : 'l'} q-none`, ...(device ? { 'data-device': device } : {}) }, nameCell, bar, pct, el('span', { class: 'cur' }, ...cur), fresh);
-    const row: Row = { device, kind, node, bar, pct, cur, fresh, nominalV, text: text.toLowerCase(), rate: undefined, abnormal: false, outage: false, f: 'none' };
+    const row: Row = { device, kind, node, bar, pct, cur, fresh, nominalV, text: text.toLowerCase(), card, rate: undefined, abnormal: false, outage: false, f: 'none', painted: false };
     if (device) {
       const list = rowsByDevice.get(device) ?? [];
       list.push(row);
@@ -138,14 +143,14 @@ export function overviewView(ctx: ViewContext): View {
       colHead,
       body,
     );
-    const card: Card = { info, node, body, groups: [], text: `${site.id} ${site.name} ${room.id} ${room.name}`.toLowerCase(), outageBadge, commBadge };
+    const card: Card = { info, node, body, groups: [], text: `${site.id} ${site.name} ${room.id} ${room.name}`.toLowerCase(), outageBadge, commBadge, visible: false };
     for (const tr of room.transformers) {
       const gnode = el('div', { class: 'tgroup', 'data-transformer': tr.id });
-      const head = makeRow('transformer', tr.name, `${tr.ratedKva} kVA`, tr.meter, tr.nominalV, `${tr.id} ${tr.name} ${tr.meter ?? ''}`);
+      const head = makeRow(card, 'transformer', tr.name, `${tr.ratedKva} kVA`, tr.meter, tr.nominalV, `${tr.id} ${tr.name} ${tr.meter ?? ''}`);
       const g: Group = { transformer: tr, node: gnode, head, lines: [], text: head.text };
       gnode.append(head.node);
       for (const line of tr.lines) {
-        const r = makeRow('line', line.name, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'), line.meter, tr.nominalV, `${line.id} ${line.name} ${line.meter ?? ''}`);
+        const r = makeRow(card, 'line', line.name, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'), line.meter, tr.nominalV, `${line.id} ${line.name} ${line.meter ?? ''}`);
         g.lines.push(r);
         gnode.append(r.node);
       }
@@ -157,18 +162,30 @@ export function overviewView(ctx: ViewContext): View {
     grid.append(node);
   }
 
+  /** Updates a row's state from the latest values; true when what it shows may have changed. */
+  function evalRow(row: Row, changed: boolean): boolean {
+    const fr = freshOf(live, row.device);
+    const rate = fr.r?.v.load_rate;
+    const outage = isOutage(fr.r, row.nominalV);
+    const lc = loadClass(rate);
+    // a row that is not live shows its age, which moves every second
+    const moved = changed || fr.f !== row.f || fr.f !== 'good' || outage !== row.outage;
+    row.rate = rate;
+    row.outage = outage;
+    row.f = fr.f;
+    row.abnormal = !!row.device && (lc === 'over' || lc === 'heavy' || outage || fr.f === 'stale' || fr.f === 'comm_loss' || fr.f === 'none');
+    if (moved) row.painted = false;
+    return moved;
+  }
+
   function paintRow(row: Row, now: number): void {
+    row.painted = true;
     const fr = freshOf(live, row.device);
     const r = fr.r;
-    const rate = r?.v.load_rate;
-    row.rate = rate;
-    row.outage = isOutage(r, row.nominalV);
-    row.f = fr.f;
-    const lc = loadClass(rate);
-    row.abnormal = !!row.device && (lc === 'over' || lc === 'heavy' || row.outage || fr.f === 'stale' || fr.f === 'comm_loss' || fr.f === 'none');
+    const lc = loadClass(row.rate);
     setClass(row.node, `lrow ${row.kind === 'transformer' ? 't' : 'l'} q-${fr.f} lc-${lc}${row.outage ? ' outage' : ''}`);
-    paintBar(row.bar, rate, fr.f);
-    setText(row.pct, row.outage ? t('outage') : pctText(rate));
+    paintBar(row.bar, row.rate, fr.f);
+    setText(row.pct, row.outage ? t('outage') : pctText(row.rate));
     setText(row.cur[0], fmt(r?.v.ia, 0));
     setText(row.cur[1], fmt(r?.v.ib, 0));
     setText(row.cur[2], fmt(r?.v.ic, 0));
@@ -208,17 +225,48 @@ export function overviewView(ctx: ViewContext): View {
 
   const paint = frameBatcher(() => {
     const now = live.now();
+    // every row's state is kept current (cheap, no DOM) for the counts, the filter and the sort;
+    // only rows of cards on screen are written to the DOM — the others when they scroll into view
     if (all) {
-      for (const list of rowsByDevice.values()) for (const row of list) paintRow(row, now);
+      for (const list of rowsByDevice.values()) for (const row of list) evalRow(row, true);
     } else {
-      for (const d of dirty) for (const row of rowsByDevice.get(d) ?? []) paintRow(row, now);
+      for (const d of dirty) for (const row of rowsByDevice.get(d) ?? []) evalRow(row, true);
     }
     all = false;
     dirty.clear();
+    for (const card of cards) if (card.visible) paintCard(card, now);
     paintSummary();
     if (abnormalOnly) applyFilter();
     if (sort === 'load' && performance.now() - lastSort > RESORT_MS) applySort();
   });
+
+  function paintCard(card: Card, now: number): void {
+    for (const g of card.groups) {
+      if (g.head.device && !g.head.painted) paintRow(g.head, now);
+      for (const row of g.lines) if (row.device && !row.painted) paintRow(row, now);
+    }
+  }
+
+  /** Ages move and good values go stale without any message: re-evaluate every row once a second. */
+  function tickRows(): void {
+    for (const list of rowsByDevice.values()) for (const row of list) evalRow(row, false);
+    paint.request();
+  }
+
+  const visibility = new IntersectionObserver(
+    (entries) => {
+      const now = live.now();
+      for (const e of entries) {
+        const card = cardOf.get(e.target);
+        if (!card) continue;
+        card.visible = e.isIntersecting;
+        if (card.visible) paintCard(card, now);
+      }
+    },
+    { rootMargin: '300px 0px' },
+  );
+  const cardOf = new Map<Element, Card>(cards.map((c) => [c.node, c]));
+  for (const card of cards) visibility.observe(card.node);
 
   // ---------------------------------------------------------------- search, filter, sort
   function applyFilter(): void {
@@ -303,11 +351,11 @@ export function overviewView(ctx: ViewContext): View {
       paint.request();
     },
     tick() {
-      all = true;
-      paint.request();
+      tickRows();
     },
     destroy() {
       paint.cancel();
+      visibility.disconnect();
     },
   };
 }

@@ -9,7 +9,7 @@ import { roomAlarmSlot } from '../alarms.ts';
 import { TimeChart, seriesStyle } from '../chart.ts';
 import { el, frameBatcher, setClass, setText } from '../dom.ts';
 import { getLang, t, type MsgKey } from '../i18n.ts';
-import { fmt, isOutage, loadClass, qinfo, type LiveReading, type Quantity, type Transformer } from '../model.ts';
+import { LOAD_LIMIT_LINES, fmt, isOutage, loadClass, qinfo, type LiveReading, type Quantity, type Transformer } from '../model.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
 
 /** a value cell bound to one quantity of one device */
@@ -174,7 +174,7 @@ export function roomView(ctx: ViewContext): View {
     const loadSeries = [...trMeters, ...lineMeters];
     if (loadSeries.length)
       specs.push({
-        title: `${t('loadRate')}`, unit: '%', digits: 1, zeroBased: true, windowMs: h * 3_600_000, now: () => live.now(),
+        title: `${t('loadRate')}`, unit: '%', digits: 1, zeroBased: true, limits: LOAD_LIMIT_LINES, windowMs: h * 3_600_000, now: () => live.now(),
         series: loadSeries.map((d, i) => ({ device: d.device, quantity: 'load_rate', label: d.name, ...seriesStyle('load_rate', 0, i) })),
       });
     for (const tm of trMeters) {
