@@ -70,6 +70,8 @@ export const WINDOWS: Array<{ id: string; ms: number; zh: string; en: string }> 
   { id: '30d', ms: 30 * 86_400_000, zh: '30 天', en: '30 days' },
 ];
 
+/** second history load after a reconnect, when agents' spools have drained */
+const RESYNC_AGAIN_MS = 15_000;
 /** a chart redraws at most this often when only live points arrive */
 const MIN_REDRAW_MS = 500;
 
@@ -93,6 +95,7 @@ export class TimeChart {
   private dirty = false;
   private lastDraw = 0;
   private drawTimer: ReturnType<typeof setTimeout> | null = null;
+  private resyncTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly resize: ResizeObserver;
   private destroyed = false;
 
@@ -135,7 +138,8 @@ export class TimeChart {
         y: this.o.zeroBased ? { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } : {},
       },
       axes: [
-        { ...axis, values: (_u, splits, _ax, _space, incr) => timeLabels(splits, incr) },
+        // at least 60 px between time ticks: "06:00:15" labels do not run into each other
+        { ...axis, space: 60, values: (_u, splits, _ax, _space, incr) => timeLabels(splits, incr) },
         { ...axis, size: 56 },
       ],
       series: [
@@ -195,6 +199,21 @@ export class TimeChart {
     if (changed) this.schedule();
   }
 
+  /**
+   * After a lost connection: reload the window, so readings the page missed —
+   * and those agents send late from their spools — fill the hole. Spools keep
+   * draining for a while after a restart, so it loads once more a little later.
+   */
+  resync(): void {
+    if (!this.following) return;
+    void this.load();
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      if (this.following) void this.load();
+    }, RESYNC_AGAIN_MS);
+  }
+
   /** Rolls the window even when nothing arrives (a dead meter's line ends where it ended). */
   tick(): void {
     if (this.following) this.schedule();
@@ -205,6 +224,7 @@ export class TimeChart {
     this.abort?.abort();
     this.resize.disconnect();
     if (this.drawTimer) clearTimeout(this.drawTimer);
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
     this.u?.destroy();
     this.u = null;
   }
@@ -334,6 +354,7 @@ export class TimeChart {
 
   private async fetch(from: number, to: number): Promise<void> {
     const seq = ++this.loadSeq;
+    this.root.dataset.loads = String(seq);
     this.abort?.abort();
     const ac = new AbortController();
     this.abort = ac;

@@ -40,6 +40,8 @@ export class Live {
   snapshots = 0;
   /** when the connection was last lost (page clock), null while open */
   lostAt: number | null = null;
+  /** the last snapshot came after a lost connection (not a first connect or a filter change) */
+  resynced = false;
 
   constructor(private readonly sessionLost: () => void) {}
 
@@ -143,6 +145,7 @@ export class Live {
       case 'snapshot': {
         this.estimateOffset(frame.at);
         this.retry = 0;
+        this.resynced = this.state === 'closed';
         this.latest.clear();
         for (const r of frame.readings) this.latest.set(r.device, r);
         this.snapshots++;

@@ -178,7 +178,19 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction(() => Number(document.querySelector('.chart[data-unit="A"]')?.getAttribute('data-step')) > 0 && document.querySelector('.chart[data-unit="A"]')?.getAttribute('data-state') === 'live');
     expect(Number(await amps.getAttribute('data-step'))).toBeGreaterThanOrEqual(300_000); // ~2,000 buckets over 7 days
     await page.click('.windows button[data-w="15m"]');
-    await page.waitForSelector('.chart[data-state="live"][data-step="0"]');
+    await page.waitForSelector('.chart[data-unit="A"][data-state="live"][data-step="0"]');
+    // drag to zoom in: live pauses, the range is loaded from history; double-click goes back to live
+    const over = amps.locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.8, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForSelector('.chart[data-unit="A"][data-state="paused"] button.resume:not([hidden])');
+    expect(await points()).toBeGreaterThan(0);
+    await page.screenshot({ path: await screenshotPath('charts-zoomed'), fullPage: true });
+    await over.dblclick();
+    await page.waitForSelector('.chart[data-unit="A"][data-state="live"] button.resume[hidden]', { state: 'attached' });
   });
 
   it('room view: the last hours on demand as charts', async () => {

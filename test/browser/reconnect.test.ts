@@ -19,8 +19,8 @@ beforeAll(async () => {
   // fixed ports: the restarted server must come back where page, agents and sensor look for it
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const serverExtra = { http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: mqttPort } } };
-  [rig, browser] = await Promise.all([startRig({ serverExtra }), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1440, height: 700 } });
+  [rig, browser] = await Promise.all([startRig({ serverExtra, historyHours: 1 }), launchChromium()]);
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 700 } })).newPage();
 }, 120_000);
 
 afterAll(async () => {
@@ -34,6 +34,12 @@ describe('server restart', () => {
     for (const d of Object.keys(UNIT)) await page.waitForSelector(`.lrow[data-device="${d}"].q-good`, { timeout: 15_000 });
     await page.evaluate(() => ((window as unknown as { gwMarker: number }).gwMarker = 42));
     const snapshotsBefore = Number(await page.getAttribute('#conn', 'data-snapshots'));
+    // a second tab on a live chart: after the restart it reloads its window (the hole is filled from the store)
+    const charts = await page.context().newPage();
+    await charts.goto(`${rig.server.server.url}/#/charts?d=b-m1&q=ia,ib,ic&w=15m`);
+    await charts.waitForSelector('.chart[data-state="live"]');
+    await charts.waitForFunction(() => Number(document.querySelector('.chart')?.getAttribute('data-points')) > 0);
+    const loadsBefore = Number(await charts.getAttribute('.chart', 'data-loads'));
 
     const restarted = rig.restartServer(3000);
     await page.waitForSelector('#conn[data-state="closed"]', { timeout: 10_000 });
@@ -56,6 +62,12 @@ describe('server restart', () => {
     await page.waitForSelector('.lrow[data-device="b-m6"].q-comm_loss', { timeout: 15_000 });
     expect(await page.textContent('.lrow[data-device="b-m6"] .fresh')).toContain('通信中断');
     await page.screenshot({ path: await screenshotPath('reconnect-resynced'), fullPage: true });
+    await charts.waitForSelector('#conn[data-state="open"]');
+    await charts.waitForFunction((n) => Number(document.querySelector('.chart')?.getAttribute('data-loads')) > n, loadsBefore, { timeout: 10_000 });
+    const pts = Number(await charts.getAttribute('.chart', 'data-points'));
+    await charts.waitForFunction((n) => Number(document.querySelector('.chart')?.getAttribute('data-points')) > n, pts, { timeout: 10_000 });
+    await charts.screenshot({ path: await screenshotPath('reconnect-chart'), fullPage: true });
+    await charts.close();
     rig.sim.setDead(UNIT['b-m6'], false);
   });
 });

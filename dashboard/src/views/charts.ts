@@ -178,8 +178,9 @@ export function chartsView(ctx: ViewContext): View {
       save();
       buildCharts();
     },
-    onReadings(readings: readonly LiveReading[]) {
-      for (const c of charts) c.push(readings);
+    onReadings(readings: readonly LiveReading[], snapshot: boolean) {
+      if (snapshot && live.resynced) for (const c of charts) c.resync();
+      else for (const c of charts) c.push(readings);
     },
     tick() {
       for (const c of charts) c.tick();

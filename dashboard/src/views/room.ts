@@ -247,8 +247,9 @@ export function roomView(ctx: ViewContext): View {
       const h = Number(ctx.query.get('h'));
       if (HISTORY_WINDOWS.some((w) => w.h === h)) openHistory(h);
     },
-    onReadings(readings: readonly LiveReading[]) {
-      for (const c of charts) c.push(readings);
+    onReadings(readings: readonly LiveReading[], snapshot: boolean) {
+      if (snapshot && live.resynced) for (const c of charts) c.resync();
+      else for (const c of charts) c.push(readings);
       paint.request();
     },
     tick() {
