@@ -26,7 +26,7 @@ import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { readingsTopic } from '../contract/index.ts';
 import { createMeterModel, type MeterModel } from '../simulators/index.ts';
-import { launchChromium } from '../test/support/browser.ts';
+import { launchChromium, screenshotPath } from '../test/support/browser.ts';
 import { TEST_PASSWORD, startTestServer } from '../test/support/server.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 60);
@@ -100,9 +100,9 @@ async function startPublishers(url: string, meters: Meter[]): Promise<{ stop(): 
 }
 
 const PROBE = `
-  window.__gwBench = { frames: [], longtasks: [], last: 0, on: false };
+  window.__gwBench = { frames: [], longtasks: [], longtaskAt: [], last: 0, on: false, t0: 0 };
   new PerformanceObserver((list) => {
-    if (window.__gwBench.on) for (const e of list.getEntries()) window.__gwBench.longtasks.push(e.duration);
+    if (window.__gwBench.on) for (const e of list.getEntries()) { window.__gwBench.longtasks.push(e.duration); window.__gwBench.longtaskAt.push(Math.round((e.startTime - window.__gwBench.t0) / 1000)); }
   }).observe({ type: 'longtask', buffered: false });
   const loop = (t) => {
     const b = window.__gwBench;
@@ -147,20 +147,23 @@ async function measure(page: Page, stage: string): Promise<Figures> {
     return { task: get('TaskDuration'), script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration'), ts: get('Timestamp'), heap: get('JSHeapUsedSize'), nodes: get('Nodes') };
   };
   await page.evaluate(() => {
-    const b = (window as unknown as { __gwBench: { frames: number[]; longtasks: number[]; on: boolean; last: number } }).__gwBench;
+    const b = (window as unknown as { __gwBench: { frames: number[]; longtasks: number[]; longtaskAt: number[]; on: boolean; last: number; t0: number } }).__gwBench;
     b.frames = [];
     b.longtasks = [];
+    b.longtaskAt = [];
+    b.t0 = performance.now();
     b.last = 0;
     b.on = true;
   });
   const m0 = await metric();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const m1 = await metric();
-  const { frames, longtasks } = await page.evaluate(() => {
-    const b = (window as unknown as { __gwBench: { frames: number[]; longtasks: number[]; on: boolean } }).__gwBench;
+  const { frames, longtasks, longtaskAt } = await page.evaluate(() => {
+    const b = (window as unknown as { __gwBench: { frames: number[]; longtasks: number[]; longtaskAt: number[]; on: boolean } }).__gwBench;
     b.on = false;
-    return { frames: b.frames, longtasks: b.longtasks };
+    return { frames: b.frames, longtasks: b.longtasks, longtaskAt: b.longtaskAt };
   });
+  if (longtasks.length) console.log(`${stage}: long tasks (s into the stage: ms) ${longtasks.map((d, i) => `${longtaskAt[i]}: ${Math.round(d)}`).join(', ')}`);
   await cdp.detach();
   const wall = m1.ts - m0.ts;
   return {
@@ -214,10 +217,12 @@ async function main(): Promise<void> {
     // every meter counted live (rows off screen are painted only when scrolled to, so count from the page's own figures)
     await page.waitForFunction(() => document.querySelectorAll('.lrow.q-good').length > 20 && document.querySelector('.summary [data-k="comm_loss"] b')?.textContent === '0', null, { timeout: 60_000 });
     results.push(await measure(page, 'overview: 500 transformers, 2,008 lines'));
+    await page.screenshot({ path: await screenshotPath('bench-overview') });
 
     await page.goto(`${ts.server.url}/#/room/s0/r0`);
     await page.waitForFunction(() => document.querySelectorAll('table.lines tr.q-good').length === 24, null, { timeout: 30_000 });
     results.push(await measure(page, 'room: 24 lines + 4 transformers'));
+    await page.screenshot({ path: await screenshotPath('bench-room'), fullPage: true });
 
     const devices = bigRoomLines.slice(0, 10).join(',');
     await page.goto(`${ts.server.url}/#/charts?d=${devices}&q=ua,ia,p,load_rate,pf,f&w=15m`);
@@ -225,6 +230,7 @@ async function main(): Promise<void> {
     const series = await page.$$eval('.chart', (cs) => cs.map((c) => Number(c.getAttribute('data-series'))));
     if (series.length !== 6 || series.some((n) => n !== 10)) throw new Error(`expected 6 charts of 10 series, got ${series.join(',')}`);
     results.push(await measure(page, 'charts: 6 × 10 series, 15 min'));
+    await page.screenshot({ path: await screenshotPath('bench-charts'), fullPage: true });
     const points = await page.$$eval('.chart', (cs) => cs.reduce((n, c) => n + Number(c.getAttribute('data-points')), 0));
     console.log(`charts hold ${points} points after the stage`);
   } finally {

@@ -18,6 +18,8 @@ import { readingsTopic, type Reading } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
+/** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
+const STAGES = (process.env.GW_BENCH_STAGES ?? 'ceilings,path,latency').split(',');
 const READINGS_PER_MESSAGE = 100;
 const QUANTITIES = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
 
@@ -90,15 +92,21 @@ async function influxCeiling(url: string): Promise<number> {
   return written / ((performance.now() - t0) / 1000);
 }
 
+const BENCH_PASSWORD = 'bench-password-1';
+
 interface ServerProc {
   child: ChildProcess;
   url: string;
+  /** session cookie of the admin */
+  cookie: string;
   stop(): Promise<void>;
 }
 
 async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info' },
+  // GW_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there
+  const prof = process.env.GW_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info', GW_ADMIN_PASSWORD: BENCH_PASSWORD },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -114,10 +122,17 @@ async function startServerProcess(env: Record<string, string>): Promise<ServerPr
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
   });
-  child.stdout!.resume();
+  // the server's warnings and errors go to our stderr; the rest is dropped
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (/"level":[4-6]0/.test(line)) process.stderr.write(`server: ${line.slice(0, 500)}\n`);
+  });
+  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }) });
+  if (!res.ok) throw new Error(`bench login failed: ${res.status}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   return {
     child,
     url,
+    cookie,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -170,7 +185,7 @@ async function wholePath(mqttUrl: string, influxUrl: string, server: ServerProc,
   );
   let stored = 0;
   for (;;) {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
     stored = Number(text.match(/^gridwatch_readings_stored_total (\d+)/m)?.[1] ?? 0);
     if (stored >= sent) break;
     await new Promise((r) => setTimeout(r, 50));
@@ -187,12 +202,12 @@ async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: n
   const wsUrl = `${server.url.replace('http', 'ws')}/ws`;
   const extras: WebSocket[] = [];
   for (let i = 0; i < extraClients; i++) {
-    const w = new WebSocket(wsUrl);
+    const w = new WebSocket(wsUrl, { headers: { cookie: server.cookie } });
     w.on('message', () => undefined);
     extras.push(w);
   }
   await Promise.all(extras.map((w) => new Promise((r) => w.once('open', r))));
-  const probe = new WebSocket(wsUrl);
+  const probe = new WebSocket(wsUrl, { headers: { cookie: server.cookie } });
   await new Promise((r) => probe.once('open', r));
   const sentAt = new Map<number, number>();
   const lat: number[] = [];
@@ -272,6 +287,7 @@ async function main(): Promise<void> {
     console.log(`         = ${pct(full.rate, rawInflux)} of the raw influxd ceiling, ${pct(full.rate, rawBatch * READINGS_PER_MESSAGE)} of the broker ceiling`);
     console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}\n`);
 
+    if (!STAGES.includes('latency')) return;
     const half = Math.max(READINGS_PER_MESSAGE, Math.floor(full.rate / 2));
     const l0 = await latency(mosq.url, server, half, 0);
     console.log(`latency  publish → WebSocket at ${fmt(half)} readings/s: p50 ${fmt(l0.p50, 1)} ms, p99 ${fmt(l0.p99, 1)} ms`);

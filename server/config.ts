@@ -59,6 +59,8 @@ export const ServerConfigSchema = z.strictObject({
     flushIntervalMs: z.number().int().positive().default(100),
     /** readings held in memory awaiting the store before MQTT acks are withheld */
     maxPending: z.number().int().positive().default(200_000),
+    /** store writes in flight at once (InfluxDB takes two writers well on two cores) */
+    writeConcurrency: z.number().int().min(1).max(16).default(2),
   }).prefault({}),
   live: z.strictObject({
     /** most frames per second per WebSocket client (values are conflated between frames) */

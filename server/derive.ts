@@ -73,15 +73,18 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** Adds whatever can be derived to `v` in place (the ingest owns the parsed reading) and returns it. */
+export function addDerived(v: Values, place: DevicePlace | undefined): Values {
+  const lr = loadRate(v, place);
+  if (lr !== undefined) v.load_rate = lr;
+  const uu = voltageUnbalance(v);
+  if (uu !== undefined) v.u_unbalance = Math.min(100, uu);
+  const iu = currentUnbalance(v);
+  if (iu !== undefined) v.i_unbalance = iu;
+  return v;
+}
+
 /** The reading's values plus whatever can be derived; the input is not changed. */
 export function withDerived(v: Values, place: DevicePlace | undefined): Values {
-  const lr = loadRate(v, place);
-  const uu = voltageUnbalance(v);
-  const iu = currentUnbalance(v);
-  if (lr === undefined && uu === undefined && iu === undefined) return v;
-  const out: Values = { ...v };
-  if (lr !== undefined) out.load_rate = lr;
-  if (uu !== undefined) out.u_unbalance = Math.min(100, uu);
-  if (iu !== undefined) out.i_unbalance = iu;
-  return out;
+  return addDerived({ ...v }, place);
 }

@@ -21,7 +21,7 @@ import {
   type WatermarkMessage,
 } from '../contract/index.ts';
 import type { TelemetryStore, StoredReading } from './store/types.ts';
-import { withDerived } from './derive.ts';
+import { addDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -34,6 +34,13 @@ export interface IngestOptions {
   batchSize: number;
   flushIntervalMs: number;
   maxPending: number;
+  /** store writes in flight at once */
+  writeConcurrency: number;
+}
+
+interface InFlight {
+  items: Pending[];
+  done: boolean;
 }
 
 interface Pending {
@@ -46,14 +53,15 @@ interface Pending {
 export class Ingest {
   private client: MqttClient | null = null;
   private queue: Pending[] = [];
-  private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   private readonly watermarks = new Map<string, number>();
   private readonly agentStates = new Map<string, string>();
   private readonly unknownDevices = new Set<string>();
   private waiters: Array<() => void> = [];
-  private retryDelayMs = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly inflight: InFlight[] = [];
+  private abandoned = false;
   private readonly filter: string;
   lastStoredAt: number | null = null;
   storeHealthy = true;
@@ -81,7 +89,7 @@ export class Ingest {
   }
 
   get queueDepth(): number {
-    return this.queue.length;
+    return this.held;
   }
 
   watermark(agent: string): number | undefined {
@@ -118,7 +126,7 @@ export class Ingest {
       } catch (err) {
         this.deps.log.error({ err, topic: packet.topic }, 'ingest handler failed');
       }
-      if (this.queue.length < this.opts.maxPending) done();
+      if (this.held < this.opts.maxPending) done();
       else this.waiters.push(() => done());
     };
     const filter = this.filter;
@@ -187,7 +195,7 @@ export class Ingest {
         ts: r.ts,
         q: r.q,
         late: r.late === true,
-        v: r.q === 'comm_loss' ? r.v : withDerived(r.v, place),
+        v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
       };
       stored.push(s);
       this.queue.push({ agent: parts.agent, reading: s, seq: r.seq });
@@ -195,53 +203,73 @@ export class Ingest {
     // the highest seq of a message whose readings were all rejected is still handled
     if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1 });
     metrics.readingsIn.inc(stored.length);
-    metrics.queueDepth.set(this.queue.length);
+    metrics.queueDepth.set(this.held);
     this.deps.live.publish(stored);
     this.scheduleFlush();
   }
 
+  /** readings held in memory: queued plus being written */
+  private get held(): number {
+    return this.queue.length + this.inflight.reduce((n, r) => n + r.items.length, 0);
+  }
+
   private scheduleFlush(): void {
-    if (this.flushing || this.timer || this.stopped) return;
-    const delay = this.queue.length >= this.opts.batchSize ? 0 : this.retryDelayMs || this.opts.flushIntervalMs;
+    if (this.timer || this.stopped || this.queue.length === 0) return;
+    if (this.inflight.length >= this.opts.writeConcurrency) return;
+    // while the store is failing only the batches already in flight retry
+    if (!this.storeHealthy && this.inflight.length > 0) return;
+    const delay = this.queue.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
-        if (this.queue.length > 0) this.scheduleFlush();
-      });
+      this.startWrite();
+      this.scheduleFlush();
     }, delay);
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue.slice(0, this.opts.batchSize);
-    if (batch.length === 0) return;
-    const readings = batch.flatMap((p) => (p.reading ? [p.reading] : []));
+  /** Takes the next batch off the queue and writes it; batches complete out of order but watermarks advance in order. */
+  private startWrite(): void {
+    const items = this.queue.splice(0, this.opts.batchSize);
+    if (items.length === 0) return;
+    const rec: InFlight = { items, done: false };
+    this.inflight.push(rec);
+    void this.writeUntilStored(rec);
+  }
+
+  private async writeUntilStored(rec: InFlight): Promise<void> {
+    const readings = rec.items.flatMap((p) => (p.reading ? [p.reading] : []));
     const { metrics, log, store } = this.deps;
-    const t0 = performance.now();
-    try {
-      await store.write(readings);
-    } catch (err) {
-      metrics.storeErrors.inc();
-      this.retryDelayMs = Math.min(5000, Math.max(100, this.retryDelayMs * 2));
-      if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: readings.length }, 'store write failed; holding readings and retrying');
-      this.storeHealthy = false;
-      return;
+    let delay = 100;
+    for (;;) {
+      const t0 = performance.now();
+      try {
+        await store.write(readings);
+        metrics.storeLatency.observe((performance.now() - t0) / 1000);
+        break;
+      } catch (err) {
+        metrics.storeErrors.inc();
+        if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: readings.length }, 'store write failed; holding readings and retrying');
+        this.storeHealthy = false;
+        if (this.abandoned) return;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(5000, delay * 2);
+      }
     }
     if (!this.storeHealthy) log.info({ from: 'failing', to: 'healthy' }, 'store writes recovered');
     this.storeHealthy = true;
-    this.retryDelayMs = 0;
-    metrics.storeLatency.observe((performance.now() - t0) / 1000);
     metrics.batchSize.observe(readings.length);
     metrics.stored.inc(readings.length);
-    this.queue.splice(0, batch.length);
-    metrics.queueDepth.set(this.queue.length);
     this.lastStoredAt = this.now();
+    rec.done = true;
+    // a watermark may only cover batches that are all stored: advance from the oldest
+    while (this.inflight[0]?.done) this.publishWatermarks(this.inflight.shift()!.items);
+    metrics.queueDepth.set(this.held);
     this.releaseWaiters();
-    this.publishWatermarks(batch);
+    this.scheduleFlush();
+    if (this.inflight.length === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private releaseWaiters(): void {
-    while (this.waiters.length && this.queue.length < this.opts.maxPending) this.waiters.shift()!();
+    while (this.waiters.length && this.held < this.opts.maxPending) this.waiters.shift()!();
   }
 
   private publishWatermarks(batch: Pending[]): void {
@@ -257,32 +285,34 @@ export class Ingest {
     }
   }
 
-  /** Writes everything queued (used at stop and by tests). */
-  async drain(timeoutMs = 10_000): Promise<void> {
-    const until = this.now() + timeoutMs;
-    while (this.queue.length > 0 && this.now() < until) {
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
-      }
-      if (this.flushing) await this.flushing;
-      else await this.flush();
-      if (!this.storeHealthy) await new Promise((r) => setTimeout(r, 100));
+  /** Writes everything queued now; resolves when all of it is stored or the timeout passes. */
+  async drain(timeoutMs = 10_000): Promise<boolean> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
     }
+    while (this.queue.length > 0 && this.inflight.length < this.opts.writeConcurrency) this.startWrite();
+    if (this.inflight.length === 0 && this.queue.length === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const ok = await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    return ok;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     const client = this.client;
-    this.client = null;
-    if (client) {
-      await client.unsubscribeAsync([this.filter, AGENT_STATE_FILTER]).catch(() => undefined);
-    }
+    if (client) await client.unsubscribeAsync([this.filter, AGENT_STATE_FILTER]).catch(() => undefined);
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.flushing) await this.flushing;
-    this.client = client;
-    await this.drain(5000);
+    // what cannot be stored now stays below the agents' watermarks: their spools resend it
+    const drained = await this.drain(5000);
+    if (!drained) {
+      this.abandoned = true;
+      this.deps.log.warn({ held: this.held }, 'stopping with readings not stored; agents will resend them');
+    }
     this.client = null;
     if (client) {
       if (client.connected) await client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }).catch(() => undefined);

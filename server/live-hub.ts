@@ -88,7 +88,8 @@ export class LiveHub {
     const prev = this.latestByDevice.get(r.device);
     if (prev && prev.ts >= r.ts) return null; // backfill and redelivery are not live
     let next: LiveReading;
-    if (r.q === 'good') next = { ...r, goodTs: r.ts };
+    // a good reading becomes the live value itself (no copy: this is the ingest hot path)
+    if (r.q === 'good') next = Object.assign(r, { goodTs: r.ts });
     else if (prev) next = { ...r, v: Object.keys(r.v).length ? r.v : prev.v, goodTs: prev.goodTs };
     else next = { ...r, goodTs: null };
     this.latestByDevice.set(r.device, next);

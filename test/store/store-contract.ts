@@ -87,8 +87,13 @@ export function storeContract(name: string, makeStore: () => Promise<TelemetrySt
       expect(latest.find((r) => r.device === 'm2')).toMatchObject({ late: true });
     });
 
-    it('stores tag values with commas, equals signs, spaces and quotes exactly as sent', async () => {
-      const device = `meter, 1=A "x" 'y'`;
+    it.each([
+      ['commas, equals, spaces and quotes', `meter, 1=A "x" 'y'`],
+      ['a newline, a tab and a carriage return', 'line 1\nline\t2\r'],
+      ['a trailing backslash', 'C:\\meters\\'],
+      ['percent signs that look encoded', '100%25 %0A real'],
+      ['non-ASCII', '1#配变 出线①'],
+    ])('stores tag values with %s exactly as sent', async (_what, device) => {
       await store.write([reading({ device, room: 'room =2, west', ts: T0 })]);
       const [r] = await store.latest([device]);
       expect(r).toMatchObject({ device, room: 'room =2, west' });
