@@ -16,6 +16,9 @@
  * share (Chrome's TaskDuration over wall time, via the DevTools protocol).
  * The publisher and the server run in this process, on the same machine:
  * the figures are for a loaded machine, not a quiet one.
+ *
+ *   GW_BENCH_TRACE=1 …   also records a Chromium trace of each stage and
+ *                        prints what the long tasks spent their time on
  */
 import { readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,6 +33,7 @@ import { launchChromium, screenshotPath } from '../test/support/browser.ts';
 import { TEST_PASSWORD, startTestServer } from '../test/support/server.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 60);
+const TRACE = process.env.GW_BENCH_TRACE === '1';
 const ROOMS = 125;
 const TRANSFORMERS_PER_ROOM = 4;
 const LINES_PER_TRANSFORMER = 4;
@@ -156,8 +160,10 @@ async function measure(page: Page, stage: string): Promise<Figures> {
     b.on = true;
   });
   const m0 = await metric();
+  if (TRACE) await page.context().browser()!.startTracing(page, { categories: ['devtools.timeline', 'v8', 'disabled-by-default-devtools.timeline'] });
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const m1 = await metric();
+  if (TRACE) explainLongTasks(stage, await page.context().browser()!.stopTracing());
   const { frames, longtasks, longtaskAt } = await page.evaluate(() => {
     const b = (window as unknown as { __gwBench: { frames: number[]; longtasks: number[]; longtaskAt: number[]; on: boolean } }).__gwBench;
     b.on = false;
@@ -184,6 +190,33 @@ async function measure(page: Page, stage: string): Promise<Figures> {
     heapMb: m1.heap / 1e6,
     domNodes: m1.nodes,
   };
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string };
+}
+
+/** For each main-thread task over 50 ms in the trace: its length and the events inside it that took longest. */
+function explainLongTasks(stage: string, trace: Buffer): void {
+  const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
+  const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  if (!main) return;
+  const mine = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined);
+  const tasks = mine.filter((e) => e.name === 'RunTask' && e.dur! > 50_000);
+  console.log(`${stage}: ${tasks.length} main-thread tasks over 50 ms in the trace`);
+  for (const task of tasks) {
+    const inside = mine.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur! <= task.ts + task.dur! && e.name !== 'RunTask');
+    const byName = new Map<string, number>();
+    for (const e of inside) byName.set(e.name, Math.max(byName.get(e.name) ?? 0, e.dur!));
+    const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 5);
+    console.log(`  ${(task.dur! / 1000).toFixed(0)} ms: ${top.map(([n, d]) => `${n} ${(d / 1000).toFixed(1)}`).join(', ')}`);
+  }
 }
 
 async function gzippedSizes(dir: string): Promise<Array<{ file: string; bytes: number; gzip: number }>> {

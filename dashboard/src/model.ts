@@ -95,6 +95,7 @@ const Q: Record<Quantity, QuantityInfo> = {
 export const QUANTITY_LIST = Object.keys(Q) as Quantity[];
 
 export function qinfo(q: string): QuantityInfo {
+  if (q === 'load_rate') return { ...Q.load_rate, label: t('loadRate') };
   return Q[q as Quantity] ?? { label: q, unit: '', digits: 2, group: 'g_quality' };
 }
 

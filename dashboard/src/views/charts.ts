@@ -118,15 +118,16 @@ export function chartsView(ctx: ViewContext): View {
       const key = qinfo(q).unit || q;
       byUnit.set(key, [...(byUnit.get(key) ?? []), q]);
     }
+    const names = deviceNames(devices);
     for (const [, qs] of byUnit) {
       const series: SeriesSpec[] = [];
       devices.forEach((d, di) => {
-        const name = topo.device(d)?.name ?? d;
+        const name = names.get(d) ?? d;
         for (const q of qs) series.push({ device: d, quantity: q, label: seriesLabel(name, q, devices.length, qs.length), ...seriesStyle(q, di, series.length) });
       });
       if (!series.length) continue;
       const info = qinfo(qs[0]!);
-      const title = [...new Set(qs.map((q) => t(qinfo(q).group)))].join(' · ');
+      const title = `${[...new Set(qs.map((q) => t(qinfo(q).group)))].join(' · ')} · ${qs.map((q) => qinfo(q).label).join(' ')}`;
       charts.push(
         new TimeChart({
           title,
@@ -143,6 +144,24 @@ export function chartsView(ctx: ViewContext): View {
     chartsBox.replaceChildren(...charts.map((c) => c.root));
     emptyMsg.hidden = charts.length > 0;
     for (const c of charts) void c.mount();
+  }
+
+  /** Short names for the legend, made longer only where two chosen devices would read the same. */
+  function deviceNames(ids: string[]): Map<string, string> {
+    const levels = (id: string): string[] => {
+      const d = topo.device(id);
+      if (!d) return [id, id, id];
+      const withTr = d.transformer && d.kind === 'line' ? `${d.transformer.name}/${d.name}` : d.name;
+      return [d.name, withTr, `${d.room.name}·${withTr}`, d.path];
+    };
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const mine = levels(id);
+      let level = 0;
+      while (level < mine.length - 1 && ids.some((o) => o !== id && levels(o)[level] === mine[level])) level++;
+      out.set(id, mine[level]!);
+    }
+    return out;
   }
 
   function save(): void {
