@@ -18,6 +18,7 @@ let page: Page;
 let base: string;
 
 const OVERLOAD_RGB = 'rgb(255, 51, 85)'; // --lc-over
+const MUTED_RGB = 'rgb(139, 155, 171)'; // --muted
 const PHASE_RGB = { a: 'rgb(242, 194, 0)', b: 'rgb(47, 179, 68)', c: 'rgb(229, 72, 77)' };
 
 beforeAll(async () => {
@@ -143,6 +144,8 @@ describe('dashboard in Chromium', () => {
     // the last values are there to read, greyed; the bar is grey too
     expect(Number(await text(`${row} .v[data-q="ia"]`))).toBeGreaterThan(0);
     expect(Number(await page.$eval(`${row} .v[data-q="ia"]`, (e) => getComputedStyle(e).opacity))).toBeLessThan(1);
+    // grey, not the phase colour a live value has
+    expect(await page.$eval(`${row} .v[data-q="ia"]`, (e) => getComputedStyle(e).color)).toBe(MUTED_RGB);
     expect(await page.$eval(`${row} .bar`, (e) => e.classList.contains('not-live'))).toBe(true);
     // the others stay live
     expect(await page.getAttribute('tr[data-device="b-m2"]', 'class')).toContain('q-good');
@@ -150,6 +153,7 @@ describe('dashboard in Chromium', () => {
     // and in the overview the room shows a comm-loss count
     await page.click('nav a[data-nav="overview"]');
     await page.waitForSelector('.lrow[data-device="b-m4"].q-comm_loss');
+    expect(await page.$eval('.lrow[data-device="b-m4"] .cur .pa', (e) => getComputedStyle(e).color)).toBe(MUTED_RGB);
     expect(await text('.room-card[data-room="b-east/r1"] .b-comm')).toContain('通信中断 1');
     rig.sim.setDead(UNIT['b-m4'], false);
     await page.waitForSelector('.lrow[data-device="b-m4"].q-good', { timeout: 15_000 });
