@@ -130,6 +130,9 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('tr[data-device="b-m6"].q-good');
     expect(await text('tr[data-line="l5"]')).toContain('无表计');
     await page.screenshot({ path: await screenshotPath('room-no-sensors'), fullPage: true });
+    // a deep link to a room that does not exist says so
+    await page.goto(`${base}/#/room/b-west/no-such-room`);
+    await page.waitForSelector('.view.room.missing .empty:has-text("找不到该配电房")');
   });
 
   it('a dead meter turns to comm loss in the room view: greyed, with its age, never live', async () => {
