@@ -231,7 +231,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.get<{ Querystring: { device: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate } }>(
+  // line id / transformer id → the meter measuring it (ids are unique per site; all sites are searched)
+  const lineMeters = new Map<string, string[]>();
+  const transformerMeters = new Map<string, string[]>();
+  for (const site of deps.topology.sites)
+    for (const room of site.rooms)
+      for (const t of room.transformers) {
+        if (t.meter) transformerMeters.set(t.id, [...(transformerMeters.get(t.id) ?? []), t.meter]);
+        for (const l of t.lines) if (l.meter) lineMeters.set(l.id, [...(lineMeters.get(l.id) ?? []), l.meter]);
+      }
+
+  app.get<{ Querystring: { device?: string; line?: string; transformer?: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate } }>(
     '/api/history',
     {
       config: { minRole: 'viewer' },
@@ -239,9 +249,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          required: ['device', 'quantity', 'from'],
+          required: ['quantity', 'from'],
           properties: {
             device: { type: 'string', minLength: 1, maxLength: 65536 },
+            line: { type: 'string', minLength: 1, maxLength: 65536 },
+            transformer: { type: 'string', minLength: 1, maxLength: 65536 },
             quantity: { type: 'string', minLength: 1, maxLength: 1024 },
             from: { type: 'string', minLength: 1, maxLength: 64 },
             to: { type: 'string', minLength: 1, maxLength: 64 },
@@ -252,7 +264,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     async (req) => {
-      const devices = list(req.query.device);
+      const unknown: string[] = [];
+      const meters = (ids: string[], map: Map<string, string[]>, kind: string) =>
+        ids.flatMap((id) => map.get(id) ?? (unknown.push(`${kind} ${id}`), []));
+      const devices = [
+        ...new Set([...list(req.query.device), ...meters(list(req.query.line), lineMeters, 'line'), ...meters(list(req.query.transformer), transformerMeters, 'transformer')]),
+      ];
+      if (unknown.length) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no meter for ${unknown.join(', ')}`);
+      if (devices.length === 0) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'give device, line or transformer');
       const quantities = list(req.query.quantity);
       const bad = quantities.filter((q) => !isQuantity(q));
       if (bad.length) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `unknown quantities: ${bad.join(', ')}`);

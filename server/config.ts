@@ -42,6 +42,8 @@ export const ServerConfigSchema = z.strictObject({
     clientId: z.string().optional(),
     /** shared-subscription group (`$share/<group>/…`); only with an external broker */
     sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** serve only these sites (topic level `{site}`); empty → every site */
+    sites: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)).default([]),
     embedded: z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(1883),
@@ -141,6 +143,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_MQTT_USERNAME', ['mqtt', 'username'], String],
     ['GW_MQTT_PASSWORD', ['mqtt', 'password'], String],
     ['GW_MQTT_SHARED_GROUP', ['mqtt', 'sharedGroup'], String],
+    ['GW_MQTT_SITES', ['mqtt', 'sites'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_MQTT_EMBEDDED_PORT', ['mqtt', 'embedded', 'port'], num],
     ['GW_INFLUX_URL', ['influx', 'url'], String],
     ['GW_INFLUX_API_VERSION', ['influx', 'apiVersion'], num],

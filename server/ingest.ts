@@ -12,7 +12,8 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   AGENT_STATE_FILTER,
-  READINGS_FILTER,
+  TOPIC_ROOT,
+  parseCallTopic,
   SERVER_STATE_TOPIC,
   parseReadingsPayload,
   parseReadingsTopic,
@@ -31,6 +32,8 @@ export interface IngestOptions {
   password?: string;
   clientId?: string;
   sharedGroup?: string;
+  /** sites to serve; absent or empty → all */
+  sites?: readonly string[];
   batchSize: number;
   flushIntervalMs: number;
   maxPending: number;
@@ -62,7 +65,11 @@ export class Ingest {
   private idleWaiters: Array<() => void> = [];
   private readonly inflight: InFlight[] = [];
   private abandoned = false;
-  private readonly filter: string;
+  /** every topic filter this server subscribes to */
+  private readonly filters: string[];
+  private readonly readingsListeners: Array<(readings: readonly StoredReading[], agent: string) => void> = [];
+  private readonly callListeners: Array<(site: string, payload: Buffer) => void> = [];
+  private readonly agentStateListeners: Array<(agent: string, state: string) => void> = [];
   lastStoredAt: number | null = null;
   storeHealthy = true;
 
@@ -77,11 +84,48 @@ export class Ingest {
       now?: () => number;
     },
   ) {
-    this.filter = opts.sharedGroup ? `$share/${opts.sharedGroup}/${READINGS_FILTER}` : READINGS_FILTER;
+    const share = (f: string) => (opts.sharedGroup ? `$share/${opts.sharedGroup}/${f}` : f);
+    // a server may serve some sites only (partitioning, and test isolation on a shared broker)
+    const sites = opts.sites?.length ? opts.sites : ['+'];
+    this.filters = [
+      ...sites.map((s) => share(`${TOPIC_ROOT}/${s}/+/readings`)),
+      ...sites.map((s) => share(`${TOPIC_ROOT}/${s}/call`)),
+      AGENT_STATE_FILTER,
+    ];
   }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
+  }
+
+  /**
+   * Accepted readings of one message, before they are stored (rules run on the
+   * live stream, so alarm latency does not wait for the store). Late readings
+   * are included with `late: true`. A listener must not throw and must not
+   * keep the array.
+   */
+  onReadings(fn: (readings: readonly StoredReading[], agent: string) => void): void {
+    this.readingsListeners.push(fn);
+  }
+
+  /** A one-key call from a site (`gridwatch/v1/{site}/call`); the payload is whatever the site sent. */
+  onCall(fn: (site: string, payload: Buffer) => void): void {
+    this.callListeners.push(fn);
+  }
+
+  /** Agent presence changes (`online` / `offline`, retained, offline by last will). */
+  onAgentState(fn: (agent: string, state: string) => void): void {
+    this.agentStateListeners.push(fn);
+  }
+
+  private emit<A extends unknown[]>(listeners: Array<(...args: A) => void>, ...args: A): void {
+    for (const fn of listeners) {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.deps.log.error({ err }, 'ingest listener failed');
+      }
+    }
   }
 
   get connected(): boolean {
@@ -129,13 +173,13 @@ export class Ingest {
       if (this.held < this.opts.maxPending) done();
       else this.waiters.push(() => done());
     };
-    const filter = this.filter;
+    const filters = this.filters;
     client.on('connect', () => {
-      client.subscribe({ [filter]: { qos: 1 }, [AGENT_STATE_FILTER]: { qos: 1 } }, (err) => {
+      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err) => {
         if (err) this.deps.log.error({ err }, 'subscribe failed');
       });
       client.publish(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
-      this.deps.log.info({ url: this.opts.url, filter }, 'mqtt connected');
+      this.deps.log.info({ url: this.opts.url, filters }, 'mqtt connected');
     });
     client.on('offline', () => this.deps.log.warn({ url: this.opts.url }, 'mqtt offline'));
     client.on('error', (err) => this.deps.log.warn({ err }, 'mqtt error'));
@@ -151,7 +195,19 @@ export class Ingest {
   private onMessage(topic: string, payload: Buffer): void {
     if (topic.startsWith('gridwatch/v1/agent/')) {
       const agent = topic.split('/')[3];
-      if (agent && topic.endsWith('/state')) this.agentStates.set(agent, payload.toString('utf8').slice(0, 32));
+      if (agent && topic.endsWith('/state')) {
+        const state = payload.toString('utf8').slice(0, 32);
+        if (this.agentStates.get(agent) !== state) {
+          this.agentStates.set(agent, state);
+          this.emit(this.agentStateListeners, agent, state);
+        }
+      }
+      return;
+    }
+    const call = parseCallTopic(topic);
+    if (call) {
+      if (payload.length <= 4096) this.emit(this.callListeners, call.site, payload);
+      else this.deps.log.warn({ site: call.site, bytes: payload.length }, 'call payload too large; ignored');
       return;
     }
     const { metrics, log } = this.deps;
@@ -203,6 +259,7 @@ export class Ingest {
     // the highest seq of a message whose readings were all rejected is still handled
     if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1 });
     metrics.readingsIn.inc(stored.length);
+    if (stored.length) this.emit(this.readingsListeners, stored, parts.agent);
     metrics.queueDepth.set(this.held);
     this.deps.live.publish(stored);
     this.scheduleFlush();
@@ -303,7 +360,7 @@ export class Ingest {
 
   async stop(): Promise<void> {
     const client = this.client;
-    if (client) await client.unsubscribeAsync([this.filter, AGENT_STATE_FILTER]).catch(() => undefined);
+    if (client) await client.unsubscribeAsync(this.filters).catch(() => undefined);
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

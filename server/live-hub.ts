@@ -66,6 +66,7 @@ export class LiveHub {
   private readonly pending = new Map<string, LiveReading>();
   private timer: NodeJS.Timeout | null = null;
   private lastTick = 0;
+  private readonly extraHandlers: Array<(msg: Record<string, unknown>, reply: (frame: object) => void) => boolean> = [];
 
   constructor(
     private readonly opts: LiveHubOptions,
@@ -160,6 +161,7 @@ export class LiveHub {
       return;
     }
     if (m.type === 'ping') return;
+    for (const h of this.extraHandlers) if (h(m, (frame) => c.socket.send(JSON.stringify(frame)))) return;
     fail(`unknown message type ${JSON.stringify(m.type)}`);
   }
 
@@ -209,6 +211,31 @@ export class LiveHub {
     }
     // a client that is behind keeps the tick going so it gets its snapshot once drained
     if ([...this.clients].some((c) => c.behind)) this.schedule();
+  }
+
+  /**
+   * Sends a frame to every client at once, never conflated or skipped (alarm
+   * transitions: each carries its own sequence number and a client that
+   * missed one resyncs from the REST API). A client too slow to take it is
+   * disconnected rather than silently missing an alarm.
+   */
+  broadcast(frame: object): void {
+    const text = JSON.stringify(frame);
+    for (const c of [...this.clients]) {
+      if (c.socket.bufferedAmount > this.opts.maxBufferedBytes * 4) {
+        this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client cannot take an alarm frame, disconnecting');
+        this.metrics.wsDisconnectedSlow.inc();
+        c.socket.terminate();
+        this.removeClient(c);
+        continue;
+      }
+      c.socket.send(text);
+    }
+  }
+
+  /** Called with each client's parsed messages of a type the hub does not know (e.g. alarm resume requests). */
+  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void) => boolean): void {
+    this.extraHandlers.push(fn);
   }
 
   closeAll(): void {

@@ -22,6 +22,7 @@ beforeAll(async () => {
   influx = await startInfluxd();
   ts = await startTestServer({
     mqttUrl: inject('mqttUrl'),
+    sites: ['outage-site'],
     influxUrl: influx.url,
     database: db,
     extra: { ingest: { batchSize: 1000, flushIntervalMs: 20, maxPending: MAX_PENDING } },

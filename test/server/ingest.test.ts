@@ -59,7 +59,7 @@ describe('ingest', () => {
     const r = good();
     await pub.publishAsync(readingsTopic(SITE, AGENT), msg([r]), { qos: 1 });
     const frame = await ws.next((f) => f.type === 'readings' && f.readings.some((x: any) => x.ts === r.ts));
-    expect(frame.readings[0]).toMatchObject({ device: 'dev-1', site: SITE, room: 'room-1', transformer: 't1', line: 'l1', q: 'good', v: { ua: 229.9, ia: 80.5 } });
+    expect(frame.readings.find((x: any) => x.ts === r.ts)).toMatchObject({ device: 'dev-1', site: SITE, room: 'room-1', transformer: 't1', line: 'l1', q: 'good', v: { ua: 229.9, ia: 80.5 } });
     await eventually(() => marks.some((m) => m.seq === r.seq), 10_000, 'watermark');
     const [latest] = await ts.server.store.latest(['dev-1']);
     expect(latest).toMatchObject({ ts: r.ts, line: 'l1', v: { ua: 229.9, ia: 80.5 } });

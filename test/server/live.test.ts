@@ -13,6 +13,7 @@ let ts: TestServer;
 beforeAll(async () => {
   ts = await startTestServer({
     mqttUrl: inject('mqttUrl'),
+    sites: ['site-live'],
     extra: { live: { maxFps: 50, maxBufferedBytes: 64 * 1024, stallTimeoutMs: 1500 } },
   });
 });

@@ -30,19 +30,28 @@ export async function login(base: string, username: string, password: string): P
 
 let serial = 0;
 
+function topologySites(yaml: string | undefined): string[] {
+  if (!yaml) throw new Error('a test server on the shared broker needs `sites` or a topology: it would ingest every other test\'s readings');
+  return topologyFromYaml(yaml).topology.sites.map((s) => s.id);
+}
+
 export async function startTestServer(opts: {
   mqttUrl?: string;
   influxUrl?: string;
   database?: string;
   dataDir?: string;
   topologyYaml?: string;
+  /** sites this server serves: tests share one broker, each listens to its own sites only */
+  sites?: string[];
   extra?: Record<string, unknown>;
 }): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'gw-server-')));
   const config = loadServerConfig({
     http: { host: '127.0.0.1', port: 0 },
     // each test server is its own MQTT session
-    mqtt: opts.mqttUrl ? { url: opts.mqttUrl, clientId: `gw-test-${process.pid}-${++serial}` } : { embedded: { host: '127.0.0.1', port: 0 } },
+    mqtt: opts.mqttUrl
+      ? { url: opts.mqttUrl, clientId: `gw-test-${process.pid}-${++serial}`, sites: opts.sites ?? topologySites(opts.topologyYaml) }
+      : { embedded: { host: '127.0.0.1', port: 0 } },
     ...(opts.influxUrl ? { influx: { url: opts.influxUrl, database: opts.database ?? `gw_${process.pid}_${Date.now()}` } } : {}),
     dataDir,
     auth: { adminPassword: TEST_PASSWORD },
