@@ -50,6 +50,14 @@ function list(s: string | undefined): string[] {
   return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [];
 }
 
+/** `+08:00` → 8 h in ms: buckets of a day or more then start at local midnight. */
+function tzOffsetMs(tz: string | undefined): number {
+  if (!tz || tz === 'Z') return 0;
+  const sign = tz.startsWith('-') ? -1 : 1;
+  const [h, m] = tz.slice(1).split(':').map(Number);
+  return sign * ((h ?? 0) * 60 + (m ?? 0)) * 60_000;
+}
+
 function parseTime(s: string, name: string): number {
   const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
   if (!Number.isFinite(n)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `${name}: not epoch ms or an ISO 8601 time`);
@@ -241,7 +249,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         for (const l of t.lines) if (l.meter) lineMeters.set(l.id, [...(lineMeters.get(l.id) ?? []), l.meter]);
       }
 
-  app.get<{ Querystring: { device?: string; line?: string; transformer?: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate } }>(
+  app.get<{ Querystring: { device?: string; line?: string; transformer?: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate; tz?: string } }>(
     '/api/history',
     {
       config: { minRole: 'viewer' },
@@ -259,6 +267,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             to: { type: 'string', minLength: 1, maxLength: 64 },
             step: { type: 'integer', minimum: 0, maximum: 31 * 86_400_000 },
             aggregate: { type: 'string', enum: ['mean', 'min', 'max', 'last'] },
+            tz: { type: 'string', pattern: '^(Z|[+-](0\\d|1[0-4]):[0-5]\\d)$' },
           },
         },
       },
@@ -289,6 +298,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         from,
         to,
         stepMs: step,
+        utcOffsetMs: tzOffsetMs(req.query.tz),
         aggregate: req.query.aggregate ?? 'mean',
       });
       return { from, to, step, aggregate: step ? (req.query.aggregate ?? 'mean') : 'raw', series };

@@ -167,10 +167,13 @@ export class DuckDbStore implements TelemetryStore {
     let sql: string;
     if (q.stepMs) {
       const step = BigInt(Math.max(1, Math.floor(q.stepMs)));
+      // bucket start = k·step − utcOffset, the offset normalised into [0, step)
+      const off = ((BigInt(-Math.floor(q.utcOffsetMs ?? 0)) % step) + step) % step;
       const agg = q.aggregate ?? 'mean';
       const fn = (c: string) => (agg === 'mean' ? `avg(${c})` : agg === 'last' ? `arg_max(${c}, ts) FILTER (WHERE ${c} IS NOT NULL)` : `${agg}(${c})`);
-      sql = `SELECT device, (ts // ${step}) * ${step} AS ts, ${q.quantities.map((x) => `${fn(col(x))} AS ${col(x)}`).join(', ')}
-             FROM reading WHERE device IN (${devs}) AND ts >= ? AND ts < ? GROUP BY device, (ts // ${step}) * ${step} ORDER BY device, ts`;
+      const bucket = `((ts - ${off}) // ${step}) * ${step} + ${off}`;
+      sql = `SELECT device, ${bucket} AS ts, ${q.quantities.map((x) => `${fn(col(x))} AS ${col(x)}`).join(', ')}
+             FROM reading WHERE device IN (${devs}) AND ts >= ? AND ts < ? GROUP BY device, ${bucket} ORDER BY device, ts`;
     } else {
       sql = `SELECT device, ts, ${q.quantities.map(col).join(', ')} FROM reading WHERE device IN (${devs}) AND ts >= ? AND ts < ? ORDER BY device, ts`;
     }

@@ -122,6 +122,12 @@ export function toLine(r: StoredReading): string {
   return `${line} ${fields} ${r.ts}`;
 }
 
+/** InfluxQL's GROUP BY time(step, offset) wants the offset inside [0, step). */
+function bucketOffset(q: HistoryQuery): number {
+  const step = Math.floor(q.stepMs ?? 1);
+  return (((-Math.floor(q.utcOffsetMs ?? 0) % step) + step) % step);
+}
+
 export class InfluxStore implements TelemetryStore {
   readonly kind = 'influxdb' as const;
   private writeApi: WriteApi | null = null;
@@ -231,7 +237,7 @@ export class InfluxStore implements TelemetryStore {
     const agg = q.aggregate ?? 'mean';
     const fn = agg === 'last' ? 'last' : agg;
     const sql = q.stepMs
-      ? `SELECT ${quantities.map((x) => `${fn}(${ident(x)}) AS ${ident(x)}`).join(', ')} FROM ${MEASUREMENT} WHERE (${devWhere}) AND ${time} GROUP BY time(${Math.floor(q.stepMs)}ms), "device" fill(none)`
+      ? `SELECT ${quantities.map((x) => `${fn}(${ident(x)}) AS ${ident(x)}`).join(', ')} FROM ${MEASUREMENT} WHERE (${devWhere}) AND ${time} GROUP BY time(${Math.floor(q.stepMs)}ms, ${bucketOffset(q)}ms), "device" fill(none)`
       : `SELECT ${quantities.map(ident).join(', ')} FROM ${MEASUREMENT} WHERE (${devWhere}) AND ${time} GROUP BY "device"`;
     const series = await this.influxql(sql);
     const out: HistorySeries[] = [];

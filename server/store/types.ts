@@ -29,6 +29,12 @@ export interface HistoryQuery {
   to: number;
   /** bucket width in ms; absent or 0 → raw points */
   stepMs?: number;
+  /**
+   * UTC offset of the zone buckets are aligned to, ms: buckets begin at local
+   * k·step, i.e. at epoch + k·step − utcOffsetMs. +8 h makes daily buckets
+   * start at midnight in China Standard Time; 0 (the default) aligns to UTC.
+   */
+  utcOffsetMs?: number;
   aggregate?: Aggregate;
 }
 

@@ -74,6 +74,32 @@ export function storeContract(name: string, makeStore: () => Promise<TelemetrySt
       expect(max!.values).toEqual([59, 119]);
     });
 
+    it('starts day buckets at local midnight when given the zone offset (China Standard Time, +08:00)', async () => {
+      const H = 3_600_000;
+      // 2026-11-01 15:00Z and 17:00Z are 23:00 on the 1st and 01:00 on the 2nd in Beijing
+      const a = Date.UTC(2026, 10, 1, 15);
+      const b = Date.UTC(2026, 10, 1, 17);
+      await store.write([reading({ ts: a, v: { ep_imp: 10 } }), reading({ ts: b, v: { ep_imp: 20 } })]);
+      const q = { devices: ['m1'], quantities: ['ep_imp' as const], from: a - 48 * H, to: b + 48 * H, stepMs: 24 * H, aggregate: 'max' as const };
+      const [utc] = await store.history(q);
+      expect(utc!.values).toEqual([20]); // both in the UTC day of Nov 1
+      expect(utc!.ts).toEqual([Date.UTC(2026, 10, 1)]);
+      const [cst] = await store.history({ ...q, utcOffsetMs: 8 * H });
+      expect(cst!.values).toEqual([10, 20]); // two Beijing days
+      expect(cst!.ts).toEqual([Date.UTC(2026, 10, 1) - 8 * H, Date.UTC(2026, 10, 1) + 16 * H]); // Beijing midnights
+    });
+
+    it('answers a year-long range with daily buckets over sparse data', async () => {
+      const D = 86_400_000;
+      const y0 = Date.UTC(2025, 0, 1);
+      const rs = Array.from({ length: 365 }, (_, d) => [0, 1, 2].map((k) => reading({ ts: y0 + d * D + k * 3_600_000, v: { p: d + k } }))).flat();
+      await store.write(rs);
+      const [s] = await store.history({ devices: ['m1'], quantities: ['p'], from: y0, to: y0 + 365 * D, stepMs: D, aggregate: 'mean' });
+      expect(s!.ts).toHaveLength(365);
+      expect(s!.values[0]).toBe(1);
+      expect(s!.values[364]).toBe(365);
+    });
+
     it('answers an empty range and unknown devices with no series', async () => {
       await store.write([reading()]);
       expect(await store.history({ devices: ['m1'], quantities: ['ua'], from: T0 + 10, to: T0 + 20 })).toEqual([]);
