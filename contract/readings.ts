@@ -93,7 +93,7 @@ export function validateReading(x: unknown, path: string, errors: ContractError[
     errors.push(err(path, 'wrong_type', 'reading must be an object'));
     return null;
   }
-  for (const k of Object.keys(x)) {
+  for (const k in x) {
     if (!READING_KEYS.has(k)) errors.push(err(`${path}.${k}`, 'unknown_key', `unknown key "${k}"`));
   }
   const { device, ts, seq, v, q, late } = x;
@@ -111,20 +111,24 @@ export function validateReading(x: unknown, path: string, errors: ContractError[
   if (v === undefined) errors.push(err(`${path}.v`, 'missing_field', 'v is required'));
   else if (!isPlainObject(v)) errors.push(err(`${path}.v`, 'wrong_type', 'v must be an object of quantity → number'));
   else {
-    for (const [name, value] of Object.entries(v)) {
-      const p = `${path}.v.${name}`;
+    let count = 0;
+    // for…in over a JSON.parse result sees own keys only (no prototype keys), without allocating entries
+    for (const name in v) {
+      count++;
+      const value = v[name];
       if (!isQuantity(name)) {
-        errors.push(err(p, 'unknown_quantity', `"${name}" is not a canonical quantity`));
+        errors.push(err(`${path}.v.${name}`, 'unknown_quantity', `"${name}" is not a canonical quantity`));
         continue;
       }
       const spec: QuantitySpec = QUANTITIES[name];
+      if (typeof value === 'number' && value >= spec.min && value <= spec.max && !spec.derived) continue; // the common case
+      const p = `${path}.v.${name}`;
       if (spec.derived) errors.push(err(p, 'derived_quantity', `"${name}" is derived by the server and may not be sent`));
       else if (typeof value !== 'number') errors.push(err(p, 'wrong_type', 'value must be a number'));
       else if (!Number.isFinite(value)) errors.push(err(p, 'not_finite', 'value must be finite'));
-      else if (value < spec.min || value > spec.max)
-        errors.push(err(p, 'out_of_range', `${value} outside plausible range ${spec.min}..${spec.max} ${spec.unit}`));
+      else errors.push(err(p, 'out_of_range', `${value} outside plausible range ${spec.min}..${spec.max} ${spec.unit}`));
     }
-    if (q === 'comm_loss' && Object.keys(v).length > 0)
+    if (q === 'comm_loss' && count > 0)
       errors.push(err(`${path}.v`, 'wrong_type', 'a comm_loss reading carries no values'));
   }
   if (errors.length > before) return null;

@@ -172,7 +172,8 @@ export class InfluxStore implements TelemetryStore {
     const w = this.writeApi;
     if (!w) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
     if (readings.length === 0) return;
-    w.writeRecords(readings.map(toLine));
+    // one record of many lines: the client's buffer then does its per-record bookkeeping once per batch
+    w.writeRecord(readings.map(toLine).join('\n'));
     try {
       await w.flush();
     } catch (e) {
