@@ -10,6 +10,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { StoredReading } from './store/types.ts';
 import type { Metrics } from './metrics.ts';
+import { isQuantity } from '../contract/index.ts';
 
 /** A live value as pushed: the reading plus, for a device that lost contact, when it last read good. */
 export interface LiveReading extends StoredReading {
@@ -26,16 +27,31 @@ export interface LiveFilter {
 export type ServerFrame =
   | { type: 'snapshot'; at: number; readings: LiveReading[] }
   | { type: 'readings'; at: number; readings: LiveReading[] }
-  | { type: 'error'; code: string; message: string };
+  | { type: 'error'; code: string; message: string }
+  | { type: 'pong'; at: number };
 
 interface Client {
   socket: WebSocket;
-  filter: LiveFilter | null;
-  /** clients with the same filter share one serialised frame per tick */
-  groupKey: string;
+  group: Group;
   /** skipped a frame: the next frame it gets is a fresh snapshot */
   behind: boolean;
   overSince: number | null;
+}
+
+/**
+ * Clients with the same subscription (filter, quantities, rate) form a group:
+ * one pending map, one timer, one serialised frame per tick for all of them.
+ */
+interface Group {
+  key: string;
+  filter: LiveFilter | null;
+  /** quantities to send; null → all */
+  quantities: string[] | null;
+  fps: number;
+  pending: Map<string, LiveReading>;
+  clients: Set<Client>;
+  timer: NodeJS.Timeout | null;
+  lastTick: number;
 }
 
 export interface LiveHubOptions {
@@ -51,21 +67,27 @@ function matches(f: LiveFilter | null, r: StoredReading): boolean {
   return !!(f.sites?.includes(r.site) || f.rooms?.includes(r.room) || f.devices?.includes(r.device));
 }
 
+function project(r: LiveReading, quantities: string[] | null): LiveReading {
+  if (!quantities) return r;
+  const v: Record<string, number> = {};
+  const src = r.v as Record<string, number | undefined>;
+  for (const q of quantities) if (src[q] !== undefined) v[q] = src[q]!;
+  return { ...r, v };
+}
+
 /**
- * Fan-out: changes are conflated per device into one global pending map and
- * flushed on a tick at most `maxFps` times a second. Each tick serialises one
- * frame per distinct filter and sends that same string to every client of the
- * filter, so the cost grows with readings + clients, not readings × clients.
- * A client that could not take a frame (socket buffer over the limit) is
- * marked behind and, once it drains, gets a fresh snapshot instead of the
- * deltas it missed: per-client conflation without per-client queues.
+ * Fan-out: changes are conflated per device in each subscription group and
+ * flushed on the group's tick, at most `fps` times a second. Each tick
+ * serialises one frame per group and sends that same string to every client
+ * of it, so the cost grows with readings × groups + clients, not readings ×
+ * clients. A client that could not take a frame (socket buffer over the
+ * limit) is marked behind and, once it drains, gets a fresh snapshot instead
+ * of the deltas it missed; one that stays stalled is disconnected.
  */
 export class LiveHub {
   private readonly latestByDevice = new Map<string, LiveReading>();
   private readonly clients = new Set<Client>();
-  private readonly pending = new Map<string, LiveReading>();
-  private timer: NodeJS.Timeout | null = null;
-  private lastTick = 0;
+  private readonly groups = new Map<string, Group>();
   private readonly extraHandlers: Array<(msg: Record<string, unknown>, reply: (frame: object) => void) => boolean> = [];
 
   constructor(
@@ -98,19 +120,53 @@ export class LiveHub {
   }
 
   publish(readings: readonly StoredReading[]): void {
-    let any = false;
+    const changed: LiveReading[] = [];
     for (const r of readings) {
       const live = this.update(r);
-      if (!live) continue;
-      this.pending.set(r.device, live);
-      any = true;
+      if (live) changed.push(live);
     }
-    if (any && this.clients.size > 0) this.schedule();
-    else if (this.clients.size === 0) this.pending.clear();
+    if (changed.length === 0) return;
+    for (const g of this.groups.values()) {
+      let any = false;
+      for (const r of changed) {
+        if (g.filter && !matches(g.filter, r)) continue;
+        g.pending.set(r.device, r);
+        any = true;
+      }
+      if (any) this.schedule(g);
+    }
+  }
+
+  private groupFor(filter: LiveFilter | null, quantities: string[] | null, fps: number): Group {
+    const key = JSON.stringify([filter?.sites ?? [], filter?.rooms ?? [], filter?.devices ?? [], quantities, fps]);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { key, filter, quantities, fps, pending: new Map(), clients: new Set(), timer: null, lastTick: 0 };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  private join(c: Client, g: Group): void {
+    if (c.group === g) return;
+    this.leave(c);
+    c.group = g;
+    g.clients.add(c);
+  }
+
+  private leave(c: Client): void {
+    const g = c.group;
+    g.clients.delete(c);
+    if (g.clients.size === 0) {
+      if (g.timer) clearTimeout(g.timer);
+      this.groups.delete(g.key);
+    }
   }
 
   addClient(socket: WebSocket): void {
-    const c: Client = { socket, filter: null, groupKey: '*', behind: false, overSince: null };
+    const g = this.groupFor(null, null, this.opts.maxFps);
+    const c: Client = { socket, group: g, behind: false, overSince: null };
+    g.clients.add(c);
     this.clients.add(c);
     this.metrics.wsClients.set(this.clients.size);
     socket.on('message', (data, isBinary) => this.onMessage(c, data.toString(), isBinary));
@@ -121,6 +177,7 @@ export class LiveHub {
 
   private removeClient(c: Client): void {
     if (!this.clients.delete(c)) return;
+    this.leave(c);
     this.metrics.wsClients.set(this.clients.size);
   }
 
@@ -129,7 +186,8 @@ export class LiveHub {
   }
 
   private sendSnapshot(c: Client): void {
-    this.send(c, { type: 'snapshot', at: this.now(), readings: this.latest(c.filter) });
+    const q = c.group.quantities;
+    this.send(c, { type: 'snapshot', at: this.now(), readings: this.latest(c.group.filter).map((r) => project(r, q)) });
   }
 
   private onMessage(c: Client, text: string, isBinary: boolean): void {
@@ -152,42 +210,51 @@ export class LiveHub {
           return fail(`${key} must be an array of strings`);
         filter[key] = [...new Set(v as string[])].sort();
       }
-      const unknown = Object.keys(m).filter((k) => !['type', 'sites', 'rooms', 'devices'].includes(k));
+      let quantities: string[] | null = null;
+      if (m.quantities !== undefined) {
+        if (!Array.isArray(m.quantities) || !m.quantities.every((x) => typeof x === 'string' && isQuantity(x)))
+          return fail('quantities must be an array of canonical quantity names');
+        quantities = [...new Set(m.quantities as string[])].sort();
+      }
+      let fps = this.opts.maxFps;
+      if (m.maxFps !== undefined) {
+        if (typeof m.maxFps !== 'number' || !(m.maxFps > 0)) return fail('maxFps must be a positive number');
+        fps = Math.min(this.opts.maxFps, m.maxFps);
+      }
+      const unknown = Object.keys(m).filter((k) => !['type', 'sites', 'rooms', 'devices', 'quantities', 'maxFps'].includes(k));
       if (unknown.length) return fail(`unknown keys: ${unknown.join(', ')}`);
       const empty = !filter.sites?.length && !filter.rooms?.length && !filter.devices?.length;
-      c.filter = empty ? null : filter;
-      c.groupKey = empty ? '*' : JSON.stringify([filter.sites ?? [], filter.rooms ?? [], filter.devices ?? []]);
+      this.join(c, this.groupFor(empty ? null : filter, quantities, fps));
+      c.behind = false;
       this.sendSnapshot(c);
       return;
     }
-    if (m.type === 'ping') return;
+    // heartbeat: lets a browser tell a quiet server from a dead half-open connection
+    if (m.type === 'ping') return this.send(c, { type: 'pong', at: this.now() });
     for (const h of this.extraHandlers) if (h(m, (frame) => c.socket.send(JSON.stringify(frame)))) return;
     fail(`unknown message type ${JSON.stringify(m.type)}`);
   }
 
-  private schedule(): void {
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastTick + 1000 / this.opts.maxFps - this.now());
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.tick();
+  private schedule(g: Group): void {
+    if (g.timer || g.clients.size === 0) return;
+    const wait = Math.max(0, g.lastTick + 1000 / g.fps - this.now());
+    g.timer = setTimeout(() => {
+      g.timer = null;
+      this.tick(g);
     }, wait);
   }
 
-  private tick(): void {
-    this.lastTick = this.now();
-    if (this.pending.size === 0 && ![...this.clients].some((c) => c.behind)) return;
-    const changed = [...this.pending.values()];
-    this.pending.clear();
-    const frames = new Map<string, string | null>();
+  private tick(g: Group): void {
+    g.lastTick = this.now();
+    let behind = false;
+    for (const c of g.clients) behind ||= c.behind;
+    if (g.pending.size === 0 && !behind) return;
     const at = this.now();
-    for (const c of [...this.clients]) {
-      let frame = frames.get(c.groupKey);
-      if (frame === undefined) {
-        const readings = c.filter ? changed.filter((r) => matches(c.filter, r)) : changed;
-        frame = readings.length ? JSON.stringify({ type: 'readings', at, readings } satisfies ServerFrame) : null;
-        frames.set(c.groupKey, frame);
-      }
+    const readings = [...g.pending.values()].map((r) => project(r, g.quantities));
+    g.pending.clear();
+    const frame = readings.length ? JSON.stringify({ type: 'readings', at, readings } satisfies ServerFrame) : null;
+    let stillBehind = false;
+    for (const c of [...g.clients]) {
       if (frame === null && !c.behind) continue;
       if (c.socket.bufferedAmount > this.opts.maxBufferedBytes) {
         this.metrics.wsDroppedFrames.inc();
@@ -198,7 +265,7 @@ export class LiveHub {
           this.metrics.wsDisconnectedSlow.inc();
           c.socket.terminate();
           this.removeClient(c);
-        }
+        } else stillBehind = true;
         continue;
       }
       c.overSince = null;
@@ -210,7 +277,7 @@ export class LiveHub {
       }
     }
     // a client that is behind keeps the tick going so it gets its snapshot once drained
-    if ([...this.clients].some((c) => c.behind)) this.schedule();
+    if (stillBehind) this.schedule(g);
   }
 
   /**
@@ -239,8 +306,7 @@ export class LiveHub {
   }
 
   closeAll(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    for (const g of this.groups.values()) if (g.timer) clearTimeout(g.timer);
     for (const c of [...this.clients]) {
       c.socket.close(1001, 'server stopping');
       this.removeClient(c);

@@ -79,4 +79,17 @@ describe('live WebSocket feed', () => {
     await eventually(() => true);
     await b.close();
   });
+
+  it('narrows a subscription to chosen quantities at a chosen rate, and answers ping', async () => {
+    const ws = await connectWs(ts.wsUrl, { cookie: await ts.cookie('viewer') });
+    await ws.next((f) => f.type === 'snapshot');
+    ws.ws.send(JSON.stringify({ type: 'subscribe', devices: ['probe'], quantities: ['ua'], maxFps: 2 }));
+    const snap = await ws.next((f) => f.type === 'snapshot' && f.readings.length === 1);
+    expect(Object.keys(snap.readings[0].v)).toEqual(['ua']);
+    ws.ws.send(JSON.stringify({ type: 'subscribe', quantities: ['volts'] }));
+    await ws.next((f) => f.type === 'error' && /quantities/.test(f.message));
+    ws.ws.send(JSON.stringify({ type: 'ping' }));
+    await ws.next((f) => f.type === 'pong');
+    await ws.close();
+  });
 });
