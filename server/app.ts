@@ -212,7 +212,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       status: storeOk && brokerOk && deps.ingest.storeHealthy ? 'ok' : 'degraded',
       broker: { connected: brokerOk, embedded: deps.brokerEmbedded },
       store: { kind: deps.store.kind, reachable: storeOk, writing: deps.ingest.storeHealthy, lastStoredAt: deps.ingest.lastStoredAt },
-      ingest: { queueDepth: deps.ingest.queueDepth, rejected: await deps.metrics.rejectedSummary() },
+      ingest: { queueDepth: deps.ingest.queueDepth, storeLagMs: deps.ingest.storeLagMs, rejected: await deps.metrics.rejectedSummary() },
       agents: deps.ingest.agents(),
     };
   });
@@ -307,6 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/metrics', { config: { minRole: 'viewer' } }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
+    deps.metrics.storeLag.set(deps.ingest.storeLagMs / 1000);
     return deps.metrics.registry.metrics();
   });
 

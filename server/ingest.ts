@@ -51,6 +51,8 @@ interface Pending {
   /** null: a message whose readings were all rejected still advances the watermark */
   reading: StoredReading | null;
   seq: number;
+  /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
+  at: number;
 }
 
 export class Ingest {
@@ -134,6 +136,12 @@ export class Ingest {
 
   get queueDepth(): number {
     return this.held;
+  }
+
+  /** How long the oldest reading not yet stored has been waiting, ms (0 when none waits). */
+  get storeLagMs(): number {
+    const oldest = this.inflight[0]?.items[0] ?? this.queue[0];
+    return oldest ? Math.max(0, this.now() - oldest.at) : 0;
   }
 
   watermark(agent: string): number | undefined {
@@ -236,6 +244,7 @@ export class Ingest {
       log.warn({ agent: parts.agent, errors: rejected.slice(0, 10), count: byPath.size }, 'readings rejected');
     }
     const stored: StoredReading[] = [];
+    const arrived = this.now();
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
       if (!place && !this.unknownDevices.has(r.device)) {
@@ -254,10 +263,10 @@ export class Ingest {
         v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
       };
       stored.push(s);
-      this.queue.push({ agent: parts.agent, reading: s, seq: r.seq });
+      this.queue.push({ agent: parts.agent, reading: s, seq: r.seq, at: arrived });
     }
     // the highest seq of a message whose readings were all rejected is still handled
-    if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1 });
+    if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived });
     metrics.readingsIn.inc(stored.length);
     if (stored.length) this.emit(this.readingsListeners, stored, parts.agent);
     metrics.queueDepth.set(this.held);

@@ -26,6 +26,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'gridwatch_ingest_queue_depth', help: 'readings awaiting the store', registers: [this.registry] });
+  readonly storeLag = new Gauge({ name: 'gridwatch_store_lag_seconds', help: 'age of the oldest reading not yet stored', registers: [this.registry] });
   readonly wsClients = new Gauge({ name: 'gridwatch_ws_clients', help: 'connected WebSocket clients', registers: [this.registry] });
   readonly wsDroppedFrames = new Counter({ name: 'gridwatch_ws_dropped_frames_total', help: 'live frames skipped for slow clients', registers: [this.registry] });
   readonly wsDisconnectedSlow = new Counter({ name: 'gridwatch_ws_slow_disconnects_total', help: 'clients disconnected for stalling', registers: [this.registry] });

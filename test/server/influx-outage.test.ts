@@ -60,6 +60,10 @@ describe('InfluxDB outage under load', () => {
     await eventually(async () => !(await (await ts.fetch('/api/health')).json()).store.writing, 20_000, 'store marked failing');
     await new Promise((r) => setTimeout(r, OUTAGE_S * 1000 - (Date.now() - outageStart)));
     const queuedDuringOutage = ts.server.ingest.queueDepth;
+    // health tells how far behind the store is
+    const health = await (await ts.fetch('/api/health')).json();
+    expect(health.status).toBe('degraded');
+    expect(health.ingest.storeLagMs).toBeGreaterThan((OUTAGE_S - 5) * 1000);
     await influx.restart();
     await new Promise((r) => setTimeout(r, 2000));
     running = false;
