@@ -15,7 +15,11 @@ import { createServer, loadServerConfig, loadTopologyFile, ConfigError } from '.
 import { createMeterModel, startModbusSimulator, type MeterProfile, type ModbusSimulator } from '../simulators/index.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info' });
+// a person at a terminal gets readable lines; anything else (a pipe, a log collector) gets JSON
+const log = pino({
+  level: process.env.GW_LOG_LEVEL ?? 'info',
+  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+});
 const env = (name: string, fallback: number): number => {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);
