@@ -43,6 +43,8 @@ export async function startTestServer(opts: {
   topologyYaml?: string;
   /** sites this server serves: tests share one broker, each listens to its own sites only */
   sites?: string[];
+  /** MQTT shared-subscription group (`$share/<group>/…`) */
+  sharedGroup?: string;
   extra?: Record<string, unknown>;
 }): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'gw-server-')));
@@ -50,7 +52,12 @@ export async function startTestServer(opts: {
     http: { host: '127.0.0.1', port: 0 },
     // each test server is its own MQTT session
     mqtt: opts.mqttUrl
-      ? { url: opts.mqttUrl, clientId: `gw-test-${process.pid}-${++serial}`, sites: opts.sites ?? topologySites(opts.topologyYaml) }
+      ? {
+          url: opts.mqttUrl,
+          clientId: `gw-test-${process.pid}-${++serial}`,
+          sites: opts.sites ?? topologySites(opts.topologyYaml),
+          ...(opts.sharedGroup ? { sharedGroup: opts.sharedGroup } : {}),
+        }
       : { embedded: { host: '127.0.0.1', port: 0 } },
     ...(opts.influxUrl ? { influx: { url: opts.influxUrl, database: opts.database ?? `gw_${process.pid}_${Date.now()}` } } : {}),
     dataDir,
