@@ -18,6 +18,7 @@ import { GridwatchError } from './errors.ts';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import { ROLES, roleRank, validUsername, type Auth, type Role, type Session } from './auth.ts';
+import { alarmRoutes, type AlarmService } from './alarms/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +38,8 @@ export interface AppDeps {
   live: LiveHub;
   metrics: Metrics;
   ingest: Ingest;
+  /** alarm routes (server/alarms/routes.ts) are served when given */
+  alarms?: AlarmService;
   topology: Topology;
   brokerEmbedded: boolean;
   dashboardDir?: string;
@@ -69,6 +72,11 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_HTTP_NOT_FOUND: 404,
   GW_ERR_AUTH_BAD_CREDENTIALS: 401,
   GW_ERR_AUTH_RATE_LIMITED: 429,
+  GW_ERR_ALARM_UNKNOWN: 404,
+  GW_ERR_RULE_UNKNOWN: 404,
+  GW_ERR_ALARM_INVALID_TRANSITION: 409,
+  GW_ERR_ALARM_BAD_ARGUMENT: 400,
+  GW_ERR_RULES_INVALID: 400,
 };
 
 /** A browser's WebSocket carries Origin; it must be ours or on the allow-list (CSWSH). Non-browser clients send none. */
@@ -310,6 +318,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.metrics.storeLag.set(deps.ingest.storeLagMs / 1000);
     return deps.metrics.registry.metrics();
   });
+
+  // after the onRequest hook above: the plugin's routes inherit the role check
+  if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms });
 
   app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket) => {
     deps.live.addClient(socket);

@@ -85,6 +85,33 @@ export const ServerConfigSchema = z.strictObject({
     /** mark the session cookie Secure (behind HTTPS) */
     cookieSecure: z.boolean().default(false),
   }).prefault({}),
+  rules: z.strictObject({
+    /** rules YAML (server/rules/rules.example.yaml); absent → `<dataDir>/rules.yaml` if an admin saved rules through the API, else the built-in GB/T defaults */
+    file: z.string().optional(),
+  }).prefault({}),
+  alarms: z.strictObject({
+    /** time-driven evaluation (stale data, delays expiring without readings, shelve expiry, call timeout, escalation), ms */
+    tickMs: z.number().int().min(20).max(60_000).default(1000),
+    /** how often running rule state (on-delays, baselines) is saved to `<dataDir>/alarm-rule-state.json`, ms; also at stop */
+    persistIntervalMs: z.number().int().min(100).default(5000),
+    /** recent alarm events kept in memory for WebSocket clients that resume with `since` */
+    resumeBuffer: z.number().int().min(0).default(10_000),
+    escalation: z.strictObject({
+      /** JSON POST target for alarms left unacknowledged too long (an SMS gateway); absent → no escalation */
+      webhookUrl: z.url().optional(),
+      /** longest an alarm may stay unacknowledged per severity, s; 0 = never escalates */
+      afterS: z.strictObject({
+        critical: z.number().nonnegative().default(300),
+        high: z.number().nonnegative().default(900),
+        medium: z.number().nonnegative().default(3600),
+        low: z.number().nonnegative().default(0),
+      }).prefault({}),
+      /** webhook attempts in all, with doubling delays from retryDelayMs */
+      attempts: z.number().int().min(1).max(20).default(4),
+      retryDelayMs: z.number().int().min(0).default(1000),
+      timeoutMs: z.number().int().positive().default(5000),
+    }).prefault({}),
+  }).prefault({}),
   dashboardDir: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -135,6 +162,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unkno
 }
 
 const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+/** `critical=300,high=900` → { critical: 300, high: 900 }; anything else is passed on for the schema to report */
+const perSeverity = (s: string): unknown => {
+  const out: Record<string, unknown> = {};
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([a-z]+)=(.*)$/.exec(part);
+    if (!m) return s;
+    out[m[1]!] = num(m[2]!);
+  }
+  return out;
+};
 /** Every environment variable the server reads: name, config path, conversion. */
 export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: string) => unknown]> = [
     ['GW_HTTP_HOST', ['http', 'host'], String],
@@ -160,4 +197,8 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_ADMIN_PASSWORD', ['auth', 'adminPassword'], String],
     ['GW_ALLOWED_ORIGINS', ['auth', 'allowedOrigins'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_COOKIE_SECURE', ['auth', 'cookieSecure'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
+    ['GW_RULES_FILE', ['rules', 'file'], String],
+    ['GW_ALARM_TICK_MS', ['alarms', 'tickMs'], num],
+    ['GW_ALARM_WEBHOOK_URL', ['alarms', 'escalation', 'webhookUrl'], String],
+    ['GW_ALARM_ESCALATE_AFTER_S', ['alarms', 'escalation', 'afterS'], perSeverity],
 ];

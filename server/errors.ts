@@ -9,7 +9,16 @@ export type ServerErrorCode =
   | 'GW_ERR_HTTP_NOT_FOUND'
   | 'GW_ERR_WS_BAD_MESSAGE'
   | 'GW_ERR_AUTH_BAD_CREDENTIALS'
-  | 'GW_ERR_AUTH_RATE_LIMITED';
+  | 'GW_ERR_AUTH_RATE_LIMITED'
+  // alarms (server/alarms): operator actions refused by the alarm state machine, rules, journal
+  | 'GW_ERR_ALARM_UNKNOWN'
+  | 'GW_ERR_ALARM_INVALID_TRANSITION'
+  | 'GW_ERR_ALARM_BAD_ARGUMENT'
+  | 'GW_ERR_RULES_INVALID'
+  | 'GW_ERR_RULE_UNKNOWN'
+  | 'GW_ERR_JOURNAL_UNAVAILABLE'
+  | 'GW_ERR_JOURNAL_WRITE'
+  | 'GW_ERR_JOURNAL_READ';
 
 export class GridwatchError extends Error {
   readonly code: ServerErrorCode;

@@ -19,6 +19,7 @@ import { Metrics } from './metrics.ts';
 import { buildApp } from './app.ts';
 import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
+import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
 
 export interface GridwatchServer {
   start(): Promise<void>;
@@ -31,6 +32,19 @@ export interface GridwatchServer {
   readonly live: LiveHub;
   readonly metrics: Metrics;
   readonly auth: Auth;
+  readonly alarms: AlarmService;
+}
+
+/**
+ * A new connection to the embedded store's database, for the alarm journal's
+ * table in the same file (a second DuckDBInstance on one file in one process
+ * would not see the first one's writes). Reaches into the store until it
+ * offers this itself.
+ */
+async function duckConnection(store: DuckDbStore) {
+  const instance = store['instance'];
+  if (!instance) throw new Error('duckdb store not started');
+  return instance.connect();
 }
 
 export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
@@ -43,6 +57,9 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   const live = new LiveHub(config.live, metrics, log.child({ component: 'live' }));
   let broker: EmbeddedBroker | null = null;
   let ingest: Ingest | null = null;
+  let alarms: AlarmService | null = null;
+  const journal: AlarmJournal =
+    store instanceof InfluxStore ? new InfluxAlarmJournal(config.influx!, store) : new DuckDbAlarmJournal(() => duckConnection(store as DuckDbStore));
   let app: FastifyInstance | null = null;
   let url = '';
   let mqttUrl = config.mqtt.url ?? '';
@@ -63,6 +80,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     live,
     metrics,
     auth,
+    get alarms() {
+      if (!alarms) throw new Error('server not started');
+      return alarms;
+    },
 
     async start() {
       const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
@@ -78,6 +99,17 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         live.seed(await store.latest());
         const mqttOpts = { ...config.mqtt, ...config.ingest, url: mqttUrl };
         ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices });
+        // before the ingest starts: the first readings meet the alarm set rebuilt from the journal
+        alarms = new AlarmService({
+          ingest,
+          live,
+          journal,
+          topology: topo.topology,
+          devices: topo.devices,
+          log: log.child({ component: 'alarms' }),
+          options: { ...config.alarms, dataDir: config.dataDir, ...(config.rules.file ? { rulesFile: config.rules.file } : {}) },
+        });
+        await alarms.start();
         await ingest.start();
         app = await buildApp({
           log,
@@ -85,6 +117,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           live,
           metrics,
           ingest,
+          alarms,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -107,6 +140,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (app) await app.close().catch((err) => log.warn({ err }, 'http close failed'));
       app = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (alarms) await alarms.stop().catch((err) => log.warn({ err }, 'alarms stop failed'));
+      else await journal.stop().catch(() => undefined);
       await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));
       if (broker) await broker.stop().catch((err) => log.warn({ err }, 'broker stop failed'));
       broker = null;

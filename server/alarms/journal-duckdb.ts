@@ -1,0 +1,133 @@
+/**
+ * Alarm journal in the embedded store: table `alarm_event` in the same
+ * DuckDB file as the readings, on its own connection to the store's database
+ * (so its inserts never join the store's write transactions). Append-only;
+ * `seq` is the primary key, so a retried batch inserts nothing twice.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { GridwatchError } from '../errors.ts';
+import { fromRow, toRow, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
+
+/** JournalRow key → column (`from`, `to`, `at` … are SQL keywords). */
+const COLUMNS: ReadonlyArray<readonly [keyof JournalRow, string, string]> = [
+  ['seq', 'seq', 'BIGINT PRIMARY KEY'],
+  ['at', 'at_ms', 'BIGINT NOT NULL'],
+  ['kind', 'kind', 'VARCHAR NOT NULL'],
+  ['alarmId', 'alarm_id', 'VARCHAR NOT NULL'],
+  ['ruleId', 'rule_id', 'VARCHAR NOT NULL'],
+  ['source', 'source', 'VARCHAR NOT NULL'],
+  ['from', 'from_state', 'VARCHAR'],
+  ['to', 'to_state', 'VARCHAR'],
+  ['reason', 'reason', 'VARCHAR'],
+  ['by', 'by_user', 'VARCHAR'],
+  ['comment', 'comment', 'VARCHAR'],
+  ['severity', 'severity', 'INTEGER'],
+  ['active', 'active', 'BOOLEAN'],
+  ['level', 'level', 'VARCHAR'],
+  ['message', 'message', 'VARCHAR'],
+  ['detail', 'detail', 'VARCHAR'],
+  ['until', 'until_ms', 'BIGINT'],
+  ['data', 'data', 'VARCHAR'],
+];
+const ROWS_PER_INSERT = 200;
+
+export class DuckDbAlarmJournal implements AlarmJournal {
+  readonly kind = 'duckdb' as const;
+  private conn: DuckDBConnection | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  /** `connect` opens a new connection to the store's database (the store must be started). */
+  constructor(private readonly connect: () => Promise<DuckDBConnection>) {}
+
+  async start(): Promise<void> {
+    this.conn = await this.connect();
+    await this.conn.run(`CREATE TABLE IF NOT EXISTS alarm_event (${COLUMNS.map(([, c, t]) => `${c} ${t}`).join(', ')})`);
+    await this.conn.run('CREATE INDEX IF NOT EXISTS alarm_event_alarm ON alarm_event (alarm_id)');
+  }
+
+  async stop(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    const c = this.conn;
+    this.conn = null;
+    c?.closeSync();
+  }
+
+  private connection(): DuckDBConnection {
+    if (!this.conn) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'alarm journal not started', { retryable: true });
+    return this.conn;
+  }
+
+  append(entries: readonly JournalEntry[]): Promise<void> {
+    const run = this.chain.then(() => this.appendNow(entries));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const conn = this.connection();
+    try {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+          const chunk = entries.slice(i, i + ROWS_PER_INSERT).map(toRow);
+          const params: DuckDBValue[] = [];
+          for (const r of chunk)
+            for (const [k] of COLUMNS) {
+              const v = r[k];
+              params.push(typeof v === 'number' && (k === 'seq' || k === 'at' || k === 'until') ? BigInt(Math.round(v)) : v);
+            }
+          const row = `(${COLUMNS.map(() => '?').join(', ')})`;
+          await conn.run(`INSERT INTO alarm_event VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (seq) DO NOTHING`, params);
+        }
+        await conn.run('COMMIT');
+      } catch (e) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof GridwatchError) throw e;
+      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `alarm journal write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+  }
+
+  async read(q: JournalQuery = {}): Promise<JournalEntry[]> {
+    const where: string[] = [];
+    const params: DuckDBValue[] = [];
+    if (q.kind !== undefined) (where.push('kind = ?'), params.push(q.kind));
+    if (q.alarmId !== undefined) (where.push('alarm_id = ?'), params.push(q.alarmId));
+    if (q.from !== undefined) (where.push('at_ms >= ?'), params.push(BigInt(Math.floor(q.from))));
+    if (q.to !== undefined) (where.push('at_ms < ?'), params.push(BigInt(Math.ceil(q.to))));
+    if (q.afterSeq !== undefined) (where.push('seq > ?'), params.push(BigInt(Math.floor(q.afterSeq))));
+    const sql =
+      `SELECT ${COLUMNS.map(([, c]) => c).join(', ')} FROM alarm_event` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY seq' +
+      (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
+    const rows = await this.select(sql, params);
+    return rows.map((row) => {
+      const r: Record<string, unknown> = {};
+      for (const [k, c] of COLUMNS) {
+        const v = row[c];
+        r[k] = typeof v === 'bigint' ? Number(v) : v ?? null;
+      }
+      return fromRow(r as unknown as JournalRow);
+    });
+  }
+
+  async lastSeq(): Promise<number> {
+    const rows = await this.select('SELECT coalesce(max(seq), 0) AS s FROM alarm_event');
+    return Number(rows[0]?.s ?? 0);
+  }
+
+  private async select(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    await this.chain.catch(() => undefined);
+    try {
+      const reader = await this.connection().runAndReadAll(sql, params);
+      return reader.getRowObjectsJS() as Record<string, unknown>[];
+    } catch (e) {
+      if (e instanceof GridwatchError) throw e;
+      throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Alarm journal in InfluxDB: measurement `alarm_event`, tags `alarmId`
+ * `ruleId` `source` `kind` (low cardinality: one series per alarm), every
+ * other value a field, `seq` and `at` (epoch ms) among them.
+ *
+ * A point's key is measurement + tags + timestamp, so two events of one
+ * alarm in the same millisecond (a raise landing suppressed is two) would
+ * overwrite each other at ms precision. The timestamp is therefore written in
+ * ns as `at` ms + (seq mod 10⁶) ns: unique per alarm, still inside `at`'s
+ * millisecond, and a retried write of the same entry lands on the same key
+ * (idempotent). A `seq` tag would do the same at the price of one series per
+ * event.
+ *
+ * Lines are built with the client's Point (escaping) and posted here at ns
+ * precision: the reading store's WriteApi writes ms. Queries are InfluxQL over
+ * `/query` (1.x, 2.x v1-compatible API and 3.x), through the store.
+ */
+import { Point } from '@influxdata/influxdb-client';
+import type { InfluxConfig } from '../config.ts';
+import { GridwatchError } from '../errors.ts';
+import { decodeTagValue, encodeTagValue, influxString } from '../store/influx.ts';
+import { fromRow, toRow, ROW_COLUMNS, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
+
+export const JOURNAL_MEASUREMENT = 'alarm_event';
+const TAGS = ['alarmId', 'ruleId', 'source', 'kind'] as const;
+const INT_FIELDS = new Set<keyof JournalRow>(['seq', 'at', 'severity', 'until']);
+
+/** The slice of InfluxStore the journal needs: InfluxQL with epoch ms. */
+export interface InfluxQuery {
+  influxql(q: string): Promise<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]>;
+}
+
+export function journalLine(e: JournalEntry): string {
+  const row = toRow(e);
+  const p = new Point(JOURNAL_MEASUREMENT);
+  for (const t of TAGS) if (row[t] !== '') p.tag(t, encodeTagValue(row[t]));
+  for (const k of ROW_COLUMNS) {
+    if ((TAGS as readonly string[]).includes(k)) continue;
+    const v = row[k];
+    if (v === null) continue;
+    if (typeof v === 'boolean') p.booleanField(k, v);
+    else if (typeof v === 'number') {
+      if (INT_FIELDS.has(k)) p.intField(k, Math.round(v));
+      else p.floatField(k, v);
+    } else p.stringField(k, v);
+  }
+  p.timestamp(`${BigInt(Math.round(row.at)) * 1_000_000n + BigInt(row.seq % 1_000_000)}`);
+  const line = p.toLineProtocol();
+  if (line === undefined) throw new Error('journal entry without fields');
+  return line;
+}
+
+export class InfluxAlarmJournal implements AlarmJournal {
+  readonly kind = 'influxdb' as const;
+  private started = false;
+  private readonly writeUrl: string;
+  private readonly headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+
+  constructor(
+    private readonly cfg: InfluxConfig,
+    private readonly query: InfluxQuery,
+  ) {
+    const base = cfg.url.replace(/\/$/, '');
+    if (cfg.apiVersion === 1) {
+      const p = new URLSearchParams({ db: cfg.database, precision: 'ns' });
+      if (cfg.retentionPolicy) p.set('rp', cfg.retentionPolicy);
+      if (cfg.username) p.set('u', cfg.username);
+      if (cfg.password) p.set('p', cfg.password);
+      this.writeUrl = `${base}/write?${p}`;
+    } else {
+      const p = new URLSearchParams({ org: cfg.org ?? '', bucket: cfg.bucket ?? cfg.database, precision: 'ns' });
+      this.writeUrl = `${base}/api/v2/write?${p}`;
+      if (cfg.token) this.headers.authorization = `Token ${cfg.token}`;
+    }
+  }
+
+  async start(): Promise<void> {
+    // the database exists: the reading store created it at its start
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+  }
+
+  async append(entries: readonly JournalEntry[]): Promise<void> {
+    if (!this.started) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'alarm journal not started', { retryable: true });
+    if (entries.length === 0) return;
+    const body = entries.map(journalLine).join('\n');
+    let res: Response;
+    try {
+      res = await fetch(this.writeUrl, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs) });
+    } catch (e) {
+      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `alarm journal write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+    if (res.status !== 204 && !res.ok) {
+      const text = (await res.text().catch(() => '')).slice(0, 500);
+      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `alarm journal write failed (${res.status}): ${text}`, { retryable: res.status >= 500 || res.status === 429 });
+    }
+    await res.arrayBuffer().catch(() => undefined);
+  }
+
+  async read(q: JournalQuery = {}): Promise<JournalEntry[]> {
+    const where: string[] = [];
+    if (q.kind !== undefined) where.push(`"kind" = ${influxString(q.kind)}`);
+    if (q.alarmId !== undefined) where.push(`"alarmId" = ${influxString(encodeTagValue(q.alarmId))}`);
+    // the timestamp lies inside the entry's `at` millisecond
+    if (q.from !== undefined) where.push(`time >= ${Math.floor(q.from)}ms`);
+    if (q.to !== undefined) where.push(`time < ${Math.ceil(q.to)}ms`);
+    if (q.afterSeq !== undefined) where.push(`"seq" > ${Math.floor(q.afterSeq)}`);
+    const sql = `SELECT * FROM ${JOURNAL_MEASUREMENT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    const series = await this.run(sql);
+    const out: JournalEntry[] = [];
+    for (const s of series) {
+      for (const values of s.values) {
+        const r: Record<string, unknown> = { alarmId: '', ruleId: '', source: '' };
+        for (const k of ROW_COLUMNS) if (!(k in r)) r[k] = null;
+        s.columns.forEach((c, i) => {
+          if (c === 'time') return;
+          const v = values[i] ?? null;
+          r[c] = (TAGS as readonly string[]).includes(c) ? (typeof v === 'string' ? decodeTagValue(v) : '') : v;
+        });
+        for (const t of TAGS) if (s.tags?.[t] !== undefined) r[t] = decodeTagValue(s.tags[t]!);
+        out.push(fromRow(r as unknown as JournalRow));
+      }
+    }
+    // time order is not seq order: a transition's `at` may be a reading's (older) timestamp
+    out.sort((a, b) => a.seq - b.seq);
+    return q.limit !== undefined ? out.slice(0, Math.max(0, q.limit)) : out;
+  }
+
+  async lastSeq(): Promise<number> {
+    const series = await this.run(`SELECT max("seq") FROM ${JOURNAL_MEASUREMENT}`);
+    const v = series[0]?.values[0]?.[1];
+    return typeof v === 'number' ? v : 0;
+  }
+
+  private async run(sql: string) {
+    try {
+      return await this.query.influxql(sql);
+    } catch (e) {
+      throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e, retryable: (e as GridwatchError).retryable ?? false });
+    }
+  }
+}

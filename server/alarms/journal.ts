@@ -1,0 +1,233 @@
+/**
+ * The alarm journal port (DESIGN.md "Storage": alarm events are an
+ * append-only journal in the same store as the readings; the current alarm
+ * set is rebuilt from it at start). Two implementations, one contract suite
+ * (test/alarms/journal-contract.ts): DuckDB (a table in the store's file) and
+ * InfluxDB (measurement `alarm_event`).
+ *
+ * Entries are never updated or deleted. `seq` is assigned by the alarm
+ * service, globally and without gaps, before an entry is appended; appending
+ * an entry whose seq is already stored is a no-op (a retried batch).
+ */
+import type { AlarmTransition, JsonObject, Severity } from '../rules/index.ts';
+
+/** An alarm transition as journaled: the FSM's value plus its sequence number. */
+export type TransitionEntry = AlarmTransition & { kind: 'transition'; seq: number };
+
+/** An unacknowledged alarm sent to the escalation webhook (issue 5), once per annunciation. */
+export interface EscalationEntry {
+  kind: 'escalation';
+  seq: number;
+  /** epoch ms when the escalation finished (delivered, or given up) */
+  at: number;
+  alarmId: string;
+  ruleId: string;
+  source: string;
+  severity: Severity;
+  /** epoch ms the annunciation began (the alarm's `since`): identifies it */
+  since: number;
+  /** the webhook, without credentials in its query or user info */
+  target: string;
+  attempts: number;
+  delivered: boolean;
+  /** HTTP status of the last attempt, when one answered */
+  status?: number;
+  error?: string;
+}
+
+/** An admin's change of the rules, applied without a restart. */
+export interface RulesEntry {
+  kind: 'rules';
+  seq: number;
+  at: number;
+  by: string;
+  /** the rule changed; '' when the whole document was replaced */
+  ruleId: string;
+  /** the rules document after the change (the YAML's data) */
+  document: JsonObject;
+  comment?: string;
+}
+
+export type JournalEntry = TransitionEntry | EscalationEntry | RulesEntry;
+export type JournalEntryKind = JournalEntry['kind'];
+
+export interface JournalQuery {
+  kind?: JournalEntryKind;
+  alarmId?: string;
+  /** epoch ms, inclusive (entry `at`) */
+  from?: number;
+  /** epoch ms, exclusive */
+  to?: number;
+  /** only entries with a larger seq */
+  afterSeq?: number;
+  /** at most this many, the first ones in seq order */
+  limit?: number;
+}
+
+export interface AlarmJournal {
+  readonly kind: 'influxdb' | 'duckdb';
+  /** The store this journal lives in must already be started. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once every entry is durably stored; may be retried with the same entries. */
+  append(entries: readonly JournalEntry[]): Promise<void>;
+  /** Entries matching the query, in seq order. */
+  read(q?: JournalQuery): Promise<JournalEntry[]>;
+  /** The largest stored seq, 0 when empty. */
+  lastSeq(): Promise<number>;
+}
+
+// ---------------------------------------------------------------- a flat row shared by both adapters
+
+/**
+ * One entry as a flat record of scalar columns: the transition's own fields
+ * are columns (queryable), anything else of the other kinds is JSON in `data`.
+ * Absent values are null.
+ */
+export interface JournalRow {
+  seq: number;
+  at: number;
+  kind: JournalEntryKind;
+  alarmId: string;
+  ruleId: string;
+  source: string;
+  from: string | null;
+  to: string | null;
+  reason: string | null;
+  by: string | null;
+  comment: string | null;
+  severity: number | null;
+  active: boolean | null;
+  level: string | null;
+  message: string | null;
+  /** JSON text */
+  detail: string | null;
+  until: number | null;
+  /** JSON text: the rest of an escalation or rules entry */
+  data: string | null;
+}
+
+export const ROW_COLUMNS = [
+  'seq',
+  'at',
+  'kind',
+  'alarmId',
+  'ruleId',
+  'source',
+  'from',
+  'to',
+  'reason',
+  'by',
+  'comment',
+  'severity',
+  'active',
+  'level',
+  'message',
+  'detail',
+  'until',
+  'data',
+] as const satisfies readonly (keyof JournalRow)[];
+
+const NULLS = {
+  from: null,
+  to: null,
+  reason: null,
+  by: null,
+  comment: null,
+  severity: null,
+  active: null,
+  level: null,
+  message: null,
+  detail: null,
+  until: null,
+  data: null,
+} as const;
+
+export function toRow(e: JournalEntry): JournalRow {
+  switch (e.kind) {
+    case 'transition':
+      return {
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind,
+        alarmId: e.alarmId,
+        ruleId: e.ruleId,
+        source: e.source,
+        from: e.from,
+        to: e.to,
+        reason: e.reason,
+        by: e.by ?? null,
+        comment: e.comment ?? null,
+        severity: e.severity,
+        active: e.active,
+        level: e.level ?? null,
+        message: e.message ?? null,
+        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+        until: e.until ?? null,
+        data: null,
+      };
+    case 'escalation': {
+      const { kind, seq, at, alarmId, ruleId, source, severity, ...rest } = e;
+      return { ...NULLS, seq, at, kind, alarmId, ruleId, source, severity, data: JSON.stringify(rest) };
+    }
+    case 'rules': {
+      const { kind, seq, at, ruleId, by, comment, ...rest } = e;
+      return { ...NULLS, seq, at, kind, alarmId: '', ruleId, source: '', by, comment: comment ?? null, data: JSON.stringify(rest) };
+    }
+    default: {
+      const never: never = e;
+      throw new Error(`unknown journal entry ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function fromRow(r: JournalRow): JournalEntry {
+  switch (r.kind) {
+    case 'transition': {
+      const t: TransitionEntry = {
+        kind: 'transition',
+        seq: r.seq,
+        alarmId: r.alarmId,
+        ruleId: r.ruleId,
+        source: r.source,
+        from: r.from as TransitionEntry['from'],
+        to: r.to as TransitionEntry['to'],
+        reason: r.reason as TransitionEntry['reason'],
+        at: r.at,
+        severity: (r.severity ?? 4) as Severity,
+        active: r.active === true,
+      };
+      if (r.by !== null) t.by = r.by;
+      if (r.comment !== null) t.comment = r.comment;
+      if (r.level !== null) t.level = r.level;
+      if (r.message !== null) t.message = r.message;
+      if (r.detail !== null) t.detail = JSON.parse(r.detail) as JsonObject;
+      if (r.until !== null) t.until = r.until;
+      return t;
+    }
+    case 'escalation': {
+      const rest = JSON.parse(r.data ?? '{}') as Omit<EscalationEntry, 'kind' | 'seq' | 'at' | 'alarmId' | 'ruleId' | 'source' | 'severity'>;
+      return { kind: 'escalation', seq: r.seq, at: r.at, alarmId: r.alarmId, ruleId: r.ruleId, source: r.source, severity: (r.severity ?? 4) as Severity, ...rest };
+    }
+    case 'rules': {
+      const rest = JSON.parse(r.data ?? '{}') as { document: JsonObject };
+      const e: RulesEntry = { kind: 'rules', seq: r.seq, at: r.at, by: r.by ?? '', ruleId: r.ruleId, document: rest.document };
+      if (r.comment !== null) e.comment = r.comment;
+      return e;
+    }
+    default: {
+      const never: never = r.kind;
+      throw new Error(`unknown journal entry kind ${String(never)}`);
+    }
+  }
+}
+
+/** Applies a query to entries in memory (entries not yet stored, and tests). */
+export function matchesQuery(e: JournalEntry, q: JournalQuery): boolean {
+  if (q.kind !== undefined && e.kind !== q.kind) return false;
+  if (q.alarmId !== undefined && (e.kind === 'rules' || e.alarmId !== q.alarmId)) return false;
+  if (q.from !== undefined && e.at < q.from) return false;
+  if (q.to !== undefined && e.at >= q.to) return false;
+  if (q.afterSeq !== undefined && e.seq <= q.afterSeq) return false;
+  return true;
+}

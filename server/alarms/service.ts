@@ -1,0 +1,928 @@
+/**
+ * The alarm service: the outer loop around the pure core of server/rules
+ * (issue 5), wired as server/rules/index.ts describes. It reads the clock,
+ * holds the running state, and talks to the journal, the WebSocket hub and
+ * the escalation webhook; every decision is the core's.
+ *
+ *  - every accepted live reading (ingest.onReadings, before it is stored):
+ *    outage rule first, then outage correlation by topology, then every
+ *    other rule of the device — a consequence alarm of a dark meter is born
+ *    suppressed. Late (backfilled) readings are skipped: stored, never
+ *    alarmed on (DESIGN.md "Backfill is not live").
+ *  - a one-key call (ingest.onCall) → the call rule → the most urgent alarm,
+ *    which one operator takes by acknowledging it;
+ *  - agent presence (ingest.onAgentState): the meters of a room whose agent is
+ *    offline have their alarms suppressed, except the comm-loss alarms that
+ *    report the lost contact;
+ *  - a timer (`tickMs`): time-driven evaluation (stale data, delays expiring
+ *    without a reading, the end of a call), correlation, shelve expiry,
+ *    escalation.
+ *
+ * Every transition gets the next global `seq`, is pushed at once on the
+ * WebSocket (`{ type: 'alarm', seq, transition, alarm }`, never conflated)
+ * and queued for the journal, which is written in order in the background
+ * (retried until stored; drained at stop) so alarm latency never waits for
+ * the store. At start the alarm set is rebuilt from the journal and the rule
+ * states saved at the last stop (or the last periodic save) are resumed.
+ *
+ * Time. Sampled rules (threshold, rate of change, unbalance, anomaly) are
+ * ticked on their source's own timeline: server time minus the lag of the
+ * source's last reading (arrival − ts, ≥ 0). Live, the lag is the transport
+ * delay (milliseconds); for a replayed feed stamped in the past the ticks
+ * follow the feed's clock instead of closing its 1-min means and delays
+ * early. Stale, outage and call rules use server time (they are about what
+ * the server has received).
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { DevicePlace, Topology } from '../../contract/index.ts';
+import {
+  agentSuppressions,
+  alarmHealth,
+  applyOp,
+  applyTransition,
+  callInput,
+  correlateOutages,
+  dueShelfExpiries,
+  escalationDue,
+  initialState,
+  planOutageOps,
+  planSuppressionOps,
+  rebuild,
+  resume,
+  rulesForDevice,
+  scopeMatches,
+  scopeMatchesSite,
+  severityName,
+  step,
+  supplyStatus,
+  tick,
+  toAlarmOp,
+  annunciates,
+  type Alarm,
+  type AlarmHealth,
+  type AlarmOp,
+  type AlarmResult,
+  type AlarmState,
+  type AlarmTransition,
+  type JsonObject,
+  type OutageCorrelation,
+  type OutageRule,
+  type Rule,
+  type RuleInput,
+  type RuleIssue,
+  type RuleSet,
+  type RuleState,
+  type Severity,
+  type SeverityName,
+  type Suppression,
+} from '../rules/index.ts';
+import type { StoredReading } from '../store/types.ts';
+import { GridwatchError } from '../errors.ts';
+import type { AlarmJournal, EscalationEntry, JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
+import { matchesQuery } from './journal.ts';
+import { loadRulesDocument, rulesPath, saveRulesDocument, validateDocument } from './rules-file.ts';
+import { postWebhook, redactUrl } from './escalation.ts';
+
+// ---------------------------------------------------------------- options and ports
+
+export interface EscalationOptions {
+  /** POST target; absent → no escalation */
+  webhookUrl?: string;
+  /** longest an alarm may stay unacknowledged per severity, s; 0 = never escalates */
+  afterS: Record<SeverityName, number>;
+  attempts: number;
+  retryDelayMs: number;
+  timeoutMs: number;
+}
+
+export interface AlarmOptions {
+  /** rules YAML (GW_RULES_FILE); see rules-file.ts for what happens without one */
+  rulesFile?: string;
+  dataDir: string;
+  tickMs: number;
+  persistIntervalMs: number;
+  /** recent journal entries kept for WebSocket clients resuming with `since` */
+  resumeBuffer: number;
+  escalation: EscalationOptions;
+}
+
+/** What the service needs from the ingest (server/ingest.ts). */
+export interface AlarmIngest {
+  onReadings(fn: (readings: readonly StoredReading[], agent: string) => void): void;
+  onCall(fn: (site: string, payload: Buffer) => void): void;
+  onAgentState(fn: (agent: string, state: string) => void): void;
+}
+
+/** What the service needs from the WebSocket hub (server/live-hub.ts). */
+export interface AlarmPush {
+  broadcast(frame: object): void;
+  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void) => boolean): void;
+}
+
+export interface AlarmServiceDeps {
+  ingest: AlarmIngest;
+  live: AlarmPush;
+  journal: AlarmJournal;
+  topology: Topology;
+  devices: ReadonlyMap<string, DevicePlace>;
+  log: Logger;
+  options: AlarmOptions;
+  /** epoch ms; Date.now by default */
+  clock?: () => number;
+}
+
+// ---------------------------------------------------------------- what the API and the push show
+
+/** An alarm as the API and the WebSocket show it: the FSM's alarm plus where it is and who took it. */
+export interface AlarmView extends Alarm {
+  severityName: SeverityName;
+  ruleName: string | null;
+  /** '' where unknown / not applicable */
+  site: string;
+  room: string;
+  transformer: string;
+  line: string;
+  /** the acknowledgement of the current annunciation */
+  acknowledged: { by: string; at: number; comment?: string } | null;
+  /** when the current annunciation was escalated to the webhook */
+  escalatedAt: number | null;
+}
+
+export type AlarmFrame =
+  | { type: 'alarm'; seq: number; transition: AlarmTransition; alarm: AlarmView }
+  | { type: 'alarm_escalation'; seq: number; escalation: EscalationEntry }
+  | { type: 'alarm_rules'; seq: number; change: Omit<RulesEntry, 'document'> };
+
+/** Reply to a client's `{ type: 'alarms', since? }`. */
+export interface AlarmsSnapshotFrame {
+  type: 'alarms';
+  /** every transition up to this seq is reflected in `alarms`; apply pushed frames with a larger seq */
+  seq: number;
+  /** the current set: every alarm not in state normal */
+  alarms: AlarmView[];
+  /** the journal entries after the client's `since`, when still held in memory; null otherwise */
+  missed: JournalEntry[] | null;
+}
+
+export interface AlarmFilter {
+  /** states to include; absent → every state but normal; 'all' → every alarm */
+  state?: readonly AlarmState[] | 'all';
+  severity?: readonly Severity[];
+  site?: readonly string[];
+  ruleId?: readonly string[];
+  source?: readonly string[];
+  /** the process condition */
+  active?: boolean;
+  /** last transition at or after (epoch ms) */
+  from?: number;
+  /** last transition before (epoch ms) */
+  to?: number;
+  limit?: number;
+}
+
+export type OperatorAction =
+  | { op: 'acknowledge'; comment?: string }
+  | { op: 'shelve'; reason: string; until: number }
+  | { op: 'unshelve'; comment?: string }
+  | { op: 'comment'; comment: string }
+  | { op: 'remove_from_service'; reason: string }
+  | { op: 'return_to_service'; comment?: string };
+
+/** A rules change that failed validation: every issue, located by rule id. */
+export class RulesRejected extends GridwatchError {
+  constructor(readonly issues: RuleIssue[]) {
+    super('GW_ERR_RULES_INVALID', `rules rejected: ${issues.length} issue(s): ${issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  }
+}
+
+const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
+const STATE_FILE = 'alarm-rule-state.json';
+const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
+
+interface DeviceRules {
+  outage: OutageRule[];
+  other: Readonly<Rule>[];
+}
+
+interface PersistedState {
+  version: 1;
+  savedAt: number;
+  states: Record<string, Record<string, RuleState>>;
+  lags: Record<string, number>;
+  sites: Record<string, string>;
+}
+
+export class AlarmService {
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private running = false;
+
+  private rules: RuleSet = [];
+  private document: JsonObject = {};
+  private rulesOrigin = 'defaults';
+  private readonly rulesFile: string;
+  private ruleById = new Map<string, Readonly<Rule>>();
+  private deviceRules = new Map<string, DeviceRules>();
+
+  private readonly alarms = new Map<string, Alarm>();
+  /** ruleId → source → state */
+  private readonly states = new Map<string, Map<string, RuleState>>();
+  /** source → ms the source's last reading arrived after its timestamp */
+  private readonly lags = new Map<string, number>();
+  /** sources outside the topology → the site their readings came from */
+  private readonly sourceSites = new Map<string, string>();
+  private readonly offlineAgents = new Set<string>();
+  /** source → design suppressions in force (outage, agent offline) */
+  private suppressions = new Map<string, Suppression[]>();
+  /** alarm ids of the outage alarms that should be active */
+  private wantedOutages = new Set<string>();
+  private readonly acks = new Map<string, { by: string; at: number; comment?: string }>();
+  /** alarmId → `since` of the annunciation last escalated, and when */
+  private readonly escalated = new Map<string, { since: number; at: number }>();
+  private readonly escalating = new Set<Promise<void>>();
+  private readonly transformers = new Map<string, { site: string; room: string; transformer: string }>();
+  /** `site/transformer` → its meters (transformer meter and line meters) */
+  private readonly transformerMeters = new Map<string, string[]>();
+
+  private seq = 0;
+  private readonly recent: JournalEntry[] = [];
+  private queue: JournalEntry[] = [];
+  private writing = false;
+  private journalFailing = false;
+  private idleWaiters: Array<() => void> = [];
+
+  private tickTimer: NodeJS.Timeout | null = null;
+  private persistTimer: NodeJS.Timeout | null = null;
+  private statesDirty = false;
+  private persisting: Promise<void> | null = null;
+  private hooked = false;
+
+  constructor(private readonly deps: AlarmServiceDeps) {
+    this.log = deps.log;
+    this.clock = deps.clock ?? Date.now;
+    this.rulesFile = rulesPath(deps.options.rulesFile, deps.options.dataDir);
+    for (const site of deps.topology.sites)
+      for (const room of site.rooms)
+        for (const t of room.transformers) {
+          this.transformers.set(`${site.id}/${t.id}`, { site: site.id, room: room.id, transformer: t.id });
+          this.transformerMeters.set(`${site.id}/${t.id}`, [t.meter, ...t.lines.map((l) => l.meter)].filter((m): m is string => m !== undefined));
+        }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Loads rules, rebuilds alarms from the journal, resumes rule state, hooks into ingest and push, starts the timers. */
+  async start(): Promise<void> {
+    const loaded = await loadRulesDocument(this.deps.options.rulesFile, this.deps.options.dataDir);
+    this.installRules(loaded.rules);
+    this.document = loaded.document;
+    this.rulesOrigin = loaded.origin;
+    this.log.info({ origin: loaded.origin, rules: loaded.rules.length }, 'alarm rules loaded');
+
+    await this.deps.journal.start();
+    const entries = await this.deps.journal.read();
+    this.seq = Math.max(await this.deps.journal.lastSeq(), entries.at(-1)?.seq ?? 0);
+    const transitions = entries.filter((e): e is TransitionEntry => e.kind === 'transition');
+    for (const [id, a] of rebuild(transitions)) this.alarms.set(id, a);
+    for (const e of entries) this.track(e);
+    this.recent.push(...entries.slice(-this.deps.options.resumeBuffer));
+    await this.loadStates();
+    this.log.info({ alarms: this.alarms.size, current: this.current().length, seq: this.seq }, 'alarm set rebuilt from the journal');
+
+    if (!this.hooked) {
+      this.hooked = true;
+      this.deps.ingest.onReadings((readings) => this.onReadings(readings));
+      this.deps.ingest.onCall((site, payload) => this.onCall(site, payload));
+      this.deps.ingest.onAgentState((agent, state) => this.onAgentState(agent, state));
+      this.deps.live.onClientMessage((msg, reply) => this.onClientMessage(msg, reply));
+    }
+    this.running = true;
+    this.tickTimer = setInterval(() => this.tickNow(), this.deps.options.tickMs);
+    this.persistTimer = setInterval(() => void this.persistStates(), this.deps.options.persistIntervalMs);
+  }
+
+  /** Stops the timers, lets running escalations end, saves rule state and drains the journal queue. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.persistTimer) clearInterval(this.persistTimer);
+    this.tickTimer = this.persistTimer = null;
+    await Promise.race([Promise.allSettled([...this.escalating]), sleep(this.deps.options.escalation.timeoutMs + 1000)]);
+    this.statesDirty = true;
+    await this.persistStates().catch((err) => this.log.error({ err }, 'saving rule state failed'));
+    const drained = await this.drainJournal(10_000);
+    if (!drained) this.log.error({ pending: this.queue.length }, 'stopping with alarm events not journaled');
+    await this.deps.journal.stop();
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  private installRules(rules: RuleSet): void {
+    this.rules = rules;
+    this.ruleById = new Map(rules.map((r) => [r.id, r]));
+    this.deviceRules.clear();
+  }
+
+  private rulesFor(device: string, place: DevicePlace | undefined): DeviceRules {
+    let d = this.deviceRules.get(device);
+    if (!d) {
+      const all = rulesForDevice(this.rules, device, place);
+      d = { outage: all.filter((r): r is OutageRule => r.kind === 'outage'), other: all.filter((r) => r.kind !== 'outage') };
+      this.deviceRules.set(device, d);
+    }
+    return d;
+  }
+
+  private statesOf(ruleId: string): Map<string, RuleState> {
+    let m = this.states.get(ruleId);
+    if (!m) this.states.set(ruleId, (m = new Map()));
+    return m;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /**
+   * One message: one poll cycle of one agent. The outage rule runs over the
+   * whole batch first and the correlation once after it, so the meters of a
+   * transformer that go dark in the same poll cycle make one transformer
+   * outage, and every other alarm of a dark meter is born suppressed.
+   */
+  private onReadings(readings: readonly StoredReading[]): void {
+    if (!this.running) return;
+    const now = this.clock();
+    let supplyChanged = false;
+    const live: { r: StoredReading; input: RuleInput; plan: DeviceRules }[] = [];
+    for (const r of readings) {
+      if (r.late) continue;
+      const place = this.deps.devices.get(r.device);
+      if (!place && r.site && this.sourceSites.get(r.device) !== r.site) this.sourceSites.set(r.device, r.site);
+      this.lags.set(r.device, Math.max(0, now - r.ts));
+      const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
+      const plan = this.rulesFor(r.device, place);
+      live.push({ r, input, plan });
+      for (const o of plan.outage) {
+        const m = this.statesOf(o.id);
+        const prev = m.get(r.device);
+        const res = step(prev, input, o, now);
+        if (res.state !== prev) m.set(r.device, res.state);
+        if (res.transition || supplyStatus(prev, o, now) !== supplyStatus(res.state, o, now)) supplyChanged = true;
+      }
+    }
+    if (supplyChanged) this.correlate(now);
+    for (const { r, input, plan } of live) {
+      for (const rule of plan.other) {
+        const m = this.statesOf(rule.id);
+        const prev = m.get(r.device);
+        const res = step(prev, input, rule, now);
+        if (res.state !== prev) m.set(r.device, res.state);
+        if (res.transition) this.apply(toAlarmOp(rule.id, r.device, res.transition, this.suppressionOf(rule, r.device)), res.transition.at);
+      }
+    }
+    this.statesDirty = true;
+  }
+
+  private onCall(site: string, payload: Buffer): void {
+    if (!this.running) return;
+    const now = this.clock();
+    // the site may stamp the press ({"ts": epoch ms}); a redelivery with the same stamp does not count twice
+    let ts = now;
+    try {
+      const p = JSON.parse(payload.toString('utf8')) as { ts?: unknown };
+      if (typeof p.ts === 'number' && Number.isFinite(p.ts)) ts = Math.min(p.ts, now);
+    } catch {
+      // any payload is a press
+    }
+    for (const c of this.rules) {
+      if (c.kind !== 'call' || !c.enabled || !scopeMatchesSite(c.scope, site)) continue;
+      const m = this.statesOf(c.id);
+      const res = step(m.get(site), callInput(ts), c, now);
+      m.set(site, res.state);
+      if (res.transition) this.apply(toAlarmOp(c.id, site, res.transition), res.transition.at);
+    }
+    this.log.info({ site }, 'one-key call');
+    this.statesDirty = true;
+  }
+
+  private onAgentState(agent: string, state: string): void {
+    const was = this.offlineAgents.has(agent);
+    if (state === 'offline') this.offlineAgents.add(agent);
+    else this.offlineAgents.delete(agent);
+    if (was === this.offlineAgents.has(agent) || !this.running) return;
+    this.log.info({ agent, from: was ? 'offline' : 'online', to: state }, 'agent presence changed');
+    this.correlate(this.clock());
+  }
+
+  /** One round of time-driven evaluation at the clock's now; also what the timer calls. */
+  tickNow(): void {
+    if (!this.running) return;
+    try {
+      this.tickAt(this.clock());
+    } catch (err) {
+      this.log.error({ err }, 'alarm tick failed');
+    }
+  }
+
+  private tickAt(now: number): void {
+    for (const rule of this.rules) {
+      const m = this.statesOf(rule.id);
+      const sampled = SAMPLED.has(rule.kind);
+      for (const [src, st] of m) {
+        const res = tick(st, rule, sampled ? now - (this.lags.get(src) ?? 0) : now);
+        if (res.state !== st) m.set(src, res.state);
+        if (res.transition && rule.kind !== 'outage') this.apply(toAlarmOp(rule.id, src, res.transition, this.suppressionOf(rule, src)), res.transition.at);
+      }
+      if (!rule.enabled) {
+        // tick above cleared whatever was active; nothing runs for a disabled rule
+        this.states.delete(rule.id);
+        continue;
+      }
+      // a meter that never reports becomes stale too
+      if (rule.kind === 'stale')
+        for (const [d, place] of this.deps.devices) if (!m.has(d) && scopeMatches(rule.scope, d, place)) m.set(d, initialState(rule, now));
+    }
+    this.correlate(now);
+    for (const id of dueShelfExpiries(this.alarms.values(), now)) this.apply({ op: 'expire_shelf', alarmId: id }, now);
+    this.escalate(now);
+    this.statesDirty = true;
+  }
+
+  // ---------------------------------------------------------------- outage correlation and suppression by design
+
+  private exemptFrom(ruleId: string, alarmId: string, s: Suppression): boolean {
+    const kind = this.ruleById.get(ruleId)?.kind;
+    if (kind === 'call') return true;
+    // the comm-loss alarm is what reports the lost contact
+    if (s.cause === 'agent_offline' && kind === 'stale') return true;
+    // the outage alarm that covers a source is never hidden by that outage
+    return s.cause === 'outage' && this.wantedOutages.has(alarmId);
+  }
+
+  /** The suppression reason for a new alarm of `rule` on `source`, if its source is suppressed by design. */
+  private suppressionOf(rule: Readonly<Rule>, source: string): string | undefined {
+    const list = this.suppressions.get(source);
+    if (!list) return undefined;
+    const id = `${rule.id}:${source}`;
+    return list.find((s) => !this.exemptFrom(rule.id, id, s))?.reason;
+  }
+
+  /** Brings outage alarms and design suppressions in line with the outage states, topology and agent presence. */
+  private correlate(now: number): void {
+    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents);
+    const outageRules = this.rules.filter((r): r is OutageRule => r.kind === 'outage');
+    const corrs = outageRules.map(
+      (o) => [o, o.enabled ? this.deferPending(correlateOutages(this.statesOf(o.id), this.deps.topology, o, now), o, now) : EMPTY_CORRELATION] as const,
+    );
+    this.wantedOutages = new Set(corrs.flatMap(([, c]) => c.conditions.map((x) => x.alarmId)));
+    const all = [...agentSupp, ...corrs.flatMap(([, c]) => c.suppress)];
+    const bySource = new Map<string, Suppression[]>();
+    for (const s of all) bySource.set(s.source, [...(bySource.get(s.source) ?? []), s]);
+    this.suppressions = bySource;
+    const exempt = (a: Alarm, s: Suppression) => this.exemptFrom(a.ruleId, a.alarmId, s);
+    if (corrs.length === 0) {
+      const plan = planSuppressionOps(this.alarms.values(), all, exempt);
+      for (const op of [...plan.suppress, ...plan.unsuppress]) this.apply(op, now);
+      return;
+    }
+    for (const [o, corr] of corrs) {
+      const more = [...agentSupp, ...corrs.filter(([x]) => x !== o).flatMap(([, c]) => c.suppress)];
+      for (const op of planOutageOps(this.alarms, o.id, corr, { moreSuppressions: more, exempt })) this.apply(op, now);
+    }
+  }
+
+  /**
+   * Holds back a new single-meter outage alarm while the picture under its
+   * transformer is still settling: the meter itself already sees voltage
+   * again (waiting for the off-delay), or another meter of the transformer is
+   * going dark or coming back (inside its on- or off-delay). Meters of one
+   * transformer polled a moment apart, or sent in different messages, then
+   * make one transformer outage instead of a meter alarm that folds into it
+   * a second later (and one restoration instead of a line outage flashing up
+   * for each meter still waiting for its off-delay). Bounded by the delays.
+   */
+  private deferPending(corr: OutageCorrelation, o: OutageRule, now: number): OutageCorrelation {
+    const states = this.statesOf(o.id);
+    const settling = (device: string): boolean => {
+      const s = states.get(device);
+      if (s?.kind !== 'outage' || s.lastAt === null || now - s.lastAt > o.holdS * 1000) return false;
+      return s.levels.confirmed === null ? s.levels.beyondSince['dark'] !== undefined : s.levels.leftSince !== null;
+    };
+    const conditions = corr.conditions.filter((c) => {
+      if (c.scope !== 'meter' || this.alarms.get(c.alarmId)?.active) return true;
+      if (settling(c.source)) return false;
+      return !(this.transformerMeters.get(`${c.site}/${c.transformer}`) ?? []).some((d) => d !== c.source && settling(d));
+    });
+    return conditions.length === corr.conditions.length ? corr : { ...corr, conditions };
+  }
+
+  // ---------------------------------------------------------------- applying operations
+
+  /** Applies one operation; records and pushes its transitions. A refused system operation is logged. */
+  private apply(op: AlarmOp, at: number): AlarmResult {
+    const prev = this.alarms.get(op.alarmId);
+    const r = applyOp(prev, op, at);
+    if (!r.ok) {
+      this.log.warn({ alarmId: op.alarmId, op: op.op, code: r.error.code, reason: r.error.message }, 'alarm operation refused');
+      return r;
+    }
+    if (r.alarm) this.alarms.set(op.alarmId, r.alarm);
+    let cur = prev;
+    for (const t of r.transitions) {
+      cur = applyTransition(cur, t);
+      this.record(t, cur);
+    }
+    return r;
+  }
+
+  private record(t: AlarmTransition, alarm: Alarm): void {
+    t.seq = ++this.seq;
+    const entry: TransitionEntry = { ...t, kind: 'transition', seq: t.seq };
+    this.track(entry);
+    this.enqueue(entry);
+    const level = annunciates(t) || t.by !== undefined ? 'info' : 'debug';
+    this.log[level]({ alarmId: t.alarmId, from: t.from, to: t.to, reason: t.reason, by: t.by, severity: t.severity, seq: t.seq }, 'alarm transition');
+    this.push({ type: 'alarm', seq: t.seq, transition: t, alarm: this.view(alarm) });
+  }
+
+  /** Bookkeeping derived from journal entries, live and at rebuild. */
+  private track(e: JournalEntry): void {
+    if (e.kind === 'transition') {
+      if (e.reason === 'acknowledge') this.acks.set(e.alarmId, e.comment === undefined ? { by: e.by ?? '', at: e.at } : { by: e.by ?? '', at: e.at, comment: e.comment });
+      else if (annunciates(e)) this.acks.delete(e.alarmId);
+    } else if (e.kind === 'escalation') {
+      this.escalated.set(e.alarmId, { since: e.since, at: e.at });
+    }
+  }
+
+  private push(frame: AlarmFrame): void {
+    try {
+      this.deps.live.broadcast(frame);
+    } catch (err) {
+      this.log.error({ err }, 'alarm push failed');
+    }
+  }
+
+  private enqueue(e: JournalEntry): void {
+    this.queue.push(e);
+    this.recent.push(e);
+    const max = this.deps.options.resumeBuffer;
+    if (this.recent.length > max * 2 || (max === 0 && this.recent.length > 0)) this.recent.splice(0, this.recent.length - max);
+    if (!this.writing) void this.writeJournal();
+  }
+
+  private async writeJournal(): Promise<void> {
+    this.writing = true;
+    let delay = 100;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, 1000);
+      try {
+        await this.deps.journal.append(batch);
+        this.queue.splice(0, batch.length);
+        if (this.journalFailing) this.log.info({ from: 'failing', to: 'healthy' }, 'alarm journal writes recovered');
+        this.journalFailing = false;
+        delay = 100;
+      } catch (err) {
+        if (!this.journalFailing) this.log.error({ err, from: 'healthy', to: 'failing', pending: this.queue.length }, 'alarm journal write failed; retrying');
+        this.journalFailing = true;
+        await sleep(delay);
+        delay = Math.min(5000, delay * 2);
+      }
+    }
+    this.writing = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves true once every event so far is journaled, false after the timeout. */
+  async drainJournal(timeoutMs = 10_000): Promise<boolean> {
+    if (!this.writing && this.queue.length === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      new Promise<boolean>((r) => this.idleWaiters.push(() => r(true))),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  // ---------------------------------------------------------------- escalation
+
+  private maxUnackMs(): Partial<Record<Severity, number>> {
+    const out: Partial<Record<Severity, number>> = {};
+    const afterS = this.deps.options.escalation.afterS;
+    ([1, 2, 3, 4] as const).forEach((s) => {
+      const v = afterS[severityName(s)];
+      if (v > 0) out[s] = v * 1000;
+    });
+    return out;
+  }
+
+  private escalate(now: number): void {
+    const url = this.deps.options.escalation.webhookUrl;
+    if (!url) return;
+    const limits = this.maxUnackMs();
+    for (const a of this.alarms.values()) {
+      if (!escalationDue(a, now, limits)) continue;
+      if (this.escalated.get(a.alarmId)?.since === a.since) continue;
+      this.escalated.set(a.alarmId, { since: a.since, at: now });
+      const p = this.sendEscalation(a, url, now).finally(() => this.escalating.delete(p));
+      this.escalating.add(p);
+    }
+  }
+
+  private async sendEscalation(a: Alarm, url: string, now: number): Promise<void> {
+    const o = this.deps.options.escalation;
+    const view = this.view(a);
+    const body = {
+      type: 'alarm_escalation',
+      escalatedAt: now,
+      unacknowledgedS: Math.round((now - a.since) / 1000),
+      limitS: o.afterS[severityName(a.severity)],
+      alarm: view,
+    };
+    const stillDue = () => this.running && this.alarms.get(a.alarmId)?.state === 'unack_active' && this.alarms.get(a.alarmId)?.since === a.since;
+    const res = await postWebhook(body, { url, attempts: o.attempts, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs }, stillDue);
+    if (!this.running && !res.delivered) {
+      // interrupted by shutdown: not journaled, so the next start sends it again
+      this.escalated.delete(a.alarmId);
+      return;
+    }
+    const entry: EscalationEntry = {
+      kind: 'escalation',
+      seq: ++this.seq,
+      at: this.clock(),
+      alarmId: a.alarmId,
+      ruleId: a.ruleId,
+      source: a.source,
+      severity: a.severity,
+      since: a.since,
+      target: redactUrl(url),
+      attempts: res.attempts,
+      delivered: res.delivered,
+    };
+    if (res.status !== undefined) entry.status = res.status;
+    if (res.error !== undefined) entry.error = res.error;
+    this.track(entry);
+    this.enqueue(entry);
+    this.log[res.delivered ? 'info' : 'error']({ alarmId: a.alarmId, attempts: res.attempts, status: res.status, error: res.error, seq: entry.seq }, res.delivered ? 'alarm escalated' : 'alarm escalation failed');
+    this.push({ type: 'alarm_escalation', seq: entry.seq, escalation: entry });
+  }
+
+  // ---------------------------------------------------------------- views and queries
+
+  private placeOf(a: Pick<Alarm, 'ruleId' | 'source'>): { site: string; room: string; transformer: string; line: string } {
+    const p = this.deps.devices.get(a.source);
+    if (p) return { site: p.site, room: p.room, transformer: p.transformer, line: p.line };
+    const kind = this.ruleById.get(a.ruleId)?.kind;
+    const t = this.transformers.get(a.source);
+    if (t && kind !== 'call') return { ...t, line: '' };
+    if (kind === 'call') return { site: a.source, room: '', transformer: '', line: '' };
+    return { site: this.sourceSites.get(a.source) ?? '', room: '', transformer: '', line: '' };
+  }
+
+  view(a: Alarm): AlarmView {
+    const rule = this.ruleById.get(a.ruleId);
+    const esc = this.escalated.get(a.alarmId);
+    return {
+      ...a,
+      severityName: severityName(a.severity),
+      ruleName: rule?.name ?? null,
+      ...this.placeOf(a),
+      // kept from the acknowledgement until the next annunciation
+      acknowledged: this.acks.get(a.alarmId) ?? null,
+      escalatedAt: esc && esc.since === a.since ? esc.at : null,
+    };
+  }
+
+  /** The current set: every alarm not in state normal. */
+  current(): AlarmView[] {
+    const out: AlarmView[] = [];
+    for (const a of this.alarms.values()) if (a.state !== 'normal') out.push(this.view(a));
+    return sortAlarms(out);
+  }
+
+  /** The service's clock (epoch ms). */
+  now(): number {
+    return this.clock();
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  list(f: AlarmFilter = {}): { seq: number; total: number; alarms: AlarmView[] } {
+    const states = f.state === 'all' ? null : f.state ? new Set(f.state) : null;
+    const out: AlarmView[] = [];
+    for (const a of this.alarms.values()) {
+      if (f.state === undefined ? a.state === 'normal' : states !== null && !states.has(a.state)) continue;
+      if (f.severity && !f.severity.includes(a.severity)) continue;
+      if (f.ruleId && !f.ruleId.includes(a.ruleId)) continue;
+      if (f.source && !f.source.includes(a.source)) continue;
+      if (f.active !== undefined && a.active !== f.active) continue;
+      if (f.from !== undefined && a.updatedAt < f.from) continue;
+      if (f.to !== undefined && a.updatedAt >= f.to) continue;
+      const v = this.view(a);
+      if (f.site && !f.site.includes(v.site)) continue;
+      out.push(v);
+    }
+    sortAlarms(out);
+    return { seq: this.seq, total: out.length, alarms: f.limit !== undefined ? out.slice(0, f.limit) : out };
+  }
+
+  get(alarmId: string): AlarmView {
+    const a = this.alarms.get(alarmId);
+    if (!a) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}`);
+    return this.view(a);
+  }
+
+  /** Journal entries, including those not yet written, in seq order. */
+  async journalEntries(q: JournalQuery = {}): Promise<JournalEntry[]> {
+    const pending = this.queue.filter((e) => matchesQuery(e, q));
+    const stored = await this.deps.journal.read(q.limit !== undefined ? { ...q, limit: q.limit + pending.length } : q);
+    const bySeq = new Map<number, JournalEntry>();
+    for (const e of [...stored, ...pending]) bySeq.set(e.seq, e);
+    const out = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    return q.limit !== undefined ? out.slice(0, q.limit) : out;
+  }
+
+  async history(alarmId: string, q: Omit<JournalQuery, 'alarmId'> = {}): Promise<JournalEntry[]> {
+    const events = await this.journalEntries({ ...q, alarmId });
+    if (events.length === 0 && !this.alarms.has(alarmId)) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}`);
+    return events;
+  }
+
+  async health(from: number, to: number, byPosition: 'all' | 'site' = 'all'): Promise<AlarmHealth> {
+    const events = (await this.journalEntries({ kind: 'transition', to })) as TransitionEntry[];
+    const positionOf = byPosition === 'site' ? (t: AlarmTransition) => this.placeOf(t).site || '(none)' : undefined;
+    return alarmHealth(events, positionOf ? { from, to, positionOf } : { from, to });
+  }
+
+  // ---------------------------------------------------------------- operator actions
+
+  /** An operator's action on an alarm, at the clock's now. Throws GridwatchError with the FSM's code when refused. */
+  act(alarmId: string, by: string, action: OperatorAction): AlarmView {
+    const op: AlarmOp = { ...action, alarmId, by } as AlarmOp;
+    const r = this.apply(op, this.clock());
+    if (!r.ok) {
+      let message = r.error.message;
+      const ack = this.acks.get(alarmId);
+      if (action.op === 'acknowledge' && ack && this.alarms.get(alarmId)?.state === 'ack_active')
+        message += `; acknowledged by ${ack.by} at ${new Date(ack.at).toISOString()}`;
+      throw new GridwatchError(r.error.code, message);
+    }
+    this.statesDirty = true;
+    return this.get(alarmId);
+  }
+
+  // ---------------------------------------------------------------- rules through the API
+
+  rulesInfo(): { origin: string; file: string; document: JsonObject; rules: RuleSet } {
+    return { origin: this.rulesOrigin, file: this.rulesFile, document: this.document, rules: this.rules };
+  }
+
+  rule(ruleId: string): Readonly<Rule> {
+    const r = this.ruleById.get(ruleId);
+    if (!r) throw new GridwatchError('GW_ERR_RULE_UNKNOWN', `no rule ${ruleId}`);
+    return r;
+  }
+
+  /** Replaces the whole rules document. Validated first (every issue by rule id), saved, applied at once, journaled. */
+  async putRules(doc: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+    return this.changeRules(doc, by, '', comment);
+  }
+
+  /** Adds or replaces one rule of the document (for a built-in rule's id: the keys that override it). */
+  async putRule(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}"`, message: 'expected an object' }]);
+    const b = body as JsonObject;
+    if (b.id !== undefined && b.id !== ruleId) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}".id`, message: `must be "${ruleId}" (the id in the URL)` }]);
+    const doc = structuredClone(this.document);
+    const list = Array.isArray(doc.rules) ? [...doc.rules] : [];
+    const i = list.findIndex((x) => typeof x === 'object' && x !== null && !Array.isArray(x) && x.id === ruleId);
+    const entry = { ...b, id: ruleId };
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+    doc.rules = list;
+    return this.changeRules(doc, by, ruleId, comment);
+  }
+
+  private async changeRules(doc: unknown, by: string, ruleId: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+    const r = validateDocument(doc);
+    if (!r.ok) throw new RulesRejected(r.errors);
+    const document = structuredClone(doc) as JsonObject;
+    await saveRulesDocument(this.rulesFile, document);
+    const now = this.clock();
+    const removed = this.rules.filter((x) => !r.rules.some((y) => y.id === x.id)).map((x) => x.id);
+    this.installRules(r.rules);
+    this.document = document;
+    this.rulesOrigin = this.rulesFile;
+    // the alarms of a rule that no longer exists have nothing left to clear them
+    for (const id of removed) {
+      this.states.delete(id);
+      for (const a of [...this.alarms.values()]) if (a.ruleId === id && a.active) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
+    }
+    const entry: RulesEntry = { kind: 'rules', seq: ++this.seq, at: now, by, ruleId, document };
+    if (comment) entry.comment = comment;
+    this.enqueue(entry);
+    const { document: _omit, ...change } = entry;
+    this.push({ type: 'alarm_rules', seq: entry.seq, change });
+    this.log.info({ by, ruleId: ruleId || undefined, rules: r.rules.length, removed, seq: entry.seq }, 'alarm rules changed');
+    this.correlate(now);
+    this.statesDirty = true;
+    return { seq: entry.seq, rules: r.rules };
+  }
+
+  // ---------------------------------------------------------------- WebSocket resume
+
+  /** The current set at the current seq, plus what the client missed after `since` when still in memory. */
+  snapshot(since?: number): AlarmsSnapshotFrame {
+    let missed: JournalEntry[] | null = null;
+    if (since !== undefined && since <= this.seq) {
+      const first = this.recent[0];
+      if (since === this.seq) missed = [];
+      else if (first !== undefined && first.seq <= since + 1) missed = this.recent.filter((e) => e.seq > since);
+    }
+    return { type: 'alarms', seq: this.seq, alarms: this.current(), missed };
+  }
+
+  private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void): boolean {
+    if (msg.type !== 'alarms') return false;
+    const bad = (message: string) => reply({ type: 'error', code: 'GW_ERR_WS_BAD_MESSAGE', message });
+    const unknown = Object.keys(msg).filter((k) => k !== 'type' && k !== 'since');
+    if (unknown.length) return (bad(`unknown keys: ${unknown.join(', ')}`), true);
+    const since = msg.since;
+    if (since !== undefined && (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)) return (bad('since must be a non-negative integer'), true);
+    reply(this.snapshot(since));
+    return true;
+  }
+
+  // ---------------------------------------------------------------- rule state across restarts
+
+  private async loadStates(): Promise<void> {
+    const file = path.join(this.deps.options.dataDir, STATE_FILE);
+    if (!existsSync(file)) return;
+    let saved: PersistedState;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as PersistedState;
+      if (saved.version !== 1 || typeof saved.states !== 'object') throw new Error(`unknown version ${String(saved.version)}`);
+    } catch (err) {
+      // rule state is a convenience (delays, baselines); the alarms themselves come from the journal
+      this.log.error({ err, file }, 'saved rule state unreadable; starting rules afresh');
+      return;
+    }
+    const now = this.clock();
+    let n = 0;
+    for (const [ruleId, bySource] of Object.entries(saved.states)) {
+      const rule = this.ruleById.get(ruleId);
+      if (!rule) continue;
+      const m = this.statesOf(ruleId);
+      for (const [src, st] of Object.entries(bySource)) {
+        m.set(src, resume(st, rule, now));
+        n++;
+      }
+    }
+    for (const [src, lag] of Object.entries(saved.lags ?? {})) this.lags.set(src, lag);
+    for (const [src, site] of Object.entries(saved.sites ?? {})) this.sourceSites.set(src, site);
+    this.log.info({ states: n, savedAt: saved.savedAt, ageS: Math.round((now - saved.savedAt) / 1000) }, 'rule state resumed');
+  }
+
+  /** Saves the running rule state (atomically) when it changed since the last save. */
+  persistStates(): Promise<void> {
+    if (this.persisting) return this.persisting;
+    if (!this.statesDirty) return Promise.resolve();
+    this.statesDirty = false;
+    const data: PersistedState = {
+      version: 1,
+      savedAt: this.clock(),
+      states: Object.fromEntries([...this.states].map(([id, m]) => [id, Object.fromEntries(m)])),
+      lags: Object.fromEntries(this.lags),
+      sites: Object.fromEntries(this.sourceSites),
+    };
+    const file = path.join(this.deps.options.dataDir, STATE_FILE);
+    const tmp = `${file}.tmp`;
+    this.persisting = (async () => {
+      try {
+        await writeFile(tmp, JSON.stringify(data));
+        await rename(tmp, file);
+      } catch (err) {
+        this.statesDirty = true;
+        this.log.error({ err, file }, 'saving rule state failed');
+      } finally {
+        this.persisting = null;
+      }
+    })();
+    return this.persisting;
+  }
+}
+
+/** Most urgent first: severity, then annunciating before the rest, then newest. */
+function sortAlarms(list: AlarmView[]): AlarmView[] {
+  const rank = (s: AlarmState) => (s === 'unack_active' ? 0 : s === 'unack_rtn' ? 1 : s === 'ack_active' ? 2 : 3);
+  return list.sort((a, b) => a.severity - b.severity || rank(a.state) - rank(b.state) || b.since - a.since || (a.alarmId < b.alarmId ? -1 : 1));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
