@@ -1,16 +1,17 @@
 /**
- * The edge agent: device pollers over shared Modbus connections, readings
- * numbered and handed to the MQTT uplink. `createAgent` does no I/O;
- * `start()` opens, `stop()` drains and closes everything it opened.
+ * The edge agent: device pollers over shared Modbus connections; every
+ * reading is appended to the spool (which numbers it) before the MQTT uplink
+ * sends it from there. `createAgent` does no I/O; `start()` opens, `stop()`
+ * drains and closes everything it opened.
  */
 import type { Logger } from 'pino';
-import type { Reading } from '../contract/index.ts';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';
 import { ModbusTcpConnection, type ModbusConnectionStats } from './modbus-client.ts';
 import { planReads, type PlannedRead } from './plan.ts';
 import { DevicePoller, type DeviceStats } from './poller.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
+import { DiskSpool, MemorySpool, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
 
 export interface AgentDeps {
@@ -20,12 +21,15 @@ export interface AgentDeps {
   /** profiles the config's device profiles resolve against; default the built-ins */
   profiles?: ProfileRegistry;
   /**
-   * First sequence number. Default: clock() × 1000 at start, so an agent that
-   * restarts continues above every seq it sent before (the server's watermark
-   * only moves up) as long as it averages under 1000 readings per ms. The
-   * spool will persist the counter instead.
+   * First sequence number of a spool that has never held anything. Default:
+   * clock() × 1000 at start, so an agent whose spool was lost (a new disk, or
+   * a memory spool) still continues above every seq it sent before (the
+   * server's watermark only moves up), as long as it averaged under 1000
+   * readings per ms. A disk spool otherwise continues its own counter.
    */
   seqStart?: number;
+  /** the spool; default: a DiskSpool when the config has `spool`, else a MemorySpool */
+  spool?: Spool;
 }
 
 export interface AgentStats {
@@ -34,6 +38,7 @@ export interface AgentStats {
   devices: Record<string, DeviceStats>;
   connections: Record<string, ModbusConnectionStats>;
   uplink: UplinkStats;
+  spool: SpoolStats;
 }
 
 export interface Agent {
@@ -72,26 +77,57 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   if (missing.length) throw new ConfigError('agent config', missing);
 
   let state: AgentState = 'idle';
-  let seq = 0;
   let uplink: ReadingsUplink | null = null;
+  let spool: Spool | null = null;
   const connections = new Map<string, ModbusTcpConnection>();
   const pollers: DevicePoller[] = [];
+  const spoolDevice = `${config.agent}.spool`;
 
-  function emit(r: Omit<Reading, 'seq'>): void {
-    // numbered as produced: seq order is the order readings reach the uplink
-    uplink?.push({ ...r, seq: seq++ });
+  function emit(r: UnsequencedReading): void {
+    if (!spool) return;
+    // numbered by the spool as appended: seq order is the order readings are read and sent
+    spool.append(r);
+    for (const loss of spool.takeLosses()) spool.append(lossReading(loss));
+    uplink?.notify();
+  }
+
+  /**
+   * The quota pushed readings out before the server had them: the center
+   * must see that, so the loss is itself a reading, of the pseudo-device
+   * `<agent>.spool`. The contract has no quantity for a count of lost readings
+   * yet, so it is a `comm_loss` reading (no values) stamped when the loss
+   * happened; the exact count and seq range are in the agent's log and stats.
+   */
+  function lossReading(loss: SpoolLoss): UnsequencedReading {
+    log.error({ deviceId: spoolDevice, ...loss, lostTotal: spool?.stats().lost }, 'readings lost to the spool quota; reported as a comm_loss reading of the spool');
+    return { device: spoolDevice, ts: Math.floor(clock()), v: {}, q: 'comm_loss' };
   }
 
   return {
     async start() {
       if (state !== 'idle') throw new EdgeAgentError('GW_ERR_AGENT_STATE', `start() in state ${state}; an agent starts once`);
       state = 'running';
-      seq = deps.seqStart ?? Math.floor(clock()) * 1000;
+      const initialSeq = deps.seqStart ?? Math.floor(clock()) * 1000;
+      spool =
+        deps.spool ??
+        (config.spool
+          ? new DiskSpool({ ...config.spool, initialSeq, log: log.child({ part: 'spool' }) })
+          : new MemorySpool({ initialSeq }));
+      try {
+        spool.open();
+      } catch (err) {
+        state = 'stopped';
+        throw err;
+      }
+      if (!config.spool && !deps.spool) log.warn('no spool directory configured: readings not yet stored are lost if the agent stops');
       uplink = new ReadingsUplink({
         agent: config.agent,
         site: config.site,
         mqtt: config.mqtt,
         publishIntervalMs: config.publishIntervalMs,
+        lateAfterMs: config.lateAfterMs,
+        spool,
+        clock,
         log: log.child({ part: 'uplink' }),
       });
       uplink.start();
@@ -115,8 +151,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       // polls in progress finish (bounded by their request timeout) and their readings still go out
       await Promise.all(pollers.map((p) => p.stop()));
       await Promise.all([uplink?.stop(), ...[...connections.values()].map((c) => c.close())]);
+      spool?.close();
       state = 'stopped';
-      log.info({ agent: config.agent, nextSeq: seq }, 'edge agent stopped');
+      log.info({ agent: config.agent, nextSeq: spool?.nextSeq }, 'edge agent stopped');
     },
 
     stats() {
@@ -124,8 +161,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       for (const p of pollers) devices[p.deviceId] = p.stats();
       const conns: Record<string, ModbusConnectionStats> = {};
       for (const [k, c] of connections) conns[k] = c.stats();
-      const up = uplink?.stats() ?? { connected: false, pending: 0, inflight: 0, published: 0, messages: 0, dropped: 0 };
-      return { seq, devices, connections: conns, uplink: up };
+      const up: UplinkStats = uplink?.stats() ?? {
+        connected: false, pending: 0, inflight: 0, published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, watermark: -1, connects: 0, connectFailures: 0, reconnectDelayMs: 0,
+      };
+      const sp: SpoolStats = spool?.stats() ?? {
+        firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,
+      };
+      return { seq: sp.nextSeq, devices, connections: conns, uplink: up, spool: sp };
     },
   };
 }

@@ -9,6 +9,7 @@ import { ConfigError } from './errors.ts';
 import { deepFreeze, type DeepReadonly } from './freeze.ts';
 import { formatIssues } from './issues.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
+import { FSYNC_POLICIES } from './spool/index.ts';
 
 /** agent and site ids are MQTT topic levels ([MQTT-4.7.1-1]: no `/`, `+`, `#`) */
 const topicId = z.string().regex(TOPIC_ID_PATTERN, 'must be 1–64 letters, digits, _ . - starting with a letter or digit');
@@ -51,8 +52,27 @@ export const MqttConfigSchema = z.strictObject({
   clientId: z.string().min(1).max(128).optional(),
   /** MQTT keep alive, seconds ([MQTT-3.1.2-24]: the broker drops the client after 1.5× without traffic) */
   keepaliveS: z.number().int().min(0).max(65535).default(30),
-  /** wait between reconnect attempts, ms */
+  /** first wait before reconnecting, ms; doubles per failed attempt (with jitter) up to reconnectMaxMs */
   reconnectPeriodMs: z.number().int().min(100).max(300_000).default(2000),
+  /** longest wait between reconnect attempts, ms */
+  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(30_000),
+});
+
+/**
+ * The disk spool (store and forward). Without it the agent spools in memory:
+ * nothing is lost while the broker is away, but everything not yet stored is
+ * lost when the agent itself stops or dies.
+ */
+export const SpoolConfigSchema = z.strictObject({
+  /** directory of the segment files; one agent per directory (a lock file enforces it) */
+  dir: z.string().min(1),
+  /** `always`: fdatasync before readings are sent; `interval`: every fsyncIntervalMs; `none`: leave it to the OS */
+  fsync: z.enum(FSYNC_POLICIES).default('interval'),
+  fsyncIntervalMs: z.number().int().min(1).max(60_000).default(1000),
+  /** disk quota, bytes; beyond it the oldest readings go (counted, and reported as a reading) */
+  maxBytes: z.number().int().min(4096).max(2 ** 50).default(1024 ** 3),
+  /** size at which a segment file is closed and the next begun, bytes; at most half of maxBytes */
+  segmentBytes: z.number().int().min(1024).max(2 ** 40).default(4 * 1024 ** 2),
 });
 
 export const AgentConfigSchema = z.strictObject({
@@ -61,12 +81,16 @@ export const AgentConfigSchema = z.strictObject({
   mqtt: MqttConfigSchema,
   /** readings are sent as one message per this period, ms (sooner when many are pending) */
   publishIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+  /** a reading first sent more than this after its poll goes out marked late (backfill), ms */
+  lateAfterMs: z.number().int().min(100).max(86_400_000).default(10_000),
+  spool: SpoolConfigSchema.optional(),
   devices: z.array(DeviceConfigSchema).min(1),
 });
 
 export type AgentConfig = DeepReadonly<z.output<typeof AgentConfigSchema>>;
 export type DeviceConfig = AgentConfig['devices'][number];
 export type MqttConfig = AgentConfig['mqtt'];
+export type SpoolConfig = NonNullable<AgentConfig['spool']>;
 /** The config as written: fields with defaults may be left out. */
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 
@@ -81,6 +105,16 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   // MQTT 3.1.1 §3.1.2.9 [MQTT-3.1.2-22]: no password without a user name (mqtt.js then fails to connect without an error)
   if (isObject(doc.mqtt) && doc.mqtt.password !== undefined && doc.mqtt.username === undefined)
     out.push('mqtt.password: a password needs mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
+  if (isObject(doc.spool)) {
+    const { maxBytes = 1024 ** 3, segmentBytes = 4 * 1024 ** 2 } = doc.spool;
+    if (typeof maxBytes === 'number' && typeof segmentBytes === 'number' && segmentBytes * 2 > maxBytes)
+      out.push(`spool.segmentBytes: ${segmentBytes} is more than half of spool.maxBytes (${maxBytes}); the quota drops whole segments`);
+  }
+  if (isObject(doc.mqtt)) {
+    const { reconnectPeriodMs = 2000, reconnectMaxMs = 30_000 } = doc.mqtt;
+    if (typeof reconnectPeriodMs === 'number' && typeof reconnectMaxMs === 'number' && reconnectMaxMs < reconnectPeriodMs)
+      out.push(`mqtt.reconnectMaxMs: ${reconnectMaxMs} is below mqtt.reconnectPeriodMs (${reconnectPeriodMs})`);
+  }
   if (!Array.isArray(doc.devices)) return out;
   const seen = new Map<string, number>();
   doc.devices.forEach((d: unknown, i) => {

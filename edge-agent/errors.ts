@@ -22,7 +22,11 @@ export type EdgeErrorCode =
   /** the connection was closed by the agent (stop) */
   | 'GW_ERR_MODBUS_CLOSED'
   /** start/stop called in the wrong lifecycle state */
-  | 'GW_ERR_AGENT_STATE';
+  | 'GW_ERR_AGENT_STATE'
+  /** the spool directory belongs to another running process */
+  | 'GW_ERR_SPOOL_LOCKED'
+  /** the spool cannot be opened (directory not creatable, unreadable) */
+  | 'GW_ERR_SPOOL_IO';
 
 export class EdgeAgentError extends Error {
   override name = 'EdgeAgentError';

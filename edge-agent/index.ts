@@ -5,12 +5,14 @@ export {
   DeviceConfigSchema,
   loadAgentConfig,
   MqttConfigSchema,
+  SpoolConfigSchema,
   TcpTransportSchema,
   TransportSchema,
   type AgentConfig,
   type AgentConfigInput,
   type DeviceConfig,
   type MqttConfig,
+  type SpoolConfig,
 } from './config.ts';
 export {
   applyScale,
@@ -48,4 +50,16 @@ export {
   type ProfileRegister,
   type ProfileRegistry,
 } from './profiles/index.ts';
+export {
+  DiskSpool,
+  FSYNC_POLICIES,
+  MemorySpool,
+  type DiskSpoolOptions,
+  type FsyncPolicy,
+  type MemorySpoolOptions,
+  type Spool,
+  type SpoolLoss,
+  type SpoolStats,
+  type UnsequencedReading,
+} from './spool/index.ts';
 export { ReadingsUplink, type UplinkOptions, type UplinkStats } from './uplink.ts';

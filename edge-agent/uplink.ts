@@ -1,140 +1,190 @@
 /**
- * MQTT uplink: batches readings into one message per publish period on
- * `readingsTopic(site, agent)` at QoS 1, and keeps the agent's presence on
- * `agentStateTopic(agent)` (retained `online` on every connect; the last will,
- * set by the broker when the connection is lost without a DISCONNECT
- * [MQTT-3.1.2-8], is retained `offline`; `offline` again at a clean stop,
- * because a clean DISCONNECT discards the will [MQTT-3.1.2-10]).
+ * MQTT uplink: sends what is in the spool, in seq order, as messages of many
+ * readings on `readingsTopic(site, agent)` at QoS 1, and keeps the agent's
+ * presence on `agentStateTopic(agent)`: retained `online` on every connect;
+ * the last will, which the broker publishes when the connection is lost
+ * without a DISCONNECT [MQTT-3.1.2-8], is retained `offline`; `offline` again
+ * at a clean stop, because a clean DISCONNECT discards the will [MQTT-3.1.2-10].
  *
- * Until the disk spool exists, readings wait in memory while the broker is
- * away, up to `maxPending`; beyond that the oldest are dropped, counted and
- * logged. QoS 1 messages already handed to mqtt.js are resent by it after a
- * reconnect.
+ * Store and forward (DESIGN.md "Reliability principles"). The spool holds
+ * every reading until the server's watermark (`watermarkTopic(agent)`, "every
+ * seq ≤ n is durably stored") covers it. A PUBACK only means the broker has
+ * the message — a broker restart without persistence, or a server that dies
+ * between PUBACK and store, loses it — so:
+ * - on every (re)connect, and whenever a server announces `online` (live, not
+ *   the retained copy [MQTT-3.3.1-10]), sending rewinds to the oldest
+ *   unacknowledged reading and goes forward again in order;
+ * - a watermark is applied only up to what has been (re)sent since the last
+ *   rewind (`min(watermark, cursor - 1)`): a reading lost before a server came
+ *   back is never forgotten because that server stored newer ones.
+ *   Ordering makes this hold: the server subscribes before it publishes
+ *   `online`, and its `online` reaches us before any watermark it publishes
+ *   later (one publisher, one subscriber, QoS 1: [MQTT-4.6.0-6]).
+ * Readings read while the link was down, readings sent again, and readings
+ * older than `lateAfterMs` when first sent carry `late: true`: backfill, not
+ * live (the server stores them without alarming). Duplicates are harmless: the store's point key is deterministic.
+ *
+ * Reconnects are this class's own, not mqtt.js's: each connection is a fresh
+ * client (mqtt.js would otherwise replay its in-memory outgoing store, which
+ * the spool replaces), after an exponential backoff with jitter, capped.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { agentStateTopic, readingsTopic, type Reading, type ReadingsMessage } from '../contract/index.ts';
+import {
+  agentStateTopic,
+  LIMITS,
+  readingsTopic,
+  SERVER_STATE_TOPIC,
+  watermarkTopic,
+  type Reading,
+  type ReadingsMessage,
+  type WatermarkMessage,
+} from '../contract/index.ts';
 import type { MqttConfig } from './config.ts';
+import type { Spool } from './spool/index.ts';
 
 export interface UplinkOptions {
   agent: string;
   site: string;
   mqtt: MqttConfig;
+  /** pending readings are sent at least this often, ms */
   publishIntervalMs: number;
+  spool: Spool;
   log: Logger;
-  /** publish at once when this many readings are pending; default 500 */
+  /** publish at once when this many readings wait; default 500 */
   flushAt?: number;
   /** most readings in one message; default 5000 (the contract allows 10 000 and 4 MiB) */
   maxBatch?: number;
-  /** most readings held while the broker is unreachable; default 100 000 */
-  maxPending?: number;
+  /** messages awaiting their PUBACK at once; default 8 */
+  maxInflight?: number;
   /** longest wait for acknowledgements at stop, ms; default 5000 */
   stopTimeoutMs?: number;
+  /** a reading first sent more than this after its poll is late, ms; default 10 000 */
+  lateAfterMs?: number;
+  /** epoch ms, for the age of a reading; default Date.now */
+  clock?: () => number;
+  /** [0, 1), for the reconnect jitter; default Math.random */
+  random?: () => number;
 }
 
 export interface UplinkStats {
   connected: boolean;
+  /** readings in the spool not yet sent on this connection */
   pending: number;
-  /** messages handed to mqtt.js and not yet acknowledged (PUBACK) */
+  /** messages awaiting their PUBACK */
   inflight: number;
-  /** readings acknowledged by the broker */
+  /** readings acknowledged by the broker (PUBACK) */
   published: number;
   messages: number;
-  /** readings dropped because `maxPending` was exceeded or the agent stopped while disconnected */
-  dropped: number;
+  /** readings sent marked late (backfill) */
+  late: number;
+  /** readings sent again after a rewind */
+  resent: number;
+  /** times sending went back to the oldest unacknowledged reading */
+  rewinds: number;
+  /** highest seq the server reported durably stored (-1: none yet) */
+  watermark: number;
+  /** successful connections */
+  connects: number;
+  /** connection attempts that failed or were dropped before CONNACK */
+  connectFailures: number;
+  /** the delay before the next connection attempt, ms (0 when connected) */
+  reconnectDelayMs: number;
 }
 
 type LinkState = 'down' | 'up';
 
+/** The payload limit of the contract, with room for the envelope. */
+const MAX_MESSAGE_BYTES = LIMITS.maxMessageBytes - 4096;
+
 export class ReadingsUplink {
-  private readonly o: Required<Omit<UplinkOptions, 'log'>>;
+  private readonly o: Required<Omit<UplinkOptions, 'log' | 'spool'>>;
   private readonly log: Logger;
+  private readonly spool: Spool;
   private readonly topic: string;
   private readonly stateTopic: string;
+  private readonly wmTopic: string;
   private client: MqttClient | null = null;
-  private pending: Reading[] = [];
+  /** bumped per connection: callbacks of an older connection are ignored */
+  private gen = 0;
+  private connected = false;
+  private connectedAt = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelay = 0;
   private interval: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** next seq to send */
+  private cursor = 0;
+  /** highest seq ever sent by this process (or held in the spool at start) */
+  private sentHigh = -1;
+  /** readings below this seq were read while the link was down: backfill */
+  private liveFrom = 0;
+  /** highest watermark received */
+  private watermark = -1;
   private inflight = 0;
-  private inflightDrained: (() => void) | null = null;
+  private drainedWaiters: Array<() => void> = [];
+  private started = false;
   private stopping = false;
   private link: LinkState = 'down';
   private lastError = '';
   private downReported = false;
-  private overflowReported = false;
-  private readonly s = { published: 0, messages: 0, dropped: 0 };
+  private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, connects: 0, connectFailures: 0 };
 
   /** Does no I/O. */
   constructor(opts: UplinkOptions) {
     this.log = opts.log;
+    this.spool = opts.spool;
     this.o = {
       agent: opts.agent,
       site: opts.site,
       mqtt: opts.mqtt,
       publishIntervalMs: opts.publishIntervalMs,
       flushAt: opts.flushAt ?? 500,
-      maxBatch: opts.maxBatch ?? 5000,
-      maxPending: opts.maxPending ?? 100_000,
+      maxBatch: Math.min(opts.maxBatch ?? 5000, LIMITS.maxReadingsPerMessage),
+      maxInflight: opts.maxInflight ?? 8,
       stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
+      lateAfterMs: opts.lateAfterMs ?? 10_000,
+      clock: opts.clock ?? Date.now,
+      random: opts.random ?? Math.random,
     };
     this.topic = readingsTopic(opts.site, opts.agent);
     this.stateTopic = agentStateTopic(opts.agent);
+    this.wmTopic = watermarkTopic(opts.agent);
   }
 
   stats(): UplinkStats {
-    return { connected: this.client?.connected === true, pending: this.pending.length, inflight: this.inflight, ...this.s };
+    return {
+      connected: this.connected,
+      pending: Math.max(0, this.spool.nextSeq - Math.max(this.cursor, this.spool.firstSeq)),
+      inflight: this.inflight,
+      ...this.s,
+      watermark: this.watermark,
+      reconnectDelayMs: this.connected ? 0 : this.reconnectDelay,
+    };
   }
 
-  /** Starts connecting (in the background: polling does not wait for the broker) and the publish timer. */
+  /**
+   * Starts connecting (in the background: polling does not wait for the
+   * broker) and the publish timer. The spool must be open: what it holds from
+   * before is sent first, marked late.
+   */
   start(): void {
-    const m = this.o.mqtt;
-    const client = mqtt.connect(m.url, {
-      clientId: m.clientId ?? `gridwatch-agent-${this.o.agent}`,
-      ...(m.username !== undefined ? { username: m.username } : {}),
-      ...(m.password !== undefined ? { password: m.password } : {}),
-      keepalive: m.keepaliveS,
-      reconnectPeriod: m.reconnectPeriodMs,
-      connectTimeout: 10_000,
-      clean: true,
-      will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
-    });
-    this.client = client;
-    client.on('connect', () => {
-      client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
-      this.setLink('up', 'connected');
-      this.lastError = '';
-      this.downReported = false;
-      this.overflowReported = false;
-      this.flush();
-    });
-    client.on('close', () => {
-      if (this.link === 'down' && !this.stopping && !this.downReported) {
-        // not connected yet: say so once, not on every reconnect attempt
-        this.downReported = true;
-        this.log.warn({ reason: this.lastError || 'connection closed', url: redactUrl(this.o.mqtt.url), retryMs: this.o.mqtt.reconnectPeriodMs }, 'mqtt not connected; retrying');
-      }
-      this.setLink('down', this.lastError || 'connection closed');
-    });
-    client.on('error', (err) => {
-      // mqtt.js keeps reconnecting after an error; log each distinct one once
-      if (err.message !== this.lastError) this.log.warn({ err }, 'mqtt error');
-      this.lastError = err.message;
-    });
+    if (this.started) return;
+    this.started = true;
+    this.watermark = this.spool.acked;
+    this.cursor = this.spool.firstSeq;
+    // whatever the spool holds at start was read by an earlier run: backfill
+    this.sentHigh = this.spool.nextSeq - 1;
+    this.liveFrom = this.spool.nextSeq;
+    this.connect();
     this.interval = setInterval(() => this.flush(), this.o.publishIntervalMs);
   }
 
-  push(reading: Reading): void {
-    this.pending.push(reading);
-    if (this.pending.length > this.o.maxPending) {
-      const excess = this.pending.length - this.o.maxPending;
-      this.pending.splice(0, excess);
-      this.s.dropped += excess;
-      if (!this.overflowReported) {
-        this.overflowReported = true;
-        this.log.error({ maxPending: this.o.maxPending }, 'broker unreachable and pending readings full: dropping the oldest');
-      }
-    }
-    if (this.pending.length >= this.o.flushAt && !this.immediate && !this.stopping) {
+  /** Called after readings were appended to the spool: sends at once when enough wait. */
+  notify(): void {
+    if (this.stopping || this.immediate || !this.connected) return;
+    if (this.spool.nextSeq - this.cursor >= this.o.flushAt) {
       this.immediate = setImmediate(() => {
         this.immediate = null;
         this.flush();
@@ -142,57 +192,238 @@ export class ReadingsUplink {
     }
   }
 
-  /** Publishes everything pending, in messages of at most maxBatch readings. */
-  flush(): void {
-    const client = this.client;
-    if (!client?.connected) return;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.o.maxBatch);
-      const msg: ReadingsMessage = { agent: this.o.agent, readings: batch };
-      this.inflight++;
-      client.publish(this.topic, JSON.stringify(msg), { qos: 1 }, (err) => {
-        this.inflight--;
-        if (err) {
-          // mqtt.js refused it (disconnecting): keep the readings for the next attempt
-          if (this.stopping) this.s.dropped += batch.length;
-          else this.pending.unshift(...batch);
-          this.log.warn({ err, readings: batch.length }, 'publish failed');
-        } else {
-          this.s.published += batch.length;
-          this.s.messages++;
-        }
-        if (this.inflight === 0) this.inflightDrained?.();
-      });
+  private connect(): void {
+    const gen = ++this.gen;
+    const m = this.o.mqtt;
+    const client = mqtt.connect(m.url, {
+      clientId: m.clientId ?? `gridwatch-agent-${this.o.agent}`,
+      ...(m.username !== undefined ? { username: m.username } : {}),
+      ...(m.password !== undefined ? { password: m.password } : {}),
+      keepalive: m.keepaliveS,
+      // reconnecting is ours (see the header comment)
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      clean: true,
+      will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      if (gen === this.gen) this.onConnect(client, gen);
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (gen === this.gen) this.onMessage(topic, payload, packet.retain);
+    });
+    client.on('error', (err) => {
+      // log each distinct error once, not on every attempt
+      if (err.message !== this.lastError) this.log.warn({ err }, 'mqtt error');
+      this.lastError = err.message;
+    });
+    client.on('close', () => {
+      if (gen === this.gen) this.onClose(client);
+    });
+  }
+
+  private onConnect(client: MqttClient, gen: number): void {
+    this.connected = true;
+    this.connectedAt = performance.now();
+    this.reconnectDelay = 0;
+    this.s.connects++;
+    // what was read while we were away is backfill; from here on readings are live
+    this.liveFrom = this.spool.nextSeq;
+    this.lastError = '';
+    this.downReported = false;
+    client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+    this.setLink('up', 'connected');
+    client.subscribe({ [this.wmTopic]: { qos: 1 }, [SERVER_STATE_TOPIC]: { qos: 1 } }, (err) => {
+      if (gen !== this.gen) return;
+      if (err) this.log.warn({ err }, 'subscribe to the watermark failed; readings stay spooled until it succeeds on a reconnect');
+      // the broker may have lost what it acknowledged before: go again from the oldest unacknowledged
+      this.rewind('connected');
+      this.flush();
+    });
+  }
+
+  private onClose(client: MqttClient): void {
+    const wasConnected = this.connected;
+    this.connected = false;
+    // callbacks of this connection's publishes are ignored from here on; what they carried is still in the spool
+    this.gen++;
+    this.inflight = 0;
+    this.wakeDrained();
+    try {
+      client.end(true);
+    } catch {
+      // already ended
+    }
+    if (this.client === client) this.client = null;
+    if (this.stopping) return;
+    if (!wasConnected) {
+      this.s.connectFailures++;
+      if (!this.downReported) {
+        // not connected yet: say so once, not on every attempt
+        this.downReported = true;
+        this.log.warn({ reason: this.lastError || 'connection closed', url: redactUrl(this.o.mqtt.url) }, 'mqtt not connected; retrying with backoff');
+      }
+    } else if (performance.now() - this.connectedAt > 30_000) {
+      // a connection that held for a while starts the backoff over
+      this.attempt = 0;
+    }
+    this.scheduleReconnect();
+    this.setLink('down', this.lastError || 'connection closed');
+  }
+
+  /** Exponential backoff from reconnectPeriodMs to reconnectMaxMs, with "equal jitter" (half fixed, half random). */
+  private scheduleReconnect(): void {
+    const { reconnectPeriodMs: min, reconnectMaxMs: max } = this.o.mqtt;
+    const base = Math.min(Math.max(min, max), min * 2 ** Math.min(this.attempt, 20));
+    this.attempt++;
+    const delay = Math.round(base / 2 + (this.o.random() * base) / 2);
+    this.reconnectDelay = delay;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopping) this.connect();
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    if (topic === this.wmTopic) {
+      let msg: Partial<WatermarkMessage>;
+      try {
+        msg = JSON.parse(payload.toString('utf8')) as Partial<WatermarkMessage>;
+      } catch {
+        this.log.warn({ topic }, 'watermark is not JSON; ignored');
+        return;
+      }
+      if (msg.agent !== this.o.agent || typeof msg.seq !== 'number' || !Number.isSafeInteger(msg.seq)) {
+        this.log.warn({ topic, agent: msg.agent }, 'watermark malformed or for another agent; ignored');
+        return;
+      }
+      if (msg.seq > this.watermark) {
+        this.watermark = msg.seq;
+        this.applyWatermark();
+      }
+      return;
+    }
+    if (topic === SERVER_STATE_TOPIC && !retained && payload.toString('utf8') === 'online') {
+      // a server (re)started: it may have lost what it had not stored yet
+      this.rewind('server online');
+      this.flush();
     }
   }
 
-  /** Publishes what is pending, waits for its acknowledgements, publishes `offline`, disconnects. */
+  /** Forgets what the server stored — but only what was (re)sent since the last rewind. */
+  private applyWatermark(): void {
+    const upTo = Math.min(this.watermark, this.cursor - 1);
+    if (upTo > this.spool.acked) this.spool.ack(upTo);
+  }
+
+  private rewind(reason: string): void {
+    const to = Math.max(this.spool.acked + 1, this.spool.firstSeq);
+    if (this.cursor > to) {
+      this.s.rewinds++;
+      this.log.info({ reason, fromSeq: to, readings: this.cursor - to }, 'resending unacknowledged readings');
+    }
+    this.cursor = to;
+  }
+
+  /** Sends what waits in the spool, in messages of at most maxBatch readings, keeping maxInflight messages outstanding. */
+  flush(): void {
+    this.spool.flush();
+    const client = this.client;
+    if (!client || !this.connected) return;
+    const gen = this.gen;
+    while (this.inflight < this.o.maxInflight) {
+      let batch = this.spool.read(this.cursor, this.o.maxBatch);
+      if (batch.length === 0) break;
+      let body = this.encode(batch);
+      // a message must stay under the contract's size limit (long device ids, many quantities)
+      while (body.json.length > MAX_MESSAGE_BYTES && batch.length > 1) {
+        batch = batch.slice(0, Math.ceil(batch.length / 2));
+        body = this.encode(batch);
+      }
+      const n = batch.length;
+      const last = batch[n - 1]!.seq;
+      this.s.late += body.late;
+      this.s.resent += body.resent;
+      this.cursor = last + 1;
+      if (last > this.sentHigh) this.sentHigh = last;
+      this.inflight++;
+      client.publish(this.topic, body.json, { qos: 1 }, (err) => {
+        if (gen !== this.gen) return;
+        this.inflight--;
+        if (err) {
+          // not sent: this and everything after it go again, in order
+          this.log.warn({ err, readings: n }, 'publish failed');
+          this.rewind('publish failed');
+        } else {
+          this.s.published += n;
+          this.s.messages++;
+        }
+        if (this.inflight === 0) this.wakeDrained();
+        if (!this.stopping || !err) this.flush();
+      });
+    }
+    this.applyWatermark();
+  }
+
+  private encode(batch: readonly Reading[]): { json: string; late: number; resent: number } {
+    const now = this.o.clock();
+    let late = 0;
+    let resent = 0;
+    const readings = batch.map((r) => {
+      const again = r.seq <= this.sentHigh;
+      if (again) resent++;
+      if (!again && !r.late && r.seq >= this.liveFrom && now - r.ts <= this.o.lateAfterMs) return r;
+      late++;
+      return r.late ? r : { ...r, late: true };
+    });
+    const msg: ReadingsMessage = { agent: this.o.agent, readings };
+    return { json: JSON.stringify(msg), late, resent };
+  }
+
+  private wakeDrained(): void {
+    for (const w of this.drainedWaiters.splice(0)) w();
+  }
+
+  /** Resolves when nothing is in flight. */
+  private whenDrained(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((r) => this.drainedWaiters.push(r));
+  }
+
+  /**
+   * Sends what the spool holds (waiting for the PUBACKs, up to stopTimeoutMs),
+   * publishes `offline`, disconnects. What could not be sent stays in the spool.
+   */
   async stop(): Promise<void> {
+    if (!this.started) return;
     this.stopping = true;
     if (this.interval) clearInterval(this.interval);
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.interval = null;
     this.immediate = null;
+    this.reconnectTimer = null;
     const client = this.client;
-    if (!client) return;
-    const limit = this.o.stopTimeoutMs;
-    if (client.connected) {
-      this.flush();
-      await this.withTimeout(
-        this.inflight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.inflightDrained = r)),
-        limit,
-        'acknowledgements at stop',
-      );
-      await this.withTimeout(client.publishAsync(this.stateTopic, 'offline', { qos: 1, retain: true }), limit, 'offline state at stop');
+    const deadline = performance.now() + this.o.stopTimeoutMs;
+    if (client && this.connected) {
+      for (;;) {
+        this.flush();
+        const left = deadline - performance.now();
+        if (left <= 0 || !(await this.withTimeout(this.whenDrained(), left, 'acknowledgements at stop'))) break;
+        if (!this.connected || this.spool.read(this.cursor, 1).length === 0) break;
+      }
+      if (this.connected)
+        await this.withTimeout(client.publishAsync(this.stateTopic, 'offline', { qos: 1, retain: true }), this.o.stopTimeoutMs, 'offline state at stop');
     }
-    if (this.pending.length > 0) {
-      this.s.dropped += this.pending.length;
-      this.log.warn({ readings: this.pending.length }, 'stopped while the broker was unreachable: pending readings lost (no spool yet)');
-      this.pending = [];
-    }
-    const ended = await this.withTimeout(client.endAsync(), limit, 'disconnect');
-    if (!ended) await client.endAsync(true);
+    const unsent = this.stats().pending;
+    if (unsent > 0) this.log.warn({ readings: unsent }, 'stopped with readings not sent; they stay in the spool');
+    this.gen++;
     this.client = null;
+    if (client) {
+      const ended = await this.withTimeout(client.endAsync(), this.o.stopTimeoutMs, 'disconnect');
+      if (!ended) await client.endAsync(true);
+    }
+    this.connected = false;
     this.setLink('down', 'stopped');
   }
 
@@ -217,7 +448,7 @@ export class ReadingsUplink {
     if (to === 'up') this.log.info({ from, to, reason, url: redactUrl(this.o.mqtt.url) }, 'mqtt connection state changed');
     else if (!this.stopping) {
       this.downReported = true;
-      this.log.warn({ from, to, reason, url: redactUrl(this.o.mqtt.url) }, 'mqtt connection state changed');
+      this.log.warn({ from, to, reason, url: redactUrl(this.o.mqtt.url), retryInMs: this.reconnectDelay }, 'mqtt connection state changed');
     }
   }
 }

@@ -93,6 +93,8 @@ try {
         site: site.id,
         mqtt: { url: server.mqttUrl },
         publishIntervalMs: 1000,
+        // store and forward: readings survive a server or agent restart
+        spool: { dir: path.join(config.dataDir, 'spool', room.agent) },
         devices: meters.map((m, i) => ({ id: m.id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: i + 1, intervalMs: 1000, timeoutMs: 800 })),
       });
       const agent = createAgent(agentConfig, { log: log.child({ component: 'edge-agent' }) });

@@ -1,16 +1,22 @@
 /**
- * Simulator ↔ edge agent over real Modbus TCP, agent → real Mosquitto (the
- * shared one from the harness), checked by a real MQTT subscriber.
+ * Simulator ↔ edge agent over real Modbus TCP, agent → a real Mosquitto of
+ * this file's own (an agent resends unacknowledged readings whenever any
+ * server announces `online`, which other tests' servers do on the shared
+ * broker, and these tests count messages exactly), checked by a real MQTT
+ * subscriber.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentStateTopic, parseReadingsPayload, readingsTopic, type Reading } from '../../contract/index.ts';
-import { createAgent, loadAgentConfig, ReadingsUplink, type AgentConfigInput } from '../../edge-agent/index.ts';
+import { createAgent, loadAgentConfig, MemorySpool, ReadingsUplink, type AgentConfigInput } from '../../edge-agent/index.ts';
 import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
+import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
+import { tmpDir, waitFor } from './support.ts';
 
-const mqttUrl = inject('mqttUrl');
+let broker: ServiceHandle;
+let mqttUrl = '';
 const uid = randomBytes(4).toString('hex');
 
 /** Messages of one agent as a subscriber sees them. */
@@ -86,6 +92,8 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
+    broker = await startMosquitto();
+    mqttUrl = broker.url;
     sim = await startModbusSimulator({
       port: 0,
       units: [
@@ -99,6 +107,7 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
   });
   afterAll(async () => {
     await sim.stop();
+    await broker?.stop();
   });
 
   it('publishes exactly the meter values, stamped at the poll, numbered in order, good; a dead unit goes comm_loss alone', async () => {
@@ -255,6 +264,54 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     expect(count(after, 'TCPServerWrap')).toBeLessThanOrEqual(count(before, 'TCPServerWrap'));
   });
 
+  it('a spool over its quota drops the oldest readings, exactly counted, and the center sees the loss as a reading of <agent>.spool', async () => {
+    const own = await startMosquitto();
+    cleanups.push(() => own.stop());
+    const site = `site-${uid}`;
+    const agentId = `agent-q-${uid}`;
+    const dir = tmpDir('gw-quota-');
+    cleanups.push(async () => dir.remove());
+    const { log, lines } = memoryLog();
+    const agent = createAgent(
+      loadAgentConfig({
+        agent: agentId,
+        site,
+        mqtt: { url: own.url, reconnectPeriodMs: 100, reconnectMaxMs: 300 },
+        publishIntervalMs: 100,
+        spool: { dir: dir.dir, fsync: 'none', maxBytes: 16 * 1024, segmentBytes: 2048 },
+        devices: [device('m1', sim.port, 1, { intervalMs: 100 }), device('m2', sim.port, 2, { intervalMs: 100 })],
+      }),
+      { log },
+    );
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    await waitFor('connected', () => agent.stats().uplink.connected);
+    await own.kill();
+    await waitFor('the quota overflowing', () => agent.stats().spool.lost > 20, 15_000);
+    await own.restart();
+    const watcher = await mqtt.connectAsync(own.url, { clientId: `watch-q-${uid}`, reconnectPeriod: 0 });
+    cleanups.push(() => watcher.endAsync());
+    const got: Reading[] = [];
+    watcher.on('message', (_t, p) => {
+      const r = parseReadingsPayload(p, agentId);
+      if (r.ok) got.push(...r.value.readings);
+    });
+    await watcher.subscribeAsync(readingsTopic(site, agentId), { qos: 1 });
+    await waitFor('the loss report', () => got.some((r) => r.device === `${agentId}.spool`), 10_000);
+    await agent.stop();
+    const loss = got.find((r) => r.device === `${agentId}.spool`)!;
+    expect(loss).toMatchObject({ q: 'comm_loss', v: {} });
+    const st = agent.stats().spool;
+    const logged = lines.filter((l) => l.msg === 'readings lost to the spool quota; reported as a comm_loss reading of the spool');
+    expect(logged.length).toBeGreaterThanOrEqual(1);
+    // the logged losses add up to the counter, and every seq is either lost or was held
+    expect(logged.reduce((n, l) => n + Number(l.readings), 0)).toBe(st.lost);
+    const firstLost = Number(logged[0]!.fromSeq);
+    const heldFrom = Math.min(...got.filter((r) => r.seq >= firstLost).map((r) => r.seq));
+    expect(heldFrom - firstLost).toBeLessThanOrEqual(st.lost);
+    expect(st.bytes).toBeLessThanOrEqual(16 * 1024);
+  });
+
   it('uplink: 500 pending readings go out at once, not at the next publish period, as one message', async () => {
     const site = `site-${uid}`;
     const agentId = `agent-d-${uid}`;
@@ -262,23 +319,30 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     cleanups.push(() => watcher.close());
     const { log } = memoryLog();
     const mqttConfig = loadAgentConfig({ agent: agentId, site, mqtt: { url: mqttUrl }, devices: [device('x', 1, 1)] }).mqtt;
-    const uplink = new ReadingsUplink({ agent: agentId, site, mqtt: mqttConfig, publishIntervalMs: 60_000, log });
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const uplink = new ReadingsUplink({ agent: agentId, site, mqtt: mqttConfig, publishIntervalMs: 60_000, spool, log });
+    const push = (r: Omit<Reading, 'seq'>) => {
+      spool.append(r);
+      uplink.notify();
+    };
     cleanups.push(() => uplink.stop());
     uplink.start();
     await watcher.until('online', () => watcher.states.includes('online'));
     const now = Date.now();
-    for (let i = 0; i < 499; i++) uplink.push({ device: 'x', ts: now, seq: i, v: { f: 50 }, q: 'good' });
+    for (let i = 0; i < 499; i++) push({ device: 'x', ts: now, v: { f: 50 }, q: 'good' });
     await new Promise((r) => setTimeout(r, 300));
     expect(watcher.readings).toHaveLength(0); // 499: waits for the period
-    uplink.push({ device: 'x', ts: now, seq: 499, v: { f: 50 }, q: 'good' });
+    push({ device: 'x', ts: now, v: { f: 50 }, q: 'good' });
     await watcher.until('the batch', () => watcher.readings.length === 500, 2000);
     expect(watcher.messages).toEqual([{ agent: agentId, count: 500 }]);
     expect(watcher.readings.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(watcher.readings.some((r) => r.late)).toBe(false);
     // whatever is pending at stop is published before the offline state
-    uplink.push({ device: 'x', ts: now, seq: 500, v: {}, q: 'comm_loss' });
+    push({ device: 'x', ts: now, v: {}, q: 'comm_loss' });
     await uplink.stop();
     await watcher.until('offline', () => watcher.states.includes('offline'));
     expect(watcher.readings.at(-1)).toMatchObject({ seq: 500, q: 'comm_loss' });
-    expect(uplink.stats()).toMatchObject({ published: 501, messages: 2, pending: 0, dropped: 0 });
+    expect(uplink.stats()).toMatchObject({ published: 501, messages: 2, pending: 0, late: 0, resent: 0 });
   });
 });

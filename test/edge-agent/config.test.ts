@@ -109,6 +109,19 @@ describe('agent config', () => {
     expect(loadAgentConfig({ ...valid(), mqtt: { url: 'mqtt://b', username: 'agent', password: 'x' } }).mqtt.username).toBe('agent');
   });
 
+  it('spool: defaults filled, fsync policy checked, a segment the quota cannot drop whole refused; reconnect cap not below its start', () => {
+    const c = loadAgentConfig({ ...valid(), spool: { dir: '/var/lib/gridwatch/spool' } });
+    expect(c.spool).toEqual({ dir: '/var/lib/gridwatch/spool', fsync: 'interval', fsyncIntervalMs: 1000, maxBytes: 1024 ** 3, segmentBytes: 4 * 1024 ** 2 });
+    expect(c.lateAfterMs).toBe(10_000);
+    expect(c.mqtt.reconnectMaxMs).toBe(30_000);
+    expect(loadAgentConfig(valid()).spool).toBeUndefined();
+    expect(configError({ ...valid(), spool: { dir: 'x', fsync: 'sometimes', maxBytes: 10_000, segmentBytes: 6000 }, mqtt: { url: 'mqtt://b', reconnectPeriodMs: 5000, reconnectMaxMs: 1000 } }).issues).toEqual([
+      expect.stringMatching(/^spool\.fsync: /),
+      'spool.segmentBytes: 6000 is more than half of spool.maxBytes (10000); the quota drops whole segments',
+      'mqtt.reconnectMaxMs: 1000 is below mqtt.reconnectPeriodMs (5000)',
+    ]);
+  });
+
   it('resolves profiles against the registry it is given', () => {
     const custom = createProfileRegistry([{ ...dtsu666Profile(), id: 'acme-meter' }]);
     expect(() => loadAgentConfig({ ...valid(), devices: [device('m1', { profile: 'acme-meter' })] })).toThrow(/unknown profile "acme-meter"/);

@@ -1,0 +1,576 @@
+/**
+ * The disk spool: readings as JSON lines in segment files named by the seq of
+ * their first reading (`0001767225600000.seg`), appended in seq order. The
+ * newest segment is written; older ones are only read (to resend) and
+ * deleted whole once every reading in them is acknowledged, or — when the
+ * quota is exceeded — before that, which is the only way a reading is lost,
+ * and is counted.
+ *
+ * Recovery at open: a line cut short by a crash is cut off, the next seq is
+ * one past the last complete line (or what `state.json` says, if higher), and
+ * the last acknowledged seq comes from `state.json`. A stale `state.json`
+ * (the process died before writing it) only means readings are sent again,
+ * which the server overwrites (same measurement, tags and timestamp).
+ *
+ * One process per directory: a `lock` file holds the owner's pid; a lock whose
+ * process is gone (SIGKILL) is taken over.
+ *
+ * Synchronous file I/O on purpose: appends are small and go to the page
+ * cache; the write must have happened before the reading is sent, and the
+ * order of lines is the order of seqs.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Reading } from '../../contract/index.ts';
+import { EdgeAgentError } from '../errors.ts';
+import type { FsyncPolicy, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
+
+export interface DiskSpoolOptions {
+  dir: string;
+  fsync: FsyncPolicy;
+  /** for `interval`: longest time written bytes stay unsynced, ms */
+  fsyncIntervalMs: number;
+  /** quota for all segments together, bytes */
+  maxBytes: number;
+  /** a segment is closed and a new one begun at this size, bytes; the quota drops whole segments */
+  segmentBytes: number;
+  /** seq of the first reading when the directory has never held a spool; default 0 */
+  initialSeq?: number;
+  log: Logger;
+  /** newest readings kept decoded in memory for the sender; default 20 000 */
+  memReadings?: number;
+}
+
+interface Segment {
+  file: string;
+  first: number;
+  /** one past the last seq in the segment */
+  next: number;
+  /** bytes of the lines in it (written or pending) */
+  bytes: number;
+  firstTs?: number;
+  lastTs?: number;
+}
+
+interface SpoolState {
+  acked: number;
+  nextSeq: number;
+  lost: number;
+}
+
+const SEG_SUFFIX = '.seg';
+const SEQ_DIGITS = 16; // Number.MAX_SAFE_INTEGER has 16 digits
+
+function segName(first: number): string {
+  return `${String(first).padStart(SEQ_DIGITS, '0')}${SEG_SUFFIX}`;
+}
+
+function isReadingLine(x: unknown): x is Reading {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return typeof r.seq === 'number' && typeof r.device === 'string' && typeof r.ts === 'number' && typeof r.q === 'string' && typeof r.v === 'object';
+}
+
+function parseLine(line: string): Reading | null {
+  try {
+    const x: unknown = JSON.parse(line);
+    return isReadingLine(x) ? x : null;
+  } catch {
+    return null;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class DiskSpool implements Spool {
+  private readonly o: Required<Omit<DiskSpoolOptions, 'log'>>;
+  private readonly log: Logger;
+  private segments: Segment[] = [];
+  private fd: number | null = null;
+  /** bytes of the active segment actually on disk */
+  private fileSize = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private dirty = false;
+  private next = 0;
+  private ackedSeq = -1;
+  private totalBytes = 0;
+  /** newest readings, contiguous up to next - 1: mem[i].seq === memBase + i - memHead */
+  private mem: Reading[] = [];
+  private memHead = 0;
+  private cache: { file: string; size: number; readings: Reading[] } | null = null;
+  private losses: SpoolLoss[] = [];
+  private flushImmediate: NodeJS.Immediate | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private stateTimer: NodeJS.Timeout | null = null;
+  private opened = false;
+  private closed = false;
+  private ioFailing = false;
+  private readonly s = { appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0 };
+
+  /** Does no I/O until open(). */
+  constructor(opts: DiskSpoolOptions) {
+    this.log = opts.log;
+    this.o = { initialSeq: 0, memReadings: 20_000, ...opts };
+    delete (this.o as Partial<DiskSpoolOptions>).log;
+    if (opts.segmentBytes * 2 > opts.maxBytes)
+      throw new RangeError(`spool segmentBytes (${opts.segmentBytes}) must be at most half of maxBytes (${opts.maxBytes}): the quota drops whole segments`);
+  }
+
+  private get lockFile(): string {
+    return path.join(this.o.dir, 'lock');
+  }
+  private get stateFile(): string {
+    return path.join(this.o.dir, 'state.json');
+  }
+
+  get firstSeq(): number {
+    const oldest = this.segments[0]?.first ?? this.next;
+    return Math.min(this.next, Math.max(oldest, this.ackedSeq + 1));
+  }
+  get nextSeq(): number {
+    return this.next;
+  }
+  get acked(): number {
+    return this.ackedSeq;
+  }
+
+  open(): void {
+    if (this.opened) throw new EdgeAgentError('GW_ERR_AGENT_STATE', 'spool opened twice');
+    this.opened = true;
+    mkdirSync(this.o.dir, { recursive: true });
+    this.takeLock();
+    const state = this.readState();
+    this.s.lost = state?.lost ?? 0;
+
+    const files = readdirSync(this.o.dir)
+      .filter((f) => f.endsWith(SEG_SUFFIX) && /^\d+\.seg$/.test(f))
+      .sort();
+    for (let i = 0; i < files.length; i++) {
+      const seg = this.scan(files[i]!, i === files.length - 1);
+      if (seg) this.segments.push(seg);
+    }
+    const last = this.segments.at(-1);
+    this.next = Math.max(last?.next ?? 0, state?.nextSeq ?? 0);
+    if (!last && !state) this.next = this.o.initialSeq;
+    this.ackedSeq = Math.min(state?.acked ?? (this.segments[0]?.first ?? this.next) - 1, this.next - 1);
+    this.totalBytes = this.segments.reduce((n, s) => n + s.bytes, 0);
+    this.deleteAcked();
+    // keep appending to the newest segment unless it is full, or its name no longer matches the next seq (state.json ran ahead)
+    if (last && this.segments.at(-1) === last && last.bytes < this.o.segmentBytes && last.next === this.next) {
+      this.fd = openSync(path.join(this.o.dir, last.file), 'a');
+      this.fileSize = last.bytes;
+    } else {
+      this.startSegment();
+    }
+    if (this.o.fsync === 'interval') {
+      this.syncTimer = setInterval(() => this.sync(), this.o.fsyncIntervalMs);
+      this.syncTimer.unref();
+    }
+    this.writeState();
+    this.log.info(
+      { dir: this.o.dir, nextSeq: this.next, acked: this.ackedSeq, unacked: this.next - this.firstSeq, segments: this.segments.length, bytes: this.totalBytes, lost: this.s.lost },
+      'spool opened',
+    );
+  }
+
+  private takeLock(): void {
+    try {
+      writeFileSync(this.lockFile, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(readFileSync(this.lockFile, 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner))
+      throw new EdgeAgentError('GW_ERR_SPOOL_LOCKED', `spool ${this.o.dir} is in use by process ${owner} (delete ${this.lockFile} if that is not an edge agent)`);
+    writeFileSync(this.lockFile, String(process.pid));
+  }
+
+  private readState(): SpoolState | null {
+    let raw: string;
+    try {
+      raw = readFileSync(this.stateFile, 'utf8');
+    } catch {
+      return null;
+    }
+    try {
+      const x = JSON.parse(raw) as Partial<SpoolState>;
+      if (Number.isSafeInteger(x.acked) && Number.isSafeInteger(x.nextSeq) && Number.isSafeInteger(x.lost))
+        return { acked: x.acked!, nextSeq: x.nextSeq!, lost: x.lost! };
+    } catch {
+      // fall through
+    }
+    this.log.warn({ file: this.stateFile }, 'spool state unreadable; recovering from the segments (readings may be sent again)');
+    return null;
+  }
+
+  /**
+   * Reads a segment's bounds. A torn last line is cut off (truncating the
+   * file when it is the newest segment), and so are complete lines that do not
+   * decode at the very end (zeros after a power loss).
+   */
+  private scan(file: string, newest: boolean): Segment | null {
+    const full = path.join(this.o.dir, file);
+    const first = Number(file.slice(0, -SEG_SUFFIX.length));
+    let buf: Buffer;
+    try {
+      buf = readFileSync(full);
+    } catch (err) {
+      this.log.error({ err, file: full }, 'spool segment unreadable; skipped');
+      return null;
+    }
+    let end = buf.length;
+    // a torn tail (no newline at the end) is cut back to just after the last newline
+    if (end > 0 && buf[end - 1] !== 0x0a) end = buf.lastIndexOf(0x0a, end - 1) + 1;
+    // complete lines at the end that do not decode (zeros after a power loss) go too
+    let lastReading: Reading | null = null;
+    while (end > 0) {
+      const lineEnd = end - 1; // the newline
+      // Buffer.lastIndexOf counts a negative offset from the end: guard the first line
+      const lineStart = lineEnd === 0 ? 0 : buf.lastIndexOf(0x0a, lineEnd - 1) + 1;
+      const r = parseLine(buf.toString('utf8', lineStart, lineEnd));
+      if (r) {
+        lastReading = r;
+        break;
+      }
+      end = lineStart;
+    }
+    if (end < buf.length) {
+      this.s.corrupt++;
+      this.log.warn({ file: full, cutBytes: buf.length - end }, 'spool segment ends in a torn or undecodable line; cut off');
+      if (newest) {
+        try {
+          const fd = openSync(full, 'r+');
+          ftruncateSync(fd, end);
+          closeSync(fd);
+        } catch (err) {
+          this.log.error({ err, file: full }, 'cannot truncate a torn spool segment');
+        }
+      }
+    }
+    const firstNl = buf.indexOf(0x0a);
+    const firstReading = firstNl > 0 && firstNl < end ? parseLine(buf.toString('utf8', 0, firstNl)) : null;
+    const next = lastReading ? lastReading.seq + 1 : first;
+    const seg: Segment = { file, first: firstReading?.seq ?? first, next: Math.max(next, first), bytes: end };
+    if (firstReading) seg.firstTs = firstReading.ts;
+    if (lastReading) seg.lastTs = lastReading.ts;
+    return seg;
+  }
+
+  private startSegment(): void {
+    const file = segName(this.next);
+    const full = path.join(this.o.dir, file);
+    // a leftover file of that name (an empty segment from before) is reused; anything in it is past what we hold
+    this.fd = openSync(full, 'w');
+    this.fileSize = 0;
+    const prev = this.segments.at(-1);
+    if (prev && prev.file === file) this.segments.pop();
+    this.segments.push({ file, first: this.next, next: this.next, bytes: 0 });
+    if (this.o.fsync === 'always') this.syncDir();
+  }
+
+  private syncDir(): void {
+    try {
+      const dfd = openSync(this.o.dir, 'r');
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    } catch {
+      // not every file system can sync a directory; the segment's own fsync still holds
+    }
+  }
+
+  append(u: UnsequencedReading): Reading {
+    if (!this.opened || this.closed) throw new EdgeAgentError('GW_ERR_AGENT_STATE', 'spool is not open');
+    const r: Reading = { device: u.device, ts: u.ts, seq: this.next++, v: u.v, q: u.q };
+    if (u.late) r.late = true;
+    const line = `${JSON.stringify(r)}\n`;
+    const bytes = Buffer.byteLength(line);
+    this.pending.push(line);
+    this.pendingBytes += bytes;
+    const seg = this.segments.at(-1)!;
+    seg.next = this.next;
+    seg.bytes += bytes;
+    seg.firstTs ??= r.ts;
+    seg.lastTs = r.ts;
+    this.totalBytes += bytes;
+    this.mem.push(r);
+    // readings not yet written stay in memory whatever the limit
+    const keep = Math.max(this.o.memReadings, this.pending.length);
+    if (this.mem.length - this.memHead > keep) {
+      this.memHead += this.mem.length - this.memHead - keep;
+      if (this.memHead > 4096 && this.memHead * 2 > this.mem.length) {
+        this.mem = this.mem.slice(this.memHead);
+        this.memHead = 0;
+      }
+    }
+    this.s.appended++;
+    if (seg.bytes >= this.o.segmentBytes) this.roll();
+    else if (this.pending.length * 2 > this.o.memReadings) this.flush();
+    else if (!this.flushImmediate) this.flushImmediate = setImmediate(() => this.flush());
+    if (this.totalBytes > this.o.maxBytes) this.enforceQuota();
+    return r;
+  }
+
+  private roll(): void {
+    this.flush();
+    if (this.pending.length > 0) return; // cannot write now: keep filling this segment, retried on the next append
+    if (this.o.fsync !== 'none') this.sync();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.startSegment();
+  }
+
+  private enforceQuota(): void {
+    while (this.totalBytes > this.o.maxBytes && this.segments.length > 1) {
+      const seg = this.segments.shift()!;
+      this.totalBytes -= seg.bytes;
+      this.unlink(seg);
+      const from = Math.max(seg.first, this.ackedSeq + 1);
+      const n = seg.next - from;
+      if (n > 0) {
+        const loss: SpoolLoss = { readings: n, fromSeq: from, toSeq: seg.next - 1 };
+        if (from === seg.first && seg.firstTs !== undefined) loss.fromTs = seg.firstTs;
+        if (seg.lastTs !== undefined) loss.toTs = seg.lastTs;
+        this.s.lost += n;
+        this.losses.push(loss);
+        this.log.error({ ...loss, maxBytes: this.o.maxBytes, lostTotal: this.s.lost }, 'spool quota exceeded: oldest unacknowledged readings dropped');
+        this.writeState();
+      }
+    }
+  }
+
+  private unlink(seg: Segment): void {
+    if (this.cache?.file === seg.file) this.cache = null;
+    try {
+      unlinkSync(path.join(this.o.dir, seg.file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ err, file: seg.file }, 'cannot delete a spool segment');
+    }
+  }
+
+  flush(): void {
+    if (this.flushImmediate) {
+      clearImmediate(this.flushImmediate);
+      this.flushImmediate = null;
+    }
+    if (this.pending.length === 0 || this.fd === null) return;
+    const buf = Buffer.from(this.pending.join(''));
+    const before = this.fileSize;
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+      this.fileSize += buf.length;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.dirty = true;
+      if (this.o.fsync === 'always') this.sync();
+      if (this.ioFailing) {
+        this.ioFailing = false;
+        this.log.info({ from: 'failing', to: 'ok' }, 'spool writes recovered');
+      }
+    } catch (err) {
+      this.s.ioErrors++;
+      // undo a partial write so the retry does not leave half a line in the middle
+      try {
+        ftruncateSync(this.fd, before);
+      } catch {
+        // the reader skips undecodable lines and repeated seqs
+      }
+      if (!this.ioFailing) {
+        this.ioFailing = true;
+        this.log.error({ err, from: 'ok', to: 'failing', pending: this.pending.length }, 'spool write failed; readings kept in memory and retried');
+      }
+    }
+  }
+
+  private sync(): void {
+    if (!this.dirty || this.fd === null) return;
+    try {
+      fdatasyncSync(this.fd);
+      this.dirty = false;
+      this.s.fsyncs++;
+    } catch (err) {
+      this.s.ioErrors++;
+      this.log.error({ err }, 'spool fsync failed');
+    }
+  }
+
+  read(from: number, max: number): Reading[] {
+    const start = Math.max(from, this.firstSeq);
+    if (start >= this.next || max <= 0) return [];
+    const memBase = this.next - (this.mem.length - this.memHead);
+    if (start >= memBase) {
+      const i = this.memHead + (start - memBase);
+      return this.mem.slice(i, i + max);
+    }
+    this.flush();
+    for (const seg of this.segments) {
+      if (seg.next <= start) continue;
+      const readings = this.load(seg);
+      const out: Reading[] = [];
+      for (const r of readings) {
+        if (r.seq < start) continue;
+        out.push(r);
+        if (out.length >= max) break;
+      }
+      if (out.length > 0) return out;
+    }
+    // everything from `start` was undecodable on disk but is in memory further on
+    return memBase < this.next ? this.mem.slice(this.memHead, this.memHead + max) : [];
+  }
+
+  /** Decoded readings of a segment, cached for the next read of the same segment. */
+  private load(seg: Segment): Reading[] {
+    if (this.cache && this.cache.file === seg.file && this.cache.size === seg.bytes) return this.cache.readings;
+    const full = path.join(this.o.dir, seg.file);
+    let text: string;
+    try {
+      text = readFileSync(full, 'utf8');
+    } catch (err) {
+      this.s.ioErrors++;
+      this.log.error({ err, file: full }, 'cannot read a spool segment');
+      return [];
+    }
+    const readings: Reading[] = [];
+    let last = -1;
+    let bad = 0;
+    for (const line of text.split('\n')) {
+      if (line.length === 0) continue;
+      const r = parseLine(line);
+      // a line repeated by a retried write, or garbage, is skipped
+      if (!r || r.seq <= last) {
+        bad++;
+        continue;
+      }
+      readings.push(r);
+      last = r.seq;
+    }
+    if (bad > 0) {
+      this.s.corrupt += bad;
+      this.log.warn({ file: full, lines: bad }, 'undecodable or repeated lines in a spool segment skipped');
+    }
+    this.cache = { file: seg.file, size: seg.bytes, readings };
+    return readings;
+  }
+
+  ack(seq: number): void {
+    const upTo = Math.min(seq, this.next - 1);
+    if (!Number.isSafeInteger(upTo) || upTo <= this.ackedSeq) return;
+    this.ackedSeq = upTo;
+    this.deleteAcked();
+    // state.json at most every 200 ms: a stale one only costs a resend
+    if (!this.stateTimer && !this.closed) {
+      this.stateTimer = setTimeout(() => {
+        this.stateTimer = null;
+        this.writeState();
+      }, 200);
+      this.stateTimer.unref();
+    }
+  }
+
+  private deleteAcked(): void {
+    // the newest segment stays: it is being written
+    while (this.segments.length > 1 && this.segments[0]!.next - 1 <= this.ackedSeq) {
+      const seg = this.segments.shift()!;
+      this.totalBytes -= seg.bytes;
+      this.unlink(seg);
+    }
+  }
+
+  private writeState(): void {
+    const state: SpoolState = { acked: this.ackedSeq, nextSeq: this.next, lost: this.s.lost };
+    const tmp = `${this.stateFile}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(state));
+      renameSync(tmp, this.stateFile);
+    } catch (err) {
+      this.s.ioErrors++;
+      this.log.warn({ err }, 'cannot write the spool state (readings may be sent again after a restart)');
+    }
+  }
+
+  takeLosses(): SpoolLoss[] {
+    const out = this.losses;
+    this.losses = [];
+    return out;
+  }
+
+  stats(): SpoolStats {
+    return {
+      firstSeq: this.firstSeq,
+      nextSeq: this.next,
+      acked: this.ackedSeq,
+      unacked: this.next - this.firstSeq,
+      bytes: this.totalBytes,
+      maxBytes: this.o.maxBytes,
+      segments: this.segments.length,
+      appended: this.s.appended,
+      lost: this.s.lost,
+      corrupt: this.s.corrupt,
+      ioErrors: this.s.ioErrors,
+      fsyncs: this.s.fsyncs,
+    };
+  }
+
+  close(): void {
+    if (!this.opened || this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.o.fsync !== 'none') this.sync();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.syncTimer = null;
+    this.stateTimer = null;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.writeState();
+    try {
+      if (readFileSync(this.lockFile, 'utf8').trim() === String(process.pid)) unlinkSync(this.lockFile);
+    } catch {
+      // already gone
+    }
+    this.cache = null;
+    this.mem = [];
+    this.memHead = 0;
+  }
+
+  /** Size on disk of every segment file, for tests and diagnostics. */
+  diskBytes(): number {
+    let n = 0;
+    for (const s of this.segments) {
+      try {
+        n += statSync(path.join(this.o.dir, s.file)).size;
+      } catch {
+        // deleted meanwhile
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The uplink's store-and-forward protocol against a real (private) Mosquitto,
+ * with the test playing the server: what a PUBACK does not prove, the
+ * watermark does.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseReadingsPayload, readingsTopic, SERVER_STATE_TOPIC, watermarkTopic, type Reading } from '../../contract/index.ts';
+import { loadAgentConfig, MemorySpool, ReadingsUplink, type MqttConfig } from '../../edge-agent/index.ts';
+import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
+import { testLog } from '../support/logger.ts';
+import { sleep, waitFor } from './support.ts';
+
+const uid = randomBytes(4).toString('hex');
+let broker: ServiceHandle;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+});
+afterEach(async () => {
+  while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => undefined);
+});
+afterAll(async () => {
+  await broker.stop();
+});
+
+const mqttConfig = (url: string, extra: Record<string, unknown> = {}): MqttConfig =>
+  loadAgentConfig({ agent: 'a', site: 's', mqtt: { url, ...extra }, devices: [{ id: 'x', profile: 'dtsu666', transport: { kind: 'tcp', host: 'h', port: 1 }, unitId: 1 }] }).mqtt;
+
+/** The test as the server: subscribes to one agent's readings, announces itself, publishes watermarks. */
+async function fakeServer(site: string, agent: string) {
+  const client: MqttClient = await mqtt.connectAsync(broker.url, { clientId: `fake-server-${agent}`, reconnectPeriod: 0 });
+  const got: Reading[] = [];
+  client.on('message', (_t, payload) => {
+    const r = parseReadingsPayload(payload, agent);
+    if (r.ok) got.push(...r.value.readings);
+  });
+  await client.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
+  return {
+    got,
+    online: () => client.publishAsync(SERVER_STATE_TOPIC, 'online', { qos: 1 }),
+    watermark: (seq: number) => client.publishAsync(watermarkTopic(agent), JSON.stringify({ agent, seq, at: Date.now() }), { qos: 1, retain: true }),
+    close: () => client.endAsync(),
+  };
+}
+
+describe('uplink store and forward', () => {
+  it('readings the broker took while no server listened are sent again, late, when a server announces online', async () => {
+    const site = `s-${uid}`;
+    const agent = `a1-${uid}`;
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 50, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) spool.append({ device: 'm1', ts: now + i, v: { ua: 230 }, q: 'good' });
+    await waitFor('published into the void', () => up.stats().published === 10);
+    expect(spool.stats().unacked).toBe(10); // a PUBACK is not a watermark
+
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    await server.online();
+    await waitFor('the resend', () => server.got.length === 10);
+    expect(server.got.map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(server.got.every((r) => r.late === true)).toBe(true);
+    expect(up.stats()).toMatchObject({ rewinds: 1, resent: 10 });
+    await server.watermark(9);
+    await waitFor('forgotten once stored', () => spool.stats().unacked === 0);
+    expect(up.stats().watermark).toBe(9);
+  });
+
+  it('a watermark is applied only up to what was sent again since the server came back', async () => {
+    const site = `s-${uid}`;
+    const agent = `a2-${uid}`;
+    const spool = new MemorySpool({ initialSeq: 100 });
+    spool.open();
+    // one message of 5 in flight at a time: the resend takes several round trips
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 20, maxBatch: 5, maxInflight: 1, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    for (let i = 0; i < 40; i++) spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    await waitFor('all 40 published with no server', () => up.stats().published === 40);
+
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    // the new server has stored something newer (say, live readings) and says "all ≤ 139"
+    // right after announcing itself; the agent must not forget 100..139 before it re-sent them
+    await server.online();
+    await server.watermark(139);
+    await waitFor('every reading re-sent', () => new Set(server.got.map((r) => r.seq)).size === 40, 5000);
+    expect([...new Set(server.got.map((r) => r.seq))].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
+    await waitFor('then forgotten', () => spool.stats().unacked === 0);
+  });
+
+  it('reconnects back off exponentially with jitter, capped at reconnectMaxMs', async () => {
+    // a "broker" that accepts and hangs up at once
+    const attempts: number[] = [];
+    const sockets = new Set<net.Socket>();
+    const srv = net.createServer((sock) => {
+      attempts.push(performance.now());
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+      sock.destroy();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => srv.close(r)));
+    const port = (srv.address() as net.AddressInfo).port;
+    const spool = new MemorySpool();
+    spool.open();
+    const up = new ReadingsUplink({
+      agent: `a3-${uid}`,
+      site: 's',
+      mqtt: mqttConfig(`mqtt://127.0.0.1:${port}`, { reconnectPeriodMs: 100, reconnectMaxMs: 800 }),
+      publishIntervalMs: 1000,
+      spool,
+      log: testLog,
+    });
+    cleanups.push(() => up.stop());
+    up.start();
+    await sleep(6000);
+    await up.stop();
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    // 50–100, 100–200, 200–400, 400–800, then capped at 400–800
+    expect(gaps.length).toBeGreaterThanOrEqual(6);
+    expect(gaps.length).toBeLessThanOrEqual(14);
+    expect(gaps[0]!).toBeLessThan(200);
+    for (const g of gaps) expect(g).toBeLessThan(800 + 100);
+    const capped = gaps.slice(4);
+    for (const g of capped) expect(g).toBeGreaterThanOrEqual(400 - 20);
+    // jitter: the capped waits are not all the same
+    expect(Math.max(...capped) - Math.min(...capped)).toBeGreaterThan(10);
+    expect(up.stats().connectFailures).toBe(attempts.length);
+    expect(up.stats().connects).toBe(0);
+  }, 15_000);
+});
