@@ -22,6 +22,9 @@ const BACKOFF_MAX_MS = 5_000;
 /** intervals longer than this are not a device's poll interval but an outage of it */
 const MAX_INTERVAL_MS = 15 * 60_000;
 
+const HEARTBEAT_EVERY_MS = 15_000;
+const HEARTBEAT_DEAD_MS = 40_000;
+
 export class Live {
   readonly latest = new Map<string, LiveReading>();
   /** smoothed interval between a device's readings, ms (for its stale limit) */
@@ -33,6 +36,12 @@ export class Live {
   private retry = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
+  /**
+   * Heartbeat: a quiet server and a dead half-open connection look alike, so
+   * the page pings; no pong for HEARTBEAT_DEAD_MS while open → reconnect.
+   */
+  private lastPong = 0;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
   /** server clock − page clock, ms, estimated from each frame's `at` */
   private offset = 0;
   state: ConnState = 'closed';
@@ -81,6 +90,8 @@ export class Live {
     removeEventListener('online', this.kick);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000);
@@ -121,6 +132,13 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => {
       if (this.filter) this.sendFilter(ws);
+      this.lastPong = Date.now();
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => {
+        if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+        if (Date.now() - this.lastPong > HEARTBEAT_DEAD_MS) ws.close();
+        else ws.send(JSON.stringify({ type: 'ping' }));
+      }, HEARTBEAT_EVERY_MS);
     };
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
@@ -134,6 +152,8 @@ export class Live {
     };
     ws.onclose = () => {
       if (ws !== this.ws) return;
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.heartbeat = null;
       this.ws = null;
       this.setState('closed');
       void this.afterClose();
@@ -175,6 +195,9 @@ export class Live {
       }
       case 'error':
         console.warn('gridwatch live feed:', frame.code, frame.message);
+        return;
+      case 'pong':
+        this.lastPong = Date.now();
         return;
       default: {
         const never: never = frame;
