@@ -134,8 +134,18 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
   ) =>
     app.post<{ Params: { alarmId: string }; Body: B }>(
       `/api/alarms/:alarmId/${name}`,
-      { config: { minRole }, schema: { params: alarmParams, body } },
-      async (req) => ({ seq: svc.lastSeq, alarm: svc.act(req.params.alarmId, req.session!.username, toAction((req.body ?? {}) as B, svc.now())) }),
+      {
+        config: { minRole },
+        schema: { params: alarmParams, body },
+        // `curl -X POST …/acknowledge` without a body is an acknowledgement without a comment
+        preValidation: async (req) => {
+          if (req.body === undefined || req.body === null) req.body = {} as B;
+        },
+      },
+      async (req) => {
+        const alarm = svc.act(req.params.alarmId, req.session!.username, toAction((req.body ?? {}) as B, svc.now()));
+        return { seq: svc.lastSeq, alarm };
+      },
     );
   const optionalComment = { type: 'object', additionalProperties: false, properties: { comment: TEXT } };
 

@@ -764,6 +764,12 @@ export class AlarmService {
   /** An operator's action on an alarm, at the clock's now. Throws GridwatchError with the FSM's code when refused. */
   act(alarmId: string, by: string, action: OperatorAction): AlarmView {
     const op: AlarmOp = { ...action, alarmId, by } as AlarmOp;
+    if (op.op === 'remove_from_service' && !this.alarms.has(alarmId)) {
+      // an alarm that has not occurred yet may be taken out of service (meter maintenance), but only of a rule that exists
+      const rule = this.ruleById.get(alarmId.slice(0, Math.max(0, alarmId.indexOf(':'))));
+      if (!rule) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}, and no rule of that id`);
+      op.severity = ruleSeverity(rule);
+    }
     const r = this.apply(op, this.clock());
     if (!r.ok) {
       let message = r.error.message;
@@ -915,6 +921,13 @@ export class AlarmService {
     })();
     return this.persisting;
   }
+}
+
+/** A rule's most urgent severity. */
+function ruleSeverity(rule: Readonly<Rule>): Severity {
+  if ('severity' in rule) return rule.severity;
+  if (rule.kind === 'threshold') return Math.min(...Object.values(rule.levels).map((l) => l.severity)) as Severity;
+  return rule.shortTime.severity;
 }
 
 /** Most urgent first: severity, then annunciating before the rest, then newest. */
