@@ -84,6 +84,8 @@ export const AgentConfigSchema = z.strictObject({
   /** a reading first sent more than this after its poll goes out marked late (backfill), ms */
   lateAfterMs: z.number().int().min(100).max(86_400_000).default(10_000),
   spool: SpoolConfigSchema.optional(),
+  /** device profile files (YAML or JSON, relative to the config file) added to the built-ins; read by main.ts */
+  profileFiles: z.array(z.string().min(1)).default([]),
   devices: z.array(DeviceConfigSchema).min(1),
 });
 

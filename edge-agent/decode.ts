@@ -78,14 +78,18 @@ export function shortestFloat32(x: number): number {
 
 /**
  * raw × scale, dividing instead when the scale is 1/n so decimal scales come
- * out as the decimals they are (2314 × 0.1 = 231.40000000000003, 2314 / 10 = 231.4).
+ * out as the decimals they are (2314 × 0.1 = 231.40000000000003, 2314 / 10 =
+ * 231.4). A non-integer raw value (a float32 register) can still pick up
+ * binary noise in the last digit (7610.3 / 1000 = 7.6103000000000005), so the
+ * result is cut to 15 significant digits: a double holds 15.9, the noise sits
+ * beyond them, and no meter measures to 15 digits.
  */
 export function applyScale(raw: number, scale: number): number {
   if (scale === 1) return raw;
   const inv = 1 / scale;
   const n = Math.round(inv);
-  if (n >= 2 && Math.abs(inv - n) <= 1e-9 * n) return raw / n;
-  return raw * scale;
+  const x = n >= 2 && Math.abs(inv - n) <= 1e-9 * n ? raw / n : raw * scale;
+  return Number.isInteger(raw) && n >= 2 ? x : Number(x.toPrecision(15));
 }
 
 export interface DecodedBlock {

@@ -39,11 +39,15 @@ export {
 } from './modbus-client.ts';
 export { DEFAULT_MAX_GAP, MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, planReads, type PlannedRead, type PlanOptions } from './plan.ts';
 export { DevicePoller, type DeviceState, type DeviceStats, type DeviceTransition } from './poller.ts';
+export { loadProfileFiles } from './profiles/files.ts';
 export {
+  adw300Profile,
   BUILTIN_PROFILES,
   createProfileRegistry,
   DeviceProfileSchema,
   dtsu666Profile,
+  em24Profile,
+  sdm630Profile,
   loadProfile,
   type DeviceProfile,
   type DeviceProfileInput,

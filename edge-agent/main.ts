@@ -8,9 +8,10 @@
  * missing or invalid; 1: the agent failed to start or stop.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { createAgent, loadAgentConfig, type AgentConfig } from './index.ts';
+import { createAgent, loadAgentConfig, loadProfileFiles, type AgentConfig, type ProfileRegistry } from './index.ts';
 
 const root = pino({
   level: process.env.GW_LOG_LEVEL ?? 'info',
@@ -25,15 +26,22 @@ if (!path) {
 }
 
 let config: AgentConfig;
+let profiles: ProfileRegistry;
 try {
   // YAML is a superset of JSON, so one parser reads both
-  config = loadAgentConfig(parseYaml(await readFile(path, 'utf8')));
+  const doc: unknown = parseYaml(await readFile(path, 'utf8'));
+  // profile files first: the devices' profile ids are checked against them
+  const files = typeof doc === 'object' && doc !== null && Array.isArray((doc as { profileFiles?: unknown }).profileFiles)
+    ? ((doc as { profileFiles: unknown[] }).profileFiles.filter((f) => typeof f === 'string') as string[])
+    : [];
+  profiles = loadProfileFiles(files, dirname(path));
+  config = loadAgentConfig(doc, { profiles });
 } catch (err) {
   log.fatal({ err, path }, 'cannot load the agent config');
   process.exit(2);
 }
 
-const agent = createAgent(config, { log });
+const agent = createAgent(config, { log, profiles });
 try {
   await agent.start();
 } catch (err) {

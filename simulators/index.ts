@@ -26,6 +26,10 @@ export {
   type WordOrder,
 } from './register-map.ts';
 export { dtsu666RegisterMap, readDtsu666, type Dtsu666ImportKwhAddress, type Dtsu666Options } from './dtsu666.ts';
+export { sdm630RegisterMap } from './sdm630.ts';
+export { em24RegisterMap } from './em24.ts';
+export { adw300RegisterMap } from './adw300.ts';
+export { isMeterType, METER_TYPES, registerMapOf, type MeterType } from './maps.ts';
 export {
   startModbusSimulator,
   type ModbusSimulator,

@@ -1,16 +1,18 @@
 /**
  * Entry point of the meter simulator: the only place that reads argv/env and
- * builds the logger. Serves `--units N` DTSU666 meters (unit ids 1..N) on one
- * Modbus TCP port, like an RS-485 gateway.
+ * builds the logger. Serves `--units N` meters (unit ids 1..N) on each of
+ * `--ports P` consecutive Modbus TCP ports, like RS-485 gateways.
  *
- *   tsx simulators/main.ts --port 5020 [--host 0.0.0.0] [--units 3] [--seed 1] [--import-kwh-address 0x101E]
+ *   tsx simulators/main.ts --port 5020 [--ports 1] [--host 0.0.0.0] [--units 3] [--seed 1]
+ *                          [--type dtsu666[,sdm630,em24,adw300,dtsu666-101e]] [--import-kwh-address 0x101E]
  *
- * Unit 1 is a transformer (feeder profile); the others alternate residential
- * and commercial outgoing lines.
+ * `--type` is one meter type or a comma list given to the units in turn.
+ * Unit 1 of each port is a transformer (feeder profile); the others alternate
+ * residential and commercial outgoing lines.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createMeterModel, dtsu666RegisterMap, startModbusSimulator, type MeterProfile } from './index.ts';
+import { createMeterModel, isMeterType, registerMapOf, startModbusSimulator, type MeterProfile, type MeterType, type ModbusSimulator } from './index.ts';
 
 const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info' }).child({ component: 'meter-sim' });
 
@@ -23,41 +25,55 @@ const { values: args } = parseArgs({
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '5020' },
+    ports: { type: 'string', default: '1' },
     units: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
-    'import-kwh-address': { type: 'string', default: '0x401E' },
+    type: { type: 'string', default: 'dtsu666' },
+    'import-kwh-address': { type: 'string' },
   },
   strict: true,
 });
 
 const port = Number(args.port);
+const ports = Number(args.ports);
 const units = Number(args.units);
 const seed = Number(args.seed);
-const importAt = Number(args['import-kwh-address']);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: expected 0..65535, got ${args.port}`);
+if (!Number.isInteger(ports) || ports < 1 || ports > 1000 || (port > 0 && port + ports - 1 > 65535)) fail(`--ports: expected 1..1000 ports above --port, got ${args.ports}`);
 if (!Number.isInteger(units) || units < 1 || units > 247) fail(`--units: expected 1..247, got ${args.units}`);
 if (!Number.isInteger(seed)) fail(`--seed: expected an integer, got ${args.seed}`);
-if (importAt !== 0x401e && importAt !== 0x101e) fail(`--import-kwh-address: expected 0x401E or 0x101E, got ${args['import-kwh-address']}`);
+const types = args.type.split(',').map((t) => t.trim());
+for (const t of types) if (!isMeterType(t)) fail(`--type: unknown meter type "${t}"`);
+let meterTypes = types as MeterType[];
+if (args['import-kwh-address'] !== undefined) {
+  const at = Number(args['import-kwh-address']);
+  if (at !== 0x401e && at !== 0x101e) fail(`--import-kwh-address: expected 0x401E or 0x101E, got ${args['import-kwh-address']}`);
+  // kept from the first version of this tool: the DTSU666 firmware variant
+  meterTypes = meterTypes.map((t) => (t === 'dtsu666' && at === 0x101e ? 'dtsu666-101e' : t));
+}
 
 const profileOf = (unitId: number): MeterProfile => (unitId === 1 ? 'feeder' : unitId % 2 === 0 ? 'residential' : 'commercial');
-const registerMap = dtsu666RegisterMap({ importKwhAddress: importAt });
-const sim = await startModbusSimulator({
-  host: args.host,
-  port,
-  units: Array.from({ length: units }, (_, i) => ({
-    unitId: i + 1,
-    model: createMeterModel({ profile: profileOf(i + 1), seed: seed * 1000 + i + 1 }),
-    registerMap,
-  })),
-});
-log.info({ host: sim.host, port: sim.port, units, registerMap: registerMap.name }, 'meter simulator listening');
+const sims: ModbusSimulator[] = [];
+for (let p = 0; p < ports; p++) {
+  const sim = await startModbusSimulator({
+    host: args.host,
+    port: port === 0 ? 0 : port + p,
+    units: Array.from({ length: units }, (_, i) => ({
+      unitId: i + 1,
+      model: createMeterModel({ profile: profileOf(i + 1), seed: seed * 1000 + p * 250 + i + 1 }),
+      registerMap: registerMapOf(meterTypes[i % meterTypes.length]!),
+    })),
+  }).catch((err: Error) => fail(err.message));
+  sims.push(sim);
+  log.info({ host: sim.host, port: sim.port, units, types: meterTypes }, 'meter simulator listening');
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, stats: sim.stats() }, 'stopping');
-    void sim.stop().then(() => process.exit(0));
+    log.info({ signal, stats: sims.map((s) => s.stats()) }, 'stopping');
+    void Promise.all(sims.map((s) => s.stop())).then(() => process.exit(0));
   });
 }

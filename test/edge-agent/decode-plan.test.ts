@@ -67,6 +67,12 @@ describe('applyScale', () => {
     expect(applyScale(4999, 0.01)).toBe(49.99);
     expect(applyScale(-123, 0.1)).toBe(-12.3);
   });
+  it('a float register scaled keeps its decimals, without binary noise', () => {
+    expect(7610.3 / 1000).not.toBe(7.6103); // why
+    expect(applyScale(7610.3, 0.001)).toBe(7.6103);
+    expect(applyScale(0.1 + 0.2, 1)).toBe(0.1 + 0.2); // scale 1: untouched
+    expect(applyScale(1.1, 3)).toBe(3.3);
+  });
   it('other scales multiply', () => {
     expect(applyScale(12, 1)).toBe(12);
     expect(applyScale(12, 2.5)).toBe(30);
