@@ -1,0 +1,127 @@
+/**
+ * Dead meter and lost agent with the real parts: a DTSU666 Modbus TCP
+ * simulator, the real edge agent polling it, the shared Mosquitto, a real
+ * server. A meter that stops answering raises comm-loss (never a zero), and
+ * clears when it answers again; an agent that goes offline has its room's
+ * other alarms suppressed while the comm-loss alarms report the lost contact.
+ */
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
+import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
+import type { RecordingClient } from '../support/ws-client.ts';
+import { alarmClient, brief, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
+
+const SITE = 'al-dead';
+const AGENT = `al-dead-agent-${process.pid}`;
+const TOPOLOGY = `
+sites:
+  - id: ${SITE}
+    name: Dead meter
+    rooms:
+      - id: r1
+        name: Room 1
+        agent: ${AGENT}
+        transformers:
+          - id: t1
+            name: "1#"
+            ratedKva: 400
+            lines:
+              - { id: l1, name: L1, ratedCurrentA: 200, meter: dead-m1 }
+              - { id: l2, name: L2, ratedCurrentA: 200, meter: dead-m2 }
+`;
+const RULES = `
+version: 1
+useDefaults: true
+rules:
+  - id: comm-loss
+    afterS: 1.5              # no good reading for 1.5 s (agent polls every 200 ms)
+  - id: u-high
+    kind: threshold
+    quantity: ua
+    levels: { hi: { value: 245, severity: high } }
+`;
+const STEADY = { ua: 230, ub: 230, uc: 230, ia: 50, ib: 50, ic: 50, f: 50 };
+
+let sim: ModbusSimulator;
+let ts: AlarmTestServer;
+let ws: RecordingClient;
+let agent: Agent | null = null;
+const sources = new Set(['dead-m1', 'dead-m2']);
+
+function startAgent(): Promise<void> {
+  const device = (id: string, unitId: number) => ({
+    id,
+    profile: 'dtsu666',
+    transport: { kind: 'tcp' as const, host: '127.0.0.1', port: sim.port },
+    unitId,
+    intervalMs: 200,
+    timeoutMs: 150,
+    backoffMaxMs: 400,
+  });
+  agent = createAgent(
+    loadAgentConfig({ agent: AGENT, site: SITE, mqtt: { url: inject('mqttUrl') }, publishIntervalMs: 100, devices: [device('dead-m1', 1), device('dead-m2', 2)] }),
+    { log: pino({ level: 'silent' }) },
+  );
+  return agent.start();
+}
+
+beforeAll(async () => {
+  sim = await startModbusSimulator({
+    port: 0,
+    units: [
+      { unitId: 1, model: createMeterModel({ profile: 'feeder', seed: 21 }) },
+      { unitId: 2, model: createMeterModel({ profile: 'feeder', seed: 22 }) },
+    ],
+  });
+  // steady values inside every default limit; meter 1 over the 245 V test limit
+  sim.setOverride(1, { ...STEADY, ua: 250 });
+  sim.setOverride(2, STEADY);
+  ts = await startAlarmServer({ mqttUrl: inject('mqttUrl'), topologyYaml: TOPOLOGY, rulesYaml: RULES });
+  ws = await alarmClient(ts);
+  await startAgent();
+});
+afterAll(async () => {
+  await agent?.stop();
+  await ws?.close();
+  await ts?.close();
+  await sim?.stop();
+});
+
+describe('dead meter and lost agent (simulator + real edge agent)', () => {
+  it('a meter that stops answering raises comm-loss once, and clears when it answers again', async () => {
+    await transitions(ws, sources, 1, 10_000, 1000);
+    sim.setDead(2, true);
+    await transitions(ws, sources, 2, 10_000, 500);
+    // the dead meter's live value is not a zero: its last good values, marked comm_loss, with when they were good
+    const m2 = (await (await ts.fetch('/api/latest?device=dead-m2', { role: 'viewer' })).json()).readings[0];
+    expect(m2).toMatchObject({ q: 'comm_loss', v: { ua: 230 } });
+    expect(m2.goodTs).toBeLessThan(m2.ts);
+    sim.setDead(2, false);
+    expect(await transitions(ws, sources, 3, 10_000, 800)).toEqual([
+      'u-high:dead-m1 normal→unack_active raise hi',
+      'comm-loss:dead-m2 normal→unack_active raise stale',
+      'comm-loss:dead-m2 unack_active→unack_rtn clear',
+    ]);
+    const raise = ws.frames.find((f) => f.type === 'alarm' && f.transition.alarmId === 'comm-loss:dead-m2');
+    expect(raise.transition.message).toMatch(/^no good reading for \d+ s \(agent reports the meter does not answer\)$/);
+  });
+
+  it('an agent that goes offline: the room\'s other alarms are suppressed, the comm-loss alarms report it; back online, they return', async () => {
+    const before = brief(ws.frames, sources).length;
+    await agent!.stop();
+    agent = null;
+    const lost = (await transitions(ws, sources, before + 3, 10_000, 500)).slice(before);
+    expect(lost[0]).toBe('u-high:dead-m1 unack_active→suppressed suppress');
+    expect(lost.slice(1).sort()).toEqual(['comm-loss:dead-m1 normal→unack_active raise stale', 'comm-loss:dead-m2 unack_rtn→unack_active raise stale']);
+    expect(lost).toHaveLength(3);
+
+    await startAgent();
+    const back = (await transitions(ws, sources, before + 6, 10_000, 800)).slice(before + 3);
+    expect(back.sort()).toEqual([
+      'comm-loss:dead-m1 unack_active→unack_rtn clear',
+      'comm-loss:dead-m2 unack_active→unack_rtn clear',
+      'u-high:dead-m1 suppressed→unack_active unsuppress',
+    ]);
+  });
+});
