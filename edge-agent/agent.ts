@@ -7,8 +7,9 @@
 import type { Logger } from 'pino';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';
-import { ModbusTcpConnection, type ModbusConnectionStats } from './modbus-client.ts';
+import { ModbusRtuConnection, ModbusTcpConnection, type ModbusConnectionStats, type ModbusReader } from './modbus-client.ts';
 import { planReads, type PlannedRead } from './plan.ts';
+import { READ_FUNCTION_CODES } from './decode.ts';
 import { DevicePoller, type DeviceStats } from './poller.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { DiskSpool, MemorySpool, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
@@ -50,12 +51,41 @@ export interface Agent {
 type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 function connectionKey(d: DeviceConfig): string {
-  switch (d.transport.kind) {
+  const t = d.transport;
+  switch (t.kind) {
     case 'tcp':
-      return `tcp://${d.transport.host}:${d.transport.port}`;
+      return `tcp://${t.host}:${t.port}`;
+    case 'rtu':
+      return `rtu://${t.path}`;
     default: {
-      const never: never = d.transport.kind;
-      throw new Error(`unknown transport ${String(never)}`);
+      const never: never = t;
+      throw new Error(`unknown transport ${String((never as { kind: unknown }).kind)}`);
+    }
+  }
+}
+
+type Connection = ModbusReader & { close(): Promise<void>; stats(): ModbusConnectionStats };
+
+function openConnection(d: DeviceConfig, log: Logger): Connection {
+  const t = d.transport;
+  const l = log.child({ part: 'modbus' });
+  switch (t.kind) {
+    case 'tcp':
+      return new ModbusTcpConnection({ host: t.host, port: t.port, frameGapMs: t.frameGapMs, log: l });
+    case 'rtu':
+      return new ModbusRtuConnection({
+        path: t.path,
+        baudRate: t.baudRate,
+        dataBits: t.dataBits,
+        parity: t.parity,
+        stopBits: t.stopBits,
+        // 3.5 character times of 11 bits (Modbus over Serial Line §2.5.1.1)
+        frameGapMs: t.frameGapMs ?? Math.max(2, Math.ceil((3.5 * 11 * 1000) / t.baudRate)),
+        log: l,
+      });
+    default: {
+      const never: never = t;
+      throw new Error(`unknown transport ${String((never as { kind: unknown }).kind)}`);
     }
   }
 }
@@ -72,14 +102,19 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   config.devices.forEach((d, i) => {
     const profile = profiles.get(d.profile);
     if (!profile) missing.push(`devices[${i}].profile: unknown profile "${d.profile}"`);
-    else plans.set(d.id, planReads(profile.registers, { maxGap: profile.maxGap, maxRegisters: profile.maxRegistersPerRead }));
+    else {
+      // profiles are validated when loaded; a registry built some other way is checked again here: only reads are ever sent
+      const bad = profile.registers.filter((r) => !(READ_FUNCTION_CODES as readonly number[]).includes(r.fc));
+      for (const r of bad) missing.push(`devices[${i}].profile: "${d.profile}" reads ${r.quantity} with function code ${String(r.fc)}; only 1–4 are ever sent`);
+      if (!bad.length) plans.set(d.id, planReads(profile.registers, { maxGap: profile.maxGap, maxRegisters: profile.maxRegistersPerRead }));
+    }
   });
   if (missing.length) throw new ConfigError('agent config', missing);
 
   let state: AgentState = 'idle';
   let uplink: ReadingsUplink | null = null;
   let spool: Spool | null = null;
-  const connections = new Map<string, ModbusTcpConnection>();
+  const connections = new Map<string, Connection>();
   const pollers: DevicePoller[] = [];
   const spoolDevice = `${config.agent}.spool`;
 
@@ -135,7 +170,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
         const key = connectionKey(d);
         let conn = connections.get(key);
         if (!conn) {
-          conn = new ModbusTcpConnection({ host: d.transport.host, port: d.transport.port, log: log.child({ part: 'modbus' }) });
+          conn = openConnection(d, log);
           connections.set(key, conn);
         }
         pollers.push(new DevicePoller({ device: d, reads: plans.get(d.id)!, reader: conn, clock, log, emit }));

@@ -10,19 +10,40 @@ import { deepFreeze, type DeepReadonly } from './freeze.ts';
 import { formatIssues } from './issues.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { FSYNC_POLICIES } from './spool/index.ts';
+import { PARITIES } from './modbus-client.ts';
 
 /** agent and site ids are MQTT topic levels ([MQTT-4.7.1-1]: no `/`, `+`, `#`) */
 const topicId = z.string().regex(TOPIC_ID_PATTERN, 'must be 1–64 letters, digits, _ . - starting with a letter or digit');
+
+/** silence between the end of one exchange and the next request on the same line, ms (slow gateways and converters want some) */
+const frameGapMs = z.number().int().min(0).max(10_000);
 
 /** Modbus TCP, directly to a meter or to an RS-485 gateway serving many unit ids on one host:port. */
 export const TcpTransportSchema = z.strictObject({
   kind: z.literal('tcp'),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
+  frameGapMs: frameGapMs.default(0),
 });
 
-/** One transport kind for now; RTU (serial) joins the union later. */
-export const TransportSchema = z.discriminatedUnion('kind', [TcpTransportSchema]);
+/**
+ * Modbus RTU on a serial line (an RS-485 adapter); every device naming the
+ * same path shares the line. Defaults are 9600 8N1, what DTSU666, ADW300 and
+ * most meters in the field ship with (the serial-line spec's own default is
+ * even parity: Modbus over Serial Line v1.02 §2.5.1).
+ */
+export const RtuTransportSchema = z.strictObject({
+  kind: z.literal('rtu'),
+  path: z.string().min(1),
+  baudRate: z.number().int().min(300).max(921_600).default(9600),
+  dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+  parity: z.enum(PARITIES).default('none'),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  /** default: 3.5 character times (§2.5.1.1), at least 2 ms */
+  frameGapMs: frameGapMs.optional(),
+});
+
+export const TransportSchema = z.discriminatedUnion('kind', [TcpTransportSchema, RtuTransportSchema]);
 
 export const DeviceConfigSchema = z.strictObject({
   /** device id as in the topology; travels in every reading */
@@ -93,6 +114,7 @@ export type AgentConfig = DeepReadonly<z.output<typeof AgentConfigSchema>>;
 export type DeviceConfig = AgentConfig['devices'][number];
 export type MqttConfig = AgentConfig['mqtt'];
 export type SpoolConfig = NonNullable<AgentConfig['spool']>;
+export type TransportConfig = DeviceConfig['transport'];
 /** The config as written: fields with defaults may be left out. */
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 
@@ -119,8 +141,18 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   }
   if (!Array.isArray(doc.devices)) return out;
   const seen = new Map<string, number>();
+  const lines = new Map<string, { at: number; settings: string }>();
   doc.devices.forEach((d: unknown, i) => {
     if (!isObject(d)) return;
+    const t = d.transport;
+    if (isObject(t) && t.kind === 'rtu' && typeof t.path === 'string') {
+      // one serial line has one speed and framing: every device on it must say the same
+      const settings = JSON.stringify([t.baudRate ?? 9600, t.dataBits ?? 8, t.parity ?? 'none', t.stopBits ?? 1, t.frameGapMs ?? null]);
+      const first = lines.get(t.path);
+      if (!first) lines.set(t.path, { at: i, settings });
+      else if (first.settings !== settings)
+        out.push(`devices[${i}].transport: serial line ${t.path} has other settings at devices[${first.at}] (baudRate, dataBits, parity, stopBits and frameGapMs must agree)`);
+    }
     if (typeof d.id === 'string') {
       const first = seen.get(d.id);
       if (first !== undefined) out.push(`devices[${i}].id: duplicate device id "${d.id}" (first at devices[${first}])`);

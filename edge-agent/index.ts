@@ -5,6 +5,7 @@ export {
   DeviceConfigSchema,
   loadAgentConfig,
   MqttConfigSchema,
+  RtuTransportSchema,
   SpoolConfigSchema,
   TcpTransportSchema,
   TransportSchema,
@@ -13,6 +14,7 @@ export {
   type DeviceConfig,
   type MqttConfig,
   type SpoolConfig,
+  type TransportConfig,
 } from './config.ts';
 export {
   applyScale,
@@ -31,11 +33,15 @@ export {
 } from './decode.ts';
 export { ConfigError, EdgeAgentError, ModbusError, type EdgeErrorCode } from './errors.ts';
 export {
+  ModbusRtuConnection,
   ModbusTcpConnection,
+  PARITIES,
   type ModbusConnectionStats,
   type ModbusReader,
   type ModbusReadRequest,
+  type ModbusRtuConnectionOptions,
   type ModbusTcpConnectionOptions,
+  type Parity,
 } from './modbus-client.ts';
 export { DEFAULT_MAX_GAP, MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, planReads, type PlannedRead, type PlanOptions } from './plan.ts';
 export { DevicePoller, type DeviceState, type DeviceStats, type DeviceTransition } from './poller.ts';

@@ -1,8 +1,18 @@
 /**
- * One Modbus TCP connection per gateway host:port, over modbus-serial's
- * client. Requests go strictly one at a time: an RS-485 gateway answers one
- * request at a time, and modbus-serial keeps one unit id per client
- * (`setID`), so requests for different units cannot overlap on one client.
+ * One Modbus connection per gateway host:port (TCP) or serial line (RTU),
+ * over modbus-serial's client. Requests go strictly one at a time, with an
+ * optional gap between frames: an RS-485 bus carries one request at a time,
+ * and modbus-serial keeps one unit id per client (`setID`), so requests for
+ * different units cannot overlap on one client.
+ *
+ * A link whose byte stream may be out of step is dropped and opened again
+ * rather than trusted: after an answer that could not be used, and after a
+ * timeout that left bytes of an unfinished frame behind (a frame whose MBAP
+ * length promised more than came keeps modbus-serial's TCP port waiting for
+ * bytes that never arrive, so every later answer on that socket would be lost).
+ * On RTU, bytes left from an earlier, late or broken answer are discarded
+ * before each request: the master of a half-duplex bus ignores what it
+ * hears before it asks.
  *
  * Facts about modbus-serial 8.0.x this relies on (index.js, ports/tcpport.js):
  * - after the TCP socket closes, its TcpPort removes all its listeners and is
@@ -13,7 +23,10 @@
  * - the timeout error is not an `Error` (errno `ETIMEDOUT`), an exception
  *   response is an `Error` with numeric `modbusCode`;
  * - `setTimeout` before `connectTCP`/`linkTCP` would also become the socket's
- *   idle timeout, so it is only set per request, after linking.
+ *   idle timeout, so it is only set per request, after linking;
+ * - the TCP port keeps unparsed bytes in `_port._clientRcvData`, the RTU
+ *   buffered port in `_port._buffer` (neither is public API; both are read
+ *   defensively and only to decide whether to resynchronise).
  */
 import net from 'node:net';
 import modbusSerial from 'modbus-serial';
@@ -42,15 +55,32 @@ export interface ModbusReader {
   read(req: ModbusReadRequest): Promise<number[]>;
 }
 
-export interface ModbusTcpConnectionOptions {
-  host: string;
-  port: number;
+interface LinkOptions {
   log: Logger;
-  /** longest wait for the TCP connect, ms; default 3000 */
-  connectTimeoutMs?: number;
   /** reconnect backoff after a failed connect, ms; default 500 doubling to 10 000 */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** silence between the end of one exchange and the next request, ms; default 0 */
+  frameGapMs?: number;
+}
+
+export interface ModbusTcpConnectionOptions extends LinkOptions {
+  host: string;
+  port: number;
+  /** longest wait for the TCP connect, ms; default 3000 */
+  connectTimeoutMs?: number;
+}
+
+export const PARITIES = ['none', 'even', 'odd'] as const;
+export type Parity = (typeof PARITIES)[number];
+
+export interface ModbusRtuConnectionOptions extends LinkOptions {
+  /** serial device, e.g. /dev/ttyUSB0 */
+  path: string;
+  baudRate: number;
+  dataBits: 7 | 8;
+  parity: Parity;
+  stopBits: 1 | 2;
 }
 
 export interface ModbusConnectionStats {
@@ -60,42 +90,53 @@ export interface ModbusConnectionStats {
   connectFailures: number;
   /** requests waiting behind the one on the wire */
   queued: number;
+  /** links dropped and reopened because the byte stream could be out of step */
+  resyncs: number;
   connected: boolean;
 }
 
 type LinkState = 'down' | 'up';
 
-export class ModbusTcpConnection implements ModbusReader {
-  readonly host: string;
-  readonly port: number;
-  private readonly log: Logger;
-  private readonly connectTimeoutMs: number;
+interface Link {
+  client: ModbusRTU;
+  /** rejects when the link closes; raced against the request on the wire */
+  closed: Promise<never>;
+  /** closes the link (idempotent) */
+  drop(): void;
+}
+
+/** The queue, the backoff and the error mapping; subclasses open the link. */
+abstract class QueuedModbusConnection implements ModbusReader {
+  protected readonly log: Logger;
   private readonly reconnectMinMs: number;
   private readonly reconnectMaxMs: number;
-
-  private socket: net.Socket | null = null;
-  private client: ModbusRTU | null = null;
-  /** rejects when the current socket closes; raced against the request on the wire */
-  private socketClosed: Promise<never> | null = null;
+  private readonly frameGapMs: number;
+  private link: Link | null = null;
   private tail: Promise<unknown> = Promise.resolve();
-  private closing = false;
+  protected closing = false;
   private backoffMs = 0;
   private nextAttemptAt = 0;
-  private link: LinkState = 'down';
-  private readonly s = { requests: 0, failed: 0, connects: 0, connectFailures: 0, queued: 0 };
+  private linkState: LinkState = 'down';
+  private readonly s = { requests: 0, failed: 0, connects: 0, connectFailures: 0, queued: 0, resyncs: 0 };
 
-  /** Does no I/O: the connection opens on the first read. */
-  constructor(opts: ModbusTcpConnectionOptions) {
-    this.host = opts.host;
-    this.port = opts.port;
-    this.log = opts.log.child({ host: opts.host, port: opts.port });
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
+  constructor(opts: LinkOptions, log: Logger) {
+    this.log = log;
     this.reconnectMinMs = opts.reconnectMinMs ?? 500;
     this.reconnectMaxMs = opts.reconnectMaxMs ?? 10_000;
+    this.frameGapMs = opts.frameGapMs ?? 0;
   }
 
+  /** "host:port" or the serial path, for messages */
+  protected abstract get where(): string;
+  /** Opens the link; throws when it cannot. */
+  protected abstract open(onClose: (reason: string) => void): Promise<Link>;
+  /** Unparsed bytes the client holds: a sign the stream is out of step. */
+  protected abstract leftover(client: ModbusRTU): number;
+  /** Called before each request on the link. */
+  protected beforeRequest(_client: ModbusRTU): void {}
+
   stats(): ModbusConnectionStats {
-    return { ...this.s, connected: this.socket !== null && this.client !== null };
+    return { ...this.s, connected: this.link !== null };
   }
 
   /** Queues a read behind the ones already waiting; rejects with a ModbusError. */
@@ -106,36 +147,45 @@ export class ModbusTcpConnection implements ModbusReader {
       this.s.queued--;
       return this.execute(req);
     });
-    this.tail = run.catch(() => undefined);
+    const gap = this.frameGapMs;
+    this.tail = run.catch(() => undefined).then(() => (gap > 0 && !this.closing ? new Promise((r) => setTimeout(r, gap)) : undefined));
     return run;
   }
 
-  /** Lets the request on the wire finish, fails the queued ones, closes the socket. Idempotent. */
+  /** Lets the request on the wire finish, fails the queued ones, closes the link. Idempotent. */
   async close(): Promise<void> {
     this.closing = true;
     await this.tail;
-    this.dropSocket('closed by the agent');
+    this.dropLink('closed by the agent');
   }
 
   private closedError(): ModbusError {
-    return new ModbusError('GW_ERR_MODBUS_CLOSED', `connection to ${this.host}:${this.port} is closed`);
+    return new ModbusError('GW_ERR_MODBUS_CLOSED', `connection to ${this.where} is closed`);
   }
 
   private async execute(req: ModbusReadRequest): Promise<number[]> {
     if (this.closing) throw this.closedError();
     this.s.requests++;
+    let link: Link | null = null;
     try {
-      const client = await this.ensureConnected();
+      link = await this.ensureConnected();
+      const client = link.client;
+      this.beforeRequest(client);
       client.setID(req.unitId);
       client.setTimeout(req.timeoutMs);
       const op = this.send(client, req);
-      const data = await Promise.race([op, this.socketClosed!]);
+      const data = await Promise.race([op, link.closed]);
       if (data.length < req.count)
         throw new ModbusError('GW_ERR_MODBUS_RESPONSE', `unit ${req.unitId} answered ${data.length} of ${req.count} requested`);
       return data.length === req.count ? data : data.slice(0, req.count);
     } catch (err) {
       this.s.failed++;
-      throw toModbusError(err, req);
+      const e = toModbusError(err, req);
+      if (link && this.link === link && (e.code === 'GW_ERR_MODBUS_RESPONSE' || (e.code === 'GW_ERR_MODBUS_TIMEOUT' && this.leftover(link.client) > 0))) {
+        this.s.resyncs++;
+        this.dropLink(`resynchronising after ${e.code}`);
+      }
+      throw e;
     }
   }
 
@@ -157,11 +207,77 @@ export class ModbusTcpConnection implements ModbusReader {
     }
   }
 
-  private async ensureConnected(): Promise<ModbusRTU> {
-    if (this.client && this.socket) return this.client;
+  private async ensureConnected(): Promise<Link> {
+    if (this.link) return this.link;
     const now = performance.now();
     if (now < this.nextAttemptAt)
-      throw new ModbusError('GW_ERR_MODBUS_CONNECT', `not connected to ${this.host}:${this.port}; next attempt in ${Math.ceil(this.nextAttemptAt - now)} ms`);
+      throw new ModbusError('GW_ERR_MODBUS_CONNECT', `not connected to ${this.where}; next attempt in ${Math.ceil(this.nextAttemptAt - now)} ms`);
+    let link: Link;
+    try {
+      link = await this.open((reason) => {
+        if (this.link === link) this.dropLink(reason);
+      });
+    } catch (err) {
+      this.s.connectFailures++;
+      this.backoffMs = Math.min(this.reconnectMaxMs, Math.max(this.reconnectMinMs, this.backoffMs * 2));
+      this.nextAttemptAt = performance.now() + this.backoffMs;
+      this.setLink('down', (err as Error).message);
+      throw new ModbusError('GW_ERR_MODBUS_CONNECT', `cannot connect to ${this.where}: ${(err as Error).message}`, { cause: err });
+    }
+    link.closed.catch(() => undefined);
+    this.link = link;
+    this.backoffMs = 0;
+    this.nextAttemptAt = 0;
+    this.s.connects++;
+    this.setLink('up', 'connected');
+    return link;
+  }
+
+  private dropLink(reason: string): void {
+    const link = this.link;
+    this.link = null;
+    link?.drop();
+    this.setLink('down', reason);
+  }
+
+  private setLink(to: LinkState, reason: string): void {
+    if (this.linkState === to) return;
+    const from = this.linkState;
+    this.linkState = to;
+    if (to === 'up') this.log.info({ from, to, reason }, 'modbus connection state changed');
+    else if (!this.closing) this.log.warn({ from, to, reason }, 'modbus connection state changed');
+  }
+}
+
+function leftoverOf(client: ModbusRTU, field: '_clientRcvData' | '_buffer'): number {
+  const port = (client as unknown as { _port?: Record<string, unknown> })._port;
+  const b = port?.[field];
+  return Buffer.isBuffer(b) ? b.length : 0;
+}
+
+/** Modbus TCP to one host:port (a meter, or an RS-485 gateway serving many unit ids). */
+export class ModbusTcpConnection extends QueuedModbusConnection {
+  readonly host: string;
+  readonly port: number;
+  private readonly connectTimeoutMs: number;
+
+  /** Does no I/O: the connection opens on the first read. */
+  constructor(opts: ModbusTcpConnectionOptions) {
+    super(opts, opts.log.child({ host: opts.host, port: opts.port }));
+    this.host = opts.host;
+    this.port = opts.port;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
+  }
+
+  protected get where(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  protected leftover(client: ModbusRTU): number {
+    return leftoverOf(client, '_clientRcvData');
+  }
+
+  protected async open(onClose: (reason: string) => void): Promise<Link> {
     const socket = net.createConnection({ host: this.host, port: this.port });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -179,11 +295,7 @@ export class ModbusTcpConnection implements ModbusReader {
       });
     } catch (err) {
       socket.destroy();
-      this.s.connectFailures++;
-      this.backoffMs = Math.min(this.reconnectMaxMs, Math.max(this.reconnectMinMs, this.backoffMs * 2));
-      this.nextAttemptAt = performance.now() + this.backoffMs;
-      this.setLink('down', (err as Error).message);
-      throw new ModbusError('GW_ERR_MODBUS_CONNECT', `cannot connect to ${this.host}:${this.port}: ${(err as Error).message}`, { cause: err });
+      throw err;
     }
     socket.setNoDelay(true);
     // a gateway that vanishes without a FIN is found by TCP keepalive, not by waiting forever
@@ -195,39 +307,72 @@ export class ModbusTcpConnection implements ModbusReader {
     });
     const client = new ModbusRTU();
     await client.linkTCP(socket, { port: this.port });
-    this.socketClosed = new Promise<never>((_, reject) => {
+    const closed = new Promise<never>((_, reject) => {
       socket.once('close', () => {
-        reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `connection to ${this.host}:${this.port} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
-        if (this.socket === socket) this.dropSocket(lastError ? lastError.message : 'closed by the peer');
+        reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `connection to ${this.where} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
+        onClose(lastError ? lastError.message : 'closed by the peer');
       });
     });
-    this.socketClosed.catch(() => undefined);
-    this.socket = socket;
-    this.client = client;
-    this.backoffMs = 0;
-    this.nextAttemptAt = 0;
-    this.s.connects++;
-    this.setLink('up', 'connected');
-    return client;
+    return {
+      client,
+      closed,
+      drop: () => {
+        // cancels modbus-serial's transaction timers; the socket is destroyed with it
+        client.destroy(() => undefined);
+        socket.destroy();
+      },
+    };
+  }
+}
+
+/** Modbus RTU on a serial line (RS-485 adapter): every unit id on the bus shares it. */
+export class ModbusRtuConnection extends QueuedModbusConnection {
+  readonly path: string;
+  private readonly serial: Pick<ModbusRtuConnectionOptions, 'baudRate' | 'dataBits' | 'parity' | 'stopBits'>;
+
+  /** Does no I/O: the port opens on the first read. */
+  constructor(opts: ModbusRtuConnectionOptions) {
+    super(opts, opts.log.child({ path: opts.path }));
+    this.path = opts.path;
+    this.serial = { baudRate: opts.baudRate, dataBits: opts.dataBits, parity: opts.parity, stopBits: opts.stopBits };
   }
 
-  private dropSocket(reason: string): void {
-    const socket = this.socket;
-    const client = this.client;
-    this.socket = null;
-    this.client = null;
-    // cancels modbus-serial's transaction timers; the socket is destroyed with it
-    client?.destroy(() => undefined);
-    socket?.destroy();
-    this.setLink('down', reason);
+  protected get where(): string {
+    return this.path;
   }
 
-  private setLink(to: LinkState, reason: string): void {
-    if (this.link === to) return;
-    const from = this.link;
-    this.link = to;
-    if (to === 'up') this.log.info({ from, to, reason }, 'modbus connection state changed');
-    else if (!this.closing) this.log.warn({ from, to, reason }, 'modbus connection state changed');
+  protected leftover(client: ModbusRTU): number {
+    return leftoverOf(client, '_buffer');
+  }
+
+  protected override beforeRequest(client: ModbusRTU): void {
+    const port = (client as unknown as { _port?: { _buffer?: unknown } })._port;
+    if (port && Buffer.isBuffer(port._buffer) && port._buffer.length > 0) port._buffer = Buffer.alloc(0);
+  }
+
+  protected async open(onClose: (reason: string) => void): Promise<Link> {
+    const client = new ModbusRTU();
+    await client.connectRTUBuffered(this.path, { ...this.serial });
+    let lastError: Error | undefined;
+    client.on('error', (err: unknown) => {
+      lastError = err instanceof Error ? err : new Error(String(err));
+    });
+    let done = false;
+    const closed = new Promise<never>((_, reject) => {
+      client.on('close', () => {
+        if (done) return;
+        done = true;
+        reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `serial port ${this.path} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
+        onClose(lastError ? lastError.message : 'port closed');
+      });
+    });
+    return {
+      client,
+      closed,
+      drop: () => {
+        if (client.isOpen) client.close(() => undefined);
+      },
+    };
   }
 }
 

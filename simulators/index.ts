@@ -35,6 +35,31 @@ export {
   type ModbusSimulator,
   type ModbusSimulatorOptions,
   type ModbusSimulatorStats,
+  type SimulatedGateway,
   type SimulatedUnit,
 } from './modbus-server.ts';
+export {
+  applyElectricalFaults,
+  ELECTRICAL_FAULTS,
+  FAULT_KINDS,
+  faultProblems,
+  GARBAGE_MODES,
+  isFaultKind,
+  PHASES,
+  rederive,
+  type ActiveFault,
+  type Fault,
+  type FaultKind,
+  type GarbageMode,
+  type Phase,
+} from './faults.ts';
+export { MeterUnit, type UnitAnswer } from './meter-unit.ts';
+export {
+  startModbusRtuSimulator,
+  type ModbusRtuSimulator,
+  type ModbusRtuSimulatorOptions,
+  type ModbusRtuSimulatorStats,
+} from './modbus-rtu-server.ts';
+export { exceptionPdu, handlePdu } from './modbus-pdu.ts';
+export { crc16 } from './crc16.ts';
 export { SimulatorError, type SimulatorErrorCode } from './errors.ts';

@@ -1,29 +1,23 @@
 /**
  * A Modbus TCP server that answers like an RS-485 gateway with several meters
  * behind it: many unit ids on one host:port, each a meter model with its
- * register map. The register image is computed from the model at read time.
+ * register map and its faults. The register image is computed from the model
+ * at read time.
  *
- * Built on modbus-serial's ServerTCP. Facts about it this file relies on
- * (modbus-serial 8.0.x, servers/servertcp.js and servertcp_handler.js):
- * - the vector's functions are told apart by their declared arity
- *   (`fn.length`): with a trailing callback parameter they may answer later or
- *   never, which is how a dead unit stays silent;
- * - an error passed to the callback with a numeric `modbusErrorCode` becomes
- *   that Modbus exception; any other error becomes 04 (slave device failure);
- * - a write function code whose setter is missing from the vector is silently
- *   not answered, so the setters here answer 01 (illegal function) instead;
- * - on FC 04 the handler indexes the values array even when an error is
- *   passed (`cb(err, values[i])`), so an error without an array turns into a
- *   TypeError and exception 04; errors are passed with an empty array;
- * - `port: 0` is replaced by 502 (`options.port || 502`), so a free port is
- *   asked for with the string "0", which net.Server.listen accepts.
+ * The framing is our own (Modbus Messaging on TCP/IP Implementation Guide
+ * v1.0b §3.1.3, the MBAP header: transaction id, protocol id 0, length of
+ * unit id + PDU, unit id), so the simulator can answer late, not at all, or
+ * with a broken frame — things a conforming server library will not do.
+ * Requests on one connection are answered one at a time, in order, like a
+ * gateway in front of a serial bus.
  */
-import type { AddressInfo, Server } from 'node:net';
-import { ServerTCP } from 'modbus-serial';
-import { dtsu666RegisterMap } from './dtsu666.ts';
+import net, { type AddressInfo } from 'node:net';
 import { SimulatorError } from './errors.ts';
+import type { Fault, FaultKind, GarbageMode } from './faults.ts';
 import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
-import { MODBUS_EXCEPTION, readRegisters, type RegisterMap } from './register-map.ts';
+import { MeterUnit } from './meter-unit.ts';
+import { dtsu666RegisterMap } from './dtsu666.ts';
+import type { RegisterMap } from './register-map.ts';
 
 export interface SimulatedUnit {
   /** Modbus unit id (slave address) 1..247 */
@@ -41,149 +35,200 @@ export interface ModbusSimulatorOptions {
   units: readonly SimulatedUnit[];
   /** epoch ms the models are sampled at; default Date.now */
   clock?: () => number;
+  /** [0, 1) for fault probabilities and garbage bytes; default Math.random */
+  random?: () => number;
 }
 
 export interface ModbusSimulatorStats {
-  /** read requests received, answered or not */
+  /** requests received, answered or not */
   requests: number;
   /** requests answered with a Modbus exception */
   exceptions: number;
   /** requests left unanswered: dead or unknown unit */
   unanswered: number;
+  /** answers sent as broken frames (the garbage fault) */
+  garbage: number;
 }
 
-export interface ModbusSimulator {
-  readonly host: string;
-  /** the port actually listened on */
-  readonly port: number;
+/** What every simulated gateway (TCP or RTU) lets a test or a scenario do. */
+export interface SimulatedGateway {
   setOverride(unitId: number, values: MeterOverrides): void;
   clearOverride(unitId: number, ...quantities: ModelQuantity[]): void;
   /** A dead unit does not answer at all, like a meter that lost power or its RS-485 pair. */
   setDead(unitId: number, dead: boolean): void;
+  /** Puts a fault in force on a unit (replacing one of the same kind), for `durationMs` or until cleared. */
+  setFault(unitId: number, fault: Fault, durationMs?: number): void;
+  clearFault(unitId: number, kind?: FaultKind): void;
+  unit(unitId: number): MeterUnit;
+  unitIds(): number[];
   stats(): ModbusSimulatorStats;
-  /** Closes the listening socket and every client connection. Idempotent. */
+  /** Closes everything it opened. Idempotent. */
   stop(): Promise<void>;
 }
 
-type Cb<T> = (err: Error | null, value?: T) => void;
-
-/** modbus-serial's ServerTCP keeps its net.Server here; the typings do not declare it. */
-interface ServerTcpInternals {
-  _server: Server;
+export interface ModbusSimulator extends SimulatedGateway {
+  readonly host: string;
+  /** the port actually listened on */
+  readonly port: number;
 }
 
-function modbusError(code: number, message: string): Error {
-  return Object.assign(new Error(message), { modbusErrorCode: code });
+/** Units by id, checked: 1..247, no id twice. */
+export function buildUnits(units: readonly SimulatedUnit[], clock: () => number, random: () => number): Map<number, MeterUnit> {
+  const map = new Map<number, MeterUnit>();
+  for (const u of units) {
+    if (!Number.isInteger(u.unitId) || u.unitId < 1 || u.unitId > 247)
+      throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `unit id must be an integer 1..247, got ${u.unitId}`);
+    if (map.has(u.unitId)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `unit id ${u.unitId} given twice`);
+    map.set(u.unitId, new MeterUnit(u.unitId, u.model, u.registerMap ?? dtsu666RegisterMap(), clock, random));
+  }
+  return map;
 }
 
-interface UnitState {
-  model: MeterModel;
-  map: RegisterMap;
-  dead: boolean;
+/** The gateway operations shared by the TCP and RTU servers. */
+export function gatewayControls(units: Map<number, MeterUnit>, where: string): Omit<SimulatedGateway, 'stats' | 'stop'> {
+  const unitOf = (unitId: number): MeterUnit => {
+    const u = units.get(unitId);
+    if (!u) throw new SimulatorError('GW_ERR_SIM_UNKNOWN_UNIT', `no simulated unit ${unitId} on ${where}`);
+    return u;
+  };
+  return {
+    setOverride: (unitId, values) => unitOf(unitId).model.setOverride(values),
+    clearOverride: (unitId, ...quantities) => unitOf(unitId).model.clearOverride(...quantities),
+    setDead: (unitId, dead) => (dead ? unitOf(unitId).setFault({ kind: 'dead' }) : unitOf(unitId).clearFault('dead')),
+    setFault: (unitId, fault, durationMs) => unitOf(unitId).setFault(fault, durationMs),
+    clearFault: (unitId, kind) => unitOf(unitId).clearFault(kind),
+    unit: unitOf,
+    unitIds: () => [...units.keys()],
+  };
+}
+
+function mbap(tid: number, unitId: number, pdu: Uint8Array, lengthField = pdu.length + 1): Buffer {
+  const b = Buffer.alloc(7 + pdu.length);
+  b.writeUInt16BE(tid & 0xffff, 0);
+  b.writeUInt16BE(0, 2);
+  b.writeUInt16BE(lengthField & 0xffff, 4);
+  b[6] = unitId;
+  b.set(pdu, 7);
+  return b;
+}
+
+/** A TCP answer broken the way `mode` says. */
+function garbleTcp(tid: number, unitId: number, pdu: Buffer, mode: GarbageMode, random: () => number): Buffer {
+  switch (mode) {
+    case 'random':
+      // not even an MBAP header: whatever a confused converter might emit
+      return Buffer.from(Array.from({ length: 1 + Math.floor(random() * 24) }, () => Math.floor(random() * 256)));
+    case 'truncated':
+      // a consistent MBAP header around a PDU cut short (its byte count promises more)
+      return mbap(tid, unitId, pdu.subarray(0, Math.max(2, Math.floor(pdu.length / 2))));
+    case 'corrupt':
+      // the MBAP length promises 100 bytes more than ever come
+      return mbap(tid, unitId, pdu, pdu.length + 101);
+    case 'wrong_unit':
+      return mbap(tid, (unitId % 247) + 1, pdu);
+    case 'wrong_function': {
+      const p = Buffer.from(pdu);
+      p[0] = p[0] === 3 ? 4 : 3;
+      return mbap(tid, unitId, p);
+    }
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown garbage mode ${String(never)}`);
+    }
+  }
 }
 
 export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promise<ModbusSimulator> {
   const host = opts.host ?? '127.0.0.1';
   const clock = opts.clock ?? Date.now;
+  const random = opts.random ?? Math.random;
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
     throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `port must be an integer 0..65535, got ${opts.port}`);
-  const units = new Map<number, UnitState>();
-  for (const u of opts.units) {
-    if (!Number.isInteger(u.unitId) || u.unitId < 1 || u.unitId > 247)
-      throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `unit id must be an integer 1..247, got ${u.unitId}`);
-    if (units.has(u.unitId)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `unit id ${u.unitId} given twice`);
-    units.set(u.unitId, { model: u.model, map: u.registerMap ?? dtsu666RegisterMap(), dead: false });
-  }
-  const stats: ModbusSimulatorStats = { requests: 0, exceptions: 0, unanswered: 0 };
+  const units = buildUnits(opts.units, clock, random);
+  const stats: ModbusSimulatorStats = { requests: 0, exceptions: 0, unanswered: 0, garbage: 0 };
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
 
-  function serve(fc: 3 | 4, address: number, count: number, unitId: number, cb: Cb<number[]>): void {
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  async function answer(sock: net.Socket, frame: Buffer): Promise<void> {
+    const tid = frame.readUInt16BE(0);
+    const unitId = frame[6]!;
+    const pdu = frame.subarray(7);
     stats.requests++;
     const unit = units.get(unitId);
-    if (!unit || unit.dead) {
+    const a = unit ? unit.answer(pdu) : ({ kind: 'silent' } as const);
+    if (a.kind === 'silent') {
       stats.unanswered++;
       return; // no answer at all: the client's timeout is the only signal
     }
-    let words: number[];
-    try {
-      const r = readRegisters(unit.map, unit.model.sample(clock()), fc, address, count);
-      if (!r.ok) {
-        stats.exceptions++;
-        cb(modbusError(r.exception, `exception ${r.exception} for fc ${fc} ${address}+${count}`), []);
-        return;
-      }
-      words = r.words;
-    } catch (err) {
-      stats.exceptions++;
-      cb(modbusError(MODBUS_EXCEPTION.SLAVE_DEVICE_FAILURE, `model failed: ${(err as Error).message}`), []);
+    if (a.delayMs > 0) await delay(a.delayMs);
+    if (stopped || sock.destroyed) return;
+    if (a.garbage) {
+      stats.garbage++;
+      sock.write(garbleTcp(tid, unitId, a.pdu, a.garbage, random));
       return;
     }
-    cb(null, words);
+    if (a.pdu[0]! & 0x80) stats.exceptions++;
+    sock.write(mbap(tid, unitId, a.pdu));
   }
-  const one = (cb: Cb<number>): Cb<number[]> => (err, words) => (err ? cb(err) : cb(null, words?.[0]));
-  const readOnly = (cb: Cb<unknown>) => {
-    stats.requests++;
-    stats.exceptions++;
-    cb(modbusError(MODBUS_EXCEPTION.ILLEGAL_FUNCTION, 'the simulated meter is read-only'));
-  };
-  const noBits = (cb: Cb<boolean>) => {
-    stats.requests++;
-    stats.exceptions++;
-    cb(modbusError(MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS, 'the simulated meter has no coils or discrete inputs'));
-  };
 
-  // Every function declares its callback parameter: ServerTCP picks the
-  // callback calling convention by arity (see the header comment).
-  const vector = {
-    getHoldingRegister: (addr: number, unitId: number, cb: Cb<number>) => serve(3, addr, 1, unitId, one(cb)),
-    getMultipleHoldingRegisters: (addr: number, len: number, unitId: number, cb: Cb<number[]>) => serve(3, addr, len, unitId, cb),
-    getInputRegister: (addr: number, unitId: number, cb: Cb<number>) => serve(4, addr, 1, unitId, one(cb)),
-    getMultipleInputRegisters: (addr: number, len: number, unitId: number, cb: Cb<number[]>) => serve(4, addr, len, unitId, cb),
-    getCoil: (_addr: number, _unitId: number, cb: Cb<boolean>) => noBits(cb),
-    getDiscreteInput: (_addr: number, _unitId: number, cb: Cb<boolean>) => noBits(cb),
-    setRegister: (_addr: number, _value: number, _unitId: number, cb: Cb<unknown>) => readOnly(cb),
-    setRegisterArray: (_addr: number, _value: number[], _unitId: number, cb: Cb<unknown>) => readOnly(cb),
-    setCoil: (_addr: number, _value: boolean, _unitId: number, cb: Cb<unknown>) => readOnly(cb),
-  };
-
-  // `port: 0` would become 502 inside ServerTCP; the string "0" survives and asks the OS for a free port.
-  const server = new ServerTCP(vector as never, { host, port: (opts.port === 0 ? '0' : opts.port) as number });
-  const net = (server as unknown as ServerTcpInternals)._server;
-  server.on('error', () => undefined); // never emitted for reads; a listener keeps a stray one from crashing the process
-  server.on('socketError', () => undefined); // a client that resets its connection is not our failure
-  await new Promise<void>((resolve, reject) => {
-    const onErr = (err: Error) => {
-      server.off('initialized', onOk);
-      reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot listen on ${host}:${opts.port}: ${err.message}`, { cause: err, retryable: true }));
-    };
-    const onOk = () => {
-      server.off('serverError', onErr);
-      resolve();
-    };
-    server.once('serverError', onErr);
-    server.once('initialized', onOk);
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.setNoDelay(true);
+    sock.on('error', () => undefined); // a client that resets its connection is not our failure
+    sock.on('close', () => sockets.delete(sock));
+    let buf: Buffer = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    sock.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      while (buf.length >= 7) {
+        const len = buf.readUInt16BE(4);
+        // a protocol id other than 0 or a length no PDU has: not Modbus, hang up like a gateway would
+        if (buf.readUInt16BE(2) !== 0 || len < 2 || len > 254) {
+          sock.destroy();
+          return;
+        }
+        if (buf.length < 6 + len) break;
+        const frame = buf.subarray(0, 6 + len);
+        buf = buf.subarray(6 + len);
+        chain = chain.then(() => answer(sock, frame)).catch(() => undefined);
+      }
+    });
   });
-  const port = (net.address() as AddressInfo).port;
-
-  const unitOf = (unitId: number): UnitState => {
-    const u = units.get(unitId);
-    if (!u) throw new SimulatorError('GW_ERR_SIM_UNKNOWN_UNIT', `no simulated unit ${unitId} on ${host}:${port}`);
-    return u;
-  };
+  await new Promise<void>((resolve, reject) => {
+    const onErr = (err: Error) =>
+      reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot listen on ${host}:${opts.port}: ${err.message}`, { cause: err, retryable: true }));
+    server.once('error', onErr);
+    server.listen(opts.port, host, () => {
+      server.off('error', onErr);
+      resolve();
+    });
+  });
+  server.on('error', () => undefined);
+  const port = (server.address() as AddressInfo).port;
   let stopping: Promise<void> | undefined;
 
   return {
     host,
     port,
-    setOverride: (unitId, values) => unitOf(unitId).model.setOverride(values),
-    clearOverride: (unitId, ...quantities) => unitOf(unitId).model.clearOverride(...quantities),
-    setDead: (unitId, dead) => {
-      unitOf(unitId).dead = dead;
-    },
+    ...gatewayControls(units, `${host}:${port}`),
     stats: () => ({ ...stats }),
     stop() {
       stopping ??= new Promise<void>((resolve) => {
-        // ServerTCP.close closes the listener and destroys every open client socket
+        stopped = true;
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
         server.close(() => resolve());
+        for (const s of sockets) s.destroy();
       });
       return stopping;
     },

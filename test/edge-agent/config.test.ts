@@ -66,7 +66,7 @@ describe('agent config', () => {
         device('m2', { unitId: 0 }),
         { id: 'm3', profile: 'dtsu666', transport: { kind: 'tcp', host: 'gw-1', port: '502' }, unitId: 3, pollEvery: 5 },
         device('m1', { unitId: 4 }), // duplicate id
-        device('m5', { profile: 'sdm999', transport: { kind: 'rtu', path: '/dev/ttyS0' } }),
+        device('m5', { profile: 'sdm999', transport: { kind: 'ascii', path: '/dev/ttyS0' } }),
       ],
       extra: true,
     };

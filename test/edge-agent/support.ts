@@ -135,3 +135,23 @@ export function spawnAgent(configFile: string, env: Record<string, string> = {})
   );
   return { child, exited, output: () => out };
 }
+
+/** A virtual serial cable: two ptys joined by socat, as `<dir>/a` and `<dir>/b`. */
+export async function serialPair(dir: string): Promise<{ a: string; b: string; close: () => Promise<void> }> {
+  const a = path.join(dir, 'a');
+  const b = path.join(dir, 'b');
+  const child = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
+  children.add(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const { existsSync } = await import('node:fs');
+  await waitFor('socat ptys', () => existsSync(a) && existsSync(b), 5000, 10);
+  return {
+    a,
+    b,
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      children.delete(child);
+    },
+  };
+}
