@@ -202,9 +202,22 @@ const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance
 const STATE_FILE = 'alarm-rule-state.json';
 const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 
-interface DeviceRules {
-  outage: OutageRule[];
-  other: Readonly<Rule>[];
+/** A rule and its states by source, as evaluated per reading. */
+interface Evaluated<R extends Readonly<Rule> = Readonly<Rule>> {
+  rule: R;
+  states: Map<string, RuleState>;
+}
+
+/** What the per-reading path needs of a device, found with one lookup. */
+interface DeviceEntry {
+  /** the rules below are those of rules generation `generation`; rebuilt lazily after a change */
+  generation: number;
+  outage: Evaluated<OutageRule>[];
+  other: Evaluated[];
+  /** ms the device's last live reading arrived after its own timestamp (≥ 0) */
+  lag: number;
+  /** the site its readings came from ('' until one did) */
+  site: string;
 }
 
 interface PersistedState {
@@ -225,15 +238,12 @@ export class AlarmService {
   private rulesOrigin = 'defaults';
   private readonly rulesFile: string;
   private ruleById = new Map<string, Readonly<Rule>>();
-  private deviceRules = new Map<string, DeviceRules>();
+  private generation = 0;
+  private readonly deviceEntries = new Map<string, DeviceEntry>();
 
   private readonly alarms = new Map<string, Alarm>();
   /** ruleId → source → state */
   private readonly states = new Map<string, Map<string, RuleState>>();
-  /** source → ms the source's last reading arrived after its timestamp */
-  private readonly lags = new Map<string, number>();
-  /** sources outside the topology → the site their readings came from */
-  private readonly sourceSites = new Map<string, string>();
   private readonly offlineAgents = new Set<string>();
   /** source → design suppressions in force (outage, agent offline) */
   private suppressions = new Map<string, Suppression[]>();
@@ -324,17 +334,19 @@ export class AlarmService {
   private installRules(rules: RuleSet): void {
     this.rules = rules;
     this.ruleById = new Map(rules.map((r) => [r.id, r]));
-    this.deviceRules.clear();
+    this.generation++;
   }
 
-  private rulesFor(device: string, place: DevicePlace | undefined): DeviceRules {
-    let d = this.deviceRules.get(device);
-    if (!d) {
-      const all = rulesForDevice(this.rules, device, place);
-      d = { outage: all.filter((r): r is OutageRule => r.kind === 'outage'), other: all.filter((r) => r.kind !== 'outage') };
-      this.deviceRules.set(device, d);
+  private entryOf(device: string): DeviceEntry {
+    let e = this.deviceEntries.get(device);
+    if (!e) this.deviceEntries.set(device, (e = { generation: -1, outage: [], other: [], lag: 0, site: '' }));
+    if (e.generation !== this.generation) {
+      const all = rulesForDevice(this.rules, device, this.deps.devices.get(device));
+      e.outage = all.filter((r): r is OutageRule => r.kind === 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id) }));
+      e.other = all.filter((r) => r.kind !== 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id) }));
+      e.generation = this.generation;
     }
-    return d;
+    return e;
   }
 
   private statesOf(ruleId: string): Map<string, RuleState> {
@@ -355,30 +367,33 @@ export class AlarmService {
     if (!this.running) return;
     const now = this.clock();
     let supplyChanged = false;
-    const live: { r: StoredReading; input: RuleInput; plan: DeviceRules }[] = [];
-    for (const r of readings) {
+    const entries: (DeviceEntry | null)[] = new Array(readings.length).fill(null);
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
       if (r.late) continue;
-      const place = this.deps.devices.get(r.device);
-      if (!place && r.site && this.sourceSites.get(r.device) !== r.site) this.sourceSites.set(r.device, r.site);
-      this.lags.set(r.device, Math.max(0, now - r.ts));
+      const e = this.entryOf(r.device);
+      entries[i] = e;
+      e.lag = now > r.ts ? now - r.ts : 0;
+      e.site = r.site;
+      if (e.outage.length === 0) continue;
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
-      const plan = this.rulesFor(r.device, place);
-      live.push({ r, input, plan });
-      for (const o of plan.outage) {
-        const m = this.statesOf(o.id);
-        const prev = m.get(r.device);
-        const res = step(prev, input, o, now);
-        if (res.state !== prev) m.set(r.device, res.state);
-        if (res.transition || supplyStatus(prev, o, now) !== supplyStatus(res.state, o, now)) supplyChanged = true;
+      for (const { rule, states } of e.outage) {
+        const prev = states.get(r.device);
+        const res = step(prev, input, rule, now);
+        if (res.state !== prev) states.set(r.device, res.state);
+        if (res.transition || supplyStatus(prev, rule, now) !== supplyStatus(res.state, rule, now)) supplyChanged = true;
       }
     }
     if (supplyChanged) this.correlate(now);
-    for (const { r, input, plan } of live) {
-      for (const rule of plan.other) {
-        const m = this.statesOf(rule.id);
-        const prev = m.get(r.device);
+    for (let i = 0; i < readings.length; i++) {
+      const e = entries[i];
+      if (!e) continue;
+      const r = readings[i]!;
+      const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
+      for (const { rule, states } of e.other) {
+        const prev = states.get(r.device);
         const res = step(prev, input, rule, now);
-        if (res.state !== prev) m.set(r.device, res.state);
+        if (res.state !== prev) states.set(r.device, res.state);
         if (res.transition) this.apply(toAlarmOp(rule.id, r.device, res.transition, this.suppressionOf(rule, r.device)), res.transition.at);
       }
     }
@@ -431,7 +446,7 @@ export class AlarmService {
       const m = this.statesOf(rule.id);
       const sampled = SAMPLED.has(rule.kind);
       for (const [src, st] of m) {
-        const res = tick(st, rule, sampled ? now - (this.lags.get(src) ?? 0) : now);
+        const res = tick(st, rule, sampled ? now - (this.deviceEntries.get(src)?.lag ?? 0) : now);
         if (res.state !== st) m.set(src, res.state);
         if (res.transition && rule.kind !== 'outage') this.apply(toAlarmOp(rule.id, src, res.transition, this.suppressionOf(rule, src)), res.transition.at);
       }
@@ -679,7 +694,7 @@ export class AlarmService {
     const t = this.transformers.get(a.source);
     if (t && kind !== 'call') return { ...t, line: '' };
     if (kind === 'call') return { site: a.source, room: '', transformer: '', line: '' };
-    return { site: this.sourceSites.get(a.source) ?? '', room: '', transformer: '', line: '' };
+    return { site: this.deviceEntries.get(a.source)?.site ?? '', room: '', transformer: '', line: '' };
   }
 
   view(a: Alarm): AlarmView {
@@ -889,8 +904,8 @@ export class AlarmService {
         n++;
       }
     }
-    for (const [src, lag] of Object.entries(saved.lags ?? {})) this.lags.set(src, lag);
-    for (const [src, site] of Object.entries(saved.sites ?? {})) this.sourceSites.set(src, site);
+    for (const [src, lag] of Object.entries(saved.lags ?? {})) this.entryOf(src).lag = lag;
+    for (const [src, site] of Object.entries(saved.sites ?? {})) this.entryOf(src).site = site;
     this.log.info({ states: n, savedAt: saved.savedAt, ageS: Math.round((now - saved.savedAt) / 1000) }, 'rule state resumed');
   }
 
@@ -903,8 +918,8 @@ export class AlarmService {
       version: 1,
       savedAt: this.clock(),
       states: Object.fromEntries([...this.states].map(([id, m]) => [id, Object.fromEntries(m)])),
-      lags: Object.fromEntries(this.lags),
-      sites: Object.fromEntries(this.sourceSites),
+      lags: Object.fromEntries([...this.deviceEntries].map(([d, e]) => [d, e.lag])),
+      sites: Object.fromEntries([...this.deviceEntries].filter(([d, e]) => e.site !== '' && !this.deps.devices.has(d)).map(([d, e]) => [d, e.site])),
     };
     const file = path.join(this.deps.options.dataDir, STATE_FILE);
     const tmp = `${file}.tmp`;

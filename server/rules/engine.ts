@@ -347,7 +347,8 @@ function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule,
   if (input.q !== 'good' || vals.length === 0) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const defs = thresholdDefs(rule);
-  let next: ThresholdState = { ...s, lastTs: t };
+  // object literals, not spreads, on the per-reading path: a spread over the state union is a megamorphic clone
+  let next: ThresholdState = { kind: 'threshold', lastTs: t, levels: s.levels, minute: s.minute };
   if (rule.evaluate === 'instant') {
     next.levels = observeAfterGap(next.levels, defs, worst(vals.map((x) => x[1])), rule.deadband, t, t, rule.holdS * 1000);
   } else {
@@ -372,6 +373,8 @@ function decided<S extends { levels: LevelState }>(
   at: number,
 ): { state: S; change?: LevelChange } & { transition?: ConditionTransition } {
   const d = decide(s.levels, defs, rule.onDelayS * 1000, rule.offDelayS * 1000, at);
+  // nothing decided (the common case): no copy — a spread over the state union is a slow, megamorphic clone on the hot path
+  if (!d.change && d.state === s.levels) return { state: s };
   const state = { ...s, levels: d.state };
   if (!d.change) return { state };
   const text = describerFor(rule, state as unknown as RuleState);
@@ -462,7 +465,7 @@ function staleCheck(s: StaleState, rule: StaleRule, now: number): StepResult {
 
 function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number): StepResult {
   if (input.q === 'good') {
-    const next: StaleState = { ...s, lastGoodAt: now, refAt: now, lastQ: 'good', active: false };
+    const next: StaleState = { kind: 'stale', active: false, lastGoodAt: now, refAt: now, lastQ: 'good' };
     if (!s.active) return { state: next };
     return { state: next, transition: { to: 'inactive', at: now, level: 'stale', severity: rule.severity, message: 'good readings again' } };
   }
@@ -494,7 +497,7 @@ function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule,
   const defs = unbalanceDefs(rule);
   const meanMs = rule.normal.meanS * 1000;
   const start = Math.floor(t / meanMs) * meanMs;
-  let next: UnbalanceState = { ...s, lastTs: t };
+  let next: UnbalanceState = { kind: 'unbalance', lastTs: t, levels: s.levels, bucket: s.bucket, lastMean: s.lastMean };
   if (next.bucket !== null && next.bucket.start !== start) next = closeUnbalance(next, rule, defs);
   const b = next.bucket ?? { start, sum: 0, n: 0 };
   next.bucket = { start, sum: b.sum + v, n: b.n + 1 };
@@ -585,7 +588,8 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
   }
   const defs = outageDefs(rule);
   const levels = observeAfterGap(s.levels, defs, () => vmax, rule.deadband, t, t, rule.holdS * 1000);
-  return restored(decided({ ...s, lastTs: t, levels, lastQ: input.q, lastAt: now }, defs, rule, t), now);
+  const next: OutageState = { kind: 'outage', lastTs: t, levels, lastQ: input.q, lastAt: now, restoredAt: s.restoredAt };
+  return restored(decided(next, defs, rule, t), now);
 }
 
 function restored(r: { state: OutageState; transition?: ConditionTransition }, now: number): StepResult {

@@ -1,0 +1,259 @@
+/**
+ * Alarm latency benchmark (issue 5): publish → alarm on the WebSocket, p50 /
+ * p99, at half the sustained ingest rate, with 1 % of readings crossing a
+ * limit. Real Mosquitto, real influxd, the real server process
+ * (server/main.ts) with the built-in GB/T rules plus one threshold the
+ * crossing readings exceed. Nothing here asserts a time: the machine is
+ * shared and noisy; the figures go into the issue notes.
+ *
+ *   npx tsx bench/alarms.ts
+ *   GW_BENCH_SECONDS=10     length of each measured stage (default 8)
+ *   GW_BENCH_RATE=20000     ingest rate of the latency stage in readings/s (default: half the sustained rate measured first)
+ *
+ * Each message is one agent's poll cycle of 100 meters (as in bench/run.ts);
+ * in every message one meter reads over the limit (1 %) and the meter that
+ * crossed in the message before reads normal again, so every message raises
+ * one alarm and clears one. The latency of an alarm is from the publish of
+ * its reading to the `alarm` frame (raise) of that meter and timestamp on a
+ * WebSocket client. Every frame's seq is checked for gaps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { readingsTopic, type Reading } from '../contract/index.ts';
+import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+
+const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
+const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
+const READINGS_PER_MESSAGE = 100;
+const NORMAL = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
+const LIMIT_A = 500;
+const BENCH_PASSWORD = 'bench-password-1';
+
+const RULES = `
+version: 1
+useDefaults: true            # GB/T 12325, 15543, 15945, outage, comm-loss … all evaluated on every reading
+rules:
+  - id: comm-loss
+    afterS: 3600             # the publishers stop at the end of each stage: no comm-loss flood afterwards
+  - id: bench-over-current
+    kind: threshold
+    quantity: [ia, ib, ic]
+    levels: { hi: { value: ${LIMIT_A}, severity: high } }
+`;
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+function quantile(xs: number[], q: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+interface ServerProc {
+  child: ChildProcess;
+  url: string;
+  cookie: string;
+  stop(): Promise<void>;
+}
+
+async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
+  // GW_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there
+  const prof = process.env.GW_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info', GW_ADMIN_PASSWORD: BENCH_PASSWORD },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
+  });
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (/"level":[4-6]0/.test(line)) process.stderr.write(`server: ${line.slice(0, 500)}\n`);
+  });
+  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }) });
+  if (!res.ok) throw new Error(`bench login failed: ${res.status}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  return {
+    child,
+    url,
+    cookie,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function metric(server: ServerProc, name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
+  return Number(text.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1] ?? 0);
+}
+
+/** Full speed, no crossings: 4 publishers, 20 messages in flight each; readings/s stored. */
+async function sustained(mqttUrl: string, server: ServerProc): Promise<number> {
+  const pubs = await Promise.all(Array.from({ length: 4 }, (_, a) => mqtt.connectAsync(mqttUrl, { clientId: `bench-sus-${a}` })));
+  const stored0 = await metric(server, 'gridwatch_readings_stored_total');
+  let sent = 0;
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    pubs.map(async (pub, a) => {
+      const agent = `sus-${a}`;
+      let seq = 0;
+      let ts = Date.now();
+      let inflight = 0;
+      await new Promise<void>((resolve) => {
+        const pump = () => {
+          while (inflight < 20 && Date.now() < until) {
+            ts = Math.max(ts + 1, Date.now());
+            const readings: Reading[] = [];
+            for (let i = 0; i < READINGS_PER_MESSAGE; i++) readings.push({ device: `${agent}-m${i}`, ts, seq: seq++, v: NORMAL, q: 'good' });
+            inflight++;
+            pub.publish(readingsTopic('bench', agent), JSON.stringify({ agent, readings }), { qos: 1 }, () => {
+              inflight--;
+              sent += READINGS_PER_MESSAGE;
+              pump();
+            });
+          }
+          if (inflight === 0 && Date.now() >= until) resolve();
+        };
+        pump();
+      });
+    }),
+  );
+  for (;;) {
+    if ((await metric(server, 'gridwatch_readings_stored_total')) - stored0 >= sent) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const rate = sent / ((performance.now() - t0) / 1000);
+  await Promise.all(pubs.map((p) => p.endAsync()));
+  return rate;
+}
+
+interface LatencyResult {
+  rate: number;
+  raises: number;
+  received: number;
+  p50: number;
+  p99: number;
+  max: number;
+  frames: number;
+  gaps: number;
+}
+
+/** `rate` readings/s in messages of 100 with one crossing each; latency of each raise to the WebSocket. */
+async function latency(mqttUrl: string, server: ServerProc, rate: number): Promise<LatencyResult> {
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`, { headers: { cookie: server.cookie } });
+  await new Promise((r) => ws.once('open', r));
+  const sentAt = new Map<string, number>();
+  const lat: number[] = [];
+  let frames = 0;
+  let lastSeq: number | null = null;
+  let gaps = 0;
+  ws.on('message', (d) => {
+    const f = JSON.parse(d.toString());
+    if (f.type !== 'alarm' && f.type !== 'alarm_escalation' && f.type !== 'alarm_rules') return;
+    const now = performance.now();
+    frames++;
+    if (lastSeq !== null && f.seq !== lastSeq + 1) gaps++;
+    lastSeq = f.seq;
+    if (f.type !== 'alarm' || f.transition.reason !== 'raise') return;
+    const key = `${f.transition.source}@${f.transition.at}`;
+    const t = sentAt.get(key);
+    if (t !== undefined) {
+      lat.push(now - t);
+      sentAt.delete(key);
+    }
+  });
+  const agent = 'lat';
+  const pub = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-alarm-latency' });
+  const interval = 1000 / (rate / READINGS_PER_MESSAGE);
+  let seq = 0;
+  let ts = Date.now();
+  let k = 0;
+  let prevHot = -1;
+  let raises = 0;
+  const until = Date.now() + SECONDS * 1000;
+  let next = performance.now();
+  while (Date.now() < until) {
+    ts = Math.max(ts + 1, Date.now());
+    const hot = (k++ * 37) % READINGS_PER_MESSAGE;
+    const readings: Reading[] = [];
+    for (let i = 0; i < READINGS_PER_MESSAGE; i++)
+      readings.push({ device: `${agent}-m${i}`, ts, seq: seq++, v: i === hot && i !== prevHot ? { ...NORMAL, ib: 612.5 } : NORMAL, q: 'good' });
+    if (hot !== prevHot) {
+      sentAt.set(`${agent}-m${hot}@${ts}`, performance.now());
+      raises++;
+    }
+    prevHot = hot;
+    pub.publish(readingsTopic('bench', agent), JSON.stringify({ agent, readings }), { qos: 1 });
+    next += interval;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  await pub.endAsync();
+  ws.close();
+  return { rate, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
+}
+
+async function main(): Promise<void> {
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    console.log(`gridwatch alarm bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
+    const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
+    cleanup.push(() => mosq.stop());
+    const influx: ServiceHandle = await startInfluxd();
+    cleanup.push(() => influx.stop());
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-alarms-'));
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const rulesFile = path.join(dataDir, 'bench-rules.yaml');
+    await writeFile(rulesFile, RULES);
+    const server = await startServerProcess({
+      GW_HTTP_PORT: '0',
+      GW_MQTT_URL: mosq.url,
+      GW_INFLUX_URL: influx.url,
+      GW_INFLUX_DATABASE: 'gridwatch_bench_alarms',
+      GW_DATA_DIR: dataDir,
+      GW_RULES_FILE: rulesFile,
+    });
+    cleanup.unshift(() => server.stop());
+
+    let rate = FIXED_RATE;
+    if (rate === undefined) {
+      const full = await sustained(mosq.url, server);
+      console.log(`sustained  broker → server (all default rules) → influxd: ${fmt(full)} readings/s`);
+      rate = Math.max(READINGS_PER_MESSAGE, Math.floor(full / 2 / READINGS_PER_MESSAGE) * READINGS_PER_MESSAGE);
+    }
+    const r = await latency(mosq.url, server, rate);
+    console.log(`latency    publish → alarm on WebSocket at ${fmt(r.rate)} readings/s, 1 % over the limit (${fmt(r.rate / 100)} raises/s + as many clears):`);
+    console.log(`           p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms (target p99 < 25 ms)`);
+    console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);
+  } finally {
+    for (const c of cleanup) await c().catch((e) => console.error('cleanup failed', e));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
