@@ -62,4 +62,31 @@ export {
 } from './modbus-rtu-server.ts';
 export { exceptionPdu, handlePdu } from './modbus-pdu.ts';
 export { crc16 } from './crc16.ts';
+export {
+  dueEvents,
+  FaultSchema,
+  isMeterEvent,
+  loadScenario,
+  ScenarioSchema,
+  type MeterEvent,
+  type Scenario,
+  type ScenarioGateway,
+  type ScenarioInput,
+  type SensorEvent,
+  type TimelineEvent,
+} from './scenario.ts';
+export { startScenario, startTimeline, type ScenarioRun, type TimelineOptions, type TimelineRun } from './scenario-runner.ts';
+export { startControlServer, type ControlServer } from './control.ts';
+export {
+  SENSOR_KINDS,
+  SensorConfigSchema,
+  sensorPayload,
+  startRoomSensors,
+  type RoomSensors,
+  type RoomSensorsOptions,
+  type SensorConfig,
+  type SensorConfigInput,
+  type SensorKind,
+} from './room-sensors.ts';
+export { parseFeed, replayFeed, type FeedFormat, type FeedRecord, type ParsedFeed, type ReplayOptions, type ReplayResult } from './replay.ts';
 export { SimulatorError, type SimulatorErrorCode } from './errors.ts';

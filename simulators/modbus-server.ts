@@ -8,8 +8,9 @@
  * v1.0b §3.1.3, the MBAP header: transaction id, protocol id 0, length of
  * unit id + PDU, unit id), so the simulator can answer late, not at all, or
  * with a broken frame — things a conforming server library will not do.
- * Requests on one connection are answered one at a time, in order, like a
- * gateway in front of a serial bus.
+ * Answers go out in the order of the requests, except that a slow answer
+ * (the `slow` fault) does not hold up the ones behind it: Modbus TCP pairs an
+ * answer with its request by transaction id, not by order (§4.2).
  */
 import net, { type AddressInfo } from 'node:net';
 import { SimulatorError } from './errors.ts';
@@ -187,7 +188,6 @@ export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promis
     sock.on('error', () => undefined); // a client that resets its connection is not our failure
     sock.on('close', () => sockets.delete(sock));
     let buf: Buffer = Buffer.alloc(0);
-    let chain = Promise.resolve();
     sock.on('data', (d: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       while (buf.length >= 7) {
@@ -200,7 +200,7 @@ export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promis
         if (buf.length < 6 + len) break;
         const frame = buf.subarray(0, 6 + len);
         buf = buf.subarray(6 + len);
-        chain = chain.then(() => answer(sock, frame)).catch(() => undefined);
+        answer(sock, frame).catch(() => undefined);
       }
     });
   });
