@@ -316,12 +316,18 @@ export class AlarmService {
 
   /** Stops the timers, lets running escalations end, saves rule state and drains the journal queue. */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      // start() failed half way: close what it opened
+      await this.deps.journal.stop().catch(() => undefined);
+      return;
+    }
     this.running = false;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.persistTimer) clearInterval(this.persistTimer);
     this.tickTimer = this.persistTimer = null;
     await Promise.race([Promise.allSettled([...this.escalating]), sleep(this.deps.options.escalation.timeoutMs + 1000)]);
+    // a periodic save may be writing an older snapshot: let it finish, then save the final state
+    if (this.persisting) await this.persisting;
     this.statesDirty = true;
     await this.persistStates().catch((err) => this.log.error({ err }, 'saving rule state failed'));
     const drained = await this.drainJournal(10_000);

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
 import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
-import type { RecordingClient } from '../support/ws-client.ts';
+import { eventually, type RecordingClient } from '../support/ws-client.ts';
 import { alarmClient, brief, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
 
 const SITE = 'al-dead';
@@ -36,10 +36,10 @@ useDefaults: true
 rules:
   - id: comm-loss
     afterS: 1.5              # no good reading for 1.5 s (agent polls every 200 ms)
-  - id: u-high
+  - id: i-high
     kind: threshold
-    quantity: ua
-    levels: { hi: { value: 245, severity: high } }
+    quantity: [ia, ib, ic]
+    levels: { hi: { value: 170, severity: high } }
 `;
 const STEADY = { ua: 230, ub: 230, uc: 230, ia: 50, ib: 50, ic: 50, f: 50 };
 
@@ -74,12 +74,14 @@ beforeAll(async () => {
       { unitId: 2, model: createMeterModel({ profile: 'feeder', seed: 22 }) },
     ],
   });
-  // steady values inside every default limit; meter 1 over the 245 V test limit
-  sim.setOverride(1, { ...STEADY, ua: 250 });
+  // steady values inside every default limit; meter 1 over the 170 A test limit
+  sim.setOverride(1, { ...STEADY, ia: 180, ib: 180, ic: 180 });
   sim.setOverride(2, STEADY);
-  ts = await startAlarmServer({ mqttUrl: inject('mqttUrl'), topologyYaml: TOPOLOGY, rulesYaml: RULES });
-  ws = await alarmClient(ts);
+  // the agent first: readings are flowing when the server starts, so no meter is 'never seen'
   await startAgent();
+  ts = await startAlarmServer({ mqttUrl: inject('mqttUrl'), topologyYaml: TOPOLOGY, rulesYaml: RULES });
+  await eventually(async () => (await (await ts.fetch('/api/alarms?state=unack_active', { role: 'viewer' })).json()).total === 1, 10_000, 'the over-current alarm');
+  ws = await alarmClient(ts);
 });
 afterAll(async () => {
   await agent?.stop();
@@ -90,16 +92,18 @@ afterAll(async () => {
 
 describe('dead meter and lost agent (simulator + real edge agent)', () => {
   it('a meter that stops answering raises comm-loss once, and clears when it answers again', async () => {
-    await transitions(ws, sources, 1, 10_000, 1000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(brief(ws.frames, sources)).toEqual([]);
+    const { alarms } = await (await ts.fetch('/api/alarms', { role: 'viewer' })).json();
+    expect(alarms.map((a: any) => `${a.alarmId} ${a.state}`)).toEqual(['i-high:dead-m1 unack_active']);
     sim.setDead(2, true);
-    await transitions(ws, sources, 2, 10_000, 500);
+    await transitions(ws, sources, 1, 10_000, 500);
     // the dead meter's live value is not a zero: its last good values, marked comm_loss, with when they were good
     const m2 = (await (await ts.fetch('/api/latest?device=dead-m2', { role: 'viewer' })).json()).readings[0];
     expect(m2).toMatchObject({ q: 'comm_loss', v: { ua: 230 } });
     expect(m2.goodTs).toBeLessThan(m2.ts);
     sim.setDead(2, false);
-    expect(await transitions(ws, sources, 3, 10_000, 800)).toEqual([
-      'u-high:dead-m1 normal→unack_active raise hi',
+    expect(await transitions(ws, sources, 2, 10_000, 800)).toEqual([
       'comm-loss:dead-m2 normal→unack_active raise stale',
       'comm-loss:dead-m2 unack_active→unack_rtn clear',
     ]);
@@ -112,7 +116,7 @@ describe('dead meter and lost agent (simulator + real edge agent)', () => {
     await agent!.stop();
     agent = null;
     const lost = (await transitions(ws, sources, before + 3, 10_000, 500)).slice(before);
-    expect(lost[0]).toBe('u-high:dead-m1 unack_active→suppressed suppress');
+    expect(lost[0]).toBe('i-high:dead-m1 unack_active→suppressed suppress');
     expect(lost.slice(1).sort()).toEqual(['comm-loss:dead-m1 normal→unack_active raise stale', 'comm-loss:dead-m2 unack_rtn→unack_active raise stale']);
     expect(lost).toHaveLength(3);
 
@@ -121,7 +125,7 @@ describe('dead meter and lost agent (simulator + real edge agent)', () => {
     expect(back.sort()).toEqual([
       'comm-loss:dead-m1 unack_active→unack_rtn clear',
       'comm-loss:dead-m2 unack_active→unack_rtn clear',
-      'u-high:dead-m1 suppressed→unack_active unsuppress',
+      'i-high:dead-m1 suppressed→unack_active unsuppress',
     ]);
   });
 });

@@ -71,11 +71,11 @@ rules:
     deadband: 5
     onDelayS: 10
     offDelayS: 60
-  - id: u-surge
+  - id: hot
     kind: threshold
     scope: { device: late-m }
-    quantity: ua
-    levels: { hi: { value: 260, severity: high } }
+    quantity: temp
+    levels: { hi: { value: 80, severity: high } }
 `;
 
 let ts: AlarmTestServer;
@@ -208,19 +208,19 @@ describe('scenario replays: exact transitions, in order, nothing else', () => {
 
   it('a late (backfilled) reading is stored but raises and clears nothing', async () => {
     const t0 = Date.now();
-    await feed.publish([{ device: 'late-m', ts: t0 - 5000, v: phases(300), late: true }]);
+    await feed.publish([{ device: 'late-m', ts: t0 - 5000, v: { temp: 95 }, late: true }]);
     await new Promise((r) => setTimeout(r, 600));
     expect(brief(ws.frames, new Set(['late-m']))).toEqual([]);
-    await feed.publish([{ device: 'late-m', ts: t0, v: phases(300) }]);
+    await feed.publish([{ device: 'late-m', ts: t0, v: { temp: 95 } }]);
     await transitions(ws, new Set(['late-m']), 1, 10_000, 0);
-    await feed.publish([{ device: 'late-m', ts: t0 + 100, v: phases(230), late: true }]);
+    await feed.publish([{ device: 'late-m', ts: t0 + 100, v: { temp: 40 }, late: true }]);
     await new Promise((r) => setTimeout(r, 600));
-    expect(brief(ws.frames, new Set(['late-m']))).toEqual(['u-surge:late-m normal→unack_active raise hi']);
-    await feed.publish([{ device: 'late-m', ts: t0 + 200, v: phases(230) }]);
-    expect(await transitions(ws, new Set(['late-m']), 2)).toEqual(['u-surge:late-m normal→unack_active raise hi', 'u-surge:late-m unack_active→unack_rtn clear']);
+    expect(brief(ws.frames, new Set(['late-m']))).toEqual(['hot:late-m normal→unack_active raise hi']);
+    await feed.publish([{ device: 'late-m', ts: t0 + 200, v: { temp: 40 } }]);
+    expect(await transitions(ws, new Set(['late-m']), 2)).toEqual(['hot:late-m normal→unack_active raise hi', 'hot:late-m unack_active→unack_rtn clear']);
     // both late readings are in the store, with their own timestamps
     await ts.server.ingest.drain();
-    const [series] = await ts.server.store.history({ devices: ['late-m'], quantities: ['ua'], from: t0 - 10_000, to: t0 + 1000 });
+    const [series] = await ts.server.store.history({ devices: ['late-m'], quantities: ['temp'], from: t0 - 10_000, to: t0 + 1000 });
     expect(series!.ts).toEqual([t0 - 5000, t0, t0 + 100, t0 + 200]);
   });
 
