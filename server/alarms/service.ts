@@ -268,6 +268,7 @@ export class AlarmService {
   private persistTimer: NodeJS.Timeout | null = null;
   private statesDirty = false;
   private persisting: Promise<void> | null = null;
+  private rulesChain: Promise<unknown> = Promise.resolve();
   private hooked = false;
 
   constructor(private readonly deps: AlarmServiceDeps) {
@@ -817,11 +818,22 @@ export class AlarmService {
 
   /** Replaces the whole rules document. Validated first (every issue by rule id), saved, applied at once, journaled. */
   async putRules(doc: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    return this.changeRules(doc, by, '', comment);
+    return this.serially(() => this.changeRules(doc, by, '', comment));
+  }
+
+  /** Rules changes one at a time: each starts from the document the previous one left. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.rulesChain.then(fn);
+    this.rulesChain = run.catch(() => undefined);
+    return run;
   }
 
   /** Adds or replaces one rule of the document (for a built-in rule's id: the keys that override it). */
-  async putRule(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+  putRule(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+    return this.serially(() => this.putRuleNow(ruleId, body, by, comment));
+  }
+
+  private async putRuleNow(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}"`, message: 'expected an object' }]);
     const b = body as JsonObject;
     if (b.id !== undefined && b.id !== ruleId) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}".id`, message: `must be "${ruleId}" (the id in the URL)` }]);
@@ -841,20 +853,20 @@ export class AlarmService {
     const document = structuredClone(doc) as JsonObject;
     await saveRulesDocument(this.rulesFile, document);
     const now = this.clock();
-    const removed = this.rules.filter((x) => !r.rules.some((y) => y.id === x.id)).map((x) => x.id);
+    // a rule gone, or now of another kind: its alarms have nothing left that would clear them, its states mean nothing
+    const removed = this.rules.filter((x) => !r.rules.some((y) => y.id === x.id && y.kind === x.kind)).map((x) => x.id);
     this.installRules(r.rules);
     this.document = document;
     this.rulesOrigin = this.rulesFile;
-    // the alarms of a rule that no longer exists have nothing left to clear them
-    for (const id of removed) {
-      this.states.delete(id);
-      for (const a of [...this.alarms.values()]) if (a.ruleId === id && a.active) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
-    }
     const entry: RulesEntry = { kind: 'rules', seq: ++this.seq, at: now, by, ruleId, document };
     if (comment) entry.comment = comment;
     this.enqueue(entry);
     const { document: _omit, ...change } = entry;
     this.push({ type: 'alarm_rules', seq: entry.seq, change });
+    for (const id of removed) {
+      this.states.delete(id);
+      for (const a of [...this.alarms.values()]) if (a.ruleId === id && a.active) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
+    }
     this.log.info({ by, ruleId: ruleId || undefined, rules: r.rules.length, removed, seq: entry.seq }, 'alarm rules changed');
     this.correlate(now);
     this.statesDirty = true;

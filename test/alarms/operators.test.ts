@@ -231,6 +231,19 @@ describe('operators', () => {
     await temp('ops-m3', 76);
     const raised = await c.next((f) => f.type === 'alarm' && f.transition.alarmId === 'ops-hi:ops-m3' && f.transition.reason === 'raise');
     expect(raised.transition.message).toBe('temp 76°C > hi limit 70°C');
+
+    // the rule removed: its active alarms are cleared (nothing else would), after the rules change itself
+    const seqBefore = ts.server.alarms.lastSeq;
+    const removed = await put('/api/alarm-rules', { version: 1, useDefaults: true, rules: [{ id: 'comm-loss', enabled: false }, { id: 'call', activeS: 2 }] });
+    expect(removed.status).toBe(200);
+    await eventually(() => c.frames.filter((f) => f.seq > seqBefore).length >= 4);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.frames.filter((f) => f.seq > seqBefore).map((f) => (f.type === 'alarm' ? `${f.transition.alarmId} ${f.transition.from}→${f.transition.to} ${f.transition.reason}` : f.type))).toEqual([
+      'alarm_rules',
+      'ops-hi:ops-m1 ack_active→normal clear',
+      'ops-hi:ops-m2 unack_active→unack_rtn clear',
+      'ops-hi:ops-m3 unack_active→unack_rtn clear',
+    ]);
     await c.close();
   });
 
