@@ -6,3 +6,5 @@ export { DuckDbStore } from './store/duckdb.ts';
 export type { TelemetryStore, StoredReading, HistoryQuery, HistorySeries } from './store/types.ts';
 export type { LiveReading, ServerFrame } from './live-hub.ts';
 export { ConfigError, GridwatchError } from './errors.ts';
+export { AlarmService } from './alarms/index.ts';
+export type { AlarmView, AlarmFrame, AlarmsSnapshotFrame, AlarmFilter, JournalEntry, TransitionEntry, EscalationEntry, RulesEntry } from './alarms/index.ts';
