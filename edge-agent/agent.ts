@@ -14,6 +14,7 @@ import { DevicePoller, type DeviceStats } from './poller.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { DiskSpool, MemorySpool, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
+import { RoomMqttSource, type RoomDeviceStats } from './room-mqtt.ts';
 
 export interface AgentDeps {
   log: Logger;
@@ -38,6 +39,8 @@ export interface AgentStats {
   seq: number;
   devices: Record<string, DeviceStats>;
   connections: Record<string, ModbusConnectionStats>;
+  /** room equipment over MQTT, by device id */
+  room: Record<string, RoomDeviceStats>;
   uplink: UplinkStats;
   spool: SpoolStats;
 }
@@ -114,6 +117,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   let state: AgentState = 'idle';
   let uplink: ReadingsUplink | null = null;
   let spool: Spool | null = null;
+  let room: RoomMqttSource | null = null;
   const connections = new Map<string, Connection>();
   const pollers: DevicePoller[] = [];
   const spoolDevice = `${config.agent}.spool`;
@@ -166,6 +170,22 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
         log: log.child({ part: 'uplink' }),
       });
       uplink.start();
+      if (config.room) {
+        const m = config.room.mqtt ?? config.mqtt;
+        room = new RoomMqttSource({
+          devices: config.room.devices,
+          mqtt: {
+            url: m.url,
+            clientId: config.room.mqtt?.clientId ?? `gridwatch-agent-${config.agent}-room`,
+            ...(m.username !== undefined ? { username: m.username } : {}),
+            ...(m.password !== undefined ? { password: m.password } : {}),
+          },
+          clock,
+          log: log.child({ part: 'room' }),
+          emit,
+        });
+        room.start();
+      }
       for (const d of config.devices) {
         const key = connectionKey(d);
         let conn = connections.get(key);
@@ -184,7 +204,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       if (state !== 'running') return;
       state = 'stopping';
       // polls in progress finish (bounded by their request timeout) and their readings still go out
-      await Promise.all(pollers.map((p) => p.stop()));
+      await Promise.all([...pollers.map((p) => p.stop()), room?.stop()]);
       await Promise.all([uplink?.stop(), ...[...connections.values()].map((c) => c.close())]);
       spool?.close();
       state = 'stopped';
@@ -202,7 +222,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       const sp: SpoolStats = spool?.stats() ?? {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,
       };
-      return { seq: sp.nextSeq, devices, connections: conns, uplink: up, spool: sp };
+      return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, uplink: up, spool: sp };
     },
   };
 }

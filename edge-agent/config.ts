@@ -4,7 +4,7 @@
  * path, the type derived from the schema, the result frozen and passed in.
  */
 import { z } from 'zod';
-import { LIMITS, TOPIC_ID_PATTERN } from '../contract/index.ts';
+import { LIMITS, MEASURED_QUANTITIES, TOPIC_ID_PATTERN, type Quantity } from '../contract/index.ts';
 import { ConfigError } from './errors.ts';
 import { deepFreeze, type DeepReadonly } from './freeze.ts';
 import { formatIssues } from './issues.ts';
@@ -96,6 +96,55 @@ export const SpoolConfigSchema = z.strictObject({
   segmentBytes: z.number().int().min(1024).max(2 ** 40).default(4 * 1024 ** 2),
 });
 
+const quantityName = z.enum(MEASURED_QUANTITIES as [Quantity, ...Quantity[]], {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a canonical quantity an agent may send`,
+});
+
+/** How one quantity is found in a room device's JSON: a dotted path, or the path with scale/offset/invert/states. */
+export const FieldMappingSchema = z
+  .union([
+    z.string().min(1),
+    z.strictObject({
+      path: z.string().min(1),
+      scale: z.number().refine((x) => Number.isFinite(x) && x !== 0, 'scale must be a finite, non-zero number').default(1),
+      offset: z.number().default(0),
+      /** booleans: true → 0, false → 1 (zigbee2mqtt contact: true = closed, but door 1 = open) */
+      invert: z.boolean().default(false),
+      /** named states: { "open": 1, "closed": 0 } */
+      states: z.record(z.string(), z.number()).optional(),
+    }),
+  ])
+  .transform((f) => (typeof f === 'string' ? { path: f, scale: 1, offset: 0, invert: false } : f));
+
+export const RoomDeviceSchema = z.strictObject({
+  /** device id as in the topology (a room's `sensors`) */
+  id: z.string().min(1).max(LIMITS.maxDeviceIdLength),
+  /** the topic the device publishes its JSON on (no wildcards) */
+  topic: z.string().min(1).regex(/^[^+#]+$/, 'a topic, not a filter: no + or #'),
+  map: z.partialRecord(quantityName, FieldMappingSchema).refine((m) => Object.keys(m).length > 0, {
+    message: 'map at least one quantity',
+    // a map whose keys are all wrong already says so, key by key
+    when: (p) => p.issues.length === 0,
+  }),
+  /** the device's own timestamp; absent: the time the message arrived */
+  ts: z.strictObject({ path: z.string().min(1), format: z.enum(['ms', 's', 'iso']).default('ms') }).optional(),
+  /** silent this long → a comm_loss reading (and again each period while silent), ms */
+  staleAfterMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+});
+
+export const RoomConfigSchema = z.strictObject({
+  /** the broker the room devices publish to; default: the uplink's broker */
+  mqtt: z
+    .strictObject({
+      url: z.url({ protocol: /^(mqtts?|wss?)$/, error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      clientId: z.string().min(1).max(128).optional(),
+    })
+    .optional(),
+  devices: z.array(RoomDeviceSchema).min(1),
+});
+
 export const AgentConfigSchema = z.strictObject({
   agent: topicId,
   site: topicId,
@@ -105,9 +154,12 @@ export const AgentConfigSchema = z.strictObject({
   /** a reading first sent more than this after its poll goes out marked late (backfill), ms */
   lateAfterMs: z.number().int().min(100).max(86_400_000).default(10_000),
   spool: SpoolConfigSchema.optional(),
+  /** room equipment that publishes its own JSON over MQTT */
+  room: RoomConfigSchema.optional(),
   /** device profile files (YAML or JSON, relative to the config file) added to the built-ins; read by main.ts */
   profileFiles: z.array(z.string().min(1)).default([]),
-  devices: z.array(DeviceConfigSchema).min(1),
+  /** Modbus devices; an agent may have none when it has room equipment */
+  devices: z.array(DeviceConfigSchema).default([]),
 });
 
 export type AgentConfig = DeepReadonly<z.output<typeof AgentConfigSchema>>;
@@ -115,6 +167,8 @@ export type DeviceConfig = AgentConfig['devices'][number];
 export type MqttConfig = AgentConfig['mqtt'];
 export type SpoolConfig = NonNullable<AgentConfig['spool']>;
 export type TransportConfig = DeviceConfig['transport'];
+export type RoomConfig = NonNullable<AgentConfig['room']>;
+export type RoomDeviceConfig = RoomConfig['devices'][number];
 /** The config as written: fields with defaults may be left out. */
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 
@@ -139,6 +193,11 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
     if (typeof reconnectPeriodMs === 'number' && typeof reconnectMaxMs === 'number' && reconnectMaxMs < reconnectPeriodMs)
       out.push(`mqtt.reconnectMaxMs: ${reconnectMaxMs} is below mqtt.reconnectPeriodMs (${reconnectPeriodMs})`);
   }
+  if (isObject(doc.room) && isObject(doc.room.mqtt) && doc.room.mqtt.password !== undefined && doc.room.mqtt.username === undefined)
+    out.push('room.mqtt.password: a password needs room.mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
+  const roomDevices = isObject(doc.room) && Array.isArray(doc.room.devices) ? doc.room.devices.length : 0;
+  if ((doc.devices === undefined || (Array.isArray(doc.devices) && doc.devices.length === 0)) && roomDevices === 0)
+    out.push('devices: an agent needs at least one device (Modbus, or room equipment under room.devices)');
   if (!Array.isArray(doc.devices)) return out;
   const seen = new Map<string, number>();
   const lines = new Map<string, { at: number; settings: string }>();
@@ -161,6 +220,17 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
     if (typeof d.profile === 'string' && d.profile.length > 0 && !profiles.has(d.profile))
       out.push(`devices[${i}].profile: unknown profile "${d.profile}" (known: ${[...profiles.keys()].join(', ')})`);
   });
+  if (isObject(doc.room) && Array.isArray(doc.room.devices)) {
+    const roomSeen = new Map<string, number>();
+    doc.room.devices.forEach((d: unknown, i) => {
+      if (!isObject(d) || typeof d.id !== 'string') return;
+      const meter = seen.get(d.id);
+      const first = roomSeen.get(d.id);
+      if (meter !== undefined) out.push(`room.devices[${i}].id: "${d.id}" is also devices[${meter}]`);
+      else if (first !== undefined) out.push(`room.devices[${i}].id: duplicate device id "${d.id}" (first at room.devices[${first}])`);
+      else roomSeen.set(d.id, i);
+    });
+  }
   return out;
 }
 

@@ -4,7 +4,10 @@ export {
   AgentConfigSchema,
   DeviceConfigSchema,
   loadAgentConfig,
+  FieldMappingSchema,
   MqttConfigSchema,
+  RoomConfigSchema,
+  RoomDeviceSchema,
   RtuTransportSchema,
   SpoolConfigSchema,
   TcpTransportSchema,
@@ -13,6 +16,8 @@ export {
   type AgentConfigInput,
   type DeviceConfig,
   type MqttConfig,
+  type RoomConfig,
+  type RoomDeviceConfig,
   type SpoolConfig,
   type TransportConfig,
 } from './config.ts';
@@ -73,3 +78,5 @@ export {
   type UnsequencedReading,
 } from './spool/index.ts';
 export { ReadingsUplink, type UplinkOptions, type UplinkStats } from './uplink.ts';
+export { atPath, mapPayload, type FieldMapping, type MappedPayload, type MapProblem, type PayloadMapping, type TimestampFormat } from './room-map.ts';
+export { RoomMqttSource, type RoomDevice, type RoomDeviceStats, type RoomMqttOptions } from './room-mqtt.ts';

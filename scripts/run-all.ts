@@ -1,18 +1,30 @@
 /**
  * `npm start`: the whole system on one bare machine, on embedded defaults —
  * the server with its embedded MQTT broker and DuckDB store, one Modbus TCP
- * gateway simulator and one edge agent per demo room, and the dashboard.
+ * gateway simulator and one edge agent per demo room, the rooms' MQTT sensors
+ * and an occasional scripted fault (config/demo/scenario.yaml), and the dashboard.
  * Ctrl-C (or SIGTERM) stops every part in reverse order and exits.
  *
  * Reads: GW_HTTP_PORT (8080), GW_DATA_DIR (./data), GW_MQTT_EMBEDDED_PORT
  * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { createAgent, loadAgentConfig } from '../edge-agent/index.ts';
 import { createServer, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
-import { createMeterModel, startModbusSimulator, type MeterProfile, type ModbusSimulator } from '../simulators/index.ts';
+import {
+  agentMappingFor,
+  createMeterModel,
+  loadScenario,
+  startModbusSimulator,
+  startRoomSensors,
+  startTimeline,
+  type MeterProfile,
+  type ModbusSimulator,
+} from '../simulators/index.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 // a person at a terminal gets readable lines; anything else (a pipe, a log collector) gets JSON
@@ -31,6 +43,7 @@ const env = (name: string, fallback: number): number => {
 };
 
 const topologyFile = path.join(root, 'config/demo/topology.yaml');
+const scenarioFile = path.join(root, 'config/demo/scenario.yaml');
 const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
 
 async function shutdown(code: number): Promise<never> {
@@ -67,6 +80,16 @@ try {
   await server.start();
   stops.push({ what: 'server', stop: () => server.stop() });
 
+  // room sensors and the fault timeline; gateways are the rooms' simulators below
+  const gatewayUnits: Record<string, number[]> = {};
+  for (const site of topology.topology.sites)
+    for (const room of site.rooms)
+      gatewayUnits[room.id] = Array.from({ length: room.transformers.reduce((n, t) => n + (t.meter ? 1 : 0) + t.lines.filter((l) => l.meter).length, 0) }, (_, i) => i + 1);
+  const scenario = loadScenario(parseYaml(await readFile(scenarioFile, 'utf8')), { gateways: gatewayUnits, brokerElsewhere: true });
+  const sensors = await startRoomSensors({ mqttUrl: server.mqttUrl, sensors: scenario.sensors });
+  stops.push({ what: 'room sensors', stop: () => sensors.stop() });
+  const gateways = new Map<string, ModbusSimulator>();
+
   let port = env('GW_DEMO_MODBUS_BASE_PORT', 15020);
   let seed = 1;
   for (const site of topology.topology.sites) {
@@ -87,6 +110,8 @@ try {
         units: meters.map((m, i) => ({ unitId: i + 1, model: createMeterModel({ profile: m.profile, seed: seed++, ratedKw: m.ratedKw }) })),
       });
       stops.push({ what: `simulator ${room.id}`, stop: () => sim.stop() });
+      gateways.set(room.id, sim);
+      const roomSensors = scenario.sensors.filter((x) => room.sensors.includes(x.id));
       log.info({ room: room.id, port: sim.port, meters: meters.length }, 'meter gateway simulator listening');
       const agentConfig = loadAgentConfig({
         agent: room.agent,
@@ -95,6 +120,7 @@ try {
         publishIntervalMs: 1000,
         // store and forward: readings survive a server or agent restart
         spool: { dir: path.join(config.dataDir, 'spool', room.agent) },
+        ...(roomSensors.length ? { room: { devices: roomSensors.map((x) => ({ id: x.id, topic: sensors.topicOf(x.id), staleAfterMs: Math.max(60_000, 3 * x.intervalMs), ...agentMappingFor(x.kind) })) } } : {}),
         devices: meters.map((m, i) => ({ id: m.id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: i + 1, intervalMs: 1000, timeoutMs: 800 })),
       });
       const agent = createAgent(agentConfig, { log: log.child({ component: 'edge-agent' }) });
@@ -102,6 +128,8 @@ try {
       stops.push({ what: `agent ${room.agent}`, stop: () => agent.stop() });
     }
   }
+  const timeline = startTimeline(scenario.timeline, { gateways, sensors, log: log.child({ component: 'scenario' }) });
+  stops.push({ what: 'fault timeline', stop: async () => timeline.stop() });
   log.info({ url: `${server.url}/` }, `gridwatch is running — dashboard at ${server.url}/ (Ctrl-C stops everything)`);
 } catch (err) {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);

@@ -78,6 +78,7 @@ export {
 export { startScenario, startTimeline, type ScenarioRun, type TimelineOptions, type TimelineRun } from './scenario-runner.ts';
 export { startControlServer, type ControlServer } from './control.ts';
 export {
+  agentMappingFor,
   SENSOR_KINDS,
   SensorConfigSchema,
   sensorPayload,

@@ -84,6 +84,31 @@ export function sensorPayload(c: SensorConfig, now: number): SensorPayload {
   }
 }
 
+/**
+ * How an agent maps each kind's payload to canonical quantities: the
+ * `room.devices[].map` / `ts` of an agent config, as the device's manual would
+ * tell its installer.
+ */
+export function agentMappingFor(kind: SensorKind): { map: Record<string, string | { path: string; invert: boolean }>; ts?: { path: string; format: 'iso' } } {
+  switch (kind) {
+    case 'temp_humidity':
+      return { map: { temp: 'temperature', humidity: 'humidity' } };
+    case 'transformer_temp':
+      return { map: { t_oil: 'oil.temp', t_winding: 'winding.temp' }, ts: { path: 'time', format: 'iso' } };
+    case 'door':
+      // contact true = closed; door 1 = open
+      return { map: { door: { path: 'contact', invert: true } } };
+    case 'water':
+      return { map: { water: 'water_leak' } };
+    case 'smoke':
+      return { map: { smoke: 'smoke' } };
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown sensor kind ${String(never)}`);
+    }
+  }
+}
+
 /** Sets `value` at a dotted path (`oil.temp`) in a copy of `obj`. */
 function setPath(obj: SensorPayload, path: string, value: unknown): SensorPayload {
   const keys = path.split('.');

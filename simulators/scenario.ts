@@ -122,8 +122,17 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-/** Validates a parsed scenario document; throws a SimulatorError listing every problem as `path: message`. */
-export function loadScenario(doc: unknown): Scenario {
+/**
+ * Validates a parsed scenario document; throws a SimulatorError listing every
+ * problem as `path: message`. For a scenario played against parts started
+ * elsewhere (`npm start` builds its gateways from the topology and runs its
+ * own broker): `gateways` names those gateways (id → unit ids) for the
+ * timeline, and `brokerElsewhere` says the room sensors will be given one.
+ */
+export function loadScenario(
+  doc: unknown,
+  opts: { gateways?: Readonly<Record<string, readonly number[]>>; brokerElsewhere?: boolean } = {},
+): Scenario {
   const r = ScenarioSchema.safeParse(doc);
   const issues = r.success
     ? []
@@ -146,12 +155,13 @@ export function loadScenario(doc: unknown): Scenario {
     s.timeline.events.forEach((e, i) => {
       if (isMeterEvent(e)) {
         const g = s.gateways.find((x) => x.id === e.gateway);
-        if (!g) issues.push(`timeline.events[${i}].gateway: no gateway "${e.gateway}"`);
-        else if (!g.units.some((u) => u.unit === e.unit)) issues.push(`timeline.events[${i}].unit: gateway "${e.gateway}" has no unit ${e.unit}`);
+        const units = g ? g.units.map((u) => u.unit) : opts.gateways?.[e.gateway];
+        if (!units) issues.push(`timeline.events[${i}].gateway: no gateway "${e.gateway}"`);
+        else if (!units.includes(e.unit)) issues.push(`timeline.events[${i}].unit: gateway "${e.gateway}" has no unit ${e.unit}`);
       } else if (!s.sensors.some((x) => x.id === e.sensor)) issues.push(`timeline.events[${i}].sensor: no sensor "${e.sensor}"`);
       if (s.timeline.repeatS !== undefined && e.atS >= s.timeline.repeatS) issues.push(`timeline.events[${i}].atS: ${e.atS} is not before repeatS (${s.timeline.repeatS})`);
     });
-    if (s.sensors.length > 0 && !s.mqtt) issues.push('mqtt: room sensors need an MQTT broker url');
+    if (s.sensors.length > 0 && !s.mqtt && !opts.brokerElsewhere) issues.push('mqtt: room sensors need an MQTT broker url');
     const sensorIds = new Set<string>();
     s.sensors.forEach((x, i) => {
       if (sensorIds.has(x.id)) issues.push(`sensors[${i}].id: "${x.id}" given twice`);

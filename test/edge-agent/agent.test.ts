@@ -76,7 +76,7 @@ function memoryLog() {
   return { log, lines };
 }
 
-const device = (id: string, port: number, unitId: number, extra: Partial<AgentConfigInput['devices'][number]> = {}) => ({
+const device = (id: string, port: number, unitId: number, extra: Partial<NonNullable<AgentConfigInput['devices']>[number]> = {}) => ({
   id,
   profile: 'dtsu666',
   transport: { kind: 'tcp' as const, host: '127.0.0.1', port },

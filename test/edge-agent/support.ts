@@ -50,7 +50,7 @@ export async function startGateways(ports: number, unitsPerPort: number, seed = 
   return sims;
 }
 
-export type DeviceInput = AgentConfigInput['devices'][number];
+export type DeviceInput = NonNullable<AgentConfigInput['devices']>[number];
 
 /** One device per simulated unit: ids `m<port>-<unit>`. */
 export function gatewayDevices(sims: readonly ModbusSimulator[], unitsPerPort: number, extra: Partial<DeviceInput> = {}): DeviceInput[] {

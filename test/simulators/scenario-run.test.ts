@@ -110,3 +110,24 @@ timeline:
     expect(badOut).toMatch(/gateways\[0\]\.units\[0\]\.unit/);
   });
 });
+
+describe('the npm start demo scenario', () => {
+  it('is valid against the demo topology: its events name real rooms and units, its sensors are the rooms\' sensors', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const { loadTopologyFile } = await import('../../server/index.ts');
+    const repo = path.resolve(import.meta.dirname, '../..');
+    const topo = await loadTopologyFile(path.join(repo, 'config/demo/topology.yaml'));
+    const units: Record<string, number[]> = {};
+    const roomSensors = new Set<string>();
+    for (const site of topo.topology.sites)
+      for (const room of site.rooms) {
+        const n = room.transformers.reduce((k, t) => k + (t.meter ? 1 : 0) + t.lines.filter((l) => l.meter).length, 0);
+        units[room.id] = Array.from({ length: n }, (_, i) => i + 1);
+        for (const s of room.sensors) roomSensors.add(s);
+      }
+    const s = loadScenario(parse(await readFile(path.join(repo, 'config/demo/scenario.yaml'), 'utf8')), { gateways: units, brokerElsewhere: true });
+    expect(s.timeline.events.length).toBeGreaterThan(5);
+    expect(new Set(s.sensors.map((x) => x.id))).toEqual(roomSensors);
+  });
+});
