@@ -37,6 +37,9 @@ export async function startAlarmServer(opts: {
     ...(opts.influxUrl ? { influxUrl: opts.influxUrl } : {}),
     ...(opts.database ? { database: opts.database } : {}),
     extra: { rules: { file: rulesFile }, alarms: { tickMs: 100, persistIntervalMs: 500, ...opts.alarms } },
+  }).catch(async (e: unknown) => {
+    if (!opts.dataDir) await rm(dir, { recursive: true, force: true });
+    throw e;
   });
   return {
     ...ts,
