@@ -15,6 +15,7 @@ import { RulesRejected, type AlarmFilter, type AlarmService, type OperatorAction
 import type { JournalEntryKind } from './journal.ts';
 
 const ID = { type: 'string', minLength: 3, maxLength: 400 } as const;
+const MAX_SHELVE_MS = 30 * 86_400_000;
 const TIME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const LIST = { type: 'string', maxLength: 65536 } as const;
 const TEXT = { type: 'string', maxLength: 4000 } as const;
@@ -157,11 +158,13 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       type: 'object',
       additionalProperties: false,
       required: ['reason'],
-      properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 }, until: { type: 'string', minLength: 1, maxLength: 64 }, forS: { type: 'integer', minimum: 1, maximum: 30 * 86_400 } },
+      properties: { reason: { type: 'string', minLength: 1, maxLength: 4000 }, until: { type: 'string', minLength: 1, maxLength: 64 }, forS: { type: 'integer', minimum: 1, maximum: MAX_SHELVE_MS / 1000 } },
     },
     (b, now) => {
       if ((b.until === undefined) === (b.forS === undefined)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'a shelve needs its expiry: give until (epoch ms or ISO 8601) or forS, one of them');
       const until = b.forS !== undefined ? now + b.forS * 1000 : time(String(b.until), 'until')!;
+      // ISA-18.2: shelving is always time-limited; a month is the longest this server accepts
+      if (until - now > MAX_SHELVE_MS) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'a shelve may last at most 30 days');
       return { op: 'shelve', reason: b.reason, until };
     },
   );

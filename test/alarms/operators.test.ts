@@ -104,6 +104,7 @@ describe('operators', () => {
     await c.next((f) => f.type === 'alarm' && f.transition.alarmId === 'ops-hi:ops-m2');
     expect((await act('ops-hi:ops-m2', 'shelve', { reason: 'sensor swap' }, 'operator')).status).toBe(400);
     expect((await act('ops-hi:ops-m2', 'shelve', { forS: 60 }, 'operator')).status).toBe(400);
+    expect((await act('ops-hi:ops-m2', 'shelve', { reason: 'forever', until: Date.now() + 60 * 86_400_000 }, 'operator')).status).toBe(400);
     const sh = await act('ops-hi:ops-m2', 'shelve', { reason: 'sensor swap', forS: 1 }, 'operator');
     expect(sh.status).toBe(200);
     expect((await sh.json()).alarm).toMatchObject({ state: 'shelved', shelf: { by: 'operator', reason: 'sensor swap' } });
