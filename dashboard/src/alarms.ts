@@ -1,33 +1,528 @@
 /**
- * Alarm console and one-key call (一键呼叫): kept apart from the live views
- * because the alarms API (issue 5) is not served yet — server/app.ts has no
- * /api/alarms route. Until it has, the page shows where alarms will appear
- * and says plainly that the service is not connected; it never shows a zero
- * that could be read as "no alarms".
- *
- * What this module needs from the server (see the dashboard note on issue 6):
- *   GET  /api/alarms?state=active&site=&room=   → { seq, alarms: Alarm[] }
- *   GET  /api/alarms/:id/history                 → { events: AlarmEvent[] }
- *   POST /api/alarms/:id/ack      { comment }    (operator, admin)
- *   POST /api/alarms/:id/shelve   { reason, until }
- *   POST /api/alarms/:id/unshelve, /comment { text }
- *   WebSocket: { type: 'alarm', seq, alarm, transition } frames, never
- *   conflated, and the active set in (or right after) the snapshot.
+ * Alarm console and one-key call (一键呼叫), wired to the server's alarms API
+ * (server/alarms/routes.ts) and its WebSocket frames:
+ *   - `{ type: 'alarms', seq, alarms, missed }` answers our `{ type: 'alarms', since }`
+ *     (sent on every (re)connect): the whole current set → resync;
+ *   - `{ type: 'alarm', seq, transition, alarm }` pushed, never conflated: applied
+ *     in seq order; a gap (seq > last + 1) asks for the set again.
+ * A one-key call is an alarm of rule `call` whose source is the site.
+ * Actions (acknowledge, shelve, unshelve, comment) are offered to operators
+ * and admins only; viewers get no buttons.
  */
-import { el } from './dom.ts';
-import { t } from './i18n.ts';
+import { api } from './api.ts';
+import { el, setText } from './dom.ts';
+import { getLang, t } from './i18n.ts';
+import type { Role } from './api.ts';
 
-/** The alarm count chip of the overview summary. */
-export function alarmSummarySlot(): HTMLElement {
-  return el(
-    'span',
-    { class: 'chip c-na', 'data-k': 'alarms', title: t('alarmsUnavailableTip') },
-    el('span', {}, t('sum_alarms')),
-    el('b', {}, t('alarmsUnavailable')),
-  );
+export type AlarmState = 'normal' | 'unack_active' | 'ack_active' | 'unack_rtn' | 'shelved' | 'suppressed' | 'out_of_service';
+export interface AlarmView {
+  alarmId: string;
+  ruleId: string;
+  source: string;
+  state: AlarmState;
+  active: boolean;
+  activeSince: number | null;
+  severity: 1 | 2 | 3 | 4;
+  severityName: string;
+  level: string | null;
+  message: string | null;
+  detail: Record<string, unknown> | null;
+  since: number;
+  updatedAt: number;
+  shelf: { by: string; reason: string; at: number; until: number } | null;
+  ruleName: string | null;
+  site: string;
+  room: string;
+  transformer: string;
+  line: string;
+  acknowledged: { by: string; at: number; comment?: string } | null;
+}
+export interface AlarmEvent {
+  seq?: number;
+  kind?: string;
+  at: number;
+  from?: AlarmState;
+  to?: AlarmState;
+  reason?: string;
+  by?: string;
+  comment?: string;
+  until?: number;
 }
 
-/** The room view's slot for alarms and one-key calls of that room. */
-export function roomAlarmSlot(): HTMLElement {
-  return el('span', { class: 'chip c-na', 'data-k': 'room-alarms', title: t('alarmsUnavailableTip') }, el('span', {}, `${t('sum_alarms')} / ${t('call')}`), el('b', {}, t('alarmsUnavailable')));
+const L = (zh: string, en: string): string => (getLang() === 'zh' ? zh : en);
+const SEV_ZH = ['', '紧急', '重要', '次要', '提示'];
+const SEV_EN = ['', 'critical', 'high', 'medium', 'low'];
+export const sevText = (s: number): string => (getLang() === 'zh' ? SEV_ZH[s] : SEV_EN[s]) ?? String(s);
+const STATE_ZH: Record<AlarmState, string> = { normal: '正常', unack_active: '未确认', ack_active: '已确认', unack_rtn: '已恢复未确认', shelved: '已搁置', suppressed: '已抑制', out_of_service: '停用' };
+const STATE_EN: Record<AlarmState, string> = { normal: 'normal', unack_active: 'unacknowledged', ack_active: 'acknowledged', unack_rtn: 'cleared, unack.', shelved: 'shelved', suppressed: 'suppressed', out_of_service: 'out of service' };
+export const stateText = (s: AlarmState): string => (getLang() === 'zh' ? STATE_ZH[s] : STATE_EN[s]) ?? s;
+const ACTIVE_STATES: ReadonlySet<AlarmState> = new Set(['unack_active', 'ack_active', 'unack_rtn']);
+const unacked = (a: AlarmView) => a.state === 'unack_active' || a.state === 'unack_rtn';
+export const isCall = (a: AlarmView): boolean => a.ruleId === 'call';
+
+function timeText(ms: number | null | undefined): string {
+  if (!ms) return '—';
+  const d = new Date(ms);
+  const today = new Date().toDateString() === d.toDateString();
+  return d.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false, ...(today ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : {}) });
+}
+
+/** active first, then most severe, then newest */
+export function sortAlarms(list: AlarmView[]): AlarmView[] {
+  const rank = (a: AlarmView) => (ACTIVE_STATES.has(a.state) ? 0 : 1);
+  return list.sort((a, b) => rank(a) - rank(b) || a.severity - b.severity || b.since - a.since);
+}
+
+// ---------------------------------------------------------------- the store
+
+type Sender = (frame: object) => void;
+
+export class AlarmStore {
+  readonly alarms = new Map<string, AlarmView>();
+  seq = 0;
+  /** a full set has arrived since the last (re)connect */
+  synced = false;
+  private send: Sender | null = null;
+  private readonly listeners = new Set<() => void>();
+  /** unacknowledged high-severity alarms already announced (alarmId@since) */
+  private readonly announced = new Set<string>();
+  private audio: AudioContext | null = null;
+  beeps = 0;
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Called on each WebSocket open: ask for the current set (and what was missed). */
+  connected(send: Sender): void {
+    this.send = send;
+    this.synced = false;
+    send({ type: 'alarms', ...(this.seq ? { since: this.seq } : {}) });
+  }
+
+  /** Handles an alarm frame; false for frames that are not about alarms. */
+  frame(f: { type: string } & Record<string, unknown>): boolean {
+    if (f.type === 'alarms') {
+      const seq = f.seq as number;
+      this.alarms.clear();
+      for (const a of f.alarms as AlarmView[]) this.alarms.set(a.alarmId, a);
+      this.seq = seq;
+      this.synced = true;
+      this.changed(false);
+      return true;
+    }
+    if (f.type === 'alarm') {
+      const seq = f.seq as number;
+      if (!this.synced || seq <= this.seq) return true; // the pending set already holds it
+      if (seq > this.seq + 1) {
+        // a gap: take the whole set again rather than show a wrong one
+        this.synced = false;
+        this.send?.({ type: 'alarms', since: this.seq });
+        return true;
+      }
+      this.seq = seq;
+      const a = f.alarm as AlarmView;
+      if (a.state === 'normal') this.alarms.delete(a.alarmId);
+      else this.alarms.set(a.alarmId, a);
+      this.changed(true);
+      return true;
+    }
+    if (f.type === 'alarm_escalation' || f.type === 'alarm_rules') {
+      const seq = f.seq as number;
+      if (this.synced && seq === this.seq + 1) this.seq = seq;
+      else if (this.synced && seq > this.seq + 1) {
+        this.synced = false;
+        this.send?.({ type: 'alarms', since: this.seq });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  list(): AlarmView[] {
+    return sortAlarms([...this.alarms.values()]);
+  }
+
+  /** counts of the standing alarms by severity (1..4), shelved etc. not included */
+  counts(pred: (a: AlarmView) => boolean = () => true): number[] {
+    const c = [0, 0, 0, 0, 0];
+    for (const a of this.alarms.values()) if (ACTIVE_STATES.has(a.state) && pred(a)) c[a.severity]!++;
+    return c;
+  }
+
+  unackedHigh(): number {
+    let n = 0;
+    for (const a of this.alarms.values()) if (unacked(a) && a.severity <= 2) n++;
+    return n;
+  }
+
+  /** an alarm as an action's answer shows it */
+  put(a: AlarmView): void {
+    if (a.state === 'normal') this.alarms.delete(a.alarmId);
+    else this.alarms.set(a.alarmId, a);
+    this.changed(false);
+  }
+
+  reset(): void {
+    this.alarms.clear();
+    this.seq = 0;
+    this.synced = false;
+    this.announced.clear();
+    this.changed(false);
+  }
+
+  private changed(live: boolean): void {
+    let fresh = false;
+    for (const a of this.alarms.values()) {
+      if (!(unacked(a) && a.severity <= 2)) continue;
+      const key = `${a.alarmId}@${a.since}`;
+      if (!this.announced.has(key)) {
+        this.announced.add(key);
+        if (live) fresh = true;
+      }
+    }
+    if (fresh) this.beep();
+    for (const fn of this.listeners) fn();
+  }
+
+  /** An audible cue: two short tones through Web Audio (no audio files). */
+  beep(): void {
+    this.beeps++;
+    document.body.dataset.beeps = String(this.beeps);
+    try {
+      this.audio ??= new AudioContext();
+      const ctx = this.audio;
+      if (ctx.state === 'suspended') void ctx.resume().catch(() => undefined);
+      for (const [i, hz] of [880, 660].entries()) {
+        const o = ctx.createOscillator();
+        const g = ctx.createGain();
+        o.frequency.value = hz;
+        o.type = 'square';
+        const t0 = ctx.currentTime + i * 0.22;
+        g.gain.setValueAtTime(0.0001, t0);
+        g.gain.exponentialRampToValueAtTime(0.2, t0 + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.18);
+        o.connect(g).connect(ctx.destination);
+        o.start(t0);
+        o.stop(t0 + 0.2);
+      }
+    } catch {
+      /* no audio device: the title count still shows it */
+    }
+  }
+}
+
+export const alarmStore = new AlarmStore();
+
+// ---------------------------------------------------------------- REST actions
+
+const enc = encodeURIComponent;
+const post = (id: string, op: string, body: object) =>
+  api<{ seq: number; alarm: AlarmView }>(`alarms/${enc(id)}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+export const alarmApi = {
+  list: (q = '') => api<{ seq: number; total: number; alarms: AlarmView[] }>(`alarms${q}`),
+  history: (id: string) => api<{ alarmId: string; events: AlarmEvent[] }>(`alarms/${enc(id)}/history?limit=200`),
+  acknowledge: (id: string, comment: string) => post(id, 'acknowledge', comment ? { comment } : {}),
+  shelve: (id: string, reason: string, forS: number) => post(id, 'shelve', { reason, forS }),
+  unshelve: (id: string) => post(id, 'unshelve', {}),
+  comment: (id: string, comment: string) => post(id, 'comment', { comment }),
+};
+
+/** After an action, the answer holds the alarm as it now is: show it at once (the frame follows). */
+function applyAnswer(a: AlarmView): void {
+  alarmStore.put(a);
+}
+
+// ---------------------------------------------------------------- count chips (overview, room)
+
+function paintChip(chip: HTMLElement, c: number[], calls: number): void {
+  const b = chip.querySelector('b')!;
+  const parts = [1, 2, 3, 4].map((s) => `${sevText(s)} ${c[s]}`);
+  const total = c[1]! + c[2]! + c[3]! + c[4]!;
+  chip.className = `chip c-alarms${total ? '' : ' zero'}${c[1] || c[2] ? ' hot' : ''}`;
+  setText(b, String(total));
+  const detail = chip.querySelector('.sev')!;
+  setText(detail, parts.join(' · ') + (calls ? ` · ${t('call')} ${calls}` : ''));
+  chip.dataset.counts = c.slice(1).join(',');
+  chip.dataset.calls = String(calls);
+}
+
+/** The alarm count chip of the overview summary: standing alarms by severity. */
+export function alarmSummarySlot(): HTMLElement {
+  const chip = el('a', { class: 'chip c-alarms', 'data-k': 'alarms', href: '#/alarms' }, el('span', {}, t('sum_alarms')), el('b', {}, '…'), el('span', { class: 'sev' }, ''));
+  const paint = () => {
+    if (!chip.isConnected && chip.dataset.painted) return off();
+    chip.dataset.painted = '1';
+    paintChip(chip, alarmStore.counts(), alarmStore.counts(isCall).reduce((x, y) => x + y, 0));
+  };
+  const off = alarmStore.onChange(paint);
+  paint();
+  return chip;
+}
+
+/** The room view's alarms (by severity) and the site's one-key calls, which can be taken here. */
+export function roomAlarmSlot(site: string, room: string, role: Role): HTMLElement {
+  const chip = el('a', { class: 'chip c-alarms', 'data-k': 'room-alarms', href: `#/alarms?site=${enc(site)}` }, el('span', {}, t('sum_alarms')), el('b', {}, '…'), el('span', { class: 'sev' }, ''));
+  const calls = el('div', { class: 'room-calls' });
+  const box = el('div', { class: 'room-alarms' }, chip, calls);
+  const paint = () => {
+    if (!box.isConnected && box.dataset.painted) return off();
+    box.dataset.painted = '1';
+    const inRoom = (a: AlarmView) => a.site === site && (a.room === room || isCall(a));
+    paintChip(chip, alarmStore.counts(inRoom), 0);
+    const standing = alarmStore.list().filter((a) => isCall(a) && a.site === site);
+    calls.replaceChildren(...standing.map((a) => callCard(a, role)));
+  };
+  const off = alarmStore.onChange(paint);
+  paint();
+  return box;
+}
+
+let siteName = (id: string): string => id;
+/** how the call cards name a site (the topology's name) */
+export function setSiteNames(fn: (id: string) => string): void {
+  siteName = fn;
+}
+
+function callCard(a: AlarmView, role: Role): HTMLElement {
+  const taken = a.acknowledged;
+  const card = el('div', { class: `call-card${taken ? ' taken' : ''}`, 'data-alarm': a.alarmId, 'data-state': a.state }, el('b', {}, `☎ ${t('call')}`), el('span', {}, `${siteName(a.site)} · ${timeText(a.activeSince ?? a.since)}`));
+  if (taken) card.append(el('span', { class: 'taken-by' }, L(`已由 ${taken.by} 接听 ${timeText(taken.at)}`, `taken by ${taken.by} at ${timeText(taken.at)}`)));
+  else if (role !== 'viewer') {
+    const btn = el('button', { type: 'button', class: 'act take', 'data-act': 'take' }, L('接听', 'Take'));
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      try {
+        applyAnswer((await alarmApi.acknowledge(a.alarmId, L('已接听', 'call taken'))).alarm);
+      } catch (e) {
+        btn.disabled = false;
+        card.append(el('span', { class: 'error' }, (e as Error).message));
+      }
+    });
+    card.append(btn);
+  } else card.append(el('span', { class: 'muted' }, L('待接听', 'waiting')));
+  return card;
+}
+
+// ---------------------------------------------------------------- the console view
+
+export interface ConsoleCtx {
+  role: Role;
+  query: URLSearchParams;
+  setQuery(q: URLSearchParams): void;
+  /** device id → readable place */
+  sourceName(a: AlarmView): string;
+}
+
+export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): void } {
+  const canAct = ctx.role === 'operator' || ctx.role === 'admin';
+  const q = ctx.query;
+  const sevSel = el('select', { 'aria-label': L('严重度', 'severity'), 'data-f': 'severity' }, el('option', { value: '' }, L('全部严重度', 'all severities')), ...[1, 2, 3, 4].map((s) => el('option', { value: String(s) }, `≤ ${sevText(s)}`)));
+  const stSel = el(
+    'select',
+    { 'aria-label': L('状态', 'state'), 'data-f': 'state' },
+    el('option', { value: '' }, L('全部状态', 'all states')),
+    el('option', { value: 'unack' }, L('未确认', 'unacknowledged')),
+    el('option', { value: 'active' }, L('活动', 'active')),
+    el('option', { value: 'shelved' }, stateText('shelved')),
+    el('option', { value: 'call' }, t('call')),
+  );
+  const search = el('input', { type: 'search', class: 'search', placeholder: L('站点 / 配电房 / 设备 / 规则', 'site / room / device / rule'), 'data-f': 'q' });
+  sevSel.value = q.get('sev') ?? '';
+  stSel.value = q.get('st') ?? '';
+  search.value = q.get('q') ?? q.get('site') ?? '';
+  const countEl = el('span', { class: 'muted count' });
+  const tbody = el('tbody');
+  const table = el(
+    'table',
+    { class: 'alarms-table' },
+    el('thead', {}, el('tr', {}, ...[L('严重度', 'Severity'), L('状态', 'State'), L('来源', 'Source'), L('告警', 'Alarm'), L('值 / 限值', 'Value / limit'), L('发生', 'Since'), L('更新', 'Updated'), L('确认', 'Ack'), ''].map((h) => el('th', {}, h)))),
+    tbody,
+  );
+  const side = el('aside', { class: 'alarm-side', hidden: '' });
+  const empty = el('p', { class: 'muted empty' });
+  const root = el('div', { class: 'view alarms' }, el('div', { class: 'toolbar' }, el('h2', {}, L('告警台', 'Alarm console')), sevSel, stSel, search, countEl), el('div', { class: 'alarms-body' }, el('div', { class: 'alarms-main' }, table, empty), side));
+  let openId: string | null = null;
+  let form: { id: string; kind: string } | null = null;
+
+  const filters = () => {
+    const n = new URLSearchParams();
+    if (sevSel.value) n.set('sev', sevSel.value);
+    if (stSel.value) n.set('st', stSel.value);
+    if (search.value) n.set('q', search.value);
+    ctx.setQuery(n);
+    paint();
+  };
+  sevSel.addEventListener('change', filters);
+  stSel.addEventListener('change', filters);
+  search.addEventListener('input', filters);
+
+  const matches = (a: AlarmView): boolean => {
+    if (sevSel.value && a.severity > Number(sevSel.value)) return false;
+    const st = stSel.value;
+    if (st === 'unack' && !unacked(a)) return false;
+    if (st === 'active' && !ACTIVE_STATES.has(a.state)) return false;
+    if (st === 'shelved' && a.state !== 'shelved') return false;
+    if (st === 'call' && !isCall(a)) return false;
+    const s = search.value.trim().toLowerCase();
+    if (s && ![a.site, a.room, a.transformer, a.line, a.source, a.ruleId, a.ruleName ?? '', a.message ?? '', ctx.sourceName(a)].some((x) => x.toLowerCase().includes(s))) return false;
+    return true;
+  };
+
+  const valueText = (a: AlarmView): string => {
+    const d = a.detail ?? {};
+    const v = typeof d.value === 'number' ? d.value : null;
+    const lim = typeof d.limit === 'number' ? d.limit : null;
+    if (v === null && lim === null) return '—';
+    const f = (x: number | null) => (x === null ? '—' : String(Math.round(x * 100) / 100));
+    return `${f(v)} / ${f(lim)}`;
+  };
+
+  function actions(a: AlarmView): HTMLElement {
+    const cell = el('td', { class: 'acts' });
+    const btn = (kind: string, label: string) => {
+      const b = el('button', { type: 'button', class: `act ${kind}`, 'data-act': kind }, label);
+      b.addEventListener('click', () => {
+        if (kind === 'history') {
+          openId = openId === a.alarmId ? null : a.alarmId;
+          void showHistory();
+          return;
+        }
+        if (kind === 'unshelve') return void run(() => alarmApi.unshelve(a.alarmId));
+        form = form?.id === a.alarmId && form.kind === kind ? null : { id: a.alarmId, kind };
+        paint();
+      });
+      return b;
+    };
+    if (canAct) {
+      if (unacked(a)) cell.append(btn('ack', isCall(a) ? L('接听', 'Take') : L('确认', 'Ack')));
+      if (a.state === 'shelved') cell.append(btn('unshelve', L('取消搁置', 'Unshelve')));
+      else if (a.state !== 'out_of_service') cell.append(btn('shelve', L('搁置', 'Shelve')));
+      cell.append(btn('comment', L('备注', 'Comment')));
+    }
+    cell.append(btn('history', L('历史', 'History')));
+    return cell;
+  }
+
+  async function run(fn: () => Promise<{ alarm: AlarmView }>, errEl?: HTMLElement): Promise<boolean> {
+    try {
+      applyAnswer((await fn()).alarm);
+      return true;
+    } catch (e) {
+      if (errEl) errEl.textContent = (e as Error).message;
+      return false;
+    }
+  }
+
+  function formRow(a: AlarmView, kind: string): HTMLElement {
+    const err = el('span', { class: 'error' });
+    const text = el('input', { type: 'text', name: 'text', maxlength: '4000', placeholder: kind === 'shelve' ? L('搁置原因（必填）', 'reason (required)') : kind === 'comment' ? L('备注（必填）', 'comment (required)') : L('确认备注（可选）', 'comment (optional)') });
+    const mins = el('select', { name: 'for' }, ...[15, 60, 240, 480, 1440].map((m) => el('option', { value: String(m * 60) }, m < 60 ? `${m} ${L('分钟', 'min')}` : `${m / 60} ${L('小时', 'h')}`)));
+    mins.value = '3600';
+    const ok = el('button', { type: 'submit', class: 'act primary' }, kind === 'ack' ? L('确认', 'Acknowledge') : kind === 'shelve' ? L('搁置', 'Shelve') : L('提交', 'Add'));
+    const f = el('form', { class: 'act-form', 'data-form': kind }, el('span', {}, kind === 'ack' ? L('确认', 'Acknowledge') : kind === 'shelve' ? L('搁置至', 'Shelve for') : L('备注', 'Comment')), kind === 'shelve' ? mins : '', text, ok, err);
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const v = text.value.trim();
+      if ((kind === 'shelve' || kind === 'comment') && !v) return void (err.textContent = L('请填写', 'required'));
+      ok.disabled = true;
+      const done = await run(() => (kind === 'ack' ? alarmApi.acknowledge(a.alarmId, v) : kind === 'shelve' ? alarmApi.shelve(a.alarmId, v, Number(mins.value)) : alarmApi.comment(a.alarmId, v)), err);
+      ok.disabled = false;
+      if (done) {
+        form = null;
+        paint();
+        if (openId === a.alarmId) void showHistory();
+      }
+    });
+    queueMicrotask(() => text.focus());
+    return el('tr', { class: 'form-row' }, el('td', { colspan: '9' }, f));
+  }
+
+  let histToken = 0;
+  async function showHistory(): Promise<void> {
+    const id = openId;
+    const my = ++histToken;
+    if (!id) {
+      side.hidden = true;
+      paint();
+      return;
+    }
+    side.hidden = false;
+    side.replaceChildren(el('h3', {}, L('告警历史', 'Alarm history')), el('p', { class: 'muted' }, '…'));
+    paint();
+    try {
+      const h = await alarmApi.history(id);
+      if (my !== histToken) return;
+      const close = el('button', { type: 'button', class: 'act', 'data-act': 'close' }, '×');
+      close.addEventListener('click', () => {
+        openId = null;
+        void showHistory();
+      });
+      const rows = h.events
+        .slice()
+        .reverse()
+        .map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', el('b', {}, e.to ? stateText(e.to) : (e.kind ?? '')), e.reason ? el('span', { class: 'muted' }, ` (${e.reason})`) : '', e.by ? ` · ${e.by}` : '', e.comment ? ` · “${e.comment}”` : '', e.until ? ` · ${L('至', 'until')} ${timeText(e.until)}` : ''));
+      side.replaceChildren(el('div', { class: 'side-head' }, el('h3', {}, L('告警历史', 'Alarm history')), close), el('p', { class: 'mono' }, id), el('ol', { class: 'hist' }, ...rows));
+    } catch (e) {
+      if (my === histToken) side.replaceChildren(el('h3', {}, L('告警历史', 'Alarm history')), el('p', { class: 'error' }, (e as Error).message));
+    }
+  }
+
+  function paint(): void {
+    const all = alarmStore.list();
+    const shown = all.filter(matches);
+    setText(countEl, L(`${shown.length} / ${all.length} 条`, `${shown.length} of ${all.length}`));
+    const rows: HTMLElement[] = [];
+    for (const a of shown) {
+      const src = [ctx.sourceName(a)].filter(Boolean).join(' / ');
+      const ack = a.acknowledged ? `${a.acknowledged.by} ${timeText(a.acknowledged.at)}${a.acknowledged.comment ? ` · ${a.acknowledged.comment}` : ''}` : a.state === 'shelved' && a.shelf ? `${L('搁置', 'shelved')} ${a.shelf.by}: ${a.shelf.reason} → ${timeText(a.shelf.until)}` : '—';
+      rows.push(
+        el(
+          'tr',
+          { class: `sev-${a.severity} st-${a.state}${isCall(a) ? ' is-call' : ''}${openId === a.alarmId ? ' open' : ''}`, 'data-alarm': a.alarmId, 'data-state': a.state },
+          el('td', {}, el('span', { class: `sev sev-${a.severity}` }, sevText(a.severity))),
+          el('td', { class: 'state' }, stateText(a.state)),
+          el('td', {}, src),
+          el('td', {}, isCall(a) ? `☎ ${t('call')}` : (a.message ?? a.ruleName ?? a.ruleId)),
+          el('td', { class: 'num' }, valueText(a)),
+          el('td', {}, timeText(a.activeSince ?? a.since)),
+          el('td', {}, timeText(a.updatedAt)),
+          el('td', { class: 'ackd' }, ack),
+          actions(a),
+        ),
+      );
+      if (form && form.id === a.alarmId) rows.push(formRow(a, form.kind));
+    }
+    // keep a form being typed into: only repaint when no input inside it has focus
+    const active = document.activeElement;
+    if (active && tbody.contains(active) && active.tagName === 'INPUT') {
+      pendingPaint = true;
+      return;
+    }
+    pendingPaint = false;
+    tbody.replaceChildren(...rows);
+    empty.textContent = shown.length ? '' : alarmStore.synced ? L('没有告警', 'no alarms') : L('正在同步告警…', 'syncing alarms…');
+  }
+  let pendingPaint = false;
+  const onFocusOut = () => {
+    if (pendingPaint) setTimeout(paint, 0);
+  };
+  root.addEventListener('focusout', onFocusOut);
+  const off = alarmStore.onChange(paint);
+  paint();
+  return {
+    root,
+    destroy() {
+      off();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- title-bar count
+
+export function titleCount(base: string): string {
+  const n = alarmStore.unackedHigh();
+  return n ? `(${n}) ${base}` : base;
 }

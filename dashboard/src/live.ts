@@ -52,6 +52,10 @@ export class Live {
   /** the last snapshot came after a lost connection (not a first connect or a filter change) */
   resynced = false;
 
+  /** frames the live feed does not handle itself (alarms), and each (re)connect */
+  onOther: ((frame: { type: string } & Record<string, unknown>) => void) | null = null;
+  onOpen: ((send: (frame: object) => void) => void) | null = null;
+
   constructor(private readonly sessionLost: () => void) {}
 
   /** The server's clock, as far as the page can tell (ages are measured on it). */
@@ -132,6 +136,9 @@ export class Live {
     this.ws = ws;
     ws.onopen = () => {
       if (this.filter) this.sendFilter(ws);
+      this.onOpen?.((f) => {
+        if (ws === this.ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+      });
       this.lastPong = Date.now();
       if (this.heartbeat) clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => {
@@ -199,10 +206,8 @@ export class Live {
       case 'pong':
         this.lastPong = Date.now();
         return;
-      default: {
-        const never: never = frame;
-        void never;
-      }
+      default:
+        this.onOther?.(frame as unknown as { type: string } & Record<string, unknown>);
     }
   }
 

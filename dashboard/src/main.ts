@@ -5,6 +5,7 @@
  *   #/overview[?q=&sort=load&abn=1]
  *   #/room/<site>/<room>[?h=<hours of history>]
  *   #/charts[?d=<devices>&q=<quantities>&w=<15m|1h|6h|1d|7d|30d>]
+ *   #/alarms[?sev=<1..4>&st=unack|active|shelved|call&q=<search>]
  */
 import './style.css';
 import { ApiError, getMe, getTopology, login, logout, setUnauthorizedHandler, type Me } from './api.ts';
@@ -15,6 +16,7 @@ import type { View, ViewContext } from './views/common.ts';
 import { overviewView } from './views/overview.ts';
 import { roomView } from './views/room.ts';
 import { chartsView } from './views/charts.ts';
+import { alarmConsole, alarmStore, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const connEl = $('conn');
@@ -35,7 +37,7 @@ let ticker: ReturnType<typeof setInterval> | null = null;
 
 // ---------------------------------------------------------------- language
 function translateStatic(): void {
-  document.title = t('pageTitle');
+  paintTitle();
   for (const node of document.querySelectorAll<HTMLElement>('[data-i18n]')) node.textContent = t(node.dataset.i18n as MsgKey);
   langBtn.textContent = t('lang');
   if (me) whoEl.textContent = getLang() === 'zh' ? `${me.username}（${t(`role_${me.role}` as MsgKey)}）` : `${me.username} (${t(`role_${me.role}` as MsgKey)})`;
@@ -47,6 +49,12 @@ langBtn.addEventListener('click', () => {
   translateStatic();
   if (me) route();
 });
+
+function paintTitle(): void {
+  const title = titleCount(t('pageTitle'));
+  if (document.title !== title) document.title = title;
+}
+alarmStore.onChange(paintTitle);
 
 // ---------------------------------------------------------------- connection state
 function paintConn(): void {
@@ -103,7 +111,7 @@ logoutBtn.addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- routing
 interface Route {
-  name: 'overview' | 'room' | 'charts';
+  name: 'overview' | 'room' | 'charts' | 'alarms';
   params: string[];
   query: URLSearchParams;
 }
@@ -113,7 +121,7 @@ function parseHash(): Route {
   const [path = '', qs = ''] = h.split('?', 2);
   const [name = '', ...params] = path.split('/').map((s) => decodeURIComponent(s));
   const query = new URLSearchParams(qs);
-  if (name === 'room' || name === 'charts') return { name, params, query };
+  if (name === 'room' || name === 'charts' || name === 'alarms') return { name, params, query };
   return { name: 'overview', params: [], query };
 }
 
@@ -134,7 +142,7 @@ function route(): void {
     },
     setFilter: (f) => live?.setFilter(f),
   };
-  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : overviewView(ctx);
+  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : overviewView(ctx);
   for (const a of nav.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('on', a.dataset.nav === r.name);
   const room = r.name === 'room' ? topo.room(r.params[0] ?? '', r.params[1] ?? '') : undefined;
   navRoom.hidden = !room;
@@ -147,6 +155,25 @@ function route(): void {
 
 addEventListener('hashchange', route);
 
+/** The alarm console as a view: it needs no readings (alarms come on their own frames). */
+function consoleView(ctx: ViewContext): View {
+  const names = (a: AlarmView): string => {
+    const parts: string[] = [];
+    const site = ctx.topo.topology.sites.find((s) => s.id === a.site);
+    parts.push(site?.name ?? a.site);
+    const room = a.room ? site?.rooms.find((r) => r.id === a.room) : undefined;
+    if (a.room) parts.push(room?.name ?? a.room);
+    const tr = a.transformer ? room?.transformers.find((x) => x.id === a.transformer) : undefined;
+    if (a.transformer) parts.push(tr?.name ?? a.transformer);
+    if (a.line) parts.push(tr?.lines.find((l) => l.id === a.line)?.name ?? a.line);
+    if (a.source && a.source !== a.site && !a.line && !a.transformer) parts.push(a.source);
+    else if (a.source !== a.site) parts.push(`(${a.source})`);
+    return parts.filter(Boolean).join(' / ');
+  };
+  const c = alarmConsole({ role: ctx.me.role, query: ctx.query, setQuery: ctx.setQuery, sourceName: names });
+  return { root: c.root, filter: null, onReadings: () => undefined, tick: () => undefined, destroy: c.destroy };
+}
+
 // ---------------------------------------------------------------- boot
 async function boot(): Promise<void> {
   try {
@@ -158,10 +185,15 @@ async function boot(): Promise<void> {
   logoutBtn.hidden = false;
   loginForm.hidden = true;
   topo = indexTopology(await getTopology());
+  const sites = topo.topology.sites;
+  setSiteNames((id) => sites.find((s) => s.id === id)?.name ?? id);
   nav.hidden = false;
   translateStatic();
   live?.stop();
   live = new Live(() => showLogin(t('sessionExpired')));
+  alarmStore.reset();
+  live.onOpen = (send) => alarmStore.connected(send);
+  live.onOther = (frame) => void alarmStore.frame(frame);
   live.onState(() => {
     paintConn();
     // freshness depends on the connection: repaint now, not at the next tick

@@ -68,7 +68,8 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction((v) => document.querySelector('.lrow[data-device="b-m1"] .cur')?.textContent !== v, cur, { timeout: 15_000 });
     expect(await text('.summary [data-k="rooms"] b')).toBe('2');
     expect(await text('.summary [data-k="lines"] b')).toBe('5');
-    expect(await text('.summary [data-k="alarms"]')).toContain('未接入');
+    await page.waitForSelector('.summary [data-k="alarms"][data-counts]');
+    expect(await text('.summary [data-k="alarms"]')).toMatch(/紧急 \d+ · 重要 \d+/);
     await page.screenshot({ path: await screenshotPath('overview'), fullPage: true });
   });
 

@@ -67,6 +67,8 @@ export interface Rig {
    * left to reconnect by themselves.
    */
   restartServer(downMs?: number): Promise<void>;
+  /** values the MQTT room sensor b-env1 publishes instead of its own (e.g. `{ water: 1 }`) */
+  sensorOverride: Record<string, number>;
   /** stops agents, sensor, simulator and the server, and removes the data directory */
   stop(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function startRig(opts: { serverExtra?: Record<string, unknown>; da
     server,
     sim,
     agents,
+    sensorOverride: sensor.override,
     async restartServer(downMs = 1000) {
       const dataDir = rig.server.dataDir;
       await rig.server.close({ keepData: true });
@@ -143,7 +146,8 @@ async function seedHistory(url: string, hours: number): Promise<void> {
 }
 
 /** An MQTT-native room sensor: one reading a second, reconnecting like any MQTT device. */
-async function startSensor(url: string): Promise<{ stop(): Promise<void> }> {
+async function startSensor(url: string): Promise<{ stop(): Promise<void>; override: Record<string, number> }> {
+  const override: Record<string, number> = {};
   const client: MqttClient = await mqtt.connectAsync(url, { clientId: `b-env-${process.pid}`, reconnectPeriod: 500 });
   let seq = 0;
   const timer = setInterval(() => {
@@ -151,11 +155,12 @@ async function startSensor(url: string): Promise<{ stop(): Promise<void> }> {
     const wobble = Math.sin(now / 20_000);
     const msg = {
       agent: 'b-env',
-      readings: [{ device: 'b-env1', ts: now, seq: seq++, q: 'good', v: { temp: 26.5 + wobble, humidity: 58 + 3 * wobble, door: 0, water: 0, smoke: 0, t_oil: 61.2 + wobble, t_winding: 74.8 + wobble } }],
+      readings: [{ device: 'b-env1', ts: now, seq: seq++, q: 'good', v: { temp: 26.5 + wobble, humidity: 58 + 3 * wobble, door: 0, water: 0, smoke: 0, t_oil: 61.2 + wobble, t_winding: 74.8 + wobble, ...override } }],
     };
     if (client.connected) client.publish(readingsTopic('b-east', 'b-env'), JSON.stringify(msg), { qos: 1 });
   }, 1000);
   return {
+    override,
     async stop() {
       clearInterval(timer);
       await client.endAsync(true);

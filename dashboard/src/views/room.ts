@@ -197,7 +197,7 @@ export function roomView(ctx: ViewContext): View {
   const root = el(
     'div',
     { class: 'view room', 'data-room': info.key },
-    el('div', { class: 'room-head' }, back, el('h2', {}, room.name), el('span', { class: 'site-name' }, site.name), room.agent ? el('span', { class: 'muted' }, `${t('agent')} ${room.agent}`) : '', outage, roomAlarmSlot()),
+    el('div', { class: 'room-head' }, back, el('h2', {}, room.name), el('span', { class: 'site-name' }, site.name), room.agent ? el('span', { class: 'muted' }, `${t('agent')} ${room.agent}`) : '', outage, roomAlarmSlot(site.id, room.id, ctx.me.role)),
     el('div', { class: 'room-top' }, el('div', { class: 'tr-panels' }, ...trPanels.map((p) => p.panel)), sensorPanel),
     linesPanel,
     histPanel,
