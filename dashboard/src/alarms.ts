@@ -441,7 +441,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   }
 
   let histToken = 0;
-  async function showHistory(): Promise<void> {
+  async function showHistory(refresh = false): Promise<void> {
     const id = openId;
     const my = ++histToken;
     if (!id) {
@@ -449,9 +449,11 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
       paint();
       return;
     }
-    side.hidden = false;
-    side.replaceChildren(el('h3', {}, L('告警历史', 'Alarm history')), el('p', { class: 'muted' }, '…'));
-    paint();
+    if (!refresh) {
+      side.hidden = false;
+      side.replaceChildren(el('h3', {}, L('告警历史', 'Alarm history')), el('p', { class: 'muted' }, '…'));
+      paint();
+    }
     try {
       const h = await alarmApi.history(id);
       if (my !== histToken) return;
@@ -511,11 +513,16 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   };
   root.addEventListener('focusout', onFocusOut);
   const off = alarmStore.onChange(paint);
+  // the journal is written a moment after the transition: refresh an open history
+  const histTimer = setInterval(() => {
+    if (openId) void showHistory(true);
+  }, 2000);
   paint();
   return {
     root,
     destroy() {
       off();
+      clearInterval(histTimer);
     },
   };
 }

@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { callTopic } from '../../contract/index.ts';
-import { launchChromium, loginPage, screenshotPath } from '../support/browser.ts';
+import { freePort, launchChromium, loginPage, screenshotPath } from '../support/browser.ts';
 import { TEST_PASSWORD } from '../support/server.ts';
 import { startRig, type Rig } from './rig.ts';
 
@@ -45,7 +45,9 @@ beforeAll(async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'gw-b-alarms-'));
   const file = path.join(dir, 'rules.yaml');
   await writeFile(file, RULES);
-  [rig, browser] = await Promise.all([startRig({ serverExtra: { rules: { file }, alarms: { tickMs: 100, persistIntervalMs: 500 } } }), launchChromium()]);
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const serverExtra = { http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: mqttPort } }, rules: { file }, alarms: { tickMs: 100, persistIntervalMs: 500 } };
+  [rig, browser] = await Promise.all([startRig({ serverExtra }), launchChromium()]);
   base = rig.server.server.url;
   const page = () => browser.newPage({ viewport: { width: 1440, height: 900 } });
   [op, op2, viewer] = await Promise.all([page(), page(), page()]);
@@ -113,7 +115,7 @@ describe('alarm console in Chromium', () => {
     expect(await op2.textContent(row(waterId))).toContain('已通知现场排水');
     await viewer.waitForSelector(`${row(waterId)}[data-state="ack_active"]`, { timeout: 5_000 });
     await op.click(`${row(waterId)} button[data-act="history"]`);
-    await op.waitForSelector('.alarm-side ol.hist li:has-text("已确认")');
+    await op.waitForSelector('.alarm-side ol.hist li:has-text("已确认")', { timeout: 10_000 });
     await op.screenshot({ path: await screenshotPath('alarms-console'), fullPage: true });
   });
 
@@ -149,5 +151,29 @@ describe('alarm console in Chromium', () => {
     expect(await op.textContent('.summary [data-k="alarms"]')).toMatch(/紧急 \d+ · 重要 [1-9]/);
     await op.screenshot({ path: await screenshotPath('overview-alarms'), fullPage: false });
     await room.close();
+  });
+
+  it('an operator shelves from the page with a reason and an expiry; the server shows it shelved', async () => {
+    await op.goto(`${base}/#/alarms`);
+    await op.click(`${row(waterId)} button[data-act="shelve"]`);
+    await op.selectOption('form[data-form="shelve"] select[name="for"]', String(15 * 60));
+    await op.fill('form[data-form="shelve"] input[name="text"]', '排水泵检修中');
+    await op.click('form[data-form="shelve"] button[type="submit"]');
+    await op.waitForSelector(`${row(waterId)}[data-state="shelved"] button[data-act="unshelve"]`);
+    const [a] = (await alarmsOf('b-water')) as Array<ApiAlarm & { shelf: { reason: string; until: number } }>;
+    expect(a!.state).toBe('shelved');
+    expect(a!.shelf.reason).toBe('排水泵检修中');
+    expect(a!.shelf.until - Date.now()).toBeGreaterThan(14 * 60_000);
+    await op2.waitForSelector(`${row(waterId)}[data-state="shelved"]`, { timeout: 5_000 });
+  });
+
+  it('after a server restart the pages resync the alarm set and apply new frames', async () => {
+    await new Promise((r) => setTimeout(r, 700)); // let the service persist its state
+    await rig.restartServer(1000);
+    await op2.waitForSelector('#conn[data-state="open"]', { timeout: 20_000 });
+    await op2.waitForSelector(`${row(waterId)}[data-state="shelved"]`, { timeout: 10_000 });
+    const res = await rig.server.fetch(`/api/alarms/${encodeURIComponent(waterId)}/unshelve`, { role: 'operator', method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(200);
+    await op2.waitForSelector(`${row(waterId)}:not([data-state="shelved"])`, { timeout: 5_000 });
   });
 });
