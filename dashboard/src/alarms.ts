@@ -280,6 +280,23 @@ export function roomAlarmSlot(site: string, room: string, role: Role): HTMLEleme
   return box;
 }
 
+/** An overview room card's badge: the room's standing alarms by severity (and its site's calls); empty when none. */
+export function roomAlarmBadge(site: string, room: string): HTMLElement {
+  const badge = el('a', { class: 'room-alarm-badge', href: `#/alarms?q=${enc(site)}`, 'data-k': 'room-alarms' });
+  const paint = () => {
+    if (!badge.isConnected && badge.dataset.painted) return off();
+    badge.dataset.painted = '1';
+    const c = alarmStore.counts((a) => a.site === site && (a.room === room || isCall(a)));
+    const parts = [1, 2, 3, 4].filter((s) => c[s]).map((s) => el('span', { class: `sev sev-${s}` }, `${sevText(s)} ${c[s]}`));
+    badge.replaceChildren(...parts);
+    badge.hidden = parts.length === 0;
+    badge.dataset.counts = c.slice(1).join(',');
+  };
+  const off = alarmStore.onChange(paint);
+  paint();
+  return badge;
+}
+
 let siteName = (id: string): string => id;
 /** how the call cards name a site (the topology's name) */
 export function setSiteNames(fn: (id: string) => string): void {

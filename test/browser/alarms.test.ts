@@ -149,6 +149,7 @@ describe('alarm console in Chromium', () => {
     await op.goto(`${base}/#/overview`);
     await op.waitForSelector('.summary [data-k="alarms"][data-counts]');
     expect(await op.textContent('.summary [data-k="alarms"]')).toMatch(/紧急 \d+ · 重要 [1-9]/);
+    await op.waitForSelector('.room-card[data-room="b-east/r1"] .room-alarm-badge:not([hidden]) .sev-1');
     await op.screenshot({ path: await screenshotPath('overview-alarms'), fullPage: false });
     await room.close();
   });

@@ -9,7 +9,7 @@ import { el, frameBatcher, setClass, setText } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { fmt, isOutage, loadClass, type Freshness, type LiveReading, type Transformer } from '../model.ts';
 import type { RoomInfo } from '../topo.ts';
-import { alarmSummarySlot } from '../alarms.ts';
+import { alarmSummarySlot, roomAlarmBadge } from '../alarms.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
 
 interface Row {
@@ -139,7 +139,7 @@ export function overviewView(ctx: ViewContext): View {
     const node = el(
       'article',
       { class: 'room-card', 'data-room': info.key },
-      el('header', {}, el('a', { href, class: 'room-name' }, room.name), el('span', { class: 'site-name' }, site.name), outageBadge, commBadge, el('a', { href, class: 'consult' }, t('consult'))),
+      el('header', {}, el('a', { href, class: 'room-name' }, room.name), el('span', { class: 'site-name' }, site.name), outageBadge, commBadge, roomAlarmBadge(site.id, room.id), el('a', { href, class: 'consult' }, t('consult'))),
       colHead,
       body,
     );
