@@ -34,6 +34,9 @@ export function registerWidth(type: RegisterType): 1 | 2 {
   return type === 'uint32' || type === 'int32' || type === 'float32' ? 2 : 1;
 }
 
+/** 4 bytes to assemble 32-bit values in; decoding is synchronous, so one is enough (and it is on the hot path) */
+const SCRATCH = new DataView(new ArrayBuffer(4));
+
 /**
  * The raw number held by the register(s) at `offset` of a block of 16-bit
  * words (unsigned, as modbus-serial returns them).
@@ -45,10 +48,9 @@ export function decodeRaw(words: ArrayLike<number>, offset: number, type: Exclud
   if (type === 'int16') return ((w0 & 0xffff) << 16) >> 16;
   const w1 = words[offset + 1];
   if (w1 === undefined) throw new RangeError(`32-bit register at offset ${offset} runs past the block of ${words.length}`);
-  const [hi, lo] = wordOrder === 'ABCD' ? [w0, w1] : [w1, w0];
-  const dv = new DataView(new ArrayBuffer(4));
-  dv.setUint16(0, hi & 0xffff);
-  dv.setUint16(2, lo & 0xffff);
+  const dv = SCRATCH;
+  dv.setUint16(0, (wordOrder === 'ABCD' ? w0 : w1) & 0xffff);
+  dv.setUint16(2, (wordOrder === 'ABCD' ? w1 : w0) & 0xffff);
   switch (type) {
     case 'uint32':
       return dv.getUint32(0);
@@ -69,6 +71,19 @@ export function decodeRaw(words: ArrayLike<number>, offset: number, type: Exclud
  */
 export function shortestFloat32(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
+  // below 2^24 every integer is a float32, and it is its own shortest decimal
+  if (Number.isInteger(x) && Math.abs(x) < 16_777_216) return x;
+  // fast path: the fewest decimals that give the same float32. An integer over
+  // a power of ten is correctly rounded, so it is the double nearest that
+  // decimal, as parsing it would be. Fewest decimals = fewest digits here.
+  const ax = Math.abs(x);
+  if (ax >= 1e-3 && ax < 1e15) {
+    let p = 1;
+    for (let d = 0; d <= 12; d++, p *= 10) {
+      const c = Math.round(x * p) / p;
+      if (Math.fround(c) === x) return c;
+    }
+  }
   for (let digits = 1; digits <= 9; digits++) {
     const candidate = Number(x.toPrecision(digits));
     if (Math.fround(candidate) === x) return candidate;

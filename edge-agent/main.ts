@@ -4,11 +4,15 @@
  *
  *   tsx edge-agent/main.ts <config.yaml|config.json>     (or GW_AGENT_CONFIG=<path>)
  *
- * GW_LOG_LEVEL sets the log level (default info). Exit code 2: the config is
- * missing or invalid; 1: the agent failed to start or stop.
+ * GW_LOG_LEVEL sets the log level (default info). GW_AGENT_STATS_MS, when
+ * set, logs an `agent stats` line that often: cumulative polls, values (tags)
+ * read, published readings, spool backlog, and this process's own CPU time
+ * (process.cpuUsage) and memory — what bench/edge.ts reads. Exit code 2: the
+ * config is missing or invalid; 1: the agent failed to start or stop.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { createAgent, loadAgentConfig, loadProfileFiles, type AgentConfig, type ProfileRegistry } from './index.ts';
@@ -48,6 +52,44 @@ try {
   log.fatal({ err }, 'edge agent failed to start');
   await agent.stop().catch(() => undefined);
   process.exit(1);
+}
+
+const statsMs = Number(process.env.GW_AGENT_STATS_MS ?? 0);
+if (Number.isInteger(statsMs) && statsMs > 0) {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let elu = performance.eventLoopUtilization();
+  setInterval(() => {
+    const st = agent.stats();
+    const sum = { polls: 0, good: 0, commLoss: 0, skipped: 0, values: 0 };
+    for (const d of Object.values(st.devices)) {
+      sum.polls += d.polls;
+      sum.good += d.good;
+      sum.commLoss += d.commLoss;
+      sum.skipped += d.skipped;
+      sum.values += d.values;
+    }
+    const cpu = process.cpuUsage();
+    log.info(
+      {
+        ...sum,
+        published: st.uplink.published,
+        unsent: st.uplink.pending,
+        unacked: st.spool.unacked,
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        rssBytes: process.memoryUsage.rss(),
+        // since the previous line: how busy the event loop was, and its worst stall
+        loopBusy: Number(performance.eventLoopUtilization(elu).utilization.toFixed(3)),
+        loopDelayMaxMs: Math.round(loop.max / 1e6),
+        loopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+        atMs: Math.round(performance.now()),
+      },
+      'agent stats',
+    );
+    elu = performance.eventLoopUtilization();
+    loop.reset();
+  }, statsMs).unref();
 }
 
 let stopping = false;

@@ -37,6 +37,8 @@ export interface DeviceStats {
   errors: Record<string, number>;
   /** polls due while the previous one was still running, skipped */
   skipped: number;
+  /** values read and sent (tags) */
+  values: number;
   /** values dropped because they were not finite or outside the contract's plausible range */
   invalidValues: number;
   /** duration of the last poll, ms */
@@ -64,7 +66,7 @@ export class DevicePoller {
   /** monotonic (performance.now) time the next poll is due; the schedule runs on it, not on the injected clock */
   private nextDue = 0;
   private readonly reportedInvalid = new Set<Quantity>();
-  private readonly s: Omit<DeviceStats, 'state'> = { polls: 0, good: 0, commLoss: 0, errors: {}, skipped: 0, invalidValues: 0, lastPollMs: 0 };
+  private readonly s: Omit<DeviceStats, 'state'> = { polls: 0, good: 0, commLoss: 0, errors: {}, skipped: 0, values: 0, invalidValues: 0, lastPollMs: 0 };
 
   /** Does no I/O and starts no timer. */
   constructor(deps: DevicePollerDeps) {
@@ -147,6 +149,7 @@ export class DevicePoller {
       }
       this.s.lastPollMs = performance.now() - t0;
       this.s.good++;
+      this.s.values += Object.keys(v).length;
       this.failures = 0;
       this.d.emit({ device: device.id, ts, v, q: 'good' });
       this.transition('good', 'poll succeeded', ts);

@@ -1,0 +1,278 @@
+/**
+ * Edge benchmark (issue 3): how many meter tags per second the edge agent
+ * reads, and what that costs it in CPU, measured inside the agent process
+ * (process.cpuUsage, logged by edge-agent/main.ts with GW_AGENT_STATS_MS).
+ *
+ * Simulator processes serve many units on many ports (RS-485 gateways over
+ * Modbus TCP), half SDM630 (16 tags in one request) and half DTSU666 (18 tags
+ * in two). First a raw ceiling in this same run: bare modbus-serial clients,
+ * one per port, reading the same blocks as fast as they are answered. Then
+ * the real agent (its own process, disk spool, MQTT to a private Mosquitto)
+ * at rising poll rates; per stage: tags/s read, polls skipped, and the
+ * agent's CPU as a share of one core per 10,000 tags/s.
+ *
+ * For scale: a well-known industrial gateway reads ~100,000 tags/s with ~30 %
+ * of four cores = 1.2 cores, i.e. 12 % of one core per 10,000 tags/s.
+ *
+ *   npx tsx bench/edge.ts
+ *   GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profiles the agent
+ *   GW_BENCH_SECONDS=8 GW_BENCH_SIMS=2 GW_BENCH_PORTS=16 GW_BENCH_UNITS=32 GW_BENCH_INTERVALS=1000,500,250,150 npx tsx bench/edge.ts
+ *
+ * Nothing here asserts a time: the machine is shared; the figures go into the notes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import modbusSerial from 'modbus-serial';
+import { startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
+const SIMS = Number(process.env.GW_BENCH_SIMS ?? 2);
+const PORTS = Number(process.env.GW_BENCH_PORTS ?? 16);
+const UNITS = Number(process.env.GW_BENCH_UNITS ?? 32);
+/** poll intervals of the stages, ms (the agent's config allows 100 and up); a gateway answers one request at a time, so load grows by gateways, not by hammering one */
+const INTERVALS = (process.env.GW_BENCH_INTERVALS ?? '1000,500,250,150').split(',').map(Number);
+const WARMUP_MS = 3000;
+const TYPES = ['sdm630', 'dtsu666'] as const;
+/** tags each profile decodes, and the reads it takes (edge-agent/profiles) */
+const READS: Record<(typeof TYPES)[number], { fc: 3 | 4; address: number; count: number }[]> = {
+  sdm630: [{ fc: 4, address: 0, count: 0x4c }],
+  dtsu666: [
+    { fc: 3, address: 0x2000, count: 0x46 },
+    { fc: 3, address: 0x401e, count: 12 },
+  ],
+};
+const TAGS: Record<(typeof TYPES)[number], number> = { sdm630: 16, dtsu666: 18 };
+const typeOf = (unit: number) => TYPES[(unit - 1) % TYPES.length]!;
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+interface Proc {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<void>;
+}
+
+/** extra node flags for the agent process, e.g. GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
+const AGENT_NODE_ARGS = (process.env.GW_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, GW_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      children.delete(child);
+      r();
+    }),
+  );
+  return { child, lines, exited };
+}
+
+async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const x = f();
+    if (x !== undefined) return x;
+    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** utime + stime of a process, seconds (Linux /proc). */
+function procCpuS(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // fields 14 and 15; USER_HZ 100
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Bare clients, one per port, reading every unit's blocks in turn as fast as answered. */
+async function ceiling(ports: number[]): Promise<{ tagsPerS: number; requestsPerS: number }> {
+  const ModbusRTU = modbusSerial.default;
+  let tags = 0;
+  let requests = 0;
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    ports.map(async (port) => {
+      const c = new ModbusRTU();
+      await c.connectTCP('127.0.0.1', { port });
+      c.setTimeout(1000);
+      let unit = 1;
+      while (Date.now() < until) {
+        c.setID(unit);
+        const t = typeOf(unit);
+        for (const r of READS[t]) {
+          if (r.fc === 3) await c.readHoldingRegisters(r.address, r.count);
+          else await c.readInputRegisters(r.address, r.count);
+          requests++;
+        }
+        tags += TAGS[t];
+        unit = (unit % UNITS) + 1;
+      }
+      await new Promise<void>((r) => c.close(() => r()));
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  return { tagsPerS: tags / s, requestsPerS: requests / s };
+}
+
+interface Stage {
+  intervalMs: number;
+  demandTagsPerS: number;
+  tagsPerS: number;
+  pollsPerS: number;
+  skippedPerS: number;
+  commLossPerS: number;
+  agentCores: number;
+  cpuPctPer10k: number;
+  simCores: number;
+  rssMb: number;
+  publishedPerS: number;
+  loopBusy: number;
+  loopDelayMaxMs: number;
+}
+
+async function stage(intervalMs: number, ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-edge-'));
+  const devices = ports.flatMap((port, p) =>
+    Array.from({ length: UNITS }, (_, u) => ({
+      id: `p${p}-u${u + 1}`,
+      profile: typeOf(u + 1),
+      transport: { kind: 'tcp', host: '127.0.0.1', port },
+      unitId: u + 1,
+      intervalMs,
+      timeoutMs: 1000,
+    })),
+  );
+  const config = path.join(work, 'agent.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      agent: `bench-${intervalMs}`,
+      site: 'bench',
+      mqtt: { url: brokerUrl },
+      publishIntervalMs: 500,
+      spool: { dir: path.join(work, 'spool'), fsync: 'interval' },
+      devices,
+    }),
+  );
+  const agent = run(['edge-agent/main.ts', config], { GW_AGENT_STATS_MS: '500' }, AGENT_NODE_ARGS);
+  try {
+    const stats = () => agent.lines.filter((l) => l.msg === 'agent stats');
+    await until('agent stats', () => (stats().length > 0 ? true : undefined)).catch((err: Error) => {
+      throw new Error(`${err.message}; the agent's last lines:\n${agent.lines.slice(-8).map((l) => JSON.stringify(l).slice(0, 300)).join('\n')}`);
+    });
+    await sleep(WARMUP_MS);
+    const simA = sims.reduce((n, s) => n + procCpuS(s.child.pid!), 0);
+    const from = stats().length;
+    const a = stats().at(-1)!;
+    await sleep(SECONDS * 1000);
+    const b = stats().at(-1)!;
+    const window = stats().slice(from);
+    const simB = sims.reduce((n, s) => n + procCpuS(s.child.pid!), 0);
+    const n = (x: Record<string, unknown>, k: string) => Number(x[k]);
+    const dt = (n(b, 'atMs') - n(a, 'atMs')) / 1000;
+    const d = (k: string) => (n(b, k) - n(a, k)) / dt;
+    const tagsPerS = d('values');
+    const agentCores = (d('cpuUserUs') + d('cpuSystemUs')) / 1e6;
+    return {
+      intervalMs,
+      demandTagsPerS: (ports.length * UNITS * ((TAGS.sdm630 + TAGS.dtsu666) / 2) * 1000) / intervalMs,
+      tagsPerS,
+      pollsPerS: d('polls'),
+      skippedPerS: d('skipped'),
+      commLossPerS: d('commLoss'),
+      agentCores,
+      cpuPctPer10k: tagsPerS > 0 ? (agentCores / (tagsPerS / 10_000)) * 100 : Number.NaN,
+      simCores: (simB - simA) / dt,
+      rssMb: n(b, 'rssBytes') / 1024 / 1024,
+      publishedPerS: d('published'),
+      loopBusy: window.reduce((k, l) => k + n(l, 'loopBusy'), 0) / Math.max(1, window.length),
+      loopDelayMaxMs: Math.max(0, ...window.map((l) => n(l, 'loopDelayMaxMs'))),
+    };
+  } finally {
+    agent.child.kill('SIGTERM');
+    await Promise.race([agent.exited, sleep(8000)]);
+    agent.child.kill('SIGKILL');
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  process.stdout.write(`edge bench: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}; ${SIMS} simulator processes × ${PORTS} ports × ${UNITS} units = ${SIMS * PORTS * UNITS} meters (SDM630 / DTSU666)\n`);
+  let broker: ServiceHandle | undefined;
+  const sims: Proc[] = [];
+  try {
+    broker = await startMosquitto();
+    for (let i = 0; i < SIMS; i++) sims.push(run(['simulators/main.ts', '--port', '0', '--ports', String(PORTS), '--units', String(UNITS), '--type', TYPES.join(','), '--seed', String(i + 1)]));
+    const ports = (
+      await Promise.all(
+        sims.map((s) =>
+          until('simulators listening', () => {
+            const ls = s.lines.filter((l) => l.msg === 'meter simulator listening');
+            return ls.length === PORTS ? ls.map((l) => Number(l.port)) : undefined;
+          }),
+        ),
+      )
+    ).flat();
+
+    const c = await ceiling(ports);
+    process.stdout.write(`\nraw ceiling (bare modbus-serial clients, one per port): ${fmt(c.tagsPerS)} tags/s, ${fmt(c.requestsPerS)} requests/s\n\n`);
+
+    const rows: Stage[] = [];
+    for (const interval of INTERVALS) {
+      const s = await stage(interval, ports, broker.url, sims);
+      rows.push(s);
+      process.stdout.write(
+        `interval ${String(interval).padStart(5)} ms: demand ${fmt(s.demandTagsPerS).padStart(8)} tags/s → read ${fmt(s.tagsPerS).padStart(8)} tags/s ` +
+          `(${fmt((s.tagsPerS / c.tagsPerS) * 100, 1)} % of ceiling), ${fmt(s.pollsPerS)} polls/s, ${fmt(s.skippedPerS, 1)} skipped/s, ${fmt(s.commLossPerS, 1)} comm_loss/s; ` +
+          `agent CPU ${fmt(s.agentCores * 100, 1)} % of a core = ${fmt(s.cpuPctPer10k, 1)} % per 10k tags/s; simulators ${fmt(s.simCores * 100)} %; agent event loop ${fmt(s.loopBusy * 100)} % busy, worst stall ${fmt(s.loopDelayMaxMs)} ms; agent RSS ${fmt(s.rssMb)} MB; published ${fmt(s.publishedPerS)} readings/s\n`,
+      );
+    }
+    const best = rows.reduce((a, b) => (b.tagsPerS > a.tagsPerS ? b : a));
+    const cheapest = Math.min(...rows.filter((r) => r.tagsPerS > 1000).map((r) => r.cpuPctPer10k));
+    process.stdout.write(
+      `\nmost read: ${fmt(best.tagsPerS)} tags/s at ${fmt(best.agentCores * 100, 1)} % of one core (${fmt(best.cpuPctPer10k, 1)} % per 10k tags/s); ` +
+        `cheapest: ${fmt(cheapest, 1)} % of one core per 10k tags/s\n` +
+        `reference gateway: 100,000 tags/s at 30 % of 4 cores = 12.0 % of one core per 10k tags/s → the agent costs ${fmt(best.cpuPctPer10k / 12, 2)}× that per tag at its best rate\n`,
+    );
+  } finally {
+    for (const s of sims) s.child.kill('SIGTERM');
+    await Promise.all(sims.map((s) => Promise.race([s.exited, sleep(5000)])));
+    await broker?.stop();
+  }
+}
+
+await main();
+process.exit(0);
