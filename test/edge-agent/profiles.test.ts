@@ -115,6 +115,17 @@ describe('profile files', () => {
   const work = tmpDir('gw-profiles-');
   afterAll(work.remove);
 
+  it('the example profile shipped with the demo config loads', () => {
+    const profiles = loadProfileFiles(['example-meter.yaml'], path.resolve(import.meta.dirname, '../../config/demo/profiles'));
+    const p = profiles.get('example-pm')!;
+    expect(p.registers).toHaveLength(11);
+    expect(planReads(p.registers, { maxGap: p.maxGap, maxRegisters: p.maxRegistersPerRead }).map((r) => [r.fc, r.address, r.count])).toEqual([
+      [2, 0, 1],
+      [3, 0, 16],
+      [3, 40, 2],
+    ]);
+  });
+
   it('a YAML file adds a profile the config can name; every problem of every file is listed with its file', () => {
     writeFileSync(
       path.join(work.dir, 'pm5xxx.yaml'),
