@@ -17,7 +17,6 @@
  * its reading to the `alarm` frame (raise) of that meter and timestamp on a
  * WebSocket client. Every frame's seq is checked for gaps.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,13 +24,13 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic, type Reading } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+import { fmt, quantile, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
 const READINGS_PER_MESSAGE = 100;
 const NORMAL = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
 const LIMIT_A = 500;
-const BENCH_PASSWORD = 'bench-password-1';
 /** live-value frames per second per client, as in bench/run.ts: a value waits at most 1/LIVE_FPS for its frame; alarm frames never wait */
 const LIVE_FPS = Number(process.env.GW_BENCH_LIVE_FPS ?? 100);
 
@@ -47,60 +46,7 @@ rules:
     levels: { hi: { value: ${LIMIT_A}, severity: high } }
 `;
 
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-function quantile(xs: number[], q: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
 
-interface ServerProc {
-  child: ChildProcess;
-  url: string;
-  cookie: string;
-  stop(): Promise<void>;
-}
-
-async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
-  // GW_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there
-  const prof = process.env.GW_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info', GW_ADMIN_PASSWORD: BENCH_PASSWORD },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
-  });
-  child.stdout!.on('data', (d: Buffer) => {
-    for (const line of d.toString().split('\n')) if (/"level":[4-6]0/.test(line)) process.stderr.write(`server: ${line.slice(0, 500)}\n`);
-  });
-  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }) });
-  if (!res.ok) throw new Error(`bench login failed: ${res.status}`);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-  return {
-    child,
-    url,
-    cookie,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 async function metric(server: ServerProc, name: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();

@@ -8,7 +8,6 @@
  *   npm run bench                    all stages
  *   GW_BENCH_SECONDS=10 npm run bench  length of each measured stage
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic, type Reading } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+import { fmt, pct, quantile, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 /** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
@@ -25,17 +25,6 @@ const READINGS_PER_MESSAGE = 100;
 const LIVE_FPS = Number(process.env.GW_BENCH_LIVE_FPS ?? 100);
 const QUANTITIES = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
 
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-function pct(a: number, b: number): string {
-  return `${fmt((a / b) * 100, 1)} %`;
-}
-function quantile(xs: number[], q: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
 
 /** Raw Mosquitto: QoS 1 messages/s from one plain publisher to one plain subscriber. */
 async function mosquittoCeiling(url: string, payloadBytes: number): Promise<number> {
@@ -94,55 +83,6 @@ async function influxCeiling(url: string): Promise<number> {
   return written / ((performance.now() - t0) / 1000);
 }
 
-const BENCH_PASSWORD = 'bench-password-1';
-
-interface ServerProc {
-  child: ChildProcess;
-  url: string;
-  /** session cookie of the admin */
-  cookie: string;
-  stop(): Promise<void>;
-}
-
-async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
-  // GW_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there
-  const prof = process.env.GW_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info', GW_ADMIN_PASSWORD: BENCH_PASSWORD },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
-  });
-  // the server's warnings and errors go to our stderr; the rest is dropped
-  child.stdout!.on('data', (d: Buffer) => {
-    for (const line of d.toString().split('\n')) if (/"level":[4-6]0/.test(line)) process.stderr.write(`server: ${line.slice(0, 500)}\n`);
-  });
-  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: BENCH_PASSWORD }) });
-  if (!res.ok) throw new Error(`bench login failed: ${res.status}`);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-  return {
-    child,
-    url,
-    cookie,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 function makeMessage(agent: string, seq0: number, ts: number): { payload: string; count: number } {
   const readings: Reading[] = [];
