@@ -11,9 +11,14 @@
  *    alarmed on (DESIGN.md "Backfill is not live").
  *  - a one-key call (ingest.onCall) → the call rule → the most urgent alarm,
  *    which one operator takes by acknowledging it;
- *  - agent presence (ingest.onAgentState): the meters of a room whose agent is
- *    offline have their alarms suppressed, except the comm-loss alarms that
- *    report the lost contact;
+ *  - agent presence (ingest.onAgentState): an agent whose presence is
+ *    `offline` (retained state / last will) raises ONE comm-loss alarm on the
+ *    agent itself (`<stale rule>:<agent>`, listing its rooms and devices);
+ *    every alarm of its rooms' devices, their own comm-loss alarms included,
+ *    is suppressed by design while it lasts, and after it is `online` again
+ *    for as long as the stale rule gives a meter to report (so meters that
+ *    have not polled yet do not annunciate on reconnection). The agent alarm
+ *    clears when the agent is `online`;
  *  - a timer (`tickMs`): time-driven evaluation (stale data, delays expiring
  *    without a reading, the end of a call), correlation, shelve expiry,
  *    escalation.
@@ -39,7 +44,10 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DevicePlace, Topology } from '../../contract/index.ts';
 import {
+  agentPlaces,
   agentSuppressions,
+  planAgentOps,
+  staleAfterMs,
   alarmHealth,
   applyOp,
   applyTransition,
@@ -61,6 +69,7 @@ import {
   tick,
   toAlarmOp,
   annunciates,
+  type AgentPlace,
   type Alarm,
   type AlarmHealth,
   type AlarmOp,
@@ -77,6 +86,7 @@ import {
   type RuleState,
   type Severity,
   type SeverityName,
+  type StaleRule,
   type Suppression,
 } from '../rules/index.ts';
 import type { StoredReading } from '../store/types.ts';
@@ -245,6 +255,13 @@ export class AlarmService {
   /** ruleId → source → state */
   private readonly states = new Map<string, Map<string, RuleState>>();
   private readonly offlineAgents = new Set<string>();
+  /** agents whose presence is `online`, and since when (server time) */
+  private readonly onlineAgents = new Map<string, number>();
+  /** agents named by the topology */
+  private readonly agents: Map<string, AgentPlace>;
+  /** agent → its enabled stale rules (those covering one of its devices), for rules generation `agentRulesGeneration` */
+  private agentRules = new Map<string, StaleRule[]>();
+  private agentRulesGeneration = -1;
   /** source → design suppressions in force (outage, agent offline) */
   private suppressions = new Map<string, Suppression[]>();
   /** alarm ids of the outage alarms that should be active */
@@ -275,6 +292,7 @@ export class AlarmService {
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
     this.rulesFile = rulesPath(deps.options.rulesFile, deps.options.dataDir);
+    this.agents = agentPlaces(deps.topology);
     for (const site of deps.topology.sites)
       for (const room of site.rooms)
         for (const t of room.transformers) {
@@ -431,8 +449,13 @@ export class AlarmService {
 
   private onAgentState(agent: string, state: string): void {
     const was = this.offlineAgents.has(agent);
-    if (state === 'offline') this.offlineAgents.add(agent);
-    else this.offlineAgents.delete(agent);
+    if (state === 'offline') {
+      this.offlineAgents.add(agent);
+      this.onlineAgents.delete(agent);
+    } else {
+      this.offlineAgents.delete(agent);
+      if (state === 'online' && !this.onlineAgents.has(agent)) this.onlineAgents.set(agent, this.clock());
+    }
     if (was === this.offlineAgents.has(agent) || !this.running) return;
     this.log.info({ agent, from: was ? 'offline' : 'online', to: state }, 'agent presence changed');
     this.correlate(this.clock());
@@ -477,8 +500,6 @@ export class AlarmService {
   private exemptFrom(ruleId: string, alarmId: string, s: Suppression): boolean {
     const kind = this.ruleById.get(ruleId)?.kind;
     if (kind === 'call') return true;
-    // the comm-loss alarm is what reports the lost contact
-    if (s.cause === 'agent_offline' && kind === 'stale') return true;
     // the outage alarm that covers a source is never hidden by that outage
     return s.cause === 'outage' && this.wantedOutages.has(alarmId);
   }
@@ -493,7 +514,7 @@ export class AlarmService {
 
   /** Brings outage alarms and design suppressions in line with the outage states, topology and agent presence. */
   private correlate(now: number): void {
-    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents);
+    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents, this.settlingAgents(now));
     const outageRules = this.rules.filter((r): r is OutageRule => r.kind === 'outage');
     const corrs = outageRules.map(
       (o) => [o, o.enabled ? this.deferPending(correlateOutages(this.statesOf(o.id), this.deps.topology, o, now), o, now) : EMPTY_CORRELATION] as const,
@@ -507,12 +528,39 @@ export class AlarmService {
     if (corrs.length === 0) {
       const plan = planSuppressionOps(this.alarms.values(), all, exempt);
       for (const op of [...plan.suppress, ...plan.unsuppress]) this.apply(op, now);
-      return;
     }
     for (const [o, corr] of corrs) {
       const more = [...agentSupp, ...corrs.filter(([x]) => x !== o).flatMap(([, c]) => c.suppress)];
       for (const op of planOutageOps(this.alarms, o.id, corr, { moreSuppressions: more, exempt })) this.apply(op, now);
     }
+    // after the suppressions: the agent alarm is the one that annunciates
+    for (const op of planAgentOps(this.alarms, this.agents, this.offlineAgents, this.onlineAgents, (p) => this.rulesOfAgent(p))) this.apply(op, now);
+  }
+
+  /** The enabled stale rules covering one of the agent's devices (the first raises its alarm). */
+  private rulesOfAgent(p: AgentPlace): StaleRule[] {
+    if (this.agentRulesGeneration !== this.generation) {
+      this.agentRules = new Map();
+      this.agentRulesGeneration = this.generation;
+    }
+    let list = this.agentRules.get(p.agent);
+    if (!list) {
+      list = this.rules.filter((r): r is StaleRule => r.kind === 'stale' && r.enabled && p.devices.some((d) => scopeMatches(r.scope, d, this.deps.devices.get(d))));
+      this.agentRules.set(p.agent, list);
+    }
+    return list;
+  }
+
+  /** Agents back online for less time than their stale rules give a meter to report. */
+  private settlingAgents(now: number): string[] {
+    const out: string[] = [];
+    for (const [agent, since] of this.onlineAgents) {
+      const p = this.agents.get(agent);
+      if (!p) continue;
+      const settleMs = Math.max(0, ...this.rulesOfAgent(p).map(staleAfterMs));
+      if (now - since < settleMs) out.push(agent);
+    }
+    return out;
   }
 
   /**
@@ -697,6 +745,8 @@ export class AlarmService {
   private placeOf(a: Pick<Alarm, 'ruleId' | 'source'>): { site: string; room: string; transformer: string; line: string } {
     const p = this.deps.devices.get(a.source);
     if (p) return { site: p.site, room: p.room, transformer: p.transformer, line: p.line };
+    const agentRoom = this.agents.get(a.source)?.rooms[0];
+    if (agentRoom) return { ...agentRoom, transformer: '', line: '' };
     const kind = this.ruleById.get(a.ruleId)?.kind;
     const t = this.transformers.get(a.source);
     if (t && kind !== 'call') return { ...t, line: '' };

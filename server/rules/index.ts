@@ -134,9 +134,12 @@ export {
 export {
   correlateOutages,
   agentSuppressions,
+  agentPlaces,
+  planAgentOps,
   planSuppressionOps,
   planOutageOps,
   transformerSource,
+  type AgentPlace,
   type OutageCondition,
   type OutageCorrelation,
   type Suppression,

@@ -167,18 +167,45 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
   return { conditions, suppress };
 }
 
+/** An edge agent as the topology places it: the rooms it serves and their devices. */
+export interface AgentPlace {
+  agent: string;
+  rooms: { site: string; room: string }[];
+  devices: string[];
+}
+
+/** Every agent named by a room of the topology, in topology order. */
+export function agentPlaces(topology: Topology): Map<string, AgentPlace> {
+  const out = new Map<string, AgentPlace>();
+  for (const site of topology.sites)
+    for (const room of site.rooms) {
+      if (!room.agent) continue;
+      let p = out.get(room.agent);
+      if (!p) out.set(room.agent, (p = { agent: room.agent, rooms: [], devices: [] }));
+      p.rooms.push({ site: site.id, room: room.id });
+      p.devices.push(
+        ...[...room.transformers.flatMap((t) => [t.meter, ...t.lines.map((l) => l.meter)]), ...room.sensors].filter((d): d is string => d !== undefined),
+      );
+    }
+  return out;
+}
+
 /**
- * Every device of a room whose edge agent is offline: its meters' alarms are
- * consequences of the lost contact. The caller should exempt the alarm that
- * reports the lost contact itself (see `planSuppressionOps`).
+ * Every device of a room whose edge agent is offline — or back online but
+ * still `settling` (its meters have not had the time to report yet): its
+ * meters' alarms, their own comm-loss alarms included, are consequences of
+ * the lost contact, which ONE alarm on the agent reports (`planAgentOps`).
  */
-export function agentSuppressions(topology: Topology, offlineAgents: Iterable<string>): Suppression[] {
+export function agentSuppressions(topology: Topology, offlineAgents: Iterable<string>, settlingAgents: Iterable<string> = []): Suppression[] {
   const off = new Set(offlineAgents);
+  const settling = new Set(settlingAgents);
   const out: Suppression[] = [];
   for (const site of topology.sites)
     for (const room of site.rooms) {
-      if (!room.agent || !off.has(room.agent)) continue;
-      const reason = `agent ${room.agent} of room ${site.id}/${room.id} offline`;
+      if (!room.agent || !(off.has(room.agent) || settling.has(room.agent))) continue;
+      const reason = off.has(room.agent)
+        ? `agent ${room.agent} of room ${site.id}/${room.id} offline`
+        : `agent ${room.agent} of room ${site.id}/${room.id} back online, its meters not yet heard from`;
       const devices = [
         ...room.transformers.flatMap((t) => [t.meter, ...t.lines.map((l) => l.meter)]),
         ...room.sensors,
@@ -186,6 +213,45 @@ export function agentSuppressions(topology: Topology, offlineAgents: Iterable<st
       for (const d of devices) out.push({ source: d, reason, cause: 'agent_offline' });
     }
   return out;
+}
+
+/**
+ * The comm-loss alarm of a lost agent: ONE alarm per (stale rule, agent),
+ * source = the agent id (alarm id `ruleId:agent`), listing its rooms and
+ * devices, raised while the agent's presence is `offline` and cleared once
+ * it is `online` again. An agent whose presence is not known (`online` does
+ * not list it, e.g. just after a server start, before the retained presence
+ * message arrived) keeps its alarm as it is. `rules` are the enabled stale
+ * rules whose scope covers at least one of the agent's devices (the caller
+ * knows the device places); the first is the agent's rule.
+ */
+export function planAgentOps(
+  alarms: ReadonlyMap<string, Alarm>,
+  places: ReadonlyMap<string, AgentPlace>,
+  offline: { has(agent: string): boolean },
+  online: { has(agent: string): boolean },
+  rulesOf: (place: AgentPlace) => readonly { id: string; severity: Severity }[],
+): AlarmOp[] {
+  const ops: AlarmOp[] = [];
+  for (const place of places.values()) {
+    const rules = rulesOf(place);
+    for (const [i, rule] of rules.entries()) {
+      const id = alarmId(rule.id, place.agent);
+      const a = alarms.get(id);
+      if (offline.has(place.agent) && i === 0) {
+        const rooms = place.rooms.map((r) => `${r.site}/${r.room}`);
+        ops.push({
+          op: 'raise',
+          alarmId: id,
+          severity: rule.severity,
+          level: 'agent_offline',
+          message: `edge agent ${place.agent} offline: no data from room ${rooms.join(', ')} (${place.devices.length} device(s): ${place.devices.join(', ')})`,
+          detail: { scope: 'agent', agent: place.agent, rooms: place.rooms.map((r) => ({ ...r })), devices: [...place.devices] },
+        });
+      } else if (a?.active && (online.has(place.agent) || i > 0)) ops.push({ op: 'clear', alarmId: id });
+    }
+  }
+  return ops;
 }
 
 /**

@@ -2,8 +2,9 @@
  * Dead meter and lost agent with the real parts: a DTSU666 Modbus TCP
  * simulator, the real edge agent polling it, the shared Mosquitto, a real
  * server. A meter that stops answering raises comm-loss (never a zero), and
- * clears when it answers again; an agent that goes offline has its room's
- * other alarms suppressed while the comm-loss alarms report the lost contact.
+ * clears when it answers again; an agent that goes offline (its presence
+ * message on the broker) raises ONE comm-loss alarm on the agent while every
+ * alarm of its room's meters is suppressed by design.
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -35,7 +36,7 @@ version: 1
 useDefaults: true
 rules:
   - id: comm-loss
-    afterS: 1.5              # no good reading for 1.5 s (agent polls every 200 ms)
+    afterS: 3                # no good reading for 3 s (agent polls every 200 ms)
   - id: i-high
     kind: threshold
     quantity: [ia, ib, ic]
@@ -47,7 +48,7 @@ let sim: ModbusSimulator;
 let ts: AlarmTestServer;
 let ws: RecordingClient;
 let agent: Agent | null = null;
-const sources = new Set(['dead-m1', 'dead-m2']);
+const sources = new Set(['dead-m1', 'dead-m2', AGENT]);
 
 function startAgent(): Promise<void> {
   const device = (id: string, unitId: number) => ({
@@ -111,21 +112,38 @@ describe('dead meter and lost agent (simulator + real edge agent)', () => {
     expect(raise.transition.message).toMatch(/^no good reading for \d+ s \(agent reports the meter does not answer\)$/);
   });
 
-  it('an agent that goes offline: the room\'s other alarms are suppressed, the comm-loss alarms report it; back online, they return', async () => {
+  it('an agent that goes offline raises one comm-loss alarm on the agent, its meters\' alarms suppressed; back online, it clears and they return', async () => {
     const before = brief(ws.frames, sources).length;
-    await agent!.stop();
+    await agent!.stop(); // publishes the retained `offline` presence, as the last will would
     agent = null;
-    const lost = (await transitions(ws, sources, before + 3, 10_000, 500)).slice(before);
-    expect(lost[0]).toBe('i-high:dead-m1 unack_active→suppressed suppress');
-    expect(lost.slice(1).sort()).toEqual(['comm-loss:dead-m1 normal→unack_active raise stale', 'comm-loss:dead-m2 unack_rtn→unack_active raise stale']);
-    expect(lost).toHaveLength(3);
+    const lost = (await transitions(ws, sources, before + 3, 10_000, 200)).slice(before);
+    expect(lost).toEqual([
+      'i-high:dead-m1 unack_active→suppressed suppress',
+      'comm-loss:dead-m2 unack_rtn→suppressed suppress',
+      `comm-loss:${AGENT} normal→unack_active raise agent_offline`,
+    ]);
+    const raise = ws.frames.find((f) => f.type === 'alarm' && f.transition.alarmId === `comm-loss:${AGENT}`);
+    expect(raise.alarm).toMatchObject({ source: AGENT, site: SITE, room: 'r1', severityName: 'medium' });
+    expect(raise.transition.detail).toEqual({ scope: 'agent', agent: AGENT, rooms: [{ site: SITE, room: 'r1' }], devices: ['dead-m1', 'dead-m2'] });
+    expect(raise.transition.message).toContain('dead-m1, dead-m2');
+    // the meters' own comm-loss alarms fire once their 3 s are up, born suppressed: nothing annunciates but the agent's
+    const later = (await transitions(ws, sources, before + 6, 10_000, 500)).slice(before + 3);
+    expect(later.filter((x) => x.startsWith('comm-loss:dead-m1'))).toEqual(['comm-loss:dead-m1 normal→suppressed suppress', 'comm-loss:dead-m1 suppressed→suppressed raise stale']);
+    expect(later.filter((x) => x.startsWith('comm-loss:dead-m2'))).toEqual(['comm-loss:dead-m2 suppressed→suppressed raise stale']);
+    expect(later).toHaveLength(3);
+    const { alarms } = await (await ts.fetch('/api/alarms?state=unack_active', { role: 'viewer' })).json();
+    expect(alarms.map((a: any) => a.alarmId)).toEqual([`comm-loss:${AGENT}`]);
 
     await startAgent();
-    const back = (await transitions(ws, sources, before + 6, 10_000, 800)).slice(before + 3);
-    expect(back.sort()).toEqual([
-      'comm-loss:dead-m1 unack_active→unack_rtn clear',
-      'comm-loss:dead-m2 unack_active→unack_rtn clear',
+    const back = (await transitions(ws, sources, before + 12, 15_000, 800)).slice(before + 6);
+    // presence online: the agent alarm clears at once; the meters report (clears, still hidden) within the 3 s
+    // the stale rule gives them; then the suppression lifts: only the still-active over-current annunciates again
+    expect(back[0]).toBe(`comm-loss:${AGENT} unack_active→unack_rtn clear`);
+    expect(back.slice(1, 3).sort()).toEqual(['comm-loss:dead-m1 suppressed→suppressed clear', 'comm-loss:dead-m2 suppressed→suppressed clear']);
+    expect(back.slice(3)).toEqual([
       'i-high:dead-m1 suppressed→unack_active unsuppress',
+      'comm-loss:dead-m2 suppressed→normal unsuppress',
+      'comm-loss:dead-m1 suppressed→normal unsuppress',
     ]);
   });
 });

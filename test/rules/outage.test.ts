@@ -7,8 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology, type Topology } from '../../contract/index.ts';
 import {
+  agentPlaces,
+  agentSuppressions,
   annunciates,
   applyOp,
+  planAgentOps,
   correlateOutages,
   parseRules,
   planOutageOps,
@@ -191,5 +194,30 @@ describe('outage correlation', () => {
     const c = correlateOutages(states, topology, outageRule, T0 + 5 * S);
     expect(c.conditions.map((x) => [x.alarmId, x.scope, x.lines, x.meters])).toEqual([['outage:s1/t2', 'transformer', ['l4'], ['mt2', 'ml4']]]);
     expect(c.suppress.map((x) => x.source)).toEqual(['mt2', 'ml4']);
+  });
+});
+
+describe('lost agent', () => {
+  const places = agentPlaces(topology);
+  const rules = () => [{ id: 'comm-loss', severity: 3 as const }];
+  const none = new Set<string>();
+
+  it('an offline agent → ONE raise on the agent listing its room and devices; its devices are suppressed', () => {
+    const ops = planAgentOps(new Map(), places, new Set(['a1']), none, rules);
+    expect(ops).toHaveLength(1);
+    expect(ops[0]).toMatchObject({ op: 'raise', alarmId: 'comm-loss:a1', level: 'agent_offline', detail: { agent: 'a1', rooms: [{ site: 's1', room: 'r1' }] } });
+    const devices = places.get('a1')!.devices;
+    expect(agentSuppressions(topology, ['a1']).map((s) => s.source)).toEqual(devices);
+    // back online but settling: still suppressed, with another reason
+    expect(agentSuppressions(topology, [], ['a1']).map((s) => s.source)).toEqual(devices);
+    expect(agentSuppressions(topology, [], [])).toEqual([]);
+  });
+
+  it('its alarm clears only once the agent is known online (not while its presence is unknown, e.g. after a restart)', () => {
+    const r = applyOp(undefined, planAgentOps(new Map(), places, new Set(['a1']), none, rules)[0]!, T0);
+    const alarms = new Map([['comm-loss:a1', r.ok ? r.alarm! : (undefined as never)]]);
+    expect(planAgentOps(alarms, places, none, none, rules)).toEqual([]);
+    expect(planAgentOps(alarms, places, none, new Set(['a1']), rules)).toEqual([{ op: 'clear', alarmId: 'comm-loss:a1' }]);
+    expect(planAgentOps(alarms, places, none, new Set(['a1']), () => [])).toEqual([]);
   });
 });
