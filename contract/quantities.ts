@@ -16,6 +16,10 @@ export interface QuantitySpec {
   readonly derived?: true;
   /** a 0/1 state rather than a measurement */
   readonly state?: true;
+  /** a count: only whole numbers are plausible */
+  readonly integer?: true;
+  /** what it is, where the unit alone does not say */
+  readonly description?: string;
 }
 
 const V = { unit: 'V', min: 0, max: 100_000 } as const;
@@ -42,6 +46,15 @@ export const QUANTITIES = {
   humidity: { unit: '%', min: 0, max: 100 },
   t_oil: TEMP, t_winding: TEMP,
   door: STATE, water: STATE, smoke: STATE,
+  // New quantities go at the end: the embedded store adds a column per quantity to an existing table in this order.
+  lost_readings: {
+    unit: 'readings',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    integer: true,
+    description:
+      'readings an agent dropped unsent because its spool overflowed its quota: cumulative since the spool was created, on the pseudo-device `<agent>.spool` (spoolDeviceId)',
+  },
 } as const satisfies Record<string, QuantitySpec>;
 
 export type Quantity = keyof typeof QUANTITIES;

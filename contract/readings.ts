@@ -29,6 +29,29 @@ export interface Reading {
 export interface ReadingsMessage {
   agent: string;
   readings: Reading[];
+  /**
+   * The oldest seq the agent still holds in its spool: every seq of this agent
+   * below it is settled — stored (the server's watermark covered it) or
+   * dropped by the spool quota (counted in `lost_readings`) — and will never
+   * be sent again, so the server's watermark need not wait for it.
+   * Absent: the server assumes nothing about seqs it has not seen.
+   */
+  from?: number;
+  /**
+   * The next seq the agent will number (one past the newest it has read). A
+   * server whose watermark for this agent is at or above it is holding the
+   * watermark of an earlier spool of the agent (a new disk, a clock set
+   * back) and starts the agent's watermark again at `from`.
+   */
+  next?: number;
+}
+
+/**
+ * The pseudo-device an agent reports its own spool on (`lost_readings`);
+ * not part of any topology.
+ */
+export function spoolDeviceId(agent: string): string {
+  return `${agent}.spool`;
 }
 
 /** Stable reasons, used as metric labels and in dead-letter logs. */
@@ -69,13 +92,17 @@ export interface ValidatedMessage {
   readings: Reading[];
   /** errors of readings that were dropped (the rest of the message is kept) */
   rejected: ContractError[];
+  /** the seqs of the dropped readings that carried a usable one: handled, though not stored */
+  rejectedSeqs: number[];
+  from?: number;
+  next?: number;
 }
 
 export type ValidationResult =
   | { ok: true; value: ValidatedMessage }
   | { ok: false; errors: ContractError[] };
 
-const MESSAGE_KEYS = new Set(['agent', 'readings']);
+const MESSAGE_KEYS = new Set(['agent', 'readings', 'from', 'next']);
 const READING_KEYS = new Set(['device', 'ts', 'seq', 'v', 'q', 'late']);
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -121,11 +148,13 @@ export function validateReading(x: unknown, path: string, errors: ContractError[
         continue;
       }
       const spec: QuantitySpec = QUANTITIES[name];
-      if (typeof value === 'number' && value >= spec.min && value <= spec.max && !spec.derived) continue; // the common case
+      if (typeof value === 'number' && value >= spec.min && value <= spec.max && !spec.derived && !spec.integer) continue; // the common case
+      if (spec.integer && Number.isSafeInteger(value) && (value as number) >= spec.min && (value as number) <= spec.max) continue;
       const p = `${path}.v.${name}`;
       if (spec.derived) errors.push(err(p, 'derived_quantity', `"${name}" is derived by the server and may not be sent`));
       else if (typeof value !== 'number') errors.push(err(p, 'wrong_type', 'value must be a number'));
       else if (!Number.isFinite(value)) errors.push(err(p, 'not_finite', 'value must be finite'));
+      else if (spec.integer && !Number.isInteger(value)) errors.push(err(p, 'wrong_type', `"${name}" is a count: a whole number`));
       else errors.push(err(p, 'out_of_range', `${value} outside plausible range ${spec.min}..${spec.max} ${spec.unit}`));
     }
     if (q === 'comm_loss' && count > 0)
@@ -147,7 +176,11 @@ export function validateReadingsMessage(x: unknown, expectedAgent?: string): Val
   for (const k of Object.keys(x)) {
     if (!MESSAGE_KEYS.has(k)) errors.push(err(k, 'unknown_key', `unknown key "${k}"`));
   }
-  const { agent, readings } = x;
+  const { agent, readings, from, next } = x;
+  for (const [k, n] of [['from', from], ['next', next]] as const) {
+    if (n !== undefined && (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) errors.push(err(k, 'wrong_type', `${k} must be a non-negative integer seq`));
+  }
+  if (typeof from === 'number' && typeof next === 'number' && from > next) errors.push(err('from', 'out_of_range', `from ${from} is past next ${next}`));
   if (agent === undefined) errors.push(err('agent', 'missing_field', 'agent is required'));
   else if (typeof agent !== 'string' || !isTopicId(agent)) errors.push(err('agent', 'wrong_type', 'agent must be a topic-safe id'));
   else if (expectedAgent !== undefined && agent !== expectedAgent)
@@ -160,12 +193,20 @@ export function validateReadingsMessage(x: unknown, expectedAgent?: string): Val
 
   const good: Reading[] = [];
   const rejected: ContractError[] = [];
+  const rejectedSeqs: number[] = [];
   const list = readings as unknown[];
   for (let i = 0; i < list.length; i++) {
     const r = validateReading(list[i], `readings[${i}]`, rejected);
     if (r) good.push(r);
+    else {
+      const seq = isPlainObject(list[i]) ? (list[i] as Record<string, unknown>).seq : undefined;
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) rejectedSeqs.push(seq);
+    }
   }
-  return { ok: true, value: { agent: agent as string, readings: good, rejected } };
+  const value: ValidatedMessage = { agent: agent as string, readings: good, rejected, rejectedSeqs };
+  if (from !== undefined) value.from = from as number;
+  if (next !== undefined) value.next = next as number;
+  return { ok: true, value };
 }
 
 const utf8 = new TextEncoder();
@@ -188,7 +229,12 @@ export function parseReadingsPayload(payload: Uint8Array | string, expectedAgent
 /** Watermark published by the server (retained) on `watermarkTopic(agent)`. */
 export interface WatermarkMessage {
   agent: string;
-  /** every reading of this agent with seq ≤ this is durably stored */
+  /**
+   * every seq of this agent ≤ this is handled: durably stored, rejected by
+   * validation (counted, never stored), or settled by the agent itself
+   * (below a message's `from`). It only moves over consecutive seqs: a seq
+   * the server has not seen holds it, however many later ones are stored.
+   */
   seq: number;
   /** epoch ms when the server published it */
   at: number;

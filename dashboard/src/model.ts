@@ -90,6 +90,7 @@ const Q: Record<Quantity, QuantityInfo> = {
   door: { label: 'Door', unit: '', digits: 0, group: 'g_env' },
   water: { label: 'Water', unit: '', digits: 0, group: 'g_env' },
   smoke: { label: 'Smoke', unit: '', digits: 0, group: 'g_env' },
+  lost_readings: { label: 'Lost', unit: '', digits: 0, group: 'g_quality' },
 };
 
 export const QUANTITY_LIST = Object.keys(Q) as Quantity[];

@@ -44,6 +44,8 @@ export class DuckDbStore implements TelemetryStore {
       ...QUANTITY_NAMES.map((q) => `${col(q)} DOUBLE`),
     ];
     await this.conn.run(`CREATE TABLE IF NOT EXISTS reading (${cols.join(', ')}, PRIMARY KEY (device, ts))`);
+    // a file from before a quantity joined the contract gets its column (appended last, as the contract appends new quantities)
+    for (const q of QUANTITY_NAMES) await this.conn.run(`ALTER TABLE reading ADD COLUMN IF NOT EXISTS ${col(q)} DOUBLE`);
     await this.conn.run(`CREATE TEMP TABLE IF NOT EXISTS reading_stage AS SELECT * FROM reading WITH NO DATA`);
   }
 

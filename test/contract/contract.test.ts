@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  LIMITS, MEASURED_QUANTITIES, QUANTITIES, parseCallTopic, parseReadingsPayload, parseReadingsTopic, readingsTopic, validateReadingsMessage,
+  LIMITS, MEASURED_QUANTITIES, QUANTITIES, parseCallTopic, parseReadingsPayload, parseReadingsTopic, readingsTopic, spoolDeviceId, validateReadingsMessage,
 } from '../../contract/index.ts';
 
 const TS = Date.UTC(2026, 10, 22, 8, 0, 0);
@@ -53,6 +53,33 @@ describe('readings validator', () => {
     const readings = Array.from({ length: LIMITS.maxReadingsPerMessage + 1 }, (_, i) => ({ device: 'd', ts: TS, seq: i, v: {}, q: 'good' }));
     const r = validateReadingsMessage({ agent: 'a', readings });
     expect(!r.ok && r.errors[0]!.reason).toBe('too_many');
+  });
+
+  it('lost_readings is a whole count ≥ 0 (the spool pseudo-device reports it)', () => {
+    const m = (v: unknown) => validateReadingsMessage({ agent: 'a', readings: [{ device: spoolDeviceId('a'), ts: TS, seq: 1, v: { lost_readings: v }, q: 'good' }] });
+    expect(spoolDeviceId('a')).toBe('a.spool');
+    expect(QUANTITIES.lost_readings).toMatchObject({ min: 0, integer: true });
+    expect(QUANTITIES.lost_readings.description).toMatch(/quota/);
+    const good = m(1234);
+    expect(good.ok && good.value.readings[0]!.v).toEqual({ lost_readings: 1234 });
+    for (const [bad, reason] of [[1.5, 'wrong_type'], [-1, 'out_of_range'], ['3', 'wrong_type'], [Number.MAX_SAFE_INTEGER + 2, 'out_of_range']] as const) {
+      const r = m(bad);
+      expect(r.ok && r.value.readings, String(bad)).toEqual([]);
+      expect(r.ok && r.value.rejected[0]!.reason, String(bad)).toBe(reason);
+      // the seq of a rejected reading is still known: handled, not stored
+      expect(r.ok && r.value.rejectedSeqs, String(bad)).toEqual([1]);
+    }
+  });
+
+  it('the envelope may say where the agent spool starts (from) and its next seq (next)', () => {
+    const r = validateReadingsMessage({ ...ok, from: 0, next: 5 });
+    expect(r.ok && [r.value.from, r.value.next]).toEqual([0, 5]);
+    const plain = validateReadingsMessage(ok);
+    expect(plain.ok && 'from' in plain.value).toBe(false);
+    for (const bad of [{ from: -1 }, { from: 1.5 }, { next: '7' }, { from: 9, next: 5 }]) {
+      const x = validateReadingsMessage({ ...ok, ...bad });
+      expect(x.ok, JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it('never throws on hostile payloads', () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../../server/index.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -30,5 +31,26 @@ describe('DuckDbStore durability', () => {
     await b.stop();
     expect(latest).toHaveLength(1);
     expect(latest[0]!.v.ua).toBe(231);
+  });
+
+  it('opens a file written before a quantity joined the contract and stores that quantity', async () => {
+    const file = await freshFile();
+    const a = new DuckDbStore(file);
+    await a.start();
+    await a.write([{ site: 's', room: '', transformer: '', line: '', device: 'd', ts: Date.UTC(2026, 0, 1), q: 'good', late: false, v: { ua: 231 } }]);
+    await a.stop();
+    // the file as an older version left it: no column for the newest quantity
+    const db = await DuckDBInstance.create(file);
+    const c = await db.connect();
+    await c.run('ALTER TABLE reading DROP COLUMN v_lost_readings');
+    c.closeSync();
+    db.closeSync();
+    const b = new DuckDbStore(file);
+    await b.start();
+    await b.write([{ site: 's', room: '', transformer: '', line: '', device: 'a.spool', ts: Date.UTC(2026, 0, 2), q: 'good', late: false, v: { lost_readings: 42 } }]);
+    const latest = await b.latest();
+    await b.stop();
+    expect(latest.find((r) => r.device === 'd')!.v).toEqual({ ua: 231 });
+    expect(latest.find((r) => r.device === 'a.spool')!.v).toEqual({ lost_readings: 42 });
   });
 });

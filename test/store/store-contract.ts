@@ -113,6 +113,15 @@ export function storeContract(name: string, makeStore: () => Promise<TelemetrySt
       expect(latest.find((r) => r.device === 'm2')).toMatchObject({ late: true });
     });
 
+    it('stores the count of readings an agent lost to its spool quota (lost_readings) exactly', async () => {
+      const big = 2 ** 40 + 7;
+      await store.write([reading({ device: 'a1.spool', ts: T0, v: { lost_readings: 0 } }), reading({ device: 'a1.spool', ts: T0 + 1, v: { lost_readings: big } })]);
+      const [r] = await store.latest(['a1.spool']);
+      expect(r).toMatchObject({ ts: T0 + 1, q: 'good', v: { lost_readings: big } });
+      const [s] = await store.history({ devices: ['a1.spool'], quantities: ['lost_readings'], from: T0, to: T0 + 2 });
+      expect(s!.values).toEqual([0, big]);
+    });
+
     it.each([
       ['commas, equals, spaces and quotes', `meter, 1=A "x" 'y'`],
       ['a newline, a tab and a carriage return', 'line 1\nline\t2\r'],
