@@ -104,15 +104,26 @@ export class DuckDbAlarmJournal implements AlarmJournal {
       (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
       ' ORDER BY seq' +
       (q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.limit))}` : '');
-    const rows = await this.select(sql, params);
-    return rows.map((row) => {
-      const r: Record<string, unknown> = {};
-      for (const [k, c] of COLUMNS) {
-        const v = row[c];
-        r[k] = typeof v === 'bigint' ? Number(v) : v ?? null;
-      }
-      return fromRow(r as unknown as JournalRow);
-    });
+    return (await this.select(sql, params)).map(entryOf);
+  }
+
+  async readCurrent(): Promise<JournalEntry[]> {
+    // one pass over the (seq, alarm_id, to_state, reason) columns, then only the rows needed
+    const sql = `
+      WITH per AS (
+        SELECT alarm_id,
+               max(seq) AS last_seq,
+               max(seq) FILTER (WHERE to_state = 'normal') AS last_normal,
+               max(seq) FILTER (WHERE reason IN ('raise', 'level')) AS last_raise,
+               max(seq) FILTER (WHERE reason = 'acknowledge') AS last_ack
+        FROM alarm_event WHERE kind = 'transition' GROUP BY alarm_id)
+      SELECT ${COLUMNS.map(([, c]) => `e.${c}`).join(', ')}
+      FROM alarm_event e JOIN per p ON e.alarm_id = p.alarm_id
+      WHERE e.kind IN ('transition', 'escalation') AND (
+        (p.last_normal IS NULL OR p.last_seq > p.last_normal) AND e.seq > coalesce(p.last_normal, 0)
+        OR p.last_seq = p.last_normal AND e.kind = 'transition' AND (e.seq = p.last_seq OR e.seq = p.last_raise OR e.seq = p.last_ack))
+      ORDER BY e.seq`;
+    return (await this.select(sql)).map(entryOf);
   }
 
   async lastSeq(): Promise<number> {
@@ -130,4 +141,13 @@ export class DuckDbAlarmJournal implements AlarmJournal {
       throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e });
     }
   }
+}
+
+function entryOf(row: Record<string, unknown>): JournalEntry {
+  const r: Record<string, unknown> = {};
+  for (const [k, c] of COLUMNS) {
+    const v = row[c];
+    r[k] = typeof v === 'bigint' ? Number(v) : v ?? null;
+  }
+  return fromRow(r as unknown as JournalRow);
 }

@@ -109,24 +109,49 @@ export class InfluxAlarmJournal implements AlarmJournal {
     if (q.to !== undefined) where.push(`time < ${Math.ceil(q.to)}ms`);
     if (q.afterSeq !== undefined) where.push(`"seq" > ${Math.floor(q.afterSeq)}`);
     const sql = `SELECT * FROM ${JOURNAL_MEASUREMENT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
-    const series = await this.run(sql);
-    const out: JournalEntry[] = [];
-    for (const s of series) {
-      for (const values of s.values) {
-        const r: Record<string, unknown> = { alarmId: '', ruleId: '', source: '' };
-        for (const k of ROW_COLUMNS) if (!(k in r)) r[k] = null;
-        s.columns.forEach((c, i) => {
-          if (c === 'time') return;
-          const v = values[i] ?? null;
-          r[c] = (TAGS as readonly string[]).includes(c) ? (typeof v === 'string' ? decodeTagValue(v) : '') : v;
-        });
-        for (const t of TAGS) if (s.tags?.[t] !== undefined) r[t] = decodeTagValue(s.tags[t]!);
-        out.push(fromRow(r as unknown as JournalRow));
-      }
-    }
+    const out = entriesOf(await this.run(sql));
     // time order is not seq order: a transition's `at` may be a reading's (older) timestamp
     out.sort((a, b) => a.seq - b.seq);
     return q.limit !== undefined ? out.slice(0, Math.max(0, q.limit)) : out;
+  }
+
+  async readCurrent(): Promise<JournalEntry[]> {
+    // Per alarm (one series per alarmId), the selector max("seq") returns the
+    // other fields of that same point: the last transition, the last raise,
+    // the last acknowledgement, each one row per alarm. Time order is not seq
+    // order here, so last() would not do.
+    const fields = ROW_COLUMNS.filter((k) => k !== 'seq' && !(TAGS as readonly string[]).includes(k)).map((k) => `"${k}"`);
+    const sel = `SELECT max("seq") AS "seq", ${fields.join(', ')} FROM ${JOURNAL_MEASUREMENT} WHERE "kind" = 'transition'`;
+    const [last, raise, ack, normal] = await Promise.all([
+      this.run(`${sel} GROUP BY *`),
+      this.run(`${sel} AND ("reason" = 'raise' OR "reason" = 'level') GROUP BY *`),
+      this.run(`${sel} AND "reason" = 'acknowledge' GROUP BY *`),
+      this.run(`SELECT max("seq") AS "seq" FROM ${JOURNAL_MEASUREMENT} WHERE "kind" = 'transition' AND "to" = 'normal' GROUP BY "alarmId"`),
+    ]);
+    const lastNormal = new Map<string, number>();
+    for (const s of normal) {
+      const v = s.values[0]?.[s.columns.indexOf('seq')];
+      if (s.tags?.alarmId !== undefined && typeof v === 'number') lastNormal.set(decodeTagValue(s.tags.alarmId), v);
+    }
+    const bySeq = new Map<number, JournalEntry>();
+    const closed = new Set<string>();
+    const open: { alarmId: string; after: number }[] = [];
+    for (const e of entriesOf(last)) {
+      if (e.kind !== 'transition') continue;
+      if (e.to === 'normal') (bySeq.set(e.seq, e), closed.add(e.alarmId));
+      else open.push({ alarmId: e.alarmId, after: lastNormal.get(e.alarmId) ?? 0 });
+    }
+    for (const e of [...entriesOf(raise), ...entriesOf(ack)]) if (e.kind === 'transition' && closed.has(e.alarmId)) bySeq.set(e.seq, e);
+    // the open episodes, a bounded number of alarms per query
+    for (let i = 0; i < open.length; i += 50) {
+      const any = open
+        .slice(i, i + 50)
+        .map((o) => `("alarmId" = ${influxString(encodeTagValue(o.alarmId))} AND "seq" > ${o.after})`)
+        .join(' OR ');
+      const rows = await this.run(`SELECT * FROM ${JOURNAL_MEASUREMENT} WHERE ("kind" = 'transition' OR "kind" = 'escalation') AND (${any})`);
+      for (const e of entriesOf(rows)) bySeq.set(e.seq, e);
+    }
+    return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
   async lastSeq(): Promise<number> {
@@ -142,4 +167,24 @@ export class InfluxAlarmJournal implements AlarmJournal {
       throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e, retryable: (e as GridwatchError).retryable ?? false });
     }
   }
+}
+
+type Series = Awaited<ReturnType<InfluxQuery['influxql']>>;
+
+function entriesOf(series: Series): JournalEntry[] {
+  const out: JournalEntry[] = [];
+  for (const s of series) {
+    for (const values of s.values) {
+      const r: Record<string, unknown> = { alarmId: '', ruleId: '', source: '' };
+      for (const k of ROW_COLUMNS) if (!(k in r)) r[k] = null;
+      s.columns.forEach((c, i) => {
+        if (c === 'time') return;
+        const v = values[i] ?? null;
+        r[c] = (TAGS as readonly string[]).includes(c) ? (typeof v === 'string' ? decodeTagValue(v) : '') : v;
+      });
+      for (const t of TAGS) if (s.tags?.[t] !== undefined) r[t] = decodeTagValue(s.tags[t]!);
+      out.push(fromRow(r as unknown as JournalRow));
+    }
+  }
+  return out;
 }

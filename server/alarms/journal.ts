@@ -75,6 +75,19 @@ export interface AlarmJournal {
   read(q?: JournalQuery): Promise<JournalEntry[]>;
   /** The largest stored seq, 0 when empty. */
   lastSeq(): Promise<number>;
+  /**
+   * What rebuilds the current alarm set at start without reading the whole
+   * history (its size is bounded by the number of alarm ids and the length of
+   * the episodes still open, not by years of closed ones), in seq order:
+   *  - an alarm whose last transition left it `normal` (closed): that
+   *    transition, its last `raise`/`level` transition (what it was about) and
+   *    its last `acknowledge` (who took it);
+   *  - any other alarm (open): every transition and escalation after its last
+   *    transition to `normal` (the current episode).
+   * `rebuild()` of these gives every alarm as `rebuild()` of the whole journal
+   * does (a closed alarm's `since` aside when comments followed its closing).
+   */
+  readCurrent(): Promise<JournalEntry[]>;
 }
 
 // ---------------------------------------------------------------- a flat row shared by both adapters

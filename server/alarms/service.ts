@@ -312,12 +312,16 @@ export class AlarmService {
     this.log.info({ origin: loaded.origin, rules: loaded.rules.length }, 'alarm rules loaded');
 
     await this.deps.journal.start();
-    const entries = await this.deps.journal.read();
-    this.seq = Math.max(await this.deps.journal.lastSeq(), entries.at(-1)?.seq ?? 0);
+    // not the whole journal: per alarm what its current state needs (journal.ts readCurrent), and the recent
+    // entries a resuming WebSocket client may ask for
+    const entries = await this.deps.journal.readCurrent();
+    const lastSeq = await this.deps.journal.lastSeq();
+    this.seq = Math.max(lastSeq, entries.at(-1)?.seq ?? 0);
     const transitions = entries.filter((e): e is TransitionEntry => e.kind === 'transition');
     for (const [id, a] of rebuild(transitions)) this.alarms.set(id, a);
     for (const e of entries) this.track(e);
-    this.recent.push(...entries.slice(-this.deps.options.resumeBuffer));
+    const buffer = this.deps.options.resumeBuffer;
+    if (buffer > 0) this.recent.push(...(await this.deps.journal.read({ afterSeq: Math.max(0, this.seq - buffer) })));
     await this.loadStates();
     this.log.info({ alarms: this.alarms.size, current: this.current().length, seq: this.seq }, 'alarm set rebuilt from the journal');
 

@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmJournal, EscalationEntry, JournalEntry, RulesEntry, TransitionEntry } from '../../server/alarms/index.ts';
+import { applyOp, rebuild, type Alarm, type AlarmOp } from '../../server/rules/index.ts';
 
 const T0 = Date.UTC(2026, 3, 1, 8, 0, 0);
 
@@ -123,6 +124,66 @@ export function journalContract(name: string, open: () => Promise<JournalHarness
       });
       await h.journal.append([e]);
       expect(await h.journal.read({ alarmId: e.alarmId })).toEqual([e]);
+    });
+
+    it('readCurrent: years of closed alarms are not read; the current set rebuilt from it is the one the whole journal gives', async () => {
+      // real FSM histories: 400 alarms each raised, acknowledged and cleared 3 times (closed), one raised into
+      // unack_rtn and acknowledged (closed), and five open ones whose earlier episodes are closed
+      let seq = 0;
+      let at = T0;
+      const all: JournalEntry[] = [];
+      const alarms = new Map<string, Alarm>();
+      const op = (o: AlarmOp) => {
+        const r = applyOp(alarms.get(o.alarmId), o, (at += 1000));
+        if (!r.ok) throw new Error(r.error.message);
+        if (r.alarm) alarms.set(o.alarmId, r.alarm);
+        for (const t of r.transitions) all.push({ ...t, kind: 'transition', seq: ++seq });
+      };
+      const raise = (alarmId: string, message = 'ua 190 V < 198 V') => op({ op: 'raise', alarmId, severity: 3, level: 'lo', message, detail: { value: 190 } });
+      const episode = (alarmId: string) => {
+        raise(alarmId);
+        op({ op: 'acknowledge', alarmId, by: 'op', comment: 'seen' });
+        op({ op: 'clear', alarmId });
+      };
+      for (let i = 0; i < 400; i++) for (let k = 0; k < 3; k++) episode(`u-deviation:m${i}`);
+      raise('u-deviation:rtn');
+      op({ op: 'clear', alarmId: 'u-deviation:rtn' });
+      op({ op: 'acknowledge', alarmId: 'u-deviation:rtn', by: 'op2' });
+      const escalation = (alarmId: string): EscalationEntry => ({
+        kind: 'escalation', seq: ++seq, at: (at += 1000), alarmId, ruleId: 'u-deviation', source: alarmId.slice(12), severity: 3,
+        since: alarms.get(alarmId)!.since, target: 'http://127.0.0.1:1/hook', attempts: 1, delivered: true, status: 200,
+      });
+      all.push(escalation('u-deviation:m0')); // of a closed episode: not needed
+      for (const id of ['u-deviation:o1', 'u-deviation:o2', 'u-deviation:o3', 'u-deviation:o4', 'u-deviation:o5']) episode(id);
+      raise('u-deviation:o1', 'open, unacknowledged');
+      all.push(escalation('u-deviation:o1'));
+      raise('u-deviation:o2');
+      op({ op: 'acknowledge', alarmId: 'u-deviation:o2', by: 'op', comment: 'crew sent' });
+      raise('u-deviation:o3');
+      op({ op: 'clear', alarmId: 'u-deviation:o3' }); // unack_rtn
+      raise('u-deviation:o4');
+      op({ op: 'shelve', alarmId: 'u-deviation:o4', by: 'op', reason: 'maintenance', until: at + 3_600_000 });
+      op({ op: 'raise', alarmId: 'u-deviation:o5', severity: 3, level: 'lo', message: 'hidden', suppress: 'outage of transformer s1/t1' });
+      all.push({ kind: 'rules', seq: ++seq, at: (at += 1000), by: 'admin', ruleId: '', document: { version: 1 } });
+      await h.journal.append(all);
+
+      const current = await h.journal.readCurrent();
+      const transitions = (es: JournalEntry[]) => es.filter((e): e is TransitionEntry => e.kind === 'transition');
+      expect(rebuild(transitions(current))).toEqual(rebuild(transitions(all)));
+      expect(rebuild(transitions(all))).toEqual(alarms);
+      // in seq order; per closed alarm at most its last raise, acknowledgement and transition; per open one its episode
+      expect(current.map((e) => e.seq)).toEqual([...current.map((e) => e.seq)].sort((a, b) => a - b));
+      const perAlarm = new Map<string, number>();
+      for (const e of current) if (e.kind !== 'rules') perAlarm.set(e.alarmId, (perAlarm.get(e.alarmId) ?? 0) + 1);
+      expect(perAlarm.size).toBe(406);
+      expect(perAlarm.get('u-deviation:m7')).toBe(3);
+      expect(perAlarm.get('u-deviation:rtn')).toBe(2); // the raise, and the acknowledgement that closed it
+      expect(perAlarm.get('u-deviation:o1')).toBe(2); // the raise and its escalation
+      expect(perAlarm.get('u-deviation:o3')).toBe(2);
+      expect(perAlarm.get('u-deviation:o4')).toBe(2);
+      expect(perAlarm.get('u-deviation:o5')).toBe(2); // suppress, then the hidden raise
+      expect(current.filter((e) => e.kind === 'escalation').map((e) => e.alarmId)).toEqual(['u-deviation:o1']);
+      expect(current.length).toBeLessThan(all.length / 2);
     });
 
     it('keeps everything across a reopen (a restart)', async () => {
