@@ -25,6 +25,7 @@ import type { TelemetryStore, StoredReading } from './store/types.ts';
 import { addDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
+import { SeqTracker } from './watermark.ts';
 
 export interface IngestOptions {
   url: string;
@@ -48,11 +49,14 @@ interface InFlight {
 
 interface Pending {
   agent: string;
-  /** null: a message whose readings were all rejected still advances the watermark */
+  /** null: a rejected reading (handled, not stored: `seq`) or a message's envelope (`seq` −1) */
   reading: StoredReading | null;
   seq: number;
   /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
   at: number;
+  /** a message's envelope (ReadingsMessage.from / next), applied in order with its readings */
+  from?: number;
+  next?: number;
 }
 
 export class Ingest {
@@ -60,7 +64,10 @@ export class Ingest {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
+  /** the watermark last published per agent */
   private readonly watermarks = new Map<string, number>();
+  /** what is handled per agent (server/watermark.ts); rebuilt after a restart from the agents' `from` */
+  private readonly trackers = new Map<string, SeqTracker>();
   private readonly agentStates = new Map<string, string>();
   private readonly unknownDevices = new Set<string>();
   private waiters: Array<() => void> = [];
@@ -232,7 +239,7 @@ export class Ingest {
       log.warn({ agent: parts.agent, errors: result.errors.slice(0, 10), bytes: payload.length }, 'message rejected');
       return;
     }
-    const { readings, rejected } = result.value;
+    const { readings, rejected, rejectedSeqs, from, next } = result.value;
     if (rejected.length) {
       // one count per rejected reading, by its first reason
       const byPath = new Map<string, string>();
@@ -245,6 +252,7 @@ export class Ingest {
     }
     const stored: StoredReading[] = [];
     const arrived = this.now();
+    if (from !== undefined || next !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next });
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
       if (!place && !this.unknownDevices.has(r.device)) {
@@ -265,8 +273,8 @@ export class Ingest {
       stored.push(s);
       this.queue.push({ agent: parts.agent, reading: s, seq: r.seq, at: arrived });
     }
-    // the highest seq of a message whose readings were all rejected is still handled
-    if (readings.length === 0 && rejected.length) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived });
+    // a rejected reading is handled: sending it again would not help
+    for (const seq of rejectedSeqs) this.queue.push({ agent: parts.agent, reading: null, seq, at: arrived });
     metrics.readingsIn.inc(stored.length);
     if (stored.length) this.emit(this.readingsListeners, stored, parts.agent);
     metrics.queueDepth.set(this.held);
@@ -338,16 +346,39 @@ export class Ingest {
     while (this.waiters.length && this.held < this.opts.maxPending) this.waiters.shift()!();
   }
 
+  /**
+   * Advances each agent's watermark over the consecutive seqs this batch
+   * completes (server/watermark.ts): never past a seq the server has not
+   * handled, so one the broker lost is resent, not forgotten.
+   */
   private publishWatermarks(batch: Pending[]): void {
-    const highest = new Map<string, number>();
-    for (const p of batch) highest.set(p.agent, Math.max(highest.get(p.agent) ?? -1, p.seq));
-    for (const [agent, seq] of highest) {
-      if (seq < 0) continue;
-      const prev = this.watermarks.get(agent) ?? -1;
-      if (seq <= prev) continue;
-      this.watermarks.set(agent, seq);
-      const msg: WatermarkMessage = { agent, seq, at: this.now() };
-      this.client?.publish(watermarkTopic(agent), JSON.stringify(msg), { qos: 1, retain: true });
+    const touched = new Set<string>();
+    let agent = '';
+    let t: SeqTracker | undefined;
+    for (const p of batch) {
+      if (p.agent !== agent) {
+        agent = p.agent;
+        t = this.trackers.get(agent);
+        touched.add(agent);
+      }
+      if (p.seq >= 0) {
+        if (t) t.add(p.seq);
+        // an agent that does not say where its spool starts (`from`), first seen since this server started: its first seq is the start
+        else this.trackers.set(agent, (t = new SeqTracker(p.seq)));
+      } else if (t) {
+        if (t.envelope(p.from, p.next) === 'restarted')
+          this.deps.log.warn({ agent, from: p.from, next: p.next }, 'agent seq went back below its watermark (a new spool?); its watermark starts again');
+      } else if (p.from !== undefined) {
+        this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
+      }
+    }
+    for (const a of touched) {
+      const seq = this.trackers.get(a)?.mark ?? -1;
+      // lower than published only after a restart of the agent's seqs: its new spool needs it
+      if (seq < 0 || seq === this.watermarks.get(a)) continue;
+      this.watermarks.set(a, seq);
+      const msg: WatermarkMessage = { agent: a, seq, at: this.now() };
+      this.client?.publish(watermarkTopic(a), JSON.stringify(msg), { qos: 1, retain: true });
     }
   }
 

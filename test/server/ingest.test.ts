@@ -67,6 +67,45 @@ describe('ingest', () => {
     await ws.close();
   });
 
+  it('moves the watermark over consecutive seqs only: a gap holds it, filling the gap passes both; rejected and agent-settled seqs count as handled', async () => {
+    const agent = `${AGENT}-gap`;
+    const topic = readingsTopic(SITE, agent);
+    const wm = await mqtt.connectAsync(inject('mqttUrl'));
+    const marks: number[] = [];
+    wm.on('message', (_t, p) => marks.push(JSON.parse(p.toString()).seq));
+    await wm.subscribeAsync(watermarkTopic(agent), { qos: 1 });
+    const t0 = now();
+    const at = (seq: number, over: Record<string, unknown> = {}) => ({ device: 'dev-gap', ts: t0 + seq, seq, v: { ua: 230 }, q: 'good', ...over });
+    const send = (seqs: number[], env: Record<string, unknown> = {}) =>
+      pub.publishAsync(topic, JSON.stringify({ agent, readings: seqs.map((x) => at(x)), from: 100, next: 300, ...env }), { qos: 1 });
+    const storedUpTo = (seq: number) => eventually(async () => (await ts.server.store.latest(['dev-gap']))[0]?.ts === t0 + seq, 10_000, `seq ${seq} stored`);
+    const mark = () => ts.server.ingest.watermark(agent);
+
+    await send([100, 101, 102]);
+    await eventually(() => mark() === 102, 10_000, 'watermark 102');
+    // 103..105 never arrive (a broker lost them): 106..108 are stored, the watermark holds
+    await send([106, 107, 108]);
+    await storedUpTo(108);
+    await ts.server.ingest.drain();
+    expect(mark()).toBe(102);
+    expect(Math.max(...marks)).toBe(102);
+    // the agent resends the missing part: the watermark passes both
+    await send([103, 104, 105]);
+    await eventually(() => mark() === 108, 10_000, 'watermark 108');
+    await eventually(() => marks.includes(108), 10_000, 'watermark 108 published');
+    // a reading rejected by validation is handled (sending it again would not help)
+    await pub.publishAsync(topic, JSON.stringify({ agent, readings: [at(109), at(110, { v: { f: 5000 } }), at(111)], from: 100, next: 300 }), { qos: 1 });
+    await eventually(() => mark() === 111, 10_000, 'watermark 111 over a rejected reading');
+    // seqs below the agent's `from` are settled by the agent (its quota dropped 112..199): the watermark jumps them
+    await send([200, 201], { from: 200 });
+    await eventually(() => mark() === 201, 10_000, 'watermark 201 after the agent settled 112..199');
+    // the agent's seq went back (a new spool): the watermark starts again where that spool starts
+    await send([5, 6], { from: 5, next: 7 });
+    await eventually(() => mark() === 6, 10_000, 'watermark restarted at the new spool');
+    await eventually(() => marks.at(-1) === 6, 10_000, 'the lower watermark published');
+    await wm.endAsync();
+  });
+
   const hostile: Array<[string, string | Buffer, string]> = [
     ['invalid JSON', '{"agent":', 'invalid_json'],
     ['not an object', '[1,2,3]', 'wrong_type'],
