@@ -30,9 +30,22 @@ export type ServerFrame =
   | { type: 'error'; code: string; message: string }
   | { type: 'pong'; at: number };
 
+/** Where an alarm frame is about (its alarm's site and room); null → every client. */
+export interface AlarmPlace {
+  site: string;
+  room: string;
+}
+
+/** The sites and rooms a client's alarm frames are narrowed to (its subscription's); null → all. */
+export type AlarmScope = { sites: readonly string[]; rooms: readonly string[] } | null;
+
 interface Client {
   socket: WebSocket;
   group: Group;
+  /** from the client's `subscribe` sites / rooms (devices and quantities narrow readings only) */
+  alarmScope: AlarmScope;
+  /** seq of the last alarm frame sent on this connection (0: none yet) */
+  alarmSeq: number;
   /** skipped a frame: the next frame it gets is a fresh snapshot */
   behind: boolean;
   overSince: number | null;
@@ -88,7 +101,7 @@ export class LiveHub {
   private readonly latestByDevice = new Map<string, LiveReading>();
   private readonly clients = new Set<Client>();
   private readonly groups = new Map<string, Group>();
-  private readonly extraHandlers: Array<(msg: Record<string, unknown>, reply: (frame: object) => void) => boolean> = [];
+  private readonly extraHandlers: Array<(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean> = [];
 
   constructor(
     private readonly opts: LiveHubOptions,
@@ -165,7 +178,7 @@ export class LiveHub {
 
   addClient(socket: WebSocket): void {
     const g = this.groupFor(null, null, this.opts.maxFps);
-    const c: Client = { socket, group: g, behind: false, overSince: null };
+    const c: Client = { socket, group: g, alarmScope: null, alarmSeq: 0, behind: false, overSince: null };
     g.clients.add(c);
     this.clients.add(c);
     this.metrics.wsClients.set(this.clients.size);
@@ -225,13 +238,14 @@ export class LiveHub {
       if (unknown.length) return fail(`unknown keys: ${unknown.join(', ')}`);
       const empty = !filter.sites?.length && !filter.rooms?.length && !filter.devices?.length;
       this.join(c, this.groupFor(empty ? null : filter, quantities, fps));
+      c.alarmScope = filter.sites?.length || filter.rooms?.length ? { sites: filter.sites ?? [], rooms: filter.rooms ?? [] } : null;
       c.behind = false;
       this.sendSnapshot(c);
       return;
     }
     // heartbeat: lets a browser tell a quiet server from a dead half-open connection
     if (m.type === 'ping') return this.send(c, { type: 'pong', at: this.now() });
-    for (const h of this.extraHandlers) if (h(m, (frame) => c.socket.send(JSON.stringify(frame)))) return;
+    for (const h of this.extraHandlers) if (h(m, (frame) => c.socket.send(JSON.stringify(frame)), c.alarmScope)) return;
     fail(`unknown message type ${JSON.stringify(m.type)}`);
   }
 
@@ -300,8 +314,37 @@ export class LiveHub {
     }
   }
 
-  /** Called with each client's parsed messages of a type the hub does not know (e.g. alarm resume requests). */
-  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void) => boolean): void {
+  /**
+   * An alarm frame (`{ seq, … }`, seq global and gapless) to every client
+   * whose subscription covers `place` (its sites or rooms; a client that
+   * named neither gets all), never conflated or skipped; too slow a client
+   * is disconnected as in `broadcast`. Each copy carries `prevSeq`: the seq
+   * of the alarm frame this connection was sent before it (0: none). A
+   * narrowed client sees seq jump over other sites' frames; it has missed
+   * nothing while `prevSeq` ≤ the last seq it applied, and has missed
+   * frames when `prevSeq` is larger (then it asks for the set again).
+   * Unfiltered, `prevSeq` is `seq - 1`.
+   */
+  pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void {
+    const text = JSON.stringify(frame);
+    const head = `${text.slice(0, -1)},"prevSeq":`;
+    for (const c of [...this.clients]) {
+      const scope = c.alarmScope;
+      if (place && scope && !scope.sites.includes(place.site) && !scope.rooms.includes(place.room)) continue;
+      if (c.socket.bufferedAmount > this.opts.maxBufferedBytes * 4) {
+        this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client cannot take an alarm frame, disconnecting');
+        this.metrics.wsDisconnectedSlow.inc();
+        c.socket.terminate();
+        this.removeClient(c);
+        continue;
+      }
+      c.socket.send(`${head}${c.alarmSeq}}`);
+      c.alarmSeq = frame.seq;
+    }
+  }
+
+  /** Called with each client's parsed messages of a type the hub does not know (e.g. alarm resume requests), with the client's alarm scope. */
+  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean): void {
     this.extraHandlers.push(fn);
   }
 

@@ -24,7 +24,10 @@
  *    escalation.
  *
  * Every transition gets the next global `seq`, is pushed at once on the
- * WebSocket (`{ type: 'alarm', seq, transition, alarm }`, never conflated)
+ * WebSocket (`{ type: 'alarm', seq, prevSeq, transition, alarm }`, never
+ * conflated) to the clients whose subscription covers its site or room (a
+ * narrowed client tells a jump over other sites' frames from a gap by
+ * `prevSeq`, see LiveHub.pushAlarm)
  * and queued for the journal, which is written in order in the background
  * (retried until stored; drained at stop) so alarm latency never waits for
  * the store. At start the alarm set is rebuilt from the journal and the rule
@@ -90,6 +93,7 @@ import {
   type Suppression,
 } from '../rules/index.ts';
 import type { StoredReading } from '../store/types.ts';
+import type { AlarmPlace, AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
 import type { AlarmJournal, EscalationEntry, JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
 import { matchesQuery } from './journal.ts';
@@ -128,8 +132,9 @@ export interface AlarmIngest {
 
 /** What the service needs from the WebSocket hub (server/live-hub.ts). */
 export interface AlarmPush {
-  broadcast(frame: object): void;
-  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void) => boolean): void;
+  /** to the clients whose subscription covers `place` (null: all), each copy with that client's `prevSeq` */
+  pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void;
+  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean): void;
 }
 
 export interface AlarmServiceDeps {
@@ -161,6 +166,7 @@ export interface AlarmView extends Alarm {
   escalatedAt: number | null;
 }
 
+/** Alarm frames as the service hands them to the hub; on the wire each also carries the client's `prevSeq` (LiveHub.pushAlarm). */
 export type AlarmFrame =
   | { type: 'alarm'; seq: number; transition: AlarmTransition; alarm: AlarmView }
   | { type: 'alarm_escalation'; seq: number; escalation: EscalationEntry }
@@ -330,7 +336,7 @@ export class AlarmService {
       this.deps.ingest.onReadings((readings) => this.onReadings(readings));
       this.deps.ingest.onCall((site, payload) => this.onCall(site, payload));
       this.deps.ingest.onAgentState((agent, state) => this.onAgentState(agent, state));
-      this.deps.live.onClientMessage((msg, reply) => this.onClientMessage(msg, reply));
+      this.deps.live.onClientMessage((msg, reply, scope) => this.onClientMessage(msg, reply, scope));
     }
     this.running = true;
     this.tickTimer = setInterval(() => this.tickNow(), this.deps.options.tickMs);
@@ -633,7 +639,8 @@ export class AlarmService {
 
   private push(frame: AlarmFrame): void {
     try {
-      this.deps.live.broadcast(frame);
+      const place = frame.type === 'alarm' ? frame.alarm : frame.type === 'alarm_escalation' ? this.placeOf(frame.escalation) : null;
+      this.deps.live.pushAlarm(frame, place && { site: place.site, room: place.room });
     } catch (err) {
       this.log.error({ err }, 'alarm push failed');
     }
@@ -929,25 +936,31 @@ export class AlarmService {
 
   // ---------------------------------------------------------------- WebSocket resume
 
-  /** The current set at the current seq, plus what the client missed after `since` when still in memory. */
-  snapshot(since?: number): AlarmsSnapshotFrame {
+  /**
+   * The current set at the current seq, plus what the client missed after
+   * `since` when still in memory; narrowed to the sites / rooms of `scope`
+   * (the client's subscription) as its pushed frames are.
+   */
+  snapshot(since?: number, scope: AlarmScope = null): AlarmsSnapshotFrame {
+    const inScope = (p: { site: string; room: string }) => scope === null || scope.sites.includes(p.site) || scope.rooms.includes(p.room);
     let missed: JournalEntry[] | null = null;
     if (since !== undefined && since <= this.seq) {
       const first = this.recent[0];
       if (since === this.seq) missed = [];
-      else if (first !== undefined && first.seq <= since + 1) missed = this.recent.filter((e) => e.seq > since);
+      else if (first !== undefined && first.seq <= since + 1)
+        missed = this.recent.filter((e) => e.seq > since && (e.kind === 'rules' || inScope(this.placeOf(e))));
     }
-    return { type: 'alarms', seq: this.seq, alarms: this.current(), missed };
+    return { type: 'alarms', seq: this.seq, alarms: this.current().filter(inScope), missed };
   }
 
-  private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void): boolean {
+  private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope): boolean {
     if (msg.type !== 'alarms') return false;
     const bad = (message: string) => reply({ type: 'error', code: 'GW_ERR_WS_BAD_MESSAGE', message });
     const unknown = Object.keys(msg).filter((k) => k !== 'type' && k !== 'since');
     if (unknown.length) return (bad(`unknown keys: ${unknown.join(', ')}`), true);
     const since = msg.since;
     if (since !== undefined && (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)) return (bad('since must be a non-negative integer'), true);
-    reply(this.snapshot(since));
+    reply(this.snapshot(since, scope));
     return true;
   }
 
