@@ -38,6 +38,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Reading } from '../../contract/index.ts';
 import { EdgeAgentError } from '../errors.ts';
+import { LossLedger, spoolStats } from './common.ts';
 import type { FsyncPolicy, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface DiskSpoolOptions {
@@ -124,14 +125,14 @@ export class DiskSpool implements Spool {
   private mem: Reading[] = [];
   private memHead = 0;
   private cache: { file: string; size: number; readings: Reading[] } | null = null;
-  private losses: SpoolLoss[] = [];
+  private losses = new LossLedger();
   private flushTimer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
   private opened = false;
   private closed = false;
   private ioFailing = false;
-  private readonly s = { appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0 };
+  private readonly s = { appended: 0, corrupt: 0, ioErrors: 0, fsyncs: 0 };
 
   /** Does no I/O until open(). */
   constructor(opts: DiskSpoolOptions) {
@@ -166,7 +167,7 @@ export class DiskSpool implements Spool {
     mkdirSync(this.o.dir, { recursive: true });
     this.takeLock();
     const state = this.readState();
-    this.s.lost = state?.lost ?? 0;
+    this.losses = new LossLedger(state?.lost ?? 0);
 
     const files = readdirSync(this.o.dir)
       .filter((f) => f.endsWith(SEG_SUFFIX) && /^\d+\.seg$/.test(f))
@@ -194,7 +195,7 @@ export class DiskSpool implements Spool {
     }
     this.writeState();
     this.log.info(
-      { dir: this.o.dir, nextSeq: this.next, acked: this.ackedSeq, unacked: this.next - this.firstSeq, segments: this.segments.length, bytes: this.totalBytes, lost: this.s.lost },
+      { dir: this.o.dir, nextSeq: this.next, acked: this.ackedSeq, unacked: this.next - this.firstSeq, segments: this.segments.length, bytes: this.totalBytes, lost: this.losses.total },
       'spool opened',
     );
   }
@@ -364,9 +365,8 @@ export class DiskSpool implements Spool {
         const loss: SpoolLoss = { readings: n, fromSeq: from, toSeq: seg.next - 1 };
         if (from === seg.first && seg.firstTs !== undefined) loss.fromTs = seg.firstTs;
         if (seg.lastTs !== undefined) loss.toTs = seg.lastTs;
-        this.s.lost += n;
-        this.losses.push(loss);
-        this.log.error({ ...loss, maxBytes: this.o.maxBytes, lostTotal: this.s.lost }, 'spool quota exceeded: oldest unacknowledged readings dropped');
+        this.losses.record(loss);
+        this.log.error({ ...loss, maxBytes: this.o.maxBytes, lostTotal: this.losses.total }, 'spool quota exceeded: oldest unacknowledged readings dropped');
         this.writeState();
       }
     }
@@ -511,7 +511,7 @@ export class DiskSpool implements Spool {
   }
 
   private writeState(): void {
-    const state: SpoolState = { acked: this.ackedSeq, nextSeq: this.next, lost: this.s.lost };
+    const state: SpoolState = { acked: this.ackedSeq, nextSeq: this.next, lost: this.losses.total };
     const tmp = `${this.stateFile}.tmp`;
     try {
       writeFileSync(tmp, JSON.stringify(state));
@@ -523,26 +523,11 @@ export class DiskSpool implements Spool {
   }
 
   takeLosses(): SpoolLoss[] {
-    const out = this.losses;
-    this.losses = [];
-    return out;
+    return this.losses.take();
   }
 
   stats(): SpoolStats {
-    return {
-      firstSeq: this.firstSeq,
-      nextSeq: this.next,
-      acked: this.ackedSeq,
-      unacked: this.next - this.firstSeq,
-      bytes: this.totalBytes,
-      maxBytes: this.o.maxBytes,
-      segments: this.segments.length,
-      appended: this.s.appended,
-      lost: this.s.lost,
-      corrupt: this.s.corrupt,
-      ioErrors: this.s.ioErrors,
-      fsyncs: this.s.fsyncs,
-    };
+    return spoolStats(this, this.losses, { bytes: this.totalBytes, maxBytes: this.o.maxBytes, segments: this.segments.length, ...this.s });
   }
 
   close(): void {

@@ -4,6 +4,7 @@
  * second implementation the contract suite runs against.
  */
 import type { Reading } from '../../contract/index.ts';
+import { LossLedger, spoolStats } from './common.ts';
 import type { Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface MemorySpoolOptions {
@@ -23,8 +24,8 @@ export class MemorySpool implements Spool {
   private bytes = 0;
   private next = 0;
   private ackedSeq = -1;
-  private losses: SpoolLoss[] = [];
-  private readonly s = { appended: 0, lost: 0 };
+  private readonly losses = new LossLedger();
+  private appended = 0;
 
   /** Does nothing until open(). */
   constructor(opts: MemorySpoolOptions = {}) {
@@ -54,7 +55,7 @@ export class MemorySpool implements Spool {
     this.readings.push(r);
     this.sizes.push(size);
     this.bytes += size;
-    this.s.appended++;
+    this.appended++;
     if (this.bytes > this.maxBytes) this.enforceQuota();
     return r;
   }
@@ -74,8 +75,7 @@ export class MemorySpool implements Spool {
     }
     this.compact();
     if (n > 0 && first && last) {
-      this.s.lost += n;
-      this.losses.push({ readings: n, fromSeq: first.seq, toSeq: last.seq, fromTs: first.ts, toTs: last.ts });
+      this.losses.record({ readings: n, fromSeq: first.seq, toSeq: last.seq, fromTs: first.ts, toTs: last.ts });
     }
   }
 
@@ -110,26 +110,11 @@ export class MemorySpool implements Spool {
   }
 
   takeLosses(): SpoolLoss[] {
-    const out = this.losses;
-    this.losses = [];
-    return out;
+    return this.losses.take();
   }
 
   stats(): SpoolStats {
-    return {
-      firstSeq: this.firstSeq,
-      nextSeq: this.next,
-      acked: this.ackedSeq,
-      unacked: this.readings.length - this.head,
-      bytes: this.bytes,
-      maxBytes: this.maxBytes,
-      segments: 0,
-      appended: this.s.appended,
-      lost: this.s.lost,
-      corrupt: 0,
-      ioErrors: 0,
-      fsyncs: 0,
-    };
+    return spoolStats(this, this.losses, { bytes: this.bytes, maxBytes: this.maxBytes, segments: 0, appended: this.appended, corrupt: 0, ioErrors: 0, fsyncs: 0 });
   }
 
   close(): void {
