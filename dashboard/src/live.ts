@@ -11,6 +11,8 @@ export interface LiveFilter {
   sites?: string[];
   rooms?: string[];
   devices?: string[];
+  /** only these quantities in each reading (server/live-hub.ts `quantities`); absent = all */
+  quantities?: string[];
 }
 
 /** `snapshot` = the map was replaced (resync); otherwise `readings` are deltas. */

@@ -16,7 +16,7 @@ import type { View, ViewContext } from './views/common.ts';
 import { overviewView } from './views/overview.ts';
 import { roomView } from './views/room.ts';
 import { chartsView } from './views/charts.ts';
-import { alarmConsole, alarmStore, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
+import { alarmConsole, alarmStore, callMeta, isCall, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const connEl = $('conn');
@@ -161,8 +161,10 @@ function consoleView(ctx: ViewContext): View {
     const parts: string[] = [];
     const site = ctx.topo.topology.sites.find((s) => s.id === a.site);
     parts.push(site?.name ?? a.site);
-    const room = a.room ? site?.rooms.find((r) => r.id === a.room) : undefined;
-    if (a.room) parts.push(room?.name ?? a.room);
+    // a one-key call names its room when the site sent one
+    const roomId = a.room || (isCall(a) ? callMeta(a).room : '');
+    const room = roomId ? site?.rooms.find((r) => r.id === roomId) : undefined;
+    if (roomId) parts.push(room?.name ?? roomId);
     const tr = a.transformer ? room?.transformers.find((x) => x.id === a.transformer) : undefined;
     if (a.transformer) parts.push(tr?.name ?? a.transformer);
     if (a.line) parts.push(tr?.lines.find((l) => l.id === a.line)?.name ?? a.line);
@@ -170,7 +172,8 @@ function consoleView(ctx: ViewContext): View {
     else if (a.source !== a.site) parts.push(`(${a.source})`);
     return parts.filter(Boolean).join(' / ');
   };
-  const c = alarmConsole({ role: ctx.me.role, query: ctx.query, setQuery: ctx.setQuery, sourceName: names });
+  const sites = ctx.topo.topology.sites.map((s) => ({ id: s.id, name: s.name }));
+  const c = alarmConsole({ role: ctx.me.role, query: ctx.query, setQuery: ctx.setQuery, sourceName: names, sites });
   return { root: c.root, filter: null, onReadings: () => undefined, tick: () => undefined, destroy: c.destroy };
 }
 
@@ -186,7 +189,10 @@ async function boot(): Promise<void> {
   loginForm.hidden = true;
   topo = indexTopology(await getTopology());
   const sites = topo.topology.sites;
-  setSiteNames((id) => sites.find((s) => s.id === id)?.name ?? id);
+  setSiteNames(
+    (id) => sites.find((s) => s.id === id)?.name ?? id,
+    (site, room) => topo?.room(site, room)?.room.name ?? room,
+  );
   nav.hidden = false;
   translateStatic();
   live?.stop();

@@ -58,8 +58,10 @@ export interface QuantityInfo {
 }
 
 // Units as in contract/quantities.ts; repeated here (not imported) so the
-// page does not bundle the contract's validators.
-const Q: Record<Quantity, QuantityInfo> = {
+// page does not bundle the contract's validators. Keyed by string, not
+// Record<Quantity, …>: a quantity the contract adds is shown with a generic
+// label until it gets an entry here, instead of breaking the build.
+const Q: Partial<Record<string, QuantityInfo>> & { load_rate: QuantityInfo } = {
   ua: { label: 'Ua', unit: 'V', digits: 1, group: 'g_voltage' },
   ub: { label: 'Ub', unit: 'V', digits: 1, group: 'g_voltage' },
   uc: { label: 'Uc', unit: 'V', digits: 1, group: 'g_voltage' },
@@ -97,7 +99,7 @@ export const QUANTITY_LIST = Object.keys(Q) as Quantity[];
 
 export function qinfo(q: string): QuantityInfo {
   if (q === 'load_rate') return { ...Q.load_rate, label: t('loadRate') };
-  return Q[q as Quantity] ?? { label: q, unit: '', digits: 2, group: 'g_quality' };
+  return Q[q] ?? { label: q, unit: '', digits: 2, group: 'g_quality' };
 }
 
 export function isKnownQuantity(q: string): q is Quantity {

@@ -29,7 +29,7 @@ sites:
             lines:
               - { id: l1, name: 1号楼出线, ratedCurrentA: 250, meter: b-m2 }
               - { id: l2, name: 2号楼出线, ratedCurrentA: 250, meter: b-m3 }
-              - { id: l3, name: 商铺出线, ratedCurrentA: 160, meter: b-m4 }
+              - { id: l3, name: 商铺出线, ratedCurrentA: 63, meter: b-m4 }
         sensors: [b-env1]
   - id: b-west
     name: 城西供电所
