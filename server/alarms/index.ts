@@ -31,4 +31,4 @@ export { DuckDbAlarmJournal } from './journal-duckdb.ts';
 export { InfluxAlarmJournal, JOURNAL_MEASUREMENT, journalLine, type InfluxQuery } from './journal-influx.ts';
 export { alarmRoutes, type AlarmRoutesOptions } from './routes.ts';
 export { postWebhook, redactUrl, type WebhookOptions, type WebhookResult } from './escalation.ts';
-export { DEFAULT_DOCUMENT, loadRulesDocument, rulesPath, type RulesDocument } from './rules-file.ts';
+export { DEFAULT_DOCUMENT, loadRulesDocument, rulesPath, updateRulesYaml, type RulesDocument } from './rules-file.ts';

@@ -29,20 +29,22 @@ sites:
               - { id: l2, name: L2, ratedCurrentA: 200, meter: ops-m2 }
               - { id: l3, name: L3, ratedCurrentA: 200, meter: ops-m3 }
 `;
-const RULES = `
+const RULES = `# operators test rules: kept by the write-back
 version: 1
-useDefaults: true
+useDefaults: true # the GB/T defaults underneath
 rules:
+  # the feed sends no steady data
   - id: comm-loss
     enabled: false
   - id: call
-    activeS: 2
+    activeS: 2 # short, so the test ends soon
+  # a room sensor limit, changed by the admin below
   - id: ops-hi
     name: Room too hot (test)
     kind: threshold
-    scope: { site: ${SITE} }
+    scope: { site: ${SITE} } # only this site
     quantity: temp
-    levels: { hi: { value: 80, severity: high } }
+    levels: { hi: { value: 80, severity: high } } # the limit
 `;
 
 let ts: AlarmTestServer;
@@ -225,7 +227,9 @@ describe('operators', () => {
     const change = await c.next((f) => f.type === 'alarm_rules');
     expect(change.change).toMatchObject({ by: 'admin', ruleId: 'ops-hi', comment: 'tighter' });
     expect((await (await ts.fetch('/api/alarm-rules/ops-hi', { role: 'viewer' })).json()).rule.levels.hi.value).toBe(70);
-    expect(await readFile(ts.rulesFile, 'utf8')).toMatch(/value: 70/);
+    // written back as an edit of the file: its comments and order are still there, only the limit changed
+    const written = await readFile(ts.rulesFile, 'utf8');
+    expect(written).toBe(RULES.replace('value: 80', 'value: 70'));
     const events = await (await ts.fetch('/api/alarm-events?kind=rules', { role: 'viewer' })).json();
     expect(events.events.map((e: any) => [e.by, e.ruleId])).toEqual([['admin', 'ops-hi']]);
 
