@@ -78,6 +78,19 @@ export function sortAlarms(list: AlarmView[]): AlarmView[] {
 
 type Sender = (frame: object) => void;
 
+/**
+ * Whether frames were missed before this one. The server stamps each copy
+ * with `prevSeq`, the seq of the alarm frame this connection got before
+ * (server/live-hub.ts pushAlarm): a client narrowed to some sites sees seq
+ * jump over other sites' frames without having missed any. Without
+ * `prevSeq` (an older server) every seq is sent, so a jump is a gap.
+ */
+function missedBefore(f: Record<string, unknown>, applied: number): boolean {
+  const seq = f.seq as number;
+  const prev = typeof f.prevSeq === 'number' ? f.prevSeq : seq - 1;
+  return prev > applied;
+}
+
 export class AlarmStore {
   readonly alarms = new Map<string, AlarmView>();
   seq = 0;
@@ -116,7 +129,7 @@ export class AlarmStore {
     if (f.type === 'alarm') {
       const seq = f.seq as number;
       if (!this.synced || seq <= this.seq) return true; // the pending set already holds it
-      if (seq > this.seq + 1) {
+      if (missedBefore(f, this.seq)) {
         // a gap: take the whole set again rather than show a wrong one
         this.synced = false;
         this.send?.({ type: 'alarms', since: this.seq });
@@ -131,8 +144,9 @@ export class AlarmStore {
     }
     if (f.type === 'alarm_escalation' || f.type === 'alarm_rules') {
       const seq = f.seq as number;
-      if (this.synced && seq === this.seq + 1) this.seq = seq;
-      else if (this.synced && seq > this.seq + 1) {
+      if (!this.synced || seq <= this.seq) return true;
+      if (!missedBefore(f, this.seq)) this.seq = seq;
+      else {
         this.synced = false;
         this.send?.({ type: 'alarms', since: this.seq });
       }
@@ -794,11 +808,11 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
           { class: `sev-${a.severity} st-${a.state}${isCall(a) ? ' is-call' : ''}${openId === a.alarmId ? ' open' : ''}`, 'data-alarm': a.alarmId, 'data-state': a.state },
           el('td', {}, el('span', { class: `sev sev-${a.severity}` }, sevText(a.severity))),
           el('td', { class: 'state' }, stateText(a.state)),
-          el('td', {}, ctx.sourceName(a)),
+          el('td', { class: 'src' }, ctx.sourceName(a)),
           alarmCell(a),
           el('td', { class: 'num' }, valueText(a)),
-          el('td', {}, timeText(a.activeSince ?? a.since)),
-          el('td', {}, timeText(a.updatedAt)),
+          el('td', { class: 'time' }, timeText(a.activeSince ?? a.since)),
+          el('td', { class: 'time' }, timeText(a.updatedAt)),
           el('td', { class: 'ackd' }, ack),
           actions(a),
         ),

@@ -20,11 +20,32 @@ let base: string;
 const OVERLOAD_RGB = 'rgb(255, 51, 85)'; // --lc-over
 const MUTED_RGB = 'rgb(139, 155, 171)'; // --muted
 const PHASE_RGB = { a: 'rgb(242, 194, 0)', b: 'rgb(47, 179, 68)', c: 'rgb(229, 72, 77)' };
+/** what the overview shows of a reading, and so all it subscribes to (views/overview.ts OVERVIEW_QUANTITIES) */
+const OVERVIEW_QUANTITIES = ['ia', 'ib', 'ic', 'load_rate', 'ua', 'ub', 'uc'];
+
+/** The page's WebSocket traffic: its subscriptions and the value keys it is sent under the latest one. */
+const ws = { subscribe: null as Record<string, unknown> | null, answered: false, frames: 0, keys: new Set<string>() };
 
 beforeAll(async () => {
   [rig, browser] = await Promise.all([startRig({ historyHours: 3 }), launchChromium()]);
   base = rig.server.server.url;
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('websocket', (sock) => {
+    sock.on('framesent', (f) => {
+      const m = JSON.parse(String(f.payload)) as Record<string, unknown>;
+      if (m.type !== 'subscribe') return;
+      Object.assign(ws, { subscribe: m, answered: false, frames: 0, keys: new Set<string>() });
+    });
+    sock.on('framereceived', (f) => {
+      const m = JSON.parse(String(f.payload)) as { type: string; readings?: Array<{ v: Record<string, number> }> };
+      // the server answers a subscribe with a snapshot; frames on their way before it (the connect
+      // snapshot among them) are not under the new subscription: count from the latest snapshot
+      if (m.type === 'snapshot' && ws.subscribe) Object.assign(ws, { answered: true, frames: 0, keys: new Set<string>() });
+      if (!ws.answered || !m.readings) return;
+      ws.frames++;
+      for (const r of m.readings) for (const k of Object.keys(r.v)) ws.keys.add(k);
+    });
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -70,6 +91,10 @@ describe('dashboard in Chromium', () => {
     expect(await text('.summary [data-k="lines"] b')).toBe('5');
     await page.waitForSelector('.summary [data-k="alarms"][data-counts]');
     expect(await text('.summary [data-k="alarms"]')).toMatch(/紧急 \d+ · 重要 \d+/);
+    // light: the overview subscribes to the quantities it shows and is sent nothing else
+    expect(ws.subscribe).toMatchObject({ type: 'subscribe', quantities: expect.arrayContaining(OVERVIEW_QUANTITIES) });
+    expect(ws.frames).toBeGreaterThan(1);
+    expect([...ws.keys].sort()).toEqual(OVERVIEW_QUANTITIES);
     await page.screenshot({ path: await screenshotPath('overview'), fullPage: true });
   });
 

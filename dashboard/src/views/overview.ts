@@ -53,6 +53,14 @@ interface Card {
 }
 
 const RESORT_MS = 5_000;
+
+/**
+ * What the overview shows of a reading: the load-rate bar, Ia/Ib/Ic, and the
+ * phase voltages for the outage mark. Subscribed with the live hub's
+ * `quantities` option, so with hundreds of meters the page is sent these
+ * and not all twenty-odd quantities of every reading.
+ */
+export const OVERVIEW_QUANTITIES = ['load_rate', 'ia', 'ib', 'ic', 'ua', 'ub', 'uc'];
 type SortMode = 'topo' | 'load';
 
 export function overviewView(ctx: ViewContext): View {
@@ -338,7 +346,7 @@ export function overviewView(ctx: ViewContext): View {
 
   return {
     root,
-    filter: null,
+    filter: { quantities: OVERVIEW_QUANTITIES },
     start() {
       all = true;
       paint.request();
