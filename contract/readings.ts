@@ -54,6 +54,13 @@ export function spoolDeviceId(agent: string): string {
   return `${agent}.spool`;
 }
 
+const SPOOL_SUFFIX = '.spool';
+
+/** Whether a device id is an agent's spool pseudo-device (`<agent id>.spool`); a topology never uses such an id for a meter. */
+export function isSpoolDeviceId(device: string): boolean {
+  return device.endsWith(SPOOL_SUFFIX) && isTopicId(device.slice(0, -SPOOL_SUFFIX.length));
+}
+
 /** Stable reasons, used as metric labels and in dead-letter logs. */
 export type RejectReason =
   | 'too_large'

@@ -106,6 +106,25 @@ export const DEFAULT_RULES = [
     severity: 'low',
   },
   {
+    // Issue 3: an agent's spool overflowed its quota and dropped readings the
+    // server never got. The agent reports the cumulative count as
+    // `lost_readings` of `<agent>.spool` at start, on change, hourly and
+    // after each reconnection (that one live: the change itself happens
+    // while the link is down, so its own report is backfill). Any rise over
+    // the window raises; the alarm returns to normal when the window holds
+    // no lower count. The week spans the outages that overflow a quota (a
+    // 1 GiB spool of 50 meters at 1 Hz holds about 40 h).
+    id: 'spool-loss',
+    name: 'Readings lost: agent spool over its quota',
+    kind: 'rate_of_change',
+    quantity: 'lost_readings',
+    direction: 'rise',
+    change: { abs: 0.5 },
+    windowS: 7 * 86_400,
+    holdS: 7 * 86_400,
+    severity: 'high',
+  },
+  {
     id: 'call',
     name: 'One-key call from site (一键呼叫)',
     kind: 'call',

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { QUANTITY_NAMES, type DevicePlace, type Quantity } from '../../contract/index.ts';
+import { QUANTITY_NAMES, isSpoolDeviceId, type DevicePlace, type Quantity } from '../../contract/index.ts';
 import { DEFAULT_RULES } from './defaults.ts';
 import { RulesError } from './errors.ts';
 
@@ -502,7 +502,12 @@ export function scopeMatchesSite(scope: Scope, site: string): boolean {
   return scope === 'all' || hit(scope.site, site);
 }
 
-/** The enabled rules that apply to a device. */
+/**
+ * The enabled rules that apply to a device. An agent's spool pseudo-device
+ * (`<agent>.spool`, outside the topology) is no meter: it reports at start,
+ * on change and periodically, so the stale rule does not watch it.
+ */
 export function rulesForDevice(rules: RuleSet, device: string, place: DevicePlace | undefined): Readonly<Rule>[] {
-  return rules.filter((r) => r.enabled && r.kind !== 'call' && scopeMatches(r.scope, device, place));
+  const spool = place === undefined && isSpoolDeviceId(device);
+  return rules.filter((r) => r.enabled && r.kind !== 'call' && !(spool && r.kind === 'stale') && scopeMatches(r.scope, device, place));
 }

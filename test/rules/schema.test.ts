@@ -143,6 +143,14 @@ describe('scope', () => {
   it('rulesForDevice keeps enabled, non-call rules in scope', () => {
     const r = parseRules({ rules: [{ id: 'load-anomaly', enabled: false }] });
     if (!r.ok) throw new Error('defaults');
-    expect(rulesForDevice(r.rules, 'm1', line).map((x) => x.id)).toEqual(['u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'comm-loss', 'outage']);
+    expect(rulesForDevice(r.rules, 'm1', line).map((x) => x.id)).toEqual(['u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'comm-loss', 'outage', 'spool-loss']);
+  });
+  it('rulesForDevice: an agent spool pseudo-device is not watched for stale data (it reports on change), a meter outside the topology is', () => {
+    const r = parseRules({});
+    if (!r.ok) throw new Error('defaults');
+    const spool = rulesForDevice(r.rules, 'room-12.spool', undefined).map((x) => x.id);
+    expect(spool).toContain('spool-loss');
+    expect(spool).not.toContain('comm-loss');
+    expect(rulesForDevice(r.rules, 'm-stray', undefined).map((x) => x.id)).toContain('comm-loss');
   });
 });
