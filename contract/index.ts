@@ -3,3 +3,4 @@ export * from './quantities.ts';
 export * from './topics.ts';
 export * from './readings.ts';
 export * from './topology.ts';
+export * from './call.ts';

@@ -45,7 +45,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { DevicePlace, Topology } from '../../contract/index.ts';
+import { parseCallPayload, type DevicePlace, type Topology } from '../../contract/index.ts';
 import {
   agentPlaces,
   agentSuppressions,
@@ -438,22 +438,39 @@ export class AlarmService {
   private onCall(site: string, payload: Buffer): void {
     if (!this.running) return;
     const now = this.clock();
-    // the site may stamp the press ({"ts": epoch ms}); a redelivery with the same stamp does not count twice
-    let ts = now;
-    try {
-      const p = JSON.parse(payload.toString('utf8')) as { ts?: unknown };
-      if (typeof p.ts === 'number' && Number.isFinite(p.ts)) ts = Math.min(p.ts, now);
-    } catch {
-      // any payload is a press
+    // any payload is a press (contract/call.ts): what does not validate is left out of the call, not the call itself
+    const { call, errors } = parseCallPayload(payload);
+    // the site may stamp the press; a redelivery with the same stamp does not count twice
+    const ts = call.ts !== undefined ? Math.min(call.ts, now) : now;
+    const rooms = this.deps.topology.sites.find((s) => s.id === site)?.rooms;
+    let room = call.room;
+    if (room !== undefined && rooms && !rooms.some((r) => r.id === room)) {
+      errors.push(`room: ${room} is not a room of site ${site}`);
+      room = undefined;
     }
+    // a site of one room: the call comes from it
+    if (room === undefined && rooms?.length === 1) room = rooms[0]!.id;
+    if (errors.length) this.log.warn({ site, reasons: errors.slice(0, 10) }, 'call message fields rejected');
+    const detail: JsonObject = { site };
+    if (room !== undefined) detail.room = room;
+    if (call.caller) detail.caller = { ...call.caller };
+    if (call.message !== undefined) detail.message = call.message;
+    const who = call.caller ? [call.caller.name, call.caller.phone && `(${call.caller.phone})`].filter(Boolean).join(' ') : '';
+    const summary = `one-key call from site ${site}${room !== undefined ? `, room ${room}` : ''}${who ? `, ${who}` : ''}${call.message !== undefined ? `: ${call.message}` : ''}`;
     for (const c of this.rules) {
       if (c.kind !== 'call' || !c.enabled || !scopeMatchesSite(c.scope, site)) continue;
       const m = this.statesOf(c.id);
       const res = step(m.get(site), callInput(ts), c, now);
       m.set(site, res.state);
-      if (res.transition) this.apply(toAlarmOp(c.id, site, res.transition), res.transition.at);
+      if (!res.transition) continue;
+      const op = toAlarmOp(c.id, site, res.transition);
+      if (op.op === 'raise') {
+        op.message = summary;
+        op.detail = detail;
+      }
+      this.apply(op, res.transition.at);
     }
-    this.log.info({ site }, 'one-key call');
+    this.log.info({ site, room, caller: call.caller?.name }, 'one-key call');
     this.statesDirty = true;
   }
 
@@ -753,7 +770,7 @@ export class AlarmService {
 
   // ---------------------------------------------------------------- views and queries
 
-  private placeOf(a: Pick<Alarm, 'ruleId' | 'source'>): { site: string; room: string; transformer: string; line: string } {
+  private placeOf(a: Pick<Alarm, 'alarmId' | 'ruleId' | 'source'>): { site: string; room: string; transformer: string; line: string } {
     const p = this.deps.devices.get(a.source);
     if (p) return { site: p.site, room: p.room, transformer: p.transformer, line: p.line };
     const agentRoom = this.agents.get(a.source)?.rooms[0];
@@ -761,7 +778,11 @@ export class AlarmService {
     const kind = this.ruleById.get(a.ruleId)?.kind;
     const t = this.transformers.get(a.source);
     if (t && kind !== 'call') return { ...t, line: '' };
-    if (kind === 'call') return { site: a.source, room: '', transformer: '', line: '' };
+    if (kind === 'call') {
+      // the room the call came from, when it said (or the site has one room)
+      const room = this.alarms.get(a.alarmId)?.detail?.room;
+      return { site: a.source, room: typeof room === 'string' ? room : '', transformer: '', line: '' };
+    }
     return { site: this.deviceEntries.get(a.source)?.site ?? '', room: '', transformer: '', line: '' };
   }
 
