@@ -13,9 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { readingsTopic, type Reading } from '../contract/index.ts';
+import { readingsTopic } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { fmt, pct, quantile, startServerProcess, type ServerProc } from './support.ts';
+import { cpuMeter, fmt, pct, quantile, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 /** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
@@ -84,10 +84,21 @@ async function influxCeiling(url: string): Promise<number> {
 }
 
 
-function makeMessage(agent: string, seq0: number, ts: number): { payload: string; count: number } {
-  const readings: Reading[] = [];
-  for (let i = 0; i < READINGS_PER_MESSAGE; i++) readings.push({ device: `${agent}-m${i}`, ts, seq: seq0 + i, v: QUANTITIES, q: 'good' });
-  return { payload: JSON.stringify({ agent, readings }), count: READINGS_PER_MESSAGE };
+const VALUES_JSON = JSON.stringify(QUANTITIES);
+
+/**
+ * One agent's poll cycle of READINGS_PER_MESSAGE meters as the contract's
+ * JSON. Built from strings: the load generator shares the two cores with
+ * what it measures, so it should spend as little of them as it can.
+ * `probe` names the first meter `probe` (the latency stages look for it).
+ */
+function makeMessage(agent: string, seq0: number, ts: number, probe = false): { payload: string; count: number } {
+  let body = `{"agent":"${agent}","readings":[`;
+  for (let i = 0; i < READINGS_PER_MESSAGE; i++) {
+    const device = probe && i === 0 ? 'probe' : `${agent}-m${i}`;
+    body += `${i ? ',' : ''}{"device":"${device}","ts":${ts},"seq":${seq0 + i},"v":${VALUES_JSON},"q":"good"}`;
+  }
+  return { payload: `${body}]}`, count: READINGS_PER_MESSAGE };
 }
 
 /**
@@ -95,12 +106,20 @@ function makeMessage(agent: string, seq0: number, ts: number): { payload: string
  * readings as fast as QoS 1 allows for SECONDS; then waits until the server
  * reports every reading stored and checks InfluxDB holds exactly that many.
  */
-async function wholePath(mqttUrl: string, influxUrl: string, server: ServerProc, db: string, agents: number): Promise<{ rate: number; sent: number; stored: number }> {
+async function wholePath(
+  mqttUrl: string,
+  influxUrl: string,
+  server: ServerProc,
+  db: string,
+  agents: number,
+  pids: Record<string, number>,
+): Promise<{ rate: number; sent: number; stored: number; cores: Record<string, number> }> {
   const pubs = await Promise.all(Array.from({ length: agents }, (_, a) => mqtt.connectAsync(mqttUrl, { clientId: `bench-agent-${a}` })));
   const base = Date.UTC(2026, 1, 1);
   let sent = 0;
   const until = Date.now() + SECONDS * 1000;
   const t0 = performance.now();
+  const cpu = cpuMeter({ ...pids, bench: process.pid });
   await Promise.all(
     pubs.map(async (pub, a) => {
       const agent = `agent-${a}`;
@@ -133,10 +152,11 @@ async function wholePath(mqttUrl: string, influxUrl: string, server: ServerProc,
     await new Promise((r) => setTimeout(r, 50));
   }
   const rate = stored / ((performance.now() - t0) / 1000);
+  const cores = cpu();
   await Promise.all(pubs.map((p) => p.endAsync()));
   const res = await influxQuery(influxUrl, db, 'SELECT count("ua") FROM reading');
   const inDb = Number(res[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
-  return { rate, sent, stored: inDb };
+  return { rate, sent, stored: inDb, cores };
 }
 
 /** Publish → WebSocket latency at a fixed rate (readings/s), optionally with extra WS clients. */
@@ -179,13 +199,11 @@ async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: n
   const until = Date.now() + SECONDS * 1000;
   let next = performance.now();
   while (Date.now() < until) {
-    const m = makeMessage('lat', seq, ts);
     // one probe reading per message, first in the batch
-    const body = JSON.parse(m.payload);
-    body.readings[0].device = 'probe';
+    const m = makeMessage('lat', seq, ts, true);
     seq += m.count;
     sentAt.set(ts, performance.now());
-    pub.publish(readingsTopic('bench', 'lat'), JSON.stringify(body), { qos: 1 });
+    pub.publish(readingsTopic('bench', 'lat'), m.payload, { qos: 1 });
     ts += 1;
     next += interval;
     const wait = next - performance.now();
@@ -228,10 +246,16 @@ async function main(): Promise<void> {
     });
     cleanup.unshift(() => server.stop());
 
-    const full = STAGES.includes('path') ? await wholePath(mosq.url, influx.url, server, db, 4) : { rate: Number(process.env.GW_BENCH_RATE ?? 50_000), sent: 0, stored: 0 };
+    const pids = { server: server.child.pid!, influxd: influx.pid, mosquitto: mosq.pid };
+    const full = STAGES.includes('path') ? await wholePath(mosq.url, influx.url, server, db, 4, pids) : { rate: Number(process.env.GW_BENCH_RATE ?? 50_000), sent: 0, stored: 0, cores: {} };
     if (STAGES.includes('path')) console.log(`path     sustained through broker → server → influxd ${fmt(full.rate)} readings/s`);
     if (STAGES.includes('path')) console.log(`         = ${pct(full.rate, rawInflux)} of the raw influxd ceiling, ${pct(full.rate, rawBatch * READINGS_PER_MESSAGE)} of the broker ceiling`);
-    if (STAGES.includes('path')) console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}\n`);
+    if (STAGES.includes('path')) {
+      console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}`);
+      const c = full.cores;
+      console.log(`         CPU (cores): server ${fmt(c.server!, 2)}, influxd ${fmt(c.influxd!, 2)}, mosquitto ${fmt(c.mosquitto!, 2)}, load generator ${fmt(c.bench!, 2)}`);
+      console.log(`         server CPU per reading ${fmt((c.server! / full.rate) * 1e6, 1)} µs\n`);
+    }
 
     if (!STAGES.includes('latency')) return;
     const half = Math.max(READINGS_PER_MESSAGE, Math.floor(full.rate / 2));

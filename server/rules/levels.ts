@@ -65,18 +65,35 @@ export function observe(
   from: number,
   t: number,
 ): LevelState {
-  const confirmed = defs.find((d) => d.name === s.confirmed);
-  const beyondSince = { ...s.beyondSince };
-  const lastValue = { ...s.lastValue };
+  // Runs on every reading of every rule: no spreads or deletes (a deleted key
+  // turns an object into a slow dictionary, and every later copy with it).
+  // The runs are rebuilt only when one starts or ends, else shared.
+  let confirmed: LevelDef | undefined;
+  if (s.confirmed !== null) confirmed = defs.find((d) => d.name === s.confirmed);
+  const lastValue: Record<string, number> = {};
+  for (const k in s.lastValue) lastValue[k] = s.lastValue[k]!;
+  let changed = false;
+  let known = 0;
   for (const d of defs) {
+    const had = s.beyondSince[d.name] !== undefined;
+    if (had) known++;
     const v = valueOf(d);
     if (v === undefined) continue;
     lastValue[d.name] = v;
-    if (beyond(d, v, confirmed, deadband)) beyondSince[d.name] ??= from;
-    else delete beyondSince[d.name];
+    if (beyond(d, v, confirmed, deadband) !== had) changed = true;
   }
-  // drop runs of levels the rule no longer has (rule edited at runtime)
-  for (const k of Object.keys(beyondSince)) if (!defs.some((d) => d.name === k)) delete beyondSince[k];
+  // runs of levels the rule no longer has (rule edited at runtime) are dropped
+  if (Object.keys(s.beyondSince).length !== known) changed = true;
+  let beyondSince = s.beyondSince;
+  if (changed) {
+    beyondSince = {};
+    for (const d of defs) {
+      const since = s.beyondSince[d.name];
+      const v = valueOf(d);
+      const now = v === undefined ? since : beyond(d, v, confirmed, deadband) ? (since ?? from) : undefined;
+      if (now !== undefined) beyondSince[d.name] = now;
+    }
+  }
   let leftSince = s.leftSince;
   if (s.confirmed !== null) {
     if (beyondSince[s.confirmed] !== undefined) leftSince = null;
