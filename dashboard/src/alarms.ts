@@ -324,23 +324,27 @@ export function setSiteNames(site: (id: string) => string, room?: (site: string,
   if (room) roomName = room;
 }
 
-/** A one-key call's optional details, when the site sent them (older sites send none). */
+/**
+ * A one-key call's optional details as the server keeps them in the alarm's
+ * detail (contract/call.ts: `room`, `caller: { name, phone }`, `message`);
+ * older sites send none, and the card then names only the site.
+ */
 export interface CallMeta {
   room: string;
+  /** "name (phone)", or whichever of them was sent */
   caller: string;
   message: string;
 }
 const str = (x: unknown): string => (typeof x === 'string' ? x.trim() : '');
-/** the engine's own wording of a call, which says nothing the card does not */
-const CALL_GENERIC = new Set(['one-key call from site', 'call no longer pressed']);
 export function callMeta(a: AlarmView): CallMeta {
   const d = a.detail ?? {};
-  const top = a as unknown as Record<string, unknown>;
-  return {
-    room: a.room || str(d.room) || str(top.callRoom),
-    caller: str(d.caller) || str(top.caller),
-    message: str(d.message) || str(top.callMessage) || (a.message && !CALL_GENERIC.has(a.message) ? a.message : ''),
-  };
+  const c = d.caller;
+  let caller = str(c);
+  if (c && typeof c === 'object' && !Array.isArray(c)) {
+    const { name, phone } = c as Record<string, unknown>;
+    caller = [str(name), str(phone) && (str(name) ? `(${str(phone)})` : str(phone))].filter(Boolean).join(' ');
+  }
+  return { room: a.room || str(d.room), caller, message: str(d.message) };
 }
 
 function callCard(a: AlarmView, role: Role): HTMLElement {
@@ -610,7 +614,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
     if (isCall(a)) {
       const m = callMeta(a);
       const cell = el('td', { class: 'what' }, `☎ ${t('call')}`);
-      if (m.caller) cell.append(el('span', { class: 'caller' }, ` · ${m.caller}`));
+      if (m.caller) cell.append(el('small', { class: 'caller' }, `${L('呼叫人', 'Caller')}：${m.caller}`));
       if (m.message) cell.append(el('small', { class: 'call-msg' }, `“${m.message}”`));
       return cell;
     }
@@ -791,7 +795,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
     } else {
       shown = hist?.alarms ?? [];
       const total = hist?.total ?? 0;
-      setText(countEl, histBusy && !hist ? '…' : total > shown.length ? L(`${shown.length} 条（共 ${total} 条，只显示前 ${shown.length} 条）`, `${shown.length} of ${total} (first ${shown.length} shown)`) : L(`${shown.length} 条`, `${shown.length}`));
+      setText(countEl, histBusy && !hist ? '…' : total > shown.length ? L(`${shown.length} 条（共 ${total} 条，只显示前 ${shown.length} 条）`, `${shown.length} of ${total} (first ${shown.length} shown)`) : L(`${shown.length} 条`, `${shown.length} alarm${shown.length === 1 ? '' : 's'}`));
     }
     const rows: HTMLElement[] = [];
     for (const a of shown) {
@@ -811,7 +815,8 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
           el('td', { class: 'src' }, ctx.sourceName(a)),
           alarmCell(a),
           el('td', { class: 'num' }, valueText(a)),
-          el('td', { class: 'time' }, timeText(a.activeSince ?? a.since)),
+          // a cleared alarm has no active-since; its raise is in its history
+          el('td', { class: 'time' }, timeText(a.activeSince ?? (a.state === 'normal' ? null : a.since))),
           el('td', { class: 'time' }, timeText(a.updatedAt)),
           el('td', { class: 'ackd' }, ack),
           actions(a),

@@ -59,8 +59,9 @@ export interface QuantityInfo {
 
 // Units as in contract/quantities.ts; repeated here (not imported) so the
 // page does not bundle the contract's validators. Keyed by string, not
-// Record<Quantity, …>: a quantity the contract adds is shown with a generic
-// label until it gets an entry here, instead of breaking the build.
+// Record<Quantity, …>: a quantity the contract adds (e.g. lost_readings, an
+// agent's spool count, not a meter value for the chart picker) is shown with
+// a generic label until it gets an entry here, instead of breaking the build.
 const Q: Partial<Record<string, QuantityInfo>> & { load_rate: QuantityInfo } = {
   ua: { label: 'Ua', unit: 'V', digits: 1, group: 'g_voltage' },
   ub: { label: 'Ub', unit: 'V', digits: 1, group: 'g_voltage' },
@@ -92,7 +93,6 @@ const Q: Partial<Record<string, QuantityInfo>> & { load_rate: QuantityInfo } = {
   door: { label: 'Door', unit: '', digits: 0, group: 'g_env' },
   water: { label: 'Water', unit: '', digits: 0, group: 'g_env' },
   smoke: { label: 'Smoke', unit: '', digits: 0, group: 'g_env' },
-  lost_readings: { label: 'Lost', unit: '', digits: 0, group: 'g_quality' },
 };
 
 export const QUANTITY_LIST = Object.keys(Q) as Quantity[];
