@@ -5,7 +5,8 @@
  *   #/overview[?q=&sort=load&abn=1]
  *   #/room/<site>/<room>[?h=<hours of history>]
  *   #/charts[?d=<devices>&q=<quantities>&w=<15m|1h|6h|1d|7d|30d>]
- *   #/alarms[?sev=<1..4>&st=unack|active|shelved|call&q=<search>]
+ *   #/alarms[?sev=<1..4>&st=unack|active|shelved|call&q=<search>][&alarm=<id>]
+ *   #/alarms?mode=hist[&hst=<state>&hsev=<1..4>&hsite=<site>&hw=<1h|24h|7d|30d|custom>&hfrom=&hto=][&alarm=<id>]
  */
 import './style.css';
 import { ApiError, getMe, getTopology, login, logout, setUnauthorizedHandler, type Me } from './api.ts';
