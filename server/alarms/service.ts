@@ -1020,18 +1020,16 @@ export class AlarmService {
     if (this.persisting) return this.persisting;
     if (!this.statesDirty) return Promise.resolve();
     this.statesDirty = false;
-    const data: PersistedState = {
-      version: 1,
-      savedAt: this.clock(),
-      states: Object.fromEntries([...this.states].map(([id, m]) => [id, Object.fromEntries(m)])),
-      lags: Object.fromEntries([...this.deviceEntries].map(([d, e]) => [d, e.lag])),
-      sites: Object.fromEntries([...this.deviceEntries].filter(([d, e]) => e.site !== '' && !this.deps.devices.has(d)).map(([d, e]) => [d, e.site])),
-    };
+    const savedAt = this.clock();
+    // what is saved is taken now; the states are immutable values, so serialising them later sees this moment
+    const states = [...this.states].map(([id, m]) => [id, [...m]] as const);
+    const lags = [...this.deviceEntries].map(([d, e]) => [d, e.lag] as const);
+    const sites = [...this.deviceEntries].filter(([d, e]) => e.site !== '' && !this.deps.devices.has(d)).map(([d, e]) => [d, e.site] as const);
     const file = path.join(this.deps.options.dataDir, STATE_FILE);
     const tmp = `${file}.tmp`;
     this.persisting = (async () => {
       try {
-        await writeFile(tmp, JSON.stringify(data));
+        await writeFile(tmp, await serialiseInSlices(savedAt, states, lags, sites));
         await rename(tmp, file);
       } catch (err) {
         this.statesDirty = true;
@@ -1042,6 +1040,43 @@ export class AlarmService {
     })();
     return this.persisting;
   }
+}
+
+/**
+ * The PersistedState's JSON, built a slice of entries per turn of the event
+ * loop: a province's rule state is megabytes, and readings and alarm pushes
+ * must not wait behind one synchronous JSON.stringify of it.
+ */
+async function serialiseInSlices(
+  savedAt: number,
+  states: readonly (readonly [string, readonly (readonly [string, RuleState])[]])[],
+  lags: readonly (readonly [string, number])[],
+  sites: readonly (readonly [string, string])[],
+): Promise<string> {
+  const SLICE = 2000;
+  const parts: string[] = [];
+  let n = 0;
+  /** a JSON object of the entries, each value written by `value` */
+  const object = async <V>(entries: readonly (readonly [string, V])[], value: (v: V) => Promise<void> | void): Promise<void> => {
+    parts.push('{');
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i]!;
+      parts.push(`${i ? ',' : ''}${JSON.stringify(k)}:`);
+      await value(v);
+      if (++n % SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    parts.push('}');
+  };
+  const json = (v: unknown) => void parts.push(JSON.stringify(v));
+  const version: PersistedState['version'] = 1;
+  parts.push(`{"version":${version},"savedAt":${savedAt},"states":`);
+  await object(states, (bySource) => object(bySource, json));
+  parts.push(',"lags":');
+  await object(lags, json);
+  parts.push(',"sites":');
+  await object(sites, json);
+  parts.push('}');
+  return parts.join('');
 }
 
 /** A rule's most urgent severity. */
