@@ -303,13 +303,7 @@ export class LiveHub {
   broadcast(frame: object): void {
     const text = JSON.stringify(frame);
     for (const c of [...this.clients]) {
-      if (c.socket.bufferedAmount > this.opts.maxBufferedBytes * 4) {
-        this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client cannot take an alarm frame, disconnecting');
-        this.metrics.wsDisconnectedSlow.inc();
-        c.socket.terminate();
-        this.removeClient(c);
-        continue;
-      }
+      if (this.droppedAsTooSlow(c)) continue;
       c.socket.send(text);
     }
   }
@@ -331,16 +325,20 @@ export class LiveHub {
     for (const c of [...this.clients]) {
       const scope = c.alarmScope;
       if (place && scope && !scope.sites.includes(place.site) && !scope.rooms.includes(place.room)) continue;
-      if (c.socket.bufferedAmount > this.opts.maxBufferedBytes * 4) {
-        this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client cannot take an alarm frame, disconnecting');
-        this.metrics.wsDisconnectedSlow.inc();
-        c.socket.terminate();
-        this.removeClient(c);
-        continue;
-      }
+      if (this.droppedAsTooSlow(c)) continue;
       c.socket.send(`${head}${c.alarmSeq}}`);
       c.alarmSeq = frame.seq;
     }
+  }
+
+  /** A client too far behind to take an alarm frame is disconnected (it resyncs on reconnect) rather than silently miss it. */
+  private droppedAsTooSlow(c: Client): boolean {
+    if (c.socket.bufferedAmount <= this.opts.maxBufferedBytes * 4) return false;
+    this.log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'websocket client cannot take an alarm frame, disconnecting');
+    this.metrics.wsDisconnectedSlow.inc();
+    c.socket.terminate();
+    this.removeClient(c);
+    return true;
   }
 
   /** Called with each client's parsed messages of a type the hub does not know (e.g. alarm resume requests), with the client's alarm scope. */

@@ -35,18 +35,6 @@ export interface GridwatchServer {
   readonly alarms: AlarmService;
 }
 
-/**
- * A new connection to the embedded store's database, for the alarm journal's
- * table in the same file (a second DuckDBInstance on one file in one process
- * would not see the first one's writes). Reaches into the store until it
- * offers this itself.
- */
-async function duckConnection(store: DuckDbStore) {
-  const instance = store['instance'];
-  if (!instance) throw new Error('duckdb store not started');
-  return instance.connect();
-}
-
 export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
   const log = opts.log;
   const metrics = new Metrics();
@@ -59,7 +47,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let ingest: Ingest | null = null;
   let alarms: AlarmService | null = null;
   const journal: AlarmJournal =
-    store instanceof InfluxStore ? new InfluxAlarmJournal(config.influx!, store) : new DuckDbAlarmJournal(() => duckConnection(store as DuckDbStore));
+    store instanceof InfluxStore ? new InfluxAlarmJournal(config.influx!, store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
   let url = '';
   let mqttUrl = config.mqtt.url ?? '';

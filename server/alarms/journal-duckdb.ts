@@ -5,7 +5,7 @@
  * `seq` is the primary key, so a retried batch inserts nothing twice.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { GridwatchError } from '../errors.ts';
+import { inTransaction, SerialConnection } from '../store/duckdb-connection.ts';
 import { fromRow, toRow, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
 
 /** JournalRow key → column (`from`, `to`, `at` … are SQL keywords). */
@@ -33,62 +33,40 @@ const ROWS_PER_INSERT = 200;
 
 export class DuckDbAlarmJournal implements AlarmJournal {
   readonly kind = 'duckdb' as const;
-  private conn: DuckDBConnection | null = null;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly conn = new SerialConnection({ what: 'alarm journal', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' });
 
   /** `connect` opens a new connection to the store's database (the store must be started). */
   constructor(private readonly connect: () => Promise<DuckDBConnection>) {}
 
   async start(): Promise<void> {
-    this.conn = await this.connect();
-    await this.conn.run(`CREATE TABLE IF NOT EXISTS alarm_event (${COLUMNS.map(([, c, t]) => `${c} ${t}`).join(', ')})`);
-    await this.conn.run('CREATE INDEX IF NOT EXISTS alarm_event_alarm ON alarm_event (alarm_id)');
+    const conn = this.conn.open(await this.connect());
+    await conn.run(`CREATE TABLE IF NOT EXISTS alarm_event (${COLUMNS.map(([, c, t]) => `${c} ${t}`).join(', ')})`);
+    await conn.run('CREATE INDEX IF NOT EXISTS alarm_event_alarm ON alarm_event (alarm_id)');
   }
 
   async stop(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    const c = this.conn;
-    this.conn = null;
-    c?.closeSync();
-  }
-
-  private connection(): DuckDBConnection {
-    if (!this.conn) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'alarm journal not started', { retryable: true });
-    return this.conn;
+    await this.conn.close();
   }
 
   append(entries: readonly JournalEntry[]): Promise<void> {
-    const run = this.chain.then(() => this.appendNow(entries));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.conn.write((conn) => this.appendNow(conn, entries));
   }
 
-  private async appendNow(entries: readonly JournalEntry[]): Promise<void> {
+  private async appendNow(conn: DuckDBConnection, entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const conn = this.connection();
-    try {
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
-          const chunk = entries.slice(i, i + ROWS_PER_INSERT).map(toRow);
-          const params: DuckDBValue[] = [];
-          for (const r of chunk)
-            for (const [k] of COLUMNS) {
-              const v = r[k];
-              params.push(typeof v === 'number' && (k === 'seq' || k === 'at' || k === 'until') ? BigInt(Math.round(v)) : v);
-            }
-          const row = `(${COLUMNS.map(() => '?').join(', ')})`;
-          await conn.run(`INSERT INTO alarm_event VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (seq) DO NOTHING`, params);
-        }
-        await conn.run('COMMIT');
-      } catch (e) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
+    await inTransaction(conn, async () => {
+      for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
+        const chunk = entries.slice(i, i + ROWS_PER_INSERT).map(toRow);
+        const params: DuckDBValue[] = [];
+        for (const r of chunk)
+          for (const [k] of COLUMNS) {
+            const v = r[k];
+            params.push(typeof v === 'number' && (k === 'seq' || k === 'at' || k === 'until') ? BigInt(Math.round(v)) : v);
+          }
+        const row = `(${COLUMNS.map(() => '?').join(', ')})`;
+        await conn.run(`INSERT INTO alarm_event VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (seq) DO NOTHING`, params);
       }
-    } catch (e) {
-      if (e instanceof GridwatchError) throw e;
-      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `alarm journal write failed: ${(e as Error).message}`, { cause: e, retryable: true });
-    }
+    });
   }
 
   async read(q: JournalQuery = {}): Promise<JournalEntry[]> {
@@ -131,15 +109,8 @@ export class DuckDbAlarmJournal implements AlarmJournal {
     return Number(rows[0]?.s ?? 0);
   }
 
-  private async select(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
-    await this.chain.catch(() => undefined);
-    try {
-      const reader = await this.connection().runAndReadAll(sql, params);
-      return reader.getRowObjectsJS() as Record<string, unknown>[];
-    } catch (e) {
-      if (e instanceof GridwatchError) throw e;
-      throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e });
-    }
+  private select(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.conn.select(sql, params);
   }
 }
 

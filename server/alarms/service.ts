@@ -93,6 +93,7 @@ import {
   type Suppression,
 } from '../rules/index.ts';
 import type { StoredReading } from '../store/types.ts';
+import { SerialQueue } from '../store/serial.ts';
 import type { AlarmPlace, AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
 import type { AlarmJournal, EscalationEntry, JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
@@ -291,7 +292,7 @@ export class AlarmService {
   private persistTimer: NodeJS.Timeout | null = null;
   private statesDirty = false;
   private persisting: Promise<void> | null = null;
-  private rulesChain: Promise<unknown> = Promise.resolve();
+  private readonly rulesQueue = new SerialQueue();
   private hooked = false;
 
   constructor(private readonly deps: AlarmServiceDeps) {
@@ -905,9 +906,7 @@ export class AlarmService {
 
   /** Rules changes one at a time: each starts from the document the previous one left. */
   private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.rulesChain.then(fn);
-    this.rulesChain = run.catch(() => undefined);
-    return run;
+    return this.rulesQueue.run(fn);
   }
 
   /** Adds or replaces one rule of the document (for a built-in rule's id: the keys that override it). */

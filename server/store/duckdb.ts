@@ -14,6 +14,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { QUANTITY_NAMES, type Quality, type Quantity, type Values } from '../../contract/index.ts';
 import { GridwatchError } from '../errors.ts';
 import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
+import { inTransaction, SerialConnection } from './duckdb-connection.ts';
 
 /** DuckDB column for a quantity: `in` is an SQL keyword, so every one is prefixed. */
 const col = (q: Quantity) => `v_${q}`;
@@ -21,9 +22,8 @@ const col = (q: Quantity) => `v_${q}`;
 export class DuckDbStore implements TelemetryStore {
   readonly kind = 'duckdb' as const;
   private instance: DuckDBInstance | null = null;
-  private conn: DuckDBConnection | null = null;
-  /** serialises writes: one staging table, one merge at a time */
-  private chain: Promise<unknown> = Promise.resolve();
+  /** writes serialised: one staging table, one merge at a time */
+  private readonly conn = new SerialConnection({ what: 'duckdb store', unavailable: 'GW_ERR_STORE_UNAVAILABLE', write: 'GW_ERR_STORE_WRITE', read: 'GW_ERR_STORE_QUERY' });
 
   /** `file` may be ':memory:' for throw-away stores */
   constructor(private readonly file: string) {}
@@ -31,7 +31,7 @@ export class DuckDbStore implements TelemetryStore {
   async start(): Promise<void> {
     if (this.file !== ':memory:') await mkdir(path.dirname(this.file), { recursive: true });
     this.instance = await DuckDBInstance.create(this.file);
-    this.conn = await this.instance.connect();
+    const conn = this.conn.open(await this.instance.connect());
     const cols = [
       'device VARCHAR NOT NULL',
       'ts BIGINT NOT NULL',
@@ -43,40 +43,36 @@ export class DuckDbStore implements TelemetryStore {
       'late BOOLEAN NOT NULL',
       ...QUANTITY_NAMES.map((q) => `${col(q)} DOUBLE`),
     ];
-    await this.conn.run(`CREATE TABLE IF NOT EXISTS reading (${cols.join(', ')}, PRIMARY KEY (device, ts))`);
+    await conn.run(`CREATE TABLE IF NOT EXISTS reading (${cols.join(', ')}, PRIMARY KEY (device, ts))`);
     // a file from before a quantity joined the contract gets its column (appended last, as the contract appends new quantities)
-    for (const q of QUANTITY_NAMES) await this.conn.run(`ALTER TABLE reading ADD COLUMN IF NOT EXISTS ${col(q)} DOUBLE`);
-    await this.conn.run(`CREATE TEMP TABLE IF NOT EXISTS reading_stage AS SELECT * FROM reading WITH NO DATA`);
+    for (const q of QUANTITY_NAMES) await conn.run(`ALTER TABLE reading ADD COLUMN IF NOT EXISTS ${col(q)} DOUBLE`);
+    await conn.run(`CREATE TEMP TABLE IF NOT EXISTS reading_stage AS SELECT * FROM reading WITH NO DATA`);
+  }
+
+  /**
+   * A new connection to the store's database, for another table in the same
+   * file (the alarm journal): a second DuckDBInstance on one file in one
+   * process would not see this one's writes. The caller closes it.
+   */
+  async connect(): Promise<DuckDBConnection> {
+    if (!this.instance) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'duckdb store not started', { retryable: true });
+    return this.instance.connect();
   }
 
   async stop(): Promise<void> {
-    await this.chain.catch(() => undefined);
-    const c = this.conn;
     const i = this.instance;
-    this.conn = null;
     this.instance = null;
-    if (c) {
-      // flush the WAL into the database file so the next start is quick
-      await c.run('CHECKPOINT').catch(() => undefined);
-      c.closeSync();
-    }
+    // flush the WAL into the database file so the next start is quick
+    await this.conn.close((c) => c.run('CHECKPOINT'));
     i?.closeSync();
   }
 
-  private connection(): DuckDBConnection {
-    if (!this.conn) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'duckdb store not started', { retryable: true });
-    return this.conn;
-  }
-
   write(readings: readonly StoredReading[]): Promise<void> {
-    const run = this.chain.then(() => this.writeNow(readings));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.conn.write((conn) => this.writeNow(conn, readings));
   }
 
-  private async writeNow(readings: readonly StoredReading[]): Promise<void> {
+  private async writeNow(conn: DuckDBConnection, readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    const conn = this.connection();
     // Merge duplicates of one key inside the batch: ON CONFLICT may not touch a row twice.
     const byKey = new Map<string, StoredReading>();
     for (const r of readings) {
@@ -84,42 +80,32 @@ export class DuckDbStore implements TelemetryStore {
       const prev = byKey.get(key);
       byKey.set(key, prev ? { ...r, v: { ...prev.v, ...r.v } } : r);
     }
+    const app = await conn.createAppender('reading_stage', 'main', 'temp');
+    for (const r of byKey.values()) {
+      app.appendVarchar(r.device);
+      app.appendBigInt(BigInt(r.ts));
+      app.appendVarchar(r.site);
+      app.appendVarchar(r.room);
+      app.appendVarchar(r.transformer);
+      app.appendVarchar(r.line);
+      app.appendVarchar(r.q);
+      app.appendBoolean(r.late);
+      for (const q of QUANTITY_NAMES) {
+        const v = r.v[q];
+        if (v === undefined) app.appendNull();
+        else app.appendDouble(v);
+      }
+      app.endRow();
+    }
+    app.closeSync();
+    const updates = [
+      ...['site', 'room', 'transformer', 'line', 'q', 'late'].map((c) => `${c} = excluded.${c}`),
+      ...QUANTITY_NAMES.map((q) => `${col(q)} = COALESCE(excluded.${col(q)}, reading.${col(q)})`),
+    ];
     try {
-      const app = await conn.createAppender('reading_stage', 'main', 'temp');
-      for (const r of byKey.values()) {
-        app.appendVarchar(r.device);
-        app.appendBigInt(BigInt(r.ts));
-        app.appendVarchar(r.site);
-        app.appendVarchar(r.room);
-        app.appendVarchar(r.transformer);
-        app.appendVarchar(r.line);
-        app.appendVarchar(r.q);
-        app.appendBoolean(r.late);
-        for (const q of QUANTITY_NAMES) {
-          const v = r.v[q];
-          if (v === undefined) app.appendNull();
-          else app.appendDouble(v);
-        }
-        app.endRow();
-      }
-      app.closeSync();
-      const updates = [
-        ...['site', 'room', 'transformer', 'line', 'q', 'late'].map((c) => `${c} = excluded.${c}`),
-        ...QUANTITY_NAMES.map((q) => `${col(q)} = COALESCE(excluded.${col(q)}, reading.${col(q)})`),
-      ];
-      await conn.run('BEGIN TRANSACTION');
-      try {
-        await conn.run(`INSERT INTO reading SELECT * FROM temp.reading_stage ON CONFLICT (device, ts) DO UPDATE SET ${updates.join(', ')}`);
-        await conn.run('COMMIT');
-      } catch (e) {
-        await conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        await conn.run('DELETE FROM temp.reading_stage');
-      }
-    } catch (e) {
-      if (e instanceof GridwatchError) throw e;
-      throw new GridwatchError('GW_ERR_STORE_WRITE', `duckdb write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+      await inTransaction(conn, () => conn.run(`INSERT INTO reading SELECT * FROM temp.reading_stage ON CONFLICT (device, ts) DO UPDATE SET ${updates.join(', ')}`));
+    } finally {
+      await conn.run('DELETE FROM temp.reading_stage');
     }
   }
 
@@ -142,15 +128,8 @@ export class DuckDbStore implements TelemetryStore {
     };
   }
 
-  private async select(sql: string, params: (string | number | bigint)[] = []): Promise<Record<string, unknown>[]> {
-    await this.chain.catch(() => undefined);
-    try {
-      const reader = await this.connection().runAndReadAll(sql, params);
-      return reader.getRowObjectsJS() as Record<string, unknown>[];
-    } catch (e) {
-      if (e instanceof GridwatchError) throw e;
-      throw new GridwatchError('GW_ERR_STORE_QUERY', `duckdb query failed: ${(e as Error).message}`, { cause: e });
-    }
+  private select(sql: string, params: (string | number | bigint)[] = []): Promise<Record<string, unknown>[]> {
+    return this.conn.select(sql, params);
   }
 
   async latest(devices?: readonly string[]): Promise<StoredReading[]> {
@@ -197,6 +176,6 @@ export class DuckDbStore implements TelemetryStore {
   }
 
   async ping(): Promise<boolean> {
-    return this.conn !== null;
+    return this.conn.isOpen;
   }
 }
