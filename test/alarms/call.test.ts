@@ -5,7 +5,7 @@
  * message; hostile fields are left out and the press still raises the alarm.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { alarmClient, Feed, startAlarmServer, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, Feed, startAlarmServer, testRules, type AlarmTestServer } from './helpers.ts';
 import type { RecordingClient } from '../support/ws-client.ts';
 
 const TWO = 'al-call-two';
@@ -27,13 +27,7 @@ sites:
     name: Hostile
     rooms:${room('x1')}${room('x2')}
 `;
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    enabled: false
-`;
+const RULES = testRules();
 
 let ts: AlarmTestServer;
 let feed: Feed;

@@ -11,26 +11,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
 import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
 import { eventually, type RecordingClient } from '../support/ws-client.ts';
-import { alarmClient, brief, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, brief, oneRoomTopology, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
 
 const SITE = 'al-dead';
 const AGENT = `al-dead-agent-${process.pid}`;
-const TOPOLOGY = `
-sites:
-  - id: ${SITE}
-    name: Dead meter
-    rooms:
-      - id: r1
-        name: Room 1
-        agent: ${AGENT}
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines:
-              - { id: l1, name: L1, ratedCurrentA: 200, meter: dead-m1 }
-              - { id: l2, name: L2, ratedCurrentA: 200, meter: dead-m2 }
-`;
+const TOPOLOGY = oneRoomTopology({ site: SITE, name: 'Dead meter', agent: AGENT, meters: ['dead-m1', 'dead-m2'] });
 const RULES = `
 version: 1
 useDefaults: true

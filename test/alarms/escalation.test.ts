@@ -8,37 +8,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { alarmClient, Feed, startAlarmServer, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, Feed, hotRule, oneRoomTopology, startAlarmServer, testRules, type AlarmTestServer } from './helpers.ts';
 import { eventually } from '../support/ws-client.ts';
 
 const SITE = 'al-esc';
-const TOPOLOGY = `
-sites:
-  - id: ${SITE}
-    name: Escalation
-    rooms:
-      - id: r1
-        name: Room 1
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines:
-              - { id: l1, name: L1, meter: esc-m1 }
-              - { id: l2, name: L2, meter: esc-m2 }
-              - { id: l3, name: L3, meter: esc-m3 }
-`;
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    enabled: false
-  - id: hot
-    kind: threshold
-    quantity: temp
-    levels: { hi: { value: 80, severity: high } }
-`;
+const TOPOLOGY = oneRoomTopology({ site: SITE, name: 'Escalation', meters: ['esc-m1', 'esc-m2', 'esc-m3'] });
+const RULES = testRules(hotRule());
 
 interface Received {
   at: number;

@@ -126,3 +126,53 @@ export function replayBase(minutesAgo: number): number {
 }
 
 export const S = 1000;
+
+// ---------------------------------------------------------------- shared fixtures
+
+/**
+ * A topology YAML of one site with one room `r1` (served by `agent`, if
+ * given) holding one transformer `t1` (400 kVA) whose lines `l1`…`ln`
+ * (200 A) are metered by `meters`, in order.
+ */
+export function oneRoomTopology(o: { site: string; name: string; meters: readonly string[]; agent?: string }): string {
+  return `
+sites:
+  - id: ${o.site}
+    name: ${o.name}
+    rooms:
+      - id: r1
+        name: Room 1${o.agent ? `\n        agent: ${o.agent}` : ''}
+        transformers:
+          - id: t1
+            name: "1#"
+            ratedKva: 400
+            lines:
+${o.meters.map((m, i) => `              - { id: l${i + 1}, name: L${i + 1}, ratedCurrentA: 200, meter: ${m} }`).join('\n')}
+`;
+}
+
+/**
+ * A rules file on the defaults with the comm-loss rule off (test feeds send
+ * no steady data), then `rules`: YAML list items written at the left margin
+ * (`- id: x` then its keys from column 0), indented here.
+ */
+export function testRules(...rules: string[]): string {
+  const items = rules.map((r) => r.trim().split('\n').map((l, i) => (i === 0 ? `  ${l}` : `    ${l}`)).join('\n'));
+  return `
+version: 1
+useDefaults: true
+rules:
+  - id: comm-loss
+    enabled: false
+${items.join('\n')}
+`;
+}
+
+/** A room-temperature limit: `temp` over 80 °C raises `id` at severity high. */
+export function hotRule(id = 'hot', extra = ''): string {
+  return `- id: ${id}
+kind: threshold
+quantity: temp
+levels: { hi: { value: 80, severity: high } }
+${extra}`;
+}

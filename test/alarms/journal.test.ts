@@ -12,7 +12,7 @@ journalContract('duckdb (table in the store file)', async () => {
   const file = path.join(dir, 'gridwatch.duckdb');
   let store = new DuckDbStore(file);
   await store.start();
-  const make = (s: DuckDbStore) => new DuckDbAlarmJournal(async () => s['instance']!.connect());
+  const make = (s: DuckDbStore) => new DuckDbAlarmJournal(() => s.connect());
   let journal: AlarmJournal = make(store);
   return {
     journal,

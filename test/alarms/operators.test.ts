@@ -6,29 +6,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { alarmClient, brief, Feed, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, brief, Feed, oneRoomTopology, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
 import type { TestRole } from '../support/server.ts';
 import { connectWs, eventually } from '../support/ws-client.ts';
 
 const SITE = 'al-ops';
 const AGENT = 'al-ops-agent';
-const TOPOLOGY = `
-sites:
-  - id: ${SITE}
-    name: Operators
-    rooms:
-      - id: r1
-        name: Room 1
-        agent: ${AGENT}
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines:
-              - { id: l1, name: L1, ratedCurrentA: 200, meter: ops-m1 }
-              - { id: l2, name: L2, ratedCurrentA: 200, meter: ops-m2 }
-              - { id: l3, name: L3, ratedCurrentA: 200, meter: ops-m3 }
-`;
+const TOPOLOGY = oneRoomTopology({ site: SITE, name: 'Operators', agent: AGENT, meters: ['ops-m1', 'ops-m2', 'ops-m3'] });
 const RULES = `# operators test rules: kept by the write-back
 version: 1
 useDefaults: true # the GB/T defaults underneath

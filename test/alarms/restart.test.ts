@@ -6,34 +6,10 @@
  * journal) — with the embedded DuckDB store and with InfluxDB.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { alarmClient, Feed, startAlarmServer, transitions, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, Feed, hotRule, oneRoomTopology, startAlarmServer, testRules, transitions, type AlarmTestServer } from './helpers.ts';
 
-const TOPOLOGY = (site: string) => `
-sites:
-  - id: ${site}
-    name: Restart
-    rooms:
-      - id: r1
-        name: Room 1
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines:
-              - { id: l1, name: L1, ratedCurrentA: 200, meter: ${site}-m1 }
-`;
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    enabled: false
-  - id: hot
-    kind: threshold
-    quantity: temp
-    levels: { hi: { value: 80, severity: high } }
-    onDelayS: 6
-`;
+const TOPOLOGY = (site: string) => oneRoomTopology({ site, name: 'Restart', meters: [`${site}-m1`] });
+const RULES = testRules(hotRule('hot', 'onDelayS: 6'));
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -6,54 +6,27 @@
  * with `prevSeq = seq - 1`. Real server, real broker, real WebSocket clients.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { alarmClient, Feed, startAlarmServer, type AlarmTestServer } from './helpers.ts';
+import { alarmClient, Feed, hotRule, startAlarmServer, testRules, type AlarmTestServer } from './helpers.ts';
 import { eventually, type RecordingClient } from '../support/ws-client.ts';
 
 const A = 'al-scope-a';
 const B = 'al-scope-b';
+/** a room with one transformer and one metered line */
+const room = (id: string, t: string, meter: string, agent?: string) => `
+      - id: ${id}
+        name: Room ${id}${agent ? `\n        agent: ${agent}` : ''}
+        transformers:
+          - { id: ${t}, name: "${t}", ratedKva: 400, lines: [{ id: l-${meter}, name: L, ratedCurrentA: 200, meter: ${meter} }] }`;
 const TOPOLOGY = `
 sites:
   - id: ${A}
     name: Site A
-    rooms:
-      - id: ra1
-        name: Room A1
-        agent: al-scope-agent-a
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines: [{ id: l1, name: L1, ratedCurrentA: 200, meter: scope-a1 }]
-      - id: ra2
-        name: Room A2
-        transformers:
-          - id: t2
-            name: "2#"
-            ratedKva: 400
-            lines: [{ id: l2, name: L2, ratedCurrentA: 200, meter: scope-a2 }]
+    rooms:${room('ra1', 't1', 'scope-a1', 'al-scope-agent-a')}${room('ra2', 't2', 'scope-a2')}
   - id: ${B}
     name: Site B
-    rooms:
-      - id: rb1
-        name: Room B1
-        agent: al-scope-agent-b
-        transformers:
-          - id: t1
-            name: "1#"
-            ratedKva: 400
-            lines: [{ id: l1, name: L1, ratedCurrentA: 200, meter: scope-b1 }]
+    rooms:${room('rb1', 't1', 'scope-b1', 'al-scope-agent-b')}
 `;
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    enabled: false
-  - id: scope-hot
-    kind: threshold
-    quantity: temp
-    levels: { hi: { value: 80, severity: high } }
-`;
+const RULES = testRules(hotRule('scope-hot'));
 
 let ts: AlarmTestServer;
 let feedA: Feed;
