@@ -269,6 +269,7 @@ export class AlarmService {
   /** agent → its enabled stale rules (those covering one of its devices), for rules generation `agentRulesGeneration` */
   private agentRules = new Map<string, StaleRule[]>();
   private agentRulesGeneration = -1;
+  private agentAlarmsChecked = -1;
   /** source → design suppressions in force (outage, agent offline) */
   private suppressions = new Map<string, Suppression[]>();
   /** alarm ids of the outage alarms that should be active */
@@ -482,7 +483,8 @@ export class AlarmService {
       this.onlineAgents.delete(agent);
     } else {
       this.offlineAgents.delete(agent);
-      if (state === 'online' && !this.onlineAgents.has(agent)) this.onlineAgents.set(agent, this.clock());
+      // settling only after a loss of contact: an agent first seen online (e.g. its retained state at our start) has nothing to settle
+      if (state === 'online' && !this.onlineAgents.has(agent)) this.onlineAgents.set(agent, was ? this.clock() : Number.NEGATIVE_INFINITY);
     }
     if (was === this.offlineAgents.has(agent) || !this.running) return;
     this.log.info({ agent, from: was ? 'offline' : 'online', to: state }, 'agent presence changed');
@@ -563,6 +565,14 @@ export class AlarmService {
     }
     // after the suppressions: the agent alarm is the one that annunciates
     for (const op of planAgentOps(this.alarms, this.agents, this.offlineAgents, this.onlineAgents, (p) => this.rulesOfAgent(p))) this.apply(op, now);
+    if (this.agentAlarmsChecked !== this.generation) {
+      // after a rules change: an agent alarm whose stale rule no longer covers the agent (disabled, rescoped) has nothing left to clear it
+      this.agentAlarmsChecked = this.generation;
+      for (const a of [...this.alarms.values()]) {
+        const p = this.agents.get(a.source);
+        if (p && a.active && this.ruleById.get(a.ruleId)?.kind === 'stale' && !this.rulesOfAgent(p).some((r) => r.id === a.ruleId)) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
+      }
+    }
   }
 
   /** The enabled stale rules covering one of the agent's devices (the first raises its alarm). */

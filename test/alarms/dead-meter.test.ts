@@ -131,4 +131,17 @@ describe('dead meter and lost agent (simulator + real edge agent)', () => {
       'comm-loss:dead-m1 suppressed→normal unsuppress',
     ]);
   });
+
+  it('the comm-loss rule disabled while the agent is offline: the agent alarm clears with it', async () => {
+    await agent!.stop();
+    agent = null;
+    await eventually(async () => (await (await ts.fetch('/api/alarms?state=unack_active', { role: 'viewer' })).json()).alarms.some((a: any) => a.alarmId === `comm-loss:${AGENT}`), 10_000, 'the agent alarm');
+    const before = brief(ws.frames, sources).length;
+    const res = await ts.fetch('/api/alarm-rules/comm-loss', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }), role: 'admin' });
+    expect(res.status).toBe(200);
+    const after = (await transitions(ws, sources, before + 1, 10_000, 500)).slice(before);
+    expect(after[0]).toBe(`comm-loss:${AGENT} unack_active→unack_rtn clear`);
+    // the meters' own comm-loss alarms end with the rule, still hidden
+    expect(after.slice(1).every((x) => / suppressed→suppressed clear$/.test(x))).toBe(true);
+  });
 });
