@@ -5,6 +5,7 @@
  * drains and closes everything it opened.
  */
 import type { Logger } from 'pino';
+import { spoolDeviceId } from '../contract/index.ts';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';
 import { ModbusRtuConnection, ModbusTcpConnection, type ModbusConnectionStats, type ModbusReader } from './modbus-client.ts';
@@ -12,7 +13,7 @@ import { planReads, type PlannedRead } from './plan.ts';
 import { READ_FUNCTION_CODES } from './decode.ts';
 import { DevicePoller, type DeviceStats } from './poller.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
-import { DiskSpool, MemorySpool, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
+import { DiskSpool, MemorySpool, type Spool, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
 import { RoomMqttSource, type RoomDeviceStats } from './room-mqtt.ts';
 
@@ -52,6 +53,14 @@ export interface Agent {
 }
 
 type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * The spool reports its loss count at least this often, ms: the server's
+ * `spool-loss` rule compares a rise with the live reports before it (within
+ * its hold time of a week), so an agent that runs for weeks without a
+ * reconnection still has a recent one.
+ */
+const SPOOL_REPORT_INTERVAL_MS = 3_600_000;
 
 function connectionKey(d: DeviceConfig): string {
   const t = d.transport;
@@ -120,26 +129,36 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   let room: RoomMqttSource | null = null;
   const connections = new Map<string, Connection>();
   const pollers: DevicePoller[] = [];
-  const spoolDevice = `${config.agent}.spool`;
+  const spoolDevice = spoolDeviceId(config.agent);
+  let spoolTs = 0;
+  let spoolTimer: NodeJS.Timeout | null = null;
 
   function emit(r: UnsequencedReading): void {
     if (!spool) return;
     // numbered by the spool as appended: seq order is the order readings are read and sent
     spool.append(r);
-    for (const loss of spool.takeLosses()) spool.append(lossReading(loss));
+    // a report can itself push the oldest segment out: report until nothing more was lost
+    for (let losses = spool.takeLosses(); losses.length > 0; losses = spool.takeLosses()) {
+      for (const loss of losses) log.error({ deviceId: spoolDevice, ...loss, lostTotal: spool.stats().lost }, 'readings lost to the spool quota; reported as lost_readings of the spool');
+      spool.append(spoolReport());
+    }
     uplink?.notify();
   }
 
   /**
    * The quota pushed readings out before the server had them: the center
-   * must see that, so the loss is itself a reading, of the pseudo-device
-   * `<agent>.spool`. The contract has no quantity for a count of lost readings
-   * yet, so it is a `comm_loss` reading (no values) stamped when the loss
-   * happened; the exact count and seq range are in the agent's log and stats.
+   * must see that, so the spool reports itself as the pseudo-device
+   * `<agent>.spool` with `lost_readings`, the exact count lost since the spool
+   * was created (persisted with it). It goes through the spool like any
+   * reading, so the report is itself durable. Sent at start, whenever the
+   * count changes, hourly, and once the uplink has caught up after each connection:
+   * a loss happens while the link is down, so its own report arrives as
+   * backfill (never alarmed on); the one after catching up is live.
    */
-  function lossReading(loss: SpoolLoss): UnsequencedReading {
-    log.error({ deviceId: spoolDevice, ...loss, lostTotal: spool?.stats().lost }, 'readings lost to the spool quota; reported as a comm_loss reading of the spool');
-    return { device: spoolDevice, ts: Math.floor(clock()), v: {}, q: 'comm_loss' };
+  function spoolReport(): UnsequencedReading {
+    // one point per report: the store keys points by (device, ts)
+    spoolTs = Math.max(Math.floor(clock()), spoolTs + 1);
+    return { device: spoolDevice, ts: spoolTs, v: { lost_readings: spool?.stats().lost ?? 0 }, q: 'good' };
   }
 
   return {
@@ -168,8 +187,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
         spool,
         clock,
         log: log.child({ part: 'uplink' }),
+        watermarkStallMs: config.watermarkStallMs,
+        watermarkStallMaxMs: config.watermarkStallMs * 10,
+        onCaughtUp: () => emit(spoolReport()),
       });
+      emit(spoolReport());
       uplink.start();
+      spoolTimer = setInterval(() => emit(spoolReport()), SPOOL_REPORT_INTERVAL_MS);
       if (config.room) {
         const m = config.room.mqtt ?? config.mqtt;
         room = new RoomMqttSource({
@@ -203,6 +227,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
     async stop() {
       if (state !== 'running') return;
       state = 'stopping';
+      if (spoolTimer) clearInterval(spoolTimer);
+      spoolTimer = null;
       // polls in progress finish (bounded by their request timeout) and their readings still go out
       await Promise.all([...pollers.map((p) => p.stop()), room?.stop()]);
       await Promise.all([uplink?.stop(), ...[...connections.values()].map((c) => c.close())]);
@@ -217,7 +243,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       const conns: Record<string, ModbusConnectionStats> = {};
       for (const [k, c] of connections) conns[k] = c.stats();
       const up: UplinkStats = uplink?.stats() ?? {
-        connected: false, pending: 0, inflight: 0, published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, watermark: -1, connects: 0, connectFailures: 0, reconnectDelayMs: 0,
+        connected: false, pending: 0, inflight: 0, published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, watermark: -1, connects: 0, connectFailures: 0, reconnectDelayMs: 0,
       };
       const sp: SpoolStats = spool?.stats() ?? {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,

@@ -153,6 +153,12 @@ export const AgentConfigSchema = z.strictObject({
   publishIntervalMs: z.number().int().min(10).max(60_000).default(1000),
   /** a reading first sent more than this after its poll goes out marked late (backfill), ms */
   lateAfterMs: z.number().int().min(100).max(86_400_000).default(10_000),
+  /**
+   * the server's watermark not moving this long while readings above it were
+   * sent means a message was lost on the way: send again from it, ms (the
+   * wait doubles while it stays stuck, up to 10×)
+   */
+  watermarkStallMs: z.number().int().min(100).max(3_600_000).default(30_000),
   spool: SpoolConfigSchema.optional(),
   /** room equipment that publishes its own JSON over MQTT */
   room: RoomConfigSchema.optional(),

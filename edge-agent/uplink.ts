@@ -20,6 +20,16 @@
  *   Ordering makes this hold: the server subscribes before it publishes
  *   `online`, and its `online` reaches us before any watermark it publishes
  *   later (one publisher, one subscriber, QoS 1: [MQTT-4.6.0-6]).
+ * - the watermark moves only over consecutive seqs the server handled; if it
+ *   stands still while we have sent beyond it (the broker lost a message
+ *   without dropping the connection), sending rewinds to it after
+ *   `watermarkStallMs`, doubling up to `watermarkStallMaxMs` while it stays
+ *   stuck;
+ * - every message says where the spool starts (`from`: everything below is
+ *   acknowledged or dropped by the quota) and the next seq (`next`), so the
+ *   server's watermark can pass what we will never send, and can tell a
+ *   watermark of an earlier spool of ours; such a watermark (at or above our
+ *   next seq) is ignored here.
  * Readings read while the link was down, readings sent again, and readings
  * older than `lateAfterMs` when first sent carry `late: true`: backfill, not
  * live (the server stores them without alarming). Duplicates are harmless: the store's point key is deterministic.
@@ -63,6 +73,12 @@ export interface UplinkOptions {
   lateAfterMs?: number;
   /** epoch ms, for the age of a reading; default Date.now */
   clock?: () => number;
+  /** resend from the watermark when it has not moved this long while readings above it were sent, ms; default 30 000 */
+  watermarkStallMs?: number;
+  /** the wait doubles while the watermark stays stuck, up to this, ms; default 300 000 */
+  watermarkStallMaxMs?: number;
+  /** called once per connection when a live watermark of the server covers everything read before it connected */
+  onCaughtUp?: () => void;
   /** [0, 1), for the reconnect jitter; default Math.random */
   random?: () => number;
 }
@@ -82,6 +98,8 @@ export interface UplinkStats {
   resent: number;
   /** times sending went back to the oldest unacknowledged reading */
   rewinds: number;
+  /** rewinds because the watermark stood still while readings above it were sent */
+  stalls: number;
   /** highest seq the server reported durably stored (-1: none yet) */
   watermark: number;
   /** successful connections */
@@ -98,7 +116,8 @@ type LinkState = 'down' | 'up';
 const MAX_MESSAGE_BYTES = LIMITS.maxMessageBytes - 4096;
 
 export class ReadingsUplink {
-  private readonly o: Required<Omit<UplinkOptions, 'log' | 'spool'>>;
+  private readonly o: Required<Omit<UplinkOptions, 'log' | 'spool' | 'onCaughtUp'>>;
+  private readonly onCaughtUp: (() => void) | undefined;
   private readonly log: Logger;
   private readonly spool: Spool;
   private readonly topic: string;
@@ -129,7 +148,12 @@ export class ReadingsUplink {
   private link: LinkState = 'down';
   private lastError = '';
   private downReported = false;
-  private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, connects: 0, connectFailures: 0 };
+  /** performance.now() when the watermark last moved (or nothing was waiting for it) */
+  private wmMovedAt = 0;
+  private stallWaitMs = 0;
+  private caughtUp = false;
+  private futureWmReported = false;
+  private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, connects: 0, connectFailures: 0 };
 
   /** Does no I/O. */
   constructor(opts: UplinkOptions) {
@@ -147,7 +171,11 @@ export class ReadingsUplink {
       lateAfterMs: opts.lateAfterMs ?? 10_000,
       clock: opts.clock ?? Date.now,
       random: opts.random ?? Math.random,
+      watermarkStallMs: opts.watermarkStallMs ?? 30_000,
+      watermarkStallMaxMs: Math.max(opts.watermarkStallMaxMs ?? 300_000, opts.watermarkStallMs ?? 30_000),
     };
+    this.onCaughtUp = opts.onCaughtUp;
+    this.stallWaitMs = this.o.watermarkStallMs;
     this.topic = readingsTopic(opts.site, opts.agent);
     this.stateTopic = agentStateTopic(opts.agent);
     this.wmTopic = watermarkTopic(opts.agent);
@@ -230,6 +258,8 @@ export class ReadingsUplink {
     this.s.connects++;
     // what was read while we were away is backfill; from here on readings are live
     this.liveFrom = this.spool.nextSeq;
+    this.caughtUp = false;
+    this.wmMovedAt = this.connectedAt;
     this.lastError = '';
     this.downReported = false;
     client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
@@ -298,9 +328,23 @@ export class ReadingsUplink {
         this.log.warn({ topic, agent: msg.agent }, 'watermark malformed or for another agent; ignored');
         return;
       }
+      if (msg.seq >= this.spool.nextSeq) {
+        // covers seqs we have not read: a watermark of an earlier spool of ours (the server starts it again on our next message)
+        if (!this.futureWmReported) this.log.warn({ watermark: msg.seq, nextSeq: this.spool.nextSeq }, 'watermark above our next seq (from an earlier spool); ignored');
+        this.futureWmReported = true;
+        return;
+      }
       if (msg.seq > this.watermark) {
         this.watermark = msg.seq;
+        this.wmMovedAt = performance.now();
+        this.stallWaitMs = this.o.watermarkStallMs;
         this.applyWatermark();
+      }
+      // A live watermark (not the retained copy [MQTT-3.3.1-9]) that covers everything read before this
+      // connection: a server is listening and has the backlog, so what is appended now goes out live.
+      if (!retained && !this.caughtUp && this.connected && !this.stopping && msg.seq >= this.liveFrom - 1) {
+        this.caughtUp = true;
+        this.onCaughtUp?.();
       }
       return;
     }
@@ -326,11 +370,33 @@ export class ReadingsUplink {
     this.cursor = to;
   }
 
+  /**
+   * The watermark has not moved for the stall wait while readings above it
+   * were sent: a message is lost between us and the server's store without
+   * the connection dropping (a broker restarted between PUBACK and delivery,
+   * a server that lost a batch). Send again from the watermark; the wait
+   * doubles while it stays stuck, so a slow store is not flooded.
+   */
+  private checkStall(): void {
+    const now = performance.now();
+    if (this.cursor - 1 <= this.watermark) {
+      this.wmMovedAt = now; // nothing waits for the watermark
+      return;
+    }
+    if (now - this.wmMovedAt < this.stallWaitMs) return;
+    this.s.stalls++;
+    this.log.warn({ watermark: this.watermark, sentUpTo: this.cursor - 1, waitedMs: Math.round(now - this.wmMovedAt) }, 'watermark stalled; resending from it');
+    this.rewind('watermark stalled');
+    this.wmMovedAt = now;
+    this.stallWaitMs = Math.min(this.stallWaitMs * 2, this.o.watermarkStallMaxMs);
+  }
+
   /** Sends what waits in the spool, in messages of at most maxBatch readings, keeping maxInflight messages outstanding. */
   flush(): void {
     this.spool.flush();
     const client = this.client;
     if (!client || !this.connected) return;
+    if (!this.stopping) this.checkStall();
     const gen = this.gen;
     while (this.inflight < this.o.maxInflight) {
       let batch = this.spool.read(this.cursor, this.o.maxBatch);
@@ -377,7 +443,7 @@ export class ReadingsUplink {
       late++;
       return r.late ? r : { ...r, late: true };
     });
-    const msg: ReadingsMessage = { agent: this.o.agent, readings };
+    const msg: ReadingsMessage = { agent: this.o.agent, readings, from: this.spool.firstSeq, next: this.spool.nextSeq };
     return { json: JSON.stringify(msg), late, resent };
   }
 

@@ -264,7 +264,7 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     expect(count(after, 'TCPServerWrap')).toBeLessThanOrEqual(count(before, 'TCPServerWrap'));
   });
 
-  it('a spool over its quota drops the oldest readings, exactly counted, and the center sees the loss as a reading of <agent>.spool', async () => {
+  it('a spool over its quota drops the oldest readings, exactly counted, and the center sees the count as lost_readings of <agent>.spool', async () => {
     const own = await startMosquitto();
     cleanups.push(() => own.stop());
     const site = `site-${uid}`;
@@ -297,12 +297,16 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
       if (r.ok) got.push(...r.value.readings);
     });
     await watcher.subscribeAsync(readingsTopic(site, agentId), { qos: 1 });
-    await waitFor('the loss report', () => got.some((r) => r.device === `${agentId}.spool`), 10_000);
+    await waitFor('the loss report', () => got.some((r) => r.device === `${agentId}.spool` && (r.v.lost_readings ?? 0) > 0), 10_000);
     await agent.stop();
-    const loss = got.find((r) => r.device === `${agentId}.spool`)!;
-    expect(loss).toMatchObject({ q: 'comm_loss', v: {} });
+    const reports = got.filter((r) => r.device === `${agentId}.spool`);
+    expect(reports.every((r) => r.q === 'good' && Number.isInteger(r.v.lost_readings))).toBe(true);
     const st = agent.stats().spool;
-    const logged = lines.filter((l) => l.msg === 'readings lost to the spool quota; reported as a comm_loss reading of the spool');
+    // cumulative: never down, never past what the spool counted
+    const counts = reports.map((r) => r.v.lost_readings!);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(Math.max(...counts)).toBeLessThanOrEqual(st.lost);
+    const logged = lines.filter((l) => l.msg === 'readings lost to the spool quota; reported as lost_readings of the spool');
     expect(logged.length).toBeGreaterThanOrEqual(1);
     // the logged losses add up to the counter, and every seq is either lost or was held
     expect(logged.reduce((n, l) => n + Number(l.readings), 0)).toBe(st.lost);

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { spoolDeviceId } from '../../contract/index.ts';
 import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
 import type { ModbusSimulator } from '../../simulators/index.ts';
 import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
@@ -83,7 +84,8 @@ describe('broker outage', () => {
       250,
     );
     expect(st.spool.lost).toBe(0);
-    expect(st.spool.appended).toBe(total);
+    // every poll, plus the spool's reports (at start, after each catching up)
+    expect(st.spool.appended).toBe(total + (stored.get(spoolDeviceId(agentId))?.length ?? 0));
     for (const [id, n] of expected) {
       const pts = stored.get(id)!;
       // none missing, none duplicated: one point per poll, each at its own timestamp
@@ -97,7 +99,11 @@ describe('broker outage', () => {
       expect(inOutage.every((p) => p.late), id).toBe(true);
       expect(pts.every((p) => p.quality === 'good'), id).toBe(true);
     }
-    expect(stored.size).toBe(50);
+    // the 50 meters, and the agent's spool reporting it lost nothing
+    expect(stored.size).toBe(51);
+    const spoolReports = await server.server.store.history({ devices: [spoolDeviceId(agentId)], quantities: ['lost_readings'], from: 0, to: Date.now() + 1 });
+    expect(spoolReports[0]!.values.length).toBeGreaterThanOrEqual(2);
+    expect(spoolReports[0]!.values.every((v) => v === 0)).toBe(true);
     // the reconnection was logged as state changes, not once per attempt
     const changes = lines.filter((l) => l.msg === 'mqtt connection state changed').map((l) => `${String(l.from)}→${String(l.to)}`);
     expect(changes).toEqual(['down→up', 'up→down', 'down→up']);
@@ -106,4 +112,86 @@ describe('broker outage', () => {
         `${st.uplink.resent} resent, ${st.uplink.late} late, ${st.uplink.connectFailures} failed connects\n`,
     );
   }, 120_000);
+
+  it('a spool over its quota while the broker is down: the server stores <agent>.spool with lost_readings exactly what was dropped, stored + lost = read, a restart keeps the count, a further loss raises spool-loss', async () => {
+    const broker: ServiceHandle = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const site = `sq-${uid}`;
+    const agentId = `sq-agent-${uid}`;
+    const spoolDevice = spoolDeviceId(agentId);
+    const database = `gw_quota_${uid}`;
+    const server: TestServer = await startTestServer({ mqttUrl: broker.url, influxUrl, database, sites: [site] });
+    cleanups.push(() => server.close());
+    const sims: ModbusSimulator[] = await startGateways(1, 2, 11);
+    cleanups.push(() => Promise.all(sims.map((s) => s.stop())));
+    const spool = tmpDir('gw-quota-spool-');
+    cleanups.push(spool.remove);
+    const config = loadAgentConfig({
+      agent: agentId,
+      site,
+      mqtt: { url: broker.url, reconnectPeriodMs: 100, reconnectMaxMs: 500, keepaliveS: 5 },
+      publishIntervalMs: 100,
+      // about 90 readings of a DTSU666: a few seconds of two meters at 10 Hz
+      spool: { dir: spool.dir, fsync: 'none', maxBytes: 32 * 1024, segmentBytes: 4096 },
+      devices: gatewayDevices(sims, 2, { intervalMs: 100 }),
+    });
+    const lostReports = async () =>
+      (await server.server.store.history({ devices: [spoolDevice], quantities: ['lost_readings'], from: 0, to: Date.now() + 1 }))[0]?.values.filter((v): v is number => v !== null) ?? [];
+    const storedTotal = async () => [...(await storedBySite(influxUrl, database, site)).values()].reduce((n, pts) => n + pts.length, 0);
+    const run = async () => {
+      const agent = createAgent(config, { log: memoryLog('info').log });
+      cleanups.push(() => agent.stop());
+      await agent.start();
+      return agent;
+    };
+
+    // life 1: the broker is down from the start, so nothing the quota drops was ever sent
+    await broker.kill();
+    const a1 = await run();
+    await waitFor('the quota overflowing', () => a1.stats().spool.lost > 40, 60_000);
+    await broker.restart();
+    await waitFor('the loss count stored', async () => (await lostReports()).includes(a1.stats().spool.lost), 30_000, 100);
+    await a1.stop();
+    const st1 = a1.stats();
+    expect(st1.uplink.pending).toBe(0);
+    const lost = st1.spool.lost;
+    // every reading this life read is a meter's poll or a spool report
+    const polls1 = Object.values(st1.devices).reduce((n, d) => n + d.polls, 0);
+    expect(st1.spool.appended).toBeGreaterThan(polls1);
+
+    // life 2 on the same spool: the count survives the restart and is reported at start
+    const reportsBefore = (await lostReports()).length;
+    const a2 = await run();
+    await waitFor('the start report of life 2 stored', async () => (await lostReports()).length >= reportsBefore + 2, 30_000, 100);
+    await sleep(500);
+    await a2.stop();
+    const st2 = a2.stats();
+    expect(st2.uplink.pending).toBe(0);
+    expect(st2.spool.lost).toBe(lost);
+    const afterRestart = (await lostReports()).slice(reportsBefore);
+    expect(afterRestart.every((v) => v === lost)).toBe(true);
+
+    // exact: every reading read is stored or counted lost, none twice
+    const read = st1.spool.appended + st2.spool.appended;
+    await waitFor('everything sent is stored', async () => (await storedTotal()) >= read - lost, 20_000, 250);
+    await server.server.ingest.drain();
+    expect(await storedTotal()).toBe(read - lost);
+    expect(Math.max(...(await lostReports()))).toBe(lost);
+    process.stderr.write(`[quota] ${read} readings read in two lives, ${lost} lost to a 32 KiB quota, ${read - lost} stored; lost_readings reported ${lost}\n`);
+
+    // life 3: it catches up (a live report of the count), loses more in an outage; the live report after it raises spool-loss
+    const a3 = await run();
+    const reports3 = (await lostReports()).length;
+    await waitFor('the live report of life 3', async () => (await lostReports()).length >= reports3 + 2, 30_000, 100);
+    await broker.kill();
+    await waitFor('more lost', () => a3.stats().spool.lost > lost, 60_000);
+    await broker.restart();
+    const alarms = async () => (await (await server.fetch(`/api/alarms?rule=spool-loss&source=${encodeURIComponent(spoolDevice)}`, { role: 'viewer' })).json()) as { total: number; alarms: { state: string }[] };
+    await waitFor('the spool-loss alarm', async () => (await alarms()).total === 1, 30_000, 250).catch(async (err: Error) => {
+      const pts = (await storedBySite(influxUrl, database, site)).get(spoolDevice);
+      throw new Error(`${err.message}; spool reports ${JSON.stringify(pts)} values ${JSON.stringify(await lostReports())} lost ${a3.stats().spool.lost}`);
+    });
+    expect((await alarms()).alarms[0]!.state).toBe('unack_active');
+    await a3.stop();
+  }, 240_000);
 });

@@ -34,13 +34,19 @@ const mqttConfig = (url: string, extra: Record<string, unknown> = {}): MqttConfi
 async function fakeServer(site: string, agent: string) {
   const client: MqttClient = await mqtt.connectAsync(broker.url, { clientId: `fake-server-${agent}`, reconnectPeriod: 0 });
   const got: Reading[] = [];
+  /** each message's envelope: where the agent's spool starts, its next seq */
+  const envelopes: { from?: number; next?: number }[] = [];
   client.on('message', (_t, payload) => {
     const r = parseReadingsPayload(payload, agent);
-    if (r.ok) got.push(...r.value.readings);
+    if (r.ok) {
+      got.push(...r.value.readings);
+      envelopes.push({ from: r.value.from, next: r.value.next });
+    }
   });
   await client.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
   return {
     got,
+    envelopes,
     online: () => client.publishAsync(SERVER_STATE_TOPIC, 'online', { qos: 1 }),
     watermark: (seq: number) => client.publishAsync(watermarkTopic(agent), JSON.stringify({ agent, seq, at: Date.now() }), { qos: 1, retain: true }),
     close: () => client.endAsync(),
@@ -96,6 +102,61 @@ describe('uplink store and forward', () => {
     await waitFor('every reading re-sent', () => new Set(server.got.map((r) => r.seq)).size === 40, 5000);
     expect([...new Set(server.got.map((r) => r.seq))].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
     await waitFor('then forgotten', () => spool.stats().unacked === 0);
+  });
+
+  it('a watermark that stands still below what was sent makes the agent resend from it, again and again, less and less often', async () => {
+    const site = `s-${uid}`;
+    const agent = `a4-${uid}`;
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 20, watermarkStallMs: 200, watermarkStallMaxMs: 400, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    for (let i = 0; i < 20; i++) spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    await waitFor('all 20 received', () => server.got.length === 20);
+    // every message says where the spool starts and its next seq
+    expect(server.envelopes.every((e) => e.from === 0 && e.next === 20)).toBe(true);
+    // the server stored 0..9 only (10..19 were lost on the way): its watermark holds at 9
+    await server.watermark(9);
+    await waitFor('resent from the watermark', () => server.got.filter((r) => r.seq === 10).length >= 2, 10_000);
+    expect(spool.stats()).toMatchObject({ acked: 9, firstSeq: 10 });
+    expect(server.got.slice(20, 30).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 10 + i));
+    expect(server.got.slice(20, 30).every((r) => r.late)).toBe(true);
+    expect(server.envelopes.at(-1)).toEqual({ from: 10, next: 20 });
+    // still stuck: it goes on resending (the wait doubled, up to its cap)
+    await waitFor('a second resend', () => up.stats().stalls >= 2, 10_000);
+    await server.watermark(19);
+    await waitFor('forgotten once stored', () => spool.stats().unacked === 0);
+    const stalls = up.stats().stalls;
+    // once the watermark caught up nothing waits for it: no more resends
+    await sleep(1000);
+    expect(up.stats().stalls).toBe(stalls);
+  });
+
+  it('ignores a watermark above its next seq (left by an earlier spool of the agent)', async () => {
+    const site = `s-${uid}`;
+    const agent = `a5-${uid}`;
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    // what an earlier life of the agent earned, retained on the broker
+    await server.watermark(1_000_000);
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 20, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    for (let i = 0; i < 5; i++) spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    await waitFor('all 5 received', () => server.got.length >= 5);
+    await sleep(200);
+    expect(spool.stats()).toMatchObject({ acked: -1, unacked: 5 });
+    expect(up.stats().watermark).toBe(-1);
+    // the server starts its watermark again (it saw next: 5 ≤ its 1 000 000) and publishes 4
+    await server.watermark(4);
+    await waitFor('forgotten once stored', () => spool.stats().unacked === 0);
   });
 
   it('reconnects back off exponentially with jitter, capped at reconnectMaxMs', async () => {
