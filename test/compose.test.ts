@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadAgentConfig } from '../edge-agent/index.ts';
 import { ENV_MAP, configFromEnv, loadServerConfig, loadTopologyFile } from '../server/index.ts';
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
@@ -54,5 +55,19 @@ describe('docker-compose.yml', () => {
     expect(cfg.http.host).toBe('0.0.0.0');
     const topo = await loadTopologyFile(env.GW_TOPOLOGY_FILE!.replace(/^\/app\//, ''));
     expect(topo.devices.size).toBeGreaterThan(0);
+  });
+
+  it("keeps the edge agent's disk spool on a named volume, so store and forward survives the container", () => {
+    const agent = compose.services['edge-agent']!;
+    const file = (agent.command ?? []).find((c) => c.endsWith('.yaml'))!;
+    const config = loadAgentConfig(parse(readFileSync(file.replace(/^\/app\//, ''), 'utf8')));
+    expect(config.spool, 'the agent config has a spool').toBeDefined();
+    const dir = config.spool!.dir;
+    const mount = (agent.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === dir || dir.startsWith(`${target}/`));
+    expect(mount, `a volume mounted at ${dir}`).toBeDefined();
+    const [source] = mount!;
+    // a named volume, not a path in the image or a bind mount of the repository
+    expect(source!.startsWith('.') || source!.startsWith('/')).toBe(false);
+    expect(compose.volumes).toHaveProperty(source!);
   });
 });
