@@ -106,7 +106,12 @@ export class SeqTracker {
       end = Math.max(end, r[j * 2 + 1]!);
       j++;
     }
-    if (j === lo + 1 && r[lo * 2] === start && r[lo * 2 + 1] === end) return; // inside one range already
+    if (j === lo + 1) {
+      // grows (or is inside) one range: in place, no allocation — the common out-of-order case
+      r[lo * 2] = start;
+      r[lo * 2 + 1] = end;
+      return;
+    }
     r.splice(lo * 2, (j - lo) * 2, start, end);
     // bounded memory: the highest ranges go (resent later, stored again)
     if (r.length > this.maxRanges * 2) r.length = this.maxRanges * 2;
