@@ -24,7 +24,8 @@
  *   stands still while we have sent beyond it (the broker lost a message
  *   without dropping the connection), sending rewinds to it after
  *   `watermarkStallMs`, doubling up to `watermarkStallMaxMs` while it stays
- *   stuck;
+ *   stuck (not while the server's presence says `offline`: nothing could
+ *   move it, and its `online` rewinds anyway);
  * - every message says where the spool starts (`from`: everything below is
  *   acknowledged or dropped by the quota) and the next seq (`next`), so the
  *   server's watermark can pass what we will never send, and can tell a
@@ -152,6 +153,8 @@ export class ReadingsUplink {
   private wmMovedAt = 0;
   private stallWaitMs = 0;
   private caughtUp = false;
+  /** the server's presence (retained, last will) says offline: no watermark can come, its `online` will rewind */
+  private serverOffline = false;
   private futureWmReported = false;
   private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, connects: 0, connectFailures: 0 };
 
@@ -348,6 +351,7 @@ export class ReadingsUplink {
       }
       return;
     }
+    if (topic === SERVER_STATE_TOPIC) this.serverOffline = payload.toString('utf8') === 'offline';
     if (topic === SERVER_STATE_TOPIC && !retained && payload.toString('utf8') === 'online') {
       // a server (re)started: it may have lost what it had not stored yet
       this.rewind('server online');
@@ -379,8 +383,8 @@ export class ReadingsUplink {
    */
   private checkStall(): void {
     const now = performance.now();
-    if (this.cursor - 1 <= this.watermark) {
-      this.wmMovedAt = now; // nothing waits for the watermark
+    if (this.cursor - 1 <= this.watermark || this.serverOffline) {
+      this.wmMovedAt = now; // nothing waits for the watermark, or no server is there to move it
       return;
     }
     if (now - this.wmMovedAt < this.stallWaitMs) return;

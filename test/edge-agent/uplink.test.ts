@@ -136,6 +136,34 @@ describe('uplink store and forward', () => {
     expect(up.stats().stalls).toBe(stalls);
   });
 
+  it('does not resend for a stalled watermark while the server is offline (its online will)', async () => {
+    const site = `s-${uid}`;
+    const agent = `a6-${uid}`;
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    const presence = await mqtt.connectAsync(broker.url, { clientId: `presence-${uid}`, reconnectPeriod: 0 });
+    cleanups.push(async () => {
+      // the retained state goes, for the tests after this one
+      await presence.publishAsync(SERVER_STATE_TOPIC, '', { qos: 1, retain: true });
+      await presence.endAsync();
+    });
+    await presence.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true });
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 20, watermarkStallMs: 100, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    for (let i = 0; i < 5; i++) spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    await waitFor('all 5 received', () => server.got.length >= 5);
+    await sleep(1000);
+    expect(up.stats().stalls).toBe(0);
+    // a server comes: its live online rewinds, and from then on a stuck watermark is resent
+    await presence.publishAsync(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
+    await waitFor('resent on online', () => server.got.length >= 10);
+    await waitFor('a stall resend', () => up.stats().stalls >= 1, 10_000);
+  });
+
   it('ignores a watermark above its next seq (left by an earlier spool of the agent)', async () => {
     const site = `s-${uid}`;
     const agent = `a5-${uid}`;
