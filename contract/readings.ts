@@ -44,6 +44,13 @@ export interface ReadingsMessage {
    * back) and starts the agent's watermark again at `from`.
    */
   next?: number;
+  /**
+   * Seq ranges (inclusive) the agent will never send: lines of its spool it
+   * could not read back (corrupted on disk, or lost with the page cache in a
+   * power cut). They are gone; the server counts them as handled so its
+   * watermark does not wait for them forever.
+   */
+  skip?: [number, number][];
 }
 
 /**
@@ -85,6 +92,8 @@ export interface ContractError {
 export const LIMITS = {
   /** readings in one message */
   maxReadingsPerMessage: 10_000,
+  /** seq ranges in a message's `skip` */
+  maxSkipRanges: 1000,
   maxDeviceIdLength: 256,
   /** a payload larger than this is rejected before parsing */
   maxMessageBytes: 4 * 1024 * 1024,
@@ -103,13 +112,14 @@ export interface ValidatedMessage {
   rejectedSeqs: number[];
   from?: number;
   next?: number;
+  skip?: [number, number][];
 }
 
 export type ValidationResult =
   | { ok: true; value: ValidatedMessage }
   | { ok: false; errors: ContractError[] };
 
-const MESSAGE_KEYS = new Set(['agent', 'readings', 'from', 'next']);
+const MESSAGE_KEYS = new Set(['agent', 'readings', 'from', 'next', 'skip']);
 const READING_KEYS = new Set(['device', 'ts', 'seq', 'v', 'q', 'late']);
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -183,11 +193,19 @@ export function validateReadingsMessage(x: unknown, expectedAgent?: string): Val
   for (const k of Object.keys(x)) {
     if (!MESSAGE_KEYS.has(k)) errors.push(err(k, 'unknown_key', `unknown key "${k}"`));
   }
-  const { agent, readings, from, next } = x;
+  const { agent, readings, from, next, skip } = x;
   for (const [k, n] of [['from', from], ['next', next]] as const) {
     if (n !== undefined && (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)) errors.push(err(k, 'wrong_type', `${k} must be a non-negative integer seq`));
   }
   if (typeof from === 'number' && typeof next === 'number' && from > next) errors.push(err('from', 'out_of_range', `from ${from} is past next ${next}`));
+  if (skip !== undefined) {
+    if (!Array.isArray(skip) || skip.length > LIMITS.maxSkipRanges) errors.push(err('skip', 'wrong_type', `skip must be an array of at most ${LIMITS.maxSkipRanges} [from, to] seq ranges`));
+    else
+      skip.forEach((r: unknown, i) => {
+        const ok = Array.isArray(r) && r.length === 2 && r.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) && (r[0] as number) <= (r[1] as number);
+        if (!ok) errors.push(err(`skip[${i}]`, 'wrong_type', 'a skipped range is [from, to]: seqs, from ≤ to'));
+      });
+  }
   if (agent === undefined) errors.push(err('agent', 'missing_field', 'agent is required'));
   else if (typeof agent !== 'string' || !isTopicId(agent)) errors.push(err('agent', 'wrong_type', 'agent must be a topic-safe id'));
   else if (expectedAgent !== undefined && agent !== expectedAgent)
@@ -213,6 +231,7 @@ export function validateReadingsMessage(x: unknown, expectedAgent?: string): Val
   const value: ValidatedMessage = { agent: agent as string, readings: good, rejected, rejectedSeqs };
   if (from !== undefined) value.from = from as number;
   if (next !== undefined) value.next = next as number;
+  if (skip !== undefined) value.skip = skip as [number, number][];
   return { ok: true, value };
 }
 

@@ -54,9 +54,10 @@ interface Pending {
   seq: number;
   /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
   at: number;
-  /** a message's envelope (ReadingsMessage.from / next), applied in order with its readings */
+  /** a message's envelope (ReadingsMessage.from / next / skip), applied in order with its readings */
   from?: number;
   next?: number;
+  skip?: [number, number][];
 }
 
 export class Ingest {
@@ -239,7 +240,7 @@ export class Ingest {
       log.warn({ agent: parts.agent, errors: result.errors.slice(0, 10), bytes: payload.length }, 'message rejected');
       return;
     }
-    const { readings, rejected, rejectedSeqs, from, next } = result.value;
+    const { readings, rejected, rejectedSeqs, from, next, skip } = result.value;
     if (rejected.length) {
       // one count per rejected reading, by its first reason
       const byPath = new Map<string, string>();
@@ -252,7 +253,8 @@ export class Ingest {
     }
     const stored: StoredReading[] = [];
     const arrived = this.now();
-    if (from !== undefined || next !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next });
+    if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
+    if (from !== undefined || next !== undefined || skip !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next, skip });
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
       if (!place && !this.unknownDevices.has(r.device)) {
@@ -365,11 +367,12 @@ export class Ingest {
         if (t) t.add(p.seq);
         // an agent that does not say where its spool starts (`from`), first seen since this server started: its first seq is the start
         else this.trackers.set(agent, (t = new SeqTracker(p.seq)));
-      } else if (t) {
-        if (t.envelope(p.from, p.next) === 'restarted')
-          this.deps.log.warn({ agent, from: p.from, next: p.next }, 'agent seq went back below its watermark (a new spool?); its watermark starts again');
-      } else if (p.from !== undefined) {
-        this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
+      } else {
+        if (t) {
+          if (t.envelope(p.from, p.next) === 'restarted')
+            this.deps.log.warn({ agent, from: p.from, next: p.next }, 'agent seq went back below its watermark (a new spool?); its watermark starts again');
+        } else if (p.from !== undefined) this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
+        if (t && p.skip) for (const [a, b] of p.skip) t.addRange(a, b);
       }
     }
     for (const a of touched) {

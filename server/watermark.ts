@@ -5,7 +5,7 @@
  * stored, rejected by validation (counted; sending it again would not help),
  * or settled by the agent itself (below the `from` of its messages: already
  * acknowledged, or dropped by its spool quota and counted in
- * `lost_readings`). A seq the broker lost holds the watermark however many
+ * `lost_readings`; or in a message's `skip`: unreadable from its spool). A seq the broker lost holds the watermark however many
  * later ones are stored; the agent resends from it (on reconnect, on a
  * server's `online`, or when the watermark stalls).
  *
@@ -72,13 +72,28 @@ export class SeqTracker {
       return 'restarted';
     }
     if (from === undefined || from - 1 <= this.m) return 'none';
-    this.m = from - 1;
+    this.raiseTo(from - 1);
+    return 'advanced';
+  }
+
+  /** Seqs a..b (inclusive) are handled, e.g. ones the agent says it will never send. True when the watermark moved. */
+  addRange(a: number, b: number): boolean {
+    if (b <= this.m) return false;
+    if (a <= this.m + 1) {
+      this.raiseTo(b);
+      return true;
+    }
+    this.insert(a, b);
+    return false;
+  }
+
+  private raiseTo(mark: number): void {
+    this.m = mark;
     // ranges at or below the new mark are covered; one that touches it extends it
     let i = 0;
     while (i < this.r.length && this.r[i + 1]! <= this.m) i += 2;
     if (i > 0) this.r.splice(0, i);
     if (this.r.length > 0 && this.r[0]! <= this.m + 1) this.absorb();
-    return 'advanced';
   }
 
   /** The first range starts at or below m + 1: the watermark runs to its end. */

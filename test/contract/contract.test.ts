@@ -76,7 +76,9 @@ describe('readings validator', () => {
     expect(r.ok && [r.value.from, r.value.next]).toEqual([0, 5]);
     const plain = validateReadingsMessage(ok);
     expect(plain.ok && 'from' in plain.value).toBe(false);
-    for (const bad of [{ from: -1 }, { from: 1.5 }, { next: '7' }, { from: 9, next: 5 }]) {
+    const skipped = validateReadingsMessage({ ...ok, skip: [[3, 4], [7, 7]] });
+    expect(skipped.ok && skipped.value.skip).toEqual([[3, 4], [7, 7]]);
+    for (const bad of [{ from: -1 }, { from: 1.5 }, { next: '7' }, { from: 9, next: 5 }, { skip: [[4, 3]] }, { skip: [[1]] }, { skip: 'x' }, { skip: [[0, 1.5]] }]) {
       const x = validateReadingsMessage({ ...ok, ...bad });
       expect(x.ok, JSON.stringify(bad)).toBe(false);
     }

@@ -99,6 +99,9 @@ describe('ingest', () => {
     // seqs below the agent's `from` are settled by the agent (its quota dropped 112..199): the watermark jumps them
     await send([200, 201], { from: 200 });
     await eventually(() => mark() === 201, 10_000, 'watermark 201 after the agent settled 112..199');
+    // seqs the agent cannot read back from its spool (skip) are handled
+    await pub.publishAsync(topic, JSON.stringify({ agent, readings: [at(204)], from: 200, next: 300, skip: [[202, 203]] }), { qos: 1 });
+    await eventually(() => mark() === 204, 10_000, 'watermark 204 over skipped 202..203');
     // the agent's seq went back (a new spool): the watermark starts again where that spool starts
     await send([5, 6], { from: 5, next: 7 });
     await eventually(() => mark() === 6, 10_000, 'watermark restarted at the new spool');

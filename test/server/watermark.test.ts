@@ -118,6 +118,19 @@ describe('SeqTracker', () => {
     expect(t.mark).toBe(30);
   });
 
+  it('takes ranges the agent will never send (skip): at the mark it moves, above it they wait like any seq', () => {
+    const t = new SeqTracker(9);
+    expect(t.addRange(15, 17)).toBe(false);
+    expect(t.addRange(3, 8)).toBe(false); // all below the mark
+    for (const s of [10, 11, 12]) t.add(s);
+    expect(t.mark).toBe(12);
+    expect(t.addRange(13, 14)).toBe(true);
+    expect(t.mark).toBe(17);
+    expect(t.addRange(10, 20)).toBe(true); // overlapping the mark
+    expect(t.mark).toBe(20);
+    expect(t.rangeCount).toBe(0);
+  });
+
   it('starts again when the agent seq goes backwards (a new spool, a clock set back)', () => {
     const t = new SeqTracker(-1);
     for (let s = 0; s <= 1000; s++) t.add(s);
