@@ -243,7 +243,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       const conns: Record<string, ModbusConnectionStats> = {};
       for (const [k, c] of connections) conns[k] = c.stats();
       const up: UplinkStats = uplink?.stats() ?? {
-        connected: false, pending: 0, inflight: 0, published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, watermark: -1, connects: 0, connectFailures: 0, reconnectDelayMs: 0,
+        connected: false, pending: 0, inflight: 0, published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, skipped: 0, watermark: -1, connects: 0, connectFailures: 0, reconnectDelayMs: 0,
       };
       const sp: SpoolStats = spool?.stats() ?? {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,

@@ -27,7 +27,9 @@
  *   stuck (not while the server's presence says `offline`: nothing could
  *   move it, and its `online` rewinds anyway);
  * - every message says where the spool starts (`from`: everything below is
- *   acknowledged or dropped by the quota) and the next seq (`next`), so the
+ *   acknowledged or dropped by the quota), the seqs the spool could not read
+ *   back (`skip`: lines corrupted on disk, or lost with the page cache) and
+ *   the next seq (`next`), so the
  *   server's watermark can pass what we will never send, and can tell a
  *   watermark of an earlier spool of ours; such a watermark (at or above our
  *   next seq) is ignored here.
@@ -101,6 +103,8 @@ export interface UplinkStats {
   rewinds: number;
   /** rewinds because the watermark stood still while readings above it were sent */
   stalls: number;
+  /** seqs the spool could not read back, sent as `skip` */
+  skipped: number;
   /** highest seq the server reported durably stored (-1: none yet) */
   watermark: number;
   /** successful connections */
@@ -156,7 +160,9 @@ export class ReadingsUplink {
   /** the server's presence (retained, last will) says offline: no watermark can come, its `online` will rewind */
   private serverOffline = false;
   private futureWmReported = false;
-  private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, connects: 0, connectFailures: 0 };
+  /** highest seq reported skipped (each hole is logged and counted once) */
+  private skippedHigh = -1;
+  private readonly s = { published: 0, messages: 0, late: 0, resent: 0, rewinds: 0, stalls: 0, skipped: 0, connects: 0, connectFailures: 0 };
 
   /** Does no I/O. */
   constructor(opts: UplinkOptions) {
@@ -403,13 +409,14 @@ export class ReadingsUplink {
     if (!this.stopping) this.checkStall();
     const gen = this.gen;
     while (this.inflight < this.o.maxInflight) {
-      let batch = this.spool.read(this.cursor, this.o.maxBatch);
+      const start = Math.max(this.cursor, this.spool.firstSeq);
+      let batch = this.spool.read(start, this.o.maxBatch);
       if (batch.length === 0) break;
-      let body = this.encode(batch);
+      let body = this.encode(batch, start);
       // a message must stay under the contract's size limit (long device ids, many quantities)
       while (body.json.length > MAX_MESSAGE_BYTES && batch.length > 1) {
         batch = batch.slice(0, Math.ceil(batch.length / 2));
-        body = this.encode(batch);
+        body = this.encode(batch, start);
       }
       const n = batch.length;
       const last = batch[n - 1]!.seq;
@@ -436,10 +443,18 @@ export class ReadingsUplink {
     this.applyWatermark();
   }
 
-  private encode(batch: readonly Reading[]): { json: string; late: number; resent: number } {
+  /** `start`: the seq the batch was read from; seqs missing before and between its readings are gone from the spool */
+  private encode(batch: readonly Reading[], start: number): { json: string; late: number; resent: number } {
     const now = this.o.clock();
     let late = 0;
     let resent = 0;
+    let expect = start;
+    let skip: [number, number][] | undefined;
+    for (const r of batch) {
+      if (r.seq > expect) (skip ??= []).push([expect, r.seq - 1]);
+      expect = r.seq + 1;
+    }
+    if (skip) this.reportSkipped(skip);
     const readings = batch.map((r) => {
       const again = r.seq <= this.sentHigh;
       if (again) resent++;
@@ -448,7 +463,18 @@ export class ReadingsUplink {
       return r.late ? r : { ...r, late: true };
     });
     const msg: ReadingsMessage = { agent: this.o.agent, readings, from: this.spool.firstSeq, next: this.spool.nextSeq };
+    if (skip) msg.skip = skip.slice(0, LIMITS.maxSkipRanges);
     return { json: JSON.stringify(msg), late, resent };
+  }
+
+  private reportSkipped(skip: readonly [number, number][]): void {
+    const last = skip[skip.length - 1]![1];
+    if (last <= this.skippedHigh) return;
+    let n = 0;
+    for (const [a, b] of skip) if (b > this.skippedHigh) n += b - Math.max(a, this.skippedHigh + 1) + 1;
+    this.skippedHigh = last;
+    this.s.skipped += n;
+    this.log.error({ skip: skip.slice(0, 10), readings: n }, 'spool lines could not be read back; their seqs are skipped (gone)');
   }
 
   private wakeDrained(): void {

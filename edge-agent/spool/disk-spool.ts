@@ -440,6 +440,8 @@ export class DiskSpool implements Spool {
     for (const seg of this.segments) {
       if (seg.next <= start) continue;
       const readings = this.load(seg);
+      // unreadable now (an I/O error): nothing past it either, so the reader retries rather than skips it
+      if (readings === null) return [];
       const out: Reading[] = [];
       for (const r of readings) {
         if (r.seq < start) continue;
@@ -452,8 +454,8 @@ export class DiskSpool implements Spool {
     return memBase < this.next ? this.mem.slice(this.memHead, this.memHead + max) : [];
   }
 
-  /** Decoded readings of a segment, cached for the next read of the same segment. */
-  private load(seg: Segment): Reading[] {
+  /** Decoded readings of a segment, cached for the next read of the same segment; null when the file cannot be read. */
+  private load(seg: Segment): Reading[] | null {
     if (this.cache && this.cache.file === seg.file && this.cache.size === seg.bytes) return this.cache.readings;
     const full = path.join(this.o.dir, seg.file);
     let text: string;
@@ -462,7 +464,7 @@ export class DiskSpool implements Spool {
     } catch (err) {
       this.s.ioErrors++;
       this.log.error({ err, file: full }, 'cannot read a spool segment');
-      return [];
+      return null;
     }
     const readings: Reading[] = [];
     let last = -1;

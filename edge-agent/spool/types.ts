@@ -74,6 +74,8 @@ export interface Spool {
   /**
    * Unacknowledged readings with seq ≥ `from`, in seq order, at most `max`.
    * May return fewer than `max` even when more follow (one segment at a time).
+   * A seq missing in between is gone for good (a line that cannot be decoded
+   * any more); one that cannot be read now (an I/O error) ends the batch.
    */
   read(from: number, max: number): Reading[];
   /** The server stored every reading with seq ≤ `seq`: they may be forgotten. Lower values are ignored. */

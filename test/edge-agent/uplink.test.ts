@@ -4,14 +4,16 @@
  * watermark does.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseReadingsPayload, readingsTopic, SERVER_STATE_TOPIC, watermarkTopic, type Reading } from '../../contract/index.ts';
-import { loadAgentConfig, MemorySpool, ReadingsUplink, type MqttConfig } from '../../edge-agent/index.ts';
+import { DiskSpool, loadAgentConfig, MemorySpool, ReadingsUplink, type MqttConfig } from '../../edge-agent/index.ts';
 import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
 import { testLog } from '../support/logger.ts';
-import { sleep, waitFor } from './support.ts';
+import { sleep, tmpDir, waitFor } from './support.ts';
 
 const uid = randomBytes(4).toString('hex');
 let broker: ServiceHandle;
@@ -35,12 +37,12 @@ async function fakeServer(site: string, agent: string) {
   const client: MqttClient = await mqtt.connectAsync(broker.url, { clientId: `fake-server-${agent}`, reconnectPeriod: 0 });
   const got: Reading[] = [];
   /** each message's envelope: where the agent's spool starts, its next seq */
-  const envelopes: { from?: number; next?: number }[] = [];
+  const envelopes: { from?: number; next?: number; skip?: [number, number][] }[] = [];
   client.on('message', (_t, payload) => {
     const r = parseReadingsPayload(payload, agent);
     if (r.ok) {
       got.push(...r.value.readings);
-      envelopes.push({ from: r.value.from, next: r.value.next });
+      envelopes.push({ from: r.value.from, next: r.value.next, ...(r.value.skip ? { skip: r.value.skip } : {}) });
     }
   });
   await client.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
@@ -162,6 +164,38 @@ describe('uplink store and forward', () => {
     await presence.publishAsync(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
     await waitFor('resent on online', () => server.got.length >= 10);
     await waitFor('a stall resend', () => up.stats().stalls >= 1, 10_000);
+  });
+
+  it('a spool line that cannot be read back any more is sent as skip, once counted, so the watermark can pass it', async () => {
+    const site = `s-${uid}`;
+    const agent = `a7-${uid}`;
+    const dir = tmpDir('gw-uplink-skip-');
+    cleanups.push(dir.remove);
+    const opts = { dir: dir.dir, fsync: 'none' as const, fsyncIntervalMs: 1000, maxBytes: 1024 * 1024, segmentBytes: 64 * 1024, log: testLog };
+    const first = new DiskSpool(opts);
+    first.open();
+    for (let i = 0; i < 30; i++) first.append({ device: 'm1', ts: Date.now() + i, v: { ua: 230 }, q: 'good' });
+    first.close();
+    // seq 10 rots on disk: a line that no longer decodes
+    const seg = path.join(dir.dir, readdirSync(dir.dir).find((f) => f.endsWith('.seg'))!);
+    const lines = readFileSync(seg, 'utf8').split('\n');
+    lines[10] = '\u0000'.repeat(lines[10]!.length);
+    writeFileSync(seg, lines.join('\n'));
+
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    const spool = new DiskSpool(opts);
+    spool.open();
+    cleanups.push(() => spool.close());
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 20, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('the 29 readable ones received', () => server.got.length >= 29);
+    expect(server.got.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i).filter((s) => s !== 10));
+    expect(server.envelopes.some((e) => JSON.stringify(e.skip) === '[[10,10]]')).toBe(true);
+    expect(up.stats().skipped).toBe(1);
+    await server.watermark(29);
+    await waitFor('forgotten once stored', () => spool.stats().unacked === 0);
   });
 
   it('ignores a watermark above its next seq (left by an earlier spool of the agent)', async () => {
