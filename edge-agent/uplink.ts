@@ -29,10 +29,9 @@
  * - every message says where the spool starts (`from`: everything below is
  *   acknowledged or dropped by the quota), the seqs the spool could not read
  *   back (`skip`: lines corrupted on disk, or lost with the page cache) and
- *   the next seq (`next`), so the
- *   server's watermark can pass what we will never send, and can tell a
- *   watermark of an earlier spool of ours; such a watermark (at or above our
- *   next seq) is ignored here.
+ *   the next seq (`next`), so the server's watermark can pass what we will
+ *   never send, and can tell a watermark of an earlier spool of ours; such a
+ *   watermark (at or above our next seq) is ignored here.
  * Readings read while the link was down, readings sent again, and readings
  * older than `lateAfterMs` when first sent carry `late: true`: backfill, not
  * live (the server stores them without alarming). Duplicates are harmless: the store's point key is deterministic.
