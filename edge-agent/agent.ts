@@ -151,9 +151,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
    * `<agent>.spool` with `lost_readings`, the exact count lost since the spool
    * was created (persisted with it). It goes through the spool like any
    * reading, so the report is itself durable. Sent at start, whenever the
-   * count changes, hourly, and once the uplink has caught up after each connection:
-   * a loss happens while the link is down, so its own report arrives as
-   * backfill (never alarmed on); the one after catching up is live.
+   * count changes, hourly, and once per connection when the server has the
+   * backlog (`onCaughtUp`): a loss happens while the link is down, so its own
+   * report arrives as backfill (never alarmed on); the one after catching up
+   * is live, and the server's `spool-loss` rule sees the rise.
    */
   function spoolReport(): UnsequencedReading {
     // one point per report: the store keys points by (device, ts)
