@@ -6,24 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SeqTracker } from '../../server/watermark.ts';
+import { prng as rng } from '../rules/helpers.ts';
 
 /** The highest m with every seq in (start, m] in `seen`. */
 function modelMark(start: number, seen: ReadonlySet<number>): number {
   let m = start;
   while (seen.has(m + 1)) m++;
   return m;
-}
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('SeqTracker', () => {
