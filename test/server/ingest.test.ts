@@ -109,6 +109,31 @@ describe('ingest', () => {
     await wm.endAsync();
   });
 
+  it('a restarted server rebuilds an agent watermark from the from of its messages, and still holds it at a gap', async () => {
+    const site = `restart-${process.pid}`;
+    const agent = `${AGENT}-restart`;
+    const topic = readingsTopic(site, agent);
+    const t0 = now();
+    const send = (seqs: number[], from: number) =>
+      pub.publishAsync(topic, JSON.stringify({ agent, readings: seqs.map((seq) => ({ device: 'dev-r', ts: t0 + seq, seq, v: { ua: 230 }, q: 'good' })), from, next: 100 }), { qos: 1 });
+    const first = await startTestServer({ mqttUrl: inject('mqttUrl'), sites: [site] });
+    await send([0, 1, 2, 3, 4], 0);
+    await eventually(() => first.server.ingest.watermark(agent) === 4, 10_000, 'watermark 4');
+    await first.close();
+    // a new process: nothing in memory; the agent (which applied 4) now holds 5.. and says so
+    const second = await startTestServer({ mqttUrl: inject('mqttUrl'), sites: [site] });
+    try {
+      await send([7, 8], 5);
+      await eventually(async () => (await second.server.store.latest(['dev-r']))[0]?.ts === t0 + 8, 10_000, 'seq 8 stored');
+      await second.server.ingest.drain();
+      expect(second.server.ingest.watermark(agent)).toBe(4);
+      await send([5, 6], 5);
+      await eventually(() => second.server.ingest.watermark(agent) === 8, 10_000, 'watermark 8');
+    } finally {
+      await second.close();
+    }
+  });
+
   const hostile: Array<[string, string | Buffer, string]> = [
     ['invalid JSON', '{"agent":', 'invalid_json'],
     ['not an object', '[1,2,3]', 'wrong_type'],
