@@ -193,6 +193,8 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_DATA_DIR', ['dataDir'], String],
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
+    ['GW_INGEST_BATCH_SIZE', ['ingest', 'batchSize'], num],
+    ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],
     ['GW_LIVE_MAX_FPS', ['live', 'maxFps'], num],
     ['GW_ADMIN_PASSWORD', ['auth', 'adminPassword'], String],
     ['GW_ALLOWED_ORIGINS', ['auth', 'allowedOrigins'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
