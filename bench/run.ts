@@ -62,7 +62,7 @@ async function mosquittoCeiling(url: string, payloadBytes: number): Promise<numb
 }
 
 /** Raw influxd: points/s through POST /write, 5,000-line batches of 10-field lines, two writers. */
-async function influxCeiling(url: string): Promise<number> {
+async function influxCeiling(url: string, pid: number): Promise<{ rate: number; cores: number }> {
   await fetch(`${url}/query?q=${encodeURIComponent('CREATE DATABASE raw')}`, { method: 'POST' });
   const fields = Object.entries(QUANTITIES).map(([k, v]) => `${k}=${v}`).join(',');
   let written = 0;
@@ -79,8 +79,9 @@ async function influxCeiling(url: string): Promise<number> {
       written += lines.length;
     }
   };
+  const cpu = cpuMeter({ influxd: pid });
   await Promise.all([writer(0), writer(1)]);
-  return written / ((performance.now() - t0) / 1000);
+  return { rate: written / ((performance.now() - t0) / 1000), cores: cpu().influxd! };
 }
 
 
@@ -120,6 +121,7 @@ async function wholePath(
   const until = Date.now() + SECONDS * 1000;
   const t0 = performance.now();
   const cpu = cpuMeter({ ...pids, bench: process.pid });
+  const busy0 = await serverMetric(server, 'gridwatch_event_loop_busy_seconds_total');
   await Promise.all(
     pubs.map(async (pub, a) => {
       const agent = `agent-${a}`;
@@ -146,17 +148,25 @@ async function wholePath(
   );
   let stored = 0;
   for (;;) {
-    const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
-    stored = Number(text.match(/^gridwatch_readings_stored_total (\d+)/m)?.[1] ?? 0);
+    stored = await serverMetric(server, 'gridwatch_readings_stored_total');
     if (stored >= sent) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const rate = stored / ((performance.now() - t0) / 1000);
-  const cores = cpu();
+  const wall = (performance.now() - t0) / 1000;
+  const rate = stored / wall;
+  const cores = { ...cpu(), serverEventLoop: ((await serverMetric(server, 'gridwatch_event_loop_busy_seconds_total')) - busy0) / wall };
+  const writes = await serverMetric(server, 'gridwatch_store_write_seconds_count');
+  const writeS = await serverMetric(server, 'gridwatch_store_write_seconds_sum');
+  console.log(`         store writes: ${fmt(writes)}, mean ${fmt(stored / writes)} readings, mean ${fmt((writeS / writes) * 1000, 1)} ms each`);
   await Promise.all(pubs.map((p) => p.endAsync()));
   const res = await influxQuery(influxUrl, db, 'SELECT count("ua") FROM reading');
   const inDb = Number(res[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
   return { rate, sent, stored: inDb, cores };
+}
+
+async function serverMetric(server: ServerProc, name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
+  return Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN);
 }
 
 /** Publish → WebSocket latency at a fixed rate (readings/s), optionally with extra WS clients. */
@@ -230,8 +240,9 @@ async function main(): Promise<void> {
     const rawBatch = await mosquittoCeiling(mosq.url, Buffer.byteLength(sample));
     console.log(`ceiling  Mosquitto QoS 1, 200 B messages          ${fmt(rawSmall)} msg/s`);
     console.log(`ceiling  Mosquitto QoS 1, ${fmt(Buffer.byteLength(sample))} B messages (100 readings) ${fmt(rawBatch)} msg/s = ${fmt(rawBatch * READINGS_PER_MESSAGE)} readings/s`);
-    const rawInflux = await influxCeiling(influx.url);
-    console.log(`ceiling  influxd /write, 10-field points           ${fmt(rawInflux)} points/s\n`);
+    const ceiling = await influxCeiling(influx.url, influx.pid);
+    const rawInflux = ceiling.rate;
+    console.log(`ceiling  influxd /write, 10-field points           ${fmt(rawInflux)} points/s (influxd ${fmt(ceiling.cores, 2)} cores, ${fmt((ceiling.cores / rawInflux) * 1e6, 1)} µs CPU per point)\n`);
 
     const db = 'gridwatch_bench';
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-'));
@@ -254,8 +265,8 @@ async function main(): Promise<void> {
     if (STAGES.includes('path')) {
       console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}`);
       const c = full.cores;
-      console.log(`         CPU (cores): server ${fmt(c.server!, 2)}, influxd ${fmt(c.influxd!, 2)}, mosquitto ${fmt(c.mosquitto!, 2)}, load generator ${fmt(c.bench!, 2)}`);
-      console.log(`         server CPU per reading ${fmt((c.server! / full.rate) * 1e6, 1)} µs\n`);
+      console.log(`         CPU (cores): server ${fmt(c.server!, 2)} (its event loop busy ${pct(c.serverEventLoop!, 1)}), influxd ${fmt(c.influxd!, 2)}, mosquitto ${fmt(c.mosquitto!, 2)}, load generator ${fmt(c.bench!, 2)}`);
+      console.log(`         CPU per reading: server ${fmt((c.server! / full.rate) * 1e6, 1)} µs, influxd ${fmt((c.influxd! / full.rate) * 1e6, 1)} µs\n`);
     }
 
     if (!STAGES.includes('latency')) return;

@@ -73,7 +73,10 @@ export class Ingest {
   private readonly unknownDevices = new Set<string>();
   private waiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  /** batches being written or written but waiting for an older one before their watermarks advance, oldest first */
   private readonly inflight: InFlight[] = [];
+  /** store writes in progress (the inflight batches not yet done) */
+  private writing = 0;
   private abandoned = false;
   /** every topic filter this server subscribes to */
   private readonly filters: string[];
@@ -291,7 +294,8 @@ export class Ingest {
 
   private scheduleFlush(): void {
     if (this.timer || this.stopped || this.queue.length === 0) return;
-    if (this.inflight.length >= this.opts.writeConcurrency) return;
+    // a batch stored ahead of an older one waits for it in `inflight` but no longer takes a writer
+    if (this.writing >= this.opts.writeConcurrency) return;
     // while the store is failing only the batches already in flight retry
     if (!this.storeHealthy && this.inflight.length > 0) return;
     const delay = this.queue.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs;
@@ -308,11 +312,13 @@ export class Ingest {
     if (items.length === 0) return;
     const rec: InFlight = { items, done: false };
     this.inflight.push(rec);
+    this.writing++;
     void this.writeUntilStored(rec);
   }
 
   private async writeUntilStored(rec: InFlight): Promise<void> {
-    const readings = rec.items.flatMap((p) => (p.reading ? [p.reading] : []));
+    const readings: StoredReading[] = [];
+    for (const p of rec.items) if (p.reading) readings.push(p.reading);
     const { metrics, log, store } = this.deps;
     let delay = 100;
     for (;;) {
@@ -336,6 +342,7 @@ export class Ingest {
     metrics.stored.inc(readings.length);
     this.lastStoredAt = this.now();
     rec.done = true;
+    this.writing--;
     // a watermark may only cover batches that are all stored: advance from the oldest
     while (this.inflight[0]?.done) this.publishWatermarks(this.inflight.shift()!.items);
     metrics.queueDepth.set(this.held);
@@ -391,7 +398,7 @@ export class Ingest {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    while (this.queue.length > 0 && this.inflight.length < this.opts.writeConcurrency) this.startWrite();
+    while (this.queue.length > 0 && this.writing < this.opts.writeConcurrency) this.startWrite();
     if (this.inflight.length === 0 && this.queue.length === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));

@@ -1,4 +1,5 @@
 /** Prometheus metrics of one server instance (own registry: tests run several). */
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class Metrics {
@@ -30,6 +31,17 @@ export class Metrics {
   readonly wsClients = new Gauge({ name: 'gridwatch_ws_clients', help: 'connected WebSocket clients', registers: [this.registry] });
   readonly wsDroppedFrames = new Counter({ name: 'gridwatch_ws_dropped_frames_total', help: 'live frames skipped for slow clients', registers: [this.registry] });
   readonly wsDisconnectedSlow = new Counter({ name: 'gridwatch_ws_slow_disconnects_total', help: 'clients disconnected for stalling', registers: [this.registry] });
+
+  /** rate() of it is the event-loop utilisation: near 1, the one thread that ingests, evaluates and pushes is saturated */
+  readonly eventLoopBusy = new Counter({
+    name: 'gridwatch_event_loop_busy_seconds_total',
+    help: 'time the main thread was busy running callbacks (not waiting for I/O)',
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      this.inc(performance.eventLoopUtilization().active / 1000);
+    },
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });

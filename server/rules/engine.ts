@@ -291,9 +291,22 @@ function transitionOf(
   return { to: 'inactive', at, level: name, severity: prev?.severity ?? fallbackSeverity, message: describeEnd(name) };
 }
 
+/**
+ * A rule's levels, built once per rule object: they are asked for on every
+ * reading, and rules are immutable values (an edit installs new objects).
+ */
+function memoDefs<R extends object>(build: (rule: R) => LevelDef[]): (rule: R) => readonly LevelDef[] {
+  const cache = new WeakMap<R, readonly LevelDef[]>();
+  return (rule) => {
+    let defs = cache.get(rule);
+    if (defs === undefined) cache.set(rule, (defs = build(rule)));
+    return defs;
+  };
+}
+
 // ---------------------------------------------------------------- threshold
 
-function thresholdDefs(rule: ThresholdRule): LevelDef[] {
+const thresholdDefs = memoDefs((rule: ThresholdRule): LevelDef[] => {
   const out: LevelDef[] = [];
   const { hihi, hi, lo, lolo } = rule.levels;
   if (hi) out.push({ name: 'hi', group: 'hi', rank: 1, cmp: 'gt', limit: hi.value, severity: hi.severity });
@@ -301,7 +314,7 @@ function thresholdDefs(rule: ThresholdRule): LevelDef[] {
   if (lo) out.push({ name: 'lo', group: 'lo', rank: 1, cmp: 'lt', limit: lo.value, severity: lo.severity });
   if (lolo) out.push({ name: 'lolo', group: 'lo', rank: 2, cmp: 'lt', limit: lolo.value, severity: lolo.severity });
   return out;
-}
+});
 
 function thresholdDescribe(rule: ThresholdRule) {
   const qs = rule.quantity.join(',');
@@ -339,27 +352,42 @@ function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly Leve
 }
 
 function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number): StepResult {
-  const vals: [Quantity, number][] = [];
+  if (input.q !== 'good') return { state: s };
+  // no arrays, tuples or spreads on the per-reading path (every reading of every device comes here)
+  let n = 0;
+  let max = -Infinity;
+  let min = Infinity;
   for (const q of rule.quantity) {
     const v = valueOf(input, q);
-    if (v !== undefined) vals.push([q, v]);
+    if (v === undefined) continue;
+    n++;
+    if (v > max) max = v;
+    if (v < min) min = v;
   }
-  if (input.q !== 'good' || vals.length === 0) return { state: s };
+  if (n === 0) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const defs = thresholdDefs(rule);
-  // object literals, not spreads, on the per-reading path: a spread over the state union is a megamorphic clone
+  // object literals, not spreads: a spread over the state union is a megamorphic clone
   let next: ThresholdState = { kind: 'threshold', lastTs: t, levels: s.levels, minute: s.minute };
   if (rule.evaluate === 'instant') {
-    next.levels = observeAfterGap(next.levels, defs, worst(vals.map((x) => x[1])), rule.deadband, t, t, rule.holdS * 1000);
+    next.levels = observeAfterGap(next.levels, defs, (d) => (d.cmp === 'gt' ? max : min), rule.deadband, t, t, rule.holdS * 1000);
   } else {
     const start = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     if (next.minute !== null && next.minute.start !== start) next = closeMinute(next, rule, defs);
-    const m: MeanBucket = next.minute ?? { start, sums: {}, counts: {} };
-    const sums = { ...m.sums };
-    const counts = { ...m.counts };
-    for (const [q, v] of vals) {
-      sums[q] = (sums[q] ?? 0) + v;
-      counts[q] = (counts[q] ?? 0) + 1;
+    const m = next.minute;
+    const sums: Record<string, number> = {};
+    const counts: Record<string, number> = {};
+    for (const q of rule.quantity) {
+      const v = valueOf(input, q);
+      const sum = m?.sums[q];
+      const count = m?.counts[q];
+      if (v !== undefined) {
+        sums[q] = (sum ?? 0) + v;
+        counts[q] = (count ?? 0) + 1;
+      } else if (sum !== undefined && count !== undefined) {
+        sums[q] = sum;
+        counts[q] = count;
+      }
     }
     next.minute = { start, sums, counts };
   }
@@ -403,13 +431,13 @@ function decideIfFresh<S extends RuleState & { levels: LevelState }>(
 
 const ROC_SLOTS = 20;
 
-function rocDefs(rule: RateOfChangeRule): LevelDef[] {
+const rocDefs = memoDefs((rule: RateOfChangeRule): LevelDef[] => {
   const out: LevelDef[] = [];
   // the value judged is the change as a multiple of the configured limit: > 1 fires
   if (rule.direction !== 'fall') out.push({ name: 'rise', group: 'rise', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
   if (rule.direction !== 'rise') out.push({ name: 'fall', group: 'fall', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
   return out;
-}
+});
 
 /** The change as a multiple of the limit; with both pct and abs, the smaller (both must be exceeded). */
 function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number {
@@ -474,12 +502,10 @@ function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number
 
 // ---------------------------------------------------------------- unbalance
 
-function unbalanceDefs(rule: UnbalanceRule): LevelDef[] {
-  return [
-    { name: 'normal', group: 'hi', rank: 1, cmp: 'gt', limit: rule.normal.limitPct, severity: rule.normal.severity },
-    { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity },
-  ];
-}
+const unbalanceDefs = memoDefs((rule: UnbalanceRule): LevelDef[] => [
+  { name: 'normal', group: 'hi', rank: 1, cmp: 'gt', limit: rule.normal.limitPct, severity: rule.normal.severity },
+  { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity },
+]);
 
 function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly LevelDef[]): UnbalanceState {
   const b = s.bucket;
@@ -514,12 +540,12 @@ function tickUnbalance(s: UnbalanceState, rule: UnbalanceRule, now: number): Ste
 
 // ---------------------------------------------------------------- anomaly
 
-function anomalyDefs(rule: AnomalyRule): LevelDef[] {
+const anomalyDefs = memoDefs((rule: AnomalyRule): LevelDef[] => {
   const out: LevelDef[] = [];
   if (rule.direction !== 'low') out.push({ name: 'high', group: 'high', rank: 1, cmp: 'gt', limit: rule.zLimit, severity: rule.severity });
   if (rule.direction !== 'high') out.push({ name: 'low', group: 'low', rank: 1, cmp: 'lt', limit: -rule.zLimit, severity: rule.severity });
   return out;
-}
+});
 
 /** Local day number and time-of-day bucket of a timestamp. */
 export function timeOfDayBucket(ts: number, bucketMinutes: number, utcOffsetMin: number): { day: number; bucket: number } {
@@ -569,17 +595,17 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
 
 // ---------------------------------------------------------------- outage
 
-function outageDefs(rule: OutageRule): LevelDef[] {
-  return [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity }];
-}
+const outageDefs = memoDefs((rule: OutageRule): LevelDef[] => [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity }]);
 
 function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: number, now: number): StepResult {
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   let vmax: number | undefined;
   if (input.q === 'good') {
-    const vs = rule.phases.map((q) => valueOf(input, q)).filter((x): x is number => x !== undefined);
-    if (vs.length === 0) return { state: s };
-    vmax = Math.max(...vs);
+    for (const q of rule.phases) {
+      const v = valueOf(input, q);
+      if (v !== undefined && (vmax === undefined || v > vmax)) vmax = v;
+    }
+    if (vmax === undefined) return { state: s };
   } else if (input.q === 'comm_loss') {
     if (!rule.commLossIsDark) return { state: { ...s, lastTs: t, lastQ: 'comm_loss', lastAt: now } };
     vmax = 0;
