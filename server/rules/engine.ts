@@ -630,7 +630,7 @@ function restored(r: { state: OutageState; transition?: ConditionTransition }, n
  * or dark but still inside the on-delay).
  */
 export function supplyStatus(state: RuleState | undefined, rule: OutageRule, now: number): 'dark' | 'live' | 'unknown' {
-  return supplyOf(state, rule, now).status;
+  return supplyStatusOf(state, rule, now);
 }
 
 /** supplyStatus, plus when the supply came back (for the release delay of suppressions). */
