@@ -226,7 +226,11 @@ export class Ingest {
     const call = parseCallTopic(topic);
     if (call) {
       if (payload.length <= 4096) this.emit(this.callListeners, call.site, payload);
-      else this.deps.log.warn({ site: call.site, bytes: payload.length }, 'call payload too large; ignored');
+      else {
+        // the press counts, its details do not: a call is never lost (contract/call.ts)
+        this.deps.log.warn({ site: call.site, bytes: payload.length }, 'call payload too large; taken as a bare press');
+        this.emit(this.callListeners, call.site, Buffer.alloc(0));
+      }
       return;
     }
     const { metrics, log } = this.deps;

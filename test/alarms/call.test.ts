@@ -11,6 +11,7 @@ import type { RecordingClient } from '../support/ws-client.ts';
 const TWO = 'al-call-two';
 const ONE = 'al-call-one';
 const BAD = 'al-call-bad';
+const BIG = 'al-call-big';
 const room = (id: string) => `
       - id: ${id}
         name: Room ${id}
@@ -26,6 +27,9 @@ sites:
   - id: ${BAD}
     name: Hostile
     rooms:${room('x1')}${room('x2')}
+  - id: ${BIG}
+    name: Oversized
+    rooms:${room('b1')}
 `;
 const RULES = testRules();
 
@@ -66,5 +70,12 @@ describe('one-key call with room and caller', () => {
     const f = await raised(BAD);
     expect(f.alarm).toMatchObject({ site: BAD, room: '', message: `one-key call from site ${BAD}` });
     expect(f.transition.detail).toEqual({ site: BAD });
+  });
+
+  it('a payload over 4 KiB loses its details, not the press', async () => {
+    await feed.call(BIG, { room: 'b1', message: 'x'.repeat(5000) });
+    const f = await raised(BIG);
+    expect(f.alarm).toMatchObject({ site: BIG, room: 'b1', severityName: 'critical', message: `one-key call from site ${BIG}, room b1` });
+    expect(f.transition.detail).toEqual({ site: BIG, room: 'b1' });
   });
 });
