@@ -49,8 +49,11 @@ interface InFlight {
 
 interface Pending {
   agent: string;
-  /** null: a rejected reading (handled, not stored: `seq`) or a message's envelope (`seq` −1) */
-  reading: StoredReading | null;
+  /**
+   * the reading, or the store's encoding of it (TelemetryStore.encode) when it has one;
+   * null: a rejected reading (handled, not stored: `seq`) or a message's envelope (`seq` −1)
+   */
+  reading: StoredReading | string | null;
   seq: number;
   /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
   at: number;
@@ -260,6 +263,7 @@ export class Ingest {
     }
     const stored: StoredReading[] = [];
     const arrived = this.now();
+    const encode = this.deps.store.encode?.bind(this.deps.store);
     if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
     if (from !== undefined || next !== undefined || skip !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next, skip });
     for (const r of readings) {
@@ -280,7 +284,7 @@ export class Ingest {
         v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
       };
       stored.push(s);
-      this.queue.push({ agent: parts.agent, reading: s, seq: r.seq, at: arrived });
+      this.queue.push({ agent: parts.agent, reading: encode ? encode(s) : s, seq: r.seq, at: arrived });
     }
     // a rejected reading is handled: sending it again would not help
     for (const seq of rejectedSeqs) this.queue.push({ agent: parts.agent, reading: null, seq, at: arrived });
@@ -322,18 +326,24 @@ export class Ingest {
 
   private async writeUntilStored(rec: InFlight): Promise<void> {
     const readings: StoredReading[] = [];
-    for (const p of rec.items) if (p.reading) readings.push(p.reading);
+    const encoded: string[] = [];
+    for (const p of rec.items) {
+      if (typeof p.reading === 'string') encoded.push(p.reading);
+      else if (p.reading) readings.push(p.reading);
+    }
+    const count = readings.length + encoded.length;
     const { metrics, log, store } = this.deps;
     let delay = 100;
     for (;;) {
       const t0 = performance.now();
       try {
-        await store.write(readings);
+        if (readings.length) await store.write(readings);
+        if (encoded.length) await store.writeEncoded!(encoded);
         metrics.storeLatency.observe((performance.now() - t0) / 1000);
         break;
       } catch (err) {
         metrics.storeErrors.inc();
-        if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: readings.length }, 'store write failed; holding readings and retrying');
+        if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: count }, 'store write failed; holding readings and retrying');
         this.storeHealthy = false;
         if (this.abandoned) return;
         await new Promise((r) => setTimeout(r, delay));
@@ -342,8 +352,8 @@ export class Ingest {
     }
     if (!this.storeHealthy) log.info({ from: 'failing', to: 'healthy' }, 'store writes recovered');
     this.storeHealthy = true;
-    metrics.batchSize.observe(readings.length);
-    metrics.stored.inc(readings.length);
+    metrics.batchSize.observe(count);
+    metrics.stored.inc(count);
     this.lastStoredAt = this.now();
     rec.done = true;
     this.writing--;

@@ -102,9 +102,6 @@ function lpTag(v: string): string {
  * client's WriteApi (batching, transport); test/store/influx-line.test.ts
  * checks this against Point for ordinary input.
  */
-/** lines serialised per turn of the event loop (~1 ms of work) */
-const LINES_PER_SLICE = 1000;
-
 export function toLine(r: StoredReading): string {
   // tags in key order (device, line, room, site, transformer): InfluxDB indexes sorted tags fastest
   let line = MEASUREMENT;
@@ -171,19 +168,18 @@ export class InfluxStore implements TelemetryStore {
     if (w) await w.close().catch(() => undefined);
   }
 
-  async write(readings: readonly StoredReading[]): Promise<void> {
+  write(readings: readonly StoredReading[]): Promise<void> {
+    return this.writeEncoded(readings.map(toLine));
+  }
+
+  encode(reading: StoredReading): string {
+    return toLine(reading);
+  }
+
+  async writeEncoded(lines: readonly string[]): Promise<void> {
     const w = this.writeApi;
     if (!w) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
-    if (readings.length === 0) return;
-    // Serialised in slices with a turn of the event loop between them: a
-    // 5,000-reading batch is several ms of work, and live values and alarms
-    // must not wait behind it (issue 4/5 latency targets).
-    const lines: string[] = new Array(readings.length);
-    for (let i = 0; i < readings.length; i++) {
-      lines[i] = toLine(readings[i]!);
-      if (i % LINES_PER_SLICE === LINES_PER_SLICE - 1 && i + 1 < readings.length) await new Promise<void>((r) => setImmediate(r));
-    }
-    if (this.writeApi !== w) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store stopped', { retryable: true });
+    if (lines.length === 0) return;
     // one record of many lines: the client's buffer then does its per-record bookkeeping once per batch
     w.writeRecord(lines.join('\n'));
     try {

@@ -56,6 +56,15 @@ export interface TelemetryStore {
    * keeps the others, as InfluxDB does.
    */
   write(readings: readonly StoredReading[]): Promise<void>;
+  /**
+   * Optional: the form a reading is held in until it is written, made once
+   * when the ingest queues it — for InfluxDB its line-protocol line, one flat
+   * string instead of the dozen objects of a parsed reading, which the GC
+   * would otherwise copy again and again while writes are in flight.
+   * `writeEncoded` stores a batch of them as `write` would the readings.
+   */
+  encode?(reading: StoredReading): string;
+  writeEncoded?(encoded: readonly string[]): Promise<void>;
   /** The newest reading of each device (all devices when `devices` is absent). */
   latest(devices?: readonly string[]): Promise<StoredReading[]>;
   history(q: HistoryQuery): Promise<HistorySeries[]>;

@@ -42,6 +42,15 @@ export function storeContract(name: string, makeStore: () => Promise<TelemetrySt
       expect(await store.latest(['nope'])).toEqual([]);
     });
 
+    it('stores readings held in its own encoding (encode → writeEncoded) exactly as write would', async () => {
+      if (!store.encode || !store.writeEncoded) return expect(store.writeEncoded).toBeUndefined();
+      const rs = [reading({ ts: T0 + 1, v: { ua: 229.5, ia: 12.25 } }), reading({ device: 'a b,c=d', line: 'l2', ts: T0 + 2, q: 'comm_loss', late: true, v: {} })];
+      await store.writeEncoded(rs.map((r) => store.encode!(r)));
+      const latest = await store.latest();
+      expect(latest.find((r) => r.device === 'm1')).toMatchObject({ ts: T0 + 1, q: 'good', late: false, v: { ua: 229.5, ia: 12.25 } });
+      expect(latest.find((r) => r.device === 'a b,c=d')).toMatchObject({ line: 'l2', ts: T0 + 2, q: 'comm_loss', late: true, v: {} });
+    });
+
     it('overwrites the same point (device, ts) instead of duplicating, keeping quantities not resent', async () => {
       await store.write([reading({ v: { ua: 230, ia: 10 } })]);
       await store.write([reading({ v: { ua: 240 } })]);
