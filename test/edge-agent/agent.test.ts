@@ -162,7 +162,11 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
       expect(r.ts).toBeGreaterThanOrEqual(t0);
     }
     const ts1 = watcher.of('m1').map((r) => r.ts);
-    for (let i = 1; i < ts1.length; i++) expect(ts1[i]! - ts1[i - 1]!).toBeGreaterThanOrEqual(150);
+    // one interval (200 ms) apart, on a fixed-rate grid: only a poll whose timer fired late on a loaded
+    // machine is followed by a shorter gap (a clean CI run: 25 ms), so every short gap has a long one
+    // before it (or the first poll was the late one) — never a burst
+    const gaps = ts1.slice(1).map((t, i) => t - ts1[i]!);
+    expect(gaps.filter((g) => g < 150).length).toBeLessThanOrEqual(gaps.filter((g) => g > 250).length + 1);
     // the first polls are spread over the interval, not fired together
     expect(Math.abs(watcher.of('m2')[0]!.ts - watcher.of('m1')[0]!.ts)).toBeGreaterThanOrEqual(50);
     // seq strictly increasing in publish order, across devices
