@@ -24,7 +24,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic, type Reading } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { fmt, quantile, startServerProcess, type ServerProc } from './support.ts';
+import { fmt, quantile, serverMetric, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -48,15 +48,11 @@ rules:
 
 
 
-async function metric(server: ServerProc, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
-  return Number(text.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1] ?? 0);
-}
 
 /** Full speed, no crossings: 4 publishers, 20 messages in flight each; readings/s stored. */
 async function sustained(mqttUrl: string, server: ServerProc): Promise<number> {
   const pubs = await Promise.all(Array.from({ length: 4 }, (_, a) => mqtt.connectAsync(mqttUrl, { clientId: `bench-sus-${a}` })));
-  const stored0 = await metric(server, 'gridwatch_readings_stored_total');
+  const stored0 = await serverMetric(server, 'gridwatch_readings_stored_total');
   let sent = 0;
   const until = Date.now() + SECONDS * 1000;
   const t0 = performance.now();
@@ -86,7 +82,7 @@ async function sustained(mqttUrl: string, server: ServerProc): Promise<number> {
     }),
   );
   for (;;) {
-    if ((await metric(server, 'gridwatch_readings_stored_total')) - stored0 >= sent) break;
+    if ((await serverMetric(server, 'gridwatch_readings_stored_total')) - stored0 >= sent) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const rate = sent / ((performance.now() - t0) / 1000);

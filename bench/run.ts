@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, pct, quantile, startServerProcess, type ServerProc } from './support.ts';
+import { cpuMeter, fmt, pct, quantile, serverMetric, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 /** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
@@ -162,11 +162,6 @@ async function wholePath(
   const res = await influxQuery(influxUrl, db, 'SELECT count("ua") FROM reading');
   const inDb = Number(res[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
   return { rate, sent, stored: inDb, cores };
-}
-
-async function serverMetric(server: ServerProc, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
-  return Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN);
 }
 
 /** Publish → WebSocket latency at a fixed rate (readings/s), optionally with extra WS clients. */

@@ -106,3 +106,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       }),
   };
 }
+
+/** One figure from the server's Prometheus metrics (NaN when absent). */
+export async function serverMetric(server: ServerProc, name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
+  return Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN);
+}
