@@ -1,6 +1,6 @@
 /** What the benchmarks share: a real server process to measure, and how figures are printed. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -79,6 +79,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
   });
+  // GW_BENCH_SERVER_STDOUT=file keeps everything the server prints (e.g. with GW_BENCH_NODE_FLAGS=--trace-gc)
+  if (process.env.GW_BENCH_SERVER_STDOUT) child.stdout!.pipe(createWriteStream(process.env.GW_BENCH_SERVER_STDOUT));
   // the server's warnings and errors go to our stderr, each message once
   // (the bench's meters are not in a topology: one warning per meter otherwise); the rest is dropped
   const seen = new Set<string>();
