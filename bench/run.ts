@@ -249,7 +249,6 @@ async function main(): Promise<void> {
       GW_INFLUX_DATABASE: db,
       GW_DATA_DIR: dataDir,
       GW_LIVE_MAX_FPS: String(LIVE_FPS),
-      ...(process.env.GW_BENCH_SERVER_ENV ? Object.fromEntries(process.env.GW_BENCH_SERVER_ENV.split(',').map((kv) => kv.split('=') as [string, string])) : {}),
     });
     cleanup.unshift(() => server.stop());
 

@@ -63,7 +63,14 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   // GW_BENCH_NODE_FLAGS replaces them to compare others
   const flags = (process.env.GW_BENCH_NODE_FLAGS ?? SERVER_NODE_FLAGS).split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', 'server/main.ts'], {
-    env: { ...process.env, ...env, GW_LOG_LEVEL: 'info', GW_ADMIN_PASSWORD: BENCH_PASSWORD },
+    env: {
+      ...process.env,
+      ...env,
+      // GW_BENCH_SERVER_ENV=K=V,K=V sets more of the server's variables (e.g. GW_INGEST_BATCH_SIZE=2000)
+      ...(process.env.GW_BENCH_SERVER_ENV ? Object.fromEntries(process.env.GW_BENCH_SERVER_ENV.split(',').map((kv) => kv.split('=') as [string, string])) : {}),
+      GW_LOG_LEVEL: 'info',
+      GW_ADMIN_PASSWORD: BENCH_PASSWORD,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
