@@ -49,6 +49,14 @@ interface Client {
   /** skipped a frame: the next frame it gets is a fresh snapshot */
   behind: boolean;
   overSince: number | null;
+  /** its socket is corked by `batched` */
+  corked: boolean;
+}
+
+/** ws keeps its net.Socket in `_socket` (ws 8); corking it holds the frames of a batch for one write. */
+function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined {
+  const raw = (ws as unknown as { _socket?: { cork?: unknown; uncork?: unknown } })._socket;
+  return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as { cork(): void; uncork(): void }) : undefined;
 }
 
 /**
@@ -100,6 +108,9 @@ function project(r: LiveReading, quantities: string[] | null): LiveReading {
 export class LiveHub {
   private readonly latestByDevice = new Map<string, LiveReading>();
   private readonly clients = new Set<Client>();
+  /** depth of `batched` calls, and the clients whose sockets they corked */
+  private batchDepth = 0;
+  private readonly corkedClients: Client[] = [];
   private readonly groups = new Map<string, Group>();
   private readonly extraHandlers: Array<(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean> = [];
 
@@ -178,7 +189,7 @@ export class LiveHub {
 
   addClient(socket: WebSocket): void {
     const g = this.groupFor(null, null, this.opts.maxFps);
-    const c: Client = { socket, group: g, alarmScope: null, alarmSeq: 0, behind: false, overSince: null };
+    const c: Client = { socket, group: g, alarmScope: null, alarmSeq: 0, behind: false, overSince: null, corked: false };
     g.clients.add(c);
     this.clients.add(c);
     this.metrics.wsClients.set(this.clients.size);
@@ -326,8 +337,38 @@ export class LiveHub {
       const scope = c.alarmScope;
       if (place && scope && !scope.sites.includes(place.site) && !scope.rooms.includes(place.room)) continue;
       if (this.droppedAsTooSlow(c)) continue;
+      if (this.batchDepth > 0 && !c.corked) {
+        const raw = rawSocket(c.socket);
+        if (raw) {
+          raw.cork();
+          c.corked = true;
+          this.corkedClients.push(c);
+        }
+      }
       c.socket.send(`${head}${c.alarmSeq}}`);
       c.alarmSeq = frame.seq;
+    }
+  }
+
+  /**
+   * Runs `fn`; the alarm frames it pushes wait in each client's socket until
+   * it returns and then leave in one write per client. The transitions of one
+   * message (a raise and a clear; a transformer outage suppressing dozens of
+   * meters) cost one system call per client instead of one each, on the
+   * event loop that delivers them. Nothing is held past `fn`.
+   */
+  batched<T>(fn: () => T): T {
+    this.batchDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batchDepth === 0) {
+        for (const c of this.corkedClients) {
+          c.corked = false;
+          rawSocket(c.socket)?.uncork();
+        }
+        this.corkedClients.length = 0;
+      }
     }
   }
 

@@ -135,6 +135,8 @@ export interface AlarmIngest {
 export interface AlarmPush {
   /** to the clients whose subscription covers `place` (null: all), each copy with that client's `prevSeq` */
   pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void;
+  /** runs fn with its pushes sent together when it returns (one write per client) */
+  batched?<T>(fn: () => T): T;
   onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean): void;
 }
 
@@ -217,6 +219,10 @@ export class RulesRejected extends GridwatchError {
 
 const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
 const STATE_FILE = 'alarm-rule-state.json';
+/** journal entries per store write */
+const JOURNAL_BATCH = 1000;
+/** pause between journal writes while fewer than a batch wait (see writeJournal) */
+const JOURNAL_GATHER_MS = 25;
 const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 
 /** A rule and its states by source, as evaluated per reading. */
@@ -335,13 +341,14 @@ export class AlarmService {
 
     if (!this.hooked) {
       this.hooked = true;
-      this.deps.ingest.onReadings((readings) => this.onReadings(readings));
-      this.deps.ingest.onCall((site, payload) => this.onCall(site, payload));
-      this.deps.ingest.onAgentState((agent, state) => this.onAgentState(agent, state));
+      // the transitions of one input leave together (one write per WebSocket client)
+      this.deps.ingest.onReadings((readings) => this.batched(() => this.onReadings(readings)));
+      this.deps.ingest.onCall((site, payload) => this.batched(() => this.onCall(site, payload)));
+      this.deps.ingest.onAgentState((agent, state) => this.batched(() => this.onAgentState(agent, state)));
       this.deps.live.onClientMessage((msg, reply, scope) => this.onClientMessage(msg, reply, scope));
     }
     this.running = true;
-    this.tickTimer = setInterval(() => this.tickNow(), this.deps.options.tickMs);
+    this.tickTimer = setInterval(() => this.batched(() => this.tickNow()), this.deps.options.tickMs);
     this.persistTimer = setInterval(() => void this.persistStates(), this.deps.options.persistIntervalMs);
   }
 
@@ -384,6 +391,11 @@ export class AlarmService {
       e.generation = this.generation;
     }
     return e;
+  }
+
+  private batched(fn: () => void): void {
+    if (this.deps.live.batched) this.deps.live.batched(fn);
+    else fn();
   }
 
   private statesOf(ruleId: string): Map<string, RuleState> {
@@ -686,13 +698,18 @@ export class AlarmService {
     this.writing = true;
     let delay = 100;
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, 1000);
+      const batch = this.queue.slice(0, JOURNAL_BATCH);
       try {
         await this.deps.journal.append(batch);
         this.queue.splice(0, batch.length);
         if (this.journalFailing) this.log.info({ from: 'failing', to: 'healthy' }, 'alarm journal writes recovered');
         this.journalFailing = false;
         delay = 100;
+        // In a burst of transitions, let the next ones gather for a moment: one
+        // write per few ms each carrying one or two entries cost more CPU (an
+        // HTTP request each) than the evaluation that produced them, on the
+        // event loop that delivers alarms. Pushes never wait for the journal.
+        if (this.queue.length > 0 && this.queue.length < JOURNAL_BATCH) await sleep(JOURNAL_GATHER_MS);
       } catch (err) {
         if (!this.journalFailing) this.log.error({ err, from: 'healthy', to: 'failing', pending: this.queue.length }, 'alarm journal write failed; retrying');
         this.journalFailing = true;
