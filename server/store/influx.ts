@@ -94,6 +94,33 @@ function lpTag(v: string): string {
   return e.includes(',') || e.includes('=') || e.includes(' ') ? e.replace(LP_TAG, '\\$&') : e;
 }
 
+/** The measurement and tags of a device's lines, escaped once per device and place (not per reading). */
+interface SeriesKey {
+  site: string;
+  room: string;
+  transformer: string;
+  line: string;
+  key: string;
+}
+const seriesKeys = new Map<string, SeriesKey>();
+/** more devices than this (a topology never has as many): start over rather than grow without bound */
+const SERIES_KEYS_MAX = 200_000;
+
+function seriesKey(r: StoredReading): string {
+  const k = seriesKeys.get(r.device);
+  if (k !== undefined && k.site === r.site && k.room === r.room && k.transformer === r.transformer && k.line === r.line) return k.key;
+  // tags in key order (device, line, room, site, transformer): InfluxDB indexes sorted tags fastest
+  let key = MEASUREMENT;
+  if (r.device !== '') key += `,device=${lpTag(r.device)}`;
+  if (r.line !== '') key += `,line=${lpTag(r.line)}`;
+  if (r.room !== '') key += `,room=${lpTag(r.room)}`;
+  if (r.site !== '') key += `,site=${lpTag(r.site)}`;
+  if (r.transformer !== '') key += `,transformer=${lpTag(r.transformer)}`;
+  if (seriesKeys.size >= SERIES_KEYS_MAX) seriesKeys.clear();
+  seriesKeys.set(r.device, { site: r.site, room: r.room, transformer: r.transformer, line: r.line, key });
+  return key;
+}
+
 /**
  * One reading as a line of line protocol: `reading,<tags sorted> <fields> <ms>`.
  * Written here rather than through the client's Point: Point allocates an
@@ -103,13 +130,7 @@ function lpTag(v: string): string {
  * checks this against Point for ordinary input.
  */
 export function toLine(r: StoredReading): string {
-  // tags in key order (device, line, room, site, transformer): InfluxDB indexes sorted tags fastest
-  let line = MEASUREMENT;
-  if (r.device !== '') line += `,device=${lpTag(r.device)}`;
-  if (r.line !== '') line += `,line=${lpTag(r.line)}`;
-  if (r.room !== '') line += `,room=${lpTag(r.room)}`;
-  if (r.site !== '') line += `,site=${lpTag(r.site)}`;
-  if (r.transformer !== '') line += `,transformer=${lpTag(r.transformer)}`;
+  const line = seriesKey(r);
   let fields = '';
   const v = r.v as Record<string, number | undefined>;
   for (const k in v) {

@@ -27,4 +27,13 @@ describe('line protocol', () => {
   it('omits empty tags and writes comm_loss readings with only their quality', () => {
     expect(toLine({ ...r, room: '', transformer: '', line: '', late: false, q: 'comm_loss', v: {} })).toBe('reading,device=m\\ 1,site=cd\\ east quality="comm_loss" 1767225600123');
   });
+
+  it('writes the tags of where the device is now when the topology moves it', () => {
+    const a = toLine({ ...r, device: 'moving', line: 'l1' });
+    const b = toLine({ ...r, device: 'moving', line: 'l2' });
+    expect(a).toContain(',line=l1,');
+    expect(b).toContain(',line=l2,');
+    expect(toLine({ ...r, device: 'moving', line: '' })).not.toContain(',line=');
+    expect(toLine({ ...r, device: 'moving', site: 'west' })).toContain(',site=west');
+  });
 });
