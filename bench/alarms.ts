@@ -103,6 +103,8 @@ interface LatencyResult {
   max: number;
   frames: number;
   gaps: number;
+  /** the server's event-loop delay while the stage ran, ms */
+  loop: { p99: number; max: number };
   /** cores used per process while the stage ran */
   cores: Record<string, number>;
 }
@@ -170,6 +172,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   const until = Date.now() + SECONDS * 1000;
   let next = performance.now();
   const cpu = cpuMeter({ ...pids, bench: process.pid });
+  await serverMetric(server, 'nodejs_eventloop_lag_p99_seconds'); // the server's loop-delay histogram restarts at each scrape
   while (Date.now() < until) {
     ts = Math.max(ts + 1, Date.now());
     const hot = (k++ * 37) % READINGS_PER_MESSAGE;
@@ -188,11 +191,12 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const cores = cpu();
+  const loop = { p99: (await serverMetric(server, 'nodejs_eventloop_lag_p99_seconds')) * 1000, max: (await serverMetric(server, 'nodejs_eventloop_lag_max_seconds')) * 1000 };
   if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${t.toFixed(1)} ${l.toFixed(2)}`).join('\n'));
   await new Promise((r) => setTimeout(r, 2000));
   await pub.endAsync();
   ws.close();
-  return { cores, rate, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
+  return { loop, cores, rate, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
 }
 
 async function main(): Promise<void> {
@@ -231,6 +235,7 @@ async function main(): Promise<void> {
     console.log(`           p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms (target p99 < 25 ms)`);
     // conflated: a value superseded before its frame is not counted, so this tail is flattered; every raise is counted above
     console.log(`           for comparison, the same messages' live values (frames at ${LIVE_FPS}/s, conflated): p50 ${fmt(r.live.p50, 1)} ms, p99 ${fmt(r.live.p99, 1)} ms`);
+    console.log(`           server event-loop delay: p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms`);
     console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
     console.log(`           machine load average during the run: ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
     console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);

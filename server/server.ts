@@ -37,7 +37,8 @@ export interface GridwatchServer {
 
 export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
   const log = opts.log;
-  const metrics = new Metrics();
+  // with the process metrics operators expect (CPU, memory, GC, event-loop delay)
+  const metrics = new Metrics({ defaultMetrics: true });
   const store: TelemetryStore = config.influx
     ? new InfluxStore(config.influx)
     : new DuckDbStore(path.join(config.dataDir, 'gridwatch.duckdb'));
