@@ -26,7 +26,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic, type Reading } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, quantile, serverMetric, startServerProcess, type ServerProc } from './support.ts';
+import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -191,7 +191,8 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const cores = cpu();
-  const loop = { p99: (await serverMetric(server, 'nodejs_eventloop_lag_p99_seconds')) * 1000, max: (await serverMetric(server, 'nodejs_eventloop_lag_max_seconds')) * 1000 };
+  const [p99, max] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
+  const loop = { p99: p99! * 1000, max: max! * 1000 };
   if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${t.toFixed(1)} ${l.toFixed(2)}`).join('\n'));
   await new Promise((r) => setTimeout(r, 2000));
   await pub.endAsync();

@@ -118,6 +118,11 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
 
 /** One figure from the server's Prometheus metrics (NaN when absent). */
 export async function serverMetric(server: ServerProc, name: string): Promise<number> {
+  return (await serverMetrics(server, [name]))[0]!;
+}
+
+/** Several figures from one scrape (some histograms restart at each scrape, e.g. the event-loop delay). */
+export async function serverMetrics(server: ServerProc, names: readonly string[]): Promise<number[]> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
-  return Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN);
+  return names.map((name) => Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN));
 }
