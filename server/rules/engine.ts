@@ -261,14 +261,15 @@ function sameKind<K extends RuleState['kind']>(state: RuleState | undefined, kin
 function observeAfterGap(
   levels: LevelState,
   defs: readonly LevelDef[],
-  valueOf: (d: LevelDef) => number | undefined,
+  a: number | undefined,
+  b: number | undefined,
   deadband: number,
   from: number,
   t: number,
   holdMs: number,
 ): LevelState {
   const l = levels.lastT !== null && from - levels.lastT > holdMs ? breakContinuity(levels, from) : levels;
-  return observe(l, defs, valueOf, deadband, from, t);
+  return observe(l, defs, a, b, deadband, from, t);
 }
 
 function transitionOf(
@@ -309,10 +310,11 @@ function memoDefs<R extends object>(build: (rule: R) => LevelDef[]): (rule: R) =
 const thresholdDefs = memoDefs((rule: ThresholdRule): LevelDef[] => {
   const out: LevelDef[] = [];
   const { hihi, hi, lo, lolo } = rule.levels;
-  if (hi) out.push({ name: 'hi', group: 'hi', rank: 1, cmp: 'gt', limit: hi.value, severity: hi.severity });
-  if (hihi) out.push({ name: 'hihi', group: 'hi', rank: 2, cmp: 'gt', limit: hihi.value, severity: hihi.severity });
-  if (lo) out.push({ name: 'lo', group: 'lo', rank: 1, cmp: 'lt', limit: lo.value, severity: lo.severity });
-  if (lolo) out.push({ name: 'lolo', group: 'lo', rank: 2, cmp: 'lt', limit: lolo.value, severity: lolo.severity });
+  // hi levels are judged on the worst (largest) value of the quantities, lo levels on the smallest: observe(…, max, min, …)
+  if (hi) out.push({ name: 'hi', group: 'hi', rank: 1, cmp: 'gt', limit: hi.value, severity: hi.severity, arg: 0 });
+  if (hihi) out.push({ name: 'hihi', group: 'hi', rank: 2, cmp: 'gt', limit: hihi.value, severity: hihi.severity, arg: 0 });
+  if (lo) out.push({ name: 'lo', group: 'lo', rank: 1, cmp: 'lt', limit: lo.value, severity: lo.severity, arg: 1 });
+  if (lolo) out.push({ name: 'lolo', group: 'lo', rank: 2, cmp: 'lt', limit: lolo.value, severity: lolo.severity, arg: 1 });
   return out;
 });
 
@@ -328,37 +330,37 @@ function thresholdDescribe(rule: ThresholdRule) {
   };
 }
 
-/** Worst value of several quantities: the largest for hi levels, the smallest for lo levels. */
-function worst(values: readonly number[]): (d: LevelDef) => number | undefined {
-  if (values.length === 0) return () => undefined;
-  const max = Math.max(...values);
-  const min = Math.min(...values);
-  return (d) => (d.cmp === 'gt' ? max : min);
-}
-
 function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly LevelDef[]): ThresholdState {
   const m = s.minute;
   if (m === null) return s;
-  const means: number[] = [];
-  for (const q of rule.quantity) {
+  // the worst mean: the largest for hi levels, the smallest for lo levels
+  let means = 0;
+  let max = -Infinity;
+  let min = Infinity;
+  for (let i = 0; i < rule.quantity.length; i++) {
+    const q = rule.quantity[i]!;
     const n = m.counts[q];
     const sum = m.sums[q];
-    if (n !== undefined && n > 0 && sum !== undefined) means.push(sum / n);
+    if (n === undefined || n <= 0 || sum === undefined) continue;
+    const mean = sum / n;
+    means++;
+    if (mean > max) max = mean;
+    if (mean < min) min = mean;
   }
-  const levels = means.length
-    ? observeAfterGap(s.levels, defs, worst(means), rule.deadband, m.start, m.start + MINUTE_MS, rule.holdS * 1000)
-    : s.levels;
+  const levels = means > 0 ? observeAfterGap(s.levels, defs, max, min, rule.deadband, m.start, m.start + MINUTE_MS, rule.holdS * 1000) : s.levels;
   return { ...s, levels, minute: null };
 }
 
 function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number): StepResult {
   if (input.q !== 'good') return { state: s };
-  // no arrays, tuples or spreads on the per-reading path (every reading of every device comes here)
+  // no arrays, tuples or spreads on the per-reading path (every reading of every device comes here);
+  // indexed loops, not for-of: rules are frozen, and V8 (Node 20) does not inline for-of over a frozen
+  // array — it runs the generic iterator, ~70 B of iterator results per element
   let n = 0;
   let max = -Infinity;
   let min = Infinity;
-  for (const q of rule.quantity) {
-    const v = valueOf(input, q);
+  for (let i = 0; i < rule.quantity.length; i++) {
+    const v = valueOf(input, rule.quantity[i]!);
     if (v === undefined) continue;
     n++;
     if (v > max) max = v;
@@ -370,14 +372,15 @@ function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule,
   // object literals, not spreads: a spread over the state union is a megamorphic clone
   let next: ThresholdState = { kind: 'threshold', lastTs: t, levels: s.levels, minute: s.minute };
   if (rule.evaluate === 'instant') {
-    next.levels = observeAfterGap(next.levels, defs, (d) => (d.cmp === 'gt' ? max : min), rule.deadband, t, t, rule.holdS * 1000);
+    next.levels = observeAfterGap(next.levels, defs, max, min, rule.deadband, t, t, rule.holdS * 1000);
   } else {
     const start = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     if (next.minute !== null && next.minute.start !== start) next = closeMinute(next, rule, defs);
     const m = next.minute;
     const sums: Record<string, number> = {};
     const counts: Record<string, number> = {};
-    for (const q of rule.quantity) {
+    for (let i = 0; i < rule.quantity.length; i++) {
+      const q = rule.quantity[i]!;
       const v = valueOf(input, q);
       const sum = m?.sums[q];
       const count = m?.counts[q];
@@ -434,8 +437,8 @@ const ROC_SLOTS = 20;
 const rocDefs = memoDefs((rule: RateOfChangeRule): LevelDef[] => {
   const out: LevelDef[] = [];
   // the value judged is the change as a multiple of the configured limit: > 1 fires
-  if (rule.direction !== 'fall') out.push({ name: 'rise', group: 'rise', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
-  if (rule.direction !== 'rise') out.push({ name: 'fall', group: 'fall', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity });
+  if (rule.direction !== 'fall') out.push({ name: 'rise', group: 'rise', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity, arg: 0 });
+  if (rule.direction !== 'rise') out.push({ name: 'fall', group: 'fall', rank: 1, cmp: 'gt', limit: 1, severity: rule.severity, arg: 1 });
   return out;
 });
 
@@ -465,7 +468,7 @@ function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule,
     ratioFall = changeRatio(rule, max - v, max);
   }
   const defs = rocDefs(rule);
-  const levels = observeAfterGap(s.levels, defs, (d) => (d.name === 'rise' ? ratioRise : ratioFall) ?? 0, 0, t, t, rule.holdS * 1000);
+  const levels = observeAfterGap(s.levels, defs, ratioRise ?? 0, ratioFall ?? 0, 0, t, t, rule.holdS * 1000);
   const k = Math.floor(t / slotMs);
   const last = slots[slots.length - 1];
   const nextSlots =
@@ -503,8 +506,9 @@ function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number
 // ---------------------------------------------------------------- unbalance
 
 const unbalanceDefs = memoDefs((rule: UnbalanceRule): LevelDef[] => [
-  { name: 'normal', group: 'hi', rank: 1, cmp: 'gt', limit: rule.normal.limitPct, severity: rule.normal.severity },
-  { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity },
+  // normal is judged on the interval's mean, short_time on each value: observe(…, mean, value, …)
+  { name: 'normal', group: 'hi', rank: 1, cmp: 'gt', limit: rule.normal.limitPct, severity: rule.normal.severity, arg: 0 },
+  { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity, arg: 1 },
 ]);
 
 function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly LevelDef[]): UnbalanceState {
@@ -512,7 +516,7 @@ function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly L
   if (b === null || b.n === 0) return { ...s, bucket: null };
   const mean = b.sum / b.n;
   const end = b.start + rule.normal.meanS * 1000;
-  const levels = observeAfterGap(s.levels, defs, (d) => (d.name === 'normal' ? mean : undefined), rule.deadband, b.start, end, rule.holdS * 1000);
+  const levels = observeAfterGap(s.levels, defs, mean, undefined, rule.deadband, b.start, end, rule.holdS * 1000);
   return { ...s, levels, bucket: null, lastMean: mean };
 }
 
@@ -527,7 +531,7 @@ function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule,
   if (next.bucket !== null && next.bucket.start !== start) next = closeUnbalance(next, rule, defs);
   const b = next.bucket ?? { start, sum: 0, n: 0 };
   next.bucket = { start, sum: b.sum + v, n: b.n + 1 };
-  next.levels = observeAfterGap(next.levels, defs, (d) => (d.name === 'short_time' ? v : undefined), rule.deadband, t, t, rule.holdS * 1000);
+  next.levels = observeAfterGap(next.levels, defs, undefined, v, rule.deadband, t, t, rule.holdS * 1000);
   return decided(next, defs, rule, t);
 }
 
@@ -542,8 +546,9 @@ function tickUnbalance(s: UnbalanceState, rule: UnbalanceRule, now: number): Ste
 
 const anomalyDefs = memoDefs((rule: AnomalyRule): LevelDef[] => {
   const out: LevelDef[] = [];
-  if (rule.direction !== 'low') out.push({ name: 'high', group: 'high', rank: 1, cmp: 'gt', limit: rule.zLimit, severity: rule.severity });
-  if (rule.direction !== 'high') out.push({ name: 'low', group: 'low', rank: 1, cmp: 'lt', limit: -rule.zLimit, severity: rule.severity });
+  // both judged on the z-score: observe(…, z, z, …)
+  if (rule.direction !== 'low') out.push({ name: 'high', group: 'high', rank: 1, cmp: 'gt', limit: rule.zLimit, severity: rule.severity, arg: 0 });
+  if (rule.direction !== 'high') out.push({ name: 'low', group: 'low', rank: 1, cmp: 'lt', limit: -rule.zLimit, severity: rule.severity, arg: 1 });
   return out;
 });
 
@@ -569,7 +574,7 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
   const z = ready ? (v - B.mean) / std : 0;
   const defs = anomalyDefs(rule);
   const holdMs = rule.holdS * 1000;
-  const levels = observeAfterGap(s.levels, defs, () => z, rule.zDeadband, t, t, holdMs);
+  const levels = observeAfterGap(s.levels, defs, z, z, rule.zDeadband, t, t, holdMs);
 
   // EWMA over `memoryDays` of this bucket's time: a sample weighs by the time it stands for
   // (capped at holdS, so the night-long gap before a bucket's next day is not counted);
@@ -595,14 +600,14 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
 
 // ---------------------------------------------------------------- outage
 
-const outageDefs = memoDefs((rule: OutageRule): LevelDef[] => [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity }]);
+const outageDefs = memoDefs((rule: OutageRule): LevelDef[] => [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity, arg: 0 }]);
 
 function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: number, now: number): StepResult {
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   let vmax: number | undefined;
   if (input.q === 'good') {
-    for (const q of rule.phases) {
-      const v = valueOf(input, q);
+    for (let i = 0; i < rule.phases.length; i++) {
+      const v = valueOf(input, rule.phases[i]!);
       if (v !== undefined && (vmax === undefined || v > vmax)) vmax = v;
     }
     if (vmax === undefined) return { state: s };
@@ -613,7 +618,7 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
     return { state: s };
   }
   const defs = outageDefs(rule);
-  const levels = observeAfterGap(s.levels, defs, () => vmax, rule.deadband, t, t, rule.holdS * 1000);
+  const levels = observeAfterGap(s.levels, defs, vmax, undefined, rule.deadband, t, t, rule.holdS * 1000);
   const next: OutageState = { kind: 'outage', lastTs: t, levels, lastQ: input.q, lastAt: now, restoredAt: s.restoredAt };
   return restored(decided(next, defs, rule, t), now);
 }

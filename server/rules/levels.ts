@@ -26,6 +26,8 @@ export interface LevelDef {
   cmp: 'gt' | 'lt';
   limit: number;
   severity: Severity;
+  /** which of the two values given to `observe` the level is judged on (0 = a, 1 = b) */
+  arg: 0 | 1;
 }
 
 export interface LevelState {
@@ -51,8 +53,17 @@ function beyond(def: LevelDef, v: number, confirmed: LevelDef | undefined, deadb
   return def.cmp === 'gt' ? v > def.limit - db : v < def.limit + db;
 }
 
+/** The level named `name`; a loop, not `defs.find`: a callback would be a closure per call on the hot path. */
+function defNamed(defs: readonly LevelDef[], name: string | null): LevelDef | undefined {
+  if (name === null) return undefined;
+  for (let i = 0; i < defs.length; i++) if (defs[i]!.name === name) return defs[i];
+  return undefined;
+}
+
 /**
- * Records one evaluation. `valueOf` gives the value a level is judged on;
+ * Records one evaluation. A level is judged on `a` or `b` by its `arg`
+ * (two numbers rather than a callback: a callback would be a closure, and its
+ * captured values a context, allocated on every reading of every rule);
  * undefined leaves that level's run as it is (no new information).
  * `from` is the start of the interval the value stands for (a 1-min mean
  * starts at its minute) and `t` its end; for a plain sample both are its time.
@@ -60,38 +71,54 @@ function beyond(def: LevelDef, v: number, confirmed: LevelDef | undefined, deadb
 export function observe(
   s: LevelState,
   defs: readonly LevelDef[],
-  valueOf: (d: LevelDef) => number | undefined,
+  a: number | undefined,
+  b: number | undefined,
   deadband: number,
   from: number,
   t: number,
 ): LevelState {
   // Runs on every reading of every rule: no spreads or deletes (a deleted key
   // turns an object into a slow dictionary, and every later copy with it).
-  // The runs are rebuilt only when one starts or ends, else shared.
-  let confirmed: LevelDef | undefined;
-  if (s.confirmed !== null) confirmed = defs.find((d) => d.name === s.confirmed);
-  const lastValue: Record<string, number> = {};
-  for (const k in s.lastValue) lastValue[k] = s.lastValue[k]!;
+  // The runs and the last values are rebuilt only when they change, else shared.
+  const confirmed = defNamed(defs, s.confirmed);
   let changed = false;
+  let valuesChanged = false;
   let known = 0;
-  for (const d of defs) {
+  for (let i = 0; i < defs.length; i++) {
+    const d = defs[i]!;
     const had = s.beyondSince[d.name] !== undefined;
     if (had) known++;
-    const v = valueOf(d);
+    const v = d.arg === 0 ? a : b;
     if (v === undefined) continue;
-    lastValue[d.name] = v;
+    if (s.lastValue[d.name] !== v) valuesChanged = true;
     if (beyond(d, v, confirmed, deadband) !== had) changed = true;
   }
-  // runs of levels the rule no longer has (rule edited at runtime) are dropped
-  if (Object.keys(s.beyondSince).length !== known) changed = true;
+  // runs of levels the rule no longer has (rule edited at runtime) are dropped;
+  // counted with for-in, which unlike Object.keys allocates no array
+  if (!changed) {
+    let keys = 0;
+    for (const _k in s.beyondSince) keys++;
+    if (keys !== known) changed = true;
+  }
   let beyondSince = s.beyondSince;
   if (changed) {
     beyondSince = {};
-    for (const d of defs) {
+    for (let i = 0; i < defs.length; i++) {
+      const d = defs[i]!;
       const since = s.beyondSince[d.name];
-      const v = valueOf(d);
+      const v = d.arg === 0 ? a : b;
       const now = v === undefined ? since : beyond(d, v, confirmed, deadband) ? (since ?? from) : undefined;
       if (now !== undefined) beyondSince[d.name] = now;
+    }
+  }
+  let lastValue = s.lastValue;
+  if (valuesChanged) {
+    lastValue = {};
+    for (const k in s.lastValue) lastValue[k] = s.lastValue[k]!;
+    for (let i = 0; i < defs.length; i++) {
+      const d = defs[i]!;
+      const v = d.arg === 0 ? a : b;
+      if (v !== undefined) lastValue[d.name] = v;
     }
   }
   let leftSince = s.leftSince;
@@ -124,13 +151,14 @@ export function decide(
   offDelayMs: number,
   t: number,
 ): { state: LevelState; change?: LevelChange } {
-  const conf = defs.find((d) => d.name === s.confirmed) ?? null;
+  const conf = defNamed(defs, s.confirmed) ?? null;
   if (s.confirmed !== null && conf === null) {
     // the rule lost this level (edited): the condition as configured is gone
     return { state: { ...s, confirmed: null, leftSince: null }, change: { from: s.confirmed, to: null } };
   }
   let best: LevelDef | null = null;
-  for (const d of defs) {
+  for (let i = 0; i < defs.length; i++) {
+    const d = defs[i]!;
     const since = s.beyondSince[d.name];
     if (since === undefined || t - since < onDelayMs) continue;
     if (best === null || d.rank > best.rank) best = d;
