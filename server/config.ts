@@ -197,6 +197,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
     ['GW_INGEST_BATCH_SIZE', ['ingest', 'batchSize'], num],
+    ['GW_INGEST_FLUSH_MS', ['ingest', 'flushIntervalMs'], num],
     ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],
     ['GW_INGEST_MAX_PENDING', ['ingest', 'maxPending'], num],
     ['GW_LIVE_MAX_FPS', ['live', 'maxFps'], num],

@@ -33,6 +33,9 @@ describe('server configuration', () => {
     expect(c.http.port).toBe(9090);
     expect(c.influx?.apiVersion).toBe(1);
     expect(() => loadServerConfig(configFromEnv({ GW_HTTP_PORT: '80a' }))).toThrow(/http\.port/);
+    const ingest = loadServerConfig(configFromEnv({ GW_INGEST_BATCH_SIZE: '2000', GW_INGEST_FLUSH_MS: '20', GW_INGEST_WRITE_CONCURRENCY: '2', GW_INGEST_MAX_PENDING: '50000' })).ingest;
+    expect(ingest).toMatchObject({ batchSize: 2000, flushIntervalMs: 20, writeConcurrency: 2, maxPending: 50000 });
+    expect(() => loadServerConfig(configFromEnv({ GW_INGEST_FLUSH_MS: '0' }))).toThrow(/ingest\.flushIntervalMs/);
   });
 });
 
