@@ -50,10 +50,19 @@ interface InFlight {
 interface Pending {
   agent: string;
   /**
-   * the reading, or the store's encoding of it (TelemetryStore.encode) when it has one;
-   * null: a rejected reading (handled, not stored: `seq`) or a message's envelope (`seq` −1)
+   * the reading; null when the store holds it encoded (in `chunk` of this or
+   * an earlier item of its message), for a rejected reading (handled, not
+   * stored: `seq`) and for a message's envelope (`seq` −1)
    */
-  reading: StoredReading | string | null;
+  reading: StoredReading | null;
+  /**
+   * the store's encoding of the message's readings (TelemetryStore.encode),
+   * on the item of its first reading; `lines` readings. A batch that cuts a
+   * message writes them all: the later items' watermarks still wait for
+   * their own batch, and batches complete in order.
+   */
+  chunk?: Uint8Array;
+  lines?: number;
   seq: number;
   /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
   at: number;
@@ -263,9 +272,10 @@ export class Ingest {
     }
     const stored: StoredReading[] = [];
     const arrived = this.now();
-    const encode = this.deps.store.encode?.bind(this.deps.store);
+    const encoding = this.deps.store.encode !== undefined;
     if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
     if (from !== undefined || next !== undefined || skip !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next, skip });
+    const first = this.queue.length;
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
       if (!place && !this.unknownDevices.has(r.device)) {
@@ -284,7 +294,12 @@ export class Ingest {
         v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
       };
       stored.push(s);
-      this.queue.push({ agent: parts.agent, reading: encode ? encode(s) : s, seq: r.seq, at: arrived });
+      this.queue.push({ agent: parts.agent, reading: encoding ? null : s, seq: r.seq, at: arrived });
+    }
+    if (encoding && stored.length) {
+      const head = this.queue[first]!;
+      head.chunk = this.deps.store.encode!(stored);
+      head.lines = stored.length;
     }
     // a rejected reading is handled: sending it again would not help
     for (const seq of rejectedSeqs) this.queue.push({ agent: parts.agent, reading: null, seq, at: arrived });
@@ -326,12 +341,17 @@ export class Ingest {
 
   private async writeUntilStored(rec: InFlight): Promise<void> {
     const readings: StoredReading[] = [];
-    const encoded: string[] = [];
+    const encoded: Uint8Array[] = [];
+    let count = 0;
     for (const p of rec.items) {
-      if (typeof p.reading === 'string') encoded.push(p.reading);
-      else if (p.reading) readings.push(p.reading);
+      if (p.chunk) {
+        encoded.push(p.chunk);
+        count += p.lines!;
+      } else if (p.reading) {
+        readings.push(p.reading);
+        count++;
+      }
     }
-    const count = readings.length + encoded.length;
     const { metrics, log, store } = this.deps;
     let delay = 100;
     for (;;) {
