@@ -149,9 +149,22 @@ export interface AnomalyState {
   /** the bucketing the baseline was learnt with; a change resets the baseline */
   bucketMinutes: number;
   utcOffsetMin: number;
+  /** per time-of-day bucket; the bucket in `open` holds its newest values there, not here */
   baseline: BaselineBucket[];
+  /**
+   * The bucket being learnt, kept apart until the time of day moves on to
+   * another bucket (then folded into `baseline`): every reading updates it,
+   * and a new state then copies this one object instead of the whole baseline
+   * (24–288 entries). Absent in states saved before it existed (= none).
+   */
+  open?: OpenBucket | null;
   /** the last evaluation, for messages */
   last: { value: number; mean: number; std: number; bucket: number } | null;
+}
+
+export interface OpenBucket extends BaselineBucket {
+  /** index into the baseline */
+  bucket: number;
 }
 
 export interface OutageState {
@@ -194,6 +207,7 @@ export function initialState(rule: Rule, now: number): RuleState {
         bucketMinutes: rule.bucketMinutes,
         utcOffsetMin: rule.utcOffsetMin,
         baseline: Array.from({ length: 1440 / rule.bucketMinutes }, () => ({ n: 0, mean: 0, variance: 0, days: 0, lastDay: -1 })),
+        open: null,
         last: null,
       };
     case 'outage':
@@ -560,14 +574,34 @@ export function timeOfDayBucket(ts: number, bucketMinutes: number, utcOffsetMin:
   return { day, bucket };
 }
 
+/** A bucket never sampled (read only). */
+const EMPTY_BUCKET: BaselineBucket = Object.freeze({ n: 0, mean: 0, variance: 0, days: 0, lastDay: -1 });
+
+/** The baseline with the open bucket written back: once per bucket change, not per reading. */
+function foldOpen(baseline: BaselineBucket[], open: OpenBucket): BaselineBucket[] {
+  if (open.bucket < 0 || open.bucket >= baseline.length) return baseline;
+  const out = baseline.slice();
+  out[open.bucket] = { n: open.n, mean: open.mean, variance: open.variance, days: open.days, lastDay: open.lastDay };
+  return out;
+}
+
 function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s0 };
   if (s0.lastTs !== null && t <= s0.lastTs) return { state: s0 };
   // a baseline learnt with other buckets means nothing under the new ones
   const s = s0.bucketMinutes === rule.bucketMinutes && s0.utcOffsetMin === rule.utcOffsetMin ? s0 : (initialState(rule, t) as AnomalyState);
-  const { day, bucket } = timeOfDayBucket(t, rule.bucketMinutes, rule.utcOffsetMin);
-  const B = s.baseline[bucket] ?? { n: 0, mean: 0, variance: 0, days: 0, lastDay: -1 };
+  // timeOfDayBucket inline: its { day, bucket } would be one more object per reading
+  const local = t + rule.utcOffsetMin * MINUTE_MS;
+  const day = Math.floor(local / DAY_MS);
+  const bucket = Math.floor((local - day * DAY_MS) / (rule.bucketMinutes * MINUTE_MS));
+  let baseline = s.baseline;
+  let open = s.open ?? null;
+  if (open !== null && open.bucket !== bucket) {
+    baseline = foldOpen(baseline, open);
+    open = null;
+  }
+  const B = open ?? baseline[bucket] ?? EMPTY_BUCKET;
   const completedDays = B.lastDay === day ? B.days - 1 : B.days;
   const ready = completedDays >= rule.minDays && B.n >= rule.minSamples;
   const std = Math.max(Math.sqrt(B.variance), rule.minStd, 1e-9);
@@ -585,16 +619,24 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
   const x = ready ? Math.min(Math.max(v, B.mean - rule.zLimit * std), B.mean + rule.zLimit * std) : v;
   const diff = x - B.mean;
   const incr = alpha * diff;
-  const nb: BaselineBucket = {
+  const nb: OpenBucket = {
     n: B.n + 1,
     mean: B.mean + incr,
     variance: (1 - alpha) * (B.variance + diff * incr),
     days: B.lastDay === day ? B.days : B.days + 1,
     lastDay: day,
+    bucket,
   };
-  const baseline = s.baseline.slice();
-  baseline[bucket] = nb;
-  const next: AnomalyState = { ...s, lastTs: t, levels, baseline, last: { value: v, mean: B.mean, std, bucket } };
+  const next: AnomalyState = {
+    kind: 'anomaly',
+    lastTs: t,
+    levels,
+    bucketMinutes: s.bucketMinutes,
+    utcOffsetMin: s.utcOffsetMin,
+    baseline,
+    open: nb,
+    last: { value: v, mean: B.mean, std, bucket },
+  };
   return decided(next, defs, rule, t);
 }
 
