@@ -89,6 +89,19 @@ export interface StepResult {
 export interface MeanBucket {
   /** epoch ms, start of the interval */
   start: number;
+  /** the quantities summed, in `acc` order: the rule's own (frozen, shared) array, so a reading copies nothing for it */
+  qs: readonly string[];
+  /**
+   * [sum of qs[0], …, sum of qs[n-1], count of qs[0], …, count of qs[n-1]]:
+   * one flat array of doubles is the smallest thing a reading can copy
+   * (two keyed records cost each reading about twice the bytes and time)
+   */
+  acc: number[];
+}
+
+/** A minute as saved before `acc`: sums and counts keyed by quantity. Still read. */
+interface KeyedMeanBucket {
+  start: number;
   sums: Record<string, number>;
   counts: Record<string, number>;
 }
@@ -344,19 +357,59 @@ function thresholdDescribe(rule: ThresholdRule) {
   };
 }
 
+/** A fresh accumulator for n quantities: doubles from the start, so V8 keeps it a packed double array. */
+function newAcc(n: number): number[] {
+  const acc: number[] = [];
+  for (let i = 0; i < 2 * n; i++) acc.push(0.5);
+  acc.fill(0);
+  return acc;
+}
+
+/**
+ * The minute's sums and counts in the order of rule.quantity. The same array
+ * while the minute was built under this rule object (every reading); else — a
+ * state loaded from disk, a rule edited mid-minute, a state saved with keyed
+ * sums — rebuilt by quantity name, as the keyed form always matched them.
+ * The result is read only.
+ */
+function accOf(m: MeanBucket, rule: ThresholdRule): readonly number[] {
+  if (m.qs === rule.quantity) return m.acc;
+  const qs = rule.quantity;
+  const len = qs.length;
+  const acc = newAcc(len);
+  if (Array.isArray(m.acc) && Array.isArray(m.qs)) {
+    for (let i = 0; i < len; i++) {
+      const j = m.qs.indexOf(qs[i]!);
+      if (j < 0) continue;
+      acc[i] = m.acc[j] ?? 0;
+      acc[len + i] = m.acc[m.qs.length + j] ?? 0;
+    }
+  } else {
+    const k = m as unknown as KeyedMeanBucket;
+    for (let i = 0; i < len; i++) {
+      const sum = k.sums?.[qs[i]!];
+      const n = k.counts?.[qs[i]!];
+      if (sum === undefined || n === undefined) continue;
+      acc[i] = sum;
+      acc[len + i] = n;
+    }
+  }
+  return acc;
+}
+
 function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly LevelDef[]): ThresholdState {
   const m = s.minute;
   if (m === null) return s;
+  const acc = accOf(m, rule);
+  const len = rule.quantity.length;
   // the worst mean: the largest for hi levels, the smallest for lo levels
   let means = 0;
   let max = -Infinity;
   let min = Infinity;
-  for (let i = 0; i < rule.quantity.length; i++) {
-    const q = rule.quantity[i]!;
-    const n = m.counts[q];
-    const sum = m.sums[q];
-    if (n === undefined || n <= 0 || sum === undefined) continue;
-    const mean = sum / n;
+  for (let i = 0; i < len; i++) {
+    const n = acc[len + i]!;
+    if (!(n > 0)) continue;
+    const mean = acc[i]! / n;
     means++;
     if (mean > max) max = mean;
     if (mean < min) min = mean;
@@ -391,22 +444,15 @@ function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule,
     const start = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     if (next.minute !== null && next.minute.start !== start) next = closeMinute(next, rule, defs);
     const m = next.minute;
-    const sums: Record<string, number> = {};
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < rule.quantity.length; i++) {
-      const q = rule.quantity[i]!;
-      const v = valueOf(input, q);
-      const sum = m?.sums[q];
-      const count = m?.counts[q];
-      if (v !== undefined) {
-        sums[q] = (sum ?? 0) + v;
-        counts[q] = (count ?? 0) + 1;
-      } else if (sum !== undefined && count !== undefined) {
-        sums[q] = sum;
-        counts[q] = count;
-      }
+    const acc = m === null ? newAcc(rule.quantity.length) : accOf(m, rule).slice();
+    const len = rule.quantity.length;
+    for (let i = 0; i < len; i++) {
+      const v = valueOf(input, rule.quantity[i]!);
+      if (v === undefined) continue;
+      acc[i]! += v;
+      acc[len + i]! += 1;
     }
-    next.minute = { start, sums, counts };
+    next.minute = { start, qs: rule.quantity, acc };
   }
   return decided(next, defs, rule, t);
 }
