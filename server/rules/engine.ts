@@ -28,7 +28,7 @@
  *  - readings without the rule's quantity.
  */
 import { QUANTITIES, type Quality, type Quantity, type Values } from '../../contract/index.ts';
-import { breakContinuity, decide, initialLevels, observe, type LevelChange, type LevelDef, type LevelState } from './levels.ts';
+import { breakContinuity, decide, initialLevels, lastValueOf, observe, type LevelChange, type LevelDef, type LevelState } from './levels.ts';
 import type {
   AnomalyRule,
   CallRule,
@@ -309,7 +309,7 @@ function transitionOf(
   fallbackSeverity: Severity,
 ): ConditionTransition {
   if (change.to !== null) {
-    const value = levels.lastValue[change.to.name];
+    const value = lastValueOf(levels, change.to);
     const t: ConditionTransition = { to: 'active', at, level: change.to.name, severity: change.to.severity, limit: change.to.limit, message: describe(change.to, value) };
     if (value !== undefined) t.value = value;
     return t;
@@ -465,9 +465,8 @@ function decided<S extends { levels: LevelState }>(
 ): { state: S; change?: LevelChange } & { transition?: ConditionTransition } {
   const d = decide(s.levels, defs, rule.onDelayS * 1000, rule.offDelayS * 1000, at);
   // nothing decided (the common case): no copy — a spread over the state union is a slow, megamorphic clone on the hot path
-  if (!d.change && d.state === s.levels) return { state: s };
+  if (d === null) return { state: s };
   const state = { ...s, levels: d.state };
-  if (!d.change) return { state };
   const text = describerFor(rule, state as unknown as RuleState);
   return { state, transition: transitionOf(d.change, defs, d.state, at, text.describe, text.describeEnd, ruleSeverity(rule)) };
 }

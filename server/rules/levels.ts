@@ -39,12 +39,42 @@ export interface LevelState {
   leftSince: number | null;
   /** time of the last observation */
   lastT: number | null;
-  /** last value per level, for messages */
+  /**
+   * The last values given to `observe` as `a` and `b`, for messages (a level's
+   * last value is the one of its `arg`); null = none yet. Two fields, not a
+   * record by level name: rebuilding that record cost every observation about
+   * 150 bytes. Absent in states saved before them.
+   */
+  lastA?: number | null;
+  lastB?: number | null;
+  /**
+   * Last value per level name: what states saved before lastA/lastB hold, read
+   * for them only. New states keep it empty (one shared object) so that a
+   * server of an earlier version can still load them.
+   */
   lastValue: Record<string, number>;
 }
 
+/** The lastValue of new states: never written to. */
+const NO_LAST_VALUES: Record<string, number> = Object.freeze({}) as Record<string, number>;
+
 export function initialLevels(): LevelState {
-  return { confirmed: null, beyondSince: {}, leftSince: null, lastT: null, lastValue: {} };
+  return { confirmed: null, beyondSince: {}, leftSince: null, lastT: null, lastA: null, lastB: null, lastValue: NO_LAST_VALUES };
+}
+
+/** The last value the level was judged on, if any (for messages). */
+export function lastValueOf(s: LevelState, d: LevelDef): number | undefined {
+  const v = d.arg === 0 ? s.lastA : s.lastB;
+  return v === undefined || v === null ? s.lastValue?.[d.name] : v;
+}
+
+/** lastA or lastB of a state saved before them: from its lastValue, by a level with that arg. */
+function legacyLast(s: LevelState, defs: readonly LevelDef[], arg: 0 | 1): number | null {
+  for (let i = 0; i < defs.length; i++) {
+    const v = defs[i]!.arg === arg ? s.lastValue?.[defs[i]!.name] : undefined;
+    if (v !== undefined) return v;
+  }
+  return null;
 }
 
 function beyond(def: LevelDef, v: number, confirmed: LevelDef | undefined, deadband: number): boolean {
@@ -79,10 +109,9 @@ export function observe(
 ): LevelState {
   // Runs on every reading of every rule: no spreads or deletes (a deleted key
   // turns an object into a slow dictionary, and every later copy with it).
-  // The runs and the last values are rebuilt only when they change, else shared.
+  // The runs are rebuilt only when one starts or ends, else shared.
   const confirmed = defNamed(defs, s.confirmed);
   let changed = false;
-  let valuesChanged = false;
   let known = 0;
   for (let i = 0; i < defs.length; i++) {
     const d = defs[i]!;
@@ -90,7 +119,6 @@ export function observe(
     if (had) known++;
     const v = d.arg === 0 ? a : b;
     if (v === undefined) continue;
-    if (s.lastValue[d.name] !== v) valuesChanged = true;
     if (beyond(d, v, confirmed, deadband) !== had) changed = true;
   }
   // runs of levels the rule no longer has (rule edited at runtime) are dropped;
@@ -111,22 +139,15 @@ export function observe(
       if (now !== undefined) beyondSince[d.name] = now;
     }
   }
-  let lastValue = s.lastValue;
-  if (valuesChanged) {
-    lastValue = {};
-    for (const k in s.lastValue) lastValue[k] = s.lastValue[k]!;
-    for (let i = 0; i < defs.length; i++) {
-      const d = defs[i]!;
-      const v = d.arg === 0 ? a : b;
-      if (v !== undefined) lastValue[d.name] = v;
-    }
-  }
   let leftSince = s.leftSince;
   if (s.confirmed !== null) {
     if (beyondSince[s.confirmed] !== undefined) leftSince = null;
     else leftSince ??= from;
   }
-  return { confirmed: s.confirmed, beyondSince, leftSince, lastT: t, lastValue };
+  // a state saved before lastA/lastB: its last values move over from lastValue (once)
+  const lastA = a ?? (s.lastA === undefined ? legacyLast(s, defs, 0) : s.lastA);
+  const lastB = b ?? (s.lastB === undefined ? legacyLast(s, defs, 1) : s.lastB);
+  return { confirmed: s.confirmed, beyondSince, leftSince, lastT: t, lastA, lastB, lastValue: NO_LAST_VALUES };
 }
 
 /** Forgets every running exceedance (continuity broken by a gap in the data). */
@@ -143,14 +164,17 @@ export interface LevelChange {
   from: string | null;
 }
 
-/** Applies on/off delays at time t. At most one change per call. */
-export function decide(
-  s: LevelState,
-  defs: readonly LevelDef[],
-  onDelayMs: number,
-  offDelayMs: number,
-  t: number,
-): { state: LevelState; change?: LevelChange } {
+/** A change `decide` made, with the levels after it. */
+export interface Decision {
+  state: LevelState;
+  change: LevelChange;
+}
+
+/**
+ * Applies on/off delays at time t. At most one change per call; null when
+ * nothing changes (the common case, on every reading: no result object).
+ */
+export function decide(s: LevelState, defs: readonly LevelDef[], onDelayMs: number, offDelayMs: number, t: number): Decision | null {
   const conf = defNamed(defs, s.confirmed) ?? null;
   if (s.confirmed !== null && conf === null) {
     // the rule lost this level (edited): the condition as configured is gone
@@ -171,5 +195,5 @@ export function decide(
     const target = best !== null && best.group === conf.group && best.rank < conf.rank ? best : null;
     return { state: { ...s, confirmed: target?.name ?? null, leftSince: null }, change: { from: conf.name, to: target } };
   }
-  return { state: s };
+  return null;
 }
