@@ -58,7 +58,7 @@ describe('readings held as encoded chunks', () => {
     expect(Number(res[0]?.series?.[0]?.values?.[0]?.[1])).toBe(accepted);
     // each device once per accepted message: no duplicate points, none missing
     const perDevice = await influxQuery(influx.url, db, 'SELECT count("ua") FROM reading GROUP BY "device"');
-    const counts = Object.fromEntries((perDevice[0]?.series ?? []).map((s: { tags: { device: string }; values: [string, number][] }) => [s.tags.device, s.values[0]![1]]));
+    const counts = Object.fromEntries((perDevice[0]?.series ?? []).map((s) => [s.tags?.['device'], s.values?.[0]?.[1]]));
     for (let i = 0; i < 10; i++) expect(counts[`c${i}`]).toBe(i % 3 === 0 ? Math.ceil(MESSAGES / 2) : MESSAGES);
     const last = await influxQuery(influx.url, db, `SELECT "ua" FROM reading WHERE "device" = 'c4' ORDER BY time DESC LIMIT 1`);
     expect(last[0]?.series?.[0]?.values?.[0]?.[1]).toBe(220 + MESSAGES - 1);
