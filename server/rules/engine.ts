@@ -509,6 +509,8 @@ function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number
   return Number.isFinite(r) ? r : 0;
 }
 
+const NO_SLOTS: readonly RateOfChangeState['slots'][number][] = Object.freeze([]);
+
 function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
@@ -517,24 +519,47 @@ function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule,
   const slotMs = windowMs / ROC_SLOTS;
   const gap = s.lastTs !== null && t - s.lastTs > rule.holdS * 1000;
   const oldest = Math.floor((t - windowMs) / slotMs);
-  const slots = gap ? [] : s.slots.filter((x) => x.k >= oldest);
+  // the slots still in the window (all of them but after a gap or when the window moved on),
+  // their min and max, in loops: no filter/map callbacks or spread arguments per reading
+  const all: readonly RateOfChangeState['slots'][number][] = gap ? NO_SLOTS : s.slots;
+  let kept = 0;
+  let lastKept = -1;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < all.length; i++) {
+    const x = all[i]!;
+    if (x.k < oldest) continue;
+    kept++;
+    lastKept = i;
+    if (x.min < min) min = x.min;
+    if (x.max > max) max = x.max;
+  }
   let ratioRise: number | undefined;
   let ratioFall: number | undefined;
-  if (slots.length > 0) {
-    const min = Math.min(...slots.map((x) => x.min));
-    const max = Math.max(...slots.map((x) => x.max));
+  if (kept > 0) {
     ratioRise = changeRatio(rule, v - min, min);
     ratioFall = changeRatio(rule, max - v, max);
   }
   const defs = rocDefs(rule);
   const levels = observeAfterGap(s.levels, defs, ratioRise ?? 0, ratioFall ?? 0, 0, t, t, rule.holdS * 1000);
   const k = Math.floor(t / slotMs);
-  const last = slots[slots.length - 1];
-  const nextSlots =
-    last !== undefined && last.k === k
-      ? [...slots.slice(0, -1), { k, min: Math.min(last.min, v), max: Math.max(last.max, v) }]
-      : [...slots, { k, min: v, max: v }];
-  return decided({ ...s, lastTs: t, levels, slots: nextSlots, lastValue: v }, defs, rule, t);
+  // the kept slots, the last one widened by v when it is this reading's slot, else a new slot after them
+  const merge = lastKept >= 0 && all[lastKept]!.k === k;
+  // (a value inside its slot's range changes nothing: the slots are shared)
+  const inside = merge && v >= all[lastKept]!.min && v <= all[lastKept]!.max;
+  let slots = s.slots;
+  if (!inside || kept !== all.length) {
+    // sized up front: grown by push, the array would be reallocated (and over-allocated) as it fills
+    slots = new Array(merge ? kept : kept + 1);
+    let j = 0;
+    for (let i = 0; i < all.length; i++) {
+      const x = all[i]!;
+      if (x.k < oldest) continue;
+      slots[j++] = merge && i === lastKept && !inside ? { k, min: Math.min(x.min, v), max: Math.max(x.max, v) } : x;
+    }
+    if (!merge) slots[j] = { k, min: v, max: v };
+  }
+  return decided<RateOfChangeState>({ kind: 'rate_of_change', lastTs: t, levels, slots, lastValue: v }, defs, rule, t);
 }
 
 // ---------------------------------------------------------------- stale
@@ -570,13 +595,15 @@ const unbalanceDefs = memoDefs((rule: UnbalanceRule): LevelDef[] => [
   { name: 'short_time', group: 'hi', rank: 2, cmp: 'gt', limit: rule.shortTime.limitPct, severity: rule.shortTime.severity, arg: 1 },
 ]);
 
+/** The levels once the interval `b` (n > 0) has closed: its mean judged against the normal limit. */
+function observeMean(levels: LevelState, b: { start: number; sum: number; n: number }, rule: UnbalanceRule, defs: readonly LevelDef[]): LevelState {
+  return observeAfterGap(levels, defs, b.sum / b.n, undefined, rule.deadband, b.start, b.start + rule.normal.meanS * 1000, rule.holdS * 1000);
+}
+
 function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly LevelDef[]): UnbalanceState {
   const b = s.bucket;
   if (b === null || b.n === 0) return { ...s, bucket: null };
-  const mean = b.sum / b.n;
-  const end = b.start + rule.normal.meanS * 1000;
-  const levels = observeAfterGap(s.levels, defs, mean, undefined, rule.deadband, b.start, end, rule.holdS * 1000);
-  return { ...s, levels, bucket: null, lastMean: mean };
+  return { ...s, levels: observeMean(s.levels, b, rule, defs), bucket: null, lastMean: b.sum / b.n };
 }
 
 function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number): StepResult {
@@ -586,12 +613,21 @@ function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule,
   const defs = unbalanceDefs(rule);
   const meanMs = rule.normal.meanS * 1000;
   const start = Math.floor(t / meanMs) * meanMs;
-  let next: UnbalanceState = { kind: 'unbalance', lastTs: t, levels: s.levels, bucket: s.bucket, lastMean: s.lastMean };
-  if (next.bucket !== null && next.bucket.start !== start) next = closeUnbalance(next, rule, defs);
-  const b = next.bucket ?? { start, sum: 0, n: 0 };
-  next.bucket = { start, sum: b.sum + v, n: b.n + 1 };
-  next.levels = observeAfterGap(next.levels, defs, undefined, v, rule.deadband, t, t, rule.holdS * 1000);
-  return decided(next, defs, rule, t);
+  // one state object per reading: no intermediate state when an interval closes
+  let levels = s.levels;
+  let lastMean = s.lastMean;
+  let b = s.bucket;
+  if (b !== null && b.start !== start) {
+    if (b.n !== 0) {
+      levels = observeMean(levels, b, rule, defs);
+      lastMean = b.sum / b.n;
+    }
+    b = null;
+  }
+  levels = observeAfterGap(levels, defs, undefined, v, rule.deadband, t, t, rule.holdS * 1000);
+  // b.start, not start, while the interval goes on: the same number, and no new box for it
+  const bucket = b === null ? { start, sum: 0 + v, n: 1 } : { start: b.start, sum: b.sum + v, n: b.n + 1 };
+  return decided<UnbalanceState>({ kind: 'unbalance', lastTs: t, levels, bucket, lastMean }, defs, rule, t);
 }
 
 function tickUnbalance(s: UnbalanceState, rule: UnbalanceRule, now: number): StepResult {
