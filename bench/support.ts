@@ -75,16 +75,24 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    const t = setTimeout(() => done(new Error(`server did not start: ${buf.slice(-2000)}`)), 30_000);
+    const onExit = (code: number | null) => done(new Error(`server exited ${code}: ${buf.slice(-2000)}`));
+    // removed once the URL is seen: kept, it would rescan everything the server ever printed on each write
+    // (a quarter of this process's CPU by the end of a run, taken from the processes being measured)
+    const onData = (d: Buffer) => {
       buf += d.toString();
       const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
+      if (m) done(null, m[1]!);
+    };
+    function done(err: Error | null, found?: string) {
+      clearTimeout(t);
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(found!);
+    }
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
   });
   // GW_BENCH_SERVER_STDOUT=file keeps everything the server prints (e.g. with GW_BENCH_NODE_FLAGS=--trace-gc)
   if (process.env.GW_BENCH_SERVER_STDOUT) child.stdout!.pipe(createWriteStream(process.env.GW_BENCH_SERVER_STDOUT));

@@ -1,20 +1,23 @@
 /**
- * InfluxDB store. Writes go through @influxdata/influxdb-client (Point,
- * line-protocol escaping, batching); queries are InfluxQL over `/query`,
+ * InfluxDB store. Writes go through @influxdata/influxdb-client's transport
+ * (auth, timeouts, HTTP errors as HttpError) as line protocol we encode
+ * (toLine); batching and retries are the ingest's (server/ingest.ts), which
+ * holds each batch until it is stored. Queries are InfluxQL over `/query`,
  * which 1.x, 2.x (v1-compatible API) and 3.x all serve.
  *
  * InfluxDB 1.x (Debian's influxd 1.6) has no `/api/v2/write`; the client only
  * speaks that. `V1WriteTransport` rewrites the client's write requests to 1.x's
- * `/write?db=&rp=&precision=` and leaves everything else untouched, so the
- * client's batching and escaping are kept on both versions.
+ * `/write?db=&rp=&precision=` and leaves everything else untouched.
  */
-import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
+import { InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import { QUANTITIES, isQuantity, type Quality, type Quantity, type Values } from '../../contract/index.ts';
 import type { InfluxConfig } from '../config.ts';
 import { GridwatchError } from '../errors.ts';
 import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
 
 type Transport = InfluxDB['transport'];
+
+const WRITE_OPTIONS = { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } } as const;
 
 // The client logs write failures to the console on its own; ours are
 // reported by the ingest (once per state change, through pino), not twice.
@@ -128,7 +131,7 @@ function seriesKey(r: StoredReading): string {
  * Written here rather than through the client's Point: Point allocates an
  * escaped copy of every field and sorts keys per point, which was a fifth of
  * the server's CPU at 30k readings/s. The lines still go through the
- * client's WriteApi (batching, transport); test/store/influx-line.test.ts
+ * client's transport (InfluxStore.writeEncoded); test/store/influx-line.test.ts
  * checks this against Point for ordinary input.
  */
 export function toLine(r: StoredReading): string {
@@ -153,7 +156,9 @@ function bucketOffset(q: HistoryQuery): number {
 
 export class InfluxStore implements TelemetryStore {
   readonly kind = 'influxdb' as const;
-  private writeApi: WriteApi | null = null;
+  private started = false;
+  /** the path the client's WriteApi would use; V1WriteTransport rewrites it for 1.x */
+  private readonly writePath: string;
   private readonly client: InfluxDB;
   private readonly queryHeaders: Record<string, string>;
   private readonly queryDb: string;
@@ -167,28 +172,20 @@ export class InfluxStore implements TelemetryStore {
     this.queryHeaders = {};
     if (cfg.apiVersion === 2 && cfg.token) this.queryHeaders.authorization = `Token ${cfg.token}`;
     this.queryDb = cfg.apiVersion === 2 ? (cfg.bucket ?? cfg.database) : cfg.database;
+    const org = encodeURIComponent(cfg.org ?? '');
+    this.writePath = `/api/v2/write?org=${org}&bucket=${encodeURIComponent(cfg.bucket ?? cfg.database)}&precision=ms`;
   }
 
   async start(): Promise<void> {
     if (this.cfg.apiVersion === 1 && this.cfg.createDatabase) {
       await this.influxql(`CREATE DATABASE ${ident(this.cfg.database)}`, 'POST');
     }
-    // Retries are ours (ingest keeps the batch and backs off), so a failed
-    // write surfaces at once instead of being retried behind our back.
-    this.writeApi = this.client.getWriteApi(this.cfg.org ?? '', this.cfg.bucket ?? this.cfg.database, 'ms', {
-      batchSize: 1_000_000,
-      flushInterval: 0,
-      maxRetries: 0,
-      maxBufferLines: 2_000_000,
-      maxBatchBytes: 256 * 1024 * 1024,
-      gzipThreshold: 1_000_000_000,
-    });
+    this.started = true;
   }
 
   async stop(): Promise<void> {
-    const w = this.writeApi;
-    this.writeApi = null;
-    if (w) await w.close().catch(() => undefined);
+    // a write in flight finishes or fails on its own; the ingest drains before stopping the store
+    this.started = false;
   }
 
   write(readings: readonly StoredReading[]): Promise<void> {
@@ -202,9 +199,14 @@ export class InfluxStore implements TelemetryStore {
     return Buffer.from(text, 'utf8');
   }
 
+  /**
+   * Sends the chunks as one request body, bytes as they are: no detour
+   * through a JavaScript string (decoding megabytes of lines to a string and
+   * encoding it again for the socket cost the event loop several ms per
+   * batch, in one piece). Resolves when InfluxDB has confirmed the write.
+   */
   async writeEncoded(chunks: readonly Uint8Array[]): Promise<void> {
-    const w = this.writeApi;
-    if (!w) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
+    if (!this.started) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
     const parts: Uint8Array[] = [];
     for (const c of chunks) {
       if (c.byteLength === 0) continue;
@@ -212,11 +214,12 @@ export class InfluxStore implements TelemetryStore {
       parts.push(c);
     }
     if (parts.length === 0) return;
-    const lines = Buffer.concat(parts).toString('utf8');
-    // one record of many lines: the client's buffer then does its per-record bookkeeping once per batch
-    w.writeRecord(lines);
+    const body = Buffer.concat(parts);
     try {
-      await w.flush();
+      // iterate() takes the body as it is (request() would JSON-encode a Buffer) and rejects on a non-2xx status
+      for await (const _ of this.client.transport.iterate(this.writePath, body, WRITE_OPTIONS)) {
+        // InfluxDB answers a write with 204 and no body; an error body is read by the client into its HttpError
+      }
     } catch (e) {
       throw new GridwatchError('GW_ERR_STORE_WRITE', `influx write failed: ${(e as Error).message}`, { cause: e, retryable: true });
     }

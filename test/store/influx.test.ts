@@ -25,4 +25,13 @@ describe('InfluxStore against influxd 1.x', () => {
     await expect(s.write([{ site: 's', room: '', transformer: '', line: '', device: 'd', ts: Date.UTC(2026, 0, 1), q: 'good', late: false, v: { f: 50 } }])).rejects.toMatchObject({ code: 'GW_ERR_STORE_WRITE', retryable: true });
     await s.stop();
   });
+
+  it('fails a write influxd refuses with its own reason, and a write to a stopped store as unavailable', async () => {
+    const s = new InfluxStore({ url: url(), apiVersion: 1, database: `never_created_${process.pid}`, createDatabase: false, timeoutMs: 10_000 });
+    await s.start();
+    const r = { site: 's', room: '', transformer: '', line: '', device: 'd', ts: Date.UTC(2026, 0, 1), q: 'good' as const, late: false, v: { f: 50 } };
+    await expect(s.write([r])).rejects.toMatchObject({ code: 'GW_ERR_STORE_WRITE', message: expect.stringMatching(/database not found/) });
+    await s.stop();
+    await expect(s.write([r])).rejects.toMatchObject({ code: 'GW_ERR_STORE_UNAVAILABLE' });
+  });
 });
