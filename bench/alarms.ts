@@ -28,7 +28,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic, type Reading } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc } from './support.ts';
+import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -228,56 +228,45 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   return { loop, cores, rate, warmup, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
 }
 
-async function main(): Promise<void> {
-  const cleanup: Array<() => Promise<void>> = [];
-  try {
-    console.log(`gridwatch alarm bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
-    const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
-    cleanup.push(() => mosq.stop());
-    const influx: ServiceHandle = await startInfluxd();
-    cleanup.push(() => influx.stop());
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-alarms-'));
-    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    const rulesFile = path.join(dataDir, 'bench-rules.yaml');
-    await writeFile(rulesFile, RULES);
-    const server = await startServerProcess({
-      GW_HTTP_PORT: '0',
-      GW_MQTT_URL: mosq.url,
-      GW_INFLUX_URL: influx.url,
-      GW_INFLUX_DATABASE: 'gridwatch_bench_alarms',
-      GW_DATA_DIR: dataDir,
-      GW_RULES_FILE: rulesFile,
-      GW_LIVE_MAX_FPS: String(LIVE_FPS),
-    });
-    cleanup.unshift(() => server.stop());
+async function main(cleanup: Cleanups): Promise<void> {
+  console.log(`gridwatch alarm bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
+  const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
+  cleanup.push(() => mosq.stop());
+  const influx: ServiceHandle = await startInfluxd();
+  cleanup.push(() => influx.stop());
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-alarms-'));
+  cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+  const rulesFile = path.join(dataDir, 'bench-rules.yaml');
+  await writeFile(rulesFile, RULES);
+  const server = await startServerProcess({
+    GW_HTTP_PORT: '0',
+    GW_MQTT_URL: mosq.url,
+    GW_INFLUX_URL: influx.url,
+    GW_INFLUX_DATABASE: 'gridwatch_bench_alarms',
+    GW_DATA_DIR: dataDir,
+    GW_RULES_FILE: rulesFile,
+    GW_LIVE_MAX_FPS: String(LIVE_FPS),
+  });
+  cleanup.unshift(() => server.stop());
 
-    let rate = FIXED_RATE;
-    if (rate === undefined) {
-      const full = await sustained(mosq.url, server);
-      console.log(`sustained  broker → server (all default rules) → influxd: ${fmt(full)} readings/s`);
-      rate = Math.max(READINGS_PER_MESSAGE, Math.floor(full / 2 / READINGS_PER_MESSAGE) * READINGS_PER_MESSAGE);
-    }
-    const pids = { server: server.child.pid!, influxd: influx.pid, mosquitto: mosq.pid };
-    if (FIXED_RATE === undefined) console.log(`           influxd settled after ${fmt(await settle(pids), 1)} s`);
-    const r = await latency(mosq.url, server, rate, pids);
-    console.log(`latency    publish → alarm on WebSocket at ${fmt(r.rate)} readings/s, 1 % over the limit (${fmt(r.rate / 100)} raises/s + as many clears):`);
-    console.log(`           p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms (target p99 < 25 ms), over ${SECONDS} s`);
-    console.log(`           the ${WARMUP_S} s before, while the server first met these meters (not in the figures above): p99 ${fmt(r.warmup.p99, 1)} ms, max ${fmt(r.warmup.max, 1)} ms over ${fmt(r.warmup.raises)} raises`);
-    // conflated: a value superseded before its frame is not counted, so this tail is flattered; every raise is counted above
-    console.log(`           for comparison, the same messages' live values (frames at ${LIVE_FPS}/s, conflated): p50 ${fmt(r.live.p50, 1)} ms, p99 ${fmt(r.live.p99, 1)} ms`);
-    console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
-    console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
-    console.log(`           machine load average during the run: ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
-    console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);
-  } finally {
-    for (const c of cleanup) await c().catch((e) => console.error('cleanup failed', e));
+  let rate = FIXED_RATE;
+  if (rate === undefined) {
+    const full = await sustained(mosq.url, server);
+    console.log(`sustained  broker → server (all default rules) → influxd: ${fmt(full)} readings/s`);
+    rate = Math.max(READINGS_PER_MESSAGE, Math.floor(full / 2 / READINGS_PER_MESSAGE) * READINGS_PER_MESSAGE);
   }
+  const pids = { server: server.child.pid!, influxd: influx.pid, mosquitto: mosq.pid };
+  if (FIXED_RATE === undefined) console.log(`           influxd settled after ${fmt(await settle(pids), 1)} s`);
+  const r = await latency(mosq.url, server, rate, pids);
+  console.log(`latency    publish → alarm on WebSocket at ${fmt(r.rate)} readings/s, 1 % over the limit (${fmt(r.rate / 100)} raises/s + as many clears):`);
+  console.log(`           p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, max ${fmt(r.max, 1)} ms (target p99 < 25 ms), over ${SECONDS} s`);
+  console.log(`           the ${WARMUP_S} s before, while the server first met these meters (not in the figures above): p99 ${fmt(r.warmup.p99, 1)} ms, max ${fmt(r.warmup.max, 1)} ms over ${fmt(r.warmup.raises)} raises`);
+  // conflated: a value superseded before its frame is not counted, so this tail is flattered; every raise is counted above
+  console.log(`           for comparison, the same messages' live values (frames at ${LIVE_FPS}/s, conflated): p50 ${fmt(r.live.p50, 1)} ms, p99 ${fmt(r.live.p99, 1)} ms`);
+  console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
+  console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
+  console.log(`           machine load average during the run: ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
+  console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, pct, quantile, serverMetric, startServerProcess, type ServerProc } from './support.ts';
+import { cpuMeter, fmt, pct, quantile, serverMetric, startServerProcess, type ServerProc, runBench, type Cleanups } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 /** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
@@ -221,64 +221,53 @@ async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: n
   return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), frames };
 }
 
-async function main(): Promise<void> {
-  const cleanup: Array<() => Promise<void>> = [];
-  try {
-    console.log(`gridwatch bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
-    const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
-    cleanup.push(() => mosq.stop());
-    const influx: ServiceHandle = await startInfluxd();
-    cleanup.push(() => influx.stop());
+async function main(cleanup: Cleanups): Promise<void> {
+  console.log(`gridwatch bench — ${os.cpus().length} cores, ${SECONDS} s per stage\n`);
+  const mosq: ServiceHandle = await startMosquitto({ extraConfig: ['max_queued_messages 0', 'max_inflight_messages 0'] });
+  cleanup.push(() => mosq.stop());
+  const influx: ServiceHandle = await startInfluxd();
+  cleanup.push(() => influx.stop());
 
-    const sample = makeMessage('agent-0', 0, Date.UTC(2026, 0, 1)).payload;
-    const rawSmall = await mosquittoCeiling(mosq.url, 200);
-    const rawBatch = await mosquittoCeiling(mosq.url, Buffer.byteLength(sample));
-    console.log(`ceiling  Mosquitto QoS 1, 200 B messages          ${fmt(rawSmall)} msg/s`);
-    console.log(`ceiling  Mosquitto QoS 1, ${fmt(Buffer.byteLength(sample))} B messages (100 readings) ${fmt(rawBatch)} msg/s = ${fmt(rawBatch * READINGS_PER_MESSAGE)} readings/s`);
-    const ceiling = await influxCeiling(influx.url, influx.pid);
-    const rawInflux = ceiling.rate;
-    console.log(`ceiling  influxd /write, 10-field points           ${fmt(rawInflux)} points/s (influxd ${fmt(ceiling.cores, 2)} cores, ${fmt((ceiling.cores / rawInflux) * 1e6, 1)} µs CPU per point)\n`);
+  const sample = makeMessage('agent-0', 0, Date.UTC(2026, 0, 1)).payload;
+  const rawSmall = await mosquittoCeiling(mosq.url, 200);
+  const rawBatch = await mosquittoCeiling(mosq.url, Buffer.byteLength(sample));
+  console.log(`ceiling  Mosquitto QoS 1, 200 B messages          ${fmt(rawSmall)} msg/s`);
+  console.log(`ceiling  Mosquitto QoS 1, ${fmt(Buffer.byteLength(sample))} B messages (100 readings) ${fmt(rawBatch)} msg/s = ${fmt(rawBatch * READINGS_PER_MESSAGE)} readings/s`);
+  const ceiling = await influxCeiling(influx.url, influx.pid);
+  const rawInflux = ceiling.rate;
+  console.log(`ceiling  influxd /write, 10-field points           ${fmt(rawInflux)} points/s (influxd ${fmt(ceiling.cores, 2)} cores, ${fmt((ceiling.cores / rawInflux) * 1e6, 1)} µs CPU per point)\n`);
 
-    const db = 'gridwatch_bench';
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-'));
-    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    const server = await startServerProcess({
-      GW_HTTP_PORT: '0',
-      GW_MQTT_URL: mosq.url,
-      GW_INFLUX_URL: influx.url,
-      GW_INFLUX_DATABASE: db,
-      GW_DATA_DIR: dataDir,
-      GW_LIVE_MAX_FPS: String(LIVE_FPS),
-    });
-    cleanup.unshift(() => server.stop());
+  const db = 'gridwatch_bench';
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-'));
+  cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+  const server = await startServerProcess({
+    GW_HTTP_PORT: '0',
+    GW_MQTT_URL: mosq.url,
+    GW_INFLUX_URL: influx.url,
+    GW_INFLUX_DATABASE: db,
+    GW_DATA_DIR: dataDir,
+    GW_LIVE_MAX_FPS: String(LIVE_FPS),
+  });
+  cleanup.unshift(() => server.stop());
 
-    const pids = { server: server.child.pid!, influxd: influx.pid, mosquitto: mosq.pid };
-    const full = STAGES.includes('path') ? await wholePath(mosq.url, influx.url, server, db, 4, pids) : { rate: Number(process.env.GW_BENCH_RATE ?? 50_000), sent: 0, stored: 0, cores: {} };
-    if (STAGES.includes('path')) console.log(`path     sustained through broker → server → influxd ${fmt(full.rate)} readings/s`);
-    if (STAGES.includes('path')) console.log(`         = ${pct(full.rate, rawInflux)} of the raw influxd ceiling, ${pct(full.rate, rawBatch * READINGS_PER_MESSAGE)} of the broker ceiling`);
-    if (STAGES.includes('path')) {
-      console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}`);
-      const c = full.cores;
-      console.log(`         CPU (cores): server ${fmt(c.server!, 2)} (its event loop busy ${pct(c.serverEventLoop!, 1)}), influxd ${fmt(c.influxd!, 2)}, mosquitto ${fmt(c.mosquitto!, 2)}, load generator ${fmt(c.bench!, 2)}`);
-      console.log(`         CPU per reading: server ${fmt((c.server! / full.rate) * 1e6, 1)} µs, influxd ${fmt((c.influxd! / full.rate) * 1e6, 1)} µs\n`);
-    }
-
-    if (!STAGES.includes('latency')) return;
-    const half = Math.max(READINGS_PER_MESSAGE, Math.floor(full.rate / 2));
-    const l0 = await latency(mosq.url, server, half, 0);
-    console.log(`(live feed at ${LIVE_FPS} frames/s per client)`);
-    console.log(`latency  publish → WebSocket at ${fmt(half)} readings/s: p50 ${fmt(l0.p50, 1)} ms, p99 ${fmt(l0.p99, 1)} ms`);
-    const l1 = await latency(mosq.url, server, half, 200);
-    console.log(`latency  same, with 200 more WebSocket clients (10 meters, 10 frames/s each):     p50 ${fmt(l1.p50, 1)} ms, p99 ${fmt(l1.p99, 1)} ms (p99 ×${fmt(l1.p99 / l0.p99, 2)})`);
-  } finally {
-    for (const c of cleanup) await c().catch((e) => console.error('cleanup failed', e));
+  const pids = { server: server.child.pid!, influxd: influx.pid, mosquitto: mosq.pid };
+  const full = STAGES.includes('path') ? await wholePath(mosq.url, influx.url, server, db, 4, pids) : { rate: Number(process.env.GW_BENCH_RATE ?? 50_000), sent: 0, stored: 0, cores: {} };
+  if (STAGES.includes('path')) console.log(`path     sustained through broker → server → influxd ${fmt(full.rate)} readings/s`);
+  if (STAGES.includes('path')) console.log(`         = ${pct(full.rate, rawInflux)} of the raw influxd ceiling, ${pct(full.rate, rawBatch * READINGS_PER_MESSAGE)} of the broker ceiling`);
+  if (STAGES.includes('path')) {
+    console.log(`         sent ${fmt(full.sent)}, in InfluxDB ${fmt(full.stored)}, missing ${fmt(full.sent - full.stored)}`);
+    const c = full.cores;
+    console.log(`         CPU (cores): server ${fmt(c.server!, 2)} (its event loop busy ${pct(c.serverEventLoop!, 1)}), influxd ${fmt(c.influxd!, 2)}, mosquitto ${fmt(c.mosquitto!, 2)}, load generator ${fmt(c.bench!, 2)}`);
+    console.log(`         CPU per reading: server ${fmt((c.server! / full.rate) * 1e6, 1)} µs, influxd ${fmt((c.influxd! / full.rate) * 1e6, 1)} µs\n`);
   }
+
+  if (!STAGES.includes('latency')) return;
+  const half = Math.max(READINGS_PER_MESSAGE, Math.floor(full.rate / 2));
+  const l0 = await latency(mosq.url, server, half, 0);
+  console.log(`(live feed at ${LIVE_FPS} frames/s per client)`);
+  console.log(`latency  publish → WebSocket at ${fmt(half)} readings/s: p50 ${fmt(l0.p50, 1)} ms, p99 ${fmt(l0.p99, 1)} ms`);
+  const l1 = await latency(mosq.url, server, half, 200);
+  console.log(`latency  same, with 200 more WebSocket clients (10 meters, 10 frames/s each):     p50 ${fmt(l1.p50, 1)} ms, p99 ${fmt(l1.p99, 1)} ms (p99 ×${fmt(l1.p99 / l0.p99, 2)})`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

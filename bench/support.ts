@@ -134,3 +134,26 @@ export async function serverMetrics(server: ServerProc, names: readonly string[]
   const text = await (await fetch(`${server.url}/metrics`, { headers: { cookie: server.cookie } })).text();
   return names.map((name) => Number(text.match(new RegExp(`^${name} ([0-9.e+-]+)`, 'm'))?.[1] ?? NaN));
 }
+
+/** Cleanups a bench registers as it starts things: run in array order at the end, whatever happened. */
+export type Cleanups = Array<() => Promise<void>>;
+
+/** Runs a bench's main, then every cleanup it registered; exits 0, or 1 with the error printed. */
+export function runBench(main: (cleanup: Cleanups) => Promise<void>): void {
+  const cleanup: Cleanups = [];
+  const finish = async () => {
+    for (const c of cleanup) await c().catch((e) => console.error('cleanup failed', e));
+  };
+  main(cleanup)
+    .then(finish, async (e) => {
+      await finish();
+      throw e;
+    })
+    .then(
+      () => process.exit(0),
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+}
