@@ -26,20 +26,20 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { readingsTopic, type Reading } from '../contract/index.ts';
+import { readingsTopic } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups } from './support.ts';
+import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
-const READINGS_PER_MESSAGE = 100;
 /**
  * The latency stage's meters are new to the server: their first seconds
  * build rule state, baselines and series keys and run code not yet optimised
  * for them. That is measured too, but apart from the steady state.
  */
 const WARMUP_S = Number(process.env.GW_BENCH_WARMUP ?? 3);
-const NORMAL = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
+/** the values of a meter over the limit (ib) */
+const HOT_JSON = JSON.stringify({ ...BENCH_VALUES, ib: 612.5 });
 const LIMIT_A = 500;
 /** live-value frames per second per client, as in bench/run.ts: a value waits at most 1/LIVE_FPS for its frame; alarm frames never wait */
 const LIVE_FPS = Number(process.env.GW_BENCH_LIVE_FPS ?? 100);
@@ -76,10 +76,10 @@ async function sustained(mqttUrl: string, server: ServerProc): Promise<number> {
         const pump = () => {
           while (inflight < 20 && Date.now() < until) {
             ts = Math.max(ts + 1, Date.now());
-            const readings: Reading[] = [];
-            for (let i = 0; i < READINGS_PER_MESSAGE; i++) readings.push({ device: `${agent}-m${i}`, ts, seq: seq++, v: NORMAL, q: 'good' });
+            const payload = makeMessage(agent, seq, ts);
+            seq += READINGS_PER_MESSAGE;
             inflight++;
-            pub.publish(readingsTopic('bench', agent), JSON.stringify({ agent, readings }), { qos: 1 }, () => {
+            pub.publish(readingsTopic('bench', agent), payload, { qos: 1 }, () => {
               inflight--;
               sent += READINGS_PER_MESSAGE;
               pump();
@@ -192,9 +192,9 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     while (Date.now() < until) {
       ts = Math.max(ts + 1, Date.now());
       const hot = (k++ * 37) % READINGS_PER_MESSAGE;
-      const readings: Reading[] = [];
-      for (let i = 0; i < READINGS_PER_MESSAGE; i++)
-        readings.push({ device: `${agent}-m${i}`, ts, seq: seq++, v: i === hot && i !== prevHot ? { ...NORMAL, ib: 612.5 } : NORMAL, q: 'good' });
+      const over = hot !== prevHot ? hot : -1;
+      const payload = makeMessage(agent, seq, ts, { values: (i) => (i === over ? HOT_JSON : undefined) });
+      seq += READINGS_PER_MESSAGE;
       if (hot !== prevHot) {
         sentAt.set(`${agent}-m${hot}@${ts}`, { t: performance.now(), measured: measuring });
         if (measuring) raises++;
@@ -202,7 +202,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
       }
       prevHot = hot;
       if (measuring) msgAt.set(ts, performance.now());
-      pub.publish(readingsTopic('bench', agent), JSON.stringify({ agent, readings }), { qos: 1 });
+      pub.publish(readingsTopic('bench', agent), payload, { qos: 1 });
       next += interval;
       const wait = next - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -15,15 +15,13 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { influxQuery, startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, pct, quantile, serverMetric, startServerProcess, type ServerProc, runBench, type Cleanups } from './support.ts';
+import { cpuMeter, fmt, pct, quantile, serverMetric, startServerProcess, type ServerProc, runBench, type Cleanups, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 /** GW_BENCH_STAGES=path skips the latency stages (e.g. for profiling) */
 const STAGES = (process.env.GW_BENCH_STAGES ?? 'ceilings,path,latency').split(',');
-const READINGS_PER_MESSAGE = 100;
 /** WebSocket frames per second per client: a reading waits at most 1/LIVE_FPS for its frame */
 const LIVE_FPS = Number(process.env.GW_BENCH_LIVE_FPS ?? 100);
-const QUANTITIES = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 };
 
 
 /** Raw Mosquitto: QoS 1 messages/s from one plain publisher to one plain subscriber. */
@@ -64,7 +62,7 @@ async function mosquittoCeiling(url: string, payloadBytes: number): Promise<numb
 /** Raw influxd: points/s through POST /write, 5,000-line batches of 10-field lines, two writers. */
 async function influxCeiling(url: string, pid: number): Promise<{ rate: number; cores: number }> {
   await fetch(`${url}/query?q=${encodeURIComponent('CREATE DATABASE raw')}`, { method: 'POST' });
-  const fields = Object.entries(QUANTITIES).map(([k, v]) => `${k}=${v}`).join(',');
+  const fields = Object.entries(BENCH_VALUES).map(([k, v]) => `${k}=${v}`).join(',');
   let written = 0;
   const base = Date.UTC(2026, 0, 1);
   const until = Date.now() + SECONDS * 1000;
@@ -84,23 +82,6 @@ async function influxCeiling(url: string, pid: number): Promise<{ rate: number; 
   return { rate: written / ((performance.now() - t0) / 1000), cores: cpu().influxd! };
 }
 
-
-const VALUES_JSON = JSON.stringify(QUANTITIES);
-
-/**
- * One agent's poll cycle of READINGS_PER_MESSAGE meters as the contract's
- * JSON. Built from strings: the load generator shares the two cores with
- * what it measures, so it should spend as little of them as it can.
- * `probe` names the first meter `probe` (the latency stages look for it).
- */
-function makeMessage(agent: string, seq0: number, ts: number, probe = false): { payload: string; count: number } {
-  let body = `{"agent":"${agent}","readings":[`;
-  for (let i = 0; i < READINGS_PER_MESSAGE; i++) {
-    const device = probe && i === 0 ? 'probe' : `${agent}-m${i}`;
-    body += `${i ? ',' : ''}{"device":"${device}","ts":${ts},"seq":${seq0 + i},"v":${VALUES_JSON},"q":"good"}`;
-  }
-  return { payload: `${body}]}`, count: READINGS_PER_MESSAGE };
-}
 
 /**
  * Whole path at full speed: `agents` publishers each send messages of 100
@@ -131,7 +112,7 @@ async function wholePath(
       await new Promise<void>((resolve) => {
         const pump = () => {
           while (inflight < 20 && Date.now() < until) {
-            const m = makeMessage(agent, seq, base + tick++ * 1000);
+            const m = { payload: makeMessage(agent, seq, base + tick++ * 1000), count: READINGS_PER_MESSAGE };
             seq += m.count;
             inflight++;
             pub.publish(readingsTopic('bench', agent), m.payload, { qos: 1 }, () => {
@@ -205,7 +186,7 @@ async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: n
   let next = performance.now();
   while (Date.now() < until) {
     // one probe reading per message, first in the batch
-    const m = makeMessage('lat', seq, ts, true);
+    const m = { payload: makeMessage('lat', seq, ts, { name: (i) => (i === 0 ? 'probe' : undefined) }), count: READINGS_PER_MESSAGE };
     seq += m.count;
     sentAt.set(ts, performance.now());
     pub.publish(readingsTopic('bench', 'lat'), m.payload, { qos: 1 });
@@ -228,7 +209,7 @@ async function main(cleanup: Cleanups): Promise<void> {
   const influx: ServiceHandle = await startInfluxd();
   cleanup.push(() => influx.stop());
 
-  const sample = makeMessage('agent-0', 0, Date.UTC(2026, 0, 1)).payload;
+  const sample = makeMessage('agent-0', 0, Date.UTC(2026, 0, 1));
   const rawSmall = await mosquittoCeiling(mosq.url, 200);
   const rawBatch = await mosquittoCeiling(mosq.url, Buffer.byteLength(sample));
   console.log(`ceiling  Mosquitto QoS 1, 200 B messages          ${fmt(rawSmall)} msg/s`);

@@ -157,3 +157,30 @@ export function runBench(main: (cleanup: Cleanups) => Promise<void>): void {
       },
     );
 }
+
+/** Meters in one agent message: one agent's poll cycle of 100 meters. */
+export const READINGS_PER_MESSAGE = 100;
+/** An ordinary poll of a three-phase meter (V, A, kW, kvar, PF, Hz). */
+export const BENCH_VALUES = { ua: 230.1, ub: 229.8, uc: 231.2, ia: 101.5, ib: 98.2, ic: 104.9, p: 68.3, q: 12.1, pf: 0.98, f: 50.01 } as const;
+const VALUES_JSON = JSON.stringify(BENCH_VALUES);
+
+/**
+ * One agent's poll cycle of READINGS_PER_MESSAGE meters (`<agent>-m<i>`) as
+ * the contract's JSON. Built from strings: the load generator shares the two
+ * cores with what it measures, so it should spend as little of them as it
+ * can. `name(i)` renames a meter; `values(i)` gives a meter other values (as
+ * JSON), e.g. one over a limit.
+ */
+export function makeMessage(
+  agent: string,
+  seq0: number,
+  ts: number,
+  opts: { name?: (i: number) => string | undefined; values?: (i: number) => string | undefined } = {},
+): string {
+  let body = `{"agent":"${agent}","readings":[`;
+  for (let i = 0; i < READINGS_PER_MESSAGE; i++) {
+    const device = opts.name?.(i) ?? `${agent}-m${i}`;
+    body += `${i ? ',' : ''}{"device":"${device}","ts":${ts},"seq":${seq0 + i},"v":${opts.values?.(i) ?? VALUES_JSON},"q":"good"}`;
+  }
+  return `${body}]}`;
+}
