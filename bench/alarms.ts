@@ -11,6 +11,7 @@
  *   GW_BENCH_RATE=20000     ingest rate of the latency stage in readings/s (default: half the sustained rate measured first)
  *   GW_BENCH_WARMUP=3       seconds the latency stage publishes before it measures (default 3; reported apart)
  *   GW_BENCH_DUMP=file      writes each raise's publish time and latency (ms), to see whether the tail comes in clusters
+ *   GW_BENCH_HEAP=file      the server's allocations during the measured latency stage (bench/tools/heap-sampling.ts)
  *   GW_BENCH_SERVER_ENV, GW_BENCH_NODE_FLAGS, GW_BENCH_PROFILE, GW_BENCH_SERVER_STDOUT: see bench/support.ts
  *
  * Each message is one agent's poll cycle of 100 meters (as in bench/run.ts);
@@ -28,7 +29,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
+import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, heapSampling, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -215,7 +216,9 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   // this process receives the frames: its own delays are in every figure it takes
   const benchLoop = monitorEventLoopDelay({ resolution: 1 });
   benchLoop.enable();
+  heapSampling(server);
   await publishFor(SECONDS);
+  heapSampling(server);
   const cores = cpu();
   const [p99, max] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   benchLoop.disable();

@@ -59,10 +59,12 @@ export interface ServerProc {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProc> {
   // GW_BENCH_PROFILE=dir writes a V8 CPU profile of the server process there
   const prof = process.env.GW_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GW_BENCH_PROFILE}`] : [];
+  // GW_BENCH_HEAP=file: an allocation profile of the stage that calls heapSampling (bench/tools/heap-sampling.ts)
+  const imports = process.env.GW_BENCH_HEAP ? ['--import', './bench/tools/heap-sampling.ts'] : [];
   // the server runs with the V8 flags it gets in production (Dockerfile, npm start);
   // GW_BENCH_NODE_FLAGS replaces them to compare others
   const flags = (process.env.GW_BENCH_NODE_FLAGS ?? SERVER_NODE_FLAGS).split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...imports, 'server/main.ts'], {
     env: {
       ...process.env,
       ...env,
@@ -183,4 +185,12 @@ export function makeMessage(
     body += `${i ? ',' : ''}{"device":"${device}","ts":${ts},"seq":${seq0 + i},"v":${opts.values?.(i) ?? VALUES_JSON},"q":"good"}`;
   }
   return `${body}]}`;
+}
+
+/**
+ * With GW_BENCH_HEAP=file, starts (and on the second call stops and writes)
+ * the server's allocation profile: see bench/tools/heap-sampling.ts.
+ */
+export function heapSampling(server: ServerProc): void {
+  if (process.env.GW_BENCH_HEAP) server.child.kill('SIGUSR2');
 }
