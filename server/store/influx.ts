@@ -127,27 +127,27 @@ function seriesKey(r: StoredReading): Uint8Array {
   return bytes;
 }
 
+/** `${before}${key}${after}` as UTF-8 bytes, built once per key (the text is only made on a miss) */
+function cachedBytes(m: Map<string, Uint8Array>, key: string, before: string, after: string): Uint8Array {
+  let b = m.get(key);
+  if (b === undefined) m.set(key, (b = Buffer.from(`${before}${key}${after}`, 'utf8')));
+  return b;
+}
 /**
- * ` name=` (first field) and `,name=` of each field, as bytes, looked up by
- * the bare name (a key built per field would itself be garbage per reading).
- * Field names are the contract's quantities: a handful.
+ * ` name=` (first field) and `,name=` of each field, looked up by the bare
+ * name: a key built per field would itself be garbage per reading. Field
+ * names are the contract's quantities: a handful.
  */
 const FIRST_FIELD = new Map<string, Uint8Array>();
 const NEXT_FIELD = new Map<string, Uint8Array>();
 function fieldPrefix(name: string, first: boolean): Uint8Array {
-  const m = first ? FIRST_FIELD : NEXT_FIELD;
-  let b = m.get(name);
-  if (b === undefined) m.set(name, (b = Buffer.from(`${first ? ' ' : ','}${name}=`, 'utf8')));
-  return b;
+  return first ? cachedBytes(FIRST_FIELD, name, ' ', '=') : cachedBytes(NEXT_FIELD, name, ',', '=');
 }
-/** ` quality="…" ` / `,quality="…" ` by quality */
+/** ` quality="…" ` / `,quality="…" ` (with the space before the timestamp) by quality */
 const FIRST_QUALITY = new Map<string, Uint8Array>();
 const NEXT_QUALITY = new Map<string, Uint8Array>();
 function qualityField(q: string, first: boolean): Uint8Array {
-  const m = first ? FIRST_QUALITY : NEXT_QUALITY;
-  let b = m.get(q);
-  if (b === undefined) m.set(q, (b = Buffer.from(`${first ? ' ' : ','}quality="${q}" `, 'utf8')));
-  return b;
+  return first ? cachedBytes(FIRST_QUALITY, q, ' quality="', '" ') : cachedBytes(NEXT_QUALITY, q, ',quality="', '" ');
 }
 const LATE_FIELD = [Buffer.from(',late=T'), Buffer.from(' late=T')] as const;
 
