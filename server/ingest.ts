@@ -45,28 +45,30 @@ export interface IngestOptions {
 interface InFlight {
   items: Pending[];
   done: boolean;
+  /** seqs of its items (for `held`) */
+  seqs: number;
 }
 
+/**
+ * One accepted message held until the store confirms it: one object per
+ * message, not per reading, so what waits through a store write (100–400 ms
+ * under load) is a handful of objects for the garbage collector to copy, not
+ * one per reading (those were promoted to the old generation and paid for
+ * in mark-compact pauses on the loop that delivers alarms).
+ */
 interface Pending {
   agent: string;
-  /**
-   * the reading; null when the store holds it encoded (in `chunk` of this or
-   * an earlier item of its message), for a rejected reading (handled, not
-   * stored: `seq`) and for a message's envelope (`seq` −1)
-   */
-  reading: StoredReading | null;
-  /**
-   * the store's encoding of the message's readings (TelemetryStore.encode),
-   * on the item of its first reading; `lines` readings. A batch that cuts a
-   * message writes them all: the later items' watermarks still wait for
-   * their own batch, and batches complete in order.
-   */
+  /** the seqs this message settles once stored, in order: its readings', then its rejected readings' (handled, not stored) */
+  seqs: number[];
+  /** the readings, for a store without `encode`; null when encoded in `chunk` */
+  readings: StoredReading[] | null;
+  /** the store's encoding of the readings (TelemetryStore.encode) */
   chunk?: Uint8Array;
-  lines?: number;
-  seq: number;
+  /** readings to store */
+  lines: number;
   /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
   at: number;
-  /** a message's envelope (ReadingsMessage.from / next / skip), applied in order with its readings */
+  /** the message's envelope (ReadingsMessage.from / next / skip), applied before its seqs */
   from?: number;
   next?: number;
   skip?: [number, number][];
@@ -75,6 +77,11 @@ interface Pending {
 export class Ingest {
   private client: MqttClient | null = null;
   private queue: Pending[] = [];
+  /** readings to store in `queue`, and seqs it settles (readings plus rejected ones) */
+  private queuedLines = 0;
+  private queuedSeqs = 0;
+  /** seqs of the batches in `inflight` */
+  private inflightSeqs = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   /** the watermark last published per agent */
@@ -271,11 +278,9 @@ export class Ingest {
       log.warn({ agent: parts.agent, errors: rejected.slice(0, 10), count: byPath.size }, 'readings rejected');
     }
     const stored: StoredReading[] = [];
+    const seqs: number[] = [];
     const arrived = this.now();
-    const encoding = this.deps.store.encode !== undefined;
     if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
-    if (from !== undefined || next !== undefined || skip !== undefined) this.queue.push({ agent: parts.agent, reading: null, seq: -1, at: arrived, from, next, skip });
-    const first = this.queue.length;
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
       if (!place && !this.unknownDevices.has(r.device)) {
@@ -294,15 +299,24 @@ export class Ingest {
         v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
       };
       stored.push(s);
-      this.queue.push({ agent: parts.agent, reading: encoding ? null : s, seq: r.seq, at: arrived });
-    }
-    if (encoding && stored.length) {
-      const head = this.queue[first]!;
-      head.chunk = this.deps.store.encode!(stored);
-      head.lines = stored.length;
+      seqs.push(r.seq);
     }
     // a rejected reading is handled: sending it again would not help
-    for (const seq of rejectedSeqs) this.queue.push({ agent: parts.agent, reading: null, seq, at: arrived });
+    for (const seq of rejectedSeqs) seqs.push(seq);
+    if (seqs.length > 0 || from !== undefined || next !== undefined || skip !== undefined) {
+      const encode = this.deps.store.encode;
+      const item: Pending = { agent: parts.agent, seqs, readings: null, lines: stored.length, at: arrived };
+      if (stored.length) {
+        if (encode) item.chunk = encode.call(this.deps.store, stored);
+        else item.readings = stored;
+      }
+      if (from !== undefined) item.from = from;
+      if (next !== undefined) item.next = next;
+      if (skip !== undefined) item.skip = skip;
+      this.queue.push(item);
+      this.queuedSeqs += seqs.length;
+      this.queuedLines += stored.length;
+    }
     metrics.readingsIn.inc(stored.length);
     if (stored.length) this.emit(this.readingsListeners, stored, parts.agent);
     metrics.queueDepth.set(this.held);
@@ -310,9 +324,9 @@ export class Ingest {
     this.scheduleFlush();
   }
 
-  /** readings held in memory: queued plus being written */
+  /** readings held in memory (rejected ones included until their message is settled): queued plus being written */
   private get held(): number {
-    return this.queue.length + this.inflight.reduce((n, r) => n + r.items.length, 0);
+    return this.queuedSeqs + this.inflightSeqs;
   }
 
   private scheduleFlush(): void {
@@ -321,7 +335,7 @@ export class Ingest {
     if (this.writing >= this.opts.writeConcurrency) return;
     // while the store is failing only the batches already in flight retry
     if (!this.storeHealthy && this.inflight.length > 0) return;
-    const delay = this.queue.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs;
+    const delay = this.queuedLines >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.startWrite();
@@ -331,9 +345,21 @@ export class Ingest {
 
   /** Takes the next batch off the queue and writes it; batches complete out of order but watermarks advance in order. */
   private startWrite(): void {
-    const items = this.queue.splice(0, this.opts.batchSize);
-    if (items.length === 0) return;
-    const rec: InFlight = { items, done: false };
+    // whole messages, up to batchSize readings (at least one message)
+    let n = 0;
+    let lines = 0;
+    let seqCount = 0;
+    while (n < this.queue.length && (n === 0 || lines + this.queue[n]!.lines <= this.opts.batchSize)) {
+      lines += this.queue[n]!.lines;
+      seqCount += this.queue[n]!.seqs.length;
+      n++;
+    }
+    if (n === 0) return;
+    const items = this.queue.splice(0, n);
+    this.queuedLines -= lines;
+    this.queuedSeqs -= seqCount;
+    this.inflightSeqs += seqCount;
+    const rec: InFlight = { items, done: false, seqs: seqCount };
     this.inflight.push(rec);
     this.writing++;
     void this.writeUntilStored(rec);
@@ -344,13 +370,9 @@ export class Ingest {
     const encoded: Uint8Array[] = [];
     let count = 0;
     for (const p of rec.items) {
-      if (p.chunk) {
-        encoded.push(p.chunk);
-        count += p.lines!;
-      } else if (p.reading) {
-        readings.push(p.reading);
-        count++;
-      }
+      if (p.chunk) encoded.push(p.chunk);
+      else if (p.readings) for (const r of p.readings) readings.push(r);
+      count += p.lines;
     }
     const { metrics, log, store } = this.deps;
     let delay = 100;
@@ -378,7 +400,11 @@ export class Ingest {
     rec.done = true;
     this.writing--;
     // a watermark may only cover batches that are all stored: advance from the oldest
-    while (this.inflight[0]?.done) this.publishWatermarks(this.inflight.shift()!.items);
+    while (this.inflight[0]?.done) {
+      const settled = this.inflight.shift()!;
+      this.inflightSeqs -= settled.seqs;
+      this.publishWatermarks(settled.items);
+    }
     metrics.queueDepth.set(this.held);
     this.releaseWaiters();
     this.scheduleFlush();
@@ -404,16 +430,19 @@ export class Ingest {
         t = this.trackers.get(agent);
         touched.add(agent);
       }
-      if (p.seq >= 0) {
-        if (t) t.add(p.seq);
-        // an agent that does not say where its spool starts (`from`), first seen since this server started: its first seq is the start
-        else this.trackers.set(agent, (t = new SeqTracker(p.seq)));
-      } else {
+      // the envelope first: it says where the agent's spool starts before its seqs count
+      if (p.from !== undefined || p.next !== undefined || p.skip !== undefined) {
         if (t) {
           if (t.envelope(p.from, p.next) === 'restarted')
             this.deps.log.warn({ agent, from: p.from, next: p.next }, 'agent seq went back below its watermark (a new spool?); its watermark starts again');
         } else if (p.from !== undefined) this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
         if (t && p.skip) for (const [a, b] of p.skip) t.addRange(a, b);
+      }
+      for (let i = 0; i < p.seqs.length; i++) {
+        const seq = p.seqs[i]!;
+        if (t) t.add(seq);
+        // an agent that does not say where its spool starts (`from`), first seen since this server started: its first seq is the start
+        else this.trackers.set(agent, (t = new SeqTracker(seq)));
       }
     }
     for (const a of touched) {

@@ -1,10 +1,11 @@
 /**
- * The InfluxDB store holds a message's readings as one encoded chunk on the
- * item of its first reading (TelemetryStore.encode). Batches are cut by
- * reading count, so they cut messages: here every batch (7 readings) cuts a
- * message (10), and rejected readings sit between accepted ones. Every
- * accepted reading is stored exactly once, the rejected never, and the
- * watermark reaches the last seq. Real Mosquitto, real influxd.
+ * The ingest holds each accepted message as one item, its readings encoded as
+ * one chunk (TelemetryStore.encode). Batches take whole messages up to the
+ * batch size in readings (7 here), a larger message (10) alone; messages of
+ * 1–10 readings, some with rejected readings between accepted ones. Every
+ * accepted reading is stored exactly once, the rejected never, no batch is
+ * larger than it may be, and the watermark reaches the last seq. Real
+ * Mosquitto, real influxd.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -34,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('readings held as encoded chunks', () => {
-  it('stores every accepted reading once when batches cut messages', async () => {
+  it('stores every accepted reading once, batching whole messages', async () => {
     const agent = `chunks-${process.pid}`;
     const pub = await mqtt.connectAsync(inject('mqttUrl'), { clientId: `${agent}-pub` });
     const marks: number[] = [];
@@ -42,13 +43,20 @@ describe('readings held as encoded chunks', () => {
     await pub.subscribeAsync(watermarkTopic(agent), { qos: 1 });
     const t0 = Date.UTC(2026, 6, 1);
     const MESSAGES = 23;
+    const SIZES = [10, 3, 1, 4, 6, 2];
     let seq = 0;
     let accepted = 0;
+    const expected: Record<string, number> = {};
+    let lastC0 = 0;
     for (let m = 0; m < MESSAGES; m++) {
-      const readings = Array.from({ length: 10 }, (_, i) => {
+      const readings = Array.from({ length: SIZES[m % SIZES.length]! }, (_, i) => {
         // every third reading of every other message is rejected (voltage of 10⁹ V)
         const bad = m % 2 === 1 && i % 3 === 0;
-        if (!bad) accepted++;
+        if (!bad) {
+          accepted++;
+          expected[`c${i}`] = (expected[`c${i}`] ?? 0) + 1;
+          if (i === 0) lastC0 = 220 + m;
+        }
         return { device: `c${i}`, ts: t0 + m * 1000, seq: seq++, v: { ua: bad ? 1e9 : 220 + m, ia: i }, q: 'good' };
       });
       await pub.publishAsync(readingsTopic(SITE, agent), JSON.stringify({ agent, readings }), { qos: 1 });
@@ -59,9 +67,16 @@ describe('readings held as encoded chunks', () => {
     // each device once per accepted message: no duplicate points, none missing
     const perDevice = await influxQuery(influx.url, db, 'SELECT count("ua") FROM reading GROUP BY "device"');
     const counts = Object.fromEntries((perDevice[0]?.series ?? []).map((s) => [s.tags?.['device'], s.values?.[0]?.[1]]));
-    for (let i = 0; i < 10; i++) expect(counts[`c${i}`]).toBe(i % 3 === 0 ? Math.ceil(MESSAGES / 2) : MESSAGES);
-    const last = await influxQuery(influx.url, db, `SELECT "ua" FROM reading WHERE "device" = 'c4' ORDER BY time DESC LIMIT 1`);
-    expect(last[0]?.series?.[0]?.values?.[0]?.[1]).toBe(220 + MESSAGES - 1);
+    expect(counts).toEqual(expected);
+    const last = await influxQuery(influx.url, db, `SELECT "ua" FROM reading WHERE "device" = 'c0' ORDER BY time DESC LIMIT 1`);
+    expect(last[0]?.series?.[0]?.values?.[0]?.[1]).toBe(lastC0);
+    // batches: whole messages up to 7 readings (a message of 10 alone), so several messages share one and none is larger than 10
+    const metrics = await (await ts.fetch('/metrics')).text();
+    const figure = (re: RegExp) => Number(metrics.match(re)?.[1] ?? NaN);
+    const batches = figure(/^gridwatch_store_batch_size_count (\d+)/m);
+    expect(figure(/^gridwatch_store_batch_size_sum (\d+)/m)).toBe(accepted);
+    expect(figure(/^gridwatch_store_batch_size_bucket\{le="10"\} (\d+)/m)).toBe(batches);
+    expect(batches).toBeLessThan(MESSAGES);
     await pub.endAsync();
   });
 });
