@@ -193,10 +193,11 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     while (Date.now() < until) {
       ts = Math.max(ts + 1, Date.now());
       const hot = (k++ * 37) % READINGS_PER_MESSAGE;
+      // the meter that crossed in the message before reads normal again: a new one crosses
       const over = hot !== prevHot ? hot : -1;
       const payload = makeMessage(agent, seq, ts, { values: (i) => (i === over ? HOT_JSON : undefined) });
       seq += READINGS_PER_MESSAGE;
-      if (hot !== prevHot) {
+      if (over >= 0) {
         sentAt.set(`${agent}-m${hot}@${ts}`, { t: performance.now(), measured: measuring });
         if (measuring) raises++;
         else warmRaises++;

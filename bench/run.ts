@@ -112,12 +112,12 @@ async function wholePath(
       await new Promise<void>((resolve) => {
         const pump = () => {
           while (inflight < 20 && Date.now() < until) {
-            const m = { payload: makeMessage(agent, seq, base + tick++ * 1000), count: READINGS_PER_MESSAGE };
-            seq += m.count;
+            const payload = makeMessage(agent, seq, base + tick++ * 1000);
+            seq += READINGS_PER_MESSAGE;
             inflight++;
-            pub.publish(readingsTopic('bench', agent), m.payload, { qos: 1 }, () => {
+            pub.publish(readingsTopic('bench', agent), payload, { qos: 1 }, () => {
               inflight--;
-              sent += m.count;
+              sent += READINGS_PER_MESSAGE;
               pump();
             });
           }
@@ -186,10 +186,10 @@ async function latency(mqttUrl: string, server: ServerProc, readingsPerSecond: n
   let next = performance.now();
   while (Date.now() < until) {
     // one probe reading per message, first in the batch
-    const m = { payload: makeMessage('lat', seq, ts, { name: (i) => (i === 0 ? 'probe' : undefined) }), count: READINGS_PER_MESSAGE };
-    seq += m.count;
+    const payload = makeMessage('lat', seq, ts, { name: (i) => (i === 0 ? 'probe' : undefined) });
+    seq += READINGS_PER_MESSAGE;
     sentAt.set(ts, performance.now());
-    pub.publish(readingsTopic('bench', 'lat'), m.payload, { qos: 1 });
+    pub.publish(readingsTopic('bench', 'lat'), payload, { qos: 1 });
     ts += 1;
     next += interval;
     const wait = next - performance.now();
