@@ -20,7 +20,9 @@ if (file) {
       if (!sampling) {
         sampling = true;
         // the include… flags (V8 ≥ 11) are not in @types/node's protocol types yet
-        const params = { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+        // GW_BENCH_HEAP_PROMOTED=1 leaves out what died young: what is left outlived a scavenge (promoted, the cost of mark-compacts)
+        const promotedOnly = process.env.GW_BENCH_HEAP_PROMOTED === '1';
+        const params = { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly };
         await session.post('HeapProfiler.startSampling', params as { samplingInterval: number });
       } else {
         sampling = false;

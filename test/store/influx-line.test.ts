@@ -53,7 +53,7 @@ describe('line protocol', () => {
       return `${key} ${fields}quality="${x.q}" ${x.ts}`;
     };
     const tag = fc.oneof(fc.constantFrom('', 'm1', '配变 1#', 'a,b=c d', 'x\\', 'new\nline', '%25'), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }));
-    const num = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.constantFrom(0, -0, 1e-7, 123456789.125, 2 ** 53 - 1, 2 ** 53 + 2, -1e21));
+    const num = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.constantFrom(0, -0, 1e-7, 123456789.125, 2 ** 53 - 1, 2 ** 53 + 2, -1e21, 5e-324, -Number.MAX_VALUE, NaN, Infinity));
     const reading = fc.record({
       site: tag,
       room: tag,
