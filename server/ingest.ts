@@ -60,7 +60,7 @@ interface Pending {
   agent: string;
   /** the seqs this message settles once stored, in order: its readings', then its rejected readings' (handled, not stored) */
   seqs: number[];
-  /** the readings, for a store without `encode`; null when encoded in `chunk` */
+  /** the readings, until encoded in `chunk` (a store without `encode` takes them as they are) */
   readings: StoredReading[] | null;
   /** the store's encoding of the readings (TelemetryStore.encode) */
   chunk?: Uint8Array;
@@ -100,6 +100,9 @@ export class Ingest {
   /** every topic filter this server subscribes to */
   private readonly filters: string[];
   private readonly readingsListeners: Array<(readings: readonly StoredReading[], agent: string) => void> = [];
+  /** messages whose rules ran and whose encoding and live push wait for `afterRules` */
+  private later: { item: Pending | null; readings: StoredReading[] }[] = [];
+  private laterImmediate: NodeJS.Immediate | null = null;
   private readonly callListeners: Array<(site: string, payload: Buffer) => void> = [];
   private readonly agentStateListeners: Array<(agent: string, state: string) => void> = [];
   lastStoredAt: number | null = null;
@@ -303,13 +306,9 @@ export class Ingest {
     }
     // a rejected reading is handled: sending it again would not help
     for (const seq of rejectedSeqs) seqs.push(seq);
+    let item: Pending | null = null;
     if (seqs.length > 0 || from !== undefined || next !== undefined || skip !== undefined) {
-      const encode = this.deps.store.encode;
-      const item: Pending = { agent: parts.agent, seqs, readings: null, lines: stored.length, at: arrived };
-      if (stored.length) {
-        if (encode) item.chunk = encode.call(this.deps.store, stored);
-        else item.readings = stored;
-      }
+      item = { agent: parts.agent, seqs, readings: stored.length ? stored : null, lines: stored.length, at: arrived };
       if (from !== undefined) item.from = from;
       if (next !== undefined) item.next = next;
       if (skip !== undefined) item.skip = skip;
@@ -318,10 +317,40 @@ export class Ingest {
       this.queuedLines += stored.length;
     }
     metrics.readingsIn.inc(stored.length);
-    if (stored.length) this.emit(this.readingsListeners, stored, parts.agent);
     metrics.queueDepth.set(this.held);
-    this.deps.live.publish(stored);
+    if (stored.length) {
+      // the rules first; the rest of this message's work waits until every message that came in with it has had its rules (`afterRules`)
+      this.emit(this.readingsListeners, stored, parts.agent);
+      this.later.push({ item, readings: stored });
+      this.laterImmediate ??= setImmediate(this.afterRules);
+    }
     this.scheduleFlush();
+  }
+
+  /**
+   * What a message's readings need besides the rules: their encoding for the
+   * store and the live feed. Run once per turn of the event loop for all the
+   * messages that turn brought in (after an event-loop stall, the dozen that
+   * queued meanwhile), after all of their rules ran: the alarm of the last
+   * of them does not wait for the others' encoding. The readings still die
+   * young: this runs in the same turn (setImmediate, after the socket reads).
+   */
+  private readonly afterRules = (): void => {
+    this.laterImmediate = null;
+    const later = this.later;
+    this.later = [];
+    for (const { item, readings } of later) {
+      if (item) this.encodeItem(item);
+      this.deps.live.publish(readings);
+    }
+  };
+
+  /** Replaces a held message's readings by the store's encoding of them, when the store has one. */
+  private encodeItem(item: Pending): void {
+    const encode = this.deps.store.encode;
+    if (!encode || !item.readings) return;
+    item.chunk = encode.call(this.deps.store, item.readings);
+    item.readings = null;
   }
 
   /** readings held in memory (rejected ones included until their message is settled): queued plus being written */
@@ -370,6 +399,8 @@ export class Ingest {
     const encoded: Uint8Array[] = [];
     let count = 0;
     for (const p of rec.items) {
+      // a batch that leaves before `afterRules` ran (a full batch, a timer first in the loop's turn)
+      this.encodeItem(p);
       if (p.chunk) encoded.push(p.chunk);
       else if (p.readings) for (const r of p.readings) readings.push(r);
       count += p.lines;
@@ -457,6 +488,10 @@ export class Ingest {
 
   /** Writes everything queued now; resolves when all of it is stored or the timeout passes. */
   async drain(timeoutMs = 10_000): Promise<boolean> {
+    if (this.laterImmediate) {
+      clearImmediate(this.laterImmediate);
+      this.afterRules();
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
