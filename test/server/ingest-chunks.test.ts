@@ -4,8 +4,9 @@
  * batch size in readings (7 here), a larger message (10) alone; messages of
  * 1–10 readings, some with rejected readings between accepted ones. Every
  * accepted reading is stored exactly once, the rejected never, no batch is
- * larger than it may be, and the watermark reaches the last seq. Real
- * Mosquitto, real influxd.
+ * larger than it may be, and the watermark reaches the last seq. A
+ * message's rules run before its encoding and live push, and it is encoded
+ * once. Real Mosquitto, real influxd.
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -78,5 +79,54 @@ describe('readings held as encoded chunks', () => {
     expect(figure(/^gridwatch_store_batch_size_bucket\{le="10"\} (\d+)/m)).toBe(batches);
     expect(batches).toBeLessThan(MESSAGES);
     await pub.endAsync();
+  });
+
+  it("runs a message's rules before its encoding and its live push, and encodes it once", async () => {
+    const agent = `order-${process.pid}`;
+    const { store, ingest, live } = ts.server;
+    /** what happened to each message, by its first seq, in order */
+    const events: string[] = [];
+    const first = (rs: readonly { device: string; ts: number }[]) => rs[0]!.ts;
+    ingest.onReadings((rs) => void events.push(`rules ${first(rs)}`));
+    const encode = store.encode!;
+    store.encode = function (rs) {
+      events.push(`encode ${first(rs)}`);
+      return encode.call(this, rs);
+    };
+    const publish = live.publish;
+    live.publish = function (rs) {
+      if (rs.length) events.push(`live ${first(rs)}`);
+      publish.call(this, rs);
+    };
+    try {
+      const pub = await mqtt.connectAsync(inject('mqttUrl'), { clientId: `${agent}-pub` });
+      const t0 = Date.UTC(2026, 7, 1);
+      const MESSAGES = 40;
+      // back to back, not awaited: many arrive together, as after a stall of the server
+      const acks = Array.from({ length: MESSAGES }, (_, m) =>
+        pub.publishAsync(readingsTopic(SITE, agent), JSON.stringify({ agent, readings: [{ device: 'o1', ts: t0 + m, seq: m, v: { ua: 230 }, q: 'good' }] }), { qos: 1 }),
+      );
+      await Promise.all(acks);
+      await eventually(() => events.filter((e) => e.startsWith('encode')).length >= MESSAGES && events.filter((e) => e.startsWith('live')).length >= MESSAGES, 10_000, 'every message encoded and pushed live');
+      await pub.endAsync();
+      for (let m = 0; m < MESSAGES; m++) {
+        const at = (kind: string) => events.indexOf(`${kind} ${t0 + m}`);
+        expect(at('rules'), `message ${m}`).toBeGreaterThanOrEqual(0);
+        expect(at('encode'), `message ${m} encoded after its rules`).toBeGreaterThan(at('rules'));
+        expect(at('live'), `message ${m} live after its rules`).toBeGreaterThan(at('rules'));
+        expect(events.filter((e) => e === `encode ${t0 + m}`), `message ${m} encoded once`).toHaveLength(1);
+      }
+      // the rules of a message never wait for an encoding of a later one
+      const order = events.filter((e) => !e.startsWith('live'));
+      for (let i = 1; i < order.length; i++) {
+        const [kind, t] = order[i]!.split(' ');
+        if (kind !== 'rules') continue;
+        const laterEncoded = order.slice(0, i).some((e) => e.startsWith('encode') && Number(e.split(' ')[1]) >= Number(t));
+        expect(laterEncoded, order[i]).toBe(false);
+      }
+    } finally {
+      store.encode = encode;
+      live.publish = publish;
+    }
   });
 });
