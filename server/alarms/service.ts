@@ -1071,7 +1071,10 @@ export class AlarmService {
 /**
  * The PersistedState's JSON, built a slice of entries per turn of the event
  * loop: a province's rule state is megabytes, and readings and alarm pushes
- * must not wait behind one synchronous JSON.stringify of it.
+ * must not wait behind one synchronous JSON.stringify of it. A slice ends
+ * after SLICE_MS: slices of 2000 entries took 7–27 ms each in the alarm
+ * bench (3,200 states, 0.7 MB, every 5 s), long enough to hold back the
+ * alarms of the messages that arrived meanwhile.
  */
 async function serialiseInSlices(
   savedAt: number,
@@ -1079,9 +1082,10 @@ async function serialiseInSlices(
   lags: readonly (readonly [string, number])[],
   sites: readonly (readonly [string, string])[],
 ): Promise<string> {
-  const SLICE = 2000;
+  const SLICE_MS = 2;
   const parts: string[] = [];
   let n = 0;
+  let sliceStart = performance.now();
   /** a JSON object of the entries, each value written by `value` */
   const object = async <V>(entries: readonly (readonly [string, V])[], value: (v: V) => Promise<void> | void): Promise<void> => {
     parts.push('{');
@@ -1089,7 +1093,10 @@ async function serialiseInSlices(
       const [k, v] = entries[i]!;
       parts.push(`${i ? ',' : ''}${JSON.stringify(k)}:`);
       await value(v);
-      if (++n % SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+      if (++n % 32 === 0 && performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
     }
     parts.push('}');
   };
