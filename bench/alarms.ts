@@ -29,7 +29,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, heapSampling, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
+import { cpuMeter, machineMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, heapSampling, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -118,6 +118,8 @@ interface LatencyResult {
   loop: { p99: number; max: number; benchP99: number; benchMax: number };
   /** cores used per process while the stage ran */
   cores: Record<string, number>;
+  /** the machine's busy and stolen cores while the stage ran */
+  machine: { busy: number; steal: number };
 }
 
 /**
@@ -213,6 +215,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   await publishFor(WARMUP_S);
   measuring = true;
   const cpu = cpuMeter({ ...pids, bench: process.pid });
+  const mach = machineMeter();
   await serverMetric(server, 'nodejs_eventloop_lag_p99_seconds'); // the server's loop-delay histogram restarts at each scrape
   // this process receives the frames: its own delays are in every figure it takes
   const benchLoop = monitorEventLoopDelay({ resolution: 1 });
@@ -221,6 +224,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   await publishFor(SECONDS);
   heapSampling(server);
   const cores = cpu();
+  const machine = mach();
   const [p99, max] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   benchLoop.disable();
   const loop = { p99: p99! * 1000, max: max! * 1000, benchP99: benchLoop.percentile(99) / 1e6, benchMax: benchLoop.max / 1e6 };
@@ -229,7 +233,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   await pub.endAsync();
   ws.close();
   const warmup = { raises: warmRaises, p99: quantile(warmLat, 0.99), max: Math.max(...warmLat) };
-  return { loop, cores, rate, warmup, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
+  return { loop, cores, machine, rate, warmup, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
 }
 
 async function main(cleanup: Cleanups): Promise<void> {
@@ -269,7 +273,7 @@ async function main(cleanup: Cleanups): Promise<void> {
   console.log(`           for comparison, the same messages' live values (frames at ${LIVE_FPS}/s, conflated): p50 ${fmt(r.live.p50, 1)} ms, p99 ${fmt(r.live.p99, 1)} ms`);
   console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
   console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
-  console.log(`           machine load average during the run: ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
+  console.log(`           machine: ${fmt(r.machine.busy, 2)} of ${os.cpus().length} cores busy, ${fmt(r.machine.steal, 2)} cores stolen by the host (steal); load average ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
   console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);
 }
 

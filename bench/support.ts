@@ -28,6 +28,33 @@ export function cpuSeconds(pid: number): number {
 /** USER_HZ: 100 on every Linux build Node supports */
 const CLOCK_TICKS = 100;
 
+/**
+ * The whole machine's CPU between the call and the returned function's call,
+ * in cores, from /proc/stat: busy (everything but idle and iowait) and
+ * stolen (`steal`: time a virtual machine's CPUs were ready but the host ran
+ * something else). A run with much steal measured the host, not gridwatch.
+ */
+export function machineMeter(): () => { busy: number; steal: number } {
+  const read = (): number[] => {
+    try {
+      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const t0 = performance.now();
+  const a = read();
+  return () => {
+    const wall = (performance.now() - t0) / 1000;
+    const b = read();
+    if (a.length < 8 || b.length < 8) return { busy: NaN, steal: NaN };
+    const d = b.map((x, i) => x - (a[i] ?? 0));
+    // user nice system idle iowait irq softirq steal …; guest time is already counted in user
+    const busy = d[0]! + d[1]! + d[2]! + d[5]! + d[6]!;
+    return { busy: busy / CLOCK_TICKS / wall, steal: d[7]! / CLOCK_TICKS / wall };
+  };
+}
+
 /** CPU used by named processes between `start()` and `stop()`, as cores (CPU s / wall s). */
 export function cpuMeter(pids: Record<string, number>): () => Record<string, number> {
   const t0 = performance.now();
