@@ -341,16 +341,29 @@ export class Ingest {
     this.later = [];
     for (const { item, readings } of later) {
       if (item) this.encodeItem(item);
-      this.deps.live.publish(readings);
+      try {
+        this.deps.live.publish(readings);
+      } catch (err) {
+        this.deps.log.error({ err }, 'live push failed');
+      }
     }
   };
 
-  /** Replaces a held message's readings by the store's encoding of them, when the store has one. */
+  /**
+   * Replaces a held message's readings by the store's encoding of them, when
+   * the store has one. An encoder that throws (a bug) leaves the readings as
+   * they are: the batch's write then fails and is retried, loudly, and
+   * nothing is lost or acknowledged past them.
+   */
   private encodeItem(item: Pending): void {
     const encode = this.deps.store.encode;
     if (!encode || !item.readings) return;
-    item.chunk = encode.call(this.deps.store, item.readings);
-    item.readings = null;
+    try {
+      item.chunk = encode.call(this.deps.store, item.readings);
+      item.readings = null;
+    } catch (err) {
+      this.deps.log.error({ err, agent: item.agent, readings: item.lines }, 'encoding readings for the store failed');
+    }
   }
 
   /** readings held in memory (rejected ones included until their message is settled): queued plus being written */

@@ -163,7 +163,7 @@ const LATE_FIELD = [Buffer.from(',late=T'), Buffer.from(' late=T')] as const;
  * with String(x): V8 keeps the result in its number-string cache, whose
  * entries outlive the next scavenge and are promoted to the old generation,
  * so every field of every reading went there (44 % of what the server
- * promoted in the alarm bench, the cause of a mark-compact every 3–4 s).
+ * promoted in the alarm bench).
  * `prepare` writes all of a batch's such numbers with one JSON.stringify of
  * an array (the same shortest round-trip text, no cache) and `line` copies
  * each number's characters from it, in the same order.

@@ -129,4 +129,35 @@ describe('readings held as encoded chunks', () => {
       live.publish = publish;
     }
   });
+
+  it('loses nothing when the encoder throws: the readings are written as they are', async () => {
+    const agent = `encfail-${process.pid}`;
+    const { store } = ts.server;
+    const encode = store.encode!;
+    let failures = 0;
+    store.encode = function (rs) {
+      // the ingest's own encoding of a message fails; the store's write path (which encodes again) works
+      if (new Error().stack?.includes('encodeItem')) {
+        failures++;
+        throw new Error('encoder bug');
+      }
+      return encode.call(this, rs);
+    };
+    try {
+      const pub = await mqtt.connectAsync(inject('mqttUrl'), { clientId: `${agent}-pub` });
+      const marks: number[] = [];
+      pub.on('message', (_t, p) => marks.push(JSON.parse(p.toString()).seq));
+      await pub.subscribeAsync(watermarkTopic(agent), { qos: 1 });
+      const t0 = Date.UTC(2026, 8, 1);
+      const readings = Array.from({ length: 5 }, (_, i) => ({ device: 'e1', ts: t0 + i, seq: i, v: { ua: 230 + i }, q: 'good' }));
+      await pub.publishAsync(readingsTopic(SITE, agent), JSON.stringify({ agent, readings }), { qos: 1 });
+      await eventually(() => marks.at(-1) === 4, 10_000, 'watermark at 4');
+      expect(failures).toBeGreaterThan(0);
+      const res = await influxQuery(influx.url, db, `SELECT count("ua") FROM reading WHERE "device" = 'e1'`);
+      expect(Number(res[0]?.series?.[0]?.values?.[0]?.[1])).toBe(5);
+      await pub.endAsync();
+    } finally {
+      store.encode = encode;
+    }
+  });
 });
