@@ -101,7 +101,7 @@ export class Ingest {
   private readonly filters: string[];
   private readonly readingsListeners: Array<(readings: readonly StoredReading[], agent: string) => void> = [];
   /** messages whose rules ran and whose encoding and live push wait for `afterRules` */
-  private later: { item: Pending | null; readings: StoredReading[] }[] = [];
+  private later: { item: Pending; readings: StoredReading[] }[] = [];
   private laterImmediate: NodeJS.Immediate | null = null;
   private readonly callListeners: Array<(site: string, payload: Buffer) => void> = [];
   private readonly agentStateListeners: Array<(agent: string, state: string) => void> = [];
@@ -321,7 +321,8 @@ export class Ingest {
     if (stored.length) {
       // the rules first; the rest of this message's work waits until every message that came in with it has had its rules (`afterRules`)
       this.emit(this.readingsListeners, stored, parts.agent);
-      this.later.push({ item, readings: stored });
+      // every stored reading has a seq, so its message is held in `item`
+      this.later.push({ item: item!, readings: stored });
       this.laterImmediate ??= setImmediate(this.afterRules);
     }
     this.scheduleFlush();
@@ -340,7 +341,7 @@ export class Ingest {
     const later = this.later;
     this.later = [];
     for (const { item, readings } of later) {
-      if (item) this.encodeItem(item);
+      this.encodeItem(item);
       try {
         this.deps.live.publish(readings);
       } catch (err) {

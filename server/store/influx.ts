@@ -185,19 +185,19 @@ class LineWriter {
       const v = r.v as Record<string, number | undefined>;
       for (const k in v) {
         const x = v[k];
-        if (x !== undefined && needsText(x) && Number.isFinite(x)) nums.push(x);
+        if (x !== undefined && prepared(x)) nums.push(x);
       }
-      if (needsText(r.ts) && Number.isFinite(r.ts)) nums.push(r.ts);
+      if (prepared(r.ts)) nums.push(r.ts);
     }
     this.numText = nums.length ? JSON.stringify(nums) : '';
     this.numPos = 1;
     nums.length = 0;
   }
 
-  /** the next prepared number's text */
+  /** a number that is not a non-negative safe integer: the next prepared text, or String(x) when not finite */
   private number(x: number): void {
     // not finite: JSON has no text for it; never in a validated reading (kept as String(x) wrote it)
-    if (!Number.isFinite(x)) return this.ascii(String(x));
+    if (!prepared(x)) return this.ascii(String(x));
     const t = this.numText;
     let i = this.numPos;
     const start = i;
@@ -307,6 +307,11 @@ const writer = new LineWriter();
 /** A number `LineWriter.uint` cannot write digit by digit. */
 function needsText(x: number): boolean {
   return !(Number.isSafeInteger(x) && x >= 0);
+}
+
+/** A number whose text `LineWriter.prepare` writes (and `number` then takes, in the same order). */
+function prepared(x: number): boolean {
+  return needsText(x) && Number.isFinite(x);
 }
 
 /** Readings as lines of line protocol, newline-separated, UTF-8. */
