@@ -64,7 +64,7 @@ import {
   rebuild,
   resume,
   rulesForDevice,
-  scopeMatches,
+  ruleCovers,
   scopeMatchesSite,
   severityName,
   step,
@@ -529,7 +529,7 @@ export class AlarmService {
       }
       // a meter that never reports becomes stale too
       if (rule.kind === 'stale')
-        for (const [d, place] of this.deps.devices) if (!m.has(d) && scopeMatches(rule.scope, d, place)) m.set(d, initialState(rule, now));
+        for (const [d, place] of this.deps.devices) if (!m.has(d) && ruleCovers(rule, d, place)) m.set(d, initialState(rule, now));
     }
     this.correlate(now);
     for (const id of dueShelfExpiries(this.alarms.values(), now)) this.apply({ op: 'expire_shelf', alarmId: id }, now);
@@ -556,7 +556,7 @@ export class AlarmService {
 
   /** Brings outage alarms and design suppressions in line with the outage states, topology and agent presence. */
   private correlate(now: number): void {
-    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents, this.settlingAgents(now));
+    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents, this.settlingDevices(now));
     const outageRules = this.rules.filter((r): r is OutageRule => r.kind === 'outage');
     const corrs = outageRules.map(
       (o) => [o, o.enabled ? this.deferPending(correlateOutages(this.statesOf(o.id), this.deps.topology, o, now), o, now) : EMPTY_CORRELATION] as const,
@@ -595,20 +595,32 @@ export class AlarmService {
     }
     let list = this.agentRules.get(p.agent);
     if (!list) {
-      list = this.rules.filter((r): r is StaleRule => r.kind === 'stale' && r.enabled && p.devices.some((d) => scopeMatches(r.scope, d, this.deps.devices.get(d))));
+      list = this.rules.filter((r): r is StaleRule => r.kind === 'stale' && r.enabled && p.devices.some((d) => ruleCovers(r, d, this.deps.devices.get(d))));
       this.agentRules.set(p.agent, list);
     }
     return list;
   }
 
-  /** Agents back online for less time than their stale rules give a meter to report. */
-  private settlingAgents(now: number): string[] {
+  /**
+   * Devices of agents back online that have not reported since, while their
+   * stale rule still gives them time to (a meter 10 s, a room sensor minutes):
+   * each is released as soon as it reports, or when its own time is up.
+   */
+  private settlingDevices(now: number): string[] {
     const out: string[] = [];
     for (const [agent, since] of this.onlineAgents) {
       const p = this.agents.get(agent);
       if (!p) continue;
-      const settleMs = Math.max(0, ...this.rulesOfAgent(p).map(staleAfterMs));
-      if (now - since < settleMs) out.push(agent);
+      const rules = this.rulesOfAgent(p);
+      if (rules.length === 0 || now - since >= Math.max(...rules.map(staleAfterMs))) continue;
+      for (const d of p.devices) {
+        const place = this.deps.devices.get(d);
+        const rule = rules.find((r) => ruleCovers(r, d, place));
+        if (rule === undefined || now - since >= staleAfterMs(rule)) continue;
+        const st = this.states.get(rule.id)?.get(d);
+        const heard = st?.kind === 'stale' && st.lastGoodAt !== null && st.lastGoodAt >= since;
+        if (!heard) out.push(d);
+      }
     }
     return out;
   }

@@ -71,12 +71,27 @@ export const DEFAULT_RULES = [
     holdS: 900,
   },
   {
-    // Agents poll every second (config/compose/agent.yaml).
+    // Agents poll meters every second (config/compose/agent.yaml). Room
+    // sensors report far less often: they have their own rule below. Meters
+    // outside the topology are watched too (only `except` leaves devices out).
     id: 'comm-loss',
     name: 'No data from meter',
     kind: 'stale',
+    except: { role: 'sensor' },
     intervals: 10,
     pollIntervalS: 1,
+    severity: 'medium',
+  },
+  {
+    // Room sensors (temperature / humidity, door contact, water, smoke)
+    // report on change and at least once a minute; three missed reports
+    // make an alarm.
+    id: 'sensor-comm-loss',
+    name: 'No data from room sensor',
+    kind: 'stale',
+    scope: { role: 'sensor' },
+    intervals: 3,
+    pollIntervalS: 60,
     severity: 'medium',
   },
   {

@@ -68,6 +68,7 @@ export {
   formatIssue,
   deepMerge,
   scopeMatches,
+  ruleCovers,
   scopeMatchesSite,
   rulesForDevice,
   severityName,

@@ -31,7 +31,7 @@
 import type { DevicePlace, Topology } from '../../contract/index.ts';
 import { alarmId, type Alarm, type AlarmOp } from './alarm.ts';
 import { supplyOf, type RuleState } from './engine.ts';
-import { scopeMatches, type OutageRule, type Severity } from './schema.ts';
+import { ruleCovers, type OutageRule, type Severity } from './schema.ts';
 
 export interface OutageCondition {
   /** alarmId(rule.id, source) */
@@ -105,7 +105,7 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
         if (t.meter) meters.push({ device: t.meter, place: { site: site.id, room: room.id, transformer: t.id, line: '', device: t.meter, role: 'transformer', ratedKva: t.ratedKva } });
         for (const l of t.lines)
           if (l.meter) meters.push({ device: l.meter, place: { site: site.id, room: room.id, transformer: t.id, line: l.id, device: l.meter, role: 'line' } });
-        const inScope = meters.filter((m) => scopeMatches(rule.scope, m.device, m.place));
+        const inScope = meters.filter((m) => ruleCovers(rule, m.device, m.place));
         if (inScope.length === 0) continue;
         const supply = new Map(inScope.map((m) => [m.device, supplyOf(states.get(m.device), rule, now)]));
         const status = new Map([...supply].map(([d, x]) => [d, x.status]));
@@ -155,7 +155,7 @@ export function correlateOutages(states: ReadonlyMap<string, RuleState>, topolog
   }
   // devices outside the topology: each on its own
   for (const [device, state] of states) {
-    if (covered.has(device) || !scopeMatches(rule.scope, device, undefined)) continue;
+    if (covered.has(device) || !ruleCovers(rule, device, undefined)) continue;
     const x = supplyOf(state, rule, now);
     settling(device, x);
     if (x.status === 'dark') {
@@ -191,26 +191,28 @@ export function agentPlaces(topology: Topology): Map<string, AgentPlace> {
 }
 
 /**
- * Every device of a room whose edge agent is offline — or back online but
- * still `settling` (its meters have not had the time to report yet): its
- * meters' alarms, their own comm-loss alarms included, are consequences of
- * the lost contact, which ONE alarm on the agent reports (`planAgentOps`).
+ * Every device of a room whose edge agent is offline, and every device in
+ * `settlingDevices` (its agent is back online, but the device has not
+ * reported since and its stale rule still gives it time to): their alarms,
+ * their own comm-loss alarms included, are consequences of the lost contact,
+ * which ONE alarm on the agent reports (`planAgentOps`).
  */
-export function agentSuppressions(topology: Topology, offlineAgents: Iterable<string>, settlingAgents: Iterable<string> = []): Suppression[] {
+export function agentSuppressions(topology: Topology, offlineAgents: Iterable<string>, settlingDevices: Iterable<string> = []): Suppression[] {
   const off = new Set(offlineAgents);
-  const settling = new Set(settlingAgents);
+  const settling = new Set(settlingDevices);
   const out: Suppression[] = [];
   for (const site of topology.sites)
     for (const room of site.rooms) {
-      if (!room.agent || !(off.has(room.agent) || settling.has(room.agent))) continue;
-      const reason = off.has(room.agent)
+      if (!room.agent) continue;
+      const offline = off.has(room.agent);
+      const reason = offline
         ? `agent ${room.agent} of room ${site.id}/${room.id} offline`
-        : `agent ${room.agent} of room ${site.id}/${room.id} back online, its meters not yet heard from`;
+        : `agent ${room.agent} of room ${site.id}/${room.id} back online, the device not yet heard from`;
       const devices = [
         ...room.transformers.flatMap((t) => [t.meter, ...t.lines.map((l) => l.meter)]),
         ...room.sensors,
       ].filter((d): d is string => d !== undefined);
-      for (const d of devices) out.push({ source: d, reason, cause: 'agent_offline' });
+      for (const d of devices) if (offline || settling.has(d)) out.push({ source: d, reason, cause: 'agent_offline' });
     }
   return out;
 }

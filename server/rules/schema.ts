@@ -82,6 +82,13 @@ const common = {
   description: z.string().optional(),
   enabled: z.boolean().default(true),
   scope: ScopeSchema.default('all'),
+  /**
+   * Devices the rule leaves out although its scope covers them, as a scope
+   * filter (e.g. `{ role: sensor }`). A device outside the topology is left
+   * out only by an explicit `device` list. `null` in a rules file removes a
+   * default rule's `except`.
+   */
+  except: ScopeFilterSchema.nullable().optional(),
 };
 
 /**
@@ -497,6 +504,11 @@ export function scopeMatches(scope: Scope, device: string, place: DevicePlace | 
   );
 }
 
+/** Whether a rule covers a device: inside its scope and not left out by its `except`. */
+export function ruleCovers(rule: { scope: Scope; except?: ScopeFilter | null | undefined }, device: string, place: DevicePlace | undefined): boolean {
+  return scopeMatches(rule.scope, device, place) && (rule.except == null || !scopeMatches(rule.except, device, place));
+}
+
 /** Whether a site-level rule (the one-key call) applies to a site: only the `site` key counts. */
 export function scopeMatchesSite(scope: Scope, site: string): boolean {
   return scope === 'all' || hit(scope.site, site);
@@ -509,5 +521,5 @@ export function scopeMatchesSite(scope: Scope, site: string): boolean {
  */
 export function rulesForDevice(rules: RuleSet, device: string, place: DevicePlace | undefined): Readonly<Rule>[] {
   const spool = place === undefined && isSpoolDeviceId(device);
-  return rules.filter((r) => r.enabled && r.kind !== 'call' && !(spool && r.kind === 'stale') && scopeMatches(r.scope, device, place));
+  return rules.filter((r) => r.enabled && r.kind !== 'call' && !(spool && r.kind === 'stale') && ruleCovers(r, device, place));
 }

@@ -134,14 +134,14 @@ export const S = 1000;
  * given) holding one transformer `t1` (400 kVA) whose lines `l1`…`ln`
  * (200 A) are metered by `meters`, in order.
  */
-export function oneRoomTopology(o: { site: string; name: string; meters: readonly string[]; agent?: string }): string {
+export function oneRoomTopology(o: { site: string; name: string; meters: readonly string[]; agent?: string; sensors?: readonly string[] }): string {
   return `
 sites:
   - id: ${o.site}
     name: ${o.name}
     rooms:
       - id: r1
-        name: Room 1${o.agent ? `\n        agent: ${o.agent}` : ''}
+        name: Room 1${o.agent ? `\n        agent: ${o.agent}` : ''}${o.sensors ? `\n        sensors: [${o.sensors.join(', ')}]` : ''}
         transformers:
           - id: t1
             name: "1#"
@@ -152,7 +152,7 @@ ${o.meters.map((m, i) => `              - { id: l${i + 1}, name: L${i + 1}, rate
 }
 
 /**
- * A rules file on the defaults with the comm-loss rule off (test feeds send
+ * A rules file on the defaults with the comm-loss rules off (test feeds send
  * no steady data), then `rules`: YAML list items written at the left margin
  * (`- id: x` then its keys from column 0), indented here.
  */
@@ -163,6 +163,8 @@ version: 1
 useDefaults: true
 rules:
   - id: comm-loss
+    enabled: false
+  - id: sensor-comm-loss
     enabled: false
 ${items.join('\n')}
 `;

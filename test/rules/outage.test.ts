@@ -208,8 +208,10 @@ describe('lost agent', () => {
     expect(ops[0]).toMatchObject({ op: 'raise', alarmId: 'comm-loss:a1', level: 'agent_offline', detail: { agent: 'a1', rooms: [{ site: 's1', room: 'r1' }] } });
     const devices = places.get('a1')!.devices;
     expect(agentSuppressions(topology, ['a1']).map((s) => s.source)).toEqual(devices);
-    // back online but settling: still suppressed, with another reason
-    expect(agentSuppressions(topology, [], ['a1']).map((s) => s.source)).toEqual(devices);
+    // back online: the devices not yet heard from stay suppressed, with another reason
+    const settling = agentSuppressions(topology, [], [devices[1]!]);
+    expect(settling.map((s) => s.source)).toEqual([devices[1]]);
+    expect(settling[0]!.reason).toMatch(/back online, the device not yet heard from/);
     expect(agentSuppressions(topology, [], [])).toEqual([]);
   });
 

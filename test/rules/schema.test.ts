@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_RULES, parseRules, rulesFromYaml, rulesForDevice, scopeMatches, type ThresholdRule } from '../../server/rules/index.ts';
+import { DEFAULT_RULES, parseRules, ruleCovers, rulesFromYaml, rulesForDevice, scopeMatches, staleAfterMs, type Rule, type ThresholdRule } from '../../server/rules/index.ts';
 import type { DevicePlace } from '../../contract/index.ts';
 
 describe('rules file', () => {
@@ -32,6 +32,10 @@ describe('rules file', () => {
     expect(dev.levels.lo?.value).toBe(198); // kept from the default
     expect(rules.find((x) => x.id === 'tx-load')?.kind === 'threshold' && (rules.find((x) => x.id === 'tx-load') as ThresholdRule).onDelayS).toBe(3600);
     expect(rules.some((x) => x.id === 'l-102-2-jump')).toBe(true);
+    // the 10 kV point has its own voltage rule; the 220 V one leaves it out
+    const hv: DevicePlace = { site: 'cd-west', room: 'r-201', transformer: 't-201-1', line: '', device: 'm-201-hv', role: 'transformer' };
+    const voltage = rulesForDevice(rules, 'm-201-hv', hv).filter((x) => x.id.startsWith('u-deviation')).map((x) => x.id);
+    expect(voltage).toEqual(['u-deviation-10kv']);
   });
 
   it('every number of a default can be overridden by id, and a default switched off', () => {
@@ -152,5 +156,37 @@ describe('scope', () => {
     expect(spool).toContain('spool-loss');
     expect(spool).not.toContain('comm-loss');
     expect(rulesForDevice(r.rules, 'm-stray', undefined).map((x) => x.id)).toContain('comm-loss');
+  });
+  it('a room sensor is watched by sensor-comm-loss (minutes), not by the meters\' comm-loss (seconds)', () => {
+    const r = parseRules({});
+    if (!r.ok) throw new Error('defaults');
+    const sensor: DevicePlace = { site: 's1', room: 'r1', transformer: '', line: '', device: 'door-1', role: 'sensor' };
+    const stale = (d: string, p: DevicePlace | undefined) => rulesForDevice(r.rules, d, p).filter((x) => x.kind === 'stale');
+    expect(stale('door-1', sensor).map((x) => [x.id, x.kind === 'stale' && staleAfterMs(x)])).toEqual([['sensor-comm-loss', 180_000]]);
+    expect(stale('m1', line).map((x) => [x.id, x.kind === 'stale' && staleAfterMs(x)])).toEqual([['comm-loss', 10_000]]);
+    expect(stale('m-stray', undefined).map((x) => x.id)).toEqual(['comm-loss']);
+  });
+  it('except leaves devices out of a scope; outside the topology only a device list leaves a device out; null removes a default except', () => {
+    const r = parseRules({
+      useDefaults: false,
+      rules: [
+        { id: 'a', kind: 'stale', except: { room: 'r1', role: 'line' } },
+        { id: 'b', kind: 'stale', scope: { site: 's1' }, except: { device: ['m1', 'x'] } },
+      ],
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const [a, b] = r.rules as [Rule, Rule];
+    expect(ruleCovers(a, 'm1', line)).toBe(false);
+    expect(ruleCovers(a, 'm2', { ...line, device: 'm2', role: 'transformer' })).toBe(true);
+    expect(ruleCovers(a, 'm3', { ...line, device: 'm3', room: 'r2' })).toBe(true);
+    expect(ruleCovers(a, 'x', undefined)).toBe(true);
+    expect(ruleCovers(b, 'm1', line)).toBe(false);
+    expect(ruleCovers(b, 'm2', { ...line, device: 'm2' })).toBe(true);
+    const off = parseRules({ rules: [{ id: 'comm-loss', except: null }] });
+    if (!off.ok) throw new Error(JSON.stringify(off.errors));
+    const sensor: DevicePlace = { site: 's1', room: 'r1', transformer: '', line: '', device: 'door-1', role: 'sensor' };
+    expect(rulesForDevice(off.rules, 'door-1', sensor).filter((x) => x.kind === 'stale').map((x) => x.id)).toEqual(['comm-loss', 'sensor-comm-loss']);
+    const bad = parseRules({ rules: [{ id: 'comm-loss', except: { role: 'meter' } }] });
+    expect(!bad.ok && bad.errors.map((e) => e.path)).toEqual(['rule "comm-loss" (rules[0], merged onto the default).except.role[0]']);
   });
 });
