@@ -116,6 +116,12 @@ export const ServerConfigSchema = z.strictObject({
     }).prefault({}),
   }).prefault({}),
   dashboardDir: z.string().optional(),
+  /**
+   * nice value of the event-loop thread (−20 highest … 19 lowest): the
+   * thread that evaluates the rules and pushes the alarms goes first when the
+   * CPU is shared with the store (server/priority.ts)
+   */
+  priority: z.number().int().min(-20).max(19).default(-10),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -196,6 +202,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_DATA_DIR', ['dataDir'], String],
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
+    ['GW_PRIORITY', ['priority'], num],
     ['GW_INGEST_BATCH_SIZE', ['ingest', 'batchSize'], num],
     ['GW_INGEST_FLUSH_MS', ['ingest', 'flushIntervalMs'], num],
     ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],

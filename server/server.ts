@@ -20,6 +20,7 @@ import { buildApp } from './app.ts';
 import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
+import { setThreadPriority } from './priority.ts';
 
 export interface GridwatchServer {
   start(): Promise<void>;
@@ -53,6 +54,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let url = '';
   let mqttUrl = config.mqtt.url ?? '';
   let started = false;
+  let restorePriority: (() => void) | null = null;
 
   return {
     get url() {
@@ -116,6 +118,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         await app.listen({ host: config.http.host, port: config.http.port });
         const addr = app.server.address() as AddressInfo;
         url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${addr.port}`;
+        // last: the helper threads started above keep the default priority
+        restorePriority = setThreadPriority(config.priority, log);
         started = true;
       } catch (e) {
         await this.stop().catch(() => undefined);
@@ -134,6 +138,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));
       if (broker) await broker.stop().catch((err) => log.warn({ err }, 'broker stop failed'));
       broker = null;
+      restorePriority?.();
+      restorePriority = null;
       void started;
     },
   };
