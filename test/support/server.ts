@@ -64,6 +64,8 @@ export async function startTestServer(opts: {
     auth: { adminPassword: TEST_PASSWORD },
     ingest: { flushIntervalMs: 20 },
     live: { maxFps: 20 },
+    // the event-loop thread keeps its priority: many test servers share one test process (test/server/priority.test.ts sets one)
+    priority: os.getPriority(),
     ...opts.extra,
   });
   const topology = opts.topologyYaml ? topologyFromYaml(opts.topologyYaml) : undefined;
