@@ -10,7 +10,7 @@
  *   GW_BENCH_SECONDS=10     length of each measured stage (default 8)
  *   GW_BENCH_RATE=20000     ingest rate of the latency stage in readings/s (default: half the sustained rate measured first)
  *   GW_BENCH_WARMUP=3       seconds the latency stage publishes before it measures (default 3; reported apart)
- *   GW_BENCH_DUMP=file      writes each raise's publish time and latency (ms), to see whether the tail comes in clusters
+ *   GW_BENCH_DUMP=file      writes each raise's publish time (epoch ms) and latency (ms), to see whether the tail comes in clusters
  *   GW_BENCH_HEAP=file      the server's allocations during the measured latency stage (bench/tools/heap-sampling.ts)
  *   GW_BENCH_SERVER_ENV, GW_BENCH_NODE_FLAGS, GW_BENCH_PROFILE, GW_BENCH_SERVER_STDOUT: see bench/support.ts
  *
@@ -146,6 +146,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   const lat: number[] = [];
   const warmLat: number[] = [];
   const series: [number, number][] = [];
+  const framesBySource = new Map<string, string[]>();
   const msgAt = new Map<number, number>();
   const liveLat: number[] = [];
   let frames = 0;
@@ -167,6 +168,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     frames++;
     if (lastSeq !== null && f.seq !== lastSeq + 1) gaps++;
     lastSeq = f.seq;
+    if (f.type === 'alarm') (framesBySource.get(f.transition.source) ?? framesBySource.set(f.transition.source, []).get(f.transition.source)!).push(`${f.transition.reason}@${f.transition.at}`);
     if (f.type !== 'alarm' || f.transition.reason !== 'raise') return;
     const key = `${f.transition.source}@${f.transition.at}`;
     const sent = sentAt.get(key);
@@ -228,10 +230,17 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   const [p99, max] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   benchLoop.disable();
   const loop = { p99: p99! * 1000, max: max! * 1000, benchP99: benchLoop.percentile(99) / 1e6, benchMax: benchLoop.max / 1e6 };
-  if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${t.toFixed(1)} ${l.toFixed(2)}`).join('\n'));
+  if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${(performance.timeOrigin + t).toFixed(1)} ${l.toFixed(2)}`).join('\n'));
   await new Promise((r) => setTimeout(r, 2000));
   await pub.endAsync();
   ws.close();
+  for (const [key, v] of [...sentAt].filter(([, v]) => v.measured).slice(0, 3)) {
+    const src = key.split('@')[0]!;
+    const at = Number(key.split('@')[1]);
+    const same = [...framesBySource].flatMap(([s2, fs]) => fs.filter((x) => Math.abs(Number(x.split('@')[1]) - at) <= 2).map((x) => `${s2}:${x}`));
+    const sent = [...sentAt.keys()].filter((k2) => Math.abs(Number(k2.split('@')[1]) - at) <= 2);
+    process.stderr.write(`unmatched raise ${key}: frames within 2 ms of its ts: ${same.join(' ')}; unmatched sent within 2 ms: ${sent.join(' ')}\n`);
+  }
   const warmup = { raises: warmRaises, p99: quantile(warmLat, 0.99), max: Math.max(...warmLat) };
   return { loop, cores, machine, rate, warmup, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
 }
