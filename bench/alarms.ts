@@ -107,6 +107,9 @@ interface LatencyResult {
   live: { p50: number; p99: number };
   raises: number;
   received: number;
+  /** messages published in the stage (warm-up included), and how many the server counted in */
+  published: number;
+  messagesIn: number;
   /** the raises published during the warm-up: count, p99 and max latency */
   warmup: { raises: number; p99: number; max: number };
   p50: number;
@@ -214,6 +217,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
   };
+  const messagesIn0 = await serverMetric(server, 'gridwatch_messages_in_total');
   await publishFor(WARMUP_S);
   measuring = true;
   const cpu = cpuMeter({ ...pids, bench: process.pid });
@@ -232,6 +236,8 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   const loop = { p99: p99! * 1000, max: max! * 1000, benchP99: benchLoop.percentile(99) / 1e6, benchMax: benchLoop.max / 1e6 };
   if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${(performance.timeOrigin + t).toFixed(1)} ${l.toFixed(2)}`).join('\n'));
   await new Promise((r) => setTimeout(r, 2000));
+  // every message published reached the server (or not): tells a lost message from a message whose alarm was lost
+  const messagesIn = (await serverMetric(server, 'gridwatch_messages_in_total')) - messagesIn0;
   await pub.endAsync();
   ws.close();
   for (const [key, v] of [...sentAt].filter(([, v]) => v.measured).slice(0, 3)) {
@@ -242,7 +248,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     process.stderr.write(`unmatched raise ${key}: frames within 2 ms of its ts: ${same.join(' ')}; unmatched sent within 2 ms: ${sent.join(' ')}\n`);
   }
   const warmup = { raises: warmRaises, p99: quantile(warmLat, 0.99), max: Math.max(...warmLat) };
-  return { loop, cores, machine, rate, warmup, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
+  return { loop, cores, machine, rate, warmup, published: seq / READINGS_PER_MESSAGE, messagesIn, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
 }
 
 async function main(cleanup: Cleanups): Promise<void> {
@@ -283,7 +289,7 @@ async function main(cleanup: Cleanups): Promise<void> {
   console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
   console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
   console.log(`           machine: ${fmt(r.machine.busy, 2)} of ${os.cpus().length} cores busy, ${fmt(r.machine.steal, 2)} cores stolen by the host (steal); load average ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
-  console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}`);
+  console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}; messages published ${fmt(r.published)}, taken in by the server ${fmt(r.messagesIn)}`);
 }
 
 runBench(main);
