@@ -13,7 +13,13 @@
  * Time. `now` is the server's clock, passed in. A reading's own timestamp
  * (`ts`, the agent's poll time) places it in time for sampled evaluation —
  * on/off delays, 1-min means, windows — so a replayed feed behaves as it did
- * live; it is clamped to `now` (a reading cannot come from the future). `tick`
+ * live. A timestamp more than CLOCK_AHEAD_MS ahead of `now` is clamped to
+ * `now + CLOCK_AHEAD_MS` (a bogus far-future stamp must not make the next
+ * real readings look old). Within that tolerance it is kept as it is:
+ * clamped to `now` itself, the readings of an agent whose clock runs a few
+ * ms ahead, handled within one millisecond, all got the same time and every
+ * one after the first was dropped as a redelivery — the alarm bench lost
+ * whole messages' raises that way. `tick`
  * measures against `now`. Stale detection uses `now` only: it is about what
  * the server has received.
  *
@@ -854,10 +860,16 @@ function disabled(state: RuleState | undefined, rule: Rule, now: number): StepRe
  * rule. `state` undefined (or of another kind, after the rule was edited)
  * starts fresh. Never throws for any input.
  */
+/**
+ * How far ahead of the server's clock a reading's timestamp is believed
+ * (agents keep time with NTP; a few ms to a second of skew is normal).
+ */
+export const CLOCK_AHEAD_MS = 2000;
+
 export function step(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number): StepResult {
   if (!rule.enabled) return disabled(state, rule, now);
   if (input.late === true || !Number.isFinite(input.ts)) return { state: state ?? initialState(rule, now) };
-  const t = Math.min(input.ts, now);
+  const t = Math.min(input.ts, now + CLOCK_AHEAD_MS);
   switch (rule.kind) {
     case 'threshold':
       return stepThreshold(sameKind(state, 'threshold') ? state : (initialState(rule, now) as ThresholdState), input, rule, t);

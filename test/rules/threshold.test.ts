@@ -240,3 +240,37 @@ describe('engine properties (fast-check)', () => {
     );
   });
 });
+
+describe('threshold: timestamps ahead of the server clock', () => {
+  const r = rule<ThresholdRule>({ id: 'ua-hi', kind: 'threshold', quantity: 'ua', levels: { hi: { value: 240 } } });
+  const run = (readings: readonly { ts: number; ua: number; now: number }[]) => {
+    let state: RuleState | undefined;
+    const out: string[] = [];
+    for (const x of readings) {
+      const res = step(state, { ts: x.ts, values: { ua: x.ua }, q: 'good' }, r, x.now);
+      state = res.state;
+      if (res.transition) out.push(`${res.transition.to}@${res.transition.at - T0}`);
+    }
+    return out;
+  };
+
+  it('readings a few ms ahead, handled within one millisecond, each count in their own time (none taken for a redelivery)', () => {
+    // an agent clock 1–3 ms ahead; three messages handled at the same server ms
+    expect(run([
+      { ts: T0 + 1, ua: 241, now: T0 },
+      { ts: T0 + 2, ua: 230, now: T0 },
+      { ts: T0 + 3, ua: 241, now: T0 },
+      { ts: T0 + 3, ua: 230, now: T0 + 1 }, // a redelivery of the last: does not count
+    ])).toEqual(['active@1', 'inactive@2', 'active@3']);
+  });
+
+  it('a bogus far-future stamp is taken as at most 2 s ahead: the real readings count again 2 s later', () => {
+    const n = T0 + 10 * S;
+    expect(run([
+      { ts: n, ua: 230, now: n },
+      { ts: n + 3600 * S, ua: 241, now: n }, // an hour ahead: evaluated at n + 2 s
+      { ts: n + 1 * S, ua: 230, now: n + 1 * S }, // older than that: not counted
+      { ts: n + 3 * S, ua: 230, now: n + 3 * S },
+    ])).toEqual([`active@${10 * S + 2 * S}`, `inactive@${13 * S}`]);
+  });
+});
