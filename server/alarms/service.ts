@@ -35,7 +35,8 @@
  *
  * Time. Sampled rules (threshold, rate of change, unbalance, anomaly) are
  * ticked on their source's own timeline: server time minus the lag of the
- * source's last reading (arrival − ts, ≥ 0). Live, the lag is the transport
+ * source's last reading (arrival − ts; negative, down to −CLOCK_AHEAD_MS,
+ * for an agent whose clock runs ahead). Live, the lag is the transport
  * delay (milliseconds); for a replayed feed stamped in the past the ticks
  * follow the feed's clock instead of closing its 1-min means and delays
  * early. Stale, outage and call rules use server time (they are about what
@@ -66,6 +67,7 @@ import {
   rulesForDevice,
   ruleCovers,
   scopeMatchesSite,
+  CLOCK_AHEAD_MS,
   severityName,
   step,
   supplyStatus,
@@ -422,7 +424,8 @@ export class AlarmService {
       if (r.late) continue;
       const e = this.entryOf(r.device);
       entries[i] = e;
-      e.lag = now > r.ts ? now - r.ts : 0;
+      // negative for a clock ahead of ours (within what step() believes): its ticks follow its clock too
+      e.lag = now - Math.min(r.ts, now + CLOCK_AHEAD_MS);
       e.site = r.site;
       if (e.outage.length === 0) continue;
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };

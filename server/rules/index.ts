@@ -103,6 +103,7 @@ export {
   callInput,
   supplyStatus,
   staleAfterMs,
+  CLOCK_AHEAD_MS,
   timeOfDayBucket,
   INTERVAL_CLOSE_GRACE_MS,
   type RuleInput,
