@@ -26,6 +26,7 @@ import { addDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 import { SeqTracker } from './watermark.ts';
+import { CLOCK_AHEAD_MS } from './rules/engine.ts';
 
 export interface IngestOptions {
   url: string;
@@ -90,6 +91,10 @@ export class Ingest {
   private readonly trackers = new Map<string, SeqTracker>();
   private readonly agentStates = new Map<string, string>();
   private readonly unknownDevices = new Set<string>();
+  /** device → the newest timestamp of its live readings (what the rules evaluate in order) */
+  private readonly newestLive = new Map<string, number>();
+  /** device → when its clock was last reported ahead of ours */
+  private readonly aheadWarnedAt = new Map<string, number>();
   private waiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   /** batches being written or written but waiting for an older one before their watermarks advance, oldest first */
@@ -290,6 +295,7 @@ export class Ingest {
         this.unknownDevices.add(r.device);
         log.warn({ agent: parts.agent, deviceId: r.device }, 'device not in topology; stored under its site only');
       }
+      if (r.late !== true) this.checkTime(r.device, r.ts, arrived, parts.agent);
       const s: StoredReading = {
         site: place?.site ?? parts.site,
         room: place?.room ?? '',
@@ -365,6 +371,29 @@ export class Ingest {
     } catch (err) {
       this.deps.log.error({ err, agent: item.agent, readings: item.lines }, 'encoding readings for the store failed');
     }
+  }
+
+  /**
+   * Counts a live reading the rules cannot take in its own time: one not
+   * newer than the device's last (a QoS 1 redelivery, or out of order — the
+   * rules skip it), or one stamped more than CLOCK_AHEAD_MS ahead of the
+   * server (the rules take it as that far ahead). The second means the
+   * agent's clock is wrong: said once an hour per device.
+   */
+  private checkTime(device: string, ts: number, now: number, agent: string): void {
+    const newest = this.newestLive.get(device);
+    if (newest !== undefined && ts <= newest) this.deps.metrics.outOfTime.inc({ reason: 'not_newer' });
+    // as the rules see it: a stamp far ahead is taken as CLOCK_AHEAD_MS ahead, so the next real readings are newer again
+    else this.newestLive.set(device, Math.min(ts, now + CLOCK_AHEAD_MS));
+    if (ts <= now + CLOCK_AHEAD_MS) return;
+    this.deps.metrics.outOfTime.inc({ reason: 'clock_ahead' });
+    const warned = this.aheadWarnedAt.get(device);
+    if (warned !== undefined && now - warned < 3_600_000) return;
+    this.aheadWarnedAt.set(device, now);
+    this.deps.log.warn(
+      { agent, deviceId: device, aheadMs: ts - now },
+      `reading stamped ${Math.round((ts - now) / 1000)} s ahead of the server clock: the rules take it as ${CLOCK_AHEAD_MS / 1000} s ahead; check the agent's time (NTP)`,
+    );
   }
 
   /** readings held in memory (rejected ones included until their message is settled): queued plus being written */

@@ -12,6 +12,12 @@ export class Metrics {
     labelNames: ['reason', 'agent'] as const,
     registers: [this.registry],
   });
+  readonly outOfTime = new Counter({
+    name: 'gridwatch_readings_out_of_time_total',
+    help: 'live readings the rules could not take in their own time, by reason: not_newer (not newer than the device\'s last: a redelivery or out of order; stored, not evaluated), clock_ahead (stamped more than 2 s ahead of the server: evaluated as 2 s ahead)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly stored = new Counter({ name: 'gridwatch_readings_stored_total', help: 'readings durably stored', registers: [this.registry] });
   readonly storeErrors = new Counter({ name: 'gridwatch_store_write_errors_total', help: 'failed store writes (retried)', registers: [this.registry] });
   readonly storeLatency = new Histogram({

@@ -62,3 +62,27 @@ describe('readings stamped ahead of the server clock', () => {
     expect(Date.now()).toBeLessThan(t + 3000);
   });
 });
+
+describe('readings the rules cannot take in their own time are counted', () => {
+  const count = async (reason: string): Promise<number> => {
+    const text = await (await ts.fetch('/metrics')).text();
+    return Number(text.match(new RegExp(`gridwatch_readings_out_of_time_total\\{reason="${reason}"\\} (\\d+)`))?.[1] ?? 0);
+  };
+
+  it('a redelivered reading counts as not_newer; one an hour ahead as clock_ahead, and is taken as 2 s ahead', async () => {
+    const notNewer0 = await count('not_newer');
+    const ahead0 = await count('clock_ahead');
+    const t = Date.now();
+    await feed.replay([[{ device: 'ah-m1', ts: t, v: { ia: 50, ib: 50 } }], [{ device: 'ah-m1', ts: t, v: { ia: 50, ib: 50 } }]]);
+    const far = Date.now() + 3_600_000;
+    const before = ws.frames.length;
+    await feed.publish([{ device: 'ah-m1', ts: far, v: { ia: 180, ib: 50 } }]);
+    const got = await transitions(ws, new Set(['ah-m1']), brief(ws.frames, new Set(['ah-m1'])).length + 1, 10_000, 200);
+    expect(got.at(-1)).toBe('i-high:ah-m1 unack_rtn→unack_active raise hi');
+    const raise = ws.frames.slice(before).find((f) => f.type === 'alarm' && f.transition.source === 'ah-m1');
+    // taken as 2 s ahead of the server's clock, not an hour
+    expect(raise.transition.at).toBeLessThan(far - 3_500_000);
+    expect(await count('not_newer')).toBe(notNewer0 + 1);
+    expect(await count('clock_ahead')).toBe(ahead0 + 1);
+  });
+});
