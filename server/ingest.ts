@@ -26,7 +26,7 @@ import { addDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 import { SeqTracker } from './watermark.ts';
-import { CLOCK_AHEAD_MS } from './rules/engine.ts';
+import { CLOCK_AHEAD_MS, readingTime } from './rules/engine.ts';
 
 export interface IngestOptions {
   url: string;
@@ -384,7 +384,7 @@ export class Ingest {
     const newest = this.newestLive.get(device);
     if (newest !== undefined && ts <= newest) this.deps.metrics.outOfTime.inc({ reason: 'not_newer' });
     // as the rules see it: a stamp far ahead is taken as CLOCK_AHEAD_MS ahead, so the next real readings are newer again
-    else this.newestLive.set(device, Math.min(ts, now + CLOCK_AHEAD_MS));
+    else this.newestLive.set(device, readingTime(ts, now));
     if (ts <= now + CLOCK_AHEAD_MS) return;
     this.deps.metrics.outOfTime.inc({ reason: 'clock_ahead' });
     const warned = this.aheadWarnedAt.get(device);

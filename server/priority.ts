@@ -4,7 +4,7 @@
  * shares with the store (influxd compacting on every core) it otherwise
  * waits in the run queue behind threads that are in no hurry: measured in
  * bench/alarms.ts, 100–380 ms of every second runnable but not running at
- * the default priority, 50–90 ms at nice −10, and the alarm p99 with it.
+ * the default priority, 30–85 ms at nice −10, and the alarm p99 with it.
  *
  * Linux keeps the nice value per thread: only this thread is raised, not
  * V8's and libuv's helper threads that already exist (threads created

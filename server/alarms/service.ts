@@ -67,7 +67,7 @@ import {
   rulesForDevice,
   ruleCovers,
   scopeMatchesSite,
-  CLOCK_AHEAD_MS,
+  readingTime,
   severityName,
   step,
   supplyStatus,
@@ -425,7 +425,7 @@ export class AlarmService {
       const e = this.entryOf(r.device);
       entries[i] = e;
       // negative for a clock ahead of ours (within what step() believes): its ticks follow its clock too
-      e.lag = now - Math.min(r.ts, now + CLOCK_AHEAD_MS);
+      e.lag = now - readingTime(r.ts, now);
       e.site = r.site;
       if (e.outage.length === 0) continue;
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };

@@ -856,20 +856,25 @@ function disabled(state: RuleState | undefined, rule: Rule, now: number): StepRe
 }
 
 /**
- * Evaluates one reading of one device (or one call of one site) against one
- * rule. `state` undefined (or of another kind, after the rule was edited)
- * starts fresh. Never throws for any input.
- */
-/**
  * How far ahead of the server's clock a reading's timestamp is believed
  * (agents keep time with NTP; a few ms to a second of skew is normal).
  */
 export const CLOCK_AHEAD_MS = 2000;
 
+/** The time the rules give a reading stamped `ts` that arrives at `now`: its own, at most CLOCK_AHEAD_MS ahead of `now`. */
+export function readingTime(ts: number, now: number): number {
+  return Math.min(ts, now + CLOCK_AHEAD_MS);
+}
+
+/**
+ * Evaluates one reading of one device (or one call of one site) against one
+ * rule. `state` undefined (or of another kind, after the rule was edited)
+ * starts fresh. Never throws for any input.
+ */
 export function step(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number): StepResult {
   if (!rule.enabled) return disabled(state, rule, now);
   if (input.late === true || !Number.isFinite(input.ts)) return { state: state ?? initialState(rule, now) };
-  const t = Math.min(input.ts, now + CLOCK_AHEAD_MS);
+  const t = readingTime(input.ts, now);
   switch (rule.kind) {
     case 'threshold':
       return stepThreshold(sameKind(state, 'threshold') ? state : (initialState(rule, now) as ThresholdState), input, rule, t);

@@ -104,6 +104,7 @@ export {
   supplyStatus,
   staleAfterMs,
   CLOCK_AHEAD_MS,
+  readingTime,
   timeOfDayBucket,
   INTERVAL_CLOSE_GRACE_MS,
   type RuleInput,

@@ -205,6 +205,7 @@ export function agentSuppressions(topology: Topology, offlineAgents: Iterable<st
     for (const room of site.rooms) {
       if (!room.agent) continue;
       const offline = off.has(room.agent);
+      if (!offline && settling.size === 0) continue;
       const reason = offline
         ? `agent ${room.agent} of room ${site.id}/${room.id} offline`
         : `agent ${room.agent} of room ${site.id}/${room.id} back online, the device not yet heard from`;
