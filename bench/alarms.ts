@@ -123,7 +123,13 @@ interface LatencyResult {
   cores: Record<string, number>;
   /** the machine's busy and stolen cores while the stage ran */
   machine: { busy: number; steal: number };
+  /** the server's garbage collections while the stage ran, by kind: count and mean pause, ms */
+  gc: Record<string, { count: number; mean: number }>;
 }
+
+const GC_KINDS = ['minor', 'major', 'incremental'] as const;
+/** the server's GC pauses so far (prom-client's nodejs_gc_duration_seconds): count and seconds per kind */
+const GC_METRICS = GC_KINDS.flatMap((k) => [`nodejs_gc_duration_seconds_count\\{kind="${k}"\\}`, `nodejs_gc_duration_seconds_sum\\{kind="${k}"\\}`]);
 
 /**
  * After the full-speed stage influxd compacts what it was sent for a while
@@ -222,16 +228,24 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   measuring = true;
   const cpu = cpuMeter({ ...pids, bench: process.pid });
   const mach = machineMeter();
-  await serverMetric(server, 'nodejs_eventloop_lag_p99_seconds'); // the server's loop-delay histogram restarts at each scrape
+  // the server's loop-delay histogram restarts at each scrape: this one starts the stage's
+  const gc0 = await serverMetrics(server, GC_METRICS);
   // this process receives the frames: its own delays are in every figure it takes
   const benchLoop = monitorEventLoopDelay({ resolution: 1 });
   benchLoop.enable();
   heapSampling(server);
   await publishFor(SECONDS);
   heapSampling(server);
+  // one scrape: the event-loop histogram restarts at each
+  const [p99, max, ...gc1] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds', ...GC_METRICS]);
+  const gc = Object.fromEntries(
+    GC_KINDS.map((k, i) => {
+      const count = gc1[2 * i]! - gc0[2 * i]!;
+      return [k, { count, mean: count ? ((gc1[2 * i + 1]! - gc0[2 * i + 1]!) * 1000) / count : 0 }];
+    }),
+  );
   const cores = cpu();
   const machine = mach();
-  const [p99, max] = await serverMetrics(server, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   benchLoop.disable();
   const loop = { p99: p99! * 1000, max: max! * 1000, benchP99: benchLoop.percentile(99) / 1e6, benchMax: benchLoop.max / 1e6 };
   if (process.env.GW_BENCH_DUMP) await writeFile(process.env.GW_BENCH_DUMP, series.map(([t, l]) => `${(performance.timeOrigin + t).toFixed(1)} ${l.toFixed(2)}`).join('\n'));
@@ -248,7 +262,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     process.stderr.write(`unmatched raise ${key}: frames within 2 ms of its ts: ${same.join(' ')}; unmatched sent within 2 ms: ${sent.join(' ')}\n`);
   }
   const warmup = { raises: warmRaises, p99: quantile(warmLat, 0.99), max: Math.max(...warmLat) };
-  return { loop, cores, machine, rate, warmup, published: seq / READINGS_PER_MESSAGE, messagesIn, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps };
+  return { loop, cores, machine, rate, warmup, published: seq / READINGS_PER_MESSAGE, messagesIn, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps, gc };
 }
 
 async function main(cleanup: Cleanups): Promise<void> {
@@ -287,6 +301,8 @@ async function main(cleanup: Cleanups): Promise<void> {
   // conflated: a value superseded before its frame is not counted, so this tail is flattered; every raise is counted above
   console.log(`           for comparison, the same messages' live values (frames at ${LIVE_FPS}/s, conflated): p50 ${fmt(r.live.p50, 1)} ms, p99 ${fmt(r.live.p99, 1)} ms`);
   console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
+  // scavenges (minor) stop the loop that delivers alarms; incremental marking runs in steps and ends in a major pause
+  console.log(`           server GC: ${GC_KINDS.map((k) => `${r.gc[k]!.count} ${k}, mean ${fmt(r.gc[k]!.mean, 1)} ms`).join('; ')}`);
   console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
   console.log(`           machine: ${fmt(r.machine.busy, 2)} of ${os.cpus().length} cores busy, ${fmt(r.machine.steal, 2)} cores stolen by the host (steal); load average ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
   console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}; messages published ${fmt(r.published)}, taken in by the server ${fmt(r.messagesIn)}`);

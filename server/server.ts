@@ -49,7 +49,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let ingest: Ingest | null = null;
   let alarms: AlarmService | null = null;
   const journal: AlarmJournal =
-    store instanceof InfluxStore ? new InfluxAlarmJournal(config.influx!, store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
+    store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
   let url = '';
   let mqttUrl = config.mqtt.url ?? '';

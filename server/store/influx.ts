@@ -178,20 +178,22 @@ class LineWriter {
 
   /** Writes the text of every number of `readings` that `line` will need, at once. */
   prepare(readings: readonly StoredReading[]): void {
+    // written over by index and cut to length, never emptied: `length = 0` would drop the array's storage and
+    // every batch would grow it again from nothing (about 3 bytes of garbage per byte of numbers)
     const nums = this.nums;
-    nums.length = 0;
+    let n = 0;
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
       const v = r.v as Record<string, number | undefined>;
       for (const k in v) {
         const x = v[k];
-        if (x !== undefined && prepared(x)) nums.push(x);
+        if (x !== undefined && prepared(x)) nums[n++] = x;
       }
-      if (prepared(r.ts)) nums.push(r.ts);
+      if (prepared(r.ts)) nums[n++] = r.ts;
     }
-    this.numText = nums.length ? JSON.stringify(nums) : '';
+    if (nums.length > n) nums.length = n;
+    this.numText = n ? JSON.stringify(nums) : '';
     this.numPos = 1;
-    nums.length = 0;
   }
 
   /** a number that is not a non-negative safe integer: the next prepared text, or String(x) when not finite */
@@ -404,14 +406,24 @@ export class InfluxStore implements TelemetryStore {
       parts.push(c);
     }
     if (parts.length === 0) return;
-    const body = Buffer.concat(parts);
     try {
-      // iterate() takes the body as it is (request() would JSON-encode a Buffer) and rejects on a non-2xx status
-      for await (const _ of this.client.transport.iterate(this.writePath, body, WRITE_OPTIONS)) {
-        // InfluxDB answers a write with 204 and no body; an error body is read by the client into its HttpError
-      }
+      await this.writeLines(Buffer.concat(parts), 'ms');
     } catch (e) {
       throw new GridwatchError('GW_ERR_STORE_WRITE', `influx write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+  }
+
+  /**
+   * Line protocol as it is, at `precision`, through the client's transport
+   * (node:http on kept-alive sockets, as the readings go): the alarm journal
+   * writes this way too. Rejects with the client's error, whose
+   * `statusCode` is InfluxDB's answer when there was one.
+   */
+  async writeLines(body: Uint8Array | string, precision: 'ms' | 'ns'): Promise<void> {
+    const path = precision === 'ms' ? this.writePath : this.writePath.replace(/precision=ms$/, `precision=${precision}`);
+    // iterate() takes the body as it is (request() would JSON-encode a Buffer) and rejects on a non-2xx status
+    for await (const _ of this.client.transport.iterate(path, body, WRITE_OPTIONS)) {
+      // InfluxDB answers a write with 204 and no body; an error body is read by the client into its HttpError
     }
   }
 

@@ -2,8 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
-import { DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from '../../server/alarms/index.ts';
+import net from 'node:net';
+import { describe, expect, inject, it } from 'vitest';
+import { DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal, type TransitionEntry } from '../../server/alarms/index.ts';
+import { GridwatchError } from '../../server/errors.ts';
 import { DuckDbStore, InfluxStore } from '../../server/index.ts';
 import { journalContract } from './journal-contract.ts';
 
@@ -37,7 +39,7 @@ journalContract('influxdb 1.x (measurement alarm_event)', async () => {
   const cfg = { url: inject('influxUrl'), apiVersion: 1 as const, database: `journal_${process.pid}_${n++}`, createDatabase: true, timeoutMs: 10_000 };
   let store = new InfluxStore(cfg);
   await store.start();
-  let journal: AlarmJournal = new InfluxAlarmJournal(cfg, store);
+  let journal: AlarmJournal = new InfluxAlarmJournal(store);
   return {
     journal,
     async reopen() {
@@ -45,7 +47,7 @@ journalContract('influxdb 1.x (measurement alarm_event)', async () => {
       await store.stop();
       store = new InfluxStore(cfg);
       await store.start();
-      journal = new InfluxAlarmJournal(cfg, store);
+      journal = new InfluxAlarmJournal(store);
       return journal;
     },
     async close() {
@@ -53,4 +55,63 @@ journalContract('influxdb 1.x (measurement alarm_event)', async () => {
       await store.stop();
     },
   };
+});
+
+describe('influxdb journal writes that fail', () => {
+  const entry: TransitionEntry = {
+    kind: 'transition',
+    seq: 1,
+    alarmId: 'u-deviation:m1',
+    ruleId: 'u-deviation',
+    source: 'm1',
+    from: 'normal',
+    to: 'unack_active',
+    reason: 'raise',
+    at: Date.UTC(2026, 3, 1, 8),
+    severity: 3,
+    active: true,
+    message: 'ua 1-min mean 190 V < lo limit 198 V',
+  };
+
+  it('no InfluxDB listening: a retryable GW_ERR_JOURNAL_WRITE (the service keeps the entries and tries again)', async () => {
+    // a port nothing listens on: bound, its number taken, closed
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const store = new InfluxStore({ url: `http://127.0.0.1:${port}`, apiVersion: 1, database: 'nowhere', createDatabase: false, timeoutMs: 2000 });
+    await store.start();
+    const journal = new InfluxAlarmJournal(store);
+    await journal.start();
+    const err = await journal.append([entry]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(GridwatchError);
+    expect(err).toMatchObject({ code: 'GW_ERR_JOURNAL_WRITE', retryable: true });
+  });
+
+  it('InfluxDB refuses the write (no such database, 404): not retryable, and the status is in the message', async () => {
+    const store = new InfluxStore({ url: inject('influxUrl'), apiVersion: 1, database: `absent_${process.pid}`, createDatabase: false, timeoutMs: 10_000 });
+    await store.start();
+    const journal = new InfluxAlarmJournal(store);
+    await journal.start();
+    const err = await journal.append([entry]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'GW_ERR_JOURNAL_WRITE', retryable: false });
+    expect((err as Error).message).toMatch(/\(404\).*database not found/);
+  });
+
+  it('an entry is written at ns precision: read back with its own `at`, not a millisecond count taken for nanoseconds', async () => {
+    const cfg = { url: inject('influxUrl'), apiVersion: 1 as const, database: `journal_ns_${process.pid}`, createDatabase: true, timeoutMs: 10_000 };
+    const store = new InfluxStore(cfg);
+    await store.start();
+    const journal = new InfluxAlarmJournal(store);
+    await journal.start();
+    await journal.append([entry]);
+    const [back] = await journal.read({ from: entry.at, to: entry.at + 1 });
+    expect(back).toMatchObject({ seq: 1, at: entry.at, alarmId: entry.alarmId });
+  });
 });

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxStore } from '../../server/index.ts';
+import { InfluxAlarmJournal, type TransitionEntry } from '../../server/alarms/index.ts';
 
 interface Seen { method: string; url: string; auth: string | undefined; body: string }
 const seen: Seen[] = [];
@@ -35,6 +36,18 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
+const transition: TransitionEntry = { kind: 'transition', seq: 7, alarmId: 'a:d', ruleId: 'a', source: 'd', from: 'normal', to: 'unack_active', reason: 'raise', at: Date.UTC(2026, 0, 1), severity: 2, active: true };
+/** the alarm journal writes through the store: at ns precision, the same endpoint and credentials */
+async function journalWrite(s: InfluxStore): Promise<Seen> {
+  const j = new InfluxAlarmJournal(s);
+  await j.start();
+  await j.append([transition]);
+  const w = seen.filter((x) => x.body.startsWith('alarm_event'));
+  expect(w).toHaveLength(1);
+  expect(w[0]!.body).toMatch(/ 1767225600000000007$/);
+  return w[0]!;
+}
+
 const reading = { site: 's', room: '', transformer: '', line: '', device: 'd', ts: Date.UTC(2026, 0, 1), q: 'good' as const, late: false, v: { ua: 230 } };
 
 describe('InfluxDB endpoints by API version', () => {
@@ -44,7 +57,9 @@ describe('InfluxDB endpoints by API version', () => {
     await s.start();
     await s.write([reading]);
     await s.latest();
+    const journal = await journalWrite(s);
     await s.stop();
+    expect(Object.fromEntries(new URL(journal.url, url).searchParams)).toEqual({ db: 'gw', precision: 'ns', rp: 'autogen', u: 'u1', p: 'p1' });
     expect(seen[0]).toMatchObject({ method: 'POST' });
     expect(new URL(seen[0]!.url, url).searchParams.get('q')).toBe('CREATE DATABASE "gw"');
     const write = seen.find((x) => x.url.startsWith('/write'))!;
@@ -62,7 +77,11 @@ describe('InfluxDB endpoints by API version', () => {
     await s.start();
     await s.write([reading]);
     await s.latest();
+    const journal = await journalWrite(s);
     await s.stop();
+    expect(journal.url.startsWith('/api/v2/write?')).toBe(true);
+    expect(Object.fromEntries(new URL(journal.url, url).searchParams)).toEqual({ org: 'grid', bucket: 'telemetry', precision: 'ns' });
+    expect(journal.auth).toBe('Token tok-123');
     expect(seen.some((x) => x.url.includes('CREATE'))).toBe(false);
     const write = seen.find((x) => x.url.startsWith('/api/v2/write'))!;
     expect(Object.fromEntries(new URL(write.url, url).searchParams)).toMatchObject({ org: 'grid', bucket: 'telemetry', precision: 'ms' });
