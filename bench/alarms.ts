@@ -29,7 +29,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { readingsTopic } from '../contract/index.ts';
 import { startInfluxd, startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { cpuMeter, machineMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, heapSampling, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
+import { cpuMeter, runQueueMeter, machineMeter, fmt, quantile, serverMetric, serverMetrics, startServerProcess, type ServerProc, runBench, type Cleanups, heapSampling, makeMessage, BENCH_VALUES, READINGS_PER_MESSAGE } from './support.ts';
 
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const FIXED_RATE = process.env.GW_BENCH_RATE ? Number(process.env.GW_BENCH_RATE) : undefined;
@@ -123,6 +123,8 @@ interface LatencyResult {
   cores: Record<string, number>;
   /** the machine's busy and stolen cores while the stage ran */
   machine: { busy: number; steal: number };
+  /** the server's event-loop thread runnable but waiting for a CPU: ms per second, and how many times it was put on one (null: not Linux) */
+  waited: { msPerS: number; slices: number } | null;
   /** the server's garbage collections while the stage ran, by kind: count and mean pause, ms */
   gc: Record<string, { count: number; mean: number }>;
 }
@@ -227,6 +229,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
   await publishFor(WARMUP_S);
   measuring = true;
   const cpu = cpuMeter({ ...pids, bench: process.pid });
+  const runQueue = runQueueMeter(server.child.pid!);
   const mach = machineMeter();
   // the server's loop-delay histogram restarts at each scrape: this one starts the stage's
   const gc0 = await serverMetrics(server, GC_METRICS);
@@ -245,6 +248,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     }),
   );
   const cores = cpu();
+  const waited = runQueue();
   const machine = mach();
   benchLoop.disable();
   const loop = { p99: p99! * 1000, max: max! * 1000, benchP99: benchLoop.percentile(99) / 1e6, benchMax: benchLoop.max / 1e6 };
@@ -262,7 +266,7 @@ async function latency(mqttUrl: string, server: ServerProc, rate: number, pids: 
     process.stderr.write(`unmatched raise ${key}: frames within 2 ms of its ts: ${same.join(' ')}; unmatched sent within 2 ms: ${sent.join(' ')}\n`);
   }
   const warmup = { raises: warmRaises, p99: quantile(warmLat, 0.99), max: Math.max(...warmLat) };
-  return { loop, cores, machine, rate, warmup, published: seq / READINGS_PER_MESSAGE, messagesIn, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps, gc };
+  return { loop, cores, machine, rate, warmup, published: seq / READINGS_PER_MESSAGE, messagesIn, live: { p50: quantile(liveLat, 0.5), p99: quantile(liveLat, 0.99) }, raises, received: lat.length, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: Math.max(...lat), frames, gaps, gc, waited };
 }
 
 async function main(cleanup: Cleanups): Promise<void> {
@@ -303,6 +307,8 @@ async function main(cleanup: Cleanups): Promise<void> {
   console.log(`           event-loop delay: server p99 ${fmt(r.loop.p99, 1)} ms, max ${fmt(r.loop.max, 1)} ms; this bench (publisher and receiver) p99 ${fmt(r.loop.benchP99, 1)} ms, max ${fmt(r.loop.benchMax, 1)} ms`);
   // scavenges (minor) stop the loop that delivers alarms; incremental marking runs in steps and ends in a major pause
   console.log(`           server GC: ${GC_KINDS.map((k) => `${r.gc[k]!.count} ${k}, mean ${fmt(r.gc[k]!.mean, 1)} ms`).join('; ')}`);
+  // the loop that delivers alarms waits behind other threads when the machine's cores are busy (server/priority.ts)
+  if (r.waited) console.log(`           server event-loop thread waited for a CPU ${fmt(r.waited.msPerS, 1)} ms per second, over ${fmt(r.waited.slices)} times it ran`);
   console.log(`           CPU (cores): ${Object.entries(r.cores).map(([k, c]) => `${k} ${fmt(c, 2)}`).join(', ')}`);
   console.log(`           machine: ${fmt(r.machine.busy, 2)} of ${os.cpus().length} cores busy, ${fmt(r.machine.steal, 2)} cores stolen by the host (steal); load average ${os.loadavg().map((x) => fmt(x, 2)).join(', ')}`);
   console.log(`           raises sent ${fmt(r.raises)}, received ${fmt(r.received)}; alarm frames ${fmt(r.frames)}, seq gaps ${r.gaps}; messages published ${fmt(r.published)}, taken in by the server ${fmt(r.messagesIn)}`);

@@ -29,6 +29,30 @@ export function cpuSeconds(pid: number): number {
 const CLOCK_TICKS = 100;
 
 /**
+ * How long a process's main thread (its event loop) was runnable but waiting
+ * for a CPU, and how often it was put on one, from the scheduler's
+ * /proc/<pid>/task/<pid>/schedstat: [ns running, ns waiting, timeslices].
+ * Returns what the thread waited per second of the interval, ms, and per wait.
+ */
+export function runQueueMeter(pid: number): () => { msPerS: number; slices: number } | null {
+  const read = (): number[] | null => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    } catch {
+      return null;
+    }
+  };
+  const t0 = performance.now();
+  const a = read();
+  return () => {
+    const b = read();
+    if (!a || !b) return null;
+    const wall = (performance.now() - t0) / 1000;
+    return { msPerS: (b[1]! - a[1]!) / 1e6 / wall, slices: b[2]! - a[2]! };
+  };
+}
+
+/**
  * The whole machine's CPU between the call and the returned function's call,
  * in cores, from /proc/stat: busy (everything but idle and iowait) and
  * stolen (`steal`: time a virtual machine's CPUs were ready but the host ran
