@@ -20,12 +20,18 @@ if (file) {
       if (!sampling) {
         sampling = true;
         // the include… flags (V8 ≥ 11) are not in @types/node's protocol types yet
-        // GW_BENCH_HEAP_PROMOTED=1 leaves out what died young: what is left outlived a scavenge (promoted, the cost of mark-compacts)
+        // GW_BENCH_HEAP_PROMOTED=1 leaves out what died in a scavenge. Not the same as "promoted": a mark-compact
+        // collects the young generation too, and its young garbage is counted (all of it, ~50 MB per mark-compact
+        // in the alarm bench), so such a profile looks much like the allocation profile unless the stage had no
+        // mark-compact; with --expose-gc in GW_BENCH_NODE_FLAGS, two scavenges before the stop take out the young
+        // garbage the stop's own full collection would count
         const promotedOnly = process.env.GW_BENCH_HEAP_PROMOTED === '1';
         const params = { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly };
         await session.post('HeapProfiler.startSampling', params as { samplingInterval: number });
       } else {
         sampling = false;
+        const gc = (globalThis as { gc?: (o: { type: string }) => void }).gc;
+        if (gc && process.env.GW_BENCH_HEAP_PROMOTED === '1') for (let i = 0; i < 2; i++) gc({ type: 'minor' });
         const { profile } = await session.post('HeapProfiler.stopSampling');
         writeFileSync(file, JSON.stringify(profile));
       }
