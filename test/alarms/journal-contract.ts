@@ -17,7 +17,8 @@ export interface JournalHarness {
   close(): Promise<void>;
 }
 
-function transition(seq: number, over: Partial<TransitionEntry> = {}): TransitionEntry {
+/** a raise of `u-deviation:m1` at T0 + seq */
+export function transition(seq: number, over: Partial<TransitionEntry> = {}): TransitionEntry {
   return {
     kind: 'transition',
     seq,

@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { describe, expect, inject, it } from 'vitest';
-import { DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal, type TransitionEntry } from '../../server/alarms/index.ts';
+import { DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from '../../server/alarms/index.ts';
+import type { InfluxConfig } from '../../server/config.ts';
 import { GridwatchError } from '../../server/errors.ts';
 import { DuckDbStore, InfluxStore } from '../../server/index.ts';
-import { journalContract } from './journal-contract.ts';
+import { journalContract, transition } from './journal-contract.ts';
 
 journalContract('duckdb (table in the store file)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-journal-'));
@@ -58,20 +59,24 @@ journalContract('influxdb 1.x (measurement alarm_event)', async () => {
 });
 
 describe('influxdb journal writes that fail', () => {
-  const entry: TransitionEntry = {
-    kind: 'transition',
-    seq: 1,
-    alarmId: 'u-deviation:m1',
-    ruleId: 'u-deviation',
-    source: 'm1',
-    from: 'normal',
-    to: 'unack_active',
-    reason: 'raise',
-    at: Date.UTC(2026, 3, 1, 8),
-    severity: 3,
-    active: true,
-    message: 'ua 1-min mean 190 V < lo limit 198 V',
-  };
+  const entry = transition(1);
+
+  async function openJournal(cfg: InfluxConfig): Promise<InfluxAlarmJournal> {
+    const store = new InfluxStore(cfg);
+    await store.start();
+    const journal = new InfluxAlarmJournal(store);
+    await journal.start();
+    return journal;
+  }
+
+  /** what appending `entry` rejects with (null: it did not) */
+  async function appendError(cfg: InfluxConfig): Promise<unknown> {
+    const journal = await openJournal(cfg);
+    return journal.append([entry]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+  }
 
   it('no InfluxDB listening: a retryable GW_ERR_JOURNAL_WRITE (the service keeps the entries and tries again)', async () => {
     // a port nothing listens on: bound, its number taken, closed
@@ -79,37 +84,19 @@ describe('influxdb journal writes that fail', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
     await new Promise((r) => srv.close(r));
-    const store = new InfluxStore({ url: `http://127.0.0.1:${port}`, apiVersion: 1, database: 'nowhere', createDatabase: false, timeoutMs: 2000 });
-    await store.start();
-    const journal = new InfluxAlarmJournal(store);
-    await journal.start();
-    const err = await journal.append([entry]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await appendError({ url: `http://127.0.0.1:${port}`, apiVersion: 1, database: 'nowhere', createDatabase: false, timeoutMs: 2000 });
     expect(err).toBeInstanceOf(GridwatchError);
     expect(err).toMatchObject({ code: 'GW_ERR_JOURNAL_WRITE', retryable: true });
   });
 
   it('InfluxDB refuses the write (no such database, 404): not retryable, and the status is in the message', async () => {
-    const store = new InfluxStore({ url: inject('influxUrl'), apiVersion: 1, database: `absent_${process.pid}`, createDatabase: false, timeoutMs: 10_000 });
-    await store.start();
-    const journal = new InfluxAlarmJournal(store);
-    await journal.start();
-    const err = await journal.append([entry]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const err = await appendError({ url: inject('influxUrl'), apiVersion: 1, database: `absent_${process.pid}`, createDatabase: false, timeoutMs: 10_000 });
     expect(err).toMatchObject({ code: 'GW_ERR_JOURNAL_WRITE', retryable: false });
     expect((err as Error).message).toMatch(/\(404\).*database not found/);
   });
 
   it('an entry is written at ns precision: read back with its own `at`, not a millisecond count taken for nanoseconds', async () => {
-    const cfg = { url: inject('influxUrl'), apiVersion: 1 as const, database: `journal_ns_${process.pid}`, createDatabase: true, timeoutMs: 10_000 };
-    const store = new InfluxStore(cfg);
-    await store.start();
-    const journal = new InfluxAlarmJournal(store);
-    await journal.start();
+    const journal = await openJournal({ url: inject('influxUrl'), apiVersion: 1, database: `journal_ns_${process.pid}`, createDatabase: true, timeoutMs: 10_000 });
     await journal.append([entry]);
     const [back] = await journal.read({ from: entry.at, to: entry.at + 1 });
     expect(back).toMatchObject({ seq: 1, at: entry.at, alarmId: entry.alarmId });
