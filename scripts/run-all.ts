@@ -3,10 +3,14 @@
  * the server with its embedded MQTT broker and DuckDB store, one Modbus TCP
  * gateway simulator and one edge agent per demo room, the rooms' MQTT sensors
  * and an occasional scripted fault (config/demo/scenario.yaml), and the dashboard.
- * Ctrl-C (or SIGTERM) stops every part in reverse order and exits.
+ * Ctrl-C (or SIGTERM) stops the server first, then every other part in
+ * reverse order, and exits: stopped the other way round, the server saw the
+ * demo's own agents go away and raised a loss-of-contact alarm for each room,
+ * which the next start then showed.
  *
  * Reads: GW_HTTP_PORT (8080), GW_DATA_DIR (./data), GW_MQTT_EMBEDDED_PORT
- * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info).
+ * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info), and every
+ * other GW_* variable the server reads (README), e.g. GW_ADMIN_PASSWORD.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { createAgent, loadAgentConfig } from '../edge-agent/index.ts';
-import { createServer, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
+import { createServer, configFromEnv, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
 import {
   agentMappingFor,
   createMeterModel,
@@ -47,7 +51,9 @@ const scenarioFile = path.join(root, 'config/demo/scenario.yaml');
 const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
 
 async function shutdown(code: number): Promise<never> {
-  for (const s of stops.reverse()) {
+  // the server first (the agents spool what they read meanwhile and send it at the next start), then the rest in reverse order
+  const order = [...stops.filter((s) => s.what === 'server'), ...stops.filter((s) => s.what !== 'server').reverse()];
+  for (const s of order) {
     await s.stop().catch((err) => log.warn({ err, what: s.what }, 'stop failed'));
   }
   log.info('all parts stopped');
@@ -69,10 +75,14 @@ const ROOM_PROFILE: Record<string, MeterProfile> = { 'r-101': 'residential', 'r-
 
 try {
   const topology = await loadTopologyFile(topologyFile);
+  // the demo's defaults, and over them every GW_* variable the server reads (README): GW_ADMIN_PASSWORD, which the
+  // first start's message advises, GW_PRIORITY, GW_INFLUX_URL for a real store …; the topology stays the demo's
   const config = loadServerConfig({
-    http: { port: env('GW_HTTP_PORT', 8080) },
-    mqtt: { embedded: { port: env('GW_MQTT_EMBEDDED_PORT', 1883) } },
-    dataDir: process.env.GW_DATA_DIR || path.join(root, 'data'),
+    ...configFromEnv(process.env, {
+      http: { port: env('GW_HTTP_PORT', 8080) },
+      mqtt: { embedded: { port: env('GW_MQTT_EMBEDDED_PORT', 1883) } },
+      dataDir: process.env.GW_DATA_DIR || path.join(root, 'data'),
+    }),
     topologyFile,
     dashboardDir: path.join(root, 'dashboard/dist'),
   });
