@@ -122,6 +122,11 @@ export const ServerConfigSchema = z.strictObject({
    * CPU is shared with the store (server/priority.ts)
    */
   priority: z.number().int().min(-20).max(19).default(-10),
+  /**
+   * how far the old generation may grow over what a mark-compact left alive,
+   * in % (200: to three times); 0 leaves V8's own choice (server/heap.ts)
+   */
+  heapGrowingPercent: z.number().int().min(0).max(1000).default(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -203,6 +208,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_TOPOLOGY_FILE', ['topologyFile'], String],
     ['GW_LOG_LEVEL', ['logLevel'], String],
     ['GW_PRIORITY', ['priority'], num],
+    ['GW_HEAP_GROWING_PERCENT', ['heapGrowingPercent'], num],
     ['GW_INGEST_BATCH_SIZE', ['ingest', 'batchSize'], num],
     ['GW_INGEST_FLUSH_MS', ['ingest', 'flushIntervalMs'], num],
     ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],
