@@ -124,9 +124,9 @@ export const ServerConfigSchema = z.strictObject({
   priority: z.number().int().min(-20).max(19).default(-10),
   /**
    * how far the old generation may grow over what a mark-compact left alive,
-   * in % (200: to three times); 0 leaves V8's own choice (server/heap.ts)
+   * in % (200: to three times); 0 (default) leaves V8's own choice (server/heap.ts)
    */
-  heapGrowingPercent: z.number().int().min(0).max(1000).default(200),
+  heapGrowingPercent: z.number().int().min(0).max(1000).default(0),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -23,9 +23,9 @@ describe('heap growing factor', () => {
     expect(limitFactors(null)).toEqual(own);
   });
 
-  it('defaults to 200; a negative or fractional value is refused with its path', () => {
-    expect(loadServerConfig({}).heapGrowingPercent).toBe(200);
-    expect(loadServerConfig({ heapGrowingPercent: 0 }).heapGrowingPercent).toBe(0);
+  it('defaults to 0 (V8 chooses); a negative or fractional value is refused with its path', () => {
+    expect(loadServerConfig({}).heapGrowingPercent).toBe(0);
+    expect(loadServerConfig({ heapGrowingPercent: 200 }).heapGrowingPercent).toBe(200);
     expect(() => loadServerConfig({ heapGrowingPercent: -1 })).toThrow(/heapGrowingPercent/);
     expect(() => loadServerConfig({ heapGrowingPercent: 1.5 })).toThrow(/heapGrowingPercent/);
   });
