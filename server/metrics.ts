@@ -1,6 +1,7 @@
 /** Prometheus metrics of one server instance (own registry: tests run several). */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CLOCK_AHEAD_MS } from './rules/engine.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -14,7 +15,7 @@ export class Metrics {
   });
   readonly outOfTime = new Counter({
     name: 'gridwatch_readings_out_of_time_total',
-    help: 'live readings the rules could not take in their own time, by reason: not_newer (not newer than the device\'s last: a redelivery or out of order; stored, not evaluated), clock_ahead (stamped more than 2 s ahead of the server: evaluated as 2 s ahead)',
+    help: `live readings the rules could not take in their own time, by reason: not_newer (not newer than the device's last: a redelivery or out of order; stored, not evaluated), clock_ahead (stamped more than ${CLOCK_AHEAD_MS / 1000} s ahead of the server: evaluated as ${CLOCK_AHEAD_MS / 1000} s ahead)`,
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -15,6 +15,7 @@ if (file) {
   const session = new Session();
   session.connect();
   let sampling = false;
+  const promotedOnly = process.env.GW_BENCH_HEAP_PROMOTED === '1';
   process.on('SIGUSR2', () => {
     void (async () => {
       if (!sampling) {
@@ -25,13 +26,12 @@ if (file) {
         // in the alarm bench), so such a profile looks much like the allocation profile unless the stage had no
         // mark-compact; with --expose-gc in GW_BENCH_NODE_FLAGS, two scavenges before the stop take out the young
         // garbage the stop's own full collection would count
-        const promotedOnly = process.env.GW_BENCH_HEAP_PROMOTED === '1';
         const params = { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly };
         await session.post('HeapProfiler.startSampling', params as { samplingInterval: number });
       } else {
         sampling = false;
         const gc = (globalThis as { gc?: (o: { type: string }) => void }).gc;
-        if (gc && process.env.GW_BENCH_HEAP_PROMOTED === '1') for (let i = 0; i < 2; i++) gc({ type: 'minor' });
+        if (gc && promotedOnly) for (let i = 0; i < 2; i++) gc({ type: 'minor' });
         const { profile } = await session.post('HeapProfiler.stopSampling');
         writeFileSync(file, JSON.stringify(profile));
       }

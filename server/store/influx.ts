@@ -351,7 +351,7 @@ function bucketOffset(q: HistoryQuery): number {
 export class InfluxStore implements TelemetryStore {
   readonly kind = 'influxdb' as const;
   private started = false;
-  /** the path the client's WriteApi would use; V1WriteTransport rewrites it for 1.x */
+  /** the write path the client's WriteApi would use, without its precision; V1WriteTransport rewrites it for 1.x */
   private readonly writePath: string;
   private readonly client: InfluxDB;
   private readonly queryHeaders: Record<string, string>;
@@ -367,7 +367,7 @@ export class InfluxStore implements TelemetryStore {
     if (cfg.apiVersion === 2 && cfg.token) this.queryHeaders.authorization = `Token ${cfg.token}`;
     this.queryDb = cfg.apiVersion === 2 ? (cfg.bucket ?? cfg.database) : cfg.database;
     const org = encodeURIComponent(cfg.org ?? '');
-    this.writePath = `/api/v2/write?org=${org}&bucket=${encodeURIComponent(cfg.bucket ?? cfg.database)}&precision=ms`;
+    this.writePath = `/api/v2/write?org=${org}&bucket=${encodeURIComponent(cfg.bucket ?? cfg.database)}`;
   }
 
   async start(): Promise<void> {
@@ -420,7 +420,7 @@ export class InfluxStore implements TelemetryStore {
    * `statusCode` is InfluxDB's answer when there was one.
    */
   async writeLines(body: Uint8Array | string, precision: 'ms' | 'ns'): Promise<void> {
-    const path = precision === 'ms' ? this.writePath : this.writePath.replace(/precision=ms$/, `precision=${precision}`);
+    const path = `${this.writePath}&precision=${precision}`;
     // iterate() takes the body as it is (request() would JSON-encode a Buffer) and rejects on a non-2xx status
     for await (const _ of this.client.transport.iterate(path, body, WRITE_OPTIONS)) {
       // InfluxDB answers a write with 204 and no body; an error body is read by the client into its HttpError
