@@ -158,7 +158,8 @@ export function loadServerConfig(raw: unknown): ServerConfig {
 
 /**
  * Environment variables → raw config (merged over a config file's object).
- * Only `main.ts` calls this. Numbers are parsed here so that the schema sees
+ * Called by `main.ts` and by `npm start` (scripts/run-all.ts, over the
+ * demo's defaults); nothing else reads the environment. Numbers are parsed here so that the schema sees
  * the right types and reports a bad one with its variable's path.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv, base: Record<string, unknown> = {}): Record<string, unknown> {
