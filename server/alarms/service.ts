@@ -70,6 +70,7 @@ import {
   readingTime,
   severityName,
   step,
+  stepOwned,
   supplyStatus,
   tick,
   toAlarmOp,
@@ -431,9 +432,11 @@ export class AlarmService {
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
       for (const { rule, states } of e.outage) {
         const prev = states.get(r.device);
-        const res = step(prev, input, rule, now);
+        // taken before the step: stepOwned may update prev itself
+        const supplyBefore = supplyStatus(prev, rule, now);
+        const res = stepOwned(prev, input, rule, now);
         if (res.state !== prev) states.set(r.device, res.state);
-        if (res.transition || supplyStatus(prev, rule, now) !== supplyStatus(res.state, rule, now)) supplyChanged = true;
+        if (res.transition || supplyBefore !== supplyStatus(res.state, rule, now)) supplyChanged = true;
       }
     }
     if (supplyChanged) this.correlate(now);
@@ -444,7 +447,8 @@ export class AlarmService {
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
       for (const { rule, states } of e.other) {
         const prev = states.get(r.device);
-        const res = step(prev, input, rule, now);
+        // the map holds the only reference to a state: it is given up to the step and replaced by the result
+        const res = stepOwned(prev, input, rule, now);
         if (res.state !== prev) states.set(r.device, res.state);
         if (res.transition) this.apply(toAlarmOp(rule.id, r.device, res.transition, this.suppressionOf(rule, r.device)), res.transition.at);
       }
@@ -1062,7 +1066,10 @@ export class AlarmService {
     if (!this.statesDirty) return Promise.resolve();
     this.statesDirty = false;
     const savedAt = this.clock();
-    // what is saved is taken now; the states are immutable values, so serialising them later sees this moment
+    // the states are taken now but serialised over the next turns of the loop, and readings update them in
+    // place meanwhile (stepOwned): each state is written as it is when its turn comes (one synchronous
+    // stringify, so consistent in itself), at most a few ms after savedAt. Resuming does not need one moment:
+    // every state is resumed on its own.
     const states = [...this.states].map(([id, m]) => [id, [...m]] as const);
     const lags = [...this.deviceEntries].map(([d, e]) => [d, e.lag] as const);
     const sites = [...this.deviceEntries].filter(([d, e]) => e.site !== '' && !this.deps.devices.has(d)).map(([d, e]) => [d, e.site] as const);

@@ -300,9 +300,10 @@ function observeAfterGap(
   from: number,
   t: number,
   holdMs: number,
+  own = false,
 ): LevelState {
   const l = levels.lastT !== null && from - levels.lastT > holdMs ? breakContinuity(levels, from) : levels;
-  return observe(l, defs, a, b, deadband, from, t);
+  return observe(l, defs, a, b, deadband, from, t, own);
 }
 
 function transitionOf(
@@ -424,7 +425,7 @@ function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly Leve
   return { ...s, levels, minute: null };
 }
 
-function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number): StepResult {
+function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number, own: boolean): StepResult {
   if (input.q !== 'good') return { state: s };
   // no arrays, tuples or spreads on the per-reading path (every reading of every device comes here);
   // indexed loops, not for-of: rules are frozen, and V8 (Node 20) does not inline for-of over a frozen
@@ -443,14 +444,18 @@ function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule,
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const defs = thresholdDefs(rule);
   // object literals, not spreads: a spread over the state union is a megamorphic clone
-  let next: ThresholdState = { kind: 'threshold', lastTs: t, levels: s.levels, minute: s.minute };
+  let next: ThresholdState = own ? s : { kind: 'threshold', lastTs: t, levels: s.levels, minute: s.minute };
+  next.lastTs = t;
   if (rule.evaluate === 'instant') {
-    next.levels = observeAfterGap(next.levels, defs, max, min, rule.deadband, t, t, rule.holdS * 1000);
+    next.levels = observeAfterGap(next.levels, defs, max, min, rule.deadband, t, t, rule.holdS * 1000, own);
   } else {
     const start = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    // (closing a minute copies the state: once a minute, not per reading)
     if (next.minute !== null && next.minute.start !== start) next = closeMinute(next, rule, defs);
     const m = next.minute;
-    const acc = m === null ? newAcc(rule.quantity.length) : accOf(m, rule).slice();
+    // owned, the minute's own sums are added to; else a copy of them
+    const inPlace = own && m !== null && m.qs === rule.quantity;
+    const acc = inPlace ? m.acc : m === null ? newAcc(rule.quantity.length) : accOf(m, rule).slice();
     const len = rule.quantity.length;
     for (let i = 0; i < len; i++) {
       const v = valueOf(input, rule.quantity[i]!);
@@ -458,7 +463,7 @@ function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule,
       acc[i]! += v;
       acc[len + i]! += 1;
     }
-    next.minute = { start, qs: rule.quantity, acc };
+    if (!inPlace) next.minute = { start, qs: rule.quantity, acc };
   }
   return decided(next, defs, rule, t);
 }
@@ -517,7 +522,7 @@ function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number
 
 const NO_SLOTS: readonly RateOfChangeState['slots'][number][] = Object.freeze([]);
 
-function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number): StepResult {
+function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
@@ -547,14 +552,19 @@ function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule,
     ratioFall = changeRatio(rule, max - v, max);
   }
   const defs = rocDefs(rule);
-  const levels = observeAfterGap(s.levels, defs, ratioRise ?? 0, ratioFall ?? 0, 0, t, t, rule.holdS * 1000);
+  const levels = observeAfterGap(s.levels, defs, ratioRise ?? 0, ratioFall ?? 0, 0, t, t, rule.holdS * 1000, own);
   const k = Math.floor(t / slotMs);
   // the kept slots, the last one widened by v when it is this reading's slot, else a new slot after them
   const merge = lastKept >= 0 && all[lastKept]!.k === k;
   // (a value inside its slot's range changes nothing: the slots are shared)
   const inside = merge && v >= all[lastKept]!.min && v <= all[lastKept]!.max;
   let slots = s.slots;
-  if (!inside || kept !== all.length) {
+  if (own && merge && !inside && kept === all.length) {
+    // owned: this reading's slot is widened where it is
+    const x = all[lastKept]!;
+    x.min = Math.min(x.min, v);
+    x.max = Math.max(x.max, v);
+  } else if (!inside || kept !== all.length) {
     // sized up front: grown by push, the array would be reallocated (and over-allocated) as it fills
     slots = new Array(merge ? kept : kept + 1);
     let j = 0;
@@ -565,7 +575,12 @@ function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule,
     }
     if (!merge) slots[j] = { k, min: v, max: v };
   }
-  return decided<RateOfChangeState>({ kind: 'rate_of_change', lastTs: t, levels, slots, lastValue: v }, defs, rule, t);
+  if (!own) return decided<RateOfChangeState>({ kind: 'rate_of_change', lastTs: t, levels, slots, lastValue: v }, defs, rule, t);
+  s.lastTs = t;
+  s.levels = levels;
+  s.slots = slots;
+  s.lastValue = v;
+  return decided(s, defs, rule, t);
 }
 
 // ---------------------------------------------------------------- stale
@@ -584,13 +599,25 @@ function staleCheck(s: StaleState, rule: StaleRule, now: number): StepResult {
   };
 }
 
-function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number): StepResult {
+function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number, own: boolean): StepResult {
   if (input.q === 'good') {
-    const next: StaleState = { kind: 'stale', active: false, lastGoodAt: now, refAt: now, lastQ: 'good' };
-    if (!s.active) return { state: next };
+    const wasActive = s.active;
+    let next: StaleState;
+    if (own) {
+      next = s;
+      next.active = false;
+      next.lastGoodAt = now;
+      next.refAt = now;
+      next.lastQ = 'good';
+    } else {
+      next = { kind: 'stale', active: false, lastGoodAt: now, refAt: now, lastQ: 'good' };
+    }
+    if (!wasActive) return { state: next };
     return { state: next, transition: { to: 'inactive', at: now, level: 'stale', severity: rule.severity, message: 'good readings again' } };
   }
-  return staleCheck({ ...s, lastQ: input.q }, rule, now);
+  if (!own) return staleCheck({ ...s, lastQ: input.q }, rule, now);
+  s.lastQ = input.q;
+  return staleCheck(s, rule, now);
 }
 
 // ---------------------------------------------------------------- unbalance
@@ -612,7 +639,7 @@ function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly L
   return { ...s, levels: observeMean(s.levels, b, rule, defs), bucket: null, lastMean: b.sum / b.n };
 }
 
-function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number): StepResult {
+function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
@@ -630,10 +657,21 @@ function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule,
     }
     b = null;
   }
-  levels = observeAfterGap(levels, defs, undefined, v, rule.deadband, t, t, rule.holdS * 1000);
-  // b.start, not start, while the interval goes on: the same number, and no new box for it
-  const bucket = b === null ? { start, sum: 0 + v, n: 1 } : { start: b.start, sum: b.sum + v, n: b.n + 1 };
-  return decided<UnbalanceState>({ kind: 'unbalance', lastTs: t, levels, bucket, lastMean }, defs, rule, t);
+  levels = observeAfterGap(levels, defs, undefined, v, rule.deadband, t, t, rule.holdS * 1000, own);
+  if (!own) {
+    // b.start, not start, while the interval goes on: the same number, and no new box for it
+    const bucket = b === null ? { start, sum: 0 + v, n: 1 } : { start: b.start, sum: b.sum + v, n: b.n + 1 };
+    return decided<UnbalanceState>({ kind: 'unbalance', lastTs: t, levels, bucket, lastMean }, defs, rule, t);
+  }
+  if (b === null) s.bucket = { start, sum: 0 + v, n: 1 };
+  else {
+    b.sum += v;
+    b.n += 1;
+  }
+  s.lastTs = t;
+  s.levels = levels;
+  s.lastMean = lastMean;
+  return decided(s, defs, rule, t);
 }
 
 function tickUnbalance(s: UnbalanceState, rule: UnbalanceRule, now: number): StepResult {
@@ -672,7 +710,7 @@ function foldOpen(baseline: BaselineBucket[], open: OpenBucket): BaselineBucket[
   return out;
 }
 
-function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number): StepResult {
+function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s0 };
   if (s0.lastTs !== null && t <= s0.lastTs) return { state: s0 };
@@ -695,7 +733,7 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
   const z = ready ? (v - B.mean) / std : 0;
   const defs = anomalyDefs(rule);
   const holdMs = rule.holdS * 1000;
-  const levels = observeAfterGap(s.levels, defs, z, z, rule.zDeadband, t, t, holdMs);
+  const levels = observeAfterGap(s.levels, defs, z, z, rule.zDeadband, t, t, holdMs, own);
 
   // EWMA over `memoryDays` of this bucket's time: a sample weighs by the time it stands for
   // (capped at holdS, so the night-long gap before a bucket's next day is not counted);
@@ -706,6 +744,31 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
   const x = ready ? Math.min(Math.max(v, B.mean - rule.zLimit * std), B.mean + rule.zLimit * std) : v;
   const diff = x - B.mean;
   const incr = alpha * diff;
+  const prevMean = B.mean;
+  if (own) {
+    // owned: the open bucket (this bucket's, B) and the last evaluation are updated where they are
+    if (open !== null) {
+      open.n = B.n + 1;
+      open.mean = B.mean + incr;
+      open.variance = (1 - alpha) * (B.variance + diff * incr);
+      open.days = B.lastDay === day ? B.days : B.days + 1;
+      open.lastDay = day;
+    } else {
+      open = { n: B.n + 1, mean: B.mean + incr, variance: (1 - alpha) * (B.variance + diff * incr), days: B.lastDay === day ? B.days : B.days + 1, lastDay: day, bucket };
+    }
+    const last = s.last;
+    if (last !== null) {
+      last.value = v;
+      last.mean = prevMean;
+      last.std = std;
+      last.bucket = bucket;
+    } else s.last = { value: v, mean: prevMean, std, bucket };
+    s.lastTs = t;
+    s.levels = levels;
+    s.baseline = baseline;
+    s.open = open;
+    return decided(s, defs, rule, t);
+  }
   const nb: OpenBucket = {
     n: B.n + 1,
     mean: B.mean + incr,
@@ -722,7 +785,7 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
     utcOffsetMin: s.utcOffsetMin,
     baseline,
     open: nb,
-    last: { value: v, mean: B.mean, std, bucket },
+    last: { value: v, mean: prevMean, std, bucket },
   };
   return decided(next, defs, rule, t);
 }
@@ -731,7 +794,7 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
 
 const outageDefs = memoDefs((rule: OutageRule): LevelDef[] => [{ name: 'dark', group: 'dark', rank: 1, cmp: 'lt', limit: rule.darkBelowV, severity: rule.severity, arg: 0 }]);
 
-function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: number, now: number): StepResult {
+function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: number, now: number, own: boolean): StepResult {
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   let vmax: number | undefined;
   if (input.q === 'good') {
@@ -747,8 +810,17 @@ function stepOutage(s: OutageState, input: RuleInput, rule: OutageRule, t: numbe
     return { state: s };
   }
   const defs = outageDefs(rule);
-  const levels = observeAfterGap(s.levels, defs, vmax, undefined, rule.deadband, t, t, rule.holdS * 1000);
-  const next: OutageState = { kind: 'outage', lastTs: t, levels, lastQ: input.q, lastAt: now, restoredAt: s.restoredAt };
+  const levels = observeAfterGap(s.levels, defs, vmax, undefined, rule.deadband, t, t, rule.holdS * 1000, own);
+  let next: OutageState;
+  if (own) {
+    next = s;
+    next.lastTs = t;
+    next.levels = levels;
+    next.lastQ = input.q;
+    next.lastAt = now;
+  } else {
+    next = { kind: 'outage', lastTs: t, levels, lastQ: input.q, lastAt: now, restoredAt: s.restoredAt };
+  }
   return restored(decided(next, defs, rule, t), now);
 }
 
@@ -872,22 +944,39 @@ export function readingTime(ts: number, now: number): number {
  * starts fresh. Never throws for any input.
  */
 export function step(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number): StepResult {
+  return evaluate(state, input, rule, now, false);
+}
+
+/**
+ * step() for a caller that gives `state` up: the same result (equal states,
+ * equal transitions), but the state's own objects may be updated in place and
+ * returned instead of copied. The caller must not use `state`, nor any earlier
+ * state of the same sequence (pure steps share parts with their predecessors),
+ * after the call. The alarm service keeps one state per (rule, source) and
+ * replaces it with each result: there it saves every reading of every rule
+ * its new state objects (most of what the rules allocated per reading).
+ */
+export function stepOwned(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number): StepResult {
+  return evaluate(state, input, rule, now, true);
+}
+
+function evaluate(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number, own: boolean): StepResult {
   if (!rule.enabled) return disabled(state, rule, now);
   if (input.late === true || !Number.isFinite(input.ts)) return { state: state ?? initialState(rule, now) };
   const t = readingTime(input.ts, now);
   switch (rule.kind) {
     case 'threshold':
-      return stepThreshold(sameKind(state, 'threshold') ? state : (initialState(rule, now) as ThresholdState), input, rule, t);
+      return stepThreshold(sameKind(state, 'threshold') ? state : (initialState(rule, now) as ThresholdState), input, rule, t, own);
     case 'rate_of_change':
-      return stepRoc(sameKind(state, 'rate_of_change') ? state : (initialState(rule, now) as RateOfChangeState), input, rule, t);
+      return stepRoc(sameKind(state, 'rate_of_change') ? state : (initialState(rule, now) as RateOfChangeState), input, rule, t, own);
     case 'stale':
-      return stepStale(sameKind(state, 'stale') ? state : (initialState(rule, now) as StaleState), input, rule, now);
+      return stepStale(sameKind(state, 'stale') ? state : (initialState(rule, now) as StaleState), input, rule, now, own);
     case 'unbalance':
-      return stepUnbalance(sameKind(state, 'unbalance') ? state : (initialState(rule, now) as UnbalanceState), input, rule, t);
+      return stepUnbalance(sameKind(state, 'unbalance') ? state : (initialState(rule, now) as UnbalanceState), input, rule, t, own);
     case 'anomaly':
-      return stepAnomaly(sameKind(state, 'anomaly') ? state : (initialState(rule, now) as AnomalyState), input, rule, t);
+      return stepAnomaly(sameKind(state, 'anomaly') ? state : (initialState(rule, now) as AnomalyState), input, rule, t, own);
     case 'outage':
-      return stepOutage(sameKind(state, 'outage') ? state : (initialState(rule, now) as OutageState), input, rule, t, now);
+      return stepOutage(sameKind(state, 'outage') ? state : (initialState(rule, now) as OutageState), input, rule, t, now, own);
     case 'call':
       return stepCall(sameKind(state, 'call') ? state : (initialState(rule, now) as CallState), rule, t);
     default:

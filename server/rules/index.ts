@@ -17,6 +17,7 @@
  *              apply(op)
  *   2. every other rule of rulesForDevice(rules, d, place):
  *        { state, transition } = step(states[rule.id, d], input, rule, now)
+ *      (the service calls stepOwned, the same step updating the state it gives up in place)
  *        if transition: apply(toAlarmOp(rule.id, d, transition, <suppression reason of d, if any>)) at transition.at
  *      (in this order a consequence alarm of a dark meter is born suppressed and never annunciates)
  * a call on gridwatch/v1/{site}/call: step(states[c, site], callInput(ts), c, now) for the call rule c
@@ -96,6 +97,7 @@ export {
 export { DEFAULT_RULES } from './defaults.ts';
 export {
   step,
+  stepOwned,
   tick,
   resume,
   initialState,

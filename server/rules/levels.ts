@@ -97,6 +97,8 @@ function defNamed(defs: readonly LevelDef[], name: string | null): LevelDef | un
  * undefined leaves that level's run as it is (no new information).
  * `from` is the start of the interval the value stands for (a 1-min mean
  * starts at its minute) and `t` its end; for a plain sample both are its time.
+ * `own`: the caller gives `s` up (engine.ts stepOwned), so it is updated and
+ * returned instead of copied.
  */
 export function observe(
   s: LevelState,
@@ -106,6 +108,7 @@ export function observe(
   deadband: number,
   from: number,
   t: number,
+  own = false,
 ): LevelState {
   // Runs on every reading of every rule: no spreads or deletes (a deleted key
   // turns an object into a slow dictionary, and every later copy with it).
@@ -147,7 +150,14 @@ export function observe(
   // a state saved before lastA/lastB: its last values move over from lastValue (once)
   const lastA = a ?? (s.lastA === undefined ? legacyLast(s, defs, 0) : s.lastA);
   const lastB = b ?? (s.lastB === undefined ? legacyLast(s, defs, 1) : s.lastB);
-  return { confirmed: s.confirmed, beyondSince, leftSince, lastT: t, lastA, lastB, lastValue: NO_LAST_VALUES };
+  if (!own) return { confirmed: s.confirmed, beyondSince, leftSince, lastT: t, lastA, lastB, lastValue: NO_LAST_VALUES };
+  s.beyondSince = beyondSince;
+  s.leftSince = leftSince;
+  s.lastT = t;
+  s.lastA = lastA;
+  s.lastB = lastB;
+  s.lastValue = NO_LAST_VALUES;
+  return s;
 }
 
 /** Forgets every running exceedance (continuity broken by a gap in the data). */
