@@ -744,18 +744,21 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
   const x = ready ? Math.min(Math.max(v, B.mean - rule.zLimit * std), B.mean + rule.zLimit * std) : v;
   const diff = x - B.mean;
   const incr = alpha * diff;
+  // the bucket's next values, computed once (B is read before anything is written: owned, B may be `open` itself)
+  const n = B.n + 1;
+  const mean = B.mean + incr;
+  const variance = (1 - alpha) * (B.variance + diff * incr);
+  const days = B.lastDay === day ? B.days : B.days + 1;
   const prevMean = B.mean;
   if (own) {
-    // owned: the open bucket (this bucket's, B) and the last evaluation are updated where they are
+    // owned: the open bucket (this bucket's) and the last evaluation are updated where they are
     if (open !== null) {
-      open.n = B.n + 1;
-      open.mean = B.mean + incr;
-      open.variance = (1 - alpha) * (B.variance + diff * incr);
-      open.days = B.lastDay === day ? B.days : B.days + 1;
+      open.n = n;
+      open.mean = mean;
+      open.variance = variance;
+      open.days = days;
       open.lastDay = day;
-    } else {
-      open = { n: B.n + 1, mean: B.mean + incr, variance: (1 - alpha) * (B.variance + diff * incr), days: B.lastDay === day ? B.days : B.days + 1, lastDay: day, bucket };
-    }
+    } else open = { n, mean, variance, days, lastDay: day, bucket };
     const last = s.last;
     if (last !== null) {
       last.value = v;
@@ -769,14 +772,7 @@ function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: n
     s.open = open;
     return decided(s, defs, rule, t);
   }
-  const nb: OpenBucket = {
-    n: B.n + 1,
-    mean: B.mean + incr,
-    variance: (1 - alpha) * (B.variance + diff * incr),
-    days: B.lastDay === day ? B.days : B.days + 1,
-    lastDay: day,
-    bucket,
-  };
+  const nb: OpenBucket = { n, mean, variance, days, lastDay: day, bucket };
   const next: AnomalyState = {
     kind: 'anomaly',
     lastTs: t,
