@@ -32,8 +32,10 @@
  *   the next seq (`next`), so the server's watermark can pass what we will
  *   never send, and can tell a watermark of an earlier spool of ours; such a
  *   watermark (at or above our next seq) is ignored here.
- * Readings read while the link was down, readings sent again, and readings
- * older than `lateAfterMs` when first sent carry `late: true`: backfill, not
+ * Readings read while the link was down (after this run's first connection:
+ * before it, the first polls merely beat the broker's answer), readings sent
+ * again, and readings older than `lateAfterMs` when first sent carry
+ * `late: true`: backfill, not
  * live (the server stores them without alarming). Duplicates are harmless: the store's point key is deterministic.
  *
  * Reconnects are this class's own, not mqtt.js's: each connection is a fresh
@@ -263,9 +265,11 @@ export class ReadingsUplink {
     this.connected = true;
     this.connectedAt = performance.now();
     this.reconnectDelay = 0;
+    // what was read while we were away is backfill; from here on readings are live. Not on the
+    // first connection: what this run read before it was not read while away (the broker is
+    // usually slower to answer than the first poll) and is late only by its age
+    if (this.s.connects > 0) this.liveFrom = this.spool.nextSeq;
     this.s.connects++;
-    // what was read while we were away is backfill; from here on readings are live
-    this.liveFrom = this.spool.nextSeq;
     this.caughtUp = false;
     this.wmMovedAt = this.connectedAt;
     this.lastError = '';

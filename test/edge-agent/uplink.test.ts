@@ -55,7 +55,71 @@ async function fakeServer(site: string, agent: string) {
   };
 }
 
+/**
+ * A TCP gate in front of the broker: while shut, it hangs up on every
+ * connection (and shutting it drops the open ones); while open it passes
+ * bytes both ways.
+ */
+async function brokerGate(brokerUrl: string) {
+  const target = new URL(brokerUrl);
+  let isOpen = false;
+  const pairs = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    sock.on('error', () => undefined);
+    if (!isOpen) return void sock.destroy();
+    const up = net.connect(Number(target.port), target.hostname);
+    up.on('error', () => sock.destroy());
+    sock.on('close', () => up.destroy());
+    up.on('close', () => sock.destroy());
+    sock.pipe(up).pipe(sock);
+    pairs.add(sock);
+    sock.on('close', () => pairs.delete(sock));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    url: `mqtt://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,
+    open: () => void (isOpen = true),
+    shut: () => {
+      isOpen = false;
+      for (const s of pairs) s.destroy();
+    },
+    close: () => new Promise<void>((r) => { isOpen = false; for (const s of pairs) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
 describe('uplink store and forward', () => {
+  it('what this run read before its first connection goes out live (late only by age); what it read during a later outage is late', async () => {
+    const site = `s-${uid}`;
+    const agent = `a5-${uid}`;
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    const gate = await brokerGate(broker.url);
+    cleanups.push(() => gate.close());
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(gate.url, { reconnectPeriodMs: 100, reconnectMaxMs: 200 }), publishIntervalMs: 50, lateAfterMs: 5000, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    // polled while the broker does not answer yet: one reading older than lateAfterMs, five fresh
+    const now = Date.now();
+    spool.append({ device: 'm1', ts: now - 6000, v: { ua: 230 }, q: 'good' });
+    for (let i = 0; i < 5; i++) spool.append({ device: 'm1', ts: now + i, v: { ua: 230 }, q: 'good' });
+    await waitFor('a refused attempt', () => up.stats().connectFailures > 0);
+    gate.open();
+    await waitFor('the six sent', () => new Set(server.got.map((r) => r.seq)).size === 6);
+    const first = (seq: number) => server.got.find((r) => r.seq === seq)!;
+    expect([0, 1, 2, 3, 4, 5].map((s) => first(s).late === true)).toEqual([true, false, false, false, false, false]);
+
+    // a later outage: what is read while it lasts is backfill, however fresh
+    gate.shut();
+    await waitFor('link down', () => !up.stats().connected);
+    for (let i = 0; i < 5; i++) spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    gate.open();
+    await waitFor('the five sent', () => new Set(server.got.map((r) => r.seq)).size === 11);
+    expect([6, 7, 8, 9, 10].every((s) => first(s).late === true)).toBe(true);
+    expect(up.stats().connects).toBe(2);
+  });
+
   it('readings the broker took while no server listened are sent again, late, when a server announces online', async () => {
     const site = `s-${uid}`;
     const agent = `a1-${uid}`;
