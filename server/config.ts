@@ -127,6 +127,12 @@ export const ServerConfigSchema = z.strictObject({
    * in % (200: to three times); 0 (default) leaves V8's own choice (server/heap.ts)
    */
   heapGrowingPercent: z.number().int().min(0).max(1000).default(0),
+  /**
+   * start incremental marking when the old generation has reached this % of
+   * its limit, instead of V8's rule (which with the 64 MB young generation
+   * marks right after every compaction); 0 leaves V8's rule (server/heap.ts)
+   */
+  markingStartPercent: z.number().int().min(0).max(99).default(0),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -210,6 +216,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_LOG_LEVEL', ['logLevel'], String],
     ['GW_PRIORITY', ['priority'], num],
     ['GW_HEAP_GROWING_PERCENT', ['heapGrowingPercent'], num],
+    ['GW_MARKING_START_PERCENT', ['markingStartPercent'], num],
     ['GW_INGEST_BATCH_SIZE', ['ingest', 'batchSize'], num],
     ['GW_INGEST_FLUSH_MS', ['ingest', 'flushIntervalMs'], num],
     ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],

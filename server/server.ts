@@ -21,7 +21,7 @@ import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
 import { setThreadPriority } from './priority.ts';
-import { setHeapGrowingPercent } from './heap.ts';
+import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 
 export interface GridwatchServer {
   start(): Promise<void>;
@@ -80,6 +80,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     async start() {
       // before the readings flow: every limit V8 computes from here on uses it (process-wide)
       setHeapGrowingPercent(config.heapGrowingPercent);
+      setMarkingStartPercent(config.markingStartPercent);
       const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
       try {
         if (!config.mqtt.url) {

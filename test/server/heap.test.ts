@@ -1,7 +1,10 @@
 /**
- * The heap growing factor (server/heap.ts) set at run time really sets the
- * limit V8 computes after a mark-compact, on the Node in use: V8 says so
- * with --trace-gc-verbose ("[HeapController] Limit: … (3.0)").
+ * The heap settings (server/heap.ts) set at run time really reach V8's
+ * decisions on the Node in use: the growing factor sets the limit V8
+ * computes after a mark-compact (--trace-gc-verbose: "[HeapController]
+ * Limit: … (3.0)"), and the marking start share decides when incremental
+ * marking starts (--trace-incremental-marking: "Start (…): (size/limit/slack)
+ * v8: 18MB / 156MB").
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +17,49 @@ function limitFactors(percent: number | null): number[] {
   const out = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
   return [...out.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d)\)/g)].map((m) => Number(m[1]));
 }
+
+/**
+ * The old generation's size / limit at each start of incremental marking in
+ * a child process that sets the marking start share (or not) and then keeps
+ * ~40 MB alive while replacing some of it and churning short-lived objects.
+ * Node's default young generation (16 MB semi-spaces), so that V8's own rule
+ * (start when the room under the limit is less than the young generation's
+ * capacity) cannot start it early.
+ */
+function markingStarts(percent: number | null): number[] {
+  const script = `${percent === null ? '' : `const { setMarkingStartPercent } = await import('./server/heap.ts'); setMarkingStartPercent(${percent});`}
+    const keep = Array.from({ length: 400000 }, (_, j) => ({ j, s: 'x' + j }));
+    const ring = new Array(50000);
+    for (let i = 0; i < 1e7; i++) {
+      ring[i % ring.length] = { a: i, b: 'k' + (i & 1023), c: [i] };
+      if (i % 50 === 0) keep[(i / 50) % keep.length] = { j: i, s: 'y' + i };
+    }
+    console.log(keep.length + ring.length);`;
+  const out = execFileSync(process.execPath, ['--trace-incremental-marking', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(out).toContain('450000');
+  return [...out.matchAll(/\[IncrementalMarking\] Start \(.*?\): \(size\/limit\/slack\) v8: (\d+)MB \/ (\d+)MB/g)].map((m) => Number(m[1]) / Number(m[2]));
+}
+
+describe('incremental marking start', () => {
+  it('set at run time, V8 starts marking at that share of the limit; 0 leaves V8 its own rule (which here waits until the limit is near)', () => {
+    for (const own of [markingStarts(null), markingStarts(0)]) {
+      expect(own.length).toBeGreaterThan(0);
+      expect(Math.min(...own)).toBeGreaterThan(0.85);
+    }
+    // 5 %: soft trigger 5, hard 53. The soft one starts marking from a task, which this child's
+    // synchronous loop never lets run; the hard one starts it on allocation, checked at allocation
+    // steps, so a little over 53 %
+    const early = markingStarts(5);
+    expect(early.length).toBeGreaterThan(0);
+    expect(Math.min(...early)).toBeLessThan(0.75);
+  });
+
+  it('defaults to 0 (V8 chooses); out of 0–99 or fractional is refused with its path', () => {
+    expect(loadServerConfig({}).markingStartPercent).toBe(0);
+    expect(loadServerConfig({ markingStartPercent: 70 }).markingStartPercent).toBe(70);
+    for (const bad of [-1, 100, 7.5]) expect(() => loadServerConfig({ markingStartPercent: bad })).toThrow(/markingStartPercent/);
+  });
+});
 
 describe('heap growing factor', () => {
   it('set at run time, V8 uses it for the next limit (200 % -> 3.0); 0 leaves V8 its own factor', () => {
