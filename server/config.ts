@@ -132,7 +132,7 @@ export const ServerConfigSchema = z.strictObject({
    * its limit, instead of V8's rule (which with the 64 MB young generation
    * marks right after every compaction); 0 leaves V8's rule (server/heap.ts)
    */
-  markingStartPercent: z.number().int().min(0).max(99).default(0),
+  markingStartPercent: z.number().int().min(0).max(99).default(70),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -54,9 +54,9 @@ describe('incremental marking start', () => {
     expect(Math.min(...early)).toBeLessThan(0.75);
   });
 
-  it('defaults to 0 (V8 chooses); out of 0–99 or fractional is refused with its path', () => {
-    expect(loadServerConfig({}).markingStartPercent).toBe(0);
-    expect(loadServerConfig({ markingStartPercent: 70 }).markingStartPercent).toBe(70);
+  it('defaults to 70 (0: V8 chooses); out of 0–99 or fractional is refused with its path', () => {
+    expect(loadServerConfig({}).markingStartPercent).toBe(70);
+    expect(loadServerConfig({ markingStartPercent: 0 }).markingStartPercent).toBe(0);
     for (const bad of [-1, 100, 7.5]) expect(() => loadServerConfig({ markingStartPercent: bad })).toThrow(/markingStartPercent/);
   });
 });
