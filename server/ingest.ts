@@ -17,6 +17,7 @@ import {
   SERVER_STATE_TOPIC,
   parseReadingsPayload,
   parseReadingsTopic,
+  spoolDeviceId,
   watermarkTopic,
   type DevicePlace,
   type WatermarkMessage,
@@ -291,7 +292,8 @@ export class Ingest {
     if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
     for (const r of readings) {
       const place = this.deps.devices.get(r.device);
-      if (!place && !this.unknownDevices.has(r.device)) {
+      // the agent's own spool pseudo-device is outside every topology by design
+      if (!place && !this.unknownDevices.has(r.device) && r.device !== spoolDeviceId(parts.agent)) {
         this.unknownDevices.add(r.device);
         log.warn({ agent: parts.agent, deviceId: r.device }, 'device not in topology; stored under its site only');
       }

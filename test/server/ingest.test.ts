@@ -5,7 +5,8 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readingsTopic, watermarkTopic } from '../../contract/index.ts';
+import pino from 'pino';
+import { readingsTopic, spoolDeviceId, watermarkTopic } from '../../contract/index.ts';
 import { connectWs, eventually } from '../support/ws-client.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -159,6 +160,28 @@ describe('ingest', () => {
       expect(health.broker.connected).toBe(true);
     });
   }
+
+  it('warns once about a device outside the topology, never about the agent\'s own spool pseudo-device; both are stored', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const site = 'site-spool';
+    const agent = `${AGENT}-spool`;
+    const own = await startTestServer({ mqttUrl: inject('mqttUrl'), sites: [site], log, topologyYaml: TOPOLOGY });
+    try {
+      const t0 = now();
+      const readings = [
+        { device: spoolDeviceId(agent), ts: t0, seq: 0, v: { lost_readings: 0 }, q: 'good' },
+        { device: 'stray-1', ts: t0, seq: 1, v: { ua: 230 }, q: 'good' },
+        { device: 'stray-1', ts: t0 + 1, seq: 2, v: { ua: 231 }, q: 'good' },
+      ];
+      await pub.publishAsync(readingsTopic(site, agent), JSON.stringify({ agent, readings }), { qos: 1 });
+      await eventually(async () => (await own.server.store.latest([spoolDeviceId(agent), 'stray-1'])).length === 2, 10_000, 'both stored');
+      const unknown = lines.filter((l) => l.msg === 'device not in topology; stored under its site only');
+      expect(unknown.map((l) => l.deviceId)).toEqual(['stray-1']);
+    } finally {
+      await own.close();
+    }
+  });
 
   it('keeps the good readings of a message and drops only the bad one', async () => {
     const before = await rejectedCount('out_of_range');

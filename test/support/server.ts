@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createServer, loadServerConfig, topologyFromYaml, type GridwatchServer } from '../../server/index.ts';
+import type { Logger } from 'pino';
 import { testLog } from './logger.ts';
 
 export type TestRole = 'viewer' | 'operator' | 'admin';
@@ -46,6 +47,8 @@ export async function startTestServer(opts: {
   /** MQTT shared-subscription group (`$share/<group>/…`) */
   sharedGroup?: string;
   extra?: Record<string, unknown>;
+  /** the server's logger (default: silent unless GW_TEST_LOG is set) */
+  log?: Logger;
 }): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'gw-server-')));
   const config = loadServerConfig({
@@ -69,7 +72,7 @@ export async function startTestServer(opts: {
     ...opts.extra,
   });
   const topology = opts.topologyYaml ? topologyFromYaml(opts.topologyYaml) : undefined;
-  const server = createServer(config, { log: testLog, ...(topology ? { topology } : {}) });
+  const server = createServer(config, { log: opts.log ?? testLog, ...(topology ? { topology } : {}) });
   await server.start();
   for (const role of ['viewer', 'operator'] as const) await server.auth.putUser(role, TEST_PASSWORD, role);
   const cookies = new Map<TestRole, string>();
