@@ -48,15 +48,19 @@
  */
 import v8 from 'node:v8';
 
+/** Process-wide; 0 gives V8 back its own factor (the flag's default) */
 export function setHeapGrowingPercent(percent: number): void {
-  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${Math.round(percent)}`);
+  v8.setFlagsFromString(`--heap-growing-percent=${Math.max(0, Math.round(percent))}`);
 }
 
-/** `percent` > 0: start incremental marking above that share of the old generation's limit (soft trigger), at once above halfway from there to 100 (hard trigger) */
+/**
+ * `percent` > 0: start incremental marking above that share of the old
+ * generation's limit (soft trigger), at once above halfway from there to 100
+ * (hard trigger). Process-wide; 0 gives V8 back its own rule (both flags' default).
+ */
 export function setMarkingStartPercent(percent: number): void {
-  if (percent <= 0) return;
-  const soft = Math.round(percent);
-  const hard = Math.round(soft + (100 - soft) / 2);
+  const soft = Math.max(0, Math.round(percent));
+  const hard = soft > 0 ? Math.round(soft + (100 - soft) / 2) : 0;
   v8.setFlagsFromString(`--incremental-marking-soft-trigger=${soft}`);
   v8.setFlagsFromString(`--incremental-marking-hard-trigger=${hard}`);
 }

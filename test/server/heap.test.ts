@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../server/index.ts';
 
 /** the factors of the limits V8 computed in a child process that sets `percent` (or not) and collects once */
-function limitFactors(percent: number | null): number[] {
-  const script = `${percent === null ? '' : `const { setHeapGrowingPercent } = await import('./server/heap.ts'); setHeapGrowingPercent(${percent});`}
+function limitFactors(...percents: number[]): number[] {
+  const script = `${percents.length === 0 ? '' : `const { setHeapGrowingPercent } = await import('./server/heap.ts'); ${percents.map((p) => `setHeapGrowingPercent(${p});`).join(' ')}`}
     const keep = Array.from({ length: 200000 }, (_, i) => ({ i })); globalThis.gc(); console.log(keep.length);`;
   const out = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
   return [...out.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d)\)/g)].map((m) => Number(m[1]));
@@ -20,14 +20,15 @@ function limitFactors(percent: number | null): number[] {
 
 /**
  * The old generation's size / limit at each start of incremental marking in
- * a child process that sets the marking start share (or not) and then keeps
+ * a child process that sets the marking start share (each of `percents` in
+ * turn; none: not at all) and then keeps
  * ~40 MB alive while replacing some of it and churning short-lived objects.
  * Node's default young generation (16 MB semi-spaces), so that V8's own rule
  * (start when the room under the limit is less than the young generation's
  * capacity) cannot start it early.
  */
-function markingStarts(percent: number | null): number[] {
-  const script = `${percent === null ? '' : `const { setMarkingStartPercent } = await import('./server/heap.ts'); setMarkingStartPercent(${percent});`}
+function markingStarts(...percents: number[]): number[] {
+  const script = `${percents.length === 0 ? '' : `const { setMarkingStartPercent } = await import('./server/heap.ts'); ${percents.map((p) => `setMarkingStartPercent(${p});`).join(' ')}`}
     const keep = Array.from({ length: 400000 }, (_, j) => ({ j, s: 'x' + j }));
     const ring = new Array(50000);
     for (let i = 0; i < 1e7; i++) {
@@ -42,7 +43,8 @@ function markingStarts(percent: number | null): number[] {
 
 describe('incremental marking start', () => {
   it('set at run time, V8 starts marking at that share of the limit; 0 leaves V8 its own rule (which here waits until the limit is near)', () => {
-    for (const own of [markingStarts(null), markingStarts(0)]) {
+    // unset, 0, and 0 after another value (the flags are process-wide)
+    for (const own of [markingStarts(), markingStarts(0), markingStarts(5, 0)]) {
       expect(own.length).toBeGreaterThan(0);
       expect(Math.min(...own)).toBeGreaterThan(0.85);
     }
@@ -66,7 +68,9 @@ describe('heap growing factor', () => {
     expect(limitFactors(200)).toEqual([3]);
     const own = limitFactors(0);
     expect(own).toHaveLength(1);
-    expect(limitFactors(null)).toEqual(own);
+    expect(limitFactors()).toEqual(own);
+    // the flag is process-wide: 0 after 200 gives V8 its factor back
+    expect(limitFactors(200, 0)).toEqual(own);
   });
 
   it('defaults to 0 (V8 chooses); a negative or fractional value is refused with its path', () => {
