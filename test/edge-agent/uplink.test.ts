@@ -76,14 +76,18 @@ async function brokerGate(brokerUrl: string) {
     sock.on('close', () => pairs.delete(sock));
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const shut = () => {
+    isOpen = false;
+    for (const s of pairs) s.destroy();
+  };
   return {
     url: `mqtt://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,
     open: () => void (isOpen = true),
-    shut: () => {
-      isOpen = false;
-      for (const s of pairs) s.destroy();
+    shut,
+    close: () => {
+      shut();
+      return new Promise<void>((r) => srv.close(() => r()));
     },
-    close: () => new Promise<void>((r) => { isOpen = false; for (const s of pairs) s.destroy(); srv.close(() => r()); }),
   };
 }
 
