@@ -420,6 +420,8 @@ export class AlarmService {
     const now = this.clock();
     let supplyChanged = false;
     const entries: (DeviceEntry | null)[] = new Array(readings.length).fill(null);
+    // one input per reading, for the outage rules here and the others below
+    const inputs: RuleInput[] = new Array(readings.length);
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
       if (r.late) continue;
@@ -428,8 +430,9 @@ export class AlarmService {
       // negative for a clock ahead of ours (within what step() believes): its ticks follow its clock too
       e.lag = now - readingTime(r.ts, now);
       e.site = r.site;
-      if (e.outage.length === 0) continue;
       const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
+      inputs[i] = input;
+      if (e.outage.length === 0) continue;
       for (const { rule, states } of e.outage) {
         const prev = states.get(r.device);
         // taken before the step: stepOwned may update prev itself
@@ -444,7 +447,7 @@ export class AlarmService {
       const e = entries[i];
       if (!e) continue;
       const r = readings[i]!;
-      const input: RuleInput = { ts: r.ts, values: r.v, q: r.q };
+      const input = inputs[i]!;
       for (const { rule, states } of e.other) {
         const prev = states.get(r.device);
         // the map holds the only reference to a state: it is given up to the step and replaced by the result
