@@ -7,13 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentStateTopic, parseReadingsPayload, readingsTopic, type Reading } from '../../contract/index.ts';
 import { createAgent, loadAgentConfig, MemorySpool, ReadingsUplink, type AgentConfigInput } from '../../edge-agent/index.ts';
 import { createMeterModel, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
 import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
-import { tmpDir, waitFor } from './support.ts';
+import { memoryLog, tmpDir, waitFor } from './support.ts';
 
 let broker: ServiceHandle;
 let mqttUrl = '';
@@ -67,13 +66,6 @@ class Watcher {
   close(): Promise<void> {
     return this.client.endAsync();
   }
-}
-
-/** A pino logger whose lines land in an array. */
-function memoryLog() {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines };
 }
 
 const device = (id: string, port: number, unitId: number, extra: Partial<NonNullable<AgentConfigInput['devices']>[number]> = {}) => ({

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import type { AgentConfigInput } from '../../edge-agent/index.ts';
 import { createMeterModel, METER_PROFILES, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
 import { influxQuery } from '../harness/index.ts';
@@ -26,12 +25,7 @@ export function tmpDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A pino logger whose lines land in an array. */
-export function memoryLog(level = 'debug') {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { log, lines };
-}
+export { memoryLog } from '../support/logger.ts';
 
 /** `ports` gateways with `unitsPerPort` DTSU666 meters each (unit ids 1..n), like RS-485 gateways. */
 export async function startGateways(ports: number, unitsPerPort: number, seed = 1): Promise<ModbusSimulator[]> {

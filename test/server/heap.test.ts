@@ -10,33 +10,35 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../server/index.ts';
 
-/** the factors of the limits V8 computed in a child process that sets `percent` (or not) and collects once */
+/** What a child process with `flags` prints when it calls server/heap.ts's `setter` with each of `percents` in turn (none: never) and then runs `body`. */
+function child(flags: string[], setter: 'setHeapGrowingPercent' | 'setMarkingStartPercent', percents: number[], body: string): string {
+  const set = percents.length === 0 ? '' : `const { ${setter} } = await import('./server/heap.ts'); ${percents.map((p) => `${setter}(${p});`).join(' ')}`;
+  return execFileSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', `${set}\n${body}`], { encoding: 'utf8' });
+}
+
+/** the factors of the limits V8 computed in a child process that sets the growing factor (each of `percents` in turn; none: not at all) and collects once */
 function limitFactors(...percents: number[]): number[] {
-  const script = `${percents.length === 0 ? '' : `const { setHeapGrowingPercent } = await import('./server/heap.ts'); ${percents.map((p) => `setHeapGrowingPercent(${p});`).join(' ')}`}
-    const keep = Array.from({ length: 200000 }, (_, i) => ({ i })); globalThis.gc(); console.log(keep.length);`;
-  const out = execFileSync(process.execPath, ['--expose-gc', '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const out = child(['--expose-gc', '--trace-gc-verbose'], 'setHeapGrowingPercent', percents, `const keep = Array.from({ length: 200000 }, (_, i) => ({ i })); globalThis.gc(); console.log(keep.length);`);
   return [...out.matchAll(/\[HeapController\] Limit: .*\((\d+\.\d)\)/g)].map((m) => Number(m[1]));
 }
 
 /**
  * The old generation's size / limit at each start of incremental marking in
  * a child process that sets the marking start share (each of `percents` in
- * turn; none: not at all) and then keeps
- * ~40 MB alive while replacing some of it and churning short-lived objects.
- * Node's default young generation (16 MB semi-spaces), so that V8's own rule
- * (start when the room under the limit is less than the young generation's
- * capacity) cannot start it early.
+ * turn; none: not at all) and then keeps ~40 MB alive while replacing some
+ * of it and churning short-lived objects. Node's default young generation
+ * (16 MB semi-spaces), so that V8's own rule (start when the room under the
+ * limit is less than the young generation's capacity) cannot start it early.
  */
 function markingStarts(...percents: number[]): number[] {
-  const script = `${percents.length === 0 ? '' : `const { setMarkingStartPercent } = await import('./server/heap.ts'); ${percents.map((p) => `setMarkingStartPercent(${p});`).join(' ')}`}
+  const out = child(['--trace-incremental-marking'], 'setMarkingStartPercent', percents, `
     const keep = Array.from({ length: 400000 }, (_, j) => ({ j, s: 'x' + j }));
     const ring = new Array(50000);
     for (let i = 0; i < 1e7; i++) {
       ring[i % ring.length] = { a: i, b: 'k' + (i & 1023), c: [i] };
       if (i % 50 === 0) keep[(i / 50) % keep.length] = { j: i, s: 'y' + i };
     }
-    console.log(keep.length + ring.length);`;
-  const out = execFileSync(process.execPath, ['--trace-incremental-marking', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    console.log(keep.length + ring.length);`);
   expect(out).toContain('450000');
   return [...out.matchAll(/\[IncrementalMarking\] Start \(.*?\): \(size\/limit\/slack\) v8: (\d+)MB \/ (\d+)MB/g)].map((m) => Number(m[1]) / Number(m[2]));
 }

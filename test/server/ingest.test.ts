@@ -5,10 +5,10 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import pino from 'pino';
 import { readingsTopic, spoolDeviceId, watermarkTopic } from '../../contract/index.ts';
 import { connectWs, eventually } from '../support/ws-client.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { memoryLog } from '../support/logger.ts';
 
 const SITE = 'site-a';
 const AGENT = `agent-${process.pid}`;
@@ -162,8 +162,7 @@ describe('ingest', () => {
   }
 
   it('warns once about a device outside the topology, never about the agent\'s own spool pseudo-device; both are stored', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const { log, lines } = memoryLog('warn');
     const site = 'site-spool';
     const agent = `${AGENT}-spool`;
     const own = await startTestServer({ mqttUrl: inject('mqttUrl'), sites: [site], log, topologyYaml: TOPOLOGY });
