@@ -8,8 +8,7 @@
  * ## Heap growing factor
  *
  * How far V8 lets the old generation grow past what a mark-compact left
- * alive before it marks again, for a server that runs with a large young
- * generation (--max-semi-space-size=64: Dockerfile, npm start).
+ * alive before it marks again.
  *
  * V8 sets the next limit from the live old generation times a factor it
  * derives from how fast it collects against how fast the old generation
