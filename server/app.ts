@@ -17,6 +17,7 @@ import type { Ingest } from './ingest.ts';
 import { GridwatchError } from './errors.ts';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
+import type { AuditLog } from './audit.ts';
 import { ROLES, roleRank, validUsername, type Auth, type Role, type Session } from './auth.ts';
 import { alarmRoutes, type AlarmService } from './alarms/index.ts';
 
@@ -44,6 +45,7 @@ export interface AppDeps {
   brokerEmbedded: boolean;
   dashboardDir?: string;
   auth: Auth;
+  audit: AuditLog;
   authOptions: { sessionTtlS: number; allowedOrigins: readonly string[]; cookieSecure: boolean };
 }
 

@@ -19,6 +19,7 @@ import { Metrics } from './metrics.ts';
 import { buildApp } from './app.ts';
 import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
+import { AuditLog } from './audit.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
 import { setThreadPriority } from './priority.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
@@ -34,6 +35,8 @@ export interface GridwatchServer {
   readonly live: LiveHub;
   readonly metrics: Metrics;
   readonly auth: Auth;
+  /** security events (logins, credential changes, refused MQTT actions) */
+  readonly audit: AuditLog;
   readonly alarms: AlarmService;
 }
 
@@ -44,6 +47,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   const store: TelemetryStore = config.influx
     ? new InfluxStore(config.influx)
     : new DuckDbStore(path.join(config.dataDir, 'gridwatch.duckdb'));
+  const audit = new AuditLog(config.dataDir);
   const auth = new Auth(config.dataDir, config.auth, log.child({ component: 'auth' }));
   const live = new LiveHub(config.live, metrics, log.child({ component: 'live' }));
   let broker: EmbeddedBroker | null = null;
@@ -72,6 +76,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     live,
     metrics,
     auth,
+    audit,
     get alarms() {
       if (!alarms) throw new Error('server not started');
       return alarms;
@@ -88,6 +93,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           mqttUrl = broker.url;
           log.info({ mqttUrl }, 'embedded MQTT broker listening (no GW_MQTT_URL configured)');
         }
+        await audit.start();
         await auth.start();
         await store.start();
         log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
@@ -116,6 +122,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
+          audit,
           authOptions: config.auth,
           ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
         });
@@ -141,6 +148,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       else await journal.stop().catch(() => undefined);
       await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));
       if (broker) await broker.stop().catch((err) => log.warn({ err }, 'broker stop failed'));
+      await audit.flush().catch(() => undefined);
       broker = null;
       restorePriority?.();
       restorePriority = null;
