@@ -1,10 +1,10 @@
 /**
- * Alarm latency benchmark (issue 5): publish → alarm on the WebSocket, p50 /
+ * Alarm latency benchmark: publish → alarm on the WebSocket, p50 /
  * p99, at half the sustained ingest rate, with 1 % of readings crossing a
  * limit. Real Mosquitto, real influxd, the real server process
  * (server/main.ts) with the built-in GB/T rules plus one threshold the
  * crossing readings exceed. Nothing here asserts a time: the machine is
- * shared and noisy; the figures go into the issue notes.
+ * shared and noisy; the figures go into docs/performance.md.
  *
  *   npx tsx bench/alarms.ts
  *   GW_BENCH_SECONDS=10     length of each measured stage (default 8)

@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   const sizes = await gzippedSizes(dashboardDir);
   const { yaml, meters, bigRoomLines } = topology();
   console.log(`topology: ${ROOMS} rooms, ${ROOMS * TRANSFORMERS_PER_ROOM} transformers, ${meters.length - ROOMS * TRANSFORMERS_PER_ROOM} lines, ${meters.length} meters at 1 Hz; ${SECONDS} s per stage`);
-  // production live settings (README: live.maxFps 4), not the tests' 20
+  // a slow live rate (live.maxFps 4; the server's default is 10, docs/configuration.md), not the tests' 20
   const ts = await startTestServer({ topologyYaml: yaml, extra: { dashboardDir, live: { maxFps: 4 }, ingest: { flushIntervalMs: 100 } } });
   const pub = await startPublishers(ts.server.mqttUrl, meters);
   const browser = await launchChromium();

@@ -1,5 +1,5 @@
 /**
- * Edge benchmark (issue 3): how many meter tags per second the edge agent
+ * Edge benchmark: how many meter tags per second the edge agent
  * reads, and what that costs it in CPU, measured inside the agent process
  * (process.cpuUsage, logged by edge-agent/main.ts with GW_AGENT_STATS_MS).
  *
@@ -18,7 +18,7 @@
  *   GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profiles the agent
  *   GW_BENCH_SECONDS=8 GW_BENCH_SIMS=2 GW_BENCH_PORTS=16 GW_BENCH_UNITS=32 GW_BENCH_INTERVALS=1000,500,250,150 npx tsx bench/edge.ts
  *
- * Nothing here asserts a time: the machine is shared; the figures go into the notes.
+ * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

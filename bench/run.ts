@@ -3,7 +3,7 @@
  * raw ceilings in this same run, then the whole path
  *   agent-shaped MQTT messages → Mosquitto → server → InfluxDB (+ WebSocket)
  * and prints every figure as a ratio of the ceilings. Nothing here asserts a
- * time: the machine is shared and noisy; the figures go into the issue notes.
+ * time: the machine is shared and noisy; the figures go into docs/performance.md.
  *
  *   npm run bench                    all stages
  *   GW_BENCH_SECONDS=10 npm run bench  length of each measured stage

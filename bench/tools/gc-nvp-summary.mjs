@@ -4,7 +4,7 @@
 // s = scavenge, mc = mark-compact; pause and mutator (time since the last GC) in ms; allocated, survived
 // (copied within the young generation) and promoted in MB. A scavenge costs about what survives it, and what is
 // promoted costs again in the next mark-compact: in the alarm bench a healthy server promotes ~0.5 MB per
-// scavenge; 2.5-4.5 MB per scavenge meant something was holding every reading (see README, alarm bench).
+// scavenge; 2.5-4.5 MB per scavenge meant something was holding every reading (docs/performance.md, how the hot path is built).
 import fs from 'node:fs';
 
 const [file, fromArg] = process.argv.slice(2);
