@@ -1,5 +1,5 @@
 /**
- * Canonical quantities of the wire contract (DESIGN.md "Wire contract").
+ * Canonical quantities of the wire contract (docs/contract.md, Quantities).
  * Every value on the wire and in the store is named by one of these keys.
  *
  * `min`/`max` are plausibility bounds: a value outside them is not a reading

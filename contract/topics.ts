@@ -1,5 +1,5 @@
 /**
- * MQTT topic layout, version 1 (DESIGN.md "Wire contract (MQTT)").
+ * MQTT topic layout, version 1 (docs/contract.md, MQTT topics).
  * Ids that appear in a topic must be a single, wildcard-free topic level
  * ([MQTT-4.7.1-1]: `+` and `#` are wildcards, `/` separates levels).
  */

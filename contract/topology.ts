@@ -1,5 +1,5 @@
 /**
- * The topology model (DESIGN.md "Topology"): site → room → transformer →
+ * The topology model (docs/contract.md, Topology): site → room → transformer →
  * line → device. Validated with every error reported at once, by path.
  */
 import { z } from 'zod';
