@@ -11,7 +11,7 @@ import { t, type MsgKey } from './i18n.ts';
 export type { Quantity, Topology, Site, Room, Transformer, Line, LiveReading, ServerFrame };
 
 /**
- * Load-rate limits, % (State Grid practice, DESIGN.md "Rules and alarms"):
+ * Load-rate limits, % (State Grid practice; docs/alarms.md, Built-in rules):
  * heavy load (重载) above 80 %, overload (过载) above 100 %. The rule engine
  * adds a duration before it alarms; the colour shows the instantaneous value.
  */
@@ -158,7 +158,7 @@ export function freshLabel(f: Freshness): string {
 /**
  * Outage as seen from the live values: a meter reading good but with every
  * phase voltage below half the nominal. The rule engine correlates outages
- * by topology (issue 5); this only marks what the values already say.
+ * by topology; this only marks what the values already say.
  */
 export function isOutage(r: LiveReading | undefined, nominalV = 220): boolean {
   if (!r || r.q !== 'good') return false;
