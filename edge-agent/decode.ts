@@ -14,7 +14,7 @@ export const REGISTER_TYPES = ['bool', 'uint16', 'int16', 'uint32', 'int32', 'fl
 export type RegisterType = (typeof REGISTER_TYPES)[number];
 export const WORD_ORDERS = ['ABCD', 'CDAB'] as const;
 export type WordOrder = (typeof WORD_ORDERS)[number];
-/** The only function codes the agent ever sends: reads (DESIGN.md "Security"). */
+/** The only function codes the agent ever sends: reads (docs/security.md). */
 export const READ_FUNCTION_CODES = [1, 2, 3, 4] as const;
 export type ReadFunctionCode = (typeof READ_FUNCTION_CODES)[number];
 

@@ -1,4 +1,4 @@
-/** Public surface of the edge agent (CONVENTIONS.md §4). */
+/** Public surface of the edge agent: other folders import from here only. */
 export { createAgent, type Agent, type AgentDeps, type AgentStats } from './agent.ts';
 export {
   AgentConfigSchema,

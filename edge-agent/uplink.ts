@@ -6,7 +6,7 @@
  * without a DISCONNECT [MQTT-3.1.2-8], is retained `offline`; `offline` again
  * at a clean stop, because a clean DISCONNECT discards the will [MQTT-3.1.2-10].
  *
- * Store and forward (DESIGN.md "Reliability principles"). The spool holds
+ * Store and forward (docs/design.md, Guarantees). The spool holds
  * every reading until the server's watermark (`watermarkTopic(agent)`, "every
  * seq ≤ n is durably stored") covers it. A PUBACK only means the broker has
  * the message — a broker restart without persistence, or a server that dies

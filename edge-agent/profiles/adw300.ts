@@ -1,9 +1,9 @@
 /**
- * Acrel ADW300 three-phase meter (/work/shared/METERS.md): holding registers
+ * Acrel ADW300 three-phase meter: holding registers
  * (FC 03). Voltages uint16 ×0.1 V, currents uint16 ×0.01 A, powers int32,
  * energies int32 ×0.01 kWh.
  *
- * METERS.md gives no scale and no word order for the int32 powers; this
+ * The register list gives no scale and no word order for the int32 powers; this
  * profile takes them as W (so ×0.001 to kW), high word first (ABCD), which is
  * Acrel's usual convention. A firmware that differs gets its own profile file.
  */

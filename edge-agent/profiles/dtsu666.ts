@@ -1,5 +1,5 @@
 /**
- * CHINT DTSU666 three-phase meter (/work/shared/METERS.md): FC 03, IEEE-754
+ * CHINT DTSU666 three-phase meter: FC 03, IEEE-754
  * float32, high word first. The floats hold scaled integers, so `scale` takes
  * them to canonical units: V/10, A/1000, W×10 → kW is ×0.0001 (var → kvar
  * likewise), PF/1000, Hz/100; kWh as is.

@@ -1,10 +1,10 @@
 /**
- * Carlo Gavazzi EM24 three-phase meter (/work/shared/METERS.md): input
+ * Carlo Gavazzi EM24 three-phase meter: input
  * registers (FC 04), INT32 with the *low word first* (CDAB); PF and Hz are
  * INT16. Scales: V ÷10, A ÷1000, W ÷10 (so kW is ×0.0001), PF ÷1000, Hz ÷10,
  * kWh ÷10.
  *
- * Reads stay within the address runs METERS.md lists (maxGap 8 joins the
+ * Reads stay within the address runs of the register list (maxGap 8 joins the
  * voltages and currents, and PF with Hz); how far the meter answers between
  * them depends on the firmware, so the profile does not bet on it.
  */

@@ -2,7 +2,7 @@
  * Device profiles are data: a register map validated by this schema when it
  * is loaded, so a profile file from the field is checked the same way as the
  * built-in ones. Only read function codes (1–4) are accepted: the agent never
- * writes to field equipment (DESIGN.md "Security").
+ * writes to field equipment (docs/security.md).
  */
 import { z } from 'zod';
 import { MEASURED_QUANTITIES, type Quantity } from '../../contract/index.ts';

@@ -1,5 +1,5 @@
 /**
- * Eastron SDM630 three-phase meter (/work/shared/METERS.md): input registers
+ * Eastron SDM630 three-phase meter: input registers
  * (FC 04), IEEE-754 float32, high word first (ABCD), in plain units — V, A,
  * W, var, VA, Hz, kWh — so power is scaled W → kW (÷1000).
  *

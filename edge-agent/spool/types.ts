@@ -1,7 +1,8 @@
 /**
- * The spool port (CONVENTIONS.md §3): an ordered log of readings that the
+ * The spool port (one contract suite for every implementation:
+ * test/edge-agent/spool-contract.ts): an ordered log of readings that the
  * agent writes every reading to before it is sent, and forgets only below the
- * server's durable watermark (DESIGN.md "Reliability principles").
+ * server's durable watermark (docs/contract.md, Watermark).
  *
  * The spool owns the agent's sequence counter: `append` numbers a reading, so
  * a persistent spool continues after the last seq it holds when the agent
