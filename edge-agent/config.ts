@@ -1,5 +1,5 @@
 /**
- * Edge-agent configuration (CONVENTIONS.md §5): one schema, defaults in the
+ * Edge-agent configuration: one schema, defaults in the
  * schema, unknown keys rejected, every problem reported at once with its
  * path, the type derived from the schema, the result frozen and passed in.
  */
@@ -60,7 +60,7 @@ export const DeviceConfigSchema = z.strictObject({
   /**
    * While the device is in comm_loss its polls back off (interval × 2ⁿ) up to
    * this, ms, so a dead meter does not hold a shared gateway's line for a
-   * timeout on every cycle (METERS.md "Notes for drivers").
+   * timeout on every cycle.
    */
   backoffMaxMs: z.number().int().min(0).max(3_600_000).default(10_000),
 });
