@@ -10,7 +10,7 @@
  *
  * Reads: GW_HTTP_PORT (8080), GW_DATA_DIR (./data), GW_MQTT_EMBEDDED_PORT
  * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info), and every
- * other GW_* variable the server reads (README), e.g. GW_ADMIN_PASSWORD.
+ * other GW_* variable the server reads (docs/configuration.md), e.g. GW_ADMIN_PASSWORD.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -75,7 +75,7 @@ const ROOM_PROFILE: Record<string, MeterProfile> = { 'r-101': 'residential', 'r-
 
 try {
   const topology = await loadTopologyFile(topologyFile);
-  // the demo's defaults, and over them every GW_* variable the server reads (README): GW_ADMIN_PASSWORD, which the
+  // the demo's defaults, and over them every GW_* variable the server reads (docs/configuration.md): GW_ADMIN_PASSWORD, which the
   // first start's message advises, GW_PRIORITY, GW_INFLUX_URL for a real store …; the topology stays the demo's
   const config = loadServerConfig({
     ...configFromEnv(process.env, {

@@ -1,6 +1,6 @@
 /**
  * Quantities the server derives from a reading and its place in the
- * topology (DESIGN.md "Wire contract": load_rate, u_unbalance, i_unbalance).
+ * topology (docs/contract.md, Quantities: load_rate, u_unbalance, i_unbalance).
  * Pure: no I/O, no clock.
  */
 import type { DevicePlace, Values } from '../contract/index.ts';

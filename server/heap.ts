@@ -22,7 +22,7 @@
  * A fixed factor of 3 (200 %) leaves ~100 MB of room over 48 MB alive: the
  * next compaction comes after tens of seconds. The price is an old
  * generation up to three times what is alive — and, measured, more: with
- * fewer compactions the runs where ~5 MB per scavenge outlives it (README,
+ * fewer compactions the runs where ~5 MB per scavenge outlives it (in the
  * alarm bench) lasted longer, and the alarm p99 was no better (46.6 and
  * 37.9 ms against 41.9 and 31.4 with V8's own factor, same hour). So the
  * default leaves V8's factor; this is a knob to try on other heaps. 0 leaves
@@ -39,7 +39,7 @@
  * replaces that rule with a share of the limit: marking starts from a task
  * above `markingStartPercent` % of it, and at once (on allocation) above
  * the hard trigger, set halfway from there to 100 %. The default, 70, was
- * measured in the alarm bench (10 interleaved pairs, 2026-12-03): 0–3
+ * measured in the alarm bench (10 interleaved pairs): 0–3
  * mark-compacts per 8-s stage instead of 2–14, alarm p99 median 12.2 ms
  * instead of 16.3 (7.6–25.6 against 11.0–28.0). Each compaction's pause is
  * a little longer (mean 6–25 ms against 7–15), there are far fewer. 0

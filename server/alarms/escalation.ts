@@ -1,5 +1,5 @@
 /**
- * Escalation webhook (issue 5): an alarm left unacknowledged longer than its
+ * Escalation webhook: an alarm left unacknowledged longer than its
  * severity allows is POSTed as JSON to a configured URL — the usual way to
  * reach an SMS or paging gateway. Retried with backoff; a 4xx other than 408
  * and 429 is final (the receiver rejected the request itself).

@@ -1,5 +1,5 @@
 /**
- * Alarms (issue 5): the service around the pure core of server/rules, its
+ * Alarms: the service around the pure core of server/rules, its
  * journal port with DuckDB and InfluxDB adapters, and the REST routes.
  * The only file other folders import.
  */

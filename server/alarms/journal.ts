@@ -1,5 +1,5 @@
 /**
- * The alarm journal port (DESIGN.md "Storage": alarm events are an
+ * The alarm journal port (docs/alarms.md, Journal: alarm events are an
  * append-only journal in the same store as the readings; the current alarm
  * set is rebuilt from it at start). Two implementations, one contract suite
  * (test/alarms/journal-contract.ts): DuckDB (a table in the store's file) and
@@ -14,7 +14,7 @@ import type { AlarmTransition, JsonObject, Severity } from '../rules/index.ts';
 /** An alarm transition as journaled: the FSM's value plus its sequence number. */
 export type TransitionEntry = AlarmTransition & { kind: 'transition'; seq: number };
 
-/** An unacknowledged alarm sent to the escalation webhook (issue 5), once per annunciation. */
+/** An unacknowledged alarm sent to the escalation webhook, once per annunciation. */
 export interface EscalationEntry {
   kind: 'escalation';
   seq: number;

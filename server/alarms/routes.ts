@@ -1,5 +1,5 @@
 /**
- * Alarm REST API (issue 5). Viewers may look; operators acknowledge, shelve,
+ * Alarm REST API (docs/api.md, Alarms). Viewers may look; operators acknowledge, shelve,
  * unshelve and comment; admins also take alarms out of service and change
  * the rules. Every route declares its least role and a schema; errors are
  * `{ error: { code, message } }` with the codes of server/errors.ts (a rules
