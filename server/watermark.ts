@@ -1,6 +1,6 @@
 /**
- * An agent's durable watermark over consecutive seqs (issue 3; DESIGN.md
- * "Reliability principles"). The agent forgets every spooled reading at or
+ * An agent's durable watermark over consecutive seqs (docs/contract.md,
+ * Watermark). The agent forgets every spooled reading at or
  * below the watermark, so it may only cover seqs that are each handled:
  * stored, rejected by validation (counted; sending it again would not help),
  * or settled by the agent itself (below the `from` of its messages: already

@@ -1,6 +1,6 @@
 /**
  * The alarm state machine of ANSI/ISA-18.2 / IEC 62682 (the alarm state
- * transition diagram), pure (CONVENTIONS.md §9).
+ * transition diagram), pure (docs/conventions.md, state machines).
  *
  * Displayed states:
  *   normal        condition inactive, nothing to acknowledge
@@ -497,7 +497,7 @@ export function dueShelfExpiries(alarms: Iterable<Alarm>, now: number): string[]
 }
 
 /**
- * Escalation (issue 5): an alarm annunciating longer than its severity allows.
+ * Escalation: an alarm annunciating longer than its severity allows.
  * `maxUnackMs` by severity; a severity without an entry never escalates. The
  * caller sends the webhook and journals that it did, once per annunciation
  * (`alarm.since` identifies it).

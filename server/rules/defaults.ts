@@ -1,5 +1,5 @@
 /**
- * Built-in rules: the defaults of DESIGN.md "Rules and alarms", written in
+ * Built-in rules (docs/alarms.md, Built-in rules), written in
  * the rules-file format (validated by the same schema, so a broken default
  * fails the tests). A rules file patches them by id; see schema.ts.
  *
@@ -121,7 +121,7 @@ export const DEFAULT_RULES = [
     severity: 'low',
   },
   {
-    // Issue 3: an agent's spool overflowed its quota and dropped readings the
+    // An agent's spool overflowed its quota and dropped readings the
     // server never got. The agent reports the cumulative count as
     // `lost_readings` of `<agent>.spool` at start, on change, hourly and
     // after each reconnection (that one live: the change itself happens

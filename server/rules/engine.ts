@@ -1,5 +1,5 @@
 /**
- * Rule evaluation: pure functions over plain-JSON state (CONVENTIONS.md §2).
+ * Rule evaluation: pure functions over plain-JSON state (docs/conventions.md, pure core).
  *
  *   step(state, input, rule, now) → { state, transition? }   one reading of one device
  *   tick(state, rule, now)        → { state, transition? }   time passes without a reading
@@ -25,8 +25,8 @@
  *
  * Readings that do not count, leaving the state untouched:
  *  - `late` (backfilled from an agent's spool): stored, never alarmed on —
- *    they must neither raise nor clear a live alarm (DESIGN.md "Backfill is
- *    not live");
+ *    they must neither raise nor clear a live alarm (docs/design.md,
+ *    Guarantees: backfill is not live);
  *  - a timestamp at or before the last one evaluated (an MQTT QoS 1
  *    redelivery, or out of order), so a redelivered reading can't count twice;
  *  - quality other than `good` (a stale or comm_loss value is not a measurement),

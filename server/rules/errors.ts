@@ -1,5 +1,5 @@
 /**
- * Error codes of the rules and alarms part (CONVENTIONS.md §6). Pure code in
+ * Error codes of the rules and alarms part (docs/api.md, Errors). Pure code in
  * this folder returns failures as values (`{ ok: false, error }`); the only
  * thing that throws is `rulesFromYaml`, for the process that loads a file.
  */

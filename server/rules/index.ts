@@ -1,5 +1,5 @@
 /**
- * Rules and alarms: the pure domain core of issue 5. The only file other
+ * Rules and alarms: the pure domain core. The only file other
  * folders import. No I/O, no clock, no timers: time comes in as `now` / `at`
  * (epoch ms); everything returned is a value, every state plain JSON.
  *

@@ -1,5 +1,5 @@
 /**
- * Outage correlation by topology (DESIGN.md "Topology": one outage, not fifty
+ * Outage correlation by topology (docs/alarms.md, Lifecycle: one outage, not fifty
  * undervoltage alarms) and suppression by design. Pure.
  *
  * The outage rule's per-device state (engine.ts) says whether a meter has

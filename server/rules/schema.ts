@@ -1,5 +1,5 @@
 /**
- * The rules file: schema, defaults and validation (CONVENTIONS.md §5).
+ * The rules file: schema, defaults and validation (docs/alarms.md, The rules file).
  *
  * One zod schema per rule kind, strict objects (unknown keys rejected),
  * defaults in the schema, the TypeScript types derived from it. Errors are
