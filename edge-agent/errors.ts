@@ -1,5 +1,5 @@
 /**
- * Edge-agent errors (CONVENTIONS.md §6): a stable `code`
+ * Edge-agent errors (docs/conventions.md, errors have codes): a stable `code`
  * (`GW_ERR_<AREA>_<WHAT>`), the `cause`, and whether trying again can help.
  * A failing device never throws out of the poller: its error becomes the
  * device's `comm_loss` state and a counted, logged reason.

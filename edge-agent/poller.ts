@@ -3,8 +3,8 @@
  *
  * Device state: `unknown` (not polled yet) → `good` ⇄ `comm_loss`. A failed
  * poll (timeout, Modbus exception, broken connection) gives a `comm_loss`
- * reading with no values — a dead meter is not a zero (DESIGN.md "Reliability
- * principles"). Errors are counted per device on every poll and logged only
+ * reading with no values — a dead meter is not a zero (docs/contract.md,
+ * Readings). Errors are counted per device on every poll and logged only
  * when the state changes, as `{ from, to, reason }`.
  */
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-/** Server error codes: stable, machine-readable, documented in README. */
+/** Server error codes: stable, machine-readable, documented in docs/api.md (Errors). */
 export type ServerErrorCode =
   | 'GW_ERR_CONFIG_INVALID'
   | 'GW_ERR_TOPOLOGY_INVALID'

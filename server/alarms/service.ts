@@ -1,6 +1,6 @@
 /**
  * The alarm service: the outer loop around the pure core of server/rules
- * (issue 5), wired as server/rules/index.ts describes. It reads the clock,
+ * (docs/alarms.md), wired as server/rules/index.ts describes. It reads the clock,
  * holds the running state, and talks to the journal, the WebSocket hub and
  * the escalation webhook; every decision is the core's.
  *
@@ -8,7 +8,7 @@
  *    outage rule first, then outage correlation by topology, then every
  *    other rule of the device — a consequence alarm of a dark meter is born
  *    suppressed. Late (backfilled) readings are skipped: stored, never
- *    alarmed on (DESIGN.md "Backfill is not live").
+ *    alarmed on (docs/design.md, Guarantees: backfill is not live).
  *  - a one-key call (ingest.onCall) → the call rule → the most urgent alarm,
  *    which one operator takes by acknowledging it;
  *  - agent presence (ingest.onAgentState): an agent whose presence is
