@@ -1,5 +1,5 @@
 /**
- * Acrel ADW300 register map (/work/shared/METERS.md): holding registers
+ * Acrel ADW300 register map: holding registers
  * (FC 03). Voltages uint16 V×10, currents uint16 A×100, powers int32 in W
  * high word first, energies int32 kWh×100.
  */

@@ -1,5 +1,5 @@
 /**
- * CHINT DTSU666 three-phase meter register map (/work/shared/METERS.md).
+ * CHINT DTSU666 three-phase meter register map.
  *
  * FC 03, IEEE-754 float32, big-endian, high word first (ABCD). The floats hold
  * *scaled integers*: V×10, A×1000, W and var ×10 (so kW×10000, kvar×10000),
@@ -11,7 +11,7 @@ import type { MeterValues } from './meter-model.ts';
 
 /**
  * Where the firmware keeps the import-energy total: 0x401E per most manuals,
- * 0x101E on some firmware (METERS.md notes both sources).
+ * 0x101E on some firmware (sources give both).
  */
 export type Dtsu666ImportKwhAddress = 0x401e | 0x101e;
 

@@ -1,5 +1,5 @@
 /**
- * Carlo Gavazzi EM24 register map (/work/shared/METERS.md): input registers
+ * Carlo Gavazzi EM24 register map: input registers
  * (FC 04), INT32 low word first (word-swapped), PF and Hz INT16. Stored as
  * V×10, A×1000, W×10 (kW×10 000), PF×1000, Hz×10, kWh×10.
  */

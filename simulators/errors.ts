@@ -1,4 +1,4 @@
-/** Simulator error codes (CONVENTIONS.md §6): stable, machine-readable. */
+/** Simulator error codes: stable, machine-readable (docs/conventions.md, errors have codes). */
 export type SimulatorErrorCode =
   | 'GW_ERR_SIM_CONFIG_INVALID'
   | 'GW_ERR_SIM_LISTEN'

@@ -1,4 +1,4 @@
-/** Public surface of the simulators (CONVENTIONS.md §4). */
+/** Public surface of the simulators: other folders import from here only. */
 export {
   createMeterModel,
   isModelQuantity,

@@ -1,7 +1,7 @@
 /**
  * Scenario files (YAML): which simulated gateways and meters exist, which
  * room sensors publish over MQTT, and a timeline of faults. Validated like
- * every config (CONVENTIONS.md §5): one schema, defaults in it, unknown keys
+ * every config: one schema, defaults in it, unknown keys
  * rejected, every problem reported at once with its path.
  *
  *   gateways:

@@ -1,5 +1,5 @@
 /**
- * Eastron SDM630 register map (/work/shared/METERS.md): input registers
+ * Eastron SDM630 register map: input registers
  * (FC 04), float32 high word first, plain units (V, A, W, var, VA, Hz, kWh).
  * The meter answers every input register from 0x0000 to 0x004F here; the
  * ones this map leaves out (per-phase VA and var, …) read as 0.
