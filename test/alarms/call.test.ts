@@ -1,5 +1,5 @@
 /**
- * The one-key call carries room and caller (issue 5): a real server, the
+ * The one-key call carries room and caller: a real server, the
  * shared Mosquitto, a call message on `gridwatch/v1/{site}/call`. The alarm
  * carries the room (given, or the site's only room), the caller and the
  * message; hostile fields are left out and the press still raises the alarm.

@@ -1,6 +1,6 @@
 /**
- * One contract suite for every AlarmJournal implementation (CONVENTIONS.md
- * §3). Each implementation's test calls `journalContract(name, open)`;
+ * One contract suite for every AlarmJournal implementation
+ * (docs/conventions.md, ports with one contract suite). Each implementation's test calls `journalContract(name, open)`;
  * `open()` gives a fresh, empty journal with a way to reopen the same
  * storage (a restart).
  */

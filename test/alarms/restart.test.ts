@@ -1,5 +1,5 @@
 /**
- * Nothing forgotten across a restart (issue 5): a running on-delay still
+ * Nothing forgotten across a restart: a running on-delay still
  * fires on time after the server restarts in the middle of it (rule state is
  * saved at stop and resumed), and an active unacknowledged alarm is still
  * there, unacknowledged, after a restart (the alarm set is rebuilt from the

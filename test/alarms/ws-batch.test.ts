@@ -1,5 +1,5 @@
 /**
- * The alarm frames of one input leave together (issue 5, alarm latency): the
+ * The alarm frames of one input leave together (alarm latency): the
  * transitions one message causes are written to each WebSocket client in one
  * write when its evaluation ends, instead of one system call each. Nothing is
  * held past the message: every frame still arrives, in seq order, with its

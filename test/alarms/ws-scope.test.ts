@@ -1,5 +1,5 @@
 /**
- * Alarm frames follow the client's subscription (issue 5): a WebSocket client
+ * Alarm frames follow the client's subscription: a WebSocket client
  * subscribed to some sites or rooms gets only their alarm frames and a
  * snapshot narrowed the same way; `prevSeq` lets it tell a seq jump over
  * other sites' frames from a real gap. An unfiltered client gets every frame

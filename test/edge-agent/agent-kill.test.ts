@@ -1,5 +1,5 @@
 /**
- * The agent SIGKILLed while its spool holds readings (issue 3): the agent
+ * The agent SIGKILLed while its spool holds readings: the agent
  * runs as its own process (`edge-agent/main.ts`) with a disk spool; the
  * (private) broker is killed so readings pile up in the spool, then the agent
  * is SIGKILLed, the broker restarted and the agent started again on the same

@@ -1,5 +1,5 @@
 /**
- * Store and forward, end to end (issue 3): an agent polls 50 meters at 1 Hz
+ * Store and forward, end to end: an agent polls 50 meters at 1 Hz
  * (five simulated RS-485 gateways, ten unit ids each) into a disk spool; a
  * real server stores them in a real influxd through a private Mosquitto, which
  * is SIGKILLed for 30 s and restarted (no persistence: whatever the broker

@@ -1,5 +1,5 @@
 /**
- * The agent against a misbehaving Modbus TCP gateway (issue 3): broken
+ * The agent against a misbehaving Modbus TCP gateway: broken
  * frames of every shape, exception answers, slow answers and a dead unit.
  * Each is counted per device, logged once per state change, never crashes
  * the agent, and never delays the other units on the gateway beyond one

@@ -1,5 +1,5 @@
 /**
- * The spool contract (CONVENTIONS.md §3): one suite every Spool
+ * The spool contract: one suite every Spool
  * implementation must pass. Persistence cases run when the harness can
  * reopen the same medium.
  */

@@ -1,7 +1,7 @@
 /**
  * Real Mosquitto and real influxd for integration tests: private instances on
- * loopback, on free ports, with throw-away directories (see
- * /work/shared/SERVICES.md for the facts this relies on).
+ * loopback, on free ports, with throw-away directories (Debian's mosquitto
+ * 2.0 and influxd 1.x).
  *
  * Nothing here outlives the test run: every child is tracked and SIGKILLed on
  * the process 'exit' event, and a tiny `sh` watchdog per child kills it when
@@ -24,7 +24,8 @@ export type HarnessErrorCode =
 
 /**
  * Kept in this file rather than an errors.ts: the harness is one file and is
- * only ever used by tests; the shape follows CONVENTIONS.md §6.
+ * only ever used by tests; the shape follows docs/conventions.md (errors have
+ * codes).
  */
 export class HarnessError extends Error {
   override readonly name = 'HarnessError';
@@ -462,7 +463,7 @@ export function startMosquitto(opts: MosquittoOptions = {}): Promise<ServiceHand
           ...(persistence ? [`persistence_location ${dir}${path.sep}`, 'autosave_interval 1'] : []),
           'log_dest stderr',
           // Defaults drop the excess past 100 queued messages per client and
-          // allow 20 in flight (SERVICES.md); tests must not lose messages.
+          // allow 20 in flight; tests must not lose messages.
           'max_queued_messages 1000000',
           'max_queued_bytes 0',
           'max_inflight_messages 100',

@@ -1,5 +1,5 @@
 /**
- * The default `spool-loss` rule (issue 3) on the agent spool's reports: any
+ * The default `spool-loss` rule on the agent spool's reports: any
  * rise of `lost_readings` raises it, a repeat of the same count does not,
  * backfill never does, and it returns to normal once the window holds no
  * lower count.

@@ -1,6 +1,6 @@
 /**
- * The simulated meters encode like the real ones (golden words from
- * /work/shared/METERS.md, worked out with Python struct), and answer on the
+ * The simulated meters encode like the real ones (golden words from the
+ * vendors' register maps, worked out with Python struct), and answer on the
  * wire with the function code the real meter uses, checked with
  * modbus-serial's own client.
  */

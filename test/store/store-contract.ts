@@ -1,6 +1,6 @@
 /**
  * One contract suite for every TelemetryStore implementation
- * (CONVENTIONS.md §3). Each implementation's test file calls
+ * (docs/conventions.md, ports with one contract suite). Each implementation's test file calls
  * `storeContract(name, makeStore)` with a fresh, empty store per test.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
