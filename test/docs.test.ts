@@ -1,0 +1,157 @@
+/**
+ * The documentation stays self-contained and true to the code:
+ *  - no tracked file points outside the repository: to design notes that
+ *    exist only on some machine (by their upper-case file names), to a
+ *    sibling `shared` folder, or to an absolute work path;
+ *  - every relative link in README.md and docs/*.md reaches a file that
+ *    exists, and every `#anchor` a heading of that file;
+ *  - docs/configuration.md names every environment variable the server
+ *    reads, and docs/ every server error code.
+ * Reads files only: no services, fast.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ENV_MAP } from '../server/config.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// spelled in pieces so that this file does not match itself
+const NOTE_NAMES = ['DESIGN', 'METERS', 'CONVENTIONS', 'DOMAIN', 'SERVICES'].map((n) => `${n}.md`);
+const FORBIDDEN: Array<{ what: string; re: RegExp }> = [
+  ...NOTE_NAMES.map((name) => ({ what: name, re: new RegExp(`(?<!docs/)\\b${name.replace('.', '\\.')}`) })),
+  { what: '../shared', re: new RegExp(`\\.\\./${'shared'}\\b`) },
+  { what: '/work/', re: new RegExp(`/${'work'}/`) },
+];
+
+function trackedFiles(): string[] {
+  return execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter((f) => f && f !== 'package-lock.json');
+}
+
+/** Each hit as `file:line: text`, for a readable failure. */
+export function forbiddenReferences(files: Array<{ name: string; text: string }>): string[] {
+  const hits: string[] = [];
+  for (const { name, text } of files) {
+    if (text.includes('\0')) continue; // binary
+    text.split('\n').forEach((line, i) => {
+      for (const { what, re } of FORBIDDEN) if (re.test(line)) hits.push(`${name}:${i + 1}: ${what}: ${line.trim().slice(0, 120)}`);
+    });
+  }
+  return hits;
+}
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
+export function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+}
+
+function anchorsOf(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (/^\s*```/.test(line)) fenced = !fenced;
+    const m = !fenced && /^#{1,6}\s+(.*)$/.exec(line);
+    if (m) out.add(slug(m[1]!));
+  }
+  return out;
+}
+
+/** Broken relative links of one markdown file (`path` relative to ROOT): each as `target: why`. */
+export function brokenLinks(file: string, markdown: string, read: (p: string) => string | null): string[] {
+  const broken: string[] = [];
+  // code spans and fences are not links
+  const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+  for (const m of text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    const target = m[1]!;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
+    const [rel, anchor] = target.split('#') as [string, string | undefined];
+    const resolved = rel ? path.join(path.dirname(file), rel) : file;
+    const content = read(resolved);
+    if (content === null) {
+      broken.push(`${target}: no file ${resolved}`);
+      continue;
+    }
+    if (anchor !== undefined && resolved.endsWith('.md') && !anchorsOf(content).has(anchor))
+      broken.push(`${target}: no heading #${anchor} in ${resolved}`);
+  }
+  return broken;
+}
+
+const readRepo = (p: string): string | null => {
+  const abs = path.join(ROOT, p);
+  if (!existsSync(abs)) return null;
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return ''; // a directory: exists, no headings
+  }
+};
+
+const docs = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+describe('documentation', () => {
+  it('no tracked file refers to notes or paths outside the repository', () => {
+    const files = trackedFiles()
+      .filter((f) => existsSync(path.join(ROOT, f)))
+      .map((name) => ({ name, text: readFileSync(path.join(ROOT, name), 'utf8') }));
+    expect(files.length).toBeGreaterThan(100);
+    expect(forbiddenReferences(files)).toEqual([]);
+  });
+
+  it('the reference check finds what it is meant to find', () => {
+    const sample = [
+      { name: 'a.ts', text: `// see ${NOTE_NAMES[0]} "Wire contract"\n// docs/contract.md is fine` },
+      { name: 'b.ts', text: `// ${'..'}/shared/${NOTE_NAMES[2]}` },
+      { name: 'c.md', text: `[x](/${'work'}/main/README.md)` },
+      { name: 'd.ts', text: '// docs/design.md, docs/conventions.md: fine' },
+    ];
+    const hits = forbiddenReferences(sample);
+    expect(hits.filter((h) => h.startsWith('a.ts:1:'))).toHaveLength(1);
+    expect(hits.filter((h) => h.startsWith('b.ts:1:'))).toHaveLength(2);
+    expect(hits.filter((h) => h.startsWith('c.md:1:'))).toHaveLength(1);
+    expect(hits.filter((h) => h.startsWith('a.ts:2:') || h.startsWith('d.ts'))).toEqual([]);
+  });
+
+  it('README.md and docs/ exist and are linked from the README', () => {
+    const readme = readRepo('README.md')!;
+    expect(docs.length).toBeGreaterThanOrEqual(10);
+    for (const d of docs.filter((d) => d !== 'README.md')) expect(readme, `README links ${d}`).toContain(`](${d})`);
+  });
+
+  it.each(docs)('every relative link in %s reaches an existing file and heading', (file) => {
+    expect(brokenLinks(file, readRepo(file)!, readRepo)).toEqual([]);
+  });
+
+  it('the link check reports a missing file and a missing heading', () => {
+    const files: Record<string, string> = { 'docs/a.md': '# Top\n## Two words, here\n', 'docs/b.md': '' };
+    const read = (p: string) => files[p] ?? null;
+    const md = '[ok](a.md#two-words-here) [ok](b.md) [ok](https://example.com/x) `[no](code.md)` [bad](c.md) [bad](a.md#three)';
+    expect(brokenLinks('docs/x.md', md, read)).toEqual(['c.md: no file docs/c.md', 'a.md#three: no heading #three in docs/a.md']);
+    expect(slug('WebSocket `/ws`')).toBe('websocket-ws');
+    expect(slug('V8 heap settings')).toBe('v8-heap-settings');
+  });
+
+  it('docs/configuration.md names every environment variable the server reads', () => {
+    const text = readRepo('docs/configuration.md')!;
+    const missing = ENV_MAP.map(([name]) => name).filter((name) => !text.includes(`\`${name}\``));
+    expect(ENV_MAP.length).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+
+  it('docs/ names every server error code', () => {
+    const codes = new Set(
+      ['server/errors.ts', 'server/rules/errors.ts'].flatMap((f) => [...readRepo(f)!.matchAll(/'(GW_ERR_[A-Z0-9_]+)'/g)].map((m) => m[1]!)),
+    );
+    const all = docs.map((d) => readRepo(d)!).join('\n');
+    expect(codes.size).toBeGreaterThan(20);
+    expect([...codes].filter((c) => !all.includes(c))).toEqual([]);
+  });
+});
