@@ -22,8 +22,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NOTE_NAMES = ['DESIGN', 'METERS', 'CONVENTIONS', 'DOMAIN', 'SERVICES'].map((n) => `${n}.md`);
 const FORBIDDEN: Array<{ what: string; re: RegExp }> = [
   ...NOTE_NAMES.map((name) => ({ what: name, re: new RegExp(`(?<!docs/)\\b${name.replace('.', '\\.')}`) })),
-  { what: '../shared', re: new RegExp(`\\.\\./${'shared'}\\b`) },
-  { what: '/work/', re: new RegExp(`/${'work'}/`) },
+  { what: `../${'shared'}`, re: new RegExp(`\\.\\./${'shared'}\\b`) },
+  { what: `/${'work'}/`, re: new RegExp(`/${'work'}/`) },
 ];
 
 function trackedFiles(): string[] {
