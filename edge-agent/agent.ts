@@ -16,6 +16,9 @@ import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { DiskSpool, MemorySpool, type Spool, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
 import { RoomMqttSource, type RoomDeviceStats } from './room-mqtt.ts';
+import type { Dlt645BusStats } from './dlt645/bus.ts';
+import { Dlt645Meters, missingDlt645Profiles } from './dlt645/meters.ts';
+import { BUILTIN_DLT645_PROFILES, type Dlt645ProfileRegistry } from './dlt645/profile.ts';
 
 export interface AgentDeps {
   log: Logger;
@@ -23,6 +26,8 @@ export interface AgentDeps {
   clock?: () => number;
   /** profiles the config's device profiles resolve against; default the built-ins */
   profiles?: ProfileRegistry;
+  /** DL/T 645 profiles the config's `dlt645` devices resolve against; default the built-ins */
+  dlt645Profiles?: Dlt645ProfileRegistry;
   /**
    * First sequence number of a spool that has never held anything. Default:
    * clock() × 1000 at start, so an agent whose spool was lost (a new disk, or
@@ -42,6 +47,8 @@ export interface AgentStats {
   connections: Record<string, ModbusConnectionStats>;
   /** room equipment over MQTT, by device id */
   room: Record<string, RoomDeviceStats>;
+  /** DL/T 645 buses, by `dlt645+tcp://host:port` / `dlt645+serial://path` */
+  dlt645: Record<string, Dlt645BusStats>;
   uplink: UplinkStats;
   spool: SpoolStats;
 }
@@ -121,12 +128,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       if (!bad.length) plans.set(d.id, planReads(profile.registers, { maxGap: profile.maxGap, maxRegisters: profile.maxRegistersPerRead }));
     }
   });
+  const dlt645Profiles = deps.dlt645Profiles ?? BUILTIN_DLT645_PROFILES;
+  missing.push(...missingDlt645Profiles(config.dlt645, dlt645Profiles));
   if (missing.length) throw new ConfigError('agent config', missing);
 
   let state: AgentState = 'idle';
   let uplink: ReadingsUplink | null = null;
   let spool: Spool | null = null;
   let room: RoomMqttSource | null = null;
+  let meters645: Dlt645Meters | null = null;
   const connections = new Map<string, Connection>();
   const pollers: DevicePoller[] = [];
   const spoolDevice = spoolDeviceId(config.agent);
@@ -222,7 +232,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       }
       // spread the first polls over each device's interval so they do not all fire at once
       pollers.forEach((p, i) => p.start((i / pollers.length) * config.devices[i]!.intervalMs));
-      log.info({ agent: config.agent, site: config.site, devices: pollers.length, connections: connections.size }, 'edge agent started');
+      if (config.dlt645) {
+        meters645 = new Dlt645Meters(config.dlt645, { profiles: dlt645Profiles, clock, log, emit });
+        meters645.start();
+      }
+      log.info({ agent: config.agent, site: config.site, devices: pollers.length + (config.dlt645?.devices.length ?? 0), connections: connections.size }, 'edge agent started');
     },
 
     async stop() {
@@ -231,7 +245,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       if (spoolTimer) clearInterval(spoolTimer);
       spoolTimer = null;
       // polls in progress finish (bounded by their request timeout) and their readings still go out
-      await Promise.all([...pollers.map((p) => p.stop()), room?.stop()]);
+      await Promise.all([...pollers.map((p) => p.stop()), room?.stop(), meters645?.stop()]);
       await Promise.all([uplink?.stop(), ...[...connections.values()].map((c) => c.close())]);
       spool?.close();
       state = 'stopped';
@@ -241,6 +255,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
     stats() {
       const devices: Record<string, DeviceStats> = {};
       for (const p of pollers) devices[p.deviceId] = p.stats();
+      Object.assign(devices, meters645?.deviceStats());
       const conns: Record<string, ModbusConnectionStats> = {};
       for (const [k, c] of connections) conns[k] = c.stats();
       const up: UplinkStats = uplink?.stats() ?? {
@@ -249,7 +264,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       const sp: SpoolStats = spool?.stats() ?? {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,
       };
-      return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, uplink: up, spool: sp };
+      return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, dlt645: meters645?.busStats() ?? {}, uplink: up, spool: sp };
     },
   };
 }

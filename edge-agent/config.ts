@@ -11,6 +11,8 @@ import { formatIssues } from './issues.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { FSYNC_POLICIES } from './spool/index.ts';
 import { PARITIES } from './modbus-client.ts';
+import { Dlt645ConfigSchema, dlt645CrossCheck } from './dlt645/config.ts';
+import { BUILTIN_DLT645_PROFILES, type Dlt645ProfileRegistry } from './dlt645/profile.ts';
 
 /** agent and site ids are MQTT topic levels ([MQTT-4.7.1-1]: no `/`, `+`, `#`) */
 const topicId = z.string().regex(TOPIC_ID_PATTERN, 'must be 1–64 letters, digits, _ . - starting with a letter or digit');
@@ -77,6 +79,18 @@ export const MqttConfigSchema = z.strictObject({
   reconnectPeriodMs: z.number().int().min(100).max(300_000).default(2000),
   /** longest wait between reconnect attempts, ms */
   reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /**
+   * TLS (mqtts:// or wss:// URL): PEM file paths (relative to the working
+   * directory). `ca` verifies the broker; `cert`/`key` is the agent's client
+   * certificate, whose CN must be the agent id when the broker requires one
+   */
+  tls: z.strictObject({
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** false accepts any broker certificate: for tests only */
+    rejectUnauthorized: z.boolean().default(true),
+  }).refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'cert and key go together', path: ['cert'] }).optional(),
 });
 
 /**
@@ -164,8 +178,10 @@ export const AgentConfigSchema = z.strictObject({
   room: RoomConfigSchema.optional(),
   /** device profile files (YAML or JSON, relative to the config file) added to the built-ins; read by main.ts */
   profileFiles: z.array(z.string().min(1)).default([]),
-  /** Modbus devices; an agent may have none when it has room equipment */
+  /** Modbus devices; an agent may have none when it has room equipment or DL/T 645 meters */
   devices: z.array(DeviceConfigSchema).default([]),
+  /** DL/T 645-2007 meters (dlt645/config.ts) */
+  dlt645: Dlt645ConfigSchema.optional(),
 });
 
 export type AgentConfig = DeepReadonly<z.output<typeof AgentConfigSchema>>;
@@ -202,8 +218,9 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   if (isObject(doc.room) && isObject(doc.room.mqtt) && doc.room.mqtt.password !== undefined && doc.room.mqtt.username === undefined)
     out.push('room.mqtt.password: a password needs room.mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
   const roomDevices = isObject(doc.room) && Array.isArray(doc.room.devices) ? doc.room.devices.length : 0;
-  if ((doc.devices === undefined || (Array.isArray(doc.devices) && doc.devices.length === 0)) && roomDevices === 0)
-    out.push('devices: an agent needs at least one device (Modbus, or room equipment under room.devices)');
+  const dlt645Devices = isObject(doc.dlt645) && Array.isArray(doc.dlt645.devices) ? doc.dlt645.devices.length : 0;
+  if ((doc.devices === undefined || (Array.isArray(doc.devices) && doc.devices.length === 0)) && roomDevices === 0 && dlt645Devices === 0)
+    out.push('devices: an agent needs at least one device (Modbus, room equipment under room.devices, or DL/T 645 meters under dlt645.devices)');
   if (!Array.isArray(doc.devices)) return out;
   const seen = new Map<string, number>();
   const lines = new Map<string, { at: number; settings: string }>();
@@ -245,10 +262,10 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
  * frozen with defaults filled in. Throws a ConfigError (`GW_ERR_CONFIG_INVALID`)
  * whose message and `issues` list every problem as `path: message`.
  */
-export function loadAgentConfig(doc: unknown, opts: { profiles?: ProfileRegistry } = {}): AgentConfig {
+export function loadAgentConfig(doc: unknown, opts: { profiles?: ProfileRegistry; dlt645Profiles?: Dlt645ProfileRegistry } = {}): AgentConfig {
   const profiles = opts.profiles ?? BUILTIN_PROFILES;
   const r = AgentConfigSchema.safeParse(doc, { reportInput: true });
-  const issues = [...(r.success ? [] : formatIssues(r.error.issues)), ...crossCheck(doc, profiles)];
+  const issues = [...(r.success ? [] : formatIssues(r.error.issues)), ...crossCheck(doc, profiles), ...dlt645CrossCheck(doc, opts.dlt645Profiles ?? BUILTIN_DLT645_PROFILES)];
   if (issues.length > 0 || !r.success) throw new ConfigError('agent config', issues);
   return deepFreeze(r.data);
 }

@@ -21,6 +21,20 @@ export type EdgeErrorCode =
   | 'GW_ERR_MODBUS_RESPONSE'
   /** the connection was closed by the agent (stop) */
   | 'GW_ERR_MODBUS_CLOSED'
+  /** DL/T 645: no connection to the TCP gateway, or the serial port cannot be opened (or in reconnect backoff) */
+  | 'GW_ERR_DLT645_CONNECT'
+  /** DL/T 645: the link closed while a request was outstanding */
+  | 'GW_ERR_DLT645_SOCKET'
+  /** DL/T 645: no reply within the request timeout (and no broken frame either) */
+  | 'GW_ERR_DLT645_TIMEOUT'
+  /** DL/T 645: bytes came that are no frame (bad checksum, length, end byte, cut short); the reasons are in the message */
+  | 'GW_ERR_DLT645_FRAME'
+  /** DL/T 645: the meter answered abnormally (D1H/D2H); the decoded error byte is in the message */
+  | 'GW_ERR_DLT645_METER'
+  /** DL/T 645: a well-formed reply that does not fit the request (identifier, length) */
+  | 'GW_ERR_DLT645_RESPONSE'
+  /** DL/T 645: the bus was closed by the agent (stop) */
+  | 'GW_ERR_DLT645_CLOSED'
   /** start/stop called in the wrong lifecycle state */
   | 'GW_ERR_AGENT_STATE'
   /** the spool directory belongs to another running process */

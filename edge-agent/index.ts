@@ -80,3 +80,4 @@ export {
 export { ReadingsUplink, type UplinkOptions, type UplinkStats } from './uplink.ts';
 export { atPath, mapPayload, type FieldMapping, type MappedPayload, type MapProblem, type PayloadMapping, type TimestampFormat } from './room-map.ts';
 export { RoomMqttSource, type RoomDevice, type RoomDeviceStats, type RoomMqttOptions } from './room-mqtt.ts';
+export * from './dlt645/index.ts';

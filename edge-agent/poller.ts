@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Quantity, Reading } from '../contract/index.ts';
 import type { DeviceConfig } from './config.ts';
 import { decodeBlock } from './decode.ts';
-import { ModbusError } from './errors.ts';
+import { EdgeAgentError } from './errors.ts';
 import type { ModbusReader } from './modbus-client.ts';
 import type { PlannedRead } from './plan.ts';
 
@@ -47,10 +47,17 @@ export interface DeviceStats {
   slowestPollMs: number;
 }
 
-export interface DevicePollerDeps {
-  device: DeviceConfig;
-  reads: readonly PlannedRead[];
-  reader: ModbusReader;
+/** What the schedule needs of a device, whatever protocol it speaks. */
+export type PolledDevice = Pick<DeviceConfig, 'id' | 'intervalMs' | 'backoffMaxMs'>;
+
+/** One poll of a device that is not read through planned Modbus reads (DL/T 645); throws an EdgeAgentError when it cannot be read. */
+export interface PollSource {
+  poll(): Promise<{ values: Reading['v']; invalid: readonly { quantity: Quantity; value: number }[] }>;
+}
+
+export type DevicePollerDeps = DevicePollerCommon & ({ device: DeviceConfig; reads: readonly PlannedRead[]; reader: ModbusReader } | { device: PolledDevice; source: PollSource });
+
+interface DevicePollerCommon {
   /** epoch ms; a reading's ts is the clock at the start of its poll */
   clock: () => number;
   log: Logger;
@@ -137,17 +144,24 @@ export class DevicePoller {
 
   /** One poll: every planned read in order, stopping at the first failure. Never throws. */
   async pollOnce(): Promise<void> {
-    const { device, reads, reader, clock } = this.d;
+    const { device, clock } = this.d;
     const ts = clock();
     const t0 = performance.now();
     this.s.polls++;
     try {
       const v: Reading['v'] = {};
-      for (const read of reads) {
-        const data = await reader.read({ unitId: device.unitId, fc: read.fc, address: read.address, count: read.count, timeoutMs: device.timeoutMs });
-        const block = decodeBlock(read.registers, read.address, data);
-        Object.assign(v, block.values);
-        for (const bad of block.invalid) this.reportInvalid(bad.quantity, bad.value);
+      if ('source' in this.d) {
+        const got = await this.d.source.poll();
+        Object.assign(v, got.values);
+        for (const bad of got.invalid) this.reportInvalid(bad.quantity, bad.value);
+      } else {
+        const { device: modbus, reads, reader } = this.d;
+        for (const read of reads) {
+          const data = await reader.read({ unitId: modbus.unitId, fc: read.fc, address: read.address, count: read.count, timeoutMs: modbus.timeoutMs });
+          const block = decodeBlock(read.registers, read.address, data);
+          Object.assign(v, block.values);
+          for (const bad of block.invalid) this.reportInvalid(bad.quantity, bad.value);
+        }
       }
       this.took(t0);
       this.s.good++;
@@ -160,7 +174,7 @@ export class DevicePoller {
       this.s.commLoss++;
       this.failures++;
       // anything else (a block that does not decode) is an answer that cannot be used
-      const code = err instanceof ModbusError ? err.code : 'GW_ERR_MODBUS_RESPONSE';
+      const code = err instanceof EdgeAgentError ? err.code : 'GW_ERR_MODBUS_RESPONSE';
       this.s.errors[code] = (this.s.errors[code] ?? 0) + 1;
       this.d.emit({ device: device.id, ts, v: {}, q: 'comm_loss' });
       this.transition('comm_loss', `${code}: ${(err as Error).message ?? String(err)}`, ts, err);

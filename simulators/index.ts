@@ -91,3 +91,12 @@ export {
 } from './room-sensors.ts';
 export { parseFeed, replayFeed, type FeedFormat, type FeedRecord, type ParsedFeed, type ReplayOptions, type ReplayResult } from './replay.ts';
 export { SimulatorError, type SimulatorErrorCode } from './errors.ts';
+export {
+  startDlt645Simulator,
+  type Dlt645SimMeter,
+  type Dlt645SimTransport,
+  type Dlt645Simulator,
+  type Dlt645SimulatorOptions,
+  type Dlt645SimulatorStats,
+} from './dlt645-server.ts';
+export { bcdBytes, DLT645_SIM_IDENTIFIERS, type SimIdentifier } from './dlt645-map.ts';

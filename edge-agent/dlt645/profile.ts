@@ -1,0 +1,149 @@
+/**
+ * DL/T 645 device profiles are data, like the Modbus register maps: which
+ * identifiers to read and which canonical quantity each element of a reply
+ * becomes. A read of a known identifier takes its format from the standard
+ * (identifiers.ts) unless it says otherwise; a vendor identifier must give
+ * its format. Validated when loaded, every problem reported at once.
+ */
+import { z } from 'zod';
+import { MEASURED_QUANTITIES, QUANTITIES, type Quantity } from '../../contract/index.ts';
+import { ConfigError } from '../errors.ts';
+import { deepFreeze, type DeepReadonly } from '../freeze.ts';
+import { formatIssues } from '../issues.ts';
+import { dlt645ThreePhaseProfile, dlt645ThreePhaseSingleProfile } from '../profiles/dlt645-three-phase.ts';
+import { decodeBcd, type BcdFormat } from './bcd.ts';
+import { MAX_DATA_LENGTH } from './frame.ts';
+import { knownIdentifier } from './identifiers.ts';
+
+const quantity = z.enum(MEASURED_QUANTITIES as [Quantity, ...Quantity[]], {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a canonical quantity an agent may send`,
+});
+
+export const Dlt645ReadSchema = z.strictObject({
+  /** data identifier DI3 DI2 DI1 DI0 as the standard writes it, e.g. "02010100" */
+  di: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{8}$/, 'must be 8 hex digits (DI3 DI2 DI1 DI0), e.g. "02010100"')
+    .transform((s) => s.toUpperCase()),
+  /** the quantity of each element of the reply in order; null: read, not sent */
+  quantities: z.array(quantity.nullable()).min(1).max(16),
+  /** bytes per element; default: the standard's for this identifier */
+  bytes: z.number().int().min(1).max(8).optional(),
+  /** digits after the decimal point; default: the standard's */
+  decimals: z.number().int().min(0).max(8).optional(),
+  /** the top bit of the element's last byte is a sign; default: the standard's */
+  signed: z.boolean().optional(),
+  /** send |value| (a 645 current's sign is its direction; the contract's current is a magnitude) */
+  magnitude: z.boolean().default(false),
+  /** multiplier to the quantity's canonical unit (a meter that reports W where the contract wants kW: 0.001) */
+  scale: z.number().refine((x) => Number.isFinite(x) && x !== 0, 'scale must be a finite, non-zero number').default(1),
+});
+
+export const Dlt645ProfileSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . -'),
+  description: z.string().optional(),
+  reads: z.array(Dlt645ReadSchema).min(1).max(64),
+});
+
+export type Dlt645ProfileInput = z.input<typeof Dlt645ProfileSchema>;
+
+/** One read with its format resolved. */
+export interface Dlt645Read {
+  readonly di: string;
+  readonly quantities: readonly (Quantity | null)[];
+  readonly format: BcdFormat;
+  readonly magnitude: boolean;
+  readonly scale: number;
+}
+
+export interface Dlt645Profile {
+  readonly id: string;
+  readonly description?: string;
+  readonly reads: readonly Dlt645Read[];
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Validates a 645 profile document; returns it frozen with every format resolved, or throws a ConfigError listing every problem. */
+export function loadDlt645Profile(doc: unknown): DeepReadonly<Dlt645Profile> {
+  const r = Dlt645ProfileSchema.safeParse(doc, { reportInput: true });
+  const issues = r.success ? [] : formatIssues(r.error.issues);
+  const id = isObject(doc) && typeof doc.id === 'string' ? ` "${doc.id}"` : '';
+  if (!r.success) throw new ConfigError(`DL/T 645 profile${id}`, issues, 'GW_ERR_PROFILE_INVALID');
+  const seen = new Map<Quantity, string>();
+  const reads: Dlt645Read[] = [];
+  r.data.reads.forEach((x, i) => {
+    const known = knownIdentifier(x.di);
+    const bytes = x.bytes ?? known?.format.bytes;
+    const decimals = x.decimals ?? known?.format.decimals;
+    const signed = x.signed ?? known?.format.signed;
+    if (bytes === undefined || decimals === undefined || signed === undefined) {
+      issues.push(`reads[${i}]: identifier ${x.di} is not in the standard's table this agent knows; give bytes, decimals and signed`);
+      return;
+    }
+    if (bytes * x.quantities.length > MAX_DATA_LENGTH - 4)
+      issues.push(`reads[${i}]: ${x.quantities.length} elements of ${bytes} bytes do not fit one reply (at most ${MAX_DATA_LENGTH - 4} data bytes after the identifier)`);
+    if (known && known.quantities.length !== x.quantities.length)
+      issues.push(`reads[${i}].quantities: identifier ${x.di} (${known.name}) has ${known.quantities.length} element${known.quantities.length === 1 ? '' : 's'}, got ${x.quantities.length}`);
+    x.quantities.forEach((q, k) => {
+      if (q === null) return;
+      const first = seen.get(q);
+      if (first !== undefined) issues.push(`reads[${i}].quantities[${k}]: "${q}" is already read by ${first}`);
+      else seen.set(q, `reads[${i}]`);
+    });
+    reads.push({ di: x.di, quantities: x.quantities, format: { bytes, decimals, signed }, magnitude: x.magnitude, scale: x.scale });
+  });
+  if (issues.length) throw new ConfigError(`DL/T 645 profile${id}`, issues, 'GW_ERR_PROFILE_INVALID');
+  const out: Dlt645Profile = { id: r.data.id, reads };
+  if (r.data.description !== undefined) Object.assign(out, { description: r.data.description });
+  return deepFreeze(out);
+}
+
+export type Dlt645ProfileRegistry = ReadonlyMap<string, DeepReadonly<Dlt645Profile>>;
+
+/** The built-in 645 profiles plus `extra` documents (a later one wins on the same id). */
+export function createDlt645ProfileRegistry(extra: readonly unknown[] = []): Dlt645ProfileRegistry {
+  const map = new Map<string, DeepReadonly<Dlt645Profile>>();
+  for (const doc of [dlt645ThreePhaseProfile, dlt645ThreePhaseSingleProfile, ...extra]) {
+    const p = loadDlt645Profile(doc);
+    map.set(p.id, p);
+  }
+  return map;
+}
+
+export const BUILTIN_DLT645_PROFILES: Dlt645ProfileRegistry = createDlt645ProfileRegistry();
+
+export type ElementResult =
+  | { ok: true; quantity: Quantity; value: number }
+  /** a value outside the contract's plausible range: dropped like an implausible Modbus register */
+  | { ok: false; kind: 'implausible'; quantity: Quantity; value: number }
+  /** not a number at all (a nibble above 9): dropped, with the reason */
+  | { ok: false; kind: 'not_bcd'; quantity: Quantity; reason: string };
+
+/**
+ * The values of one read's reply data (after its four identifier bytes).
+ * Returns null and a reason when the length is not what the profile expects:
+ * then nothing in it can be trusted to sit where the profile says.
+ */
+export function decodeRead(read: Dlt645Read, value: Uint8Array): { ok: true; elements: ElementResult[] } | { ok: false; reason: string } {
+  const want = read.format.bytes * read.quantities.length;
+  if (value.length !== want) return { ok: false, reason: `identifier ${read.di}: ${value.length} value bytes, the profile expects ${want}` };
+  const elements: ElementResult[] = [];
+  read.quantities.forEach((q, k) => {
+    if (q === null) return;
+    const r = decodeBcd(value, k * read.format.bytes, read.format);
+    if (!r.ok) {
+      elements.push({ ok: false, kind: 'not_bcd', quantity: q, reason: `identifier ${read.di} element ${k}: ${r.reason}` });
+      return;
+    }
+    let v = read.magnitude ? Math.abs(r.value) : r.value;
+    // a scale of 1 leaves the decimal exact; another is rounded back to the digits the meter gave (W → kW: 3 more)
+    if (read.scale !== 1) v = Number((v * read.scale).toPrecision(15));
+    const spec = QUANTITIES[q];
+    if (v < spec.min || v > spec.max) elements.push({ ok: false, kind: 'implausible', quantity: q, value: v });
+    else elements.push({ ok: true, quantity: q, value: v });
+  });
+  return { ok: true, elements };
+}

@@ -1,0 +1,296 @@
+/**
+ * DL/T 645-2007 meters on one bus: on a serial port (one end of a socat pty
+ * pair in tests) or behind a transparent TCP gateway. Every meter answers for
+ * its own address, with the same load models and faults as the Modbus
+ * simulators; a dead meter, and an address nobody has, says nothing.
+ *
+ * Answers: 11H read → 91H (or B1H and continuations on 12H when the meter's
+ * `maxValueBytes` is smaller than the value), D1H with error byte 02 (no
+ * such data) for an identifier it does not have, or the `exception` fault's
+ * error byte; 13H to AA×6 → 93H with the address, but when several meters
+ * are live they all answer at once and the line carries the garble; 08H
+ * broadcast time sync is taken silently and counted. One answer at a time:
+ * the bus is half duplex.
+ */
+import net, { type AddressInfo } from 'node:net';
+import { SerialPort } from 'serialport';
+import { SimulatorError } from './errors.ts';
+import type { Fault, FaultKind, GarbageMode } from './faults.ts';
+import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
+import { MeterUnit } from './meter-unit.ts';
+import { dtsu666RegisterMap } from './dtsu666.ts';
+import { identifierValue, simAddressBytes, simDiBytes, simFrame, simIdentifier, takeRequests, type SimRequest } from './dlt645-map.ts';
+
+export interface Dlt645SimMeter {
+  /** 12 digits */
+  address: string;
+  model: MeterModel;
+  /** a meter with a small buffer sends longer values in continuation frames (B1H, then 12H/92H), this many value bytes each */
+  maxValueBytes?: number;
+}
+
+export type Dlt645SimTransport = { kind: 'tcp'; host?: string; port: number } | { kind: 'serial'; path: string; baudRate?: number };
+
+export interface Dlt645SimulatorOptions {
+  transport: Dlt645SimTransport;
+  meters: readonly Dlt645SimMeter[];
+  /** epoch ms the models are sampled at; default Date.now */
+  clock?: () => number;
+  /** [0, 1) for fault probabilities and garbage bytes; default Math.random */
+  random?: () => number;
+}
+
+export interface Dlt645SimulatorStats {
+  requests: number;
+  /** abnormal replies sent (D1H/D2H) */
+  abnormal: number;
+  /** requests nobody answered (dead meter, unknown address, broadcast) */
+  unanswered: number;
+  garbage: number;
+  /** 08H broadcast time syncs heard */
+  timeSyncs: number;
+  /** bytes thrown away because they were not part of a well-formed request */
+  droppedBytes: number;
+  /** 13H address reads that several meters answered at once */
+  collisions: number;
+}
+
+export interface Dlt645Simulator {
+  /** "tcp://127.0.0.1:port" or the serial path */
+  readonly where: string;
+  /** the TCP port listened on (0 for serial) */
+  readonly port: number;
+  setOverride(address: string, values: MeterOverrides): void;
+  clearOverride(address: string, ...quantities: ModelQuantity[]): void;
+  setDead(address: string, dead: boolean): void;
+  setFault(address: string, fault: Fault, durationMs?: number): void;
+  clearFault(address: string, kind?: FaultKind): void;
+  addresses(): string[];
+  stats(): Dlt645SimulatorStats;
+  /** the last time sync's data (ss mm hh DD MM YY, BCD as sent), if any */
+  lastTimeSync(): number[] | undefined;
+  stop(): Promise<void>;
+}
+
+interface SimMeter {
+  unit: MeterUnit;
+  a: number[];
+  maxValueBytes: number;
+}
+
+function garble(frame: Buffer, a: number[], control: number, data: number[], mode: GarbageMode, random: () => number): Buffer {
+  switch (mode) {
+    case 'random':
+      return Buffer.from(Array.from({ length: 1 + Math.floor(random() * 24) }, () => Math.floor(random() * 256)));
+    case 'truncated':
+      return frame.subarray(0, Math.max(3, Math.floor(frame.length / 2)));
+    case 'corrupt': {
+      const f = Buffer.from(frame);
+      f[f.length - 2]! ^= 0xff; // the checksum no longer matches
+      return f;
+    }
+    case 'wrong_unit':
+      return simFrame([(a[0]! + 1) & 0xff, ...a.slice(1)], control, data);
+    case 'wrong_function':
+      return simFrame(a, control ^ 0x02, data); // 91H becomes 93H: the reply to another function
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown garbage mode ${String(never)}`);
+    }
+  }
+}
+
+export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promise<Dlt645Simulator> {
+  const clock = opts.clock ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const meters = new Map<string, SimMeter>();
+  for (const m of opts.meters) {
+    if (!/^[0-9]{12}$/.test(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `a DL/T 645 address is 12 digits, got "${m.address}"`);
+    if (meters.has(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `address ${m.address} given twice`);
+    // the Modbus register map is not used: the unit is here for its model and its faults
+    meters.set(m.address, { unit: new MeterUnit(0, m.model, dtsu666RegisterMap(), clock, random), a: simAddressBytes(m.address), maxValueBytes: m.maxValueBytes ?? 200 });
+  }
+  const stats: Dlt645SimulatorStats = { requests: 0, abnormal: 0, unanswered: 0, garbage: 0, timeSyncs: 0, droppedBytes: 0, collisions: 0 };
+  let lastSync: number[] | undefined;
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+  const meterOf = (address: string): SimMeter => {
+    const m = meters.get(address);
+    if (!m) throw new SimulatorError('GW_ERR_SIM_UNKNOWN_UNIT', `no simulated DL/T 645 meter ${address}`);
+    return m;
+  };
+
+  /** The frame one meter sends for a request, or null for none. */
+  function reply(m: SimMeter, req: SimRequest): { frame: Buffer; control: number; data: number[]; delayMs: number; garbage?: GarbageMode } | null {
+    const now = clock();
+    const faults = m.unit.faults(now).map((x) => x.fault);
+    if (faults.some((f) => f.kind === 'dead')) return null;
+    const slow = faults.find((f) => f.kind === 'slow');
+    const delayMs = slow?.kind === 'slow' ? slow.delayMs : 0;
+    const fn = req.control & 0x1f;
+    let control: number;
+    let data: number[];
+    const abnormal = (err: number) => {
+      stats.abnormal++;
+      control = 0xc0 | fn;
+      data = [err & 0xff];
+    };
+    const exc = faults.find((f) => f.kind === 'exception');
+    if (fn === 0x13) {
+      control = 0x93;
+      data = [...m.a];
+    } else if (exc?.kind === 'exception' && random() < (exc.probability ?? 1)) {
+      abnormal(exc.code ?? 0x01);
+    } else {
+      const di = [...req.data.slice(0, 4)].reverse().map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+      const id = req.data.length >= 4 ? simIdentifier(di) : undefined;
+      if (!id) abnormal(0x02); // no such data
+      else {
+        const value = identifierValue(id, m.unit.values(now));
+        const seq = fn === 0x12 ? (req.data[4] ?? 0) : 0;
+        const part = value.slice(seq * m.maxValueBytes, (seq + 1) * m.maxValueBytes);
+        const more = (seq + 1) * m.maxValueBytes < value.length;
+        if (fn === 0x12 && (seq === 0 || part.length === 0)) abnormal(0x01);
+        else {
+          control = 0x80 | (more ? 0x20 : 0) | fn;
+          data = [...simDiBytes(di), ...part, ...(fn === 0x12 ? [seq] : [])];
+        }
+      }
+    }
+    const frame = simFrame(m.a, control!, data!);
+    const g = faults.find((f) => f.kind === 'garbage');
+    if (g?.kind === 'garbage' && random() < (g.probability ?? 1)) return { frame, control: control!, data: data!, delayMs, garbage: g.mode ?? 'random' };
+    return { frame, control: control!, data: data!, delayMs };
+  }
+
+  async function handle(req: SimRequest, write: (b: Buffer) => Promise<void>): Promise<void> {
+    stats.requests++;
+    const fn = req.control & 0x1f;
+    if (req.control & 0x80) return; // a reply heard on the bus: not for the meters
+    if (fn === 0x08 && req.address.every((b) => b === 0x99)) {
+      stats.timeSyncs++;
+      stats.unanswered++;
+      lastSync = req.data;
+      return;
+    }
+    if (fn !== 0x11 && fn !== 0x12 && fn !== 0x13) {
+      stats.unanswered++; // writes and the rest: this simulator is a read-only meter and stays silent
+      return;
+    }
+    // AA in an address byte matches any meter's byte there (short addressing); 13H always goes to AA×6
+    const addressed = [...meters.values()].filter((m) => req.address.every((b, i) => b === 0xaa || b === m.a[i]));
+    const answers = addressed.map((m) => ({ m, r: reply(m, req) })).filter((x) => x.r !== null);
+    if (answers.length === 0) {
+      stats.unanswered++;
+      return;
+    }
+    if (answers.length > 1) {
+      // several transmitters on one RS-485 pair: a dominant 0 wins bit by bit, what arrives is their AND
+      stats.collisions++;
+      const len = Math.max(...answers.map((x) => x.r!.frame.length));
+      const out = Buffer.alloc(len, 0xff);
+      for (const { r } of answers) for (let i = 0; i < r!.frame.length; i++) out[i]! &= r!.frame[i]!;
+      await write(out);
+      return;
+    }
+    const { m, r } = answers[0]!;
+    if (r!.delayMs > 0) await delay(r!.delayMs);
+    if (stopped) return;
+    if (r!.garbage) {
+      stats.garbage++;
+      await write(garble(r!.frame, m.a, r!.control, r!.data, r!.garbage, random));
+    } else await write(r!.frame);
+  }
+
+  let chain = Promise.resolve();
+  /** bytes in from the bus, in order; requests answered one at a time */
+  const receiver = (write: (b: Buffer) => Promise<void>) => {
+    let buf: Buffer = Buffer.alloc(0);
+    return (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      const t = takeRequests(buf);
+      stats.droppedBytes += t.dropped;
+      // a stretch that can never complete is dropped rather than kept: no request is longer than 212 bytes
+      buf = t.rest.length > 212 ? Buffer.alloc(0) : Buffer.from(t.rest);
+      for (const req of t.requests) chain = chain.then(() => handle(req, write)).catch(() => undefined);
+    };
+  };
+
+  const controls = {
+    setOverride: (a: string, v: MeterOverrides) => meterOf(a).unit.model.setOverride(v),
+    clearOverride: (a: string, ...q: ModelQuantity[]) => meterOf(a).unit.model.clearOverride(...q),
+    setDead: (a: string, dead: boolean) => (dead ? meterOf(a).unit.setFault({ kind: 'dead' }) : meterOf(a).unit.clearFault('dead')),
+    setFault: (a: string, f: Fault, ms?: number) => meterOf(a).unit.setFault(f, ms),
+    clearFault: (a: string, kind?: FaultKind) => meterOf(a).unit.clearFault(kind),
+    addresses: () => [...meters.keys()],
+    stats: () => ({ ...stats }),
+    lastTimeSync: () => lastSync,
+  };
+
+  const t = opts.transport;
+  if (t.kind === 'serial') {
+    const port = new SerialPort({ path: t.path, baudRate: t.baudRate ?? 2400, dataBits: 8, parity: 'even', stopBits: 1, autoOpen: false });
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) => (err ? reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot open ${t.path}: ${err.message}`, { cause: err, retryable: true })) : resolve())),
+    );
+    port.on('error', () => undefined);
+    port.on('data', receiver((b) => new Promise<void>((resolve) => port.write(b, () => port.drain(() => resolve())))));
+    let stopping: Promise<void> | undefined;
+    return {
+      where: t.path,
+      port: 0,
+      ...controls,
+      stop() {
+        stopping ??= new Promise<void>((resolve) => {
+          stopped = true;
+          for (const x of timers) clearTimeout(x);
+          if (!port.isOpen) return resolve();
+          port.close(() => resolve());
+        });
+        return stopping;
+      },
+    };
+  }
+  const host = t.host ?? '127.0.0.1';
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.setNoDelay(true);
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+    // a transparent gateway: every connection is the same bus
+    sock.on('data', receiver((b) => new Promise<void>((resolve) => (sock.destroyed ? resolve() : sock.write(b, () => resolve())))));
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onErr = (err: Error) => reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot listen on ${host}:${t.port}: ${err.message}`, { cause: err, retryable: true }));
+    server.once('error', onErr);
+    server.listen(t.port, host, () => {
+      server.off('error', onErr);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let stopping: Promise<void> | undefined;
+  return {
+    where: `tcp://${host}:${port}`,
+    port,
+    ...controls,
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        stopped = true;
+        for (const x of timers) clearTimeout(x);
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return stopping;
+    },
+  };
+}
