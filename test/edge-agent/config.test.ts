@@ -98,7 +98,7 @@ describe('agent config', () => {
     expect(configError(undefined).issues).toEqual(['(root): empty document (expected object)']);
     expect(configError([]).issues).toEqual(['(root): expected object, received array']);
     const err = configError({ ...valid(), mqtt: { url: 'mqtt://b', username: 'u', password: 123456789 }, devices: [] });
-    expect(err.issues).toEqual(['mqtt.password: expected string, received number', 'devices: an agent needs at least one device (Modbus, or room equipment under room.devices)']);
+    expect(err.issues).toEqual(['mqtt.password: expected string, received number', 'devices: an agent needs at least one device (Modbus, room equipment under room.devices, or DL/T 645 meters under dlt645.devices)']);
     expect(err.message).not.toContain('123456789');
   });
 
