@@ -108,7 +108,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     if (!/^[0-9]{12}$/.test(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `a DL/T 645 address is 12 digits, got "${m.address}"`);
     if (meters.has(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `address ${m.address} given twice`);
     // the Modbus register map is not used: the unit is here for its model and its faults
-    meters.set(m.address, { unit: new MeterUnit(0, m.model, dtsu666RegisterMap(), clock, random), a: simAddressBytes(m.address), maxValueBytes: m.maxValueBytes ?? 200 });
+    meters.set(m.address, { unit: new MeterUnit(0, m.model, dtsu666RegisterMap(), clock, random), a: simAddressBytes(m.address), maxValueBytes: m.maxValueBytes ?? 196 });
   }
   const stats: Dlt645SimulatorStats = { requests: 0, abnormal: 0, unanswered: 0, garbage: 0, timeSyncs: 0, droppedBytes: 0, collisions: 0 };
   let lastSync: number[] | undefined;

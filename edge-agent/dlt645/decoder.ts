@@ -47,6 +47,8 @@ export interface DecoderStats {
   rejects: Record<RejectReason, number>;
   /** bytes given up, all reasons */
   droppedBytes: number;
+  /** FE wake-up bytes skipped before frames */
+  preambleBytes: number;
 }
 
 export class Dlt645Decoder {
@@ -54,7 +56,7 @@ export class Dlt645Decoder {
   private buf: Buffer = Buffer.alloc(0);
   /** garbage bytes seen since the last frame start, reported as one reject when the next 68 (or end()) comes */
   private garbage = 0;
-  private readonly s: DecoderStats = { frames: 0, rejects: { garbage: 0, bad_header: 0, bad_length: 0, bad_checksum: 0, bad_end: 0, truncated: 0 }, droppedBytes: 0 };
+  private readonly s: DecoderStats = { frames: 0, rejects: { garbage: 0, bad_header: 0, bad_length: 0, bad_checksum: 0, bad_end: 0, truncated: 0 }, droppedBytes: 0, preambleBytes: 0 };
 
   stats(): DecoderStats {
     return { ...this.s, rejects: { ...this.s.rejects } };
@@ -106,6 +108,7 @@ export class Dlt645Decoder {
       let i = 0;
       while (i < this.buf.length && this.buf[i] !== FRAME_START) {
         if (this.buf[i] !== PREAMBLE_BYTE) this.garbage++;
+        else this.s.preambleBytes++;
         i++;
       }
       this.buf = this.buf.subarray(i);
