@@ -42,9 +42,6 @@
  * early. Stale, outage and call rules use server time (they are about what
  * the server has received).
  */
-import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseCallPayload, type DevicePlace, type Topology } from '../../contract/index.ts';
 import {
@@ -103,6 +100,8 @@ import type { AlarmJournal, EscalationEntry, JournalEntry, JournalQuery, RulesEn
 import { matchesQuery } from './journal.ts';
 import { loadRulesDocument, rulesPath, saveRulesDocument, validateDocument } from './rules-file.ts';
 import { postWebhook, redactUrl } from './escalation.ts';
+import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStateFile } from './state-store.ts';
+import { BROKER_SOURCE, BrokerPresence, brokerRule, planBrokerOps, restartSilence } from './presence.ts';
 
 // ---------------------------------------------------------------- options and ports
 
@@ -132,6 +131,8 @@ export interface AlarmIngest {
   onReadings(fn: (readings: readonly StoredReading[], agent: string) => void): void;
   onCall(fn: (site: string, payload: Buffer) => void): void;
   onAgentState(fn: (agent: string, state: string) => void): void;
+  /** the server's own broker connection: true on (re)connection, false when lost; absent → always connected */
+  onConnection?(fn: (connected: boolean) => void): void;
 }
 
 /** What the service needs from the WebSocket hub (server/live-hub.ts). */
@@ -221,7 +222,6 @@ export class RulesRejected extends GridwatchError {
 }
 
 const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
-const STATE_FILE = 'alarm-rule-state.json';
 /** journal entries per store write */
 const JOURNAL_BATCH = 1000;
 /** pause between journal writes while fewer than a batch wait (see writeJournal) */
@@ -244,14 +244,6 @@ interface DeviceEntry {
   lag: number;
   /** the site its readings came from ('' until one did) */
   site: string;
-}
-
-interface PersistedState {
-  version: 1;
-  savedAt: number;
-  states: Record<string, Record<string, RuleState>>;
-  lags: Record<string, number>;
-  sites: Record<string, string>;
 }
 
 export class AlarmService {
@@ -297,6 +289,12 @@ export class AlarmService {
   private writing = false;
   private journalFailing = false;
   private idleWaiters: Array<() => void> = [];
+  /** the largest seq the journal has durably stored (its entries are written in seq order) */
+  private journaledSeq = 0;
+  /** rule-state snapshots waiting for the journal to store their seq (resolved false when given up) */
+  private journaledWaiters: Array<{ seq: number; done: (ok: boolean) => void }> = [];
+  /** the server's broker connection; comm-loss counts silence only while connected */
+  private readonly broker: BrokerPresence;
 
   private tickTimer: NodeJS.Timeout | null = null;
   private persistTimer: NodeJS.Timeout | null = null;
@@ -310,6 +308,8 @@ export class AlarmService {
     this.clock = deps.clock ?? Date.now;
     this.rulesFile = rulesPath(deps.options.rulesFile, deps.options.dataDir);
     this.agents = agentPlaces(deps.topology);
+    this.broker = new BrokerPresence(this.clock());
+    if (!deps.ingest.onConnection) this.broker.set(true, this.clock());
     for (const site of deps.topology.sites)
       for (const room of site.rooms)
         for (const t of room.transformers) {
@@ -339,7 +339,9 @@ export class AlarmService {
     for (const e of entries) this.track(e);
     const buffer = this.deps.options.resumeBuffer;
     if (buffer > 0) this.recent.push(...(await this.deps.journal.read({ afterSeq: Math.max(0, this.seq - buffer) })));
+    this.journaledSeq = this.seq;
     await this.loadStates();
+    this.reconcile(this.clock());
     this.log.info({ alarms: this.alarms.size, current: this.current().length, seq: this.seq }, 'alarm set rebuilt from the journal');
 
     if (!this.hooked) {
@@ -348,6 +350,7 @@ export class AlarmService {
       this.deps.ingest.onReadings((readings) => this.batched(() => this.onReadings(readings)));
       this.deps.ingest.onCall((site, payload) => this.batched(() => this.onCall(site, payload)));
       this.deps.ingest.onAgentState((agent, state) => this.batched(() => this.onAgentState(agent, state)));
+      this.deps.ingest.onConnection?.((connected) => this.batched(() => this.onConnection(connected)));
       this.deps.live.onClientMessage((msg, reply, scope) => this.onClientMessage(msg, reply, scope));
     }
     this.running = true;
@@ -367,12 +370,18 @@ export class AlarmService {
     if (this.persistTimer) clearInterval(this.persistTimer);
     this.tickTimer = this.persistTimer = null;
     await Promise.race([Promise.allSettled([...this.escalating]), sleep(this.deps.options.escalation.timeoutMs + 1000)]);
-    // a periodic save may be writing an older snapshot: let it finish, then save the final state
-    if (this.persisting) await this.persisting;
-    this.statesDirty = true;
-    await this.persistStates().catch((err) => this.log.error({ err }, 'saving rule state failed'));
+    // the journal first: the rule state is saved only up to what it holds
     const drained = await this.drainJournal(10_000);
-    if (!drained) this.log.error({ pending: this.queue.length }, 'stopping with alarm events not journaled');
+    // a periodic snapshot may wait for the journal: once drained it is written, else it is given up
+    if (!drained) for (const w of this.journaledWaiters.splice(0)) w.done(false);
+    if (this.persisting) await this.persisting;
+    if (drained) {
+      this.statesDirty = true;
+      await this.persistStates().catch((err) => this.log.error({ err }, 'saving rule state failed'));
+    } else {
+      // the file keeps the last snapshot the journal covers; the next start reconciles the rest
+      this.log.error({ pending: this.queue.length, journaledSeq: this.journaledSeq, seq: this.seq }, 'stopping with alarm events not journaled; rule state not saved past them');
+    }
     await this.deps.journal.stop();
   }
 
@@ -424,7 +433,10 @@ export class AlarmService {
     const inputs: RuleInput[] = new Array(readings.length);
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      if (r.late) continue;
+      if (r.late) {
+        this.heardLate(r, now);
+        continue;
+      }
       const e = this.entryOf(r.device);
       entries[i] = e;
       // negative for a clock ahead of ours (within what step() believes): its ticks follow its clock too
@@ -456,6 +468,34 @@ export class AlarmService {
         if (res.transition) this.apply(toAlarmOp(rule.id, r.device, res.transition, this.suppressionOf(rule, r.device)), res.transition.at);
       }
     }
+    this.statesDirty = true;
+  }
+
+  /**
+   * A backfilled reading proves its meter answers its agent: the stale rules
+   * count the meter as heard from (silence counted anew) without clearing
+   * anything (engine.ts). No other rule sees it.
+   */
+  private heardLate(r: StoredReading, now: number): void {
+    if (r.q !== 'good') return;
+    const e = this.entryOf(r.device);
+    for (let j = 0; j < e.other.length; j++) {
+      const { rule, states } = e.other[j]!;
+      if (rule.kind !== 'stale') continue;
+      const prev = states.get(r.device);
+      const res = stepOwned(prev, { ts: r.ts, values: r.v, q: r.q, late: true }, rule, now);
+      if (res.state !== prev) states.set(r.device, res.state);
+    }
+  }
+
+  /** The server's broker connection changed: one broker alarm instead of a comm-loss per meter (presence.ts). */
+  private onConnection(connected: boolean): void {
+    const now = this.clock();
+    if (!this.broker.set(connected, now)) return;
+    this.log[connected ? 'info' : 'warn']({ connected }, connected ? 'broker connected: comm-loss counts silence from now' : 'broker connection lost: comm-loss suspended');
+    if (!this.running) return;
+    if (connected) restartSilence(this.rules.filter((r) => r.kind === 'stale').map((r) => this.statesOf(r.id)), now);
+    for (const op of planBrokerOps(connected, brokerRule(this.rules), this.alarms.values(), '')) this.apply(op, now);
     this.statesDirty = true;
   }
 
@@ -525,6 +565,8 @@ export class AlarmService {
 
   private tickAt(now: number): void {
     for (const rule of this.rules) {
+      // no broker connection: nobody can be heard, so nobody is silent (one broker alarm says it)
+      if (rule.kind === 'stale' && rule.enabled && !this.broker.counting) continue;
       const m = this.statesOf(rule.id);
       const sampled = SAMPLED.has(rule.kind);
       for (const [src, st] of m) {
@@ -724,6 +766,7 @@ export class AlarmService {
       try {
         await this.deps.journal.append(batch);
         this.queue.splice(0, batch.length);
+        this.journaled(batch.at(-1)!.seq);
         if (this.journalFailing) this.log.info({ from: 'failing', to: 'healthy' }, 'alarm journal writes recovered');
         this.journalFailing = false;
         delay = 100;
@@ -741,6 +784,20 @@ export class AlarmService {
     }
     this.writing = false;
     for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private journaled(seq: number): void {
+    if (seq > this.journaledSeq) this.journaledSeq = seq;
+    if (this.journaledWaiters.length === 0) return;
+    const ready = this.journaledWaiters.filter((w) => w.seq <= this.journaledSeq);
+    this.journaledWaiters = this.journaledWaiters.filter((w) => w.seq > this.journaledSeq);
+    for (const w of ready) w.done(true);
+  }
+
+  /** Resolves true once the journal has stored `seq`, false when given up (a stop with the journal failing). */
+  private whenJournaled(seq: number): Promise<boolean> {
+    if (seq <= this.journaledSeq) return Promise.resolve(true);
+    return new Promise((done) => this.journaledWaiters.push({ seq, done }));
   }
 
   /** Resolves true once every event so far is journaled, false after the timeout. */
@@ -1036,17 +1093,16 @@ export class AlarmService {
   // ---------------------------------------------------------------- rule state across restarts
 
   private async loadStates(): Promise<void> {
-    const file = path.join(this.deps.options.dataDir, STATE_FILE);
-    if (!existsSync(file)) return;
-    let saved: PersistedState;
+    const file = stateFile(this.deps.options.dataDir);
+    let saved;
     try {
-      saved = JSON.parse(await readFile(file, 'utf8')) as PersistedState;
-      if (saved.version !== 1 || typeof saved.states !== 'object') throw new Error(`unknown version ${String(saved.version)}`);
+      saved = await readStateFile(file);
     } catch (err) {
       // rule state is a convenience (delays, baselines); the alarms themselves come from the journal
       this.log.error({ err, file }, 'saved rule state unreadable; starting rules afresh');
       return;
     }
+    if (!saved) return;
     const now = this.clock();
     let n = 0;
     for (const [ruleId, bySource] of Object.entries(saved.states)) {
@@ -1060,10 +1116,33 @@ export class AlarmService {
     }
     for (const [src, lag] of Object.entries(saved.lags ?? {})) this.entryOf(src).lag = lag;
     for (const [src, site] of Object.entries(saved.sites ?? {})) this.entryOf(src).site = site;
-    this.log.info({ states: n, savedAt: saved.savedAt, ageS: Math.round((now - saved.savedAt) / 1000) }, 'rule state resumed');
+    // ahead of the journal only if the journal lost entries (or a file of a server that saved regardless of it)
+    if (saved.seq === undefined || saved.seq > this.seq) this.log.warn({ file, seq: saved.seq, journalSeq: this.seq }, 'saved rule state may be ahead of the journal; reconciled with it');
+    this.log.info({ states: n, savedAt: saved.savedAt, seq: saved.seq, ageS: Math.round((now - saved.savedAt) / 1000) }, 'rule state resumed');
   }
 
-  /** Saves the running rule state (atomically) when it changed since the last save. */
+  /**
+   * Rule state in line with the alarms rebuilt from the journal (state-store.ts):
+   * after a crash either may hold what the other lost.
+   */
+  private reconcile(now: number): void {
+    const presence = (rule: Readonly<Rule>, source: string) => rule.kind === 'stale' && (this.agents.has(source) || source === BROKER_SOURCE);
+    const fixes = reconcileStates(this.alarms, this.states, this.rules, presence, now);
+    if (fixes.length === 0) return;
+    this.statesDirty = true;
+    const count = (f: 'assumed' | 'dropped') => fixes.filter((x) => x.fix === f).length;
+    this.log.warn(
+      { assumed: count('assumed'), dropped: count('dropped'), first: fixes.slice(0, 10).map((f) => `${f.fix} ${f.ruleId}:${f.source}`) },
+      'rule state reconciled with the alarm journal: conditions of journaled alarms assumed, conditions without an alarm dropped',
+    );
+  }
+
+  /**
+   * Saves the running rule state (atomically) when it changed since the last
+   * save — but never ahead of the journal: the snapshot is tagged with the
+   * last seq it may reflect and written once the journal has stored that seq
+   * (state-store.ts). Until then it waits, and later saves wait for it.
+   */
   persistStates(): Promise<void> {
     if (this.persisting) return this.persisting;
     if (!this.statesDirty) return Promise.resolve();
@@ -1076,12 +1155,16 @@ export class AlarmService {
     const states = [...this.states].map(([id, m]) => [id, [...m]] as const);
     const lags = [...this.deviceEntries].map(([d, e]) => [d, e.lag] as const);
     const sites = [...this.deviceEntries].filter(([d, e]) => e.site !== '' && !this.deps.devices.has(d)).map(([d, e]) => [d, e.site] as const);
-    const file = path.join(this.deps.options.dataDir, STATE_FILE);
-    const tmp = `${file}.tmp`;
+    const file = stateFile(this.deps.options.dataDir);
     this.persisting = (async () => {
       try {
-        await writeFile(tmp, await serialiseInSlices(savedAt, states, lags, sites));
-        await rename(tmp, file);
+        const { json, seq } = await serialiseInSlices(savedAt, states, lags, sites, () => this.seq);
+        if (!(await this.whenJournaled(seq))) {
+          this.statesDirty = true;
+          this.log.warn({ file, seq, journaledSeq: this.journaledSeq }, 'rule state not saved: the journal does not hold its transitions');
+          return;
+        }
+        await writeStateFile(file, json);
       } catch (err) {
         this.statesDirty = true;
         this.log.error({ err, file }, 'saving rule state failed');
@@ -1091,50 +1174,6 @@ export class AlarmService {
     })();
     return this.persisting;
   }
-}
-
-/**
- * The PersistedState's JSON, built a slice of entries per turn of the event
- * loop: a province's rule state is megabytes, and readings and alarm pushes
- * must not wait behind one synchronous JSON.stringify of it. A slice ends
- * after SLICE_MS: slices of 2000 entries took 7–27 ms each in the alarm
- * bench (3,200 states, 0.7 MB, every 5 s), long enough to hold back the
- * alarms of the messages that arrived meanwhile.
- */
-async function serialiseInSlices(
-  savedAt: number,
-  states: readonly (readonly [string, readonly (readonly [string, RuleState])[]])[],
-  lags: readonly (readonly [string, number])[],
-  sites: readonly (readonly [string, string])[],
-): Promise<string> {
-  const SLICE_MS = 2;
-  const parts: string[] = [];
-  let n = 0;
-  let sliceStart = performance.now();
-  /** a JSON object of the entries, each value written by `value` */
-  const object = async <V>(entries: readonly (readonly [string, V])[], value: (v: V) => Promise<void> | void): Promise<void> => {
-    parts.push('{');
-    for (let i = 0; i < entries.length; i++) {
-      const [k, v] = entries[i]!;
-      parts.push(`${i ? ',' : ''}${JSON.stringify(k)}:`);
-      await value(v);
-      if (++n % 32 === 0 && performance.now() - sliceStart >= SLICE_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
-    }
-    parts.push('}');
-  };
-  const json = (v: unknown) => void parts.push(JSON.stringify(v));
-  const version: PersistedState['version'] = 1;
-  parts.push(`{"version":${version},"savedAt":${savedAt},"states":`);
-  await object(states, (bySource) => object(bySource, json));
-  parts.push(',"lags":');
-  await object(lags, json);
-  parts.push(',"sites":');
-  await object(sites, json);
-  parts.push('}');
-  return parts.join('');
 }
 
 /** A rule's most urgent severity. */

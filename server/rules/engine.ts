@@ -26,7 +26,8 @@
  * Readings that do not count, leaving the state untouched:
  *  - `late` (backfilled from an agent's spool): stored, never alarmed on —
  *    they must neither raise nor clear a live alarm (docs/design.md,
- *    Guarantees: backfill is not live);
+ *    Guarantees: backfill is not live); the one exception is the stale rule, for which a good late
+ *    reading restarts the silence count (the meter answers its agent);
  *  - a timestamp at or before the last one evaluated (an MQTT QoS 1
  *    redelivery, or out of order), so a redelivered reading can't count twice;
  *  - quality other than `good` (a stale or comm_loss value is not a measurement),
@@ -620,6 +621,20 @@ function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number
   return staleCheck(s, rule, now);
 }
 
+/**
+ * A late (backfilled) good reading for comm-loss: it proves the meter answers
+ * its agent, so silence is counted anew from `now` — after a restart or an
+ * outage the agents resend their backlog before their live readings, and the
+ * meters in it are not silent. It never clears an active condition (backfill
+ * is not live): the next live reading does.
+ */
+function heardLate(s: StaleState, input: RuleInput, now: number, own: boolean): StepResult {
+  if (input.q !== 'good' || s.active || s.refAt >= now) return { state: s };
+  if (!own) return { state: { ...s, refAt: now } };
+  s.refAt = now;
+  return { state: s };
+}
+
 // ---------------------------------------------------------------- unbalance
 
 const unbalanceDefs = memoDefs((rule: UnbalanceRule): LevelDef[] => [
@@ -958,6 +973,7 @@ export function stepOwned(state: RuleState | undefined, input: RuleInput, rule: 
 
 function evaluate(state: RuleState | undefined, input: RuleInput, rule: Rule, now: number, own: boolean): StepResult {
   if (!rule.enabled) return disabled(state, rule, now);
+  if (input.late === true && rule.kind === 'stale') return heardLate(sameKind(state, 'stale') ? state : (initialState(rule, now) as StaleState), input, now, own);
   if (input.late === true || !Number.isFinite(input.ts)) return { state: state ?? initialState(rule, now) };
   const t = readingTime(input.ts, now);
   switch (rule.kind) {

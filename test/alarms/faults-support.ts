@@ -1,0 +1,190 @@
+/**
+ * Drivers for the fault tests: the server as a real child process (so it
+ * can be killed with SIGKILL mid-write), a fleet of agent-shaped MQTT feeds,
+ * and the comparison of the alarm set with what the readings say.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { login, TEST_PASSWORD } from '../support/server.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface ChildServerOptions {
+  mqttUrl: string;
+  /** a fixed MQTT client id: the same persistent session across restarts */
+  clientId: string;
+  sites: string[];
+  topologyYaml: string;
+  rulesYaml: string;
+  influxUrl?: string;
+  database?: string;
+  alarms?: Record<string, unknown>;
+}
+
+/** `npx tsx server/main.ts` with a config file in a data dir that outlives each process. */
+export class ChildServer {
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  url = '';
+  private cookieValue = '';
+  /** every log line of every run, parsed */
+  readonly logs: Record<string, unknown>[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly configFile: string,
+  ) {}
+
+  static async create(o: ChildServerOptions): Promise<ChildServer> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-faults-'));
+    const topologyFile = path.join(dir, 'topology.yaml');
+    const rulesFile = path.join(dir, 'rules.yaml');
+    await writeFile(topologyFile, o.topologyYaml);
+    await writeFile(rulesFile, o.rulesYaml);
+    const config = {
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { url: o.mqttUrl, clientId: o.clientId, sites: o.sites },
+      // a hung store answers after a minute, not the default 10 s: its writes stay stuck instead of being retried
+      ...(o.influxUrl ? { influx: { url: o.influxUrl, database: o.database ?? `faults_${process.pid}`, timeoutMs: 60_000 } } : {}),
+      dataDir: dir,
+      topologyFile,
+      auth: { adminPassword: TEST_PASSWORD },
+      rules: { file: rulesFile },
+      ingest: { flushIntervalMs: 20 },
+      alarms: { tickMs: 100, persistIntervalMs: 300, ...o.alarms },
+      priority: os.getPriority(),
+    };
+    const configFile = path.join(dir, 'config.json');
+    await writeFile(configFile, JSON.stringify(config));
+    return new ChildServer(dir, configFile);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the process and waits until it listens. */
+  async start(timeoutMs = 60_000): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts'), this.configFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GW_LOG_LEVEL: 'info' },
+    });
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    let buf = '';
+    let stderr = '';
+    const listening = new Promise<string>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            const rec = JSON.parse(line) as Record<string, unknown>;
+            this.logs.push(rec);
+            if (typeof rec.url === 'string' && String(rec.msg).startsWith('gridwatch dashboard at')) resolve(rec.url);
+          } catch {
+            // not a log line
+          }
+        }
+      });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+      void this.exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    this.url = await Promise.race([
+      listening,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('server not listening in time')), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    this.cookieValue = await login(this.url, 'admin', TEST_PASSWORD);
+  }
+
+  /** SIGKILL: no stop, no drain, no final save. */
+  async kill9(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+    this.child = null;
+  }
+
+  /** SIGTERM: the graceful stop; resolves with the exit code. */
+  async term(timeoutMs = 90_000): Promise<number | null> {
+    if (!this.child) return null;
+    this.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([this.exited, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)))]);
+    clearTimeout(timer);
+    if (code === 'late') {
+      await this.kill9();
+      throw new Error('graceful stop did not finish in time');
+    }
+    this.child = null;
+    return code;
+  }
+
+  async get(p: string): Promise<any> {
+    const res = await fetch(this.url + p, { headers: { cookie: this.cookieValue } });
+    if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  /** The current alarm set: every alarm not normal. */
+  async alarms(): Promise<{ alarmId: string; ruleId: string; source: string; state: string; active: boolean; level: string | null }[]> {
+    return (await this.get('/api/alarms')).alarms;
+  }
+
+  async close(): Promise<void> {
+    await this.kill9();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The alarm set against the readings: each meter over the limit has its
+ * active alarm of `ruleId`, each meter back inside has none active.
+ * Returns the meters where they disagree (empty when right).
+ */
+export function alarmSetErrors(alarms: readonly { ruleId: string; source: string; active: boolean }[], ruleId: string, overLimit: ReadonlyMap<string, boolean>): string[] {
+  const active = new Set(alarms.filter((a) => a.ruleId === ruleId && a.active).map((a) => a.source));
+  const out: string[] = [];
+  for (const [meter, over] of overLimit) {
+    if (over && !active.has(meter)) out.push(`${meter}: over the limit, no active alarm`);
+    if (!over && active.has(meter)) out.push(`${meter}: back inside, alarm still active`);
+  }
+  return out;
+}
+
+/** Per alarm, a raise while its condition was already active (a duplicate raise) in journal entries (seq order). */
+export function duplicateRaises(entries: readonly { kind: string; alarmId?: string; reason?: string; active?: boolean; seq: number }[]): string[] {
+  const active = new Map<string, boolean>();
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'transition' || e.alarmId === undefined) continue;
+    if (e.reason === 'raise' && active.get(e.alarmId) === true) out.push(`${e.alarmId} raised again at seq ${e.seq}`);
+    active.set(e.alarmId, e.active === true);
+  }
+  return out;
+}
+
+/** Polls `fn` until it returns an empty list; throws with the last list. */
+export async function until(fn: () => Promise<string[]>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last: string[] = [];
+  for (;;) {
+    try {
+      last = await fn();
+      if (last.length === 0) return;
+    } catch (e) {
+      last = [String(e)];
+    }
+    if (Date.now() > end) throw new Error(`${what} not reached in ${timeoutMs} ms:\n  ${last.slice(0, 20).join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
