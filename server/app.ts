@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyRequest, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
@@ -18,13 +18,19 @@ import { GridwatchError } from './errors.ts';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import type { AuditLog } from './audit.ts';
-import { ROLES, roleRank, validUsername, type Auth, type Role, type Session } from './auth.ts';
+import { roleRank, type Auth, type Role, type Session } from './auth.ts';
 import { alarmRoutes, type AlarmService } from './alarms/index.ts';
+import { agentRoutes } from './agents-routes.ts';
+import type { AgentCredentials } from './mqtt-credentials.ts';
+import { StationIndex, siteVisible, sitesOf } from './scope.ts';
+import { userRoutes } from './routes/users.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** least role a route needs; absent → public */
     minRole?: Role;
+    /** the route acts on every station (users, audit, rules, metrics): a user scoped to some stations is refused */
+    allSites?: boolean;
   }
   interface FastifyRequest {
     session: Session | null;
@@ -41,6 +47,8 @@ export interface AppDeps {
   ingest: Ingest;
   /** alarm routes (server/alarms/routes.ts) are served when given */
   alarms?: AlarmService;
+  /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
+  mqttCredentials?: AgentCredentials;
   topology: Topology;
   brokerEmbedded: boolean;
   dashboardDir?: string;
@@ -74,6 +82,14 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_HTTP_NOT_FOUND: 404,
   GW_ERR_AUTH_BAD_CREDENTIALS: 401,
   GW_ERR_AUTH_RATE_LIMITED: 429,
+  GW_ERR_AUTH_REQUIRED: 401,
+  GW_ERR_AUTH_FORBIDDEN: 403,
+  GW_ERR_AUTH_ORIGIN: 403,
+  GW_ERR_AUTH_WRONG_PASSWORD: 403,
+  GW_ERR_USER_UNKNOWN: 404,
+  GW_ERR_USER_EXISTS: 409,
+  GW_ERR_USER_INVALID: 400,
+  GW_ERR_USER_LAST_ADMIN: 409,
   GW_ERR_ALARM_UNKNOWN: 404,
   GW_ERR_RULE_UNKNOWN: 404,
   GW_ERR_ALARM_INVALID_TRANSITION: 409,
@@ -81,16 +97,29 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_RULES_INVALID: 400,
 };
 
-/** A browser's WebSocket carries Origin; it must be ours or on the allow-list (CSWSH). Non-browser clients send none. */
-function originAllowed(req: FastifyRequest, allowed: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return true;
-  if (allowed.length) return allowed.includes(origin);
+/** `scheme://host[:port]` with the scheme's default port left out, or null when not a URL of an origin. */
+function originOf(s: string): string | null {
   try {
-    return new URL(origin).host === req.headers.host;
+    const u = new URL(s);
+    return u.origin === 'null' ? null : u.origin;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/**
+ * A browser's WebSocket carries Origin; it must be ours or on the allow-list
+ * (CSWSH), compared as scheme, host and port. Ours: the Host the request was
+ * sent to, over https when the request came over TLS or the cookie is marked
+ * Secure (behind a TLS proxy), else http. Non-browser clients send none.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, ownScheme: 'http' | 'https', allowed: readonly string[]): boolean {
+  if (origin === undefined) return true;
+  const given = originOf(origin);
+  if (given === null) return false;
+  if (allowed.length) return allowed.some((a) => originOf(a) === given);
+  if (!host) return false;
+  return originOf(`${ownScheme}://${host}`) === given;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -133,17 +162,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return deps.auth.verify(bearer ?? req.cookies[SESSION_COOKIE]);
   };
   app.decorateRequest('session', null);
+  const audit = (req: FastifyRequest, e: Omit<Parameters<AuditLog['record']>[0], 'ip'>) => deps.audit.record({ ...e, ip: req.ip });
+  const setSession = (reply: FastifyReply, token: string) =>
+    reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: deps.authOptions.cookieSecure, path: '/', maxAge: deps.authOptions.sessionTtlS });
+  const stations = new StationIndex(deps.topology);
   // Every route that names a role is checked here, the WebSocket upgrade included.
   app.addHook('onRequest', async (req, reply) => {
     const min = req.routeOptions.config?.minRole;
     if (!min) return;
-    if (req.headers.upgrade?.toLowerCase() === 'websocket' && !originAllowed(req, deps.authOptions.allowedOrigins)) {
+    const ws = req.headers.upgrade?.toLowerCase() === 'websocket';
+    const ownScheme = req.protocol === 'https' || deps.authOptions.cookieSecure ? 'https' : 'http';
+    if (ws && !originAllowed(req.headers.origin, req.headers.host, ownScheme, deps.authOptions.allowedOrigins)) {
+      audit(req, { kind: 'ws_refused', actor: '', detail: `origin not allowed: ${String(req.headers.origin).slice(0, 200)}` });
       return reply.status(403).send({ error: { code: 'GW_ERR_AUTH_ORIGIN', message: `origin ${req.headers.origin} not allowed` } });
     }
     const session = sessionOf(req);
-    if (!session) return reply.status(401).send({ error: { code: 'GW_ERR_AUTH_REQUIRED', message: 'log in first' } });
+    if (!session) {
+      if (ws) audit(req, { kind: 'ws_refused', actor: '', detail: 'no valid session' });
+      return reply.status(401).send({ error: { code: 'GW_ERR_AUTH_REQUIRED', message: 'log in first' } });
+    }
     if (roleRank(session.role) < roleRank(min))
       return reply.status(403).send({ error: { code: 'GW_ERR_AUTH_FORBIDDEN', message: `needs role ${min}` } });
+    if (req.routeOptions.config?.allSites && session.sites)
+      return reply.status(403).send({ error: { code: 'GW_ERR_AUTH_FORBIDDEN', message: 'needs access to every station' } });
     req.session = session;
   });
 
@@ -161,73 +202,63 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     async (req, reply) => {
       const { username, password } = req.body;
-      const wait = deps.auth.lockedFor(req.ip, username);
-      if (wait > 0) {
-        reply.header('retry-after', String(wait));
-        throw new GridwatchError('GW_ERR_AUTH_RATE_LIMITED', `too many failed logins; try again in ${wait} s`);
+      const r = await deps.auth.login(req.ip, username, password);
+      if (!r.ok) {
+        if (r.reason === 'rate_limited' || r.reason === 'busy') {
+          audit(req, { kind: 'login_rate_limited', actor: username, detail: r.reason === 'busy' ? 'too many logins at once' : 'too many failed logins' });
+          reply.header('retry-after', String(r.retryAfterS));
+          throw new GridwatchError('GW_ERR_AUTH_RATE_LIMITED', r.reason === 'busy' ? 'too many logins at once; try again in a second' : `too many failed logins; try again in ${r.retryAfterS} s`);
+        }
+        audit(req, { kind: 'login_failed', actor: username, detail: r.reason === 'disabled' ? 'user disabled' : 'wrong user name or password' });
+        // a disabled user is told the same as a wrong password
+        throw new GridwatchError('GW_ERR_AUTH_BAD_CREDENTIALS', 'wrong user name or password');
       }
-      const session = await deps.auth.login(req.ip, username, password);
-      if (!session) throw new GridwatchError('GW_ERR_AUTH_BAD_CREDENTIALS', 'wrong user name or password');
+      const session = r.session;
+      audit(req, { kind: 'login', actor: username });
       const token = deps.auth.sign(session);
-      reply.setCookie(SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: deps.authOptions.cookieSecure,
-        path: '/',
-        maxAge: deps.authOptions.sessionTtlS,
-      });
-      return { username: session.username, role: session.role, expiresAt: session.exp, token };
+      setSession(reply, token);
+      return { username: session.username, role: session.role, sites: session.sites ?? null, expiresAt: session.exp, token };
     },
   );
 
   app.post('/api/logout', { config: { minRole: 'viewer' } }, async (req, reply) => {
     deps.auth.revoke(req.session!);
+    audit(req, { kind: 'logout', actor: req.session!.username });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });
 
-  app.get('/api/me', { config: { minRole: 'viewer' } }, async (req) => ({ username: req.session!.username, role: req.session!.role, expiresAt: req.session!.exp }));
+  app.get('/api/me', { config: { minRole: 'viewer' } }, async (req) => ({
+    username: req.session!.username,
+    role: req.session!.role,
+    sites: req.session!.sites ?? null,
+    expiresAt: req.session!.exp,
+  }));
 
-  app.get('/api/users', { config: { minRole: 'admin' } }, async () => ({ users: deps.auth.listUsers() }));
+  await app.register(userRoutes, { auth: deps.auth, audit: deps.audit, stations, setSession });
 
-  app.post<{ Body: { username: string; password: string; role: Role } }>(
-    '/api/users',
-    {
-      config: { minRole: 'admin' },
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['username', 'password', 'role'],
-          properties: {
-            username: { type: 'string', minLength: 1, maxLength: 64 },
-            password: { type: 'string', minLength: 8, maxLength: 256 },
-            role: { type: 'string', enum: [...ROLES] },
-          },
-        },
-      },
-    },
-    async (req, reply) => {
-      if (!validUsername(req.body.username)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'username: letters, digits, _ . @ - (max 64)');
-      const u = await deps.auth.putUser(req.body.username, req.body.password, req.body.role);
-      reply.status(201);
-      return { username: u.username, role: u.role, createdAt: u.createdAt };
-    },
-  );
-
-  app.get('/api/health', { config: { minRole: 'viewer' } }, async () => {
+  app.get('/api/health', { config: { minRole: 'viewer' } }, async (req) => {
+    const allowed = sitesOf(req.session);
     const storeOk = await deps.store.ping();
     const brokerOk = deps.ingest.connected;
+    const agentVisible = (a: string) => siteVisible(allowed, stations.siteOfAgent(a));
+    let rejected = await deps.metrics.rejectedSummary();
+    let agents = deps.ingest.agents();
+    if (allowed) {
+      // a scoped user sees its stations' agents only
+      agents = Object.fromEntries(Object.entries(agents).filter(([a]) => agentVisible(a)));
+      rejected = Object.fromEntries(Object.entries(rejected).map(([reason, by]) => [reason, Object.fromEntries(Object.entries(by).filter(([a]) => agentVisible(a)))]));
+    }
     return {
       status: storeOk && brokerOk && deps.ingest.storeHealthy ? 'ok' : 'degraded',
       broker: { connected: brokerOk, embedded: deps.brokerEmbedded },
       store: { kind: deps.store.kind, reachable: storeOk, writing: deps.ingest.storeHealthy, lastStoredAt: deps.ingest.lastStoredAt },
-      ingest: { queueDepth: deps.ingest.queueDepth, storeLagMs: deps.ingest.storeLagMs, rejected: await deps.metrics.rejectedSummary() },
-      agents: deps.ingest.agents(),
+      ingest: { queueDepth: deps.ingest.queueDepth, storeLagMs: deps.ingest.storeLagMs, rejected },
+      agents,
     };
   });
 
-  app.get('/api/topology', { config: { minRole: 'viewer' } }, async () => deps.topology);
+  app.get('/api/topology', { config: { minRole: 'viewer' } }, async (req) => stations.topologyFor(sitesOf(req.session)));
 
   app.get('/api/quantities', { config: { minRole: 'viewer' } }, async () => QUANTITY_NAMES);
 
@@ -245,19 +276,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     async (req) => {
       const filter = { sites: list(req.query.site), rooms: list(req.query.room), devices: list(req.query.device) };
-      return { readings: deps.live.latest(filter) };
+      const allowed = sitesOf(req.session);
+      const readings = deps.live.latest(filter);
+      return { readings: allowed ? readings.filter((r) => siteVisible(allowed, r.site)) : readings };
     },
   );
 
-  // line id / transformer id → the meter measuring it (ids are unique per site; all sites are searched)
-  const lineMeters = new Map<string, string[]>();
-  const transformerMeters = new Map<string, string[]>();
-  for (const site of deps.topology.sites)
-    for (const room of site.rooms)
-      for (const t of room.transformers) {
-        if (t.meter) transformerMeters.set(t.id, [...(transformerMeters.get(t.id) ?? []), t.meter]);
-        for (const l of t.lines) if (l.meter) lineMeters.set(l.id, [...(lineMeters.get(l.id) ?? []), l.meter]);
-      }
+  /** The site of a device: the topology's, else that of its latest reading (a device the topology does not list). */
+  const siteOfDevice = (d: string) => stations.siteOfDevice(d) ?? deps.live.latest({ devices: [d] }).find((r) => r.device === d)?.site;
 
   app.get<{ Querystring: { device?: string; line?: string; transformer?: string; quantity: string; from: string; to?: string; step?: number; aggregate?: Aggregate; tz?: string } }>(
     '/api/history',
@@ -283,13 +309,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     async (req) => {
+      const allowed = sitesOf(req.session);
       const unknown: string[] = [];
-      const meters = (ids: string[], map: Map<string, string[]>, kind: string) =>
-        ids.flatMap((id) => map.get(id) ?? (unknown.push(`${kind} ${id}`), []));
+      // ids are unique per site; every site the user may see is searched
+      const meters = (ids: string[], map: ReadonlyMap<string, ReadonlyArray<{ site: string; meter: string }>>, kind: string) =>
+        ids.flatMap((id) => {
+          const found = (map.get(id) ?? []).filter((m) => siteVisible(allowed, m.site)).map((m) => m.meter);
+          if (found.length === 0) unknown.push(`${kind} ${id}`);
+          return found;
+        });
+      const given = list(req.query.device);
+      // a device outside the user's stations is answered as one that does not exist
+      if (allowed) for (const d of given) if (!siteVisible(allowed, siteOfDevice(d))) unknown.push(`device ${d}`);
       const devices = [
-        ...new Set([...list(req.query.device), ...meters(list(req.query.line), lineMeters, 'line'), ...meters(list(req.query.transformer), transformerMeters, 'transformer')]),
+        ...new Set([...given, ...meters(list(req.query.line), stations.lineMeters, 'line'), ...meters(list(req.query.transformer), stations.transformerMeters, 'transformer')]),
       ];
-      if (unknown.length) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no meter for ${unknown.join(', ')}`);
+      if (unknown.length) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no meter for ${unknown.slice(0, 20).join(', ')}`);
       if (devices.length === 0) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'give device, line or transformer');
       const quantities = list(req.query.quantity);
       const bad = quantities.filter((q) => !isQuantity(q));
@@ -315,17 +350,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.get('/metrics', { config: { minRole: 'viewer' } }, async (_req, reply) => {
+  // per-agent counters of every station: not for a user scoped to some
+  app.get('/metrics', { config: { minRole: 'viewer', allSites: true } }, async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     deps.metrics.storeLag.set(deps.ingest.storeLagMs / 1000);
     return deps.metrics.registry.metrics();
   });
 
   // after the onRequest hook above: the plugin's routes inherit the role check
-  if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms });
+  if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
+  if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
-  app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket) => {
-    deps.live.addClient(socket);
+  app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket, req) => {
+    // the session's stations bound everything the connection is sent, whatever it subscribes to
+    deps.live.addClient(socket, { sites: req.session?.sites ?? null });
   });
 
   const dir = deps.dashboardDir;

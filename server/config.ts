@@ -44,9 +44,27 @@ export const ServerConfigSchema = z.strictObject({
     sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
     /** serve only these sites (topic level `{site}`); empty → every site */
     sites: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)).default([]),
+    /** TLS to an external broker (mqtts:// URL): PEM file paths */
+    tls: z.strictObject({
+      ca: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    }).optional(),
     embedded: z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(1883),
+      /** UNSAFE: clients without credentials may connect and publish or subscribe anything (docs/security.md) */
+      allowAnonymous: z.boolean().default(false),
+      /** an additional TLS listener (PEM file paths); with requireClientCert the certificate's CN must be the agent id */
+      tls: z.strictObject({
+        host: z.string().optional(),
+        port: z.number().int().min(0).max(65535).default(8883),
+        cert: z.string().min(1),
+        key: z.string().min(1),
+        ca: z.string().min(1).optional(),
+        requireClientCert: z.boolean().default(false),
+      }).refine((t) => !t.requireClientCert || t.ca !== undefined, { message: 'requireClientCert needs ca', path: ['ca'] }).optional(),
     }).prefault({}),
   }).prefault({}),
   /** absent → embedded DuckDB file under dataDir */
@@ -66,6 +84,22 @@ export const ServerConfigSchema = z.strictObject({
      * batch while the server serialises it (bench on 2 cores: 2 → ~52k, 4 → ~58–61k readings/s)
      */
     writeConcurrency: z.number().int().min(1).max(16).default(4),
+    /**
+     * readings of devices in no room of the topology: `reject` (counted as
+     * unknown_device) or `accept` (stored and live, never evaluated by the
+     * rules); without a topology every device is taken, up to maxUnknownDevices
+     */
+    unknownDevices: z.enum(['reject', 'accept']).default('reject'),
+    /** distinct device ids outside the topology taken at most (more: too_many_devices) */
+    maxUnknownDevices: z.number().int().min(0).default(10_000),
+    /** distinct agents the topology does not name taken at most (readings and presence; more: too_many_agents) */
+    maxUnknownAgents: z.number().int().min(0).default(1000),
+    /** readings stamped further ahead of the server clock are rejected (future_ts), ms */
+    maxFutureMs: z.number().int().positive().default(6 * 3600_000),
+    /** readings stamped further back are rejected (too_old), ms */
+    maxPastMs: z.number().int().positive().default(400 * 86_400_000),
+    /** refused input is logged once per reason and interval, with a count of the rest, ms */
+    rejectLogIntervalMs: z.number().int().positive().default(10_000),
   }).prefault({}),
   live: z.strictObject({
     /** most frames per second per WebSocket client (values are conflated between frames) */
@@ -81,9 +115,13 @@ export const ServerConfigSchema = z.strictObject({
     /** failed logins per client address and user name inside the window before 429 */
     loginMaxFailures: z.number().int().positive().default(5),
     loginWindowS: z.number().int().positive().default(300),
+    /** password checks (scrypt, ~32 MB each) running at once, server-wide */
+    loginConcurrency: z.number().int().min(1).max(64).default(2),
+    /** password checks waiting for a turn; more logins are refused with 429 */
+    loginQueue: z.number().int().min(0).max(10_000).default(32),
     /** Origins allowed to open the WebSocket; empty → the server's own origin only */
     allowedOrigins: z.array(z.string().url()).default([]),
-    /** password of the admin created on a bare first start; absent → generated and printed once */
+    /** password of the admin created on a bare first start; absent → generated into `<dataDir>/initial-admin-password` */
     adminPassword: z.string().min(8).optional(),
     /** mark the session cookie Secure (behind HTTPS) */
     cookieSecure: z.boolean().default(false),
@@ -203,6 +241,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_MQTT_SHARED_GROUP', ['mqtt', 'sharedGroup'], String],
     ['GW_MQTT_SITES', ['mqtt', 'sites'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_MQTT_EMBEDDED_PORT', ['mqtt', 'embedded', 'port'], num],
+    ['GW_MQTT_ALLOW_ANONYMOUS', ['mqtt', 'embedded', 'allowAnonymous'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
     ['GW_INFLUX_URL', ['influx', 'url'], String],
     ['GW_INFLUX_API_VERSION', ['influx', 'apiVersion'], num],
     ['GW_INFLUX_DATABASE', ['influx', 'database'], String],
@@ -221,8 +260,15 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_INGEST_FLUSH_MS', ['ingest', 'flushIntervalMs'], num],
     ['GW_INGEST_WRITE_CONCURRENCY', ['ingest', 'writeConcurrency'], num],
     ['GW_INGEST_MAX_PENDING', ['ingest', 'maxPending'], num],
+    ['GW_INGEST_UNKNOWN_DEVICES', ['ingest', 'unknownDevices'], String],
+    ['GW_INGEST_MAX_UNKNOWN_DEVICES', ['ingest', 'maxUnknownDevices'], num],
+    ['GW_INGEST_MAX_UNKNOWN_AGENTS', ['ingest', 'maxUnknownAgents'], num],
+    ['GW_INGEST_MAX_FUTURE_MS', ['ingest', 'maxFutureMs'], num],
+    ['GW_INGEST_MAX_PAST_MS', ['ingest', 'maxPastMs'], num],
     ['GW_LIVE_MAX_FPS', ['live', 'maxFps'], num],
     ['GW_ADMIN_PASSWORD', ['auth', 'adminPassword'], String],
+    ['GW_LOGIN_CONCURRENCY', ['auth', 'loginConcurrency'], num],
+    ['GW_LOGIN_QUEUE', ['auth', 'loginQueue'], num],
     ['GW_ALLOWED_ORIGINS', ['auth', 'allowedOrigins'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_COOKIE_SECURE', ['auth', 'cookieSecure'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
     ['GW_RULES_FILE', ['rules', 'file'], String],

@@ -10,6 +10,15 @@ export type ServerErrorCode =
   | 'GW_ERR_WS_BAD_MESSAGE'
   | 'GW_ERR_AUTH_BAD_CREDENTIALS'
   | 'GW_ERR_AUTH_RATE_LIMITED'
+  // users and sessions (server/auth.ts, server/routes/users.ts)
+  | 'GW_ERR_AUTH_REQUIRED'
+  | 'GW_ERR_AUTH_FORBIDDEN'
+  | 'GW_ERR_AUTH_ORIGIN'
+  | 'GW_ERR_AUTH_WRONG_PASSWORD'
+  | 'GW_ERR_USER_UNKNOWN'
+  | 'GW_ERR_USER_EXISTS'
+  | 'GW_ERR_USER_INVALID'
+  | 'GW_ERR_USER_LAST_ADMIN'
   // alarms (server/alarms): operator actions refused by the alarm state machine, rules, journal
   | 'GW_ERR_ALARM_UNKNOWN'
   | 'GW_ERR_ALARM_INVALID_TRANSITION'

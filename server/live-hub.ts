@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { StoredReading } from './store/types.ts';
 import type { Metrics } from './metrics.ts';
 import { isQuantity } from '../contract/index.ts';
+import { alarmScopeCovers, handlerScope, narrowAlarmSet } from './scope.ts';
 
 /** A live value as pushed: the reading plus, for a device that lost contact, when it last read good. */
 export interface LiveReading extends StoredReading {
@@ -36,12 +37,18 @@ export interface AlarmPlace {
   room: string;
 }
 
-/** The sites and rooms a client's alarm frames are narrowed to (its subscription's); null → all. */
-export type AlarmScope = { sites: readonly string[]; rooms: readonly string[] } | null;
+/**
+ * The sites and rooms a client's alarm frames are narrowed to (its
+ * subscription's; both empty: all), and `only`, the stations its user may
+ * see (absent: all), which bounds them whatever it subscribed to; null → all.
+ */
+export type AlarmScope = { sites: readonly string[]; rooms: readonly string[]; only?: readonly string[] } | null;
 
 interface Client {
   socket: WebSocket;
   group: Group;
+  /** the stations its user may see; null → all */
+  only: readonly string[] | null;
   /** from the client's `subscribe` sites / rooms (devices and quantities narrow readings only) */
   alarmScope: AlarmScope;
   /** seq of the last alarm frame sent on this connection (0: none yet) */
@@ -66,6 +73,8 @@ function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined 
 interface Group {
   key: string;
   filter: LiveFilter | null;
+  /** the stations of its clients' user; null → all */
+  only: ReadonlySet<string> | null;
   /** quantities to send; null → all */
   quantities: string[] | null;
   fps: number;
@@ -81,7 +90,8 @@ export interface LiveHubOptions {
   stallTimeoutMs: number;
 }
 
-function matches(f: LiveFilter | null, r: StoredReading): boolean {
+function matches(f: LiveFilter | null, r: StoredReading, only: ReadonlySet<string> | null = null): boolean {
+  if (only && !only.has(r.site)) return false;
   if (!f) return true;
   const any = (f.sites?.length ?? 0) + (f.rooms?.length ?? 0) + (f.devices?.length ?? 0);
   if (any === 0) return true;
@@ -126,8 +136,9 @@ export class LiveHub {
     for (const r of readings) this.update(r);
   }
 
-  latest(filter: LiveFilter | null = null): LiveReading[] {
-    return [...this.latestByDevice.values()].filter((r) => matches(filter, r));
+  /** The latest values matching `filter`, of the stations in `only` (null: all). */
+  latest(filter: LiveFilter | null = null, only: ReadonlySet<string> | null = null): LiveReading[] {
+    return [...this.latestByDevice.values()].filter((r) => matches(filter, r, only));
   }
 
   /** Applies a reading to the latest values; returns the new live value, or null when it is not newer. */
@@ -153,7 +164,7 @@ export class LiveHub {
     for (const g of this.groups.values()) {
       let any = false;
       for (const r of changed) {
-        if (g.filter && !matches(g.filter, r)) continue;
+        if ((g.filter || g.only) && !matches(g.filter, r, g.only)) continue;
         g.pending.set(r.device, r);
         any = true;
       }
@@ -161,11 +172,11 @@ export class LiveHub {
     }
   }
 
-  private groupFor(filter: LiveFilter | null, quantities: string[] | null, fps: number): Group {
-    const key = JSON.stringify([filter?.sites ?? [], filter?.rooms ?? [], filter?.devices ?? [], quantities, fps]);
+  private groupFor(filter: LiveFilter | null, quantities: string[] | null, fps: number, only: readonly string[] | null): Group {
+    const key = JSON.stringify([filter?.sites ?? [], filter?.rooms ?? [], filter?.devices ?? [], quantities, fps, only]);
     let g = this.groups.get(key);
     if (!g) {
-      g = { key, filter, quantities, fps, pending: new Map(), clients: new Set(), timer: null, lastTick: 0 };
+      g = { key, filter, only: only && new Set(only), quantities, fps, pending: new Map(), clients: new Set(), timer: null, lastTick: 0 };
       this.groups.set(key, g);
     }
     return g;
@@ -187,9 +198,11 @@ export class LiveHub {
     }
   }
 
-  addClient(socket: WebSocket): void {
-    const g = this.groupFor(null, null, this.opts.maxFps);
-    const c: Client = { socket, group: g, alarmScope: null, alarmSeq: 0, behind: false, overSince: null, corked: false };
+  /** A new connection; `sites`: the stations its user may see (null: all), which bound every frame it is sent. */
+  addClient(socket: WebSocket, opts: { sites?: readonly string[] | null } = {}): void {
+    const only = opts.sites ? [...new Set(opts.sites)].sort() : null;
+    const g = this.groupFor(null, null, this.opts.maxFps, only);
+    const c: Client = { socket, group: g, only, alarmScope: only ? { sites: [], rooms: [], only } : null, alarmSeq: 0, behind: false, overSince: null, corked: false };
     g.clients.add(c);
     this.clients.add(c);
     this.metrics.wsClients.set(this.clients.size);
@@ -211,7 +224,7 @@ export class LiveHub {
 
   private sendSnapshot(c: Client): void {
     const q = c.group.quantities;
-    this.send(c, { type: 'snapshot', at: this.now(), readings: this.latest(c.group.filter).map((r) => project(r, q)) });
+    this.send(c, { type: 'snapshot', at: this.now(), readings: this.latest(c.group.filter, c.group.only).map((r) => project(r, q)) });
   }
 
   private onMessage(c: Client, text: string, isBinary: boolean): void {
@@ -248,15 +261,19 @@ export class LiveHub {
       const unknown = Object.keys(m).filter((k) => !['type', 'sites', 'rooms', 'devices', 'quantities', 'maxFps'].includes(k));
       if (unknown.length) return fail(`unknown keys: ${unknown.join(', ')}`);
       const empty = !filter.sites?.length && !filter.rooms?.length && !filter.devices?.length;
-      this.join(c, this.groupFor(empty ? null : filter, quantities, fps));
-      c.alarmScope = filter.sites?.length || filter.rooms?.length ? { sites: filter.sites ?? [], rooms: filter.rooms ?? [] } : null;
+      this.join(c, this.groupFor(empty ? null : filter, quantities, fps, c.only));
+      const narrowed = !!(filter.sites?.length || filter.rooms?.length);
+      c.alarmScope = narrowed || c.only ? { sites: filter.sites ?? [], rooms: filter.rooms ?? [], ...(c.only ? { only: c.only } : {}) } : null;
       c.behind = false;
       this.sendSnapshot(c);
       return;
     }
     // heartbeat: lets a browser tell a quiet server from a dead half-open connection
     if (m.type === 'ping') return this.send(c, { type: 'pong', at: this.now() });
-    for (const h of this.extraHandlers) if (h(m, (frame) => c.socket.send(JSON.stringify(frame)), c.alarmScope)) return;
+    const only = c.only;
+    const exact = !c.alarmScope?.rooms.length;
+    const reply = (frame: object) => c.socket.send(JSON.stringify(only ? narrowAlarmSet(frame, only, exact) : frame));
+    for (const h of this.extraHandlers) if (h(m, reply, handlerScope(c.alarmScope))) return;
     fail(`unknown message type ${JSON.stringify(m.type)}`);
   }
 
@@ -338,8 +355,7 @@ export class LiveHub {
     const text = JSON.stringify(frame);
     const head = `${text.slice(0, -1)},"prevSeq":`;
     for (const c of [...this.clients]) {
-      const scope = c.alarmScope;
-      if (place && scope && !scope.sites.includes(place.site) && !scope.rooms.includes(place.room)) continue;
+      if (place && !alarmScopeCovers(c.alarmScope, place)) continue;
       if (this.droppedAsTooSlow(c)) continue;
       if (this.batchDepth > 0 && !c.corked) {
         const raw = rawSocket(c.socket);

@@ -8,11 +8,12 @@
  * Alarm ids contain `:` and may contain `/` (`outage:site/t1`): put them in
  * a path percent-encoded (encodeURIComponent).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ALARM_STATES, SEVERITY_NAMES, type AlarmState, type Severity } from '../rules/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ALARM_STATES, SEVERITY_NAMES, alarmHealth, type AlarmState, type AlarmTransition, type Severity } from '../rules/index.ts';
 import { GridwatchError } from '../errors.ts';
+import { siteVisible, sitesOf } from '../scope.ts';
 import { RulesRejected, type AlarmFilter, type AlarmService, type OperatorAction } from './service.ts';
-import type { JournalEntryKind } from './journal.ts';
+import type { JournalEntry, JournalEntryKind, JournalQuery, TransitionEntry } from './journal.ts';
 
 const ID = { type: 'string', minLength: 3, maxLength: 400 } as const;
 const MAX_SHELVE_MS = 30 * 86_400_000;
@@ -60,10 +61,53 @@ function rejected(reply: FastifyReply, e: unknown): unknown {
 
 export interface AlarmRoutesOptions {
   alarms: AlarmService;
+  /** the site of an alarm source that has no alarm yet (a meter, an agent, a `site/transformer`); for station scopes */
+  siteOfSource?: (source: string) => string | undefined;
 }
 
 export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions): Promise<void> {
   const svc = opts.alarms;
+
+  // ---------------------------------------------------------------- station scopes
+  // A user scoped to some stations sees and acts on their alarms only; any
+  // other alarm is answered exactly as one that does not exist.
+
+  /** The site of an alarm: the alarm's own, else its source's (an alarm not raised yet); undefined when unknown. */
+  const siteOfAlarm = (alarmId: string): string | undefined => {
+    try {
+      return svc.get(alarmId).site;
+    } catch {
+      const source = alarmId.slice(alarmId.indexOf(':') + 1);
+      return opts.siteOfSource?.(source);
+    }
+  };
+  const visibleAlarm = (req: FastifyRequest, alarmId: string): void => {
+    const allowed = sitesOf(req.session);
+    if (allowed && !siteVisible(allowed, siteOfAlarm(alarmId))) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}`);
+  };
+  /** Whether a journal entry is about an alarm of the user's stations (rules changes concern every station). */
+  const entryFilter = (req: FastifyRequest): ((e: JournalEntry) => boolean) | null => {
+    const allowed = sitesOf(req.session);
+    if (!allowed) return null;
+    const sites = new Map<string, string | undefined>();
+    return (e) => {
+      if (e.kind === 'rules') return true;
+      if (!sites.has(e.alarmId)) sites.set(e.alarmId, siteOfAlarm(e.alarmId));
+      return siteVisible(allowed, sites.get(e.alarmId));
+    };
+  };
+  /** Journal entries a scoped user may see: pages are read on until `limit` of them are found (or the journal ends). */
+  const scopedEntries = async (q: JournalQuery & { limit: number }, keep: (e: JournalEntry) => boolean): Promise<JournalEntry[]> => {
+    const out: JournalEntry[] = [];
+    let afterSeq = q.afterSeq;
+    for (let page = 0; page < 100 && out.length < q.limit; page++) {
+      const got = await svc.journalEntries({ ...q, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+      for (const e of got) if (keep(e) && out.length < q.limit) out.push(e);
+      if (got.length < q.limit) break;
+      afterSeq = got[got.length - 1]!.seq;
+    }
+    return out;
+  };
 
   app.get<{ Querystring: { state?: string; severity?: string; site?: string; rule?: string; source?: string; active?: boolean; from?: string; to?: string; limit?: number } }>(
     '/api/alarms',
@@ -96,14 +140,16 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       const to = time(q.to, 'to');
       if (to !== undefined) f.to = to;
       if (q.limit !== undefined) f.limit = q.limit;
+      const allowed = sitesOf(req.session);
+      if (allowed) f.site = (f.site ?? [...allowed]).filter((s) => allowed.has(s));
       return svc.list(f);
     },
   );
 
-  app.get<{ Params: { alarmId: string } }>('/api/alarms/:alarmId', { config: { minRole: 'viewer' }, schema: { params: alarmParams } }, async (req) => ({
-    seq: svc.lastSeq,
-    alarm: svc.get(req.params.alarmId),
-  }));
+  app.get<{ Params: { alarmId: string } }>('/api/alarms/:alarmId', { config: { minRole: 'viewer' }, schema: { params: alarmParams } }, async (req) => {
+    visibleAlarm(req, req.params.alarmId);
+    return { seq: svc.lastSeq, alarm: svc.get(req.params.alarmId) };
+  });
 
   app.get<{ Params: { alarmId: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
     '/api/alarms/:alarmId/history',
@@ -115,6 +161,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       },
     },
     async (req) => {
+      visibleAlarm(req, req.params.alarmId);
       const q: { from?: number; to?: number; limit?: number } = {};
       const from = time(req.query.from, 'from');
       if (from !== undefined) q.from = from;
@@ -144,6 +191,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
         },
       },
       async (req) => {
+        visibleAlarm(req, req.params.alarmId);
         const alarm = svc.act(req.params.alarmId, req.session!.username, toAction((req.body ?? {}) as B, svc.now()));
         return { seq: svc.lastSeq, alarm };
       },
@@ -207,13 +255,15 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       const q = req.query;
       const from = time(q.from, 'from');
       const to = time(q.to, 'to');
-      const events = await svc.journalEntries({
+      const query = {
         ...(q.kind ? { kind: q.kind } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         ...(q.afterSeq !== undefined ? { afterSeq: q.afterSeq } : {}),
         limit: q.limit ?? 10_000,
-      });
+      };
+      const keep = entryFilter(req);
+      const events = keep ? await scopedEntries(query, keep) : await svc.journalEntries(query);
       return { seq: svc.lastSeq, events };
     },
   );
@@ -230,7 +280,12 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       const to = time(req.query.to, 'to') ?? svc.now();
       const from = time(req.query.from, 'from') ?? to - 86_400_000;
       if (to <= from) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'to must be after from');
-      return svc.health(from, to, req.query.position ?? 'all');
+      const keep = entryFilter(req);
+      if (!keep) return svc.health(from, to, req.query.position ?? 'all');
+      // a scoped user's figures count its stations' alarms only
+      const events = ((await svc.journalEntries({ kind: 'transition', to })) as TransitionEntry[]).filter(keep);
+      const positionOf = (t: AlarmTransition) => siteOfAlarm(t.alarmId) || '(none)';
+      return alarmHealth(events, req.query.position === 'site' ? { from, to, positionOf } : { from, to });
     },
   );
 
@@ -245,7 +300,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
   app.put<{ Body: Record<string, unknown>; Querystring: { comment?: string } }>(
     '/api/alarm-rules',
     {
-      config: { minRole: 'admin' },
+      config: { minRole: 'admin', allSites: true },
       schema: { body: { type: 'object' }, querystring: { type: 'object', additionalProperties: false, properties: { comment: TEXT } } },
     },
     async (req, reply) => {
@@ -261,7 +316,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
   app.put<{ Params: { ruleId: string }; Body: Record<string, unknown>; Querystring: { comment?: string } }>(
     '/api/alarm-rules/:ruleId',
     {
-      config: { minRole: 'admin' },
+      config: { minRole: 'admin', allSites: true },
       schema: { params: ruleParams, body: { type: 'object' }, querystring: { type: 'object', additionalProperties: false, properties: { comment: TEXT } } },
     },
     async (req, reply) => {

@@ -103,6 +103,19 @@ describe('WebSocket upgrade', () => {
     expect(await upgrade({ cookie, origin: ts.server.url })).toBe(101);
   });
 
+  it('compares the Origin by scheme, host and port, not the host alone', async () => {
+    const cookie = await ts.cookie('viewer');
+    const own = new URL(ts.server.url);
+    // the same host over another scheme, or on another port, is another origin
+    expect(await upgrade({ cookie, origin: `https://${own.host}` })).toBe(403);
+    expect(await upgrade({ cookie, origin: `http://${own.hostname}:${Number(own.port) === 1 ? 2 : 1}` })).toBe(403);
+    expect(await upgrade({ cookie, origin: `ws://${own.host}` })).toBe(403);
+    expect(await upgrade({ cookie, origin: 'null' })).toBe(403);
+    expect(await upgrade({ cookie, origin: `${ts.server.url}/` })).toBe(101);
+    const refused = ts.server.audit.query({ kind: ['ws_refused'] });
+    expect(refused.some((e) => e.detail?.includes(`https://${own.host}`))).toBe(true);
+  });
+
   it('accepts a bearer token as well as the cookie', async () => {
     const res = await fetch(`${ts.server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: TEST_PASSWORD }) });
     const { token } = await res.json();
