@@ -23,7 +23,24 @@ const root = pino({
 });
 const log = root.child({ component: 'edge-agent' });
 
-const path = process.argv[2] ?? process.env.GW_AGENT_CONFIG;
+const USAGE = `usage: tsx edge-agent/main.ts <config.yaml|config.json>   (or GW_AGENT_CONFIG=<path>)
+
+Polls the configured meters and publishes their readings over MQTT.
+Environment: GW_LOG_LEVEL (default info), GW_AGENT_STATS_MS (log agent stats that often).
+Exit codes: 0 stopped, 1 failed to start or stop, 2 bad arguments or config.
+`;
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const flag = argv.find((a) => a.startsWith('-'));
+if (flag !== undefined || argv.length > 1) {
+  process.stderr.write(`${flag !== undefined ? `unknown option ${flag}` : 'one config file only'}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const path = argv[0] ?? process.env.GW_AGENT_CONFIG;
 if (!path) {
   log.fatal('no config: pass the config file path as the first argument or in GW_AGENT_CONFIG');
   process.exit(2);

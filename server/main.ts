@@ -12,8 +12,24 @@ import { configFromEnv, loadServerConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createServer } from './server.ts';
 
+const USAGE = `usage: tsx server/main.ts [config.yaml|config.json]   (or GW_CONFIG=<path>)
+
+Runs the gridwatch server. GW_* environment variables override the file (README).
+Exit codes: 0 stopped, 1 failed to start, 2 bad arguments or configuration.
+`;
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const flag = argv.find((a) => a.startsWith('-'));
+if (flag !== undefined || argv.length > 1) {
+  process.stderr.write(`${flag !== undefined ? `unknown option ${flag}` : 'one config file only'}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const file = process.argv[2] ?? process.env.GW_CONFIG;
+const file = argv[0] ?? process.env.GW_CONFIG;
 const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info', redact: ['*.password', '*.token', 'config.mqtt.password', 'config.influx.password', 'config.influx.token'] });
 
 let config;
@@ -35,12 +51,19 @@ try {
 }
 log.info({ url: server.url, mqttUrl: server.mqttUrl }, `gridwatch dashboard at ${server.url}/`);
 
+/** longest a stop may take (drain 5 s, broker 2 s each step, rule state and journal) before the process exits anyway */
+const STOP_DEADLINE_MS = 25_000;
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
     log.info({ signal: sig }, 'stopping');
+    // a safety net: each part of the stop is bounded, but a stop that hangs anyway must still end the process
+    setTimeout(() => {
+      log.error({ afterMs: STOP_DEADLINE_MS }, 'stop did not finish; exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     server.stop().then(
       () => process.exit(0),
       (err) => {

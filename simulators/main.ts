@@ -33,20 +33,50 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const { values: args } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '5020' },
-    ports: { type: 'string', default: '1' },
-    units: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '1' },
-    type: { type: 'string', default: 'dtsu666' },
-    'import-kwh-address': { type: 'string' },
-    scenario: { type: 'string' },
-    'control-port': { type: 'string' },
-  },
-  strict: true,
-});
+const USAGE = `usage: tsx simulators/main.ts [options]
+
+Serves simulated meters over Modbus TCP, or runs a scenario file.
+
+  --host H                 listen address (default 127.0.0.1)
+  --port P                 first Modbus TCP port (default 5020; 0 picks a free one)
+  --ports N                consecutive ports, one gateway each (default 1)
+  --units N                meters per port, unit ids 1..N (default 3)
+  --seed S                 random seed (default 1)
+  --type T[,T…]            meter types given to the units in turn (default dtsu666):
+                           dtsu666, sdm630, em24, adw300, dtsu666-101e
+  --import-kwh-address A   register of the import energy (e.g. 0x101E)
+  --scenario FILE          run a scenario file (gateways, room sensors, fault timeline) instead
+  --control-port P         serve the run-time fault API on 127.0.0.1:P
+  -h, --help               print this and exit
+`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '5020' },
+      ports: { type: 'string', default: '1' },
+      units: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '1' },
+      type: { type: 'string', default: 'dtsu666' },
+      'import-kwh-address': { type: 'string' },
+      scenario: { type: 'string' },
+      'control-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+} catch (e) {
+  // an unknown flag or a missing value: the reason and the usage, no stack trace
+  process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const args = parsed.values;
 
 const gateways = new Map<string, SimulatedGateway>();
 let sensors: RoomSensors | null = null;
