@@ -55,6 +55,7 @@ import {
   type WatermarkMessage,
 } from '../contract/index.ts';
 import type { MqttConfig } from './config.ts';
+import { mqttTlsOptions } from './mqtt-tls.ts';
 import type { Spool } from './spool/index.ts';
 
 export interface UplinkOptions {
@@ -233,7 +234,19 @@ export class ReadingsUplink {
   private connect(): void {
     const gen = ++this.gen;
     const m = this.o.mqtt;
+    let tls;
+    try {
+      tls = mqttTlsOptions(m.tls);
+    } catch (err) {
+      // a certificate file that cannot be read: tried again with the backoff, said once
+      if ((err as Error).message !== this.lastError) this.log.error({ err }, 'mqtt TLS files');
+      this.lastError = (err as Error).message;
+      this.s.connectFailures++;
+      this.scheduleReconnect();
+      return;
+    }
     const client = mqtt.connect(m.url, {
+      ...tls,
       clientId: m.clientId ?? `gridwatch-agent-${this.o.agent}`,
       ...(m.username !== undefined ? { username: m.username } : {}),
       ...(m.password !== undefined ? { password: m.password } : {}),

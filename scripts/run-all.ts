@@ -19,6 +19,7 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { createAgent, loadAgentConfig } from '../edge-agent/index.ts';
 import { createServer, configFromEnv, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
+import { startEmbeddedBroker } from '../server/embedded-broker.ts';
 import {
   agentMappingFor,
   createMeterModel,
@@ -57,6 +58,8 @@ async function shutdown(code: number): Promise<never> {
     await s.stop().catch((err) => log.warn({ err, what: s.what }, 'stop failed'));
   }
   log.info('all parts stopped');
+  // the log is written asynchronously: lines still being written when exit() flushes the rest would land after it
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
   process.exit(code);
 }
 
@@ -96,7 +99,11 @@ try {
     for (const room of site.rooms)
       gatewayUnits[room.id] = Array.from({ length: room.transformers.reduce((n, t) => n + (t.meter ? 1 : 0) + t.lines.filter((l) => l.meter).length, 0) }, (_, i) => i + 1);
   const scenario = loadScenario(parseYaml(await readFile(scenarioFile, 'utf8')), { gateways: gatewayUnits, brokerElsewhere: true });
-  const sensors = await startRoomSensors({ mqttUrl: server.mqttUrl, sensors: scenario.sensors });
+  // the rooms' MQTT sensors publish to a local sensor broker, as in a real substation: the server's broker takes
+  // provisioned agents only, on their own topics
+  const sensorBroker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, log: log.child({ component: 'sensor-broker' }) });
+  stops.push({ what: 'sensor broker', stop: () => sensorBroker.stop() });
+  const sensors = await startRoomSensors({ mqttUrl: sensorBroker.url, sensors: scenario.sensors });
   stops.push({ what: 'room sensors', stop: () => sensors.stop() });
   const gateways = new Map<string, ModbusSimulator>();
 
@@ -123,14 +130,17 @@ try {
       gateways.set(room.id, sim);
       const roomSensors = scenario.sensors.filter((x) => room.sensors.includes(x.id));
       log.info({ room: room.id, port: sim.port, meters: meters.length }, 'meter gateway simulator listening');
+      // the agent's MQTT credentials: provisioned on the first start, a fresh password on every later one (shown to nobody)
+      const known = server.mqttCredentials.get(room.agent);
+      const { password } = known && !known.revoked ? await server.mqttCredentials.rotate(room.agent) : await server.mqttCredentials.provision(room.agent, site.id);
       const agentConfig = loadAgentConfig({
         agent: room.agent,
         site: site.id,
-        mqtt: { url: server.mqttUrl },
+        mqtt: { url: server.mqttUrl, username: room.agent, password },
         publishIntervalMs: 1000,
         // store and forward: readings survive a server or agent restart
         spool: { dir: path.join(config.dataDir, 'spool', room.agent) },
-        ...(roomSensors.length ? { room: { devices: roomSensors.map((x) => ({ id: x.id, topic: sensors.topicOf(x.id), staleAfterMs: Math.max(60_000, 3 * x.intervalMs), ...agentMappingFor(x.kind) })) } } : {}),
+        ...(roomSensors.length ? { room: { mqtt: { url: sensorBroker.url }, devices: roomSensors.map((x) => ({ id: x.id, topic: sensors.topicOf(x.id), staleAfterMs: Math.max(60_000, 3 * x.intervalMs), ...agentMappingFor(x.kind) })) } } : {}),
         devices: meters.map((m, i) => ({ id: m.id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: i + 1, intervalMs: 1000, timeoutMs: 800 })),
       });
       const agent = createAgent(agentConfig, { log: log.child({ component: 'edge-agent' }) });

@@ -34,6 +34,8 @@ export interface IngestOptions {
   username?: string;
   password?: string;
   clientId?: string;
+  /** TLS to the broker (mqtts://): PEM contents and whether the broker's certificate must verify */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
   sharedGroup?: string;
   /** sites to serve; absent or empty → all */
   sites?: readonly string[];
@@ -208,6 +210,7 @@ export class Ingest {
     };
     if (this.opts.username) o.username = this.opts.username;
     if (this.opts.password) o.password = this.opts.password;
+    if (this.opts.tls) Object.assign(o, this.opts.tls);
     const client = mqtt.connect(this.opts.url, o);
     this.client = client;
     // PUBACK goes out when `done` is called [MQTT-4.3.2]: withheld while the queue is full.

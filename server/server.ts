@@ -10,6 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+import { AgentCredentials } from './mqtt-credentials.ts';
+import { SERVER_USERNAME } from './mqtt-policy.ts';
+import { readFile } from 'node:fs/promises';
 import { InfluxStore } from './store/influx.ts';
 import { DuckDbStore } from './store/duckdb.ts';
 import type { TelemetryStore } from './store/types.ts';
@@ -37,6 +40,10 @@ export interface GridwatchServer {
   readonly auth: Auth;
   /** security events (logins, credential changes, refused MQTT actions) */
   readonly audit: AuditLog;
+  /** MQTT credentials of the agents (and the server's own, for the embedded broker) */
+  readonly mqttCredentials: AgentCredentials;
+  /** the embedded broker's TLS listener, `mqtts://host:port`, when configured */
+  readonly mqttTlsUrl: string | null;
   readonly alarms: AlarmService;
 }
 
@@ -48,6 +55,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     ? new InfluxStore(config.influx)
     : new DuckDbStore(path.join(config.dataDir, 'gridwatch.duckdb'));
   const audit = new AuditLog(config.dataDir);
+  const mqttCredentials = new AgentCredentials(config.dataDir);
   const auth = new Auth(config.dataDir, config.auth, log.child({ component: 'auth' }));
   const live = new LiveHub(config.live, metrics, log.child({ component: 'live' }));
   let broker: EmbeddedBroker | null = null;
@@ -77,6 +85,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     metrics,
     auth,
     audit,
+    mqttCredentials,
+    get mqttTlsUrl() {
+      return broker?.tlsUrl ?? null;
+    },
     get alarms() {
       if (!alarms) throw new Error('server not started');
       return alarms;
@@ -89,16 +101,38 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
       try {
         if (!config.mqtt.url) {
-          broker = await startEmbeddedBroker({ ...config.mqtt.embedded, log: log.child({ component: 'broker' }) });
+          // before the broker: it checks every client against the credentials and audits refusals
+          await audit.start();
+          await mqttCredentials.start({ watch: true, onReloadError: (err) => log.error({ err }, 'agents.json reload failed; the previous credentials stay in force') });
+          const { tls, allowAnonymous, host, port } = config.mqtt.embedded;
+          broker = await startEmbeddedBroker({
+            host,
+            port,
+            log: log.child({ component: 'broker' }),
+            security: { credentials: mqttCredentials, allowAnonymous, audit, registry: metrics.registry },
+            tls: tls ?? null,
+          });
+          if (allowAnonymous) log.warn('mqtt.embedded.allowAnonymous: anonymous MQTT clients may publish and subscribe anything');
           mqttUrl = broker.url;
           log.info({ mqttUrl }, 'embedded MQTT broker listening (no GW_MQTT_URL configured)');
         }
-        await audit.start();
+        if (!broker) {
+          await audit.start();
+          await mqttCredentials.start({ watch: true, onReloadError: (err) => log.error({ err }, 'agents.json reload failed; the previous credentials stay in force') });
+        }
         await auth.start();
         await store.start();
         log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
         live.seed(await store.latest());
-        const mqttOpts = { ...config.mqtt, ...config.ingest, url: mqttUrl };
+        const mqttOpts = {
+          ...config.mqtt,
+          ...config.ingest,
+          url: mqttUrl,
+          // the embedded broker knows the server by its generated secret; an external one by mqtt.username/password
+          // (the latter may name SERVER_USERNAME without a password: the secret in the data dir is used, as in the Mosquitto export)
+          ...(broker || (config.mqtt.username === SERVER_USERNAME && !config.mqtt.password) ? mqttCredentials.serverCredentials() : {}),
+          tls: config.mqtt.tls ? await loadClientTls(config.mqtt.tls) : undefined,
+        };
         ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices });
         // before the ingest starts: the first readings meet the alarm set rebuilt from the journal
         alarms = new AlarmService({
@@ -124,6 +158,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           auth,
           audit,
           authOptions: config.auth,
+          mqttCredentials,
           ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
         });
         await app.listen({ host: config.http.host, port: config.http.port });
@@ -148,6 +183,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       else await journal.stop().catch(() => undefined);
       await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));
       if (broker) await broker.stop().catch((err) => log.warn({ err }, 'broker stop failed'));
+      mqttCredentials.stop();
       await audit.flush().catch(() => undefined);
       broker = null;
       restorePriority?.();
@@ -155,4 +191,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       void started;
     },
   };
+}
+
+/** PEM files of mqtt.tls → what mqtt.js takes */
+async function loadClientTls(t: NonNullable<ServerConfig['mqtt']['tls']>): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean }> {
+  const read = (f: string | undefined) => (f ? readFile(f) : Promise.resolve(undefined));
+  const [ca, cert, key] = await Promise.all([read(t.ca), read(t.cert), read(t.key)]);
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: t.rejectUnauthorized };
 }

@@ -160,7 +160,8 @@ describe('alarm console in Chromium', () => {
   it('a one-key call with room, caller and message appears in the console and the room view; of two operators pressing at once exactly one takes it; a bare press shows too', async () => {
     const [room, room2] = await Promise.all([browser.newPage({ viewport: { width: 1440, height: 900 } }), browser.newPage({ viewport: { width: 1440, height: 900 } })]);
     await Promise.all([loginPage(room, base, 'operator', TEST_PASSWORD, '#/room/b-east/r1'), loginPage(room2, base, 'admin', TEST_PASSWORD, '#/room/b-east/r1')]);
-    const client = await mqtt.connectAsync(rig.server.server.mqttUrl, { clientId: `b-caller-${process.pid}` });
+    // a site's call box is an agent of its site on the broker
+    const client = await mqtt.connectAsync(rig.server.server.mqttUrl, await rig.server.mqttAgent('b-caller', 'b-east'));
     await client.publishAsync(callTopic('b-east'), JSON.stringify({ room: 'r1', caller: { name: '张师傅', phone: '+86 138 0000 0000' }, message: '2号柜有异响' }), { qos: 1 });
     await client.endAsync();
     const callSel = '.alarms-table tr.is-call';
@@ -218,7 +219,7 @@ describe('alarm console in Chromium', () => {
     await op.waitForSelector('.room-card[data-room="b-east/r1"] .room-alarm-badge:not([hidden]) .sev-1');
     await op.screenshot({ path: await screenshotPath('overview-alarms'), fullPage: false });
     // a bare press (an older site: no JSON at all) still shows, named by its site, with nothing made up
-    const bare = await mqtt.connectAsync(rig.server.server.mqttUrl, { clientId: `b-caller2-${process.pid}` });
+    const bare = await mqtt.connectAsync(rig.server.server.mqttUrl, await rig.server.mqttAgent('b-caller2', 'b-west'));
     await bare.publishAsync(callTopic('b-west'), 'press', { qos: 1 });
     await bare.endAsync();
     const bareSel = '.alarms-table tr.is-call[data-alarm*="b-west"]';

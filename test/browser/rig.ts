@@ -76,7 +76,8 @@ export interface Rig {
 export async function startRig(opts: { serverExtra?: Record<string, unknown>; dataDir?: string; historyHours?: number } = {}): Promise<Rig> {
   const dashboardDir = await buildDashboard();
   const server = await startTestServer({ topologyYaml: TOPOLOGY, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), extra: { dashboardDir, ...opts.serverExtra } });
-  if (opts.historyHours) await seedHistory(server.server.mqttUrl, opts.historyHours);
+  // the embedded broker takes provisioned agents only (the credentials stay in the data dir across restartServer)
+  if (opts.historyHours) await seedHistory(server.server.mqttUrl, await server.mqttAgent('b-history', 'b-east'), opts.historyHours);
   const sim = await startModbusSimulator({
     port: 0,
     units: Object.values(UNIT).map((unitId) => ({
@@ -84,20 +85,22 @@ export async function startRig(opts: { serverExtra?: Record<string, unknown>; da
       model: createMeterModel({ profile: PROFILE(unitId), seed: unitId }),
     })),
   });
-  const agent = (name: string, site: string, devices: Array<keyof typeof UNIT>) =>
-    createAgent(
+  const agent = async (name: string, site: string, devices: Array<keyof typeof UNIT>) => {
+    const { username, password } = await server.mqttAgent(name, site);
+    return createAgent(
       loadAgentConfig({
         agent: name,
         site,
-        mqtt: { url: server.server.mqttUrl, reconnectPeriodMs: 500 },
+        mqtt: { url: server.server.mqttUrl, reconnectPeriodMs: 500, username, password },
         publishIntervalMs: 250,
         devices: devices.map((id) => ({ id, profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: UNIT[id], intervalMs: 500, timeoutMs: 300, backoffMaxMs: 1000 })),
       }),
       { log: testLog },
     );
-  const agents = [agent('b-agent1', 'b-east', ['b-m1', 'b-m2', 'b-m3', 'b-m4']), agent('b-agent2', 'b-west', ['b-m5', 'b-m6'])];
+  };
+  const agents = [await agent('b-agent1', 'b-east', ['b-m1', 'b-m2', 'b-m3', 'b-m4']), await agent('b-agent2', 'b-west', ['b-m5', 'b-m6'])];
   for (const a of agents) await a.start();
-  const sensor = await startSensor(server.server.mqttUrl);
+  const sensor = await startSensor(server.server.mqttUrl, await server.mqttAgent('b-env', 'b-east'));
   let keptDataDir: string | null = null;
   const rig: Rig = {
     server,
@@ -128,8 +131,8 @@ export async function startRig(opts: { serverExtra?: Record<string, unknown>; da
  * an agent's spool would) by a separate agent id, so the history the charts
  * load went through ingest and the store like any reading.
  */
-async function seedHistory(url: string, hours: number): Promise<void> {
-  const client = await mqtt.connectAsync(url, { clientId: `b-history-${process.pid}` });
+async function seedHistory(url: string, creds: mqtt.IClientOptions, hours: number): Promise<void> {
+  const client = await mqtt.connectAsync(url, creds);
   const step = 10_000;
   const end = Date.now() - 5_000;
   let seq = 0;
@@ -146,9 +149,9 @@ async function seedHistory(url: string, hours: number): Promise<void> {
 }
 
 /** An MQTT-native room sensor: one reading a second, reconnecting like any MQTT device. */
-async function startSensor(url: string): Promise<{ stop(): Promise<void>; override: Record<string, number> }> {
+async function startSensor(url: string, creds: mqtt.IClientOptions): Promise<{ stop(): Promise<void>; override: Record<string, number> }> {
   const override: Record<string, number> = {};
-  const client: MqttClient = await mqtt.connectAsync(url, { clientId: `b-env-${process.pid}`, reconnectPeriod: 500 });
+  const client: MqttClient = await mqtt.connectAsync(url, { ...creds, reconnectPeriod: 500 });
   let seq = 0;
   const timer = setInterval(() => {
     const now = Date.now();

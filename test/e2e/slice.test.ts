@@ -38,7 +38,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function runSlice(server: TestServer): Promise<{ ts: number; ws: RecordingClient }> {
+async function runSlice(server: TestServer, creds: { username?: string; password?: string } = {}): Promise<{ ts: number; ws: RecordingClient }> {
   const sim: ModbusSimulator = await startModbusSimulator({
     port: 0,
     units: [
@@ -57,7 +57,7 @@ async function runSlice(server: TestServer): Promise<{ ts: number; ws: Recording
     loadAgentConfig({
       agent: 'e2e-agent',
       site: 'e2e-site',
-      mqtt: { url: server.server.mqttUrl },
+      mqtt: { url: server.server.mqttUrl, ...creds },
       publishIntervalMs: 200,
       devices: [
         { id: 'e2e-m1', profile: 'dtsu666', transport: { kind: 'tcp', host: sim.host, port: sim.port }, unitId: 1, intervalMs: 500, timeoutMs: 500 },
@@ -104,7 +104,9 @@ describe('walking skeleton: simulator → agent → MQTT → server → store �
     const server = await startTestServer({ topologyYaml: TOPOLOGY });
     cleanup.push(() => server.close());
     expect(server.server.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
-    const { ts } = await runSlice(server);
+    // the embedded broker takes provisioned agents only
+    const { username, password } = await server.mqttAgent('e2e-agent', 'e2e-site');
+    const { ts } = await runSlice(server, { username, password });
     const series = await eventually(async () => {
       const s = await server.server.store.history({ devices: ['e2e-m1'], quantities: ['ua', 'ia', 'p', 'ep_imp'], from: ts, to: ts + 1 });
       return s.length === 4 ? s : null;

@@ -18,6 +18,14 @@ export interface TestServer {
   fetch(url: string, init?: RequestInit & { role?: TestRole }): Promise<Response>;
   /** ws://…/ws */
   wsUrl: string;
+  /**
+   * Provisions an MQTT agent on this server (the embedded broker refuses
+   * clients without credentials) and returns mqtt.js options for it: user
+   * name, its one-time password, client id = the agent id.
+   */
+  mqttAgent(agent: string, site: string): Promise<{ username: string; password: string; clientId: string }>;
+  /** the server's own MQTT user name and secret (reads everything, publishes watermarks and server presence) */
+  mqttServer(): { username: string; password: string };
   close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
@@ -86,6 +94,11 @@ export async function startTestServer(opts: {
     dataDir,
     cookie,
     wsUrl: `${server.url.replace(/^http/, 'ws')}/ws`,
+    async mqttAgent(agent, site) {
+      const { password } = await server.mqttCredentials.provision(agent, site);
+      return { username: agent, password, clientId: agent };
+    },
+    mqttServer: () => server.mqttCredentials.serverCredentials(),
     async fetch(url, init = {}) {
       const { role, ...rest } = init;
       const headers = new Headers(rest.headers);
