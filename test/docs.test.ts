@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ENV_MAP } from '../server/config.ts';
+import { ENV_MAP, ServerConfigSchema } from '../server/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -95,6 +95,25 @@ const readRepo = (p: string): string | null => {
   }
 };
 
+/** Every leaf key path of a zod object schema (through optional, default and prefault wrappers). */
+function schemaLeaves(schema: unknown, prefix: string[] = []): string[][] {
+  const def = (schema as { _zod: { def: { type: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown> } } })._zod.def;
+  switch (def.type) {
+    case 'optional':
+    case 'default':
+    case 'prefault':
+    case 'nullable':
+    case 'readonly':
+      return schemaLeaves(def.innerType, prefix);
+    case 'pipe':
+      return schemaLeaves(def.in, prefix);
+    case 'object':
+      return Object.entries(def.shape!).flatMap(([k, v]) => schemaLeaves(v, [...prefix, k]));
+    default:
+      return [prefix];
+  }
+}
+
 const docs = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 describe('documentation', () => {
@@ -144,6 +163,18 @@ describe('documentation', () => {
     const missing = ENV_MAP.map(([name]) => name).filter((name) => !text.includes(`\`${name}\``));
     expect(ENV_MAP.length).toBeGreaterThan(20);
     expect(missing).toEqual([]);
+  });
+
+  it('docs/configuration.md names every key of the server config schema', () => {
+    const text = readRepo('docs/configuration.md')!;
+    const keys = schemaLeaves(ServerConfigSchema);
+    // a key is named in full, or by a documented parent object (`mqtt.tls`), or as `.key` in a row of siblings
+    const named = (p: string[]) =>
+      text.includes(`\`${p.join('.')}\``) ||
+      p.slice(0, -1).some((_, i) => i > 0 && text.includes(`\`${p.slice(0, i + 1).join('.')}\``)) ||
+      (p.length > 2 && text.includes(`\`.${p[p.length - 1]}\``));
+    expect(keys.length).toBeGreaterThan(50);
+    expect(keys.filter((p) => !named(p)).map((p) => p.join('.'))).toEqual([]);
   });
 
   it('docs/ names every server error code', () => {
