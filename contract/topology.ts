@@ -31,8 +31,10 @@ export const TransformerSchema = z.strictObject({
 export const RoomSchema = z.strictObject({
   id,
   name: z.string().min(1),
-  /** the edge agent installed in this room */
+  /** the edge agent installed in this room: the only agent (with `agents`) whose readings of this room's devices are taken */
   agent: id.optional(),
+  /** further agents that may report this room's devices (an MQTT-native sensor, a history import) */
+  agents: z.array(id).default([]),
   transformers: z.array(TransformerSchema).default([]),
   /** room equipment (temperature, humidity, door, water, smoke) by device id */
   sensors: z.array(deviceId).default([]),

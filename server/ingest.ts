@@ -15,21 +15,22 @@ import {
   TOPIC_ROOT,
   parseCallTopic,
   SERVER_STATE_TOPIC,
-  parseReadingsPayload,
   parseReadingsTopic,
-  spoolDeviceId,
   watermarkTopic,
   type DevicePlace,
+  type Topology,
   type WatermarkMessage,
 } from '../contract/index.ts';
 import type { TelemetryStore, StoredReading } from './store/types.ts';
-import { addDerived } from './derive.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
+import type { AuditLog } from './audit.ts';
 import { SeqTracker } from './watermark.ts';
-import { CLOCK_AHEAD_MS, readingTime } from './rules/engine.ts';
+import { Admission, type AdmissionOptions } from './ingest-admission.ts';
+import { Acceptance } from './ingest-accept.ts';
+import { RejectLog } from './reject-log.ts';
 
-export interface IngestOptions {
+export interface IngestOptions extends Partial<AdmissionOptions> {
   url: string;
   username?: string;
   password?: string;
@@ -44,7 +45,21 @@ export interface IngestOptions {
   maxPending: number;
   /** store writes in flight at once */
   writeConcurrency: number;
+  /** refused input is logged once per reason and interval, ms */
+  rejectLogIntervalMs?: number;
 }
+
+/** Admission defaults (server/config.ts has the same): for an Ingest built without a full config. */
+const ADMISSION_DEFAULTS: AdmissionOptions = {
+  unknownDevices: 'reject',
+  maxUnknownDevices: 10_000,
+  maxUnknownAgents: 1000,
+  maxFutureMs: 6 * 3600_000,
+  maxPastMs: 400 * 86_400_000,
+};
+
+/** How long stop() waits for the broker (unsubscribe, offline state, disconnect) before it closes the socket: a broker going down with us must not hold the stop. */
+const BROKER_STOP_MS = 2000;
 
 interface InFlight {
   items: Pending[];
@@ -92,12 +107,10 @@ export class Ingest {
   private readonly watermarks = new Map<string, number>();
   /** what is handled per agent (server/watermark.ts); rebuilt after a restart from the agents' `from` */
   private readonly trackers = new Map<string, SeqTracker>();
+  /** presence of the topology's agents and of a bounded number of others (server/ingest-admission.ts) */
   private readonly agentStates = new Map<string, string>();
-  private readonly unknownDevices = new Set<string>();
-  /** device → the newest timestamp of its live readings (what the rules evaluate in order) */
-  private readonly newestLive = new Map<string, number>();
-  /** device → when its clock was last reported ahead of ours */
-  private readonly aheadWarnedAt = new Map<string, number>();
+  private readonly accept: Acceptance;
+  private readonly rejectLog: RejectLog;
   private waiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   /** batches being written or written but waiting for an older one before their watermarks advance, oldest first */
@@ -113,6 +126,9 @@ export class Ingest {
   private laterImmediate: NodeJS.Immediate | null = null;
   private readonly callListeners: Array<(site: string, payload: Buffer) => void> = [];
   private readonly agentStateListeners: Array<(agent: string, state: string) => void> = [];
+  private readonly connectionListeners: Array<(connected: boolean) => void> = [];
+  /** whether the last connection event told the listeners `true` */
+  private toldConnected = false;
   lastStoredAt: number | null = null;
   storeHealthy = true;
 
@@ -124,9 +140,23 @@ export class Ingest {
       metrics: Metrics;
       log: Logger;
       devices: ReadonlyMap<string, DevicePlace>;
+      /** binds agents to rooms; absent or without sites → bare start (server/ingest-admission.ts) */
+      topology?: Topology;
+      /** binding violations of the topology's agents are recorded as `reading_rejected` */
+      audit?: AuditLog;
       now?: () => number;
     },
   ) {
+    const admission: AdmissionOptions = { ...ADMISSION_DEFAULTS };
+    for (const k of Object.keys(ADMISSION_DEFAULTS) as (keyof AdmissionOptions)[]) if (opts[k] !== undefined) (admission as unknown as Record<string, unknown>)[k] = opts[k];
+    this.rejectLog = new RejectLog(deps.log, opts.rejectLogIntervalMs ?? 10_000);
+    this.accept = new Acceptance(new Admission(admission, deps.topology ?? { sites: [] }, deps.devices), {
+      metrics: deps.metrics,
+      log: deps.log,
+      rejectLog: this.rejectLog,
+      devices: deps.devices,
+      ...(deps.audit ? { audit: deps.audit } : {}),
+    });
     const share = (f: string) => (opts.sharedGroup ? `$share/${opts.sharedGroup}/${f}` : f);
     // a server may serve some sites only (partitioning, and test isolation on a shared broker)
     const sites = opts.sites?.length ? opts.sites : ['+'];
@@ -159,6 +189,17 @@ export class Ingest {
   /** Agent presence changes (`online` / `offline`, retained, offline by last will). */
   onAgentState(fn: (agent: string, state: string) => void): void {
     this.agentStateListeners.push(fn);
+  }
+
+  /** The server's own broker connection: `true` on every (re)connection, `false` once when it is lost. */
+  onConnection(fn: (connected: boolean) => void): void {
+    this.connectionListeners.push(fn);
+  }
+
+  private connection(connected: boolean): void {
+    if (connected === this.toldConnected) return;
+    this.toldConnected = connected;
+    this.emit(this.connectionListeners, connected);
   }
 
   private emit<A extends unknown[]>(listeners: Array<(...args: A) => void>, ...args: A): void {
@@ -230,8 +271,12 @@ export class Ingest {
       });
       client.publish(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
       this.deps.log.info({ url: this.opts.url, filters }, 'mqtt connected');
+      this.connection(true);
     });
     client.on('offline', () => this.deps.log.warn({ url: this.opts.url }, 'mqtt offline'));
+    client.on('close', () => {
+      if (!this.stopped) this.connection(false);
+    });
     client.on('error', (err) => this.deps.log.warn({ err }, 'mqtt error'));
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`mqtt: no connection to ${this.opts.url} within 10 s`)), 10_000);
@@ -243,80 +288,45 @@ export class Ingest {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    const { metrics } = this.deps;
+    const admission = this.accept.admission;
     if (topic.startsWith('gridwatch/v1/agent/')) {
-      const agent = topic.split('/')[3];
-      if (agent && topic.endsWith('/state')) {
+      const parts = topic.split('/');
+      const agent = parts[3]!;
+      if (parts.length === 5 && parts[4] === 'state') {
+        const refused = admission.agentState(agent);
+        if (refused) return this.accept.reject(refused, agent, () => ({ topic: topic.slice(0, 200) }));
         const state = payload.toString('utf8').slice(0, 32);
         if (this.agentStates.get(agent) !== state) {
           this.agentStates.set(agent, state);
           this.emit(this.agentStateListeners, agent, state);
         }
+        return;
       }
-      return;
+      // `gridwatch/v1/agent/<x>/readings` matches the readings filter: not a readings topic
+      metrics.messagesIn.inc();
+      return this.accept.reject('bad_topic', '', () => ({ topic: topic.slice(0, 200) }));
     }
     const call = parseCallTopic(topic);
     if (call) {
+      const refused = admission.call(call.site);
+      if (refused) return this.accept.reject(refused, '', () => ({ topic: topic.slice(0, 200) }));
       if (payload.length <= 4096) this.emit(this.callListeners, call.site, payload);
       else {
         // the press counts, its details do not: a call is never lost (contract/call.ts)
-        this.deps.log.warn({ site: call.site, bytes: payload.length }, 'call payload too large; taken as a bare press');
+        this.rejectLog.warn('call_too_large', 'call payload too large; taken as a bare press', () => ({ site: call.site, bytes: payload.length }));
         this.emit(this.callListeners, call.site, Buffer.alloc(0));
       }
       return;
     }
-    const { metrics, log } = this.deps;
     metrics.messagesIn.inc();
     const parts = parseReadingsTopic(topic);
-    if (!parts) {
-      metrics.rejected.inc({ reason: 'bad_topic', agent: '' });
-      log.warn({ topic }, 'reading rejected: bad topic');
-      return;
-    }
-    const result = parseReadingsPayload(payload, parts.agent);
-    if (!result.ok) {
-      for (const e of result.errors.slice(0, 1)) metrics.rejected.inc({ reason: e.reason, agent: parts.agent });
-      log.warn({ agent: parts.agent, errors: result.errors.slice(0, 10), bytes: payload.length }, 'message rejected');
-      return;
-    }
-    const { readings, rejected, rejectedSeqs, from, next, skip } = result.value;
-    if (rejected.length) {
-      // one count per rejected reading, by its first reason
-      const byPath = new Map<string, string>();
-      for (const e of rejected) {
-        const key = e.path.replace(/^(readings\[\d+\]).*$/, '$1');
-        if (!byPath.has(key)) byPath.set(key, e.reason);
-      }
-      for (const reason of byPath.values()) metrics.rejected.inc({ reason, agent: parts.agent });
-      log.warn({ agent: parts.agent, errors: rejected.slice(0, 10), count: byPath.size }, 'readings rejected');
-    }
-    const stored: StoredReading[] = [];
-    const seqs: number[] = [];
+    if (!parts) return this.accept.reject('bad_topic', '', () => ({ topic: topic.slice(0, 200) }));
     const arrived = this.now();
-    if (skip) log.warn({ agent: parts.agent, skip: skip.slice(0, 10) }, 'agent skips seqs it could not read back from its spool');
-    for (const r of readings) {
-      const place = this.deps.devices.get(r.device);
-      // the agent's own spool pseudo-device is outside every topology by design
-      if (!place && !this.unknownDevices.has(r.device) && r.device !== spoolDeviceId(parts.agent)) {
-        this.unknownDevices.add(r.device);
-        log.warn({ agent: parts.agent, deviceId: r.device }, 'device not in topology; stored under its site only');
-      }
-      if (r.late !== true) this.checkTime(r.device, r.ts, arrived, parts.agent);
-      const s: StoredReading = {
-        site: place?.site ?? parts.site,
-        room: place?.room ?? '',
-        transformer: place?.transformer ?? '',
-        line: place?.line ?? '',
-        device: r.device,
-        ts: r.ts,
-        q: r.q,
-        late: r.late === true,
-        v: r.q === 'comm_loss' ? r.v : addDerived(r.v, place),
-      };
-      stored.push(s);
-      seqs.push(r.seq);
-    }
-    // a rejected reading is handled: sending it again would not help
-    for (const seq of rejectedSeqs) seqs.push(seq);
+    const m = this.accept.message(parts, topic, payload, arrived);
+    metrics.unknownDevices.set(admission.unknownDeviceCount);
+    if (!m) return;
+    const { stored, ruled, seqs, from, next, skip } = m;
     let item: Pending | null = null;
     if (seqs.length > 0 || from !== undefined || next !== undefined || skip !== undefined) {
       item = { agent: parts.agent, seqs, readings: stored.length ? stored : null, lines: stored.length, at: arrived };
@@ -331,7 +341,7 @@ export class Ingest {
     metrics.queueDepth.set(this.held);
     if (stored.length) {
       // the rules first; the rest of this message's work waits until every message that came in with it has had its rules (`afterRules`)
-      this.emit(this.readingsListeners, stored, parts.agent);
+      if (ruled.length) this.emit(this.readingsListeners, ruled, parts.agent);
       // every stored reading has a seq, so its message is held in `item`
       this.later.push({ item: item!, readings: stored });
       this.laterImmediate ??= setImmediate(this.afterRules);
@@ -376,29 +386,6 @@ export class Ingest {
     } catch (err) {
       this.deps.log.error({ err, agent: item.agent, readings: item.lines }, 'encoding readings for the store failed');
     }
-  }
-
-  /**
-   * Counts a live reading the rules cannot take in its own time: one not
-   * newer than the device's last (a QoS 1 redelivery, or out of order — the
-   * rules skip it), or one stamped more than CLOCK_AHEAD_MS ahead of the
-   * server (the rules take it as that far ahead). The second means the
-   * agent's clock is wrong: said once an hour per device.
-   */
-  private checkTime(device: string, ts: number, now: number, agent: string): void {
-    const newest = this.newestLive.get(device);
-    if (newest !== undefined && ts <= newest) this.deps.metrics.outOfTime.inc({ reason: 'not_newer' });
-    // as the rules see it: a stamp far ahead is taken as CLOCK_AHEAD_MS ahead, so the next real readings are newer again
-    else this.newestLive.set(device, readingTime(ts, now));
-    if (ts <= now + CLOCK_AHEAD_MS) return;
-    this.deps.metrics.outOfTime.inc({ reason: 'clock_ahead' });
-    const warned = this.aheadWarnedAt.get(device);
-    if (warned !== undefined && now - warned < 3_600_000) return;
-    this.aheadWarnedAt.set(device, now);
-    this.deps.log.warn(
-      { agent, deviceId: device, aheadMs: ts - now },
-      `reading stamped ${Math.round((ts - now) / 1000)} s ahead of the server clock: the rules take it as ${CLOCK_AHEAD_MS / 1000} s ahead; check the agent's time (NTP)`,
-    );
   }
 
   /** readings held in memory (rejected ones included until their message is settled): queued plus being written */
@@ -513,7 +500,7 @@ export class Ingest {
       if (p.from !== undefined || p.next !== undefined || p.skip !== undefined) {
         if (t) {
           if (t.envelope(p.from, p.next) === 'restarted')
-            this.deps.log.warn({ agent, from: p.from, next: p.next }, 'agent seq went back below its watermark (a new spool?); its watermark starts again');
+            this.rejectLog.warn('seq_restarted', 'agent seq went back below its watermark (a new spool?); its watermark starts again', () => ({ agent, from: p.from, next: p.next }));
         } else if (p.from !== undefined) this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
         if (t && p.skip) for (const [a, b] of p.skip) t.addRange(a, b);
       }
@@ -556,7 +543,9 @@ export class Ingest {
 
   async stop(): Promise<void> {
     const client = this.client;
-    if (client) await client.unsubscribeAsync(this.filters).catch(() => undefined);
+    // the broker may be going down with us (`docker compose down`): every exchange with it below is bounded,
+    // and none is begun while disconnected (mqtt.js holds it until a reconnect that never comes)
+    if (client?.connected) await within(client.unsubscribeAsync(this.filters), BROKER_STOP_MS);
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -568,9 +557,40 @@ export class Ingest {
     }
     this.client = null;
     if (client) {
-      if (client.connected) await client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }).catch(() => undefined);
-      await client.endAsync();
+      if (client.connected) await within(client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }), BROKER_STOP_MS);
+      await this.endClient(client);
     }
+    this.rejectLog.flush();
     for (const w of this.waiters.splice(0)) w();
   }
+
+  /**
+   * Closes the MQTT connection. mqtt.js's end() waits until every QoS 1
+   * publish it holds is acknowledged (a watermark sent while the broker went
+   * away), forever when the broker is gone: disconnected, the connection is
+   * closed at once; connected, it gets BROKER_STOP_MS, then the socket is
+   * closed. What was not acknowledged is safe to lose: a watermark is
+   * published again, and below it the agents resend.
+   */
+  private async endClient(client: MqttClient): Promise<void> {
+    if (!client.connected) {
+      await within(client.endAsync(true), BROKER_STOP_MS);
+      return;
+    }
+    if (await within(client.endAsync(), BROKER_STOP_MS)) return;
+    this.deps.log.warn({ url: this.opts.url }, 'broker did not acknowledge the last messages at stop; connection closed');
+    client.stream?.destroy();
+  }
+}
+
+/** Whether `p` settled (either way) within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = p.then(
+    () => true,
+    () => true,
+  );
+  const r = await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  clearTimeout(timer);
+  return r;
 }

@@ -9,7 +9,8 @@ export class Metrics {
   readonly readingsIn = new Counter({ name: 'gridwatch_readings_in_total', help: 'readings accepted', registers: [this.registry] });
   readonly rejected = new Counter({
     name: 'gridwatch_readings_rejected_total',
-    help: 'messages or readings rejected at the contract boundary, by reason and agent',
+    // label values from bounded sets only: reason is a fixed enum, agent an agent the topology names or '' (any other)
+    help: 'messages or readings rejected at the ingest boundary, by reason (contract, binding, bounds, time) and agent (the topology\'s agents; \'\' for any other)',
     labelNames: ['reason', 'agent'] as const,
     registers: [this.registry],
   });
@@ -17,6 +18,11 @@ export class Metrics {
     name: 'gridwatch_readings_out_of_time_total',
     help: `live readings the rules could not take in their own time, by reason: not_newer (not newer than the device's last: a redelivery or out of order; stored, not evaluated), clock_ahead (stamped more than ${CLOCK_AHEAD_MS / 1000} s ahead of the server: evaluated as ${CLOCK_AHEAD_MS / 1000} s ahead)`,
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly unknownDevices = new Gauge({
+    name: 'gridwatch_ingest_unknown_devices',
+    help: 'distinct device ids outside the topology taken (bounded by ingest.maxUnknownDevices)',
     registers: [this.registry],
   });
   readonly stored = new Counter({ name: 'gridwatch_readings_stored_total', help: 'readings durably stored', registers: [this.registry] });

@@ -12,6 +12,7 @@ import type { ServerConfig } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { AgentCredentials } from './mqtt-credentials.ts';
 import { SERVER_USERNAME } from './mqtt-policy.ts';
+import { writeMosquittoFiles } from './mosquitto-files.ts';
 import { readFile } from 'node:fs/promises';
 import { InfluxStore } from './store/influx.ts';
 import { DuckDbStore } from './store/duckdb.ts';
@@ -120,6 +121,17 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           await audit.start();
           await mqttCredentials.start({ watch: true, onReloadError: (err) => log.error({ err }, 'agents.json reload failed; the previous credentials stay in force') });
         }
+        const filesDir = config.mqtt.mosquittoFilesDir;
+        if (filesDir) {
+          // before the ingest connects: Mosquitto needs the server's user in its password file
+          const write = () =>
+            writeMosquittoFiles(mqttCredentials, filesDir).then(
+              (f) => log.info({ dir: filesDir, users: f.users.length }, 'Mosquitto password and ACL files written'),
+              (err) => log.error({ err, dir: filesDir }, 'writing the Mosquitto password and ACL files failed'),
+            );
+          await write();
+          mqttCredentials.onChange(() => void write());
+        }
         await auth.start();
         await store.start();
         log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
@@ -133,7 +145,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           ...(broker || (config.mqtt.username === SERVER_USERNAME && !config.mqtt.password) ? mqttCredentials.serverCredentials() : {}),
           tls: config.mqtt.tls ? await loadClientTls(config.mqtt.tls) : undefined,
         };
-        ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices });
+        ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices, topology: topo.topology, audit });
         // before the ingest starts: the first readings meet the alarm set rebuilt from the journal
         alarms = new AlarmService({
           ingest,

@@ -21,6 +21,7 @@ sites:
       - id: r1
         name: 锦绣花园配电房
         agent: b-agent1
+        agents: [b-env, b-history]
         transformers:
           - id: t1
             name: 1#配变
@@ -37,6 +38,7 @@ sites:
       - id: r2
         name: 开发区10kV开闭所
         agent: b-agent2
+        agents: [b-history]
         transformers:
           - id: t2
             name: 1#配变

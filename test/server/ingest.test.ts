@@ -19,12 +19,18 @@ sites:
     rooms:
       - id: room-1
         name: Room 1
+        agent: ${AGENT}
+        sensors: [dev-ok-1, dev-ok-2, dev-bad]
         transformers:
           - id: t1
             name: T1
             ratedKva: 630
             lines:
               - { id: l1, name: Line 1, ratedCurrentA: 250, meter: dev-1 }
+      - id: room-gap
+        name: Room gap
+        agent: ${AGENT}-gap
+        sensors: [dev-gap]
 `;
 
 let ts: TestServer;
@@ -161,22 +167,35 @@ describe('ingest', () => {
     });
   }
 
-  it('warns once about a device outside the topology, never about the agent\'s own spool pseudo-device; both are stored', async () => {
+  it("stores the agent's own spool pseudo-device; rejects a device outside the topology as unknown_device, counted and logged once", async () => {
     const { log, lines } = memoryLog('warn');
-    const site = 'site-spool';
+    const site = `site-spool-${process.pid}`;
     const agent = `${AGENT}-spool`;
-    const own = await startTestServer({ mqttUrl: inject('mqttUrl'), sites: [site], log, topologyYaml: TOPOLOGY });
+    const topology = `
+sites:
+  - id: ${site}
+    name: Spool
+    rooms:
+      - { id: r1, name: R1, agent: ${agent}, sensors: [spool-meter] }
+`;
+    const own = await startTestServer({ mqttUrl: inject('mqttUrl'), log, topologyYaml: topology });
     try {
       const t0 = now();
       const readings = [
         { device: spoolDeviceId(agent), ts: t0, seq: 0, v: { lost_readings: 0 }, q: 'good' },
         { device: 'stray-1', ts: t0, seq: 1, v: { ua: 230 }, q: 'good' },
         { device: 'stray-1', ts: t0 + 1, seq: 2, v: { ua: 231 }, q: 'good' },
+        { device: 'spool-meter', ts: t0, seq: 3, v: { ua: 232 }, q: 'good' },
       ];
       await pub.publishAsync(readingsTopic(site, agent), JSON.stringify({ agent, readings }), { qos: 1 });
-      await eventually(async () => (await own.server.store.latest([spoolDeviceId(agent), 'stray-1'])).length === 2, 10_000, 'both stored');
-      const unknown = lines.filter((l) => l.msg === 'device not in topology; stored under its site only');
-      expect(unknown.map((l) => l.deviceId)).toEqual(['stray-1']);
+      await eventually(async () => (await own.server.store.latest([spoolDeviceId(agent), 'spool-meter'])).length === 2, 10_000, 'spool and meter stored');
+      await eventually(() => own.server.ingest.watermark(agent) === 3, 10_000, 'the rejected readings are handled');
+      expect(await own.server.store.latest(['stray-1'])).toEqual([]);
+      const text = await (await own.fetch('/metrics')).text();
+      expect(text).toContain(`gridwatch_readings_rejected_total{reason="unknown_device",agent="${agent}"} 2`);
+      const unknown = lines.filter((l) => l.reason === 'unknown_device');
+      expect(unknown).toHaveLength(1);
+      expect(unknown[0]).toMatchObject({ deviceId: 'stray-1', agent });
     } finally {
       await own.close();
     }
