@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ENV_MAP, ServerConfigSchema } from '../server/config.ts';
+import { AgentConfigSchema } from '../edge-agent/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -95,9 +96,18 @@ const readRepo = (p: string): string | null => {
   }
 };
 
-/** Every leaf key path of a zod object schema (through optional, default and prefault wrappers). */
+interface ZodDef {
+  type: string;
+  innerType?: unknown;
+  in?: unknown;
+  element?: unknown;
+  options?: unknown[];
+  shape?: Record<string, unknown>;
+}
+
+/** Every leaf key path of a zod schema, through its wrappers; an array's elements as `key[]`, a union's options merged. */
 function schemaLeaves(schema: unknown, prefix: string[] = []): string[][] {
-  const def = (schema as { _zod: { def: { type: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown> } } })._zod.def;
+  const def = (schema as { _zod: { def: ZodDef } })._zod.def;
   switch (def.type) {
     case 'optional':
     case 'default':
@@ -109,6 +119,13 @@ function schemaLeaves(schema: unknown, prefix: string[] = []): string[][] {
       return schemaLeaves(def.in, prefix);
     case 'object':
       return Object.entries(def.shape!).flatMap(([k, v]) => schemaLeaves(v, [...prefix, k]));
+    case 'array':
+      return schemaLeaves(def.element, [...prefix.slice(0, -1), `${prefix.at(-1)}[]`]);
+    case 'union': {
+      const byPath = new Map<string, string[]>();
+      for (const option of def.options!) for (const p of schemaLeaves(option, prefix)) byPath.set(p.join('.'), p);
+      return [...byPath.values()];
+    }
     default:
       return [prefix];
   }
@@ -165,15 +182,20 @@ describe('documentation', () => {
     expect(missing).toEqual([]);
   });
 
-  it('docs/configuration.md names every key of the server config schema', () => {
+  it.each([
+    ['server', ServerConfigSchema, 50],
+    ['edge agent', AgentConfigSchema, 40],
+  ] as const)('docs/configuration.md names every key of the %s config schema', (_, schema, atLeast) => {
     const text = readRepo('docs/configuration.md')!;
-    const keys = schemaLeaves(ServerConfigSchema);
+    const keys = schemaLeaves(schema);
+    const has = (p: string[]) => {
+      const k = p.join('.');
+      return text.includes(`\`${k}\``) || (k.endsWith('[]') && text.includes(`\`${k.slice(0, -2)}\``));
+    };
     // a key is named in full, or by a documented parent object (`mqtt.tls`), or as `.key` in a row of siblings
     const named = (p: string[]) =>
-      text.includes(`\`${p.join('.')}\``) ||
-      p.slice(0, -1).some((_, i) => i > 0 && text.includes(`\`${p.slice(0, i + 1).join('.')}\``)) ||
-      (p.length > 2 && text.includes(`\`.${p[p.length - 1]}\``));
-    expect(keys.length).toBeGreaterThan(50);
+      has(p) || p.slice(0, -1).some((_, i) => i > 0 && has(p.slice(0, i + 1))) || (p.length > 2 && text.includes(`\`.${p[p.length - 1]}\``));
+    expect(keys.length).toBeGreaterThan(atLeast);
     expect(keys.filter((p) => !named(p)).map((p) => p.join('.'))).toEqual([]);
   });
 
