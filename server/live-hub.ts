@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { StoredReading } from './store/types.ts';
 import type { Metrics } from './metrics.ts';
 import { isQuantity } from '../contract/index.ts';
+import { readingTime } from './rules/engine.ts';
 import { alarmScopeCovers, handlerScope, narrowAlarmSet } from './scope.ts';
 
 /** A live value as pushed: the reading plus, for a device that lost contact, when it last read good. */
@@ -117,6 +118,8 @@ function project(r: LiveReading, quantities: string[] | null): LiveReading {
  */
 export class LiveHub {
   private readonly latestByDevice = new Map<string, LiveReading>();
+  /** device → the time its live value counts as (update) */
+  private readonly liveAt = new Map<string, number>();
   private readonly clients = new Set<Client>();
   /** depth of `batched` calls, and the clients whose sockets they corked */
   private batchDepth = 0;
@@ -141,10 +144,19 @@ export class LiveHub {
     return [...this.latestByDevice.values()].filter((r) => matches(filter, r, only));
   }
 
-  /** Applies a reading to the latest values; returns the new live value, or null when it is not newer. */
+  /**
+   * Applies a reading to the latest values; returns the new live value, or
+   * null when it is not newer. "Newer" is by the time the rules give a
+   * reading (rules/engine.ts readingTime): its stamp, but at most
+   * CLOCK_AHEAD_MS past the moment it arrived. A reading stamped ahead (an
+   * agent's clock set wrong) is live for that long only: the real readings
+   * after it replace it, instead of waiting until the clock reaches its stamp.
+   */
   private update(r: StoredReading): LiveReading | null {
     const prev = this.latestByDevice.get(r.device);
-    if (prev && prev.ts >= r.ts) return null; // backfill and redelivery are not live
+    const at = readingTime(r.ts, this.now());
+    if (prev && (this.liveAt.get(r.device) ?? prev.ts) >= at) return null; // backfill and redelivery are not live
+    this.liveAt.set(r.device, at);
     let next: LiveReading;
     // a good reading becomes the live value itself (no copy: this is the ingest hot path)
     if (r.q === 'good') next = Object.assign(r, { goodTs: r.ts });

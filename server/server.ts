@@ -18,6 +18,7 @@ import { InfluxStore } from './store/influx.ts';
 import { DuckDbStore } from './store/duckdb.ts';
 import type { TelemetryStore } from './store/types.ts';
 import { LiveHub } from './live-hub.ts';
+import { CLOCK_AHEAD_MS } from './rules/engine.ts';
 import { Ingest } from './ingest.ts';
 import { Metrics } from './metrics.ts';
 import { buildApp } from './app.ts';
@@ -135,7 +136,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         await auth.start();
         await store.start();
         log.info({ store: store.kind, where: config.influx?.url ?? path.join(config.dataDir, 'gridwatch.duckdb') }, 'store ready');
-        live.seed(await store.latest());
+        // a reading stamped ahead of the clock (stored before it was bounded) is no device's latest value
+        live.seed(await store.latest(undefined, Date.now() + CLOCK_AHEAD_MS));
         const mqttOpts = {
           ...config.mqtt,
           ...config.ingest,

@@ -132,12 +132,19 @@ export class DuckDbStore implements TelemetryStore {
     return this.conn.select(sql, params);
   }
 
-  async latest(devices?: readonly string[]): Promise<StoredReading[]> {
-    const where = devices && devices.length ? `WHERE device IN (${devices.map(() => '?').join(', ')})` : '';
-    const rows = await this.select(
-      `SELECT * FROM reading ${where} QUALIFY row_number() OVER (PARTITION BY device ORDER BY ts DESC) = 1 ORDER BY device`,
-      devices ? [...devices] : [],
-    );
+  async latest(devices?: readonly string[], notAfter?: number): Promise<StoredReading[]> {
+    const conds: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (devices && devices.length) {
+      conds.push(`device IN (${devices.map(() => '?').join(', ')})`);
+      params.push(...devices);
+    }
+    if (notAfter !== undefined) {
+      conds.push('ts <= ?');
+      params.push(BigInt(Math.floor(notAfter)));
+    }
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+    const rows = await this.select(`SELECT * FROM reading ${where} QUALIFY row_number() OVER (PARTITION BY device ORDER BY ts DESC) = 1 ORDER BY device`, params);
     return rows.map((r) => this.toReading(r));
   }
 

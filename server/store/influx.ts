@@ -469,8 +469,11 @@ export class InfluxStore implements TelemetryStore {
     return out;
   }
 
-  async latest(devices?: readonly string[]): Promise<StoredReading[]> {
-    const where = devices && devices.length ? `WHERE ${devices.map((d) => `"device" = ${influxString(encodeTagValue(d))}`).join(' OR ')}` : '';
+  async latest(devices?: readonly string[], notAfter?: number): Promise<StoredReading[]> {
+    const conds: string[] = [];
+    if (devices && devices.length) conds.push(`(${devices.map((d) => `"device" = ${influxString(encodeTagValue(d))}`).join(' OR ')})`);
+    if (notAfter !== undefined) conds.push(`time <= ${Math.floor(notAfter)}ms`);
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
     // One newest row per device; grouping by every tag keeps the tag values.
     const series = await this.influxql(`SELECT * FROM ${MEASUREMENT} ${where} GROUP BY "device" ORDER BY time DESC LIMIT 1`);
     return series.flatMap((s) => s.values.map((row) => this.rowToReading(s, row)));

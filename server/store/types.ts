@@ -67,8 +67,12 @@ export interface TelemetryStore {
    */
   encode?(readings: readonly StoredReading[]): Uint8Array;
   writeEncoded?(chunks: readonly Uint8Array[]): Promise<void>;
-  /** The newest reading of each device (all devices when `devices` is absent). */
-  latest(devices?: readonly string[]): Promise<StoredReading[]>;
+  /**
+   * The newest reading of each device (all devices when `devices` is
+   * absent); with `notAfter` (epoch ms), the newest stamped at or before it:
+   * a reading stamped in the future is not any device's latest.
+   */
+  latest(devices?: readonly string[], notAfter?: number): Promise<StoredReading[]>;
   history(q: HistoryQuery): Promise<HistorySeries[]>;
   /** true when the store answers */
   ping(): Promise<boolean>;
