@@ -51,3 +51,4 @@ export {
   type Dlt645Read,
 } from './profile.ts';
 export { Dlt645Source } from './source.ts';
+export { MAX_PROBE_ADDRESSES, parseAddressList, probeAddresses, PROBE_IDENTIFIER, readBusAddress, type AddressReadResult, type ProbeResult } from './discover.ts';
