@@ -8,7 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agentStateTopic, SERVER_STATE_TOPIC } from '../../contract/index.ts';
+import { influxQuery } from '../harness/index.ts';
 import { login, TEST_PASSWORD } from '../support/server.ts';
+import type { Feed } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -187,4 +190,86 @@ export async function until(fn: () => Promise<string[]>, timeoutMs: number, what
     if (Date.now() > end) throw new Error(`${what} not reached in ${timeoutMs} ms:\n  ${last.slice(0, 20).join('\n  ')}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * An agent-shaped publisher that behaves as the edge agent's uplink does
+ * around a server restart: it polls every `intervalMs` and publishes at once
+ * (into the broker, which queues for a server that is away); when the server
+ * announces itself `online` again after an `offline`, it resends everything
+ * polled since the `offline`, marked late, one poll per `resendMs`, and only
+ * then its newer polls (they queue behind the resend, as in the spool).
+ */
+export class SpoolingAgent {
+  private readonly backlog: { ts: number }[] = [];
+  private readonly queued: { ts: number }[] = [];
+  resending = false;
+  private offlineSince: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** every poll published at least once, by ts */
+  readonly polled = new Set<number>();
+  resent = 0;
+
+  constructor(
+    private readonly feed: Feed,
+    private readonly meters: readonly string[],
+    private readonly o: { intervalMs: number; resendMs: number },
+  ) {}
+
+  async start(): Promise<void> {
+    const c = this.feed.client;
+    await c.publishAsync(agentStateTopic(this.feed.agent), 'online', { qos: 1, retain: true });
+    c.on('message', (topic, payload, packet) => {
+      if (topic !== SERVER_STATE_TOPIC) return;
+      const s = payload.toString('utf8');
+      if (s === 'offline' && this.offlineSince === null) this.offlineSince = Date.now();
+      if (s === 'online' && !packet.retain && this.offlineSince !== null) this.resend();
+    });
+    await c.subscribeAsync(SERVER_STATE_TOPIC, { qos: 1 });
+    this.timer = setInterval(() => this.poll(), this.o.intervalMs);
+  }
+
+  private poll(): void {
+    const p = { ts: Date.now() };
+    if (this.offlineSince !== null) this.backlog.push(p);
+    if (this.resending) this.queued.push(p);
+    else this.send(p, false);
+  }
+
+  private send(p: { ts: number }, late: boolean): Promise<unknown> {
+    this.polled.add(p.ts);
+    this.chain = this.chain.then(() => this.feed.publish(this.meters.map((device) => ({ device, ts: p.ts, v: { ua: 230, ub: 230, uc: 230, ia: 50 }, ...(late ? { late: true } : {}) }))));
+    return this.chain;
+  }
+
+  private resend(): void {
+    const backlog = this.backlog.splice(0);
+    this.offlineSince = null;
+    this.resending = true;
+    void (async () => {
+      for (const p of backlog) {
+        await this.send(p, true);
+        this.resent++;
+        await new Promise((r) => setTimeout(r, this.o.resendMs));
+      }
+      this.resending = false;
+      // polled during the resend: late only if older than the agent's lateAfterMs (10 s) by now
+      for (const p of this.queued.splice(0)) void this.send(p, Date.now() - p.ts > 10_000);
+    })();
+  }
+
+  /** Stops polling and waits until everything polled is sent (the resend included). */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.resending) await new Promise((r) => setTimeout(r, 50));
+    await this.chain.catch(() => undefined);
+  }
+}
+
+/** Readings per device in an InfluxDB database (measurement `reading`). */
+export async function storedPerDevice(influxUrl: string, db: string): Promise<Map<string, number>> {
+  const res = await influxQuery(influxUrl, db, 'SELECT count("ia") FROM reading GROUP BY "device"');
+  return new Map((res[0]?.series ?? []).map((s) => [s.tags?.device ?? '', Number(s.values[0]![1])]));
 }
