@@ -241,7 +241,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const allowed = sitesOf(req.session);
     const storeOk = await deps.store.ping();
     const brokerOk = deps.ingest.connected;
-    const agentVisible = (a: string) => siteVisible(allowed, stations.siteOfAgent(a));
+    const agentVisible = (a: string) => stations.agentVisible(allowed, a);
     let rejected = await deps.metrics.rejectedSummary();
     let agents = deps.ingest.agents();
     if (allowed) {

@@ -23,7 +23,8 @@ export function siteVisible(allowed: ReadonlySet<string> | null, site: string | 
 export class StationIndex {
   readonly siteIds: ReadonlySet<string>;
   private readonly deviceSite = new Map<string, string>();
-  private readonly agentSite = new Map<string, string>();
+  /** an agent's sites: its rooms' (`agent`, `agents`), which may lie in several */
+  private readonly agentSites = new Map<string, string[]>();
   /** line id / transformer id → the meters measuring it, with their sites (ids are unique per site) */
   readonly lineMeters = new Map<string, Array<{ site: string; meter: string }>>();
   readonly transformerMeters = new Map<string, Array<{ site: string; meter: string }>>();
@@ -34,7 +35,10 @@ export class StationIndex {
       map.set(id, [...(map.get(id) ?? []), { site, meter }]);
     for (const site of topology.sites)
       for (const room of site.rooms) {
-        if (room.agent) this.agentSite.set(room.agent, site.id);
+        for (const a of [...(room.agent ? [room.agent] : []), ...(room.agents ?? [])]) {
+          const list = this.agentSites.get(a) ?? [];
+          if (!list.includes(site.id)) this.agentSites.set(a, [...list, site.id]);
+        }
         for (const d of room.sensors) this.deviceSite.set(d, site.id);
         for (const t of room.transformers) {
           if (t.meter) {
@@ -54,13 +58,16 @@ export class StationIndex {
     return this.deviceSite.get(device);
   }
 
-  siteOfAgent(agent: string): string | undefined {
-    return this.agentSite.get(agent);
+  /** Whether an agent reports for a site in `allowed` (null: all); an agent the topology does not name is visible to unscoped users only. */
+  agentVisible(allowed: ReadonlySet<string> | null, agent: string): boolean {
+    return allowed === null || (this.agentSites.get(agent) ?? []).some((s) => allowed.has(s));
   }
 
   /** The site of an alarm source: a meter or sensor, an agent, a `site/transformer`, a site (calls). */
   siteOfSource(source: string): string | undefined {
-    const site = this.deviceSite.get(source) ?? this.agentSite.get(source);
+    const sites = this.agentSites.get(source);
+    // an agent of several sites: its alarms belong to its first
+    const site = this.deviceSite.get(source) ?? sites?.[0];
     if (site !== undefined) return site;
     const head = source.split('/')[0]!;
     return this.siteIds.has(head) ? head : undefined;

@@ -1,0 +1,54 @@
+/**
+ * The dashboard for a user scoped to one station, in real headless Chromium
+ * against the full rig (server, Modbus simulator, edge agents): it logs in,
+ * shows that station's rooms with live values and nothing of the other, its
+ * alarm page loads, and the page raises no script error and gets no refused
+ * request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, loginPage, screenshotPath } from '../support/browser.ts';
+import { startRig, type Rig } from '../browser/rig.ts';
+
+const PW = 'east-password-1';
+let rig: Rig;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+
+beforeAll(async () => {
+  [rig, browser] = await Promise.all([startRig(), launchChromium()]);
+  const r = await rig.server.fetch('/api/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'east-operator', password: PW, role: 'operator', sites: ['b-east'] }) });
+  expect(r.status, await r.clone().text()).toBe(201);
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400 && res.url().includes('/api/')) problems.push(`${res.status()} ${res.url()}`);
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await rig?.stop();
+});
+
+describe('dashboard for a user scoped to one station', () => {
+  it('shows its station only, live, and the alarm page, without errors', async () => {
+    await loginPage(page, rig.server.server.url, 'east-operator', PW);
+    // before the login the page asked who it is and was told 401: expected
+    expect(problems.filter((p) => !p.startsWith('401 ') || !p.endsWith('/api/me'))).toEqual([]);
+    problems.length = 0;
+    await page.waitForSelector('.room-card[data-room="b-east/r1"]');
+    for (const d of ['b-m1', 'b-m2']) await page.waitForSelector(`.lrow[data-device="${d}"].q-good`, { timeout: 15_000 });
+    expect(await page.$('.room-card[data-room="b-west/r2"]')).toBeNull();
+    expect(await page.$('.lrow[data-device="b-m5"]')).toBeNull();
+    expect(await page.textContent('.summary [data-k="rooms"] b')).toBe('1');
+    await page.screenshot({ path: await screenshotPath('scoped-overview'), fullPage: true });
+    await page.goto(`${rig.server.server.url}/#/alarms`);
+    await page.waitForSelector('#conn[data-state="open"]');
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: await screenshotPath('scoped-alarms'), fullPage: true });
+    expect(await page.$('.lrow[data-device="b-m5"]')).toBeNull();
+    expect(problems).toEqual([]);
+  });
+});
