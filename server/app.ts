@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest, type Fa
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
 import { QUANTITY_NAMES, isQuantity, type Quantity, type Topology } from '../contract/index.ts';
 import type { TelemetryStore, Aggregate } from './store/types.ts';
 import type { LiveHub } from './live-hub.ts';
@@ -156,11 +157,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  const sessionOf = (req: FastifyRequest): Session | null => {
+  const tokenOf = (req: FastifyRequest): string | undefined => {
     const h = req.headers.authorization;
     const bearer = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
-    return deps.auth.verify(bearer ?? req.cookies[SESSION_COOKIE]);
+    return bearer ?? req.cookies[SESSION_COOKIE];
   };
+  const sessionOf = (req: FastifyRequest): Session | null => deps.auth.verify(tokenOf(req));
   app.decorateRequest('session', null);
   const audit = (req: FastifyRequest, e: Omit<Parameters<AuditLog['record']>[0], 'ip'>) => deps.audit.record({ ...e, ip: req.ip });
   const setSession = (reply: FastifyReply, token: string) =>
@@ -361,9 +363,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
+  // open connections by user: a change to the user ends those its session no longer allows as they are
+  const sockets = new Map<string, Set<{ socket: WebSocket; token: string | undefined; sites: string }>>();
+  deps.auth.onUserChange((username) => {
+    for (const c of sockets.get(username) ?? []) {
+      const now = deps.auth.verify(c.token);
+      if (!now || JSON.stringify(now.sites ?? null) !== c.sites) c.socket.close(1008, 'session ended or changed; reconnect');
+    }
+  });
   app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket, req) => {
+    const session = req.session!;
     // the session's stations bound everything the connection is sent, whatever it subscribes to
-    deps.live.addClient(socket, { sites: req.session?.sites ?? null });
+    deps.live.addClient(socket, { sites: session.sites ?? null });
+    const entry = { socket, token: tokenOf(req), sites: JSON.stringify(session.sites ?? null) };
+    const mine = sockets.get(session.username) ?? new Set();
+    sockets.set(session.username, mine.add(entry));
+    socket.on('close', () => {
+      mine.delete(entry);
+      if (mine.size === 0 && sockets.get(session.username) === mine) sockets.delete(session.username);
+    });
   });
 
   const dir = deps.dashboardDir;

@@ -164,11 +164,26 @@ export class Auth {
     }
   }
 
-  /** Runs user changes one after another and saves the users after each. */
-  private change<T>(fn: () => Promise<T> | T): Promise<T> {
+  private readonly changeListeners: Array<(username: string) => void> = [];
+
+  /** Called after a user's role, stations, state or password changed, or it was deleted (to end its live connections). */
+  onUserChange(fn: (username: string) => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** Runs user changes one after another and saves the users after each; `username`'s listeners are told once saved. */
+  private change<T>(fn: () => Promise<T> | T, username?: string): Promise<T> {
     const run = this.saving.then(async () => {
       const r = await fn();
       await this.save();
+      if (username !== undefined)
+        for (const l of this.changeListeners) {
+          try {
+            l(username);
+          } catch (err) {
+            this.log.error({ err, username }, 'user change listener failed');
+          }
+        }
       return r;
     });
     this.saving = run.catch(() => undefined);
@@ -241,7 +256,7 @@ export class Auth {
       } else if (patch.disabled === false) delete next.disabled;
       this.users.set(username, next);
       return viewOf(next);
-    });
+    }, username);
   }
 
   deleteUser(username: string): Promise<void> {
@@ -250,7 +265,7 @@ export class Auth {
       this.keepAnAdmin(u, 'delete');
       this.users.delete(username);
       if (username === 'admin') await this.removeInitialPassword();
-    });
+    }, username);
   }
 
   /**
@@ -292,7 +307,7 @@ export class Auth {
       this.users.set(username, { ...u, passwordHash, gen, updatedAt: this.now() });
       if (username === 'admin') await this.removeInitialPassword();
       return gen;
-    });
+    }, username);
   }
 
   private async removeInitialPassword(): Promise<void> {

@@ -113,6 +113,35 @@ describe('changing users', () => {
     expect((await withCookie(cookie, '/api/me')).status).toBe(401);
   });
 
+  it('open WebSockets of a user end when it is disabled, deleted, its password reset or its stations changed; a role change keeps them', async () => {
+    const closed = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    const open = async (cookie: string) => {
+      const ws = new WebSocket(ts.wsUrl, { headers: { cookie } });
+      await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+      return ws;
+    };
+    await create('us-live');
+    const cookie = await login(ts.server.url, 'us-live', PW);
+    const bySites = await open(cookie);
+    const c1 = closed(bySites);
+    expect((await admin('/api/users/us-live', 'PATCH', { role: 'operator' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bySites.readyState).toBe(WebSocket.OPEN);
+    expect((await admin('/api/users/us-live', 'PATCH', { sites: ['us-a'] })).status).toBe(200);
+    expect(await c1).toBe(1008);
+    const scoped = await open(cookie);
+    const c2 = closed(scoped);
+    expect((await admin('/api/users/us-live', 'PATCH', { disabled: true })).status).toBe(200);
+    expect(await c2).toBe(1008);
+    await admin('/api/users/us-live', 'PATCH', { disabled: false });
+    for (const [method, url, body] of [['PUT', '/api/users/us-live/password', { password: 'live-password-2' }], ['DELETE', '/api/users/us-live', undefined]] as const) {
+      const ws = await open(await login(ts.server.url, 'us-live', method === 'PUT' ? PW : 'live-password-2'));
+      const c = closed(ws);
+      expect((await admin(url, method, body)).status).toBe(200);
+      expect(await c, url).toBe(1008);
+    }
+  });
+
   it('deleting ends the sessions; an unknown user is 404', async () => {
     await create('us-del');
     const cookie = await login(ts.server.url, 'us-del', PW);
