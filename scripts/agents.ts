@@ -20,6 +20,8 @@ Commands:
                                external broker: GW_MQTT_USERNAME / GW_MQTT_PASSWORD)
   mosquitto --out DIR          writes DIR/passwd and DIR/acl for Mosquitto 2
                                (password_file / acl_file; then SIGHUP mosquitto)
+                               [--server-users N]: gridwatch-server, -2 … -N, one
+                               per server instance on that broker (default 1)
 
 Options:
   --data-dir DIR   the server's data directory (default: $GW_DATA_DIR, else ./data)
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         site: { type: 'string' },
         out: { type: 'string' },
+        'server-users': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -110,7 +113,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'mosquitto': {
       if (!values.out) throw new UsageError('mosquitto needs --out DIR');
-      const f = await writeMosquittoFiles(creds, values.out);
+      const n = values['server-users'] === undefined ? 1 : Number(values['server-users']);
+      if (!Number.isInteger(n) || n < 1 || n > 32) throw new UsageError('--server-users: a whole number from 1 to 32');
+      const f = await writeMosquittoFiles(creds, values.out, { serverUsers: n });
       out(json, `wrote ${f.passwordFile} and ${f.aclFile} (${f.users.length} users: ${f.users.join(', ')})`, f);
       return 0;
     }

@@ -42,6 +42,13 @@ export const ServerConfigSchema = z.strictObject({
     clientId: z.string().optional(),
     /** shared-subscription group (`$share/<group>/…`); only with an external broker */
     sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /**
+     * for an external Mosquitto: the server writes its password file (`passwd`) and ACL file (`acl`) here, made
+     * from the agent credentials, at start and after every change (scripts/agents.ts mosquitto does it by hand)
+     */
+    mosquittoFilesDir: z.string().min(1).optional(),
+    /** server user names written there: gridwatch-server, gridwatch-server-2 … (one per server instance on that broker) */
+    mosquittoServerUsers: z.number().int().min(1).max(32).default(1),
     /** serve only these sites (topic level `{site}`); empty → every site */
     sites: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)).default([]),
     /** TLS to an external broker (mqtts:// URL): PEM file paths */
@@ -239,6 +246,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_MQTT_USERNAME', ['mqtt', 'username'], String],
     ['GW_MQTT_PASSWORD', ['mqtt', 'password'], String],
     ['GW_MQTT_SHARED_GROUP', ['mqtt', 'sharedGroup'], String],
+    ['GW_MQTT_MOSQUITTO_FILES_DIR', ['mqtt', 'mosquittoFilesDir'], String],
     ['GW_MQTT_SITES', ['mqtt', 'sites'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_MQTT_EMBEDDED_PORT', ['mqtt', 'embedded', 'port'], num],
     ['GW_MQTT_ALLOW_ANONYMOUS', ['mqtt', 'embedded', 'allowAnonymous'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],

@@ -10,7 +10,7 @@
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hashMqttPassword, type AgentCredentials } from './mqtt-credentials.ts';
-import { renderMosquittoAcl } from './mqtt-policy.ts';
+import { renderMosquittoAcl, serverUsernames } from './mqtt-policy.ts';
 
 export interface MosquittoFiles {
   passwordFile: string;
@@ -18,15 +18,17 @@ export interface MosquittoFiles {
   users: string[];
 }
 
-export async function mosquittoPasswordText(credentials: AgentCredentials): Promise<string> {
+/** `serverUsers`: how many server user names (`gridwatch-server`, `gridwatch-server-2`, …), one per server instance on this broker */
+export async function mosquittoPasswordText(credentials: AgentCredentials, serverUsers = 1): Promise<string> {
   const server = credentials.serverCredentials();
-  const lines = [`${server.username}:${await hashMqttPassword(server.password)}`];
+  const lines: string[] = [];
+  for (const u of serverUsernames(serverUsers)) lines.push(`${u}:${await hashMqttPassword(server.password)}`);
   for (const c of credentials.all().sort((a, b) => a.agent.localeCompare(b.agent))) if (!c.revoked) lines.push(`${c.agent}:${c.passwordHash}`);
   return `${lines.join('\n')}\n`;
 }
 
-export function mosquittoAclText(credentials: AgentCredentials): string {
-  return renderMosquittoAcl(credentials.all().filter((c) => !c.revoked), [credentials.serverCredentials().username]);
+export function mosquittoAclText(credentials: AgentCredentials, serverUsers = 1): string {
+  return renderMosquittoAcl(credentials.all().filter((c) => !c.revoked), serverUsernames(serverUsers));
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
@@ -37,12 +39,12 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 /** Writes `<dir>/passwd` and `<dir>/acl` (mode 600). */
-export async function writeMosquittoFiles(credentials: AgentCredentials, dir: string): Promise<MosquittoFiles> {
+export async function writeMosquittoFiles(credentials: AgentCredentials, dir: string, opts: { serverUsers?: number } = {}): Promise<MosquittoFiles> {
   await mkdir(dir, { recursive: true });
   const passwordFile = path.join(dir, 'passwd');
   const aclFile = path.join(dir, 'acl');
-  const passwords = await mosquittoPasswordText(credentials);
+  const passwords = await mosquittoPasswordText(credentials, opts.serverUsers);
   await writeAtomic(passwordFile, passwords);
-  await writeAtomic(aclFile, mosquittoAclText(credentials));
+  await writeAtomic(aclFile, mosquittoAclText(credentials, opts.serverUsers));
   return { passwordFile, aclFile, users: passwords.trim().split('\n').map((l) => l.split(':')[0]!) };
 }

@@ -19,7 +19,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isTopicId } from '../contract/index.ts';
-import { RESERVED_PREFIX, SERVER_USERNAME, type MqttIdentity, type RefusalReason } from './mqtt-policy.ts';
+import { RESERVED_PREFIX, SERVER_USERNAME, isServerUsername, type MqttIdentity, type RefusalReason } from './mqtt-policy.ts';
 
 const pbkdf2 = promisify(pbkdf2Cb);
 
@@ -91,6 +91,7 @@ export class AgentCredentials {
   private serverSecret = '';
   private chain: Promise<unknown> = Promise.resolve();
   private readonly cutOffListeners: Array<(agent: string, why: 'rotated' | 'revoked' | 'removed') => void> = [];
+  private readonly changeListeners: Array<() => void> = [];
   private watching = false;
 
   constructor(
@@ -142,6 +143,21 @@ export class AgentCredentials {
   /** Called when an agent's password stops being valid (rotated, revoked, removed from the file). */
   onCutOff(fn: (agent: string, why: 'rotated' | 'revoked' | 'removed') => void): void {
     this.cutOffListeners.push(fn);
+  }
+
+  /** Called after any change of the credentials (made here or read from the file). */
+  onChange(fn: () => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  private changed(): void {
+    for (const fn of this.changeListeners) {
+      try {
+        fn();
+      } catch {
+        // a listener's failure must not undo the change
+      }
+    }
   }
 
   list(): AgentInfo[] {
@@ -209,7 +225,7 @@ export class AgentCredentials {
 
   /** Checks a CONNECT's user name and password. */
   async verify(username: string, password: string | undefined): Promise<VerifyResult> {
-    if (username === SERVER_USERNAME) {
+    if (isServerUsername(username)) {
       const a = Buffer.from(password ?? '');
       const b = Buffer.from(this.serverSecret);
       if (this.serverSecret && a.length === b.length && timingSafeEqual(a, b)) return { ok: true, identity: { kind: 'server', username } };
@@ -247,6 +263,8 @@ export class AgentCredentials {
     const next = await this.read();
     const before = this.agents;
     this.agents = next;
+    const same = before.size === next.size && [...next].every(([id, c]) => JSON.stringify(before.get(id)) === JSON.stringify(c));
+    if (!same) this.changed();
     for (const [id, old] of before) {
       const now = next.get(id);
       if (!now) this.cutOff(id, 'removed');
@@ -297,6 +315,7 @@ export class AgentCredentials {
     await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     await chmod(tmp, 0o600);
     await rename(tmp, this.file);
+    this.changed();
   }
 }
 

@@ -20,6 +20,21 @@ export const SERVER_USERNAME = 'gridwatch-server';
 /** Agent ids may not start with it: it is the server's, and the edge agent's default client id prefix. */
 export const RESERVED_PREFIX = 'gridwatch-';
 
+/**
+ * The server's user names: `gridwatch-server`, and `gridwatch-server-<n>` for
+ * further server instances (all with the same secret). Mosquitto ties the
+ * client id to the user name, so two server instances on one Mosquitto need
+ * two user names.
+ */
+export function isServerUsername(u: string): boolean {
+  return u === SERVER_USERNAME || /^gridwatch-server-[A-Za-z0-9_.-]{1,32}$/.test(u);
+}
+
+/** `gridwatch-server`, `gridwatch-server-2`, … `gridwatch-server-<n>` */
+export function serverUsernames(n: number): string[] {
+  return Array.from({ length: Math.max(1, n) }, (_, i) => (i === 0 ? SERVER_USERNAME : `${SERVER_USERNAME}-${i + 1}`));
+}
+
 export type MqttIdentity =
   | { kind: 'anonymous' }
   | { kind: 'server'; username: string }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { AgentCredentials } from './mqtt-credentials.ts';
-import { SERVER_USERNAME } from './mqtt-policy.ts';
+import { isServerUsername } from './mqtt-policy.ts';
 import { writeMosquittoFiles } from './mosquitto-files.ts';
 import { readFile } from 'node:fs/promises';
 import { InfluxStore } from './store/influx.ts';
@@ -125,11 +125,15 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         const filesDir = config.mqtt.mosquittoFilesDir;
         if (filesDir) {
           // before the ingest connects: Mosquitto needs the server's user in its password file
+          let writing: Promise<void> = Promise.resolve();
+          // one write at a time, in the order of the changes
           const write = () =>
-            writeMosquittoFiles(mqttCredentials, filesDir).then(
-              (f) => log.info({ dir: filesDir, users: f.users.length }, 'Mosquitto password and ACL files written'),
-              (err) => log.error({ err, dir: filesDir }, 'writing the Mosquitto password and ACL files failed'),
-            );
+            (writing = writing.then(() =>
+              writeMosquittoFiles(mqttCredentials, filesDir, { serverUsers: config.mqtt.mosquittoServerUsers }).then(
+                (f) => log.info({ dir: filesDir, users: f.users.length }, 'Mosquitto password and ACL files written'),
+                (err) => log.error({ err, dir: filesDir }, 'writing the Mosquitto password and ACL files failed'),
+              ),
+            ));
           await write();
           mqttCredentials.onChange(() => void write());
         }
@@ -143,8 +147,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           ...config.ingest,
           url: mqttUrl,
           // the embedded broker knows the server by its generated secret; an external one by mqtt.username/password
-          // (the latter may name SERVER_USERNAME without a password: the secret in the data dir is used, as in the Mosquitto export)
-          ...(broker || (config.mqtt.username === SERVER_USERNAME && !config.mqtt.password) ? mqttCredentials.serverCredentials() : {}),
+          // (the latter may name gridwatch-server or gridwatch-server-<n> without a password: the secret in the data dir is used, as in the Mosquitto export)
+          ...(broker ? mqttCredentials.serverCredentials() : {}),
+          ...(!broker && config.mqtt.username && isServerUsername(config.mqtt.username) && !config.mqtt.password
+            ? { username: config.mqtt.username, password: mqttCredentials.serverCredentials().password }
+            : {}),
           tls: config.mqtt.tls ? await loadClientTls(config.mqtt.tls) : undefined,
         };
         ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices, topology: topo.topology, audit });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStateTopic, readingsTopic } from '../../contract/index.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { recorder, runPublishCases, runSubscribeCases, tryConnect, type MatrixEnv } from './mqtt-matrix.ts';
+import { recorder, runPublishCases, runSubscribeCases, tryConnect, whoOf, type MatrixEnv } from './mqtt-matrix.ts';
 
 let ts: TestServer;
 let env: MatrixEnv;
@@ -22,10 +22,10 @@ beforeAll(async () => {
     url: ts.server.mqttUrl,
     x: { agent: 'sec-x', site: 'sec-s1', password: x.password },
     y: { agent: 'sec-y', site: 'sec-s2', password: y.password },
-    server: ts.mqttServer(),
+    server: { ...ts.mqttServer(), spyUser: 'gridwatch-server-spy', probeUser: 'gridwatch-server-probe' },
     revoked: { agent: 'sec-r', password: r.password },
   };
-  spy = await recorder(env.url, { ...ts.mqttServer(), clientId: 'sec-spy' }, 'gridwatch/v1/#');
+  spy = await recorder(env.url, whoOf(env, 'spy'), 'gridwatch/v1/#');
 }, 60_000);
 
 afterAll(async () => {

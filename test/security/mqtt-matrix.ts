@@ -18,7 +18,8 @@ export interface MatrixEnv {
   /** agent X of site SX, agent Y of site SY */
   x: { agent: string; site: string; password: string };
   y: { agent: string; site: string; password: string };
-  server: { username: string; password: string };
+  /** the server's identity; `spyUser` / `probeUser` are further server user names (a broker may tie the client id to the user) */
+  server: { username: string; password: string; spyUser: string; probeUser: string };
   /** an agent whose credentials were revoked (its password was right) */
   revoked: { agent: string; password: string };
   /** extra mqtt.js options (TLS) */
@@ -100,8 +101,10 @@ export function publishCases(env: MatrixEnv): PublishCase[] {
   ];
 }
 
-export function whoOf(env: MatrixEnv, as: 'x' | 'y' | 'server', clientSuffix = ''): Who {
-  if (as === 'server') return { username: env.server.username, password: env.server.password, clientId: `matrix-server${clientSuffix}` };
+export function whoOf(env: MatrixEnv, as: 'x' | 'y' | 'server' | 'probe' | 'spy'): Who {
+  if (as === 'server') return { username: env.server.username, password: env.server.password, clientId: 'matrix-server' };
+  if (as === 'probe') return { username: env.server.probeUser, password: env.server.password, clientId: 'matrix-probe' };
+  if (as === 'spy') return { username: env.server.spyUser, password: env.server.password, clientId: 'matrix-spy' };
   const a = env[as];
   return { username: a.agent, password: a.password, clientId: a.agent };
 }
@@ -142,7 +145,7 @@ export function subscribeCases(env: MatrixEnv): SubscribeCase[] {
   const { x, y } = env;
   return [
     { name: 'X subscribes #, sees Y\'s watermark', as: 'x', filter: '#', probe: watermarkTopic(y.agent), allowed: false },
-    { name: 'X subscribes gridwatch/v1/#, sees its own watermark', as: 'x', filter: 'gridwatch/v1/#', probe: watermarkTopic(x.agent), allowed: false },
+    { name: 'X subscribes every watermark, sees Y\'s', as: 'x', filter: 'gridwatch/v1/agent/+/watermark', probe: watermarkTopic(y.agent), allowed: false },
     { name: 'X subscribes Y\'s watermark', as: 'x', filter: watermarkTopic(y.agent), probe: watermarkTopic(y.agent), allowed: false },
     { name: 'X subscribes its own watermark', as: 'x', filter: watermarkTopic(x.agent), probe: watermarkTopic(x.agent), allowed: true },
     { name: 'X subscribes the server state', as: 'x', filter: SERVER_STATE_TOPIC, probe: SERVER_STATE_TOPIC, allowed: true },
@@ -153,7 +156,7 @@ export function subscribeCases(env: MatrixEnv): SubscribeCase[] {
 /** Subscribes as the case's agent, lets the server publish the probe, reports delivery. */
 export async function runSubscribeCases(env: MatrixEnv): Promise<Array<{ name: string; delivered: boolean; allowed: boolean; granted: number }>> {
   const out: Array<{ name: string; delivered: boolean; allowed: boolean; granted: number }> = [];
-  const pub = await tryConnect(env.url, whoOf(env, 'server', '-probe'), env.extra);
+  const pub = await tryConnect(env.url, whoOf(env, 'probe'), env.extra);
   if (!pub.client) throw new Error(`server identity could not connect (${pub.result.code})`);
   for (const c of subscribeCases(env)) {
     const sub = await recorder(env.url, whoOf(env, c.as), c.filter, env.extra);
