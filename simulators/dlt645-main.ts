@@ -5,12 +5,14 @@
  *
  *   tsx simulators/dlt645-main.ts (--port 5645 [--host 127.0.0.1] | --serial /tmp/b [--baud 2400])
  *                                 [--meters 3] [--first-address 000000000001] [--seed 1]
- *                                 [--dead 000000000002,…] [--max-value-bytes 196]
+ *                                 [--dead 000000000002,…] [--max-value-bytes 196] [--line-time-ms <turnaround>]
  *
  * Meters get consecutive addresses from --first-address; the first is a
  * transformer (feeder load), the others alternate residential and commercial.
  * DL/T 645's XX.XXXX kW format tops out at 79.9999, so larger loads read as
- * that, as on a real meter. --dead meters never answer.
+ * that, as on a real meter. --dead meters never answer. --line-time-ms (serial
+ * only) makes each answer wait as long as the request and reply would take on
+ * a real line at --baud, plus the given meter turnaround in ms.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -37,6 +39,7 @@ try {
       seed: { type: 'string', default: '1' },
       dead: { type: 'string', default: '' },
       'max-value-bytes': { type: 'string', default: '196' },
+      'line-time-ms': { type: 'string' },
     },
     strict: true,
   }).values;
@@ -62,7 +65,9 @@ if (args.port !== undefined) {
 } else {
   const baudRate = Number(args.baud);
   if (![1200, 2400, 4800, 9600, 19_200].includes(baudRate)) fail(`--baud: 1200, 2400, 4800, 9600 or 19200, got ${args.baud}`);
-  transport = { kind: 'serial', path: args.serial!, baudRate };
+  const turnaround = args['line-time-ms'] === undefined ? undefined : Number(args['line-time-ms']);
+  if (turnaround !== undefined && (!Number.isFinite(turnaround) || turnaround < 0 || turnaround > 10_000)) fail(`--line-time-ms: 0..10000, got ${args['line-time-ms']}`);
+  transport = { kind: 'serial', path: args.serial!, baudRate, ...(turnaround !== undefined ? { lineTime: { turnaroundMs: turnaround } } : {}) };
 }
 
 const profileOf = (i: number): MeterProfile => (i === 0 ? 'feeder' : i % 2 === 1 ? 'residential' : 'commercial');

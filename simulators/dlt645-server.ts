@@ -29,7 +29,20 @@ export interface Dlt645SimMeter {
   maxValueBytes?: number;
 }
 
-export type Dlt645SimTransport = { kind: 'tcp'; host?: string; port: number } | { kind: 'serial'; path: string; baudRate?: number };
+export type Dlt645SimTransport =
+  | { kind: 'tcp'; host?: string; port: number }
+  | {
+      kind: 'serial';
+      path: string;
+      baudRate?: number;
+      /**
+       * A pty moves bytes at once whatever its baud rate; with this the meter
+       * answers only after the request and its reply would have taken on a
+       * real line (11 bits a byte, 8E1) plus `turnaroundMs`, so a bus reads at
+       * the line's pace. Default false.
+       */
+      lineTime?: { turnaroundMs?: number };
+    };
 
 export interface Dlt645SimulatorOptions {
   transport: Dlt645SimTransport;
@@ -171,6 +184,14 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     return { frame, control: control!, data: data!, delayMs };
   }
 
+  /** the line time of the request and its reply, ms; 0 unless the serial transport asks for it */
+  const lineMs = (reqBytes: number, replyBytes: number): number => {
+    const t = opts.transport;
+    if (t.kind !== 'serial' || !t.lineTime) return 0;
+    // the master's FE preamble is not in reqBytes (the parser drops it): count the usual four
+    return ((reqBytes + 4 + replyBytes) * 11 * 1000) / (t.baudRate ?? 2400) + (t.lineTime.turnaroundMs ?? 0);
+  };
+
   async function handle(req: SimRequest, write: (b: Buffer) => Promise<void>): Promise<void> {
     stats.requests++;
     const fn = req.control & 0x1f;
@@ -202,7 +223,8 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
       return;
     }
     const { m, r } = answers[0]!;
-    if (r!.delayMs > 0) await delay(r!.delayMs);
+    const wait = r!.delayMs + lineMs(12 + req.data.length, r!.frame.length);
+    if (wait > 0) await delay(wait);
     if (stopped) return;
     if (r!.garbage) {
       stats.garbage++;
