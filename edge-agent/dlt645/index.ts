@@ -1,4 +1,4 @@
-/** Public surface of the DL/T 645-2007 part of the edge agent (CONVENTIONS.md §4). */
+/** Public surface of the DL/T 645-2007 part of the edge agent: other folders import from here (or from edge-agent/index.ts). */
 export { decodeBcd, encodeBcd, type BcdFormat, type BcdResult } from './bcd.ts';
 export { Dlt645Bus, MAX_FOLLOW_UPS, type Dlt645BusOptions, type Dlt645BusStats } from './bus.ts';
 export {
