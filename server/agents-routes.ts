@@ -6,7 +6,7 @@
  *   POST   /api/agents/:agent/rotate     → { agent, password }; the old password stops working, a connected client is cut off
  *   POST   /api/agents/:agent/revoke     → { agent }; a connected client is cut off
  *
- * Admins only. `site` may be left out when the topology names the agent; when
+ * Admins of every station only. `site` may be left out when the topology names the agent; when
  * both say something they must agree. Every change is audited.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -23,6 +23,8 @@ const STATUS: Record<CredentialError['code'], number> = {
 };
 
 const AGENT = { type: 'string', minLength: 1, maxLength: 64 } as const;
+/** credentials of any site's agents: admins of every station only */
+const ADMIN = { minRole: 'admin' as const, allSites: true };
 const params = { type: 'object', required: ['agent'], additionalProperties: false, properties: { agent: AGENT } } as const;
 
 /** agent id → site, from the topology's rooms */
@@ -45,12 +47,12 @@ export async function agentRoutes(app: FastifyInstance, opts: { credentials: Age
     throw err;
   });
 
-  app.get('/api/agents', { config: { minRole: 'admin' } }, async () => ({ agents: credentials.list() }));
+  app.get('/api/agents', { config: ADMIN }, async () => ({ agents: credentials.list() }));
 
   app.post<{ Body: { agent: string; site?: string } }>(
     '/api/agents',
     {
-      config: { minRole: 'admin' },
+      config: ADMIN,
       schema: { body: { type: 'object', additionalProperties: false, required: ['agent'], properties: { agent: AGENT, site: { type: 'string', minLength: 1, maxLength: 64 } } } },
     },
     async (req, reply) => {
@@ -66,13 +68,13 @@ export async function agentRoutes(app: FastifyInstance, opts: { credentials: Age
     },
   );
 
-  app.post<{ Params: { agent: string } }>('/api/agents/:agent/rotate', { config: { minRole: 'admin' }, schema: { params } }, async (req) => {
+  app.post<{ Params: { agent: string } }>('/api/agents/:agent/rotate', { config: ADMIN, schema: { params } }, async (req) => {
     const r = await credentials.rotate(req.params.agent);
     audit.record({ kind: 'agent_rotated', actor: actor(req), ip: req.ip, target: r.agent.agent });
     return r;
   });
 
-  app.post<{ Params: { agent: string } }>('/api/agents/:agent/revoke', { config: { minRole: 'admin' }, schema: { params } }, async (req) => {
+  app.post<{ Params: { agent: string } }>('/api/agents/:agent/revoke', { config: ADMIN, schema: { params } }, async (req) => {
     const agent = await credentials.revoke(req.params.agent);
     audit.record({ kind: 'agent_revoked', actor: actor(req), ip: req.ip, target: agent.agent });
     return { agent };

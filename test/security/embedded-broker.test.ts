@@ -187,6 +187,12 @@ describe('admin API /api/agents', () => {
     expect(list).toContain('"sec-api"');
     expect(list).not.toMatch(/passwordHash|\$7\$/);
     expect((await ts.fetch('/api/agents', { role: 'operator' })).status).toBe(403);
+    // an admin of some stations only manages no agent credentials
+    await ts.server.auth.putUser('sec-site-admin', 'site-admin-password', 'admin', ['sec-s1']);
+    const { login } = await import('../support/server.ts');
+    const scoped = await login(ts.server.url, 'sec-site-admin', 'site-admin-password');
+    expect((await fetch(`${ts.server.url}/api/agents`, { headers: { cookie: scoped } })).status).toBe(403);
+    expect((await fetch(`${ts.server.url}/api/agents/sec-api/revoke`, { method: 'POST', headers: { cookie: scoped } })).status).toBe(403);
     expect((await fetch(`${ts.server.url}/api/agents`)).status).toBe(401);
     expect(ts.server.audit.query({ kind: ['agent_provisioned'] }).some((e) => e.target === 'sec-api' && e.actor === 'admin')).toBe(true);
   });
