@@ -18,6 +18,7 @@ import { overviewView } from './views/overview.ts';
 import { roomView } from './views/room.ts';
 import { chartsView } from './views/charts.ts';
 import { alarmConsole, alarmStore, callMeta, isCall, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
+import { passwordUi } from './password.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const connEl = $('conn');
@@ -29,6 +30,7 @@ const langBtn = $<HTMLButtonElement>('lang');
 const logoutBtn = $<HTMLButtonElement>('logout');
 const loginForm = $<HTMLFormElement>('login');
 const loginError = $('login-error');
+const password = passwordUi();
 
 let me: Me | null = null;
 let topo: TopoIndex | null = null;
@@ -82,6 +84,7 @@ function showLogin(message = ''): void {
   nav.hidden = true;
   loginForm.hidden = false;
   logoutBtn.hidden = true;
+  password.signedIn(false);
   whoEl.textContent = '';
   loginError.textContent = message;
   paintConn();
@@ -187,6 +190,7 @@ async function boot(): Promise<void> {
   }
   document.body.dataset.role = me.role;
   logoutBtn.hidden = false;
+  password.signedIn(true);
   loginForm.hidden = true;
   topo = indexTopology(await getTopology());
   const sites = topo.topology.sites;

@@ -51,4 +51,32 @@ describe('dashboard for a user scoped to one station', () => {
     expect(await page.$('.lrow[data-device="b-m5"]')).toBeNull();
     expect(problems).toEqual([]);
   });
+
+  it('changes its own password through the header form; the page stays signed in and live', async () => {
+    await page.click('#passwd');
+    await page.waitForSelector('#passwd-form:not([hidden])');
+    const fill = async (current: string, next: string, repeat: string) => {
+      await page.fill('#passwd-form input[name="current"]', current);
+      await page.fill('#passwd-form input[name="next"]', next);
+      await page.fill('#passwd-form input[name="repeat"]', repeat);
+      await page.click('#passwd-form button[type="submit"]');
+    };
+    await fill(PW, 'east-password-2', 'east-password-3');
+    await page.waitForSelector('#passwd-error:has-text("两次输入的新密码不一致")');
+    await fill('not-the-password', 'east-password-2', 'east-password-2');
+    await page.waitForSelector('#passwd-error:has-text("当前密码错误")');
+    await page.screenshot({ path: await screenshotPath('password-form'), fullPage: true });
+    await fill(PW, 'east-password-2', 'east-password-2');
+    await page.waitForSelector('#passwd-done:not([hidden])');
+    expect(await page.isHidden('#passwd-form')).toBe(true);
+    // the live connection was ended with the old session and comes back with the new one
+    await page.waitForSelector('#conn[data-state="open"]', { timeout: 15_000 });
+    expect(await page.isHidden('#login')).toBe(true);
+    const me = await page.evaluate(async () => (await fetch('./api/me')).status);
+    expect(me).toBe(200);
+    const old = await fetch(`${rig.server.server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'east-operator', password: PW }) });
+    expect(old.status).toBe(401);
+    // the refused wrong current password was the only refused request
+    expect(problems.filter((p) => !p.startsWith('403 ') || !p.endsWith('/api/me/password'))).toEqual([]);
+  });
 });
