@@ -232,11 +232,12 @@ export class Auth {
     return u;
   }
 
-  /** Refuses a change that would leave no enabled admin. */
+  /** Refuses a change that would leave no enabled admin of every station (only such an admin manages users). */
   private keepAnAdmin(u: User, what: string): void {
-    if (u.role !== 'admin' || u.disabled) return;
-    const others = [...this.users.values()].filter((x) => x !== u && x.role === 'admin' && !x.disabled);
-    if (others.length === 0) throw new GridwatchError('GW_ERR_USER_LAST_ADMIN', `${u.username} is the last enabled admin: cannot ${what} it`);
+    const full = (x: User) => x.role === 'admin' && !x.disabled && !x.sites;
+    if (!full(u)) return;
+    if (![...this.users.values()].some((x) => x !== u && full(x)))
+      throw new GridwatchError('GW_ERR_USER_LAST_ADMIN', `${u.username} is the last enabled admin of every station: cannot ${what} it`);
   }
 
   /** Role, stations (`null`: all) and disabled state; only the keys given change. */
@@ -245,6 +246,7 @@ export class Auth {
       const u = this.existing(username);
       if (patch.role !== undefined && patch.role !== 'admin') this.keepAnAdmin(u, 'demote');
       if (patch.disabled === true) this.keepAnAdmin(u, 'disable');
+      if (patch.sites) this.keepAnAdmin(u, 'narrow to some stations');
       const next: User = { ...u, updatedAt: this.now() };
       if (patch.role !== undefined) next.role = patch.role;
       if (patch.sites === null) delete next.sites;

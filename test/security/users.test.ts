@@ -152,13 +152,16 @@ describe('changing users', () => {
     expect((await json(again)).error.code).toBe('GW_ERR_USER_UNKNOWN');
   });
 
-  it('the last enabled admin cannot be deleted, disabled or demoted', async () => {
-    for (const [method, body] of [['DELETE', undefined], ['PATCH', { disabled: true }], ['PATCH', { role: 'operator' }]] as const) {
+  it('the last enabled admin of every station cannot be deleted, disabled, demoted or narrowed', async () => {
+    for (const [method, body] of [['DELETE', undefined], ['PATCH', { disabled: true }], ['PATCH', { role: 'operator' }], ['PATCH', { sites: ['us-a'] }]] as const) {
       const r = await admin('/api/users/admin', method, body);
       expect(r.status, `${method} ${JSON.stringify(body)}`).toBe(409);
       expect((await json(r)).error.code).toBe('GW_ERR_USER_LAST_ADMIN');
     }
-    // with a second admin, the first may be demoted; then the second is the last
+    // an admin scoped to some stations cannot manage users: it does not count
+    await create('us-admin-a', 'admin', { sites: ['us-a'] });
+    expect((await admin('/api/users/admin', 'DELETE')).status).toBe(409);
+    // with a second admin of every station, the first may be demoted; then the second is the last
     await create('us-admin2', 'admin');
     const second = await login(ts.server.url, 'us-admin2', PW);
     expect((await admin('/api/users/admin', 'PATCH', { role: 'operator' })).status).toBe(200);
