@@ -14,7 +14,7 @@ import { createServer } from './server.ts';
 
 const USAGE = `usage: tsx server/main.ts [config.yaml|config.json]   (or GW_CONFIG=<path>)
 
-Runs the gridwatch server. GW_* environment variables override the file (README).
+Runs the gridwatch server. GW_* environment variables override the file (docs/configuration.md).
 Exit codes: 0 stopped, 1 failed to start, 2 bad arguments or configuration.
 `;
 const argv = process.argv.slice(2);
