@@ -149,12 +149,20 @@ export class Dlt645Bus {
     });
   }
 
-  /** Sends a frame nobody answers (broadcast time sync), in turn with the requests. */
-  broadcast(frame: Dlt645Frame): Promise<void> {
+  /** Sends a frame nobody answers (broadcast time sync), in turn with the requests; gives up on a write not done in `timeoutMs`. */
+  broadcast(frame: Dlt645Frame, timeoutMs = 1000): Promise<void> {
     return this.queue(async () => {
       const link = await this.ensureLink();
       this.s.requests++;
-      await link.write(encodeFrame(frame, this.o.preamble));
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Dlt645Error('GW_ERR_DLT645_TIMEOUT', `broadcast on ${this.where}: not sent within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([link.write(encodeFrame(frame, this.o.preamble)), stuck]);
+      } finally {
+        clearTimeout(timer);
+      }
     });
   }
 
@@ -221,22 +229,19 @@ export class Dlt645Bus {
         },
       };
       this.waiting = w;
-      link.write(encodeFrame(req, this.o.preamble)).then(
-        () => {
-          if (this.waiting !== w) return;
-          timer = setTimeout(() => {
-            for (const ev of this.decoder.end()) if (ev.kind === 'reject') w.rejects.push(`${ev.reason}: ${ev.detail}`);
-            if (w.rejects.length) w.reject(new Dlt645Error('GW_ERR_DLT645_FRAME', `${what}: no good reply within ${timeoutMs} ms; ${w.rejects.join('; ')}`));
-            else {
-              this.s.timeouts++;
-              w.reject(new Dlt645Error('GW_ERR_DLT645_TIMEOUT', `${what}: no reply within ${timeoutMs} ms`));
-            }
-          }, timeoutMs);
-        },
-        (err: Error) => {
-          if (this.waiting === w) w.reject(new Dlt645Error('GW_ERR_DLT645_SOCKET', `${what}: cannot send on ${this.where}: ${err.message}`, { cause: err }));
-        },
-      );
+      // the timeout runs from the write, not from its completion: a port whose write never completes
+      // (an adapter stuck in flow control) must not hold the bus for longer than one timeout either
+      timer = setTimeout(() => {
+        for (const ev of this.decoder.end()) if (ev.kind === 'reject') w.rejects.push(`${ev.reason}: ${ev.detail}`);
+        if (w.rejects.length) w.reject(new Dlt645Error('GW_ERR_DLT645_FRAME', `${what}: no good reply within ${timeoutMs} ms; ${w.rejects.join('; ')}`));
+        else {
+          this.s.timeouts++;
+          w.reject(new Dlt645Error('GW_ERR_DLT645_TIMEOUT', `${what}: no reply within ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      link.write(encodeFrame(req, this.o.preamble)).catch((err: Error) => {
+        if (this.waiting === w) w.reject(new Dlt645Error('GW_ERR_DLT645_SOCKET', `${what}: cannot send on ${this.where}: ${err.message}`, { cause: err }));
+      });
     });
   }
 
