@@ -31,7 +31,12 @@
  * and queued for the journal, which is written in order in the background
  * (retried until stored; drained at stop) so alarm latency never waits for
  * the store. At start the alarm set is rebuilt from the journal and the rule
- * states saved at the last stop (or the last periodic save) are resumed.
+ * states saved at the last stop (or the last periodic save) are resumed and
+ * reconciled with it; a save never runs ahead of the journal (state-store.ts).
+ *  - the server's broker connection (ingest.onConnection): lost → ONE broker
+ *    alarm and no stale evaluation until it is back; back → the alarm clears
+ *    and silence is counted from then (presence.ts). Late readings count as
+ *    heard from for the stale rules.
  *
  * Time. Sampled rules (threshold, rate of change, unbalance, anomaly) are
  * ticked on their source's own timeline: server time minus the lag of the

@@ -106,7 +106,16 @@ export class ChildServer {
       listening,
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('server not listening in time')), timeoutMs))),
     ]).finally(() => clearTimeout(timer));
-    this.cookieValue = await login(this.url, 'admin', TEST_PASSWORD);
+    // the first request may meet a loaded machine: a reset connection is tried again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.cookieValue = await login(this.url, 'admin', TEST_PASSWORD);
+        break;
+      } catch (e) {
+        if (attempt >= 3 || !this.child) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   /** SIGKILL: no stop, no drain, no final save. */
