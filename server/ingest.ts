@@ -1,7 +1,8 @@
 /**
- * MQTT ingest: subscribe, validate against the contract, tag with the
- * topology, push live, batch into the store, and publish each agent's
- * durable watermark only after the store confirmed the write.
+ * MQTT ingest: subscribe, take what may be taken (server/ingest-accept.ts:
+ * the contract, the binding to the sending agent, bounds, tags), push live,
+ * batch into the store, and publish each agent's durable watermark only
+ * after the store confirmed the write (server/ingest-watermarks.ts).
  *
  * Backpressure: the PUBACK of a message is withheld while more than
  * `maxPending` readings wait for the store, so a slow or down store makes the
@@ -19,13 +20,12 @@ import {
   watermarkTopic,
   type DevicePlace,
   type Topology,
-  type WatermarkMessage,
 } from '../contract/index.ts';
 import type { TelemetryStore, StoredReading } from './store/types.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 import type { AuditLog } from './audit.ts';
-import { SeqTracker } from './watermark.ts';
+import { Watermarks } from './ingest-watermarks.ts';
 import { Admission, type AdmissionOptions } from './ingest-admission.ts';
 import { Acceptance } from './ingest-accept.ts';
 import { RejectLog } from './reject-log.ts';
@@ -103,10 +103,8 @@ export class Ingest {
   private inflightSeqs = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
-  /** the watermark last published per agent */
-  private readonly watermarks = new Map<string, number>();
-  /** what is handled per agent (server/watermark.ts); rebuilt after a restart from the agents' `from` */
-  private readonly trackers = new Map<string, SeqTracker>();
+  /** each agent's watermark, published once the store confirmed what it covers */
+  private readonly watermarks: Watermarks;
   /** presence of the topology's agents and of a bounded number of others (server/ingest-admission.ts) */
   private readonly agentStates = new Map<string, string>();
   private readonly accept: Acceptance;
@@ -150,6 +148,11 @@ export class Ingest {
     const admission: AdmissionOptions = { ...ADMISSION_DEFAULTS };
     for (const k of Object.keys(ADMISSION_DEFAULTS) as (keyof AdmissionOptions)[]) if (opts[k] !== undefined) (admission as unknown as Record<string, unknown>)[k] = opts[k];
     this.rejectLog = new RejectLog(deps.log, opts.rejectLogIntervalMs ?? 10_000);
+    this.watermarks = new Watermarks(
+      this.rejectLog,
+      (msg) => this.client?.publish(watermarkTopic(msg.agent), JSON.stringify(msg), { qos: 1, retain: true }),
+      () => this.now(),
+    );
     this.accept = new Acceptance(new Admission(admission, deps.topology ?? { sites: [] }, deps.devices), {
       metrics: deps.metrics,
       log: deps.log,
@@ -232,7 +235,7 @@ export class Ingest {
 
   agents(): Record<string, { state: string | null; watermark: number | null }> {
     const out: Record<string, { state: string | null; watermark: number | null }> = {};
-    for (const a of new Set([...this.watermarks.keys(), ...this.agentStates.keys()]))
+    for (const a of new Set([...this.watermarks.agents(), ...this.agentStates.keys()]))
       out[a] = { state: this.agentStates.get(a) ?? null, watermark: this.watermarks.get(a) ?? null };
     return out;
   }
@@ -469,7 +472,7 @@ export class Ingest {
     while (this.inflight[0]?.done) {
       const settled = this.inflight.shift()!;
       this.inflightSeqs -= settled.seqs;
-      this.publishWatermarks(settled.items);
+      this.watermarks.settle(settled.items);
     }
     metrics.queueDepth.set(this.held);
     this.releaseWaiters();
@@ -479,46 +482,6 @@ export class Ingest {
 
   private releaseWaiters(): void {
     while (this.waiters.length && this.held < this.opts.maxPending) this.waiters.shift()!();
-  }
-
-  /**
-   * Advances each agent's watermark over the consecutive seqs this batch
-   * completes (server/watermark.ts): never past a seq the server has not
-   * handled, so one the broker lost is resent, not forgotten.
-   */
-  private publishWatermarks(batch: Pending[]): void {
-    const touched = new Set<string>();
-    let agent = '';
-    let t: SeqTracker | undefined;
-    for (const p of batch) {
-      if (p.agent !== agent) {
-        agent = p.agent;
-        t = this.trackers.get(agent);
-        touched.add(agent);
-      }
-      // the envelope first: it says where the agent's spool starts before its seqs count
-      if (p.from !== undefined || p.next !== undefined || p.skip !== undefined) {
-        if (t) {
-          if (t.envelope(p.from, p.next) === 'restarted')
-            this.rejectLog.warn('seq_restarted', 'agent seq went back below its watermark (a new spool?); its watermark starts again', () => ({ agent, from: p.from, next: p.next }));
-        } else if (p.from !== undefined) this.trackers.set(agent, (t = new SeqTracker(p.from - 1)));
-        if (t && p.skip) for (const [a, b] of p.skip) t.addRange(a, b);
-      }
-      for (let i = 0; i < p.seqs.length; i++) {
-        const seq = p.seqs[i]!;
-        if (t) t.add(seq);
-        // an agent that does not say where its spool starts (`from`), first seen since this server started: its first seq is the start
-        else this.trackers.set(agent, (t = new SeqTracker(seq)));
-      }
-    }
-    for (const a of touched) {
-      const seq = this.trackers.get(a)?.mark ?? -1;
-      // lower than published only after a restart of the agent's seqs: its new spool needs it
-      if (seq < 0 || seq === this.watermarks.get(a)) continue;
-      this.watermarks.set(a, seq);
-      const msg: WatermarkMessage = { agent: a, seq, at: this.now() };
-      this.client?.publish(watermarkTopic(a), JSON.stringify(msg), { qos: 1, retain: true });
-    }
   }
 
   /** Writes everything queued now; resolves when all of it is stored or the timeout passes. */
