@@ -12,6 +12,7 @@
  * (1883), GW_DEMO_MODBUS_BASE_PORT (15020), GW_LOG_LEVEL (info), and every
  * other GW_* variable the server reads (docs/configuration.md), e.g. GW_ADMIN_PASSWORD.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +152,9 @@ try {
   const timeline = startTimeline(scenario.timeline, { gateways, sensors, log: log.child({ component: 'scenario' }) });
   stops.push({ what: 'fault timeline', stop: async () => timeline.stop() });
   log.info({ url: `${server.url}/` }, `gridwatch is running — dashboard at ${server.url}/ (Ctrl-C stops everything)`);
+  // the generated first admin password is never logged: say where it is until the admin has changed it
+  const firstPassword = server.auth.initialPasswordFile;
+  if (existsSync(firstPassword)) log.warn({ file: firstPassword }, `log in as "admin" with the password in ${firstPassword}; the file is removed once you change it`);
 } catch (err) {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
   log.fatal({ err }, 'gridwatch failed to start');

@@ -230,3 +230,65 @@ describe('WebSocket × role × station scope', () => {
     }
   });
 });
+
+/**
+ * Every route × role × scope, last: the actions change the alarms' states.
+ * `min`: the least role; `all`: needs a user of every station; `b`: the
+ * route names station B's alarm (404 for a user of station A only);
+ * `ok`: what a permitted user gets.
+ */
+const enc = encodeURIComponent;
+const ROUTES: Array<{ method: string; url: string; min: Role; all?: boolean; b?: boolean; body?: unknown; ok: number[] }> = [
+  { method: 'GET', url: '/api/me', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/quantities', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/topology', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/latest', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/health', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/history?device=usc-b1&quantity=temp&from=0', min: 'viewer', b: true, ok: [200] },
+  { method: 'GET', url: '/api/alarms', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/alarm-events', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/alarm-health', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/alarm-rules', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/api/alarm-rules/usc-hot', min: 'viewer', ok: [200] },
+  { method: 'GET', url: '/metrics', min: 'viewer', all: true, ok: [200] },
+  { method: 'POST', url: '/api/me/password', min: 'viewer', body: { currentPassword: 'not-it', newPassword: 'long-enough-1' }, ok: [403] },
+  ...(['', '/history'] as const).flatMap((p) => [
+    { method: 'GET', url: `/api/alarms/${enc(ALARM_A)}${p}`, min: 'viewer' as Role, ok: [200] },
+    { method: 'GET', url: `/api/alarms/${enc(ALARM_B)}${p}`, min: 'viewer' as Role, b: true, ok: [200] },
+  ]),
+  ...([
+    ['acknowledge', 'operator', { comment: 'm' }],
+    ['shelve', 'operator', { reason: 'm', forS: 60 }],
+    ['unshelve', 'operator', {}],
+    ['comment', 'operator', { comment: 'm' }],
+    ['remove-from-service', 'admin', { reason: 'm' }],
+    ['return-to-service', 'admin', {}],
+  ] as const).flatMap(([action, min, body]) => [
+    { method: 'POST', url: `/api/alarms/${enc(ALARM_A)}/${action}`, min: min as Role, body, ok: [200, 409] },
+    { method: 'POST', url: `/api/alarms/${enc(ALARM_B)}/${action}`, min: min as Role, b: true, body, ok: [200, 409] },
+  ]),
+  { method: 'GET', url: '/api/users', min: 'admin', all: true, ok: [200] },
+  { method: 'GET', url: '/api/users/usc-viewer-all', min: 'admin', all: true, ok: [200] },
+  { method: 'POST', url: '/api/users', min: 'admin', all: true, body: { username: 'usc-viewer-all', password: 'long-enough-1', role: 'viewer' }, ok: [409] },
+  { method: 'PATCH', url: '/api/users/usc-nobody', min: 'admin', all: true, body: { role: 'viewer' }, ok: [404] },
+  { method: 'DELETE', url: '/api/users/usc-nobody', min: 'admin', all: true, ok: [404] },
+  { method: 'PUT', url: '/api/users/usc-nobody/password', min: 'admin', all: true, body: { password: 'long-enough-1' }, ok: [404] },
+  { method: 'GET', url: '/api/audit', min: 'admin', all: true, ok: [200] },
+  { method: 'PUT', url: '/api/alarm-rules/usc-hot', min: 'admin', all: true, body: { kind: 'nonsense' }, ok: [400] },
+  { method: 'PUT', url: '/api/alarm-rules', min: 'admin', all: true, body: { version: 'x' }, ok: [400] },
+];
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+describe('every route × role × station scope', () => {
+  for (const route of ROUTES)
+    for (const { role, scope, user } of CASES) {
+      const one = scope === 'one';
+      const expected = RANK[role] < RANK[route.min] || (route.all && one) ? [403] : route.b && one ? [404] : route.ok;
+      it(`${route.method} ${decodeURIComponent(route.url)} as ${role} of ${one ? 'station A' : 'every station'} → ${expected.join('/')}`, async () => {
+        const r = await as(user, route.url, { method: route.method, ...(route.body !== undefined ? { body: route.body } : {}) });
+        expect(expected, await r.clone().text()).toContain(r.status);
+        if (r.status === 404 && route.b) expect((await json(r)).error.code).toMatch(/^GW_ERR_(ALARM_UNKNOWN|HTTP_NOT_FOUND)$/);
+        if (r.status === 403 && expected[0] === 403 && route.ok[0] !== 403) expect((await json(r)).error.code).toBe('GW_ERR_AUTH_FORBIDDEN');
+      });
+    }
+});
