@@ -131,6 +131,13 @@ function schemaLeaves(schema: unknown, prefix: string[] = []): string[][] {
   }
 }
 
+/** TypeScript files under a folder of the repository, relative to ROOT. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+  );
+}
+
 const docs = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 describe('documentation', () => {
@@ -197,6 +204,19 @@ describe('documentation', () => {
       has(p) || p.slice(0, -1).some((_, i) => i > 0 && has(p.slice(0, i + 1))) || (p.length > 2 && text.includes(`\`.${p[p.length - 1]}\``));
     expect(keys.length).toBeGreaterThan(atLeast);
     expect(keys.filter((p) => !named(p)).map((p) => p.join('.'))).toEqual([]);
+  });
+
+  it('docs/api.md names every HTTP route the server registers', () => {
+    const text = readRepo('docs/api.md')!;
+    const routes = new Set<string>();
+    for (const file of sourceFiles('server')) {
+      const code = readRepo(file)!;
+      // app.get('/api/x', …), app.post<{ Body: … }>(\n '/api/x', …); paths built at run time (`${name}`) are left out
+      for (const m of code.matchAll(/\bapp\.(?:get|post|put|patch|delete)\b(?:<(?:[^<>]|<[^<>]*>)*>)?\(\s*(['`])(\/[^'`]*)\1/g))
+        if (m[2] !== '/' && !m[2]!.includes('${')) routes.add(m[2]!.replace(/:([A-Za-z]+)/g, '{$1}'));
+    }
+    expect(routes.size).toBeGreaterThan(20);
+    expect([...routes].filter((r) => !new RegExp(`${r.replace(/[{}]/g, '\\$&')}(?![\\w/{-])`).test(text))).toEqual([]);
   });
 
   it('docs/ names every server error code', () => {
