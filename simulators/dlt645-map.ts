@@ -5,6 +5,7 @@
  * only on the wire, so a shared misreading of the standard cannot hide behind
  * shared code.
  */
+import type { GarbageMode } from './faults.ts';
 import type { MeterValues, ModelQuantity } from './meter-model.ts';
 
 export interface SimIdentifier {
@@ -136,4 +137,27 @@ export function takeRequests(buf: Buffer): { requests: SimRequest[]; rest: Buffe
     at += 12 + len;
   }
   return { requests, rest: buf.subarray(at), dropped };
+}
+
+/** A reply broken the way the `garbage` fault's mode says. */
+export function garble(frame: Buffer, a: number[], control: number, data: number[], mode: GarbageMode, random: () => number): Buffer {
+  switch (mode) {
+    case 'random':
+      return Buffer.from(Array.from({ length: 1 + Math.floor(random() * 24) }, () => Math.floor(random() * 256)));
+    case 'truncated':
+      return frame.subarray(0, Math.max(3, Math.floor(frame.length / 2)));
+    case 'corrupt': {
+      const f = Buffer.from(frame);
+      f[f.length - 2]! ^= 0xff; // the checksum no longer matches
+      return f;
+    }
+    case 'wrong_unit':
+      return simFrame([(a[0]! + 1) & 0xff, ...a.slice(1)], control, data);
+    case 'wrong_function':
+      return simFrame(a, control ^ 0x02, data); // 91H becomes 93H: the reply to another function
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown garbage mode ${String(never)}`);
+    }
+  }
 }

@@ -19,7 +19,7 @@ import type { Fault, FaultKind, GarbageMode } from './faults.ts';
 import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
 import { MeterUnit } from './meter-unit.ts';
 import { dtsu666RegisterMap } from './dtsu666.ts';
-import { identifierValue, simAddressBytes, simDiBytes, simFrame, simIdentifier, takeRequests, type SimRequest } from './dlt645-map.ts';
+import { garble, identifierValue, simAddressBytes, simDiBytes, simFrame, simIdentifier, takeRequests, type SimRequest } from './dlt645-map.ts';
 
 export interface Dlt645SimMeter {
   /** 12 digits */
@@ -89,28 +89,6 @@ interface SimMeter {
   unit: MeterUnit;
   a: number[];
   maxValueBytes: number;
-}
-
-function garble(frame: Buffer, a: number[], control: number, data: number[], mode: GarbageMode, random: () => number): Buffer {
-  switch (mode) {
-    case 'random':
-      return Buffer.from(Array.from({ length: 1 + Math.floor(random() * 24) }, () => Math.floor(random() * 256)));
-    case 'truncated':
-      return frame.subarray(0, Math.max(3, Math.floor(frame.length / 2)));
-    case 'corrupt': {
-      const f = Buffer.from(frame);
-      f[f.length - 2]! ^= 0xff; // the checksum no longer matches
-      return f;
-    }
-    case 'wrong_unit':
-      return simFrame([(a[0]! + 1) & 0xff, ...a.slice(1)], control, data);
-    case 'wrong_function':
-      return simFrame(a, control ^ 0x02, data); // 91H becomes 93H: the reply to another function
-    default: {
-      const never: never = mode;
-      throw new Error(`unknown garbage mode ${String(never)}`);
-    }
-  }
 }
 
 export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promise<Dlt645Simulator> {
