@@ -5,13 +5,16 @@
  * query; and the first admin's generated password kept in a mode-600 file,
  * never on stdout.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { memoryLog } from '../support/logger.ts';
+import { eventually } from '../support/ws-client.ts';
 
 const TOPOLOGY = `
 sites:
@@ -264,6 +267,30 @@ describe('the first admin', () => {
       expect(existsSync(file)).toBe(false);
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe('the first admin at a terminal', () => {
+  it('is shown the generated password when stdout is a terminal (a real pty), and it is the one in the file', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-tty-'));
+    // `script` runs the server on a pseudo-terminal and copies what it prints
+    const child = spawn('script', ['-qec', `${process.execPath} --import tsx server/main.ts`, '/dev/null'], {
+      env: { ...process.env, GW_DATA_DIR: dir, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_LOG_LEVEL: 'warn', GW_ADMIN_PASSWORD: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const shown = await eventually(() => /user "admin", password (\S+)/.exec(out)?.[1], 45_000, `the password on the terminal; got ${out.slice(-500)}`);
+      expect((await readFile(path.join(dir, 'initial-admin-password'), 'utf8')).trim()).toBe(shown);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      process.kill(-child.pid!, 'SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
