@@ -116,6 +116,29 @@ describe('WebSocket upgrade', () => {
     expect(refused.some((e) => e.detail?.includes(`https://${own.host}`))).toBe(true);
   });
 
+  it('an allow-list is compared the same way (scheme, host, port; a trailing slash in the list is no matter)', async () => {
+    const listed = await startTestServer({ extra: { auth: { adminPassword: TEST_PASSWORD, allowedOrigins: ['https://ops.example.com/', 'http://10.0.0.5:8080'] } } });
+    try {
+      const cookie = await listed.cookie('viewer');
+      const at = (origin: string) =>
+        new Promise<number>((resolve, reject) => {
+          const ws = new WebSocket(listed.wsUrl, { headers: { cookie, origin } });
+          ws.once('open', () => (ws.close(), resolve(101)));
+          ws.once('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
+          ws.once('error', reject);
+        });
+      expect(await at('https://ops.example.com')).toBe(101);
+      expect(await at('https://ops.example.com:443')).toBe(101);
+      expect(await at('http://10.0.0.5:8080')).toBe(101);
+      expect(await at('http://ops.example.com')).toBe(403);
+      expect(await at('https://ops.example.com:8443')).toBe(403);
+      expect(await at('http://10.0.0.5')).toBe(403);
+      expect(await at('https://ops.example.com.evil.example')).toBe(403);
+    } finally {
+      await listed.close();
+    }
+  });
+
   it('accepts a bearer token as well as the cookie', async () => {
     const res = await fetch(`${ts.server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer', password: TEST_PASSWORD }) });
     const { token } = await res.json();
