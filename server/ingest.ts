@@ -1,12 +1,10 @@
 /**
  * MQTT ingest: subscribe, take what may be taken (server/ingest-accept.ts:
  * the contract, the binding to the sending agent, bounds, tags), push live,
- * batch into the store, and publish each agent's durable watermark only
- * after the store confirmed the write (server/ingest-watermarks.ts).
- *
- * Backpressure: the PUBACK of a message is withheld while more than
- * `maxPending` readings wait for the store, so a slow or down store makes the
- * broker hold messages instead of this process growing without bound.
+ * batch into the store (server/ingest-queue.ts, with its backpressure: the
+ * PUBACK of a message is withheld while more than `maxPending` readings wait
+ * for the store), and publish each agent's durable watermark only after the
+ * store confirmed the write (server/ingest-watermarks.ts).
  */
 import { hostname } from 'node:os';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
@@ -26,6 +24,7 @@ import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
 import type { AuditLog } from './audit.ts';
 import { Watermarks } from './ingest-watermarks.ts';
+import { WriteQueue, type Pending } from './ingest-queue.ts';
 import { Admission, type AdmissionOptions } from './ingest-admission.ts';
 import { Acceptance } from './ingest-accept.ts';
 import { RejectLog } from './reject-log.ts';
@@ -61,61 +60,17 @@ const ADMISSION_DEFAULTS: AdmissionOptions = {
 /** How long stop() waits for the broker (unsubscribe, offline state, disconnect) before it closes the socket: a broker going down with us must not hold the stop. */
 const BROKER_STOP_MS = 2000;
 
-interface InFlight {
-  items: Pending[];
-  done: boolean;
-  /** seqs of its items (for `held`) */
-  seqs: number;
-}
-
-/**
- * One accepted message held until the store confirms it: one object per
- * message, not per reading, so what waits through a store write (100–400 ms
- * under load) is a handful of objects for the garbage collector to copy, not
- * one per reading (those were promoted to the old generation and paid for
- * in mark-compact pauses on the loop that delivers alarms).
- */
-interface Pending {
-  agent: string;
-  /** the seqs this message settles once stored, in order: its readings', then its rejected readings' (handled, not stored) */
-  seqs: number[];
-  /** the readings, until encoded in `chunk` (a store without `encode` takes them as they are) */
-  readings: StoredReading[] | null;
-  /** the store's encoding of the readings (TelemetryStore.encode) */
-  chunk?: Uint8Array;
-  /** readings to store */
-  lines: number;
-  /** epoch ms the message arrived: the age of the oldest held reading is the store lag */
-  at: number;
-  /** the message's envelope (ReadingsMessage.from / next / skip), applied before its seqs */
-  from?: number;
-  next?: number;
-  skip?: [number, number][];
-}
-
 export class Ingest {
   private client: MqttClient | null = null;
-  private queue: Pending[] = [];
-  /** readings to store in `queue`, and seqs it settles (readings plus rejected ones) */
-  private queuedLines = 0;
-  private queuedSeqs = 0;
-  /** seqs of the batches in `inflight` */
-  private inflightSeqs = 0;
-  private timer: NodeJS.Timeout | null = null;
   private stopped = true;
+  /** accepted messages until stored (server/ingest-queue.ts) */
+  private readonly writes: WriteQueue;
   /** each agent's watermark, published once the store confirmed what it covers */
   private readonly watermarks: Watermarks;
   /** presence of the topology's agents and of a bounded number of others (server/ingest-admission.ts) */
   private readonly agentStates = new Map<string, string>();
   private readonly accept: Acceptance;
   private readonly rejectLog: RejectLog;
-  private waiters: Array<() => void> = [];
-  private idleWaiters: Array<() => void> = [];
-  /** batches being written or written but waiting for an older one before their watermarks advance, oldest first */
-  private readonly inflight: InFlight[] = [];
-  /** store writes in progress (the inflight batches not yet done) */
-  private writing = 0;
-  private abandoned = false;
   /** every topic filter this server subscribes to */
   private readonly filters: string[];
   private readonly readingsListeners: Array<(readings: readonly StoredReading[], agent: string) => void> = [];
@@ -127,8 +82,6 @@ export class Ingest {
   private readonly connectionListeners: Array<(connected: boolean) => void> = [];
   /** whether the last connection event told the listeners `true` */
   private toldConnected = false;
-  lastStoredAt: number | null = null;
-  storeHealthy = true;
 
   constructor(
     private readonly opts: IngestOptions,
@@ -153,6 +106,7 @@ export class Ingest {
       (msg) => this.client?.publish(watermarkTopic(msg.agent), JSON.stringify(msg), { qos: 1, retain: true }),
       () => this.now(),
     );
+    this.writes = new WriteQueue(opts, { store: deps.store, metrics: deps.metrics, log: deps.log, now: () => this.now(), settled: (items) => this.watermarks.settle(items) });
     this.accept = new Acceptance(new Admission(admission, deps.topology ?? { sites: [] }, deps.devices), {
       metrics: deps.metrics,
       log: deps.log,
@@ -220,13 +174,22 @@ export class Ingest {
   }
 
   get queueDepth(): number {
-    return this.held;
+    return this.writes.held;
   }
 
   /** How long the oldest reading not yet stored has been waiting, ms (0 when none waits). */
   get storeLagMs(): number {
-    const oldest = this.inflight[0]?.items[0] ?? this.queue[0];
-    return oldest ? Math.max(0, this.now() - oldest.at) : 0;
+    return this.writes.storeLagMs(this.now());
+  }
+
+  /** epoch ms of the last store write confirmed */
+  get lastStoredAt(): number | null {
+    return this.writes.lastStoredAt;
+  }
+
+  /** false while store writes fail (they are retried) */
+  get storeHealthy(): boolean {
+    return this.writes.storeHealthy;
   }
 
   watermark(agent: string): number | undefined {
@@ -242,6 +205,7 @@ export class Ingest {
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.writes.start();
     const o: IClientOptions = {
       // A persistent session ([MQTT-3.1.2-4]): QoS 1 messages the broker could not
       // deliver while we were away or holding acks are kept and delivered on reconnect.
@@ -264,8 +228,7 @@ export class Ingest {
       } catch (err) {
         this.deps.log.error({ err, topic: packet.topic }, 'ingest handler failed');
       }
-      if (this.held < this.opts.maxPending) done();
-      else this.waiters.push(() => done());
+      this.writes.ack(() => done());
     };
     const filters = this.filters;
     client.on('connect', () => {
@@ -336,12 +299,10 @@ export class Ingest {
       if (from !== undefined) item.from = from;
       if (next !== undefined) item.next = next;
       if (skip !== undefined) item.skip = skip;
-      this.queue.push(item);
-      this.queuedSeqs += seqs.length;
-      this.queuedLines += stored.length;
+      this.writes.push(item);
     }
     metrics.readingsIn.inc(stored.length);
-    metrics.queueDepth.set(this.held);
+    metrics.queueDepth.set(this.writes.held);
     if (stored.length) {
       // the rules first; the rest of this message's work waits until every message that came in with it has had its rules (`afterRules`)
       if (ruled.length) this.emit(this.readingsListeners, ruled, parts.agent);
@@ -349,7 +310,7 @@ export class Ingest {
       this.later.push({ item: item!, readings: stored });
       this.laterImmediate ??= setImmediate(this.afterRules);
     }
-    this.scheduleFlush();
+    this.writes.scheduleFlush();
   }
 
   /**
@@ -365,7 +326,7 @@ export class Ingest {
     const later = this.later;
     this.later = [];
     for (const { item, readings } of later) {
-      this.encodeItem(item);
+      this.writes.encode(item);
       try {
         this.deps.live.publish(readings);
       } catch (err) {
@@ -374,134 +335,13 @@ export class Ingest {
     }
   };
 
-  /**
-   * Replaces a held message's readings by the store's encoding of them, when
-   * the store has one. An encoder that throws (a bug) leaves the readings as
-   * they are: the batch's write then fails and is retried, loudly, and
-   * nothing is lost or acknowledged past them.
-   */
-  private encodeItem(item: Pending): void {
-    const encode = this.deps.store.encode;
-    if (!encode || !item.readings) return;
-    try {
-      item.chunk = encode.call(this.deps.store, item.readings);
-      item.readings = null;
-    } catch (err) {
-      this.deps.log.error({ err, agent: item.agent, readings: item.lines }, 'encoding readings for the store failed');
-    }
-  }
-
-  /** readings held in memory (rejected ones included until their message is settled): queued plus being written */
-  private get held(): number {
-    return this.queuedSeqs + this.inflightSeqs;
-  }
-
-  private scheduleFlush(): void {
-    if (this.timer || this.stopped || this.queue.length === 0) return;
-    // a batch stored ahead of an older one waits for it in `inflight` but no longer takes a writer
-    if (this.writing >= this.opts.writeConcurrency) return;
-    // while the store is failing only the batches already in flight retry
-    if (!this.storeHealthy && this.inflight.length > 0) return;
-    const delay = this.queuedLines >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.startWrite();
-      this.scheduleFlush();
-    }, delay);
-  }
-
-  /** Takes the next batch off the queue and writes it; batches complete out of order but watermarks advance in order. */
-  private startWrite(): void {
-    // whole messages, up to batchSize readings (at least one message)
-    let n = 0;
-    let lines = 0;
-    let seqCount = 0;
-    while (n < this.queue.length && (n === 0 || lines + this.queue[n]!.lines <= this.opts.batchSize)) {
-      lines += this.queue[n]!.lines;
-      seqCount += this.queue[n]!.seqs.length;
-      n++;
-    }
-    if (n === 0) return;
-    const items = this.queue.splice(0, n);
-    this.queuedLines -= lines;
-    this.queuedSeqs -= seqCount;
-    this.inflightSeqs += seqCount;
-    const rec: InFlight = { items, done: false, seqs: seqCount };
-    this.inflight.push(rec);
-    this.writing++;
-    void this.writeUntilStored(rec);
-  }
-
-  private async writeUntilStored(rec: InFlight): Promise<void> {
-    const readings: StoredReading[] = [];
-    const encoded: Uint8Array[] = [];
-    let count = 0;
-    for (const p of rec.items) {
-      // a batch that leaves before `afterRules` ran (a full batch, a timer first in the loop's turn)
-      this.encodeItem(p);
-      if (p.chunk) encoded.push(p.chunk);
-      else if (p.readings) for (const r of p.readings) readings.push(r);
-      count += p.lines;
-    }
-    const { metrics, log, store } = this.deps;
-    let delay = 100;
-    for (;;) {
-      const t0 = performance.now();
-      try {
-        if (readings.length) await store.write(readings);
-        if (encoded.length) await store.writeEncoded!(encoded);
-        metrics.storeLatency.observe((performance.now() - t0) / 1000);
-        break;
-      } catch (err) {
-        metrics.storeErrors.inc();
-        if (this.storeHealthy) log.error({ err, from: 'healthy', to: 'failing', batch: count }, 'store write failed; holding readings and retrying');
-        this.storeHealthy = false;
-        if (this.abandoned) return;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(5000, delay * 2);
-      }
-    }
-    if (!this.storeHealthy) log.info({ from: 'failing', to: 'healthy' }, 'store writes recovered');
-    this.storeHealthy = true;
-    metrics.batchSize.observe(count);
-    metrics.stored.inc(count);
-    this.lastStoredAt = this.now();
-    rec.done = true;
-    this.writing--;
-    // a watermark may only cover batches that are all stored: advance from the oldest
-    while (this.inflight[0]?.done) {
-      const settled = this.inflight.shift()!;
-      this.inflightSeqs -= settled.seqs;
-      this.watermarks.settle(settled.items);
-    }
-    metrics.queueDepth.set(this.held);
-    this.releaseWaiters();
-    this.scheduleFlush();
-    if (this.inflight.length === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
-  }
-
-  private releaseWaiters(): void {
-    while (this.waiters.length && this.held < this.opts.maxPending) this.waiters.shift()!();
-  }
-
   /** Writes everything queued now; resolves when all of it is stored or the timeout passes. */
   async drain(timeoutMs = 10_000): Promise<boolean> {
     if (this.laterImmediate) {
       clearImmediate(this.laterImmediate);
       this.afterRules();
     }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    while (this.queue.length > 0 && this.writing < this.opts.writeConcurrency) this.startWrite();
-    if (this.inflight.length === 0 && this.queue.length === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const ok = await Promise.race([idle, timeout]);
-    clearTimeout(timer);
-    return ok;
+    return this.writes.drain(timeoutMs);
   }
 
   async stop(): Promise<void> {
@@ -510,13 +350,12 @@ export class Ingest {
     // and none is begun while disconnected (mqtt.js holds it until a reconnect that never comes)
     if (client?.connected) await within(client.unsubscribeAsync(this.filters), BROKER_STOP_MS);
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.writes.stop();
     // what cannot be stored now stays below the agents' watermarks: their spools resend it
     const drained = await this.drain(5000);
     if (!drained) {
-      this.abandoned = true;
-      this.deps.log.warn({ held: this.held }, 'stopping with readings not stored; agents will resend them');
+      this.writes.abandon();
+      this.deps.log.warn({ held: this.writes.held }, 'stopping with readings not stored; agents will resend them');
     }
     this.client = null;
     if (client) {
@@ -524,7 +363,7 @@ export class Ingest {
       await this.endClient(client);
     }
     this.rejectLog.flush();
-    for (const w of this.waiters.splice(0)) w();
+    this.writes.releaseAll();
   }
 
   /**
