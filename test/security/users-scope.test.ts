@@ -161,6 +161,19 @@ describe('REST × role × station scope', () => {
   }
 });
 
+describe('the alarm journal for a scoped user', () => {
+  it('pages past the other station\'s entries: a limit counts its own entries only', async () => {
+    const all = (await json(await ts.fetch('/api/alarm-events?kind=transition'))).events as Array<{ seq: number; alarmId: string }>;
+    // an entry of B followed (not necessarily at once) by one of A
+    const b = all.findIndex((e, i) => e.alarmId === ALARM_B && all.slice(i + 1).some((x) => x.alarmId === ALARM_A));
+    expect(b).toBeGreaterThan(-1);
+    const nextA = all.slice(b + 1).find((x) => x.alarmId === ALARM_A)!;
+    const after = b === 0 ? 0 : all[b - 1]!.seq;
+    const page = (await json(await as('usc-viewer-one', `/api/alarm-events?kind=transition&limit=1&afterSeq=${after}`))).events;
+    expect(page.map((e: { seq: number }) => e.seq)).toEqual([nextA.seq]);
+  });
+});
+
 async function wsAs(user: string): Promise<RecordingClient> {
   const c = await connectWs(ts.wsUrl, { cookie: cookies.get(user)! });
   await c.next((f) => f.type === 'snapshot');
