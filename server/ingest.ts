@@ -164,7 +164,8 @@ export class Ingest {
       try {
         fn(...args);
       } catch (err) {
-        this.deps.log.error({ err }, 'ingest listener failed');
+        // a bug, but one that may repeat for every message: logged rate-limited
+        this.rejectLog.error('listener_failed', 'ingest listener failed', () => ({ err }));
       }
     }
   }
@@ -226,7 +227,7 @@ export class Ingest {
       try {
         this.onMessage(packet.topic, packet.payload as Buffer);
       } catch (err) {
-        this.deps.log.error({ err, topic: packet.topic }, 'ingest handler failed');
+        this.rejectLog.error('handler_failed', 'ingest handler failed', () => ({ err, topic: packet.topic.slice(0, 200) }));
       }
       this.writes.ack(() => done());
     };

@@ -11,6 +11,7 @@ interface Window {
   /** refusals after the first one in this interval, not written */
   suppressed: number;
   timer: NodeJS.Timeout | null;
+  level: 'warn' | 'error';
 }
 
 export class RejectLog {
@@ -27,13 +28,22 @@ export class RejectLog {
    * called only when the line is written.
    */
   warn(kind: string, msg: string, details: () => Record<string, unknown>): void {
+    this.note('warn', kind, msg, details);
+  }
+
+  /** As `warn`, for faults of our own (a handler or listener that threw), at level error. */
+  error(kind: string, msg: string, details: () => Record<string, unknown>): void {
+    this.note('error', kind, msg, details);
+  }
+
+  private note(level: 'warn' | 'error', kind: string, msg: string, details: () => Record<string, unknown>): void {
     let w = this.windows.get(kind);
     if (w?.timer) {
       w.suppressed++;
       return;
     }
-    if (!w) this.windows.set(kind, (w = { suppressed: 0, timer: null }));
-    this.log.warn({ reason: kind, ...details() }, msg);
+    if (!w) this.windows.set(kind, (w = { suppressed: 0, timer: null, level }));
+    this.log[level]({ reason: kind, ...details() }, msg);
     this.arm(kind, w, msg);
   }
 
@@ -41,7 +51,7 @@ export class RejectLog {
     w.timer = setTimeout(() => {
       w.timer = null;
       if (w.suppressed === 0) return;
-      this.log.warn({ reason: kind, suppressed: w.suppressed, intervalMs: this.intervalMs }, `${msg} (${w.suppressed} more in the last ${this.intervalMs / 1000} s)`);
+      this.log[w.level]({ reason: kind, suppressed: w.suppressed, intervalMs: this.intervalMs }, `${msg} (${w.suppressed} more in the last ${this.intervalMs / 1000} s)`);
       w.suppressed = 0;
       // a summary opens a new interval: a steady flood gives one line per interval
       this.arm(kind, w, msg);
@@ -54,7 +64,7 @@ export class RejectLog {
     for (const [kind, w] of this.windows) {
       if (w.timer) clearTimeout(w.timer);
       w.timer = null;
-      if (w.suppressed > 0) this.log.warn({ reason: kind, suppressed: w.suppressed }, `${w.suppressed} more refusals of this kind not logged one by one`);
+      if (w.suppressed > 0) this.log[w.level]({ reason: kind, suppressed: w.suppressed }, `${w.suppressed} more of this kind not logged one by one`);
       w.suppressed = 0;
     }
   }
