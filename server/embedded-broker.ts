@@ -23,7 +23,8 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditLog } from './audit.ts';
 import type { AgentCredentials } from './mqtt-credentials.ts';
-import { actorOf, authorize, clientIdAllowed, type MqttIdentity, type RefusalReason } from './mqtt-policy.ts';
+import { RejectLog } from './reject-log.ts';
+import { actorOf, authorize, clientIdAllowed, isServerUsername, type MqttIdentity, type RefusalReason } from './mqtt-policy.ts';
 
 export interface EmbeddedBroker {
   readonly url: string;
@@ -91,8 +92,10 @@ export async function startEmbeddedBroker(opts: {
   /** connected clients per actor (agent id / server user name / '') */
   const byActor = new Map<string, Set<Client>>();
   const refused = sec ? refusedCounter(sec.registry) : null;
+  // a flood of refusals writes at most two lines per action and reason every 10 s (all are counted and audited)
+  const rejectLog = new RejectLog(opts.log, 10_000);
 
-  const refuse = (action: 'connect' | 'publish' | 'subscribe', reason: RefusalReason, actor: string, client: Client | null, target?: string) => {
+  const refuse = (action: 'connect' | 'publish' | 'subscribe', reason: RefusalReason, actor: string, client: Client | null, target?: string, detail?: string) => {
     refused?.inc({ action, reason });
     const ip = remoteAddress(client);
     sec?.audit.record({
@@ -100,9 +103,9 @@ export async function startEmbeddedBroker(opts: {
       actor,
       ...(ip ? { ip } : {}),
       ...(target !== undefined ? { target } : {}),
-      detail: reason,
+      detail: detail ?? reason,
     });
-    opts.log.warn({ action, reason, actor, clientId: client?.id, target, ip }, 'mqtt action refused');
+    rejectLog.warn(`${action}/${reason}`, 'mqtt action refused', () => ({ action, actor, clientId: client?.id, target, ip }));
   };
 
   const broker = await Aedes.createBroker({
@@ -125,7 +128,10 @@ export async function startEmbeddedBroker(opts: {
               } else {
                 const r = await sec.credentials.verify(username, password?.toString('utf8'));
                 if (!r.ok) {
-                  refuse('connect', r.reason, actor, client, client.id);
+                  // names nobody has are audited under one actor: made-up names must not get a rate limit each
+                  const known = isServerUsername(username) || sec.credentials.get(username) !== undefined;
+                  if (!known) refuse('connect', r.reason, '', client, client.id, `${r.reason}: unknown user ${JSON.stringify(actor.slice(0, 64))}`);
+                  else refuse('connect', r.reason, actor, client, client.id);
                   return done(connectError(r.reason === 'revoked' ? RC.notAuthorized : RC.badCredentials, r.reason), false);
                 }
                 id = r.identity;
@@ -214,6 +220,7 @@ export async function startEmbeddedBroker(opts: {
 
   const servers: net.Server[] = [];
   const closeAll = async () => {
+    rejectLog.flush();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     for (const s of sockets) s.destroy();
     await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
