@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { LIMITS } from '../../contract/index.ts';
 import { MAX_PREAMBLE } from './frame.ts';
 import { DLT645_PARITIES } from './link.ts';
-import type { Dlt645ProfileRegistry } from './profile.ts';
+import { ConfigError } from '../errors.ts';
+import { Dlt645ProfileSchema, loadDlt645Profile, type Dlt645ProfileRegistry } from './profile.ts';
 
 const frameGapMs = z.number().int().min(0).max(10_000);
 /** FE wake-up bytes before each request; the standard's master sends 4 */
@@ -70,6 +71,8 @@ export const Dlt645DeviceSchema = z.strictObject({
 
 export const Dlt645ConfigSchema = z.strictObject({
   devices: z.array(Dlt645DeviceSchema).min(1),
+  /** profiles of this agent's own (vendor identifiers, other formats), added to the built-ins; one with a built-in's id replaces it */
+  profiles: z.array(Dlt645ProfileSchema).default([]),
   /**
    * Broadcast time sync (08H to 99×6, no reply) on every bus this often, ms;
    * off unless set. The meters take the agent's clock in local time at
@@ -99,13 +102,45 @@ export function dlt645BusKey(t: { kind?: unknown; host?: unknown; port?: unknown
 }
 
 /**
- * Checks across the raw document: 645 profile ids, one address once per bus,
+ * The registry the section's devices resolve against: `base` plus the
+ * section's own profiles (the valid ones; the others are reported by
+ * dlt645CrossCheck).
+ */
+export function dlt645Registry(profiles: readonly unknown[] | undefined, base: Dlt645ProfileRegistry): Dlt645ProfileRegistry {
+  const map = new Map(base);
+  for (const doc of profiles ?? []) {
+    try {
+      const p = loadDlt645Profile(doc);
+      map.set(p.id, p);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  }
+  return map;
+}
+
+/**
+ * Checks across the raw document: the section's own profiles (formats of
+ * identifiers, quantities read twice), 645 profile ids, one address once per bus,
  * one serial line with one set of settings and not also a Modbus RTU line,
  * device ids not also used by a Modbus or room device.
  */
 export function dlt645CrossCheck(doc: unknown, profiles: Dlt645ProfileRegistry): string[] {
   const out: string[] = [];
-  if (!isObject(doc) || !isObject(doc.dlt645) || !Array.isArray(doc.dlt645.devices)) return out;
+  if (!isObject(doc) || !isObject(doc.dlt645)) return out;
+  const own = Array.isArray(doc.dlt645.profiles) ? doc.dlt645.profiles : [];
+  own.forEach((p: unknown, i) => {
+    // the schema reports the shape; this adds what only loading finds, each once
+    if (!Dlt645ProfileSchema.safeParse(p).success) return;
+    try {
+      loadDlt645Profile(p);
+    } catch (err) {
+      if (err instanceof ConfigError) for (const issue of err.issues) out.push(`dlt645.profiles[${i}].${issue}`);
+      else throw err;
+    }
+  });
+  profiles = dlt645Registry(own, profiles);
+  if (!Array.isArray(doc.dlt645.devices)) return out;
   const otherIds = new Map<string, string>();
   if (Array.isArray(doc.devices)) doc.devices.forEach((d: unknown, i) => isObject(d) && typeof d.id === 'string' && otherIds.set(d.id, `devices[${i}]`));
   if (isObject(doc.room) && Array.isArray(doc.room.devices))

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { DeepReadonly } from '../freeze.ts';
 import { DevicePoller, type DeviceStats, type UnsequencedReading } from '../poller.ts';
 import { Dlt645Bus, type Dlt645BusStats } from './bus.ts';
-import { dlt645BusKey, type Dlt645Config, type Dlt645TransportConfig } from './config.ts';
+import { dlt645BusKey, dlt645Registry, type Dlt645Config, type Dlt645TransportConfig } from './config.ts';
 import { timeSyncRequest } from './frame.ts';
 import { serialLink, tcpLink, type LinkFactory } from './link.ts';
 import type { Dlt645ProfileRegistry } from './profile.ts';
@@ -39,9 +39,10 @@ export function defaultFrameGapMs(baudRate: number): number {
   return Math.max(5, Math.ceil((4 * 11 * 1000) / baudRate));
 }
 
-/** Ids of profiles the config names that the registry lacks, as config problems. */
+/** Ids of profiles the config names that neither the registry nor the section's own profiles have, as config problems. */
 export function missingDlt645Profiles(config: DeepReadonly<Dlt645Config> | undefined, profiles: Dlt645ProfileRegistry): string[] {
-  return (config?.devices ?? []).flatMap((d, i) => (profiles.has(d.profile) ? [] : [`dlt645.devices[${i}].profile: unknown DL/T 645 profile "${d.profile}"`]));
+  const all = dlt645Registry(config?.profiles, profiles);
+  return (config?.devices ?? []).flatMap((d, i) => (all.has(d.profile) ? [] : [`dlt645.devices[${i}].profile: unknown DL/T 645 profile "${d.profile}"`]));
 }
 
 export class Dlt645Meters {
@@ -55,7 +56,8 @@ export class Dlt645Meters {
   ) {}
 
   start(): void {
-    const { profiles, clock, emit } = this.deps;
+    const { clock, emit } = this.deps;
+    const profiles = dlt645Registry(this.config.profiles, this.deps.profiles);
     const log = this.deps.log.child({ part: 'dlt645' });
     for (const d of this.config.devices) {
       const key = dlt645BusKey(d.transport);

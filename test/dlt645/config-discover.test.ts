@@ -7,9 +7,10 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadAgentConfig, parseAddressList } from '../../edge-agent/index.ts';
+import { ConfigError, createAgent, loadAgentConfig, MemorySpool, parseAddressList } from '../../edge-agent/index.ts';
 import { createMeterModel, startDlt645Simulator, type Dlt645SimTransport } from '../../simulators/index.ts';
-import { REPO, serialPair, tmpDir } from '../edge-agent/support.ts';
+import { REPO, serialPair, tmpDir, waitFor } from '../edge-agent/support.ts';
+import { testLog } from '../support/logger.ts';
 
 const base = { agent: 'a', site: 's', mqtt: { url: 'mqtt://127.0.0.1:1' } };
 
@@ -68,6 +69,59 @@ describe('dlt645 config', () => {
       'dlt645.devices: Too small: expected array to have >=1 items',
       'devices: an agent needs at least one device (Modbus, room equipment under room.devices, or DL/T 645 meters under dlt645.devices)',
     ]);
+  });
+
+  it("profiles of the agent's own: checked like the built-ins, every problem with its path", () => {
+    expect(
+      issues({
+        ...base,
+        dlt645: {
+          profiles: [
+            { id: 'vendor', reads: [{ di: '04000101', quantities: ['ua'] }, { di: '02800002', quantities: ['f'] }, { di: '02800002', quantities: ['f'] }] },
+            { id: 'bad', reads: [{ di: '0201', quantities: ['ua'] }] },
+          ],
+          devices: [{ id: 'm', profile: 'vendor', address: '000000000001', transport: { kind: 'tcp', host: 'gw', port: 8899 } }, { id: 'n', profile: 'bad', address: '000000000002', transport: { kind: 'tcp', host: 'gw', port: 8899 } }],
+        },
+      }),
+    ).toEqual([
+      'dlt645.profiles[1].reads[0].di: must be 8 hex digits (DI3 DI2 DI1 DI0), e.g. "02010100"',
+      "dlt645.profiles[0].reads[0]: identifier 04000101 is not in the standard's table this agent knows; give bytes, decimals and signed",
+      'dlt645.profiles[0].reads[2].quantities[0]: "f" is already read by reads[1]',
+      'dlt645.devices[0].profile: unknown DL/T 645 profile "vendor" (known: dlt645-3p, dlt645-3p-single)',
+      'dlt645.devices[1].profile: unknown DL/T 645 profile "bad" (known: dlt645-3p, dlt645-3p-single)',
+    ]);
+  });
+
+  it("a profile of the agent's own reads the meter: identifiers the built-ins leave out, a vendor one with its format", async () => {
+    const sim = await startDlt645Simulator({ transport: { kind: 'tcp', port: 0 }, meters: [{ address: '000000000007', model: createMeterModel({ profile: 'residential', seed: 7 }) }] });
+    cleanup.push(() => sim.stop());
+    sim.setOverride('000000000007', { s: 12.3456, in: 1.5, f: 49.98 });
+    const spool = new MemorySpool({ initialSeq: 0 });
+    const agent = createAgent(
+      loadAgentConfig({
+        ...base,
+        dlt645: {
+          profiles: [
+            {
+              id: 'extras',
+              reads: [
+                { di: '02050000', quantities: ['s'] },
+                { di: '02800001', quantities: ['in'] },
+                // frequency read as if it were a vendor identifier whose format the profile gives
+                { di: '02800002', quantities: ['f'], bytes: 2, decimals: 2, signed: false },
+              ],
+            },
+          ],
+          devices: [{ id: 'x', profile: 'extras', address: '000000000007', transport: { kind: 'tcp', host: '127.0.0.1', port: sim.port }, intervalMs: 200, timeoutMs: 500 }],
+        },
+      }),
+      { log: testLog, spool },
+    );
+    cleanup.push(() => agent.stop());
+    await agent.start();
+    await waitFor('a reading', () => spool.read(0, 100).some((r) => r.device === 'x'), 10_000);
+    await agent.stop();
+    expect(spool.read(0, 100).find((r) => r.device === 'x')).toMatchObject({ q: 'good', v: { s: 12.3456, in: 1.5, f: 49.98 } });
   });
 
   it('address lists and ranges', () => {
