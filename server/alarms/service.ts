@@ -107,6 +107,7 @@ import { loadRulesDocument, rulesPath, saveRulesDocument, validateDocument } fro
 import { postWebhook, redactUrl } from './escalation.ts';
 import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStateFile } from './state-store.ts';
 import { BROKER_SOURCE, BrokerPresence, brokerRule, planBrokerOps, restartSilence } from './presence.ts';
+import { JournalWriter } from './journal-writer.ts';
 
 // ---------------------------------------------------------------- options and ports
 
@@ -227,10 +228,6 @@ export class RulesRejected extends GridwatchError {
 }
 
 const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
-/** journal entries per store write */
-const JOURNAL_BATCH = 1000;
-/** pause between journal writes while fewer than a batch wait (see writeJournal) */
-const JOURNAL_GATHER_MS = 25;
 const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 
 /** A rule and its states by source, as evaluated per reading. */
@@ -290,14 +287,7 @@ export class AlarmService {
 
   private seq = 0;
   private readonly recent: JournalEntry[] = [];
-  private queue: JournalEntry[] = [];
-  private writing = false;
-  private journalFailing = false;
-  private idleWaiters: Array<() => void> = [];
-  /** the largest seq the journal has durably stored (its entries are written in seq order) */
-  private journaledSeq = 0;
-  /** rule-state snapshots waiting for the journal to store their seq (resolved false when given up) */
-  private journaledWaiters: Array<{ seq: number; done: (ok: boolean) => void }> = [];
+  private readonly writer: JournalWriter;
   /** the server's broker connection; comm-loss counts silence only while connected */
   private readonly broker: BrokerPresence;
 
@@ -313,6 +303,7 @@ export class AlarmService {
     this.clock = deps.clock ?? Date.now;
     this.rulesFile = rulesPath(deps.options.rulesFile, deps.options.dataDir);
     this.agents = agentPlaces(deps.topology);
+    this.writer = new JournalWriter(deps.journal, this.log);
     this.broker = new BrokerPresence(this.clock());
     if (!deps.ingest.onConnection) this.broker.set(true, this.clock());
     for (const site of deps.topology.sites)
@@ -344,7 +335,7 @@ export class AlarmService {
     for (const e of entries) this.track(e);
     const buffer = this.deps.options.resumeBuffer;
     if (buffer > 0) this.recent.push(...(await this.deps.journal.read({ afterSeq: Math.max(0, this.seq - buffer) })));
-    this.journaledSeq = this.seq;
+    this.writer.startAt(this.seq);
     await this.loadStates();
     this.reconcile(this.clock());
     this.log.info({ alarms: this.alarms.size, current: this.current().length, seq: this.seq }, 'alarm set rebuilt from the journal');
@@ -378,14 +369,14 @@ export class AlarmService {
     // the journal first: the rule state is saved only up to what it holds
     const drained = await this.drainJournal(10_000);
     // a periodic snapshot may wait for the journal: once drained it is written, else it is given up
-    if (!drained) for (const w of this.journaledWaiters.splice(0)) w.done(false);
+    if (!drained) this.writer.giveUp();
     if (this.persisting) await this.persisting;
     if (drained) {
       this.statesDirty = true;
       await this.persistStates().catch((err) => this.log.error({ err }, 'saving rule state failed'));
     } else {
       // the file keeps the last snapshot the journal covers; the next start reconciles the rest
-      this.log.error({ pending: this.queue.length, journaledSeq: this.journaledSeq, seq: this.seq }, 'stopping with alarm events not journaled; rule state not saved past them');
+      this.log.error({ pending: this.writer.pending.length, journaledSeq: this.writer.storedSeq, seq: this.seq }, 'stopping with alarm events not journaled; rule state not saved past them');
     }
     await this.deps.journal.stop();
   }
@@ -756,65 +747,15 @@ export class AlarmService {
   }
 
   private enqueue(e: JournalEntry): void {
-    this.queue.push(e);
+    this.writer.append(e);
     this.recent.push(e);
     const max = this.deps.options.resumeBuffer;
     if (this.recent.length > max * 2 || (max === 0 && this.recent.length > 0)) this.recent.splice(0, this.recent.length - max);
-    if (!this.writing) void this.writeJournal();
-  }
-
-  private async writeJournal(): Promise<void> {
-    this.writing = true;
-    let delay = 100;
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, JOURNAL_BATCH);
-      try {
-        await this.deps.journal.append(batch);
-        this.queue.splice(0, batch.length);
-        this.journaled(batch.at(-1)!.seq);
-        if (this.journalFailing) this.log.info({ from: 'failing', to: 'healthy' }, 'alarm journal writes recovered');
-        this.journalFailing = false;
-        delay = 100;
-        // In a burst of transitions, let the next ones gather for a moment: one
-        // write per few ms each carrying one or two entries cost more CPU (an
-        // HTTP request each) than the evaluation that produced them, on the
-        // event loop that delivers alarms. Pushes never wait for the journal.
-        if (this.queue.length > 0 && this.queue.length < JOURNAL_BATCH) await sleep(JOURNAL_GATHER_MS);
-      } catch (err) {
-        if (!this.journalFailing) this.log.error({ err, from: 'healthy', to: 'failing', pending: this.queue.length }, 'alarm journal write failed; retrying');
-        this.journalFailing = true;
-        await sleep(delay);
-        delay = Math.min(5000, delay * 2);
-      }
-    }
-    this.writing = false;
-    for (const w of this.idleWaiters.splice(0)) w();
-  }
-
-  private journaled(seq: number): void {
-    if (seq > this.journaledSeq) this.journaledSeq = seq;
-    if (this.journaledWaiters.length === 0) return;
-    const ready = this.journaledWaiters.filter((w) => w.seq <= this.journaledSeq);
-    this.journaledWaiters = this.journaledWaiters.filter((w) => w.seq > this.journaledSeq);
-    for (const w of ready) w.done(true);
-  }
-
-  /** Resolves true once the journal has stored `seq`, false when given up (a stop with the journal failing). */
-  private whenJournaled(seq: number): Promise<boolean> {
-    if (seq <= this.journaledSeq) return Promise.resolve(true);
-    return new Promise((done) => this.journaledWaiters.push({ seq, done }));
   }
 
   /** Resolves true once every event so far is journaled, false after the timeout. */
-  async drainJournal(timeoutMs = 10_000): Promise<boolean> {
-    if (!this.writing && this.queue.length === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const ok = await Promise.race([
-      new Promise<boolean>((r) => this.idleWaiters.push(() => r(true))),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    return ok;
+  drainJournal(timeoutMs = 10_000): Promise<boolean> {
+    return this.writer.drain(timeoutMs);
   }
 
   // ---------------------------------------------------------------- escalation
@@ -955,7 +896,7 @@ export class AlarmService {
 
   /** Journal entries, including those not yet written, in seq order. */
   async journalEntries(q: JournalQuery = {}): Promise<JournalEntry[]> {
-    const pending = this.queue.filter((e) => matchesQuery(e, q));
+    const pending = this.writer.pending.filter((e) => matchesQuery(e, q));
     const stored = await this.deps.journal.read(q.limit !== undefined ? { ...q, limit: q.limit + pending.length } : q);
     const bySeq = new Map<number, JournalEntry>();
     for (const e of [...stored, ...pending]) bySeq.set(e.seq, e);
@@ -1164,9 +1105,9 @@ export class AlarmService {
     this.persisting = (async () => {
       try {
         const { json, seq } = await serialiseInSlices(savedAt, states, lags, sites, () => this.seq);
-        if (!(await this.whenJournaled(seq))) {
+        if (!(await this.writer.whenStored(seq))) {
           this.statesDirty = true;
-          this.log.warn({ file, seq, journaledSeq: this.journaledSeq }, 'rule state not saved: the journal does not hold its transitions');
+          this.log.warn({ file, seq, journaledSeq: this.writer.storedSeq }, 'rule state not saved: the journal does not hold its transitions');
           return;
         }
         await writeStateFile(file, json);
