@@ -217,6 +217,10 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   }
   if (isObject(doc.room) && isObject(doc.room.mqtt) && doc.room.mqtt.password !== undefined && doc.room.mqtt.username === undefined)
     out.push('room.mqtt.password: a password needs room.mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
+  // a gridwatch broker with credentials lets an agent subscribe to its watermark only, and (Mosquitto: client id =
+  // user name) a second connection with the agent's user name would take the uplink's session over
+  if (isObject(doc.room) && doc.room.mqtt === undefined && isObject(doc.mqtt) && doc.mqtt.username !== undefined)
+    out.push("room.mqtt: give the room's own sensor broker; the uplink's broker, with the agent's credentials, takes no subscriptions to room topics");
   const roomDevices = isObject(doc.room) && Array.isArray(doc.room.devices) ? doc.room.devices.length : 0;
   const dlt645Devices = isObject(doc.dlt645) && Array.isArray(doc.dlt645.devices) ? doc.dlt645.devices.length : 0;
   if ((doc.devices === undefined || (Array.isArray(doc.devices) && doc.devices.length === 0)) && roomDevices === 0 && dlt645Devices === 0)
