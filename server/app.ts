@@ -226,6 +226,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post('/api/logout', { config: { minRole: 'viewer' } }, async (req, reply) => {
     deps.auth.revoke(req.session!);
     audit(req, { kind: 'logout', actor: req.session!.username });
+    // the WebSockets opened with this session end with it
+    recheck(req.session!.username);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });
@@ -365,12 +367,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // open connections by user: a change to the user ends those its session no longer allows as they are
   const sockets = new Map<string, Set<{ socket: WebSocket; token: string | undefined; sites: string }>>();
-  deps.auth.onUserChange((username) => {
+  const recheck = (username: string) => {
     for (const c of sockets.get(username) ?? []) {
       const now = deps.auth.verify(c.token);
       if (!now || JSON.stringify(now.sites ?? null) !== c.sites) c.socket.close(1008, 'session ended or changed; reconnect');
     }
-  });
+  };
+  deps.auth.onUserChange(recheck);
+  // a session that expired meanwhile ends its connections too
+  const sweep = setInterval(() => {
+    for (const u of [...sockets.keys()]) recheck(u);
+  }, 30_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
   app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket, req) => {
     const session = req.session!;
     // the session's stations bound everything the connection is sent, whatever it subscribes to

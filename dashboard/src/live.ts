@@ -225,6 +225,8 @@ export class Live {
     // a refused upgrade looks like a close: ask whether the session is still good
     const me = await fetch('./api/me', { cache: 'no-store' }).catch(() => null);
     if (me?.status === 401) {
+      // stopped meanwhile (the user logged out, which also ends this connection): nothing was lost
+      if (!this.running) return;
       this.running = false;
       this.sessionLost();
       return;

@@ -79,4 +79,12 @@ describe('dashboard for a user scoped to one station', () => {
     // the refused wrong current password was the only refused request
     expect(problems.filter((p) => !p.startsWith('403 ') || !p.endsWith('/api/me/password'))).toEqual([]);
   });
+
+  it('signing out (which also ends the live connection on the server) shows the form without a "session expired" message', async () => {
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    await page.waitForTimeout(1500);
+    expect(await page.textContent('#login-error')).toBe('');
+    expect(await page.isHidden('#passwd')).toBe(true);
+  });
 });

@@ -145,6 +145,23 @@ describe('changing users', () => {
     }
   });
 
+  it('logout ends the WebSockets of that session, not those of the user\'s other sessions', async () => {
+    await create('us-out');
+    const [a, b] = [await login(ts.server.url, 'us-out', PW), await login(ts.server.url, 'us-out', PW)];
+    const open = async (cookie: string) => {
+      const ws = new WebSocket(ts.wsUrl, { headers: { cookie } });
+      await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)));
+      return ws;
+    };
+    const [wa, wb] = [await open(a), await open(b)];
+    const closedA = new Promise<number>((resolve) => wa.once('close', (code) => resolve(code)));
+    expect((await withCookie(a, '/api/logout', 'POST')).status).toBe(200);
+    expect(await closedA).toBe(1008);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(wb.readyState).toBe(WebSocket.OPEN);
+    wb.close();
+  });
+
   it('deleting ends the sessions; an unknown user is 404', async () => {
     await create('us-del');
     const cookie = await login(ts.server.url, 'us-del', PW);
