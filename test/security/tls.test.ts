@@ -98,6 +98,21 @@ describe('embedded broker over TLS with client certificates', () => {
     expect(r.result.ok).toBe(false);
   });
 
+  it("another server's ingest connects over mqtts with mqtt.tls (its certificate's CN is its user name)", async () => {
+    const cert = await pki.client('gridwatch-server');
+    const { password } = ts.mqttServer();
+    const b = await startTestServer({
+      mqttUrl: tlsUrl,
+      sites: ['tls-site'],
+      extra: { mqtt: { url: tlsUrl, clientId: 'gw-tls-ingest', username: 'gridwatch-server', password, sites: ['tls-site'], tls: { ca: pki.ca, cert: cert.cert, key: cert.key } } },
+    });
+    try {
+      expect(b.server.ingest.connected).toBe(true);
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+
   it('a right certificate does not replace the password', async () => {
     const { password } = await ts.mqttAgent('tls-w', 'tls-site');
     const cert = await pki.client('tls-w');
