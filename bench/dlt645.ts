@@ -11,8 +11,11 @@
  *   have taken on a real 9600-baud line (11 bits a byte at 8E1), plus the
  *   meter turnaround given (GW_BENCH_TURNAROUND_MS, default 0), so the figure
  *   is the line's, with our overhead on top.
- * Per run: reads/s, latency p50/p99, and the agent side's CPU per read
- * (process.cpuUsage of this process; the simulator is another process).
+ * Per run: reads/s, latency p50/p99, and the agent side's cost per read:
+ * the event loop's busy time (eventLoopUtilization: the JS thread) and the
+ * whole process's CPU (process.cpuUsage: every thread, with the serialport
+ * binding's reads and writes on libuv's pool and the tsx loader); the
+ * simulator is another process.
  * Then one whole poll of the dlt645-3p profile (11 requests) timed on the
  * paced line: polls per second a 9600-baud bus carries.
  *
@@ -85,6 +88,7 @@ async function run(label: string, paced: boolean, dir: string): Promise<void> {
     for (let i = 0; i < 20; i++) await bus.read(ADDRESS, '02010100', 1000); // warm up
     const lat: number[] = [];
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     while (performance.now() - t0 < SECONDS * 1000) {
       const s = performance.now();
@@ -93,8 +97,10 @@ async function run(label: string, paced: boolean, dir: string): Promise<void> {
     }
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
     console.log(
-      `${label.padEnd(9)} ${(lat.length / (wall / 1000)).toFixed(1).padStart(8)} reads/s   p50 ${pct(lat, 50).toFixed(1)} ms  p99 ${pct(lat, 99).toFixed(1)} ms   agent CPU ${((cpu.user + cpu.system) / lat.length).toFixed(0)} µs/read   (${lat.length} reads, ${bus.stats().failed} failed)`,
+      `${label.padEnd(9)} ${(lat.length / (wall / 1000)).toFixed(1).padStart(8)} reads/s   p50 ${pct(lat, 50).toFixed(1)} ms  p99 ${pct(lat, 99).toFixed(1)} ms   ` +
+        `event loop ${((elu.active * 1000) / lat.length).toFixed(0)} µs/read, process CPU ${((cpu.user + cpu.system) / lat.length).toFixed(0)} µs/read   (${lat.length} reads, ${bus.stats().failed} failed)`,
     );
     if (paced) {
       const source = new Dlt645Source({ bus, address: ADDRESS, profile: BUILTIN_DLT645_PROFILES.get('dlt645-3p')!, timeoutMs: 1000, log });
