@@ -14,7 +14,9 @@ import { influxQuery, startMosquitto } from '../harness/index.ts';
 import { Feed, oneRoomTopology } from './helpers.ts';
 import { ChildServer, SpoolingAgent, storedPerDevice, until } from './faults-support.ts';
 
-const WINDOW_S = 3;
+// the shape of the fault at a test's size; GW_TEST_FAULTS_* give a full-size run (e.g. 240 meters, 120 s, 10 s)
+const WINDOW_S = Number(process.env.GW_TEST_FAULTS_WINDOW_S ?? 3);
+const STOP_S = Number(process.env.GW_TEST_FAULTS_STOP_S ?? 3 * WINDOW_S);
 const RULES = `
 version: 1
 useDefaults: true
@@ -22,7 +24,7 @@ rules:
   - id: comm-loss
     afterS: ${WINDOW_S}
 `;
-const N = 20;
+const N = Number(process.env.GW_TEST_FAULTS_METERS ?? 20);
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -58,11 +60,11 @@ describe('restart after a stop longer than the comm-loss window', () => {
     expect(await server.alarms()).toEqual([]);
 
     await server.term();
-    await new Promise((r) => setTimeout(r, 3 * WINDOW_S * 1000));
+    await new Promise((r) => setTimeout(r, STOP_S * 1000));
     await server.start();
     // the resend, then live readings, and a window more
     await until(async () => (spool.resent > 0 ? [] : ['no resend yet']), 30_000, 'the resend begun');
-    await until(async () => (spool.resending ? ['resending'] : []), 60_000, 'the resend over');
+    await until(async () => (spool.resending ? ['resending'] : []), 60_000 + 2 * STOP_S * 1000, 'the resend over');
     // live readings again, and a window more
     await new Promise((r) => setTimeout(r, 2 * WINDOW_S * 1000));
     const alarms = await server.alarms();
@@ -71,7 +73,8 @@ describe('restart after a stop longer than the comm-loss window', () => {
     // nor anything in the journal
     const raised = await influxQuery(inject('influxUrl'), db, `SELECT count("seq") FROM alarm_event WHERE "ruleId" = 'comm-loss' AND "reason" = 'raise'`);
     expect(Number(raised[0]?.series?.[0]?.values?.[0]?.[1] ?? 0)).toBe(0);
-    expect(spool.resent).toBeGreaterThan(2 * WINDOW_S * 4 * 0.8);
+    // the resend lasted longer than the window: without counting late readings every meter would have been called silent
+    expect(spool.resent * 0.25).toBeGreaterThan(WINDOW_S);
 
     await spool.close();
     const polls = spool.polled.size;
@@ -83,6 +86,6 @@ describe('restart after a stop longer than the comm-loss window', () => {
       30_000,
       'every poll stored once',
     );
-    console.log(`stop ${3 * WINDOW_S} s (window ${WINDOW_S} s): ${spool.resent} polls of ${N} meters resent late; ${polls} polls per meter stored once each; comm-loss alarms: 0`);
-  }, 180_000);
+    console.log(`stop ${STOP_S} s (window ${WINDOW_S} s): ${spool.resent} polls of ${N} meters resent late; ${polls} polls per meter stored once each; comm-loss alarms: 0`);
+  }, 180_000 + 3 * STOP_S * 1000);
 });
