@@ -46,6 +46,10 @@ const ROUTES: Array<{ method: 'GET' | 'POST' | 'PUT'; url: string; min: Who | 'p
   { method: 'GET', url: '/api/alarm-rules/tx-load', min: 'viewer' },
   { method: 'PUT', url: '/api/alarm-rules', min: 'admin', body: { version: 1, useDefaults: true, rules: [] } },
   { method: 'PUT', url: '/api/alarm-rules/tx-load', min: 'admin', body: { onDelayS: 3600 } },
+  { method: 'GET', url: '/api/agents', min: 'admin' },
+  { method: 'POST', url: '/api/agents', min: 'admin', body: { agent: 'acc-agent', site: 'acc-site' } },
+  { method: 'POST', url: '/api/agents/acc-agent/rotate', min: 'admin' },
+  { method: 'POST', url: '/api/agents/acc-agent/revoke', min: 'admin' },
   { method: 'GET', url: '/', min: 'public' },
 ];
 
