@@ -17,7 +17,9 @@
  * binding's reads and writes on libuv's pool and the tsx loader); the
  * simulator is another process.
  * Then one whole poll of the dlt645-3p profile (11 requests) timed on the
- * paced line: polls per second a 9600-baud bus carries.
+ * paced line: polls per second a 9600-baud bus carries. Last, the same
+ * reads over a transparent TCP gateway on loopback, for the software's cost
+ * without the serial port.
  *
  *   npx tsx bench/dlt645.ts
  *   GW_BENCH_SECONDS=5 GW_BENCH_TURNAROUND_MS=20 npx tsx bench/dlt645.ts
@@ -28,9 +30,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { BUILTIN_DLT645_PROFILES, Dlt645Bus, Dlt645Source, defaultFrameGapMs, serialLink } from '../edge-agent/index.ts';
+import { BUILTIN_DLT645_PROFILES, Dlt645Bus, Dlt645Source, defaultFrameGapMs, serialLink, tcpLink } from '../edge-agent/index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 5);
@@ -63,16 +66,21 @@ async function pty(dir: string): Promise<{ a: string; b: string }> {
   return { a, b };
 }
 
-async function simulator(ptyPath: string, paced: boolean): Promise<ChildProcess> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'simulators/dlt645-main.ts'), '--serial', ptyPath, '--baud', String(BAUD), '--meters', '1'];
+/** The simulator in its own process, on the pty or (no path) on a free TCP port; resolves with the port (0 for serial). */
+async function simulator(ptyPath: string | null, paced: boolean): Promise<{ child: ChildProcess; port: number }> {
+  const args = ['--import', 'tsx', path.join(ROOT, 'simulators/dlt645-main.ts'), '--meters', '1'];
+  args.push(...(ptyPath ? ['--serial', ptyPath, '--baud', String(BAUD)] : ['--port', '0']));
   if (paced) args.push('--line-time-ms', String(TURNAROUND_MS));
   const c = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GW_LOG_LEVEL: 'info' } });
   children.push(c);
-  await new Promise<void>((resolve, reject) => {
-    c.stdout!.on('data', (d: Buffer) => d.toString().includes('simulator running') && resolve());
+  const port = await new Promise<number>((resolve, reject) => {
+    c.stdout!.on('data', (d: Buffer) => {
+      const line = d.toString();
+      if (line.includes('simulator running')) resolve(Number(/"port":(\d+)/.exec(line)?.[1] ?? 0));
+    });
     c.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
   });
-  return c;
+  return { child: c, port };
 }
 
 function pct(xs: number[], p: number): number {
@@ -80,10 +88,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
-async function run(label: string, paced: boolean, dir: string): Promise<void> {
-  const { a, b } = await pty(path.join(dir, label));
-  const sim = await simulator(b, paced);
-  const bus = new Dlt645Bus({ link: serialLink({ path: a, baudRate: BAUD, dataBits: 8, parity: 'even', stopBits: 1 }), log, frameGapMs: defaultFrameGapMs(BAUD) });
+async function run(label: string, paced: boolean, dir: string, tcp = false): Promise<void> {
+  const { a, b } = tcp ? { a: '', b: null } : await pty(path.join(dir, label));
+  const { child: sim, port } = await simulator(b, paced);
+  const link = tcp ? tcpLink('127.0.0.1', port) : serialLink({ path: a, baudRate: BAUD, dataBits: 8, parity: 'even', stopBits: 1 });
+  const bus = new Dlt645Bus({ link, log, frameGapMs: tcp ? 0 : defaultFrameGapMs(BAUD) });
   try {
     for (let i = 0; i < 20; i++) await bus.read(ADDRESS, '02010100', 1000); // warm up
     const lat: number[] = [];
@@ -132,6 +141,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'gw-bench-645-'));
 try {
   await run('unpaced', false, dir);
   await run('paced', true, dir);
+  await run('tcp', false, dir, true);
 } finally {
   children.forEach((c) => c.kill('SIGTERM'));
   rmSync(dir, { recursive: true, force: true });
