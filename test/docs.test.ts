@@ -131,6 +131,27 @@ function schemaLeaves(schema: unknown, prefix: string[] = []): string[][] {
   }
 }
 
+/** The part of a markdown file under `## <title>`, up to the next `## `. */
+function sectionOf(markdown: string, title: string): string {
+  const start = markdown.indexOf(`\n## ${title}\n`);
+  if (start < 0) return '';
+  const end = markdown.indexOf('\n## ', start + 1);
+  return markdown.slice(start, end < 0 ? undefined : end);
+}
+
+/** The body rows of every markdown table in `text`, each as header → cell. */
+function tableRows(text: string): Array<Record<string, string>> {
+  const rows: Array<Record<string, string>> = [];
+  let header: string[] | null = null;
+  const cells = (line: string) => line.replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/).map((c) => c.trim());
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('|')) header = null;
+    else if (!header) header = cells(line);
+    else if (!/^\|[\s|:-]+\|$/.test(line)) rows.push(Object.fromEntries(cells(line).map((c, i) => [header![i] ?? String(i), c])));
+  }
+  return rows;
+}
+
 /** TypeScript files under a folder of the repository, relative to ROOT. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
@@ -204,6 +225,27 @@ describe('documentation', () => {
       has(p) || p.slice(0, -1).some((_, i) => i > 0 && has(p.slice(0, i + 1))) || (p.length > 2 && text.includes(`\`.${p[p.length - 1]}\``));
     expect(keys.length).toBeGreaterThan(atLeast);
     expect(keys.filter((p) => !named(p)).map((p) => p.join('.'))).toEqual([]);
+  });
+
+  it.each([
+    ['Server', () => ServerConfigSchema.parse({ influx: { url: 'http://127.0.0.1:8086' } })],
+    ['Edge agent', () => AgentConfigSchema.parse({ agent: 'a1', site: 's1', mqtt: { url: 'mqtt://127.0.0.1:1883' }, spool: { dir: 'spool' } })],
+  ] as const)('docs/configuration.md gives the schema default of every key it lists alone (%s)', (section, defaults) => {
+    const cfg = defaults() as unknown as Record<string, unknown>;
+    const rows = tableRows(sectionOf(readRepo('docs/configuration.md')!, section));
+    const checked: string[] = [];
+    const wrong: string[] = [];
+    for (const row of rows) {
+      const keys = [...(row['file key'] ?? row['key'] ?? '').matchAll(/`([A-Za-z.]+)`/g)].map((m) => m[1]!);
+      const documented = /^`([^`]+)`/.exec(row['default'] ?? '')?.[1];
+      if (keys.length !== 1 || documented === undefined) continue;
+      const actual = keys[0]!.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], cfg);
+      if (actual === undefined || (typeof actual === 'object' && actual !== null)) continue;
+      checked.push(keys[0]!);
+      if (documented !== String(actual)) wrong.push(`${keys[0]}: documented ${documented}, schema ${String(actual)}`);
+    }
+    expect(checked.length).toBeGreaterThan(5);
+    expect(wrong).toEqual([]);
   });
 
   it('docs/api.md names every HTTP route the server registers', () => {
