@@ -24,6 +24,21 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+const USAGE = `usage: tsx edge-agent/discover.ts --dlt645 <host:port | serial path> [options]
+
+Lists the DL/T 645 meters answering on a bus.
+
+  --dlt645 BUS             a transparent TCP gateway (host:port) or a serial device
+  --baud B                 serial speed: 1200, 2400, 4800, 9600, 19200 (default 2400)
+  --parity P               none, even, odd (default even)
+  --addresses LIST         probe these: 000012345678, 1-20, comma-separated; without it: 13H (one meter on the bus)
+  --timeout-ms T           wait per request (default 500)
+  --preamble N             FE bytes before each request, 0..4 (default 4)
+  -h, --help               print this and exit
+
+Exit code 0: a meter answered; 1: none did; 2: bad arguments; 3: the bus cannot be opened.
+`;
+
 let args;
 try {
   args = parseArgs({
@@ -34,11 +49,16 @@ try {
       addresses: { type: 'string' },
       'timeout-ms': { type: 'string', default: '500' },
       preamble: { type: 'string', default: '4' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   }).values;
 } catch (err) {
-  fail((err as Error).message);
+  fail(`${(err as Error).message}\n\n${USAGE}`);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
 
 const target = args.dlt645;

@@ -26,6 +26,24 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+const USAGE = `usage: tsx simulators/dlt645-main.ts (--port P | --serial PATH) [options]
+
+Serves simulated DL/T 645-2007 meters on one bus: behind a transparent TCP
+gateway, or on a serial port (e.g. one end of a socat pty pair).
+
+  --port P                 TCP port of the gateway (0 picks a free one)
+  --host H                 its listen address (default 127.0.0.1)
+  --serial PATH            serial device instead of TCP
+  --baud B                 serial speed: 1200, 2400, 4800, 9600, 19200 (default 2400), 8E1
+  --meters N               meters on the bus (default 3), consecutive addresses
+  --first-address A        12 digits (default 000000000001)
+  --seed S                 random seed (default 1)
+  --dead A[,A…]            meters that never answer
+  --max-value-bytes N      split longer values into continuation frames (1..196, default 196)
+  --line-time-ms T         serial: answer after the exchange's line time at --baud plus T ms
+  -h, --help               print this and exit
+`;
+
 let args;
 try {
   args = parseArgs({
@@ -40,11 +58,18 @@ try {
       dead: { type: 'string', default: '' },
       'max-value-bytes': { type: 'string', default: '196' },
       'line-time-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   }).values;
 } catch (err) {
-  fail((err as Error).message);
+  // an unknown flag or a missing value: the reason and the usage, no stack trace
+  process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
 
 if ((args.port === undefined) === (args.serial === undefined)) fail('give one of --port <tcp port> or --serial <path>');

@@ -182,10 +182,16 @@ describe('discover (edge-agent/discover.ts)', () => {
     expect(r.out).toContain('absent 000000000003: no answer');
   });
 
-  it('bad arguments exit 2 with the reason; a bus that cannot be opened exits 3', async () => {
+  it('bad arguments exit 2 with the reason and the usage; --help prints it; a bus that cannot be opened exits 3', async () => {
     const bad = await discover(['--dlt645', '/dev/null', '--baud', '1234']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--baud: one of 1200, 2400, 4800, 9600, 19200, got 1234');
+    const unknown = await discover(['--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('usage: tsx edge-agent/discover.ts');
+    const help = await discover(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: tsx edge-agent\/discover.ts --dlt645/);
     const none = await discover(['--dlt645', '/nonexistent/tty']);
     expect(none.code).toBe(3);
     expect(none.err).toMatch(/GW_ERR_DLT645_CONNECT: cannot open serial:\/\/\/nonexistent\/tty/);
