@@ -8,4 +8,5 @@ RUN npm run build
 # a larger young generation: per-reading objects die young instead of being promoted (bench/support.ts)
 ENV GW_HTTP_HOST=0.0.0.0 GW_DATA_DIR=/data NODE_OPTIONS=--max-semi-space-size=64
 EXPOSE 8080
-CMD ["npx", "tsx", "server/main.ts"]
+# node itself as PID 1, so that SIGTERM reaches the server's stop (npx exits on it and leaves its child running)
+CMD ["node", "--import", "tsx", "server/main.ts"]

@@ -5,11 +5,13 @@
  * alarm rule state, instead of waiting for a broker that is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { readingsTopic } from '../../contract/index.ts';
 import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
 import { eventually } from '../support/ws-client.ts';
@@ -35,12 +37,30 @@ sites:
 let broker: ServiceHandle | null = null;
 let child: ChildProcess | null = null;
 let dir = '';
+/** server processes to make sure of at the end (a wrapper that exits on a signal can leave its child running) */
+const serverPids: number[] = [];
 
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const pid of serverPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
   await broker?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('server process stop', () => {
   it('exits within 10 s of SIGTERM when the broker is killed at the same moment, with the rule state saved', async () => {
@@ -91,5 +111,31 @@ describe('server process stop', () => {
     expect(proc.exitCode).toBe(0);
     const saved = JSON.parse(await readFile(path.join(dir, 'alarm-rule-state.json'), 'utf8')) as { savedAt: number };
     expect(saved.savedAt).toBeGreaterThanOrEqual(signalledAt);
+  }, 120_000);
+
+  it("the container's command is the server process itself: SIGTERM to it runs the stop (npx exited and left the server running)", async () => {
+    const compose = parseYaml(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { command: string[] }> };
+    const [cmd, ...args] = compose.services.server!.command;
+    const data = await mkdtemp(path.join(os.tmpdir(), 'gw-sigterm-cmd-'));
+    try {
+      const proc = spawn(cmd === 'node' ? process.execPath : cmd!, args, {
+        env: { ...process.env, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_DATA_DIR: data, GW_ADMIN_PASSWORD: 'sigterm-password-1', GW_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      await eventually(() => /gridwatch dashboard at/.test(out), 60_000, 'server started');
+      const serverPid = Number(/"pid":(\d+)/.exec(out)![1]);
+      serverPids.push(serverPid);
+      const signalledAt = Date.now();
+      proc.kill('SIGTERM');
+      await eventually(() => !alive(serverPid), 15_000, `the server process ${serverPid} gone: ${out.slice(-1500)}`);
+      expect(out).toMatch(/"signal":"SIGTERM","msg":"stopping"/);
+      const saved = JSON.parse(await readFile(path.join(data, 'alarm-rule-state.json'), 'utf8')) as { savedAt: number };
+      expect(saved.savedAt).toBeGreaterThanOrEqual(signalledAt);
+    } finally {
+      await rm(data, { recursive: true, force: true });
+    }
   }, 120_000);
 });
