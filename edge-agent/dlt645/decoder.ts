@@ -73,6 +73,8 @@ export class Dlt645Decoder {
     if (chunk.length === 0) return out;
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
     this.scan(out);
+    // what is held is a view into the last chunk: copy it out so a large chunk is not kept alive by a few bytes
+    if (this.buf.length > 0 && this.buf.buffer.byteLength > Buffer.poolSize) this.buf = Buffer.from(this.buf);
     return out;
   }
 
