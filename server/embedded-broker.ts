@@ -89,6 +89,8 @@ export async function startEmbeddedBroker(opts: {
 }): Promise<EmbeddedBroker> {
   const sec = opts.security ?? null;
   const identities = new WeakMap<Client, MqttIdentity>();
+  /** an agent's credentials as they were when its client authenticated (AgentCredentials.stamp) */
+  const stamps = new WeakMap<Client, string | undefined>();
   /** connected clients per actor (agent id / server user name / '') */
   const byActor = new Map<string, Set<Client>>();
   const refused = sec ? refusedCounter(sec.registry) : null;
@@ -157,6 +159,7 @@ export async function startEmbeddedBroker(opts: {
                 return done(connectError(RC.notAuthorized, 'last will topic not allowed'), false);
               }
               identities.set(client, id);
+              if (id.kind === 'agent') stamps.set(client, sec.credentials.stamp(id.agent));
               done(null, true);
             })().catch((err: Error) => {
               opts.log.error({ err }, 'mqtt authentication failed');
@@ -185,6 +188,12 @@ export async function startEmbeddedBroker(opts: {
     const id = identities.get(client);
     if (!id) return;
     const actor = actorOf(id);
+    // rotated or revoked between its authentication and now (the cut-off found no client to close then)
+    if (id.kind === 'agent' && sec && sec.credentials.stamp(id.agent) !== stamps.get(client)) {
+      opts.log.warn({ agent: id.agent }, 'mqtt: agent credentials changed while it connected; disconnecting');
+      client.close();
+      return;
+    }
     let set = byActor.get(actor);
     if (!set) byActor.set(actor, (set = new Set()));
     set.add(client);

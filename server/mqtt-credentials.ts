@@ -171,6 +171,12 @@ export class AgentCredentials {
     return info;
   }
 
+  /** Changes whenever the agent's password or revoked flag does; undefined for an unknown agent. */
+  stamp(agent: string): string | undefined {
+    const c = this.agents.get(agent);
+    return c ? `${c.passwordHash}|${c.revoked}` : undefined;
+  }
+
   /** Every credential, hashes included (for the Mosquitto export). */
   all(): AgentCredential[] {
     return [...this.agents.values()].map((c) => ({ ...c }));

@@ -149,6 +149,24 @@ describe('embedded broker: rotation and revocation', () => {
     fresh.client!.end(true);
   });
 
+  it('a revocation that lands while the agent is connecting leaves it disconnected, whatever the timing', async () => {
+    const left: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const a = await ts.mqttAgent(`sec-race-${i}`, 'sec-s1');
+      const attempt = tryConnect(env.url, a);
+      // from before the password check to after the CONNACK
+      await new Promise((r) => setTimeout(r, i * 2));
+      await ts.server.mqttCredentials.revoke(a.username);
+      const { client } = await attempt;
+      if (client) {
+        await new Promise((r) => setTimeout(r, 200));
+        if (client.connected) left.push(a.username);
+        client.end(true);
+      }
+    }
+    expect(left).toEqual([]);
+  }, 60_000);
+
   it('a change the CLI makes to agents.json (another writer) is picked up by the running server', async () => {
     const { AgentCredentials } = await import('../../server/mqtt-credentials.ts');
     const cli = new AgentCredentials(ts.dataDir);
