@@ -4,12 +4,13 @@
  * one meter, the garble of several reported as such, probing an address
  * range over TCP and over a serial line.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createAgent, loadAgentConfig, MemorySpool, parseAddressList } from '../../edge-agent/index.ts';
 import { createMeterModel, startDlt645Simulator, type Dlt645SimTransport } from '../../simulators/index.ts';
-import { REPO, serialPair, tmpDir, waitFor } from '../edge-agent/support.ts';
+import { REPO, serialPair, spawnAgent, tmpDir, waitFor } from '../edge-agent/support.ts';
 import { testLog } from '../support/logger.ts';
 
 const base = { agent: 'a', site: 's', mqtt: { url: 'mqtt://127.0.0.1:1' } };
@@ -122,6 +123,27 @@ describe('dlt645 config', () => {
     await waitFor('a reading', () => spool.read(0, 100).some((r) => r.device === 'x'), 10_000);
     await agent.stop();
     expect(spool.read(0, 100).find((r) => r.device === 'x')).toMatchObject({ q: 'good', v: { s: 12.3456, in: 1.5, f: 49.98 } });
+  });
+
+  it('the agent process (edge-agent/main.ts) takes a YAML config with DL/T 645 meters and reads them', async () => {
+    const sim = await startDlt645Simulator({ transport: { kind: 'tcp', port: 0 }, meters: [{ address: '000000000001', model: createMeterModel({ profile: 'residential', seed: 1 }) }] });
+    cleanup.push(() => sim.stop());
+    const work = tmpDir('gw-645-yaml-');
+    cleanup.push(async () => work.remove());
+    const file = path.join(work.dir, 'agent.yaml');
+    // the address as YAML reads it unquoted: the number 1, padded back to 12 digits
+    writeFileSync(
+      file,
+      `agent: y645\nsite: s\nmqtt: { url: "mqtt://127.0.0.1:1" }\ndlt645:\n  devices:\n    - { id: m, profile: dlt645-3p, address: 000000000001, transport: { kind: tcp, host: 127.0.0.1, port: ${sim.port} }, intervalMs: 500 }\n`,
+    );
+    const p = spawnAgent(file);
+    cleanup.push(async () => {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    });
+    await waitFor('the meter polled good', () => /"deviceId":"m".*"to":"good"/.test(p.output()), 20_000);
+    expect(p.output()).toMatch(/"devices":1.*"msg":"edge agent started"/);
+    expect(sim.stats().requests).toBeGreaterThanOrEqual(11);
   });
 
   it('address lists and ranges', () => {
