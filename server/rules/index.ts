@@ -61,7 +61,8 @@
  *     direction: rise
  *     severity: high
  * ```
- * See schema.ts for every kind's keys and defaults, and rules.example.yaml.
+ * See kinds/<kind>.ts for every kind's keys and defaults (registry.ts lists
+ * the kinds), and rules.example.yaml.
  */
 export {
   parseRules,
@@ -95,6 +96,8 @@ export {
   type CallRule,
 } from './schema.ts';
 export { DEFAULT_RULES } from './defaults.ts';
+export { KINDS, isSampled, isSiteKind, mostUrgentSeverity, type AnyKind } from './registry.ts';
+export type { KindDescriptor } from './kinds/common.ts';
 export {
   step,
   stepOwned,

@@ -107,6 +107,16 @@ rules:
     ]);
   });
 
+  it('a kind named like an Object property (toString, constructor, __proto__) is an unknown kind, not a crash', () => {
+    const r = parseRules({ useDefaults: false, rules: [{ id: 'a', kind: 'toString' }, { id: 'b', kind: 'constructor' }, { id: 'c', kind: '__proto__' }] });
+    const kinds = 'expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call';
+    expect(!r.ok && r.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      `rule "a" (rules[0]).kind: ${kinds}`,
+      `rule "b" (rules[1]).kind: ${kinds}`,
+      `rule "c" (rules[2]).kind: ${kinds}`,
+    ]);
+  });
+
   it('checks the order of levels and the deadband against the band', () => {
     const r = parseRules({
       useDefaults: false,
