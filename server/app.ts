@@ -9,7 +9,6 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest, type Fa
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
 import { QUANTITY_NAMES, isQuantity, type Quantity, type Topology } from '../contract/index.ts';
 import type { TelemetryStore, Aggregate } from './store/types.ts';
 import type { LiveHub } from './live-hub.ts';
@@ -25,6 +24,7 @@ import { agentRoutes } from './agents-routes.ts';
 import type { AgentCredentials } from './mqtt-credentials.ts';
 import { StationIndex, siteVisible, sitesOf } from './scope.ts';
 import { userRoutes } from './routes/users.ts';
+import { sessionRoutes } from './routes/session.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -190,55 +190,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.session = session;
   });
 
-  app.post<{ Body: { username: string; password: string } }>(
-    '/api/login',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['username', 'password'],
-          properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: { type: 'string', minLength: 1, maxLength: 256 } },
-        },
-      },
-    },
-    async (req, reply) => {
-      const { username, password } = req.body;
-      const r = await deps.auth.login(req.ip, username, password);
-      if (!r.ok) {
-        if (r.reason === 'rate_limited' || r.reason === 'busy') {
-          audit(req, { kind: 'login_rate_limited', actor: username, detail: r.reason === 'busy' ? 'too many logins at once' : 'too many failed logins' });
-          reply.header('retry-after', String(r.retryAfterS));
-          throw new GridwatchError('GW_ERR_AUTH_RATE_LIMITED', r.reason === 'busy' ? 'too many logins at once; try again in a second' : `too many failed logins; try again in ${r.retryAfterS} s`);
-        }
-        audit(req, { kind: 'login_failed', actor: username, detail: r.reason === 'disabled' ? 'user disabled' : 'wrong user name or password' });
-        // a disabled user is told the same as a wrong password
-        throw new GridwatchError('GW_ERR_AUTH_BAD_CREDENTIALS', 'wrong user name or password');
-      }
-      const session = r.session;
-      audit(req, { kind: 'login', actor: username });
-      const token = deps.auth.sign(session);
-      setSession(reply, token);
-      return { username: session.username, role: session.role, sites: session.sites ?? null, expiresAt: session.exp, token };
-    },
-  );
-
-  app.post('/api/logout', { config: { minRole: 'viewer' } }, async (req, reply) => {
-    deps.auth.revoke(req.session!);
-    audit(req, { kind: 'logout', actor: req.session!.username });
-    // the WebSockets opened with this session end with it
-    recheck(req.session!.username);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { ok: true };
-  });
-
-  app.get('/api/me', { config: { minRole: 'viewer' } }, async (req) => ({
-    username: req.session!.username,
-    role: req.session!.role,
-    sites: req.session!.sites ?? null,
-    expiresAt: req.session!.exp,
-  }));
-
   await app.register(userRoutes, { auth: deps.auth, audit: deps.audit, stations, setSession });
 
   app.get('/api/health', { config: { minRole: 'viewer' } }, async (req) => {
@@ -365,33 +316,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
-  // open connections by user: a change to the user ends those its session no longer allows as they are
-  const sockets = new Map<string, Set<{ socket: WebSocket; token: string | undefined; sites: string }>>();
-  const recheck = (username: string) => {
-    for (const c of sockets.get(username) ?? []) {
-      const now = deps.auth.verify(c.token);
-      if (!now || JSON.stringify(now.sites ?? null) !== c.sites) c.socket.close(1008, 'session ended or changed; reconnect');
-    }
-  };
-  deps.auth.onUserChange(recheck);
-  // a session that expired meanwhile ends its connections too
-  const sweep = setInterval(() => {
-    for (const u of [...sockets.keys()]) recheck(u);
-  }, 30_000);
-  sweep.unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
-  app.get('/ws', { websocket: true, config: { minRole: 'viewer' } }, (socket, req) => {
-    const session = req.session!;
-    // the session's stations bound everything the connection is sent, whatever it subscribes to
-    deps.live.addClient(socket, { sites: session.sites ?? null });
-    const entry = { socket, token: tokenOf(req), sites: JSON.stringify(session.sites ?? null) };
-    const mine = sockets.get(session.username) ?? new Set();
-    sockets.set(session.username, mine.add(entry));
-    socket.on('close', () => {
-      mine.delete(entry);
-      if (mine.size === 0 && sockets.get(session.username) === mine) sockets.delete(session.username);
-    });
-  });
+  await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });
 
   const dir = deps.dashboardDir;
   if (dir && existsSync(path.join(dir, 'index.html'))) {
