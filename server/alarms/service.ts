@@ -62,6 +62,8 @@ import {
   dueShelfExpiries,
   escalationDue,
   initialState,
+  isSampled,
+  mostUrgentSeverity,
   planOutageOps,
   planSuppressionOps,
   rebuild,
@@ -227,7 +229,6 @@ export class RulesRejected extends GridwatchError {
   }
 }
 
-const SAMPLED = new Set<Rule['kind']>(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
 const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 
 /** A rule and its states by source, as evaluated per reading. */
@@ -564,7 +565,7 @@ export class AlarmService {
       // no broker connection: nobody can be heard, so nobody is silent (one broker alarm says it)
       if (rule.kind === 'stale' && rule.enabled && !this.broker.counting) continue;
       const m = this.statesOf(rule.id);
-      const sampled = SAMPLED.has(rule.kind);
+      const sampled = isSampled(rule.kind);
       for (const [src, st] of m) {
         const res = tick(st, rule, sampled ? now - (this.deviceEntries.get(src)?.lag ?? 0) : now);
         if (res.state !== st) m.set(src, res.state);
@@ -925,7 +926,7 @@ export class AlarmService {
       // an alarm that has not occurred yet may be taken out of service (meter maintenance), but only of a rule that exists
       const rule = this.ruleById.get(alarmId.slice(0, Math.max(0, alarmId.indexOf(':'))));
       if (!rule) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}, and no rule of that id`);
-      op.severity = ruleSeverity(rule);
+      op.severity = mostUrgentSeverity(rule);
     }
     const r = this.apply(op, this.clock());
     if (!r.ok) {
@@ -1120,13 +1121,6 @@ export class AlarmService {
     })();
     return this.persisting;
   }
-}
-
-/** A rule's most urgent severity. */
-function ruleSeverity(rule: Readonly<Rule>): Severity {
-  if ('severity' in rule) return rule.severity;
-  if (rule.kind === 'threshold') return Math.min(...Object.values(rule.levels).map((l) => l.severity)) as Severity;
-  return rule.shortTime.severity;
 }
 
 /** Most urgent first: severity, then annunciating before the rest, then newest. */
