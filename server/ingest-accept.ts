@@ -8,7 +8,7 @@
  * agent goes to the audit log.
  */
 import type { Logger } from 'pino';
-import { parseReadingsPayload, type DevicePlace, type ReadingsTopicParts } from '../contract/index.ts';
+import { parseReadingsPayload, spoolDeviceId, type DevicePlace, type ReadingsTopicParts } from '../contract/index.ts';
 import type { StoredReading } from './store/types.ts';
 import type { Metrics } from './metrics.ts';
 import type { AuditLog } from './audit.ts';
@@ -90,9 +90,10 @@ export class Acceptance {
     const stored: StoredReading[] = [];
     let ruled: StoredReading[] = stored;
     const seqs: number[] = [];
+    const spool = spoolDeviceId(agent);
     for (const r of readings) {
       const refusedAt = this.admission.time(r.ts, arrived);
-      const how = refusedAt ?? this.admission.device(r.device, site, agent);
+      const how = refusedAt ?? this.admission.device(r.device, site, agent, spool);
       if (how !== 'rules' && how !== 'store_only') {
         this.reject(how, agent, () => ({ agent, deviceId: r.device.slice(0, 256), ts: r.ts }));
         // refused, and handled: sending it again would not help

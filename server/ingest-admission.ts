@@ -20,7 +20,7 @@
  * Everything here is bounded: a hostile publisher inventing ids fills a set
  * up to its limit and is then refused, counted.
  */
-import { isSpoolDeviceId, isTopicId, spoolDeviceId, type DevicePlace, type Topology } from '../contract/index.ts';
+import { isSpoolDeviceId, isTopicId, type DevicePlace, type Topology } from '../contract/index.ts';
 
 export type UnknownDevicePolicy = 'reject' | 'accept';
 
@@ -161,15 +161,19 @@ export class Admission {
     return null;
   }
 
-  /** One reading's device, from `agent` on `site`'s topic (the message was admitted): how it is taken, or why not. */
-  device(device: string, site: string, agent: string): Admitted | AdmissionReason {
+  /**
+   * One reading's device, from `agent` on `site`'s topic (the message was
+   * admitted): how it is taken, or why not. `spool` is the agent's spool
+   * pseudo-device id (spoolDeviceId(agent), made once per message).
+   */
+  device(device: string, site: string, agent: string, spool: string): Admitted | AdmissionReason {
     const owners = this.deviceAgents.get(device);
     if (owners !== undefined) {
       // a bound room: the agents it names (on one of their sites' topics: message()); an open room: any agent of its site
       if (owners.length > 0) return owners.includes(agent) ? 'rules' : 'not_bound';
       return this.devices.get(device)?.site === site ? 'rules' : 'not_bound';
     }
-    if (device === spoolDeviceId(agent)) return 'rules';
+    if (device === spool) return 'rules';
     // another agent's spool
     if (isSpoolDeviceId(device)) return 'not_bound';
     if (!this.bare && this.opts.unknownDevices === 'reject') return 'unknown_device';
