@@ -16,7 +16,7 @@ let pair: Awaited<ReturnType<typeof serialPair>>;
 let sim: Dlt645Simulator;
 const ADDRESSES = Array.from({ length: 10 }, (_, i) => `1000000000${String(i).padStart(2, '0')}`);
 // the simulator shares this process's event loop on a loaded 2-core machine: timeouts are generous
-const TIMEOUT_MS = 500;
+const TIMEOUT_MS = 1000;
 const INTERVAL_MS = 2000;
 /**
  * Three requests a poll: ten meters reading the whole three-phase profile
@@ -60,6 +60,7 @@ function busAgent(intervalMs = INTERVAL_MS) {
 describe('a DL/T 645 bus of ten meters', () => {
   it('a dead meter is comm_loss alone and backs off; the other nine keep their schedule within one timeout', async () => {
     sim.setDead(ADDRESSES[3]!, true);
+    const unanswered0 = sim.stats().unanswered;
     const { agent, readings, lines } = busAgent();
     await agent.start();
     try {
@@ -76,6 +77,9 @@ describe('a DL/T 645 bus of ten meters', () => {
     expect(dead.length).toBeLessThan(readings('m0').length);
     const st = agent.stats();
     expect(st.devices.m3!.errors.GW_ERR_DLT645_TIMEOUT).toBe(dead.length);
+    // counted, not timed: each poll of the dead meter put exactly one unanswered request on the line (one timeout),
+    // its first identifier, and gave up on the rest
+    expect(sim.stats().unanswered - unanswered0).toBe(dead.length);
     for (let i = 0; i < 10; i++) {
       if (i === 3) continue;
       const id = `m${i}`;
@@ -83,9 +87,9 @@ describe('a DL/T 645 bus of ten meters', () => {
       // 5 or 6 slots in 10.5 s; a poll that waited behind the dead meter may skip one (fixed-rate schedule)
       expect(rs.length, id).toBeGreaterThanOrEqual(4);
       expect(rs.filter((r) => r.q === 'good').length, id).toBeGreaterThanOrEqual(rs.length - 1);
-      for (let k = 1; k < rs.length; k++) expect(rs[k]!.ts - rs[k - 1]!.ts, id).toBeLessThanOrEqual(INTERVAL_MS + TIMEOUT_MS + 150);
-      // the slowest poll: one timeout at most (the dead meter ahead of it on the line) plus its own three reads and
-      // those of live meters queued ahead — never two timeouts
+      for (let k = 1; k < rs.length; k++) expect(rs[k]!.ts - rs[k - 1]!.ts, id).toBeLessThanOrEqual(INTERVAL_MS + TIMEOUT_MS + 500);
+      // timed, so with room for a loaded machine: the slowest poll is one timeout at most (the dead meter ahead of it
+      // on the line) plus its own three reads and those of live meters queued ahead — never two timeouts
       expect(st.devices[id]!.slowestPollMs, id).toBeLessThan(2 * TIMEOUT_MS);
       for (const r of rs.filter((x) => x.q === 'good')) expect(Object.keys(r.v).sort(), id).toEqual(['ia', 'ib', 'ic', 'p', 'ua', 'ub', 'uc']);
     }
