@@ -146,9 +146,11 @@ export async function startEmbeddedBroker(opts: {
               const sock = (client as unknown as { conn?: unknown }).conn;
               if (sock instanceof tls.TLSSocket) {
                 const cert = sock.getPeerCertificate();
-                const cn = cert && 'subject' in cert ? cert.subject?.CN : undefined;
-                if (cn !== undefined && cn !== (username ?? '')) {
-                  refuse('connect', 'cn_mismatch', actor, client, `CN=${String(cn).slice(0, 128)}`);
+                const presented = !!cert && Object.keys(cert).length > 0;
+                const cn = presented ? cert.subject?.CN : undefined;
+                // a certificate without a CN names nobody: refused like a wrong one
+                if (presented && cn !== (username ?? '')) {
+                  refuse('connect', 'cn_mismatch', actor, client, `CN=${String(cn ?? '').slice(0, 128)}`);
                   return done(connectError(RC.notAuthorized, 'certificate CN does not match the user name'), false);
                 }
               }

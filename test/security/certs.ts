@@ -14,7 +14,7 @@ export interface TestPki {
   /** a second CA that signed nothing the broker trusts */
   otherCa: string;
   server: { cert: string; key: string };
-  /** client certificate with subject CN = cn, signed by `ca` (or by `otherCa` with { by: 'other' }) */
+  /** client certificate with subject CN = cn ('' → no CN), signed by `ca` (or by `otherCa` with { by: 'other' }) */
   client(cn: string, opts?: { by?: 'ca' | 'other' }): Promise<{ cert: string; key: string }>;
 }
 
@@ -27,7 +27,8 @@ async function makeCa(dir: string, name: string): Promise<void> {
 }
 
 async function sign(dir: string, name: string, cn: string, ca: string, ext: string): Promise<{ cert: string; key: string }> {
-  await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+  // an empty cn: a subject without a CN
+  await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', cn ? `/CN=${cn}` : '/O=gridwatch-test']);
   await writeFile(path.join(dir, `${name}.ext`), `${ext}\n`);
   await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };

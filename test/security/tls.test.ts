@@ -87,6 +87,11 @@ describe('embedded broker over TLS with client certificates', () => {
     expect(r.result).toEqual({ ok: false, code: 5 });
     expect(await refused('cn_mismatch')).toBe(before + 1);
     expect(ts.server.audit.query({ kind: ['mqtt_auth_failed'], actor: 'tls-y' })[0]).toMatchObject({ detail: 'cn_mismatch', target: 'CN=tls-someone-else' });
+    // a certificate that names nobody is no better
+    const nameless = await pki.client('');
+    const r2 = await tryConnect(tlsUrl, { username: 'tls-y', password, clientId: 'tls-y' }, { ca: readFileSync(pki.ca), cert: readFileSync(nameless.cert), key: readFileSync(nameless.key) });
+    expect(r2.result).toEqual({ ok: false, code: 5 });
+    expect(await refused('cn_mismatch')).toBe(before + 2);
   });
 
   it('without a client certificate, or with one another CA signed, the handshake fails', async () => {
