@@ -170,6 +170,17 @@ describe('documentation', () => {
     expect(forbiddenReferences(files)).toEqual([]);
   });
 
+  it('every docs/ file a tracked file names exists', () => {
+    const self = path.relative(ROOT, fileURLToPath(import.meta.url)).split(path.sep).join('/');
+    const missing = new Set<string>();
+    for (const name of trackedFiles()) {
+      if (name === self || !existsSync(path.join(ROOT, name))) continue;
+      for (const m of readFileSync(path.join(ROOT, name), 'utf8').matchAll(/\bdocs\/[A-Za-z0-9_-]+\.md\b/g))
+        if (!existsSync(path.join(ROOT, m[0]))) missing.add(`${name}: ${m[0]}`);
+    }
+    expect([...missing]).toEqual([]);
+  });
+
   it('the reference check finds what it is meant to find', () => {
     const sample = [
       { name: 'a.ts', text: `// see ${NOTE_NAMES[0]} "Wire contract"\n// docs/contract.md is fine` },
