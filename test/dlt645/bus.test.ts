@@ -87,7 +87,10 @@ describe('a DL/T 645 bus of ten meters', () => {
       // 5 or 6 slots in 10.5 s; a poll that waited behind the dead meter may skip one (fixed-rate schedule)
       expect(rs.length, id).toBeGreaterThanOrEqual(4);
       expect(rs.filter((r) => r.q === 'good').length, id).toBeGreaterThanOrEqual(rs.length - 1);
-      for (let k = 1; k < rs.length; k++) expect(rs[k]!.ts - rs[k - 1]!.ts, id).toBeLessThanOrEqual(INTERVAL_MS + TIMEOUT_MS + 500);
+      // fixed-rate schedule: the next poll one interval on, late by one timeout at most; a longer gap only where a
+      // slot was skipped (counted) because the machine stalled, never a drift
+      const gaps = rs.slice(1).map((r, k) => r.ts - rs[k]!.ts);
+      expect(gaps.filter((g) => g > INTERVAL_MS + TIMEOUT_MS + 500).length, `${id} gaps ${gaps.join(' ')}`).toBeLessThanOrEqual(st.devices[id]!.skipped);
       // timed, so with room for a loaded machine: the slowest poll is one timeout at most (the dead meter ahead of it
       // on the line) plus its own three reads and those of live meters queued ahead — never two timeouts
       expect(st.devices[id]!.slowestPollMs, id).toBeLessThan(2 * TIMEOUT_MS);
