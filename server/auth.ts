@@ -6,17 +6,20 @@
  * in an httpOnly SameSite=Strict cookie or as `Authorization: Bearer`. They
  * need no server-side table, so a browser stays logged in across a server
  * restart and reconnects by itself; logout puts the token's id on a denylist
- * until it expires.
+ * until it expires. Each token carries its user's password generation: a
+ * password change or reset, or disabling the user, raises it and ends every
+ * older session. Role and stations (`sites`, server/scope.ts) are looked up
+ * on every request, so changes to them apply at once.
  */
-import { createHmac, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { GridwatchError } from './errors.ts';
 import { LoginBusy, LoginLimiter } from './login-limit.ts';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
 
-const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+export { hashPassword, verifyPassword };
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -68,23 +71,6 @@ export type LoginResult =
   | { ok: false; reason: 'rate_limited' | 'busy'; retryAfterS: number };
 
 export const INITIAL_ADMIN_PASSWORD_FILE = 'initial-admin-password';
-
-// OWASP's scrypt minimum (N=2^17 is recommended for new systems; 2^15 keeps login under ~100 ms on 2 cores)
-const SCRYPT = { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, 32, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const key = await scrypt(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
-  return key.length === expected.length && timingSafeEqual(key, expected);
-}
 
 const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 export function validUsername(u: string): boolean {
@@ -401,6 +387,3 @@ export class Auth {
 function viewOf(u: User): UserView {
   return { username: u.username, role: u.role, sites: u.sites ? [...u.sites] : null, disabled: u.disabled === true, createdAt: u.createdAt, updatedAt: u.updatedAt ?? u.createdAt };
 }
-
-// a valid hash of a random password, computed once at load
-const DUMMY_HASH = await hashPassword(randomBytes(16).toString('hex'));
