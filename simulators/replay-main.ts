@@ -3,6 +3,8 @@
  *
  *   tsx simulators/replay-main.ts --file feed.jsonl|feed.csv --mqtt mqtt://host:1883 [--speed 10]
  *                                 [--site cd-east] [--agent room-101] [--format jsonl|csv] [--keep-ts]
+ *                                 [--username room-101 --password …]  (a broker with agent credentials:
+ *                                 that agent's readings only; default GW_MQTT_USERNAME / GW_MQTT_PASSWORD)
  *
  * Exit code 2: bad arguments or nothing to replay; 1: the broker failed us.
  */
@@ -26,6 +28,8 @@ const { values: args } = parseArgs({
     agent: { type: 'string' },
     format: { type: 'string' },
     'keep-ts': { type: 'boolean', default: false },
+    username: { type: 'string' },
+    password: { type: 'string' },
   },
   strict: true,
 });
@@ -46,6 +50,8 @@ try {
     rebase: !args['keep-ts'],
     ...(args.site ? { site: args.site } : {}),
     ...(args.agent ? { agent: args.agent } : {}),
+    ...((args.username ?? process.env.GW_MQTT_USERNAME) ? { username: args.username ?? process.env.GW_MQTT_USERNAME } : {}),
+    ...((args.password ?? process.env.GW_MQTT_PASSWORD) ? { password: args.password ?? process.env.GW_MQTT_PASSWORD } : {}),
     log,
   });
 } catch (err) {

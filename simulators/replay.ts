@@ -181,7 +181,11 @@ export interface ReplayOptions {
   /** readings of one agent due within this much replay time go in one message, ms; default 50 */
   batchMs?: number;
   clock?: () => number;
+  /** default: the user name when one is given (a broker with agent credentials wants the agent id), else a random one */
   clientId?: string;
+  /** broker credentials: an agent's id and password; such a broker takes only that agent's readings */
+  username?: string;
+  password?: string;
   log?: Logger;
 }
 
@@ -202,7 +206,9 @@ export async function replayFeed(records: readonly FeedRecord[], opts: ReplayOpt
     if (!(r.site ?? opts.site) || !(r.agent ?? opts.agent)) throw new RangeError(`reading of ${r.device} at ${r.ts} has no site or agent, and none is given`);
   }
   const client = await mqtt.connectAsync(opts.mqttUrl, {
-    clientId: opts.clientId ?? `gridwatch-replay-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clientId: opts.clientId ?? opts.username ?? `gridwatch-replay-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
     reconnectPeriod: 1000,
   });
   const start = clock();
