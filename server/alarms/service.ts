@@ -289,6 +289,8 @@ export class AlarmService {
   private seq = 0;
   private readonly recent: JournalEntry[] = [];
   private readonly writer: JournalWriter;
+  /** the input of a late reading to the stale rules, reused (the step keeps nothing of it): no object per reading */
+  private readonly lateInput: RuleInput = { ts: 0, values: {}, q: 'good', late: true };
   /** the server's broker connection; comm-loss counts silence only while connected */
   private readonly broker: BrokerPresence;
 
@@ -476,11 +478,14 @@ export class AlarmService {
   private heardLate(r: StoredReading, now: number): void {
     if (r.q !== 'good') return;
     const e = this.entryOf(r.device);
+    const input = this.lateInput;
+    input.ts = r.ts;
+    input.values = r.v;
     for (let j = 0; j < e.other.length; j++) {
       const { rule, states } = e.other[j]!;
       if (rule.kind !== 'stale') continue;
       const prev = states.get(r.device);
-      const res = stepOwned(prev, { ts: r.ts, values: r.v, q: r.q, late: true }, rule, now);
+      const res = stepOwned(prev, input, rule, now);
       if (res.state !== prev) states.set(r.device, res.state);
     }
   }

@@ -46,7 +46,7 @@ async function rig(site: string) {
     database: db,
   });
   open.push(server);
-  await server.start();
+  // the feed first: its readings flow when the server starts, so no meter is 'never seen'
   const feed = await Feed.open(broker.url, site, agent);
   open.push(feed);
   let running = true;
@@ -59,6 +59,7 @@ async function rig(site: string) {
     }
   })();
   open.push({ close: async () => void ((running = false), await pump) });
+  await server.start();
   /** raises in the journal by alarm id */
   const raises = async () => {
     const res = await influxQuery(inject('influxUrl'), db, `SELECT count("seq") FROM alarm_event WHERE "reason" = 'raise' GROUP BY "alarmId"`);

@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentStateTopic, SERVER_STATE_TOPIC } from '../../contract/index.ts';
+import mqtt from 'mqtt';
+import { agentStateTopic, SERVER_STATE_TOPIC, TOPIC_ROOT } from '../../contract/index.ts';
 import { influxQuery } from '../harness/index.ts';
 import { login, TEST_PASSWORD } from '../support/server.ts';
 import type { Feed } from './helpers.ts';
@@ -281,4 +282,15 @@ export class SpoolingAgent {
 export async function storedPerDevice(influxUrl: string, db: string): Promise<Map<string, number>> {
   const res = await influxQuery(influxUrl, db, 'SELECT count("ia") FROM reading GROUP BY "device"');
   return new Map((res[0]?.series ?? []).map((s) => [s.tags?.device ?? '', Number(s.values[0]![1])]));
+}
+
+/**
+ * The persistent MQTT session a server that ran before has: its client id
+ * subscribed (QoS 1) to the site's readings, so what agents publish before
+ * the server's first start is queued for it, not dropped.
+ */
+export async function primeSession(mqttUrl: string, clientId: string, site: string): Promise<void> {
+  const c = await mqtt.connectAsync(mqttUrl, { clientId, clean: false });
+  await c.subscribeAsync(`${TOPIC_ROOT}/${site}/+/readings`, { qos: 1 });
+  await c.endAsync();
 }
