@@ -235,7 +235,11 @@ async function main(): Promise<void> {
   const { yaml, meters, bigRoomLines } = topology();
   console.log(`topology: ${ROOMS} rooms, ${ROOMS * TRANSFORMERS_PER_ROOM} transformers, ${meters.length - ROOMS * TRANSFORMERS_PER_ROOM} lines, ${meters.length} meters at 1 Hz; ${SECONDS} s per stage`);
   // a slow live rate (live.maxFps 4; the server's default is 10, docs/configuration.md), not the tests' 20
-  const ts = await startTestServer({ topologyYaml: yaml, extra: { dashboardDir, live: { maxFps: 4 }, ingest: { flushIntervalMs: 100 } } });
+  // one publisher speaks for every room's agent: the embedded broker lets it only with anonymous access (loopback, bench only)
+  const ts = await startTestServer({
+    topologyYaml: yaml,
+    extra: { dashboardDir, live: { maxFps: 4 }, ingest: { flushIntervalMs: 100 }, mqtt: { embedded: { host: '127.0.0.1', port: 0, allowAnonymous: true } } },
+  });
   const pub = await startPublishers(ts.server.mqttUrl, meters);
   const browser = await launchChromium();
   const results: Figures[] = [];
