@@ -259,7 +259,8 @@ describe('uplink store and forward', () => {
     cleanups.push(() => up.stop());
     up.start();
     await waitFor('the 29 readable ones received', () => server.got.length >= 29);
-    expect(server.got.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i).filter((s) => s !== 10));
+    // at least once: a loaded machine may see a stall resend, so duplicates are allowed, holes and seq 10 are not
+    expect([...new Set(server.got.map((r) => r.seq))].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i).filter((s) => s !== 10));
     expect(server.envelopes.some((e) => JSON.stringify(e.skip) === '[[10,10]]')).toBe(true);
     expect(up.stats().skipped).toBe(1);
     await server.watermark(29);
