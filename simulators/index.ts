@@ -65,9 +65,11 @@ export { crc16 } from './crc16.ts';
 export {
   dueEvents,
   FaultSchema,
+  isCallEvent,
   isMeterEvent,
   loadScenario,
   ScenarioSchema,
+  type CallEvent,
   type MeterEvent,
   type Scenario,
   type ScenarioGateway,
@@ -76,6 +78,7 @@ export {
   type TimelineEvent,
 } from './scenario.ts';
 export { startScenario, startTimeline, type ScenarioRun, type TimelineOptions, type TimelineRun } from './scenario-runner.ts';
+export { pressCallButton, type CallButtonOptions } from './call-button.ts';
 export { startControlServer, type ControlServer } from './control.ts';
 export {
   agentMappingFor,

@@ -9,11 +9,14 @@ import { registerMapOf } from './maps.ts';
 import { startModbusSimulator, type SimulatedGateway } from './modbus-server.ts';
 import { startModbusRtuSimulator } from './modbus-rtu-server.ts';
 import { startRoomSensors, type RoomSensors } from './room-sensors.ts';
-import { dueEvents, isMeterEvent, type Scenario, type TimelineEvent } from './scenario.ts';
+import { dueEvents, isCallEvent, isMeterEvent, type CallEvent, type Scenario, type TimelineEvent } from './scenario.ts';
 
 export interface TimelineOptions {
-  gateways: ReadonlyMap<string, SimulatedGateway>;
+  /** only setFault is used: anything that can put a fault on a unit will do */
+  gateways: ReadonlyMap<string, Pick<SimulatedGateway, 'setFault'>>;
   sensors?: RoomSensors | null;
+  /** presses a room's one-key call button (call events) */
+  call?: (call: CallEvent['call']) => Promise<void>;
   /** epoch ms; default Date.now */
   clock?: () => number;
   /** how often due events are looked for, ms; default 200 */
@@ -34,13 +37,19 @@ export function startTimeline(timeline: Scenario['timeline'], opts: TimelineOpti
   let last = -1;
   let fired = 0;
   const apply = (e: TimelineEvent) => {
-    const durationMs = e.durationS !== undefined ? e.durationS * 1000 : undefined;
+    const durationMs = 'durationS' in e && e.durationS !== undefined ? e.durationS * 1000 : undefined;
     try {
       if (isMeterEvent(e)) {
         const gw = opts.gateways.get(e.gateway);
         if (!gw) throw new Error(`no gateway "${e.gateway}"`);
         gw.setFault(e.unit, e.fault, durationMs);
         opts.log?.info({ gateway: e.gateway, unit: e.unit, fault: e.fault, durationS: e.durationS }, 'fault injected');
+      } else if (isCallEvent(e)) {
+        if (!opts.call) throw new Error(`no call button for room "${e.call.room}"`);
+        opts.call(e.call).then(
+          () => opts.log?.info({ room: e.call.room }, 'one-key call pressed'),
+          (err: unknown) => opts.log?.warn({ err, room: e.call.room }, 'one-key call could not be sent'),
+        );
       } else {
         if (!opts.sensors) throw new Error(`no room sensors for "${e.sensor}"`);
         opts.sensors.set(e.sensor, e.set, durationMs);

@@ -84,7 +84,17 @@ export const SensorEventSchema = z.strictObject({
   durationS: z.number().positive().optional(),
 });
 
-export const TimelineEventSchema = z.union([MeterEventSchema, SensorEventSchema]);
+/** A one-key call (一键呼叫) pressed in a room: published on the room's site call topic with the room agent's credentials. */
+export const CallEventSchema = z.strictObject({
+  atS: z.number().min(0),
+  call: z.strictObject({
+    room: z.string().min(1),
+    caller: z.strictObject({ name: z.string().min(1).max(64).optional(), phone: z.string().min(1).max(32).optional() }).optional(),
+    message: z.string().min(1).max(500).optional(),
+  }),
+});
+
+export const TimelineEventSchema = z.union([MeterEventSchema, SensorEventSchema, CallEventSchema]);
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().optional(),
@@ -106,9 +116,13 @@ export type ScenarioGateway = Scenario['gateways'][number];
 export type TimelineEvent = Scenario['timeline']['events'][number];
 export type MeterEvent = z.output<typeof MeterEventSchema>;
 export type SensorEvent = z.output<typeof SensorEventSchema>;
+export type CallEvent = z.output<typeof CallEventSchema>;
 
 export function isMeterEvent(e: TimelineEvent): e is MeterEvent {
   return 'gateway' in e;
+}
+export function isCallEvent(e: TimelineEvent): e is CallEvent {
+  return 'call' in e;
 }
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 
@@ -127,11 +141,12 @@ function formatPath(path: readonly PropertyKey[]): string {
  * problem as `path: message`. For a scenario played against parts started
  * elsewhere (`npm start` builds its gateways from the topology and runs its
  * own broker): `gateways` names those gateways (id → unit ids) for the
- * timeline, and `brokerElsewhere` says the room sensors will be given one.
+ * timeline, `brokerElsewhere` says the room sensors will be given one, and
+ * `rooms` the rooms a call event may come from.
  */
 export function loadScenario(
   doc: unknown,
-  opts: { gateways?: Readonly<Record<string, readonly number[]>>; brokerElsewhere?: boolean } = {},
+  opts: { gateways?: Readonly<Record<string, readonly number[]>>; brokerElsewhere?: boolean; rooms?: readonly string[] } = {},
 ): Scenario {
   const r = ScenarioSchema.safeParse(doc);
   const issues = r.success
@@ -158,6 +173,9 @@ export function loadScenario(
         const units = g ? g.units.map((u) => u.unit) : opts.gateways?.[e.gateway];
         if (!units) issues.push(`timeline.events[${i}].gateway: no gateway "${e.gateway}"`);
         else if (!units.includes(e.unit)) issues.push(`timeline.events[${i}].unit: gateway "${e.gateway}" has no unit ${e.unit}`);
+      } else if (isCallEvent(e)) {
+        if (!opts.rooms) issues.push(`timeline.events[${i}].call: calls need rooms with agents (npm start)`);
+        else if (!opts.rooms.includes(e.call.room)) issues.push(`timeline.events[${i}].call.room: no room "${e.call.room}"`);
       } else if (!s.sensors.some((x) => x.id === e.sensor)) issues.push(`timeline.events[${i}].sensor: no sensor "${e.sensor}"`);
       if (s.timeline.repeatS !== undefined && e.atS >= s.timeline.repeatS) issues.push(`timeline.events[${i}].atS: ${e.atS} is not before repeatS (${s.timeline.repeatS})`);
     });

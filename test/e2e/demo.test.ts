@@ -5,52 +5,31 @@
  * about its own agents having gone away (the server stops first, so it never
  * sees them go), and the agents hand over what they spooled meanwhile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { generateDemoGrid } from '../../scripts/demo-grid.ts';
+import { StorylineSchema, storylineRooms } from '../../scripts/demo-storyline.ts';
+import { startDemo as start, stopDemo, type Demo } from '../support/demo.ts';
 import { login } from '../support/server.ts';
 
 const PASSWORD = 'demo-test-password-1';
 let dataDir = '';
-// the demo's Modbus gateways listen on consecutive ports from this one (three rooms)
+// the demo's gateways listen on consecutive ports from this one (the first rooms' Modbus gateways, then their DL/T 645 ones)
 const modbusBase = 20_000 + Math.floor(Math.random() * 20_000);
+// the first four rooms and the storyline's: Modbus and DL/T 645 meters, every kind of room sensor
+const ROOMS = '4';
 
-interface Demo {
-  child: ChildProcess;
-  url: string;
-  /** every line it printed so far */
-  lines: () => string[];
+/** the rooms GW_DEMO_ROOMS=4 starts: the first four and the storyline's */
+async function demoRoomCount(): Promise<number> {
+  const grid = generateDemoGrid({ seed: 1 });
+  const story = storylineRooms(StorylineSchema.parse(parse(await readFile(path.resolve('config/demo/storyline.yaml'), 'utf8'))), grid);
+  return grid.rooms.filter((r, i) => i < Number(ROOMS) || story.has(r.id)).length;
 }
 
-async function startDemo(): Promise<Demo> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-all.ts'], {
-    env: { ...process.env, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_DEMO_MODBUS_BASE_PORT: String(modbusBase), GW_DATA_DIR: dataDir, GW_ADMIN_PASSWORD: PASSWORD, GW_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the demo did not start:\n${out.slice(-3000)}`)), 45_000);
-    child.stdout!.on('data', () => {
-      const line = out.split('\n').find((l) => l.includes('gridwatch is running'));
-      if (!line) return;
-      clearTimeout(t);
-      resolve((JSON.parse(line) as { url: string }).url.replace(/\/$/, ''));
-    });
-    child.once('exit', (code) => reject(new Error(`the demo exited ${code}:\n${out.slice(-3000)}`)));
-  });
-  return { child, url, lines: () => out.split('\n').filter(Boolean) };
-}
-
-/** Ctrl-C; resolves with the exit code */
-async function stopDemo(d: Demo): Promise<number | null> {
-  const exited = new Promise<number | null>((r) => d.child.once('exit', (code) => r(code)));
-  d.child.kill('SIGINT');
-  return exited;
-}
+const startDemo = (): Promise<Demo> => start({ GW_DEMO_MODBUS_BASE_PORT: String(modbusBase), GW_DATA_DIR: dataDir, GW_ADMIN_PASSWORD: PASSWORD, GW_DEMO_ROOMS: ROOMS });
 
 async function getJson<T>(d: Demo, cookie: string, p: string): Promise<T> {
   const res = await fetch(`${d.url}${p}`, { headers: { cookie } });
@@ -60,11 +39,12 @@ async function getJson<T>(d: Demo, cookie: string, p: string): Promise<T> {
 
 /** until every agent of the demo has a watermark past `after` (the server stored its readings) */
 async function agentsStreaming(d: Demo, cookie: string, after: Record<string, number> = {}): Promise<Record<string, number>> {
-  for (let i = 0; i < 100; i++) {
+  const expected = await demoRoomCount();
+  for (let i = 0; i < 200; i++) {
     const h = await getJson<{ agents: Record<string, { state: string | null; watermark: number | null }> }>(d, cookie, '/api/health');
     const marks = Object.fromEntries(Object.entries(h.agents).map(([a, s]) => [a, s.watermark ?? -1]));
     const names = Object.keys(marks).filter((a) => a.startsWith('room-'));
-    if (names.length === 3 && names.every((a) => marks[a]! > (after[a] ?? -1))) return marks;
+    if (names.length === expected && names.every((a) => marks[a]! > (after[a] ?? -1))) return marks;
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error('the demo agents did not stream');

@@ -1,0 +1,172 @@
+/**
+ * Everything `npm start` runs beside the server, for a generated grid
+ * (demo-grid.ts): per room one Modbus TCP gateway simulator (its transformer
+ * and line meters, mixed types), one DL/T 645 transparent TCP gateway
+ * simulator where the room's line meters speak DL/T 645, one edge agent with
+ * its own MQTT credentials; one local broker for all the rooms' MQTT sensors;
+ * the one-key call buttons; and the storyline's timeline.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createAgent, loadAgentConfig } from '../edge-agent/index.ts';
+import type { GridwatchServer } from '../server/index.ts';
+import { startEmbeddedBroker } from '../server/embedded-broker.ts';
+import { AgentCredentials } from '../server/mqtt-credentials.ts';
+import {
+  agentMappingFor,
+  createMeterModel,
+  loadShape,
+  pressCallButton,
+  registerMapOf,
+  startDlt645Simulator,
+  startModbusSimulator,
+  startRoomSensors,
+  startTimeline,
+  type Fault,
+  type Scenario,
+  type SimulatedGateway,
+  type TimelineRun,
+} from '../simulators/index.ts';
+import type { DemoGrid, DemoMeter, DemoRoom } from './demo-grid.ts';
+
+export interface DemoPartsOptions {
+  grid: DemoGrid;
+  scenario: Scenario;
+  dataDir: string;
+  log: Logger;
+  /** the first room's Modbus gateway port, the next rooms' follow (DL/T 645 gateways after all of them); 0: any free ports */
+  basePort: number;
+  /** how often the agents poll each meter, ms (default 3000) */
+  pollMs?: number;
+}
+
+export interface Stoppable {
+  what: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The overload of the storyline is relative to the meter's rating: `factor`
+ * 1.3 brings it to 130 % of full load at whatever hour the demo runs. The
+ * simulator's overload multiplies the present load, so the factor is scaled
+ * by full load over the load of the hour (at most 10, the simulator's limit).
+ */
+export function ratedOverload(fault: Fault, m: DemoMeter, now: number): Fault {
+  if (fault.kind !== 'overload') return fault;
+  const local = new Date(now + 8 * 3_600_000);
+  const shape = loadShape(m.profile, local.getUTCHours() + local.getUTCMinutes() / 60, local.getUTCDay());
+  const present = Math.max(1e-3, m.ratedKw * shape);
+  return { ...fault, factor: Math.min(10, ((fault.factor ?? 1.3) * m.fullKw) / present) };
+}
+
+export interface DemoParts {
+  /** Starts the agents (on the running server's broker) and the storyline. */
+  startAgents(server: Pick<GridwatchServer, 'mqttUrl'>): Promise<{ timeline: TimelineRun }>;
+}
+
+/**
+ * Starts the simulators and the sensors, and provisions (first start) or
+ * rotates the agents' MQTT credentials in the data dir — all before the
+ * server starts: the comm-loss rule counts the meters' silence from the
+ * server's first broker connection, and 60 password hashes take a while.
+ * Each part is pushed on `stops` as soon as it runs, so a failure half-way
+ * still stops what started.
+ */
+export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]): Promise<DemoParts> {
+  const pollMs = o.pollMs ?? 3000;
+  // the simulators share the process with everything else: a timeout of a real RS-485 line (0.8 s) would be missed under load
+  const timeoutMs = 2000;
+  const credentials = new AgentCredentials(o.dataDir);
+  await credentials.start();
+  // the rooms' MQTT sensors publish to a local sensor broker, as in a real substation: the server's broker takes
+  // provisioned agents only, on their own topics
+  const sensorBroker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, log: o.log.child({ component: 'sensor-broker' }) });
+  stops.push({ what: 'sensor broker', stop: () => sensorBroker.stop() });
+  const sensors = await startRoomSensors({ mqttUrl: sensorBroker.url, sensors: o.scenario.sensors });
+  stops.push({ what: 'room sensors', stop: () => sensors.stop() });
+
+  const targets = new Map<string, Pick<SimulatedGateway, 'setFault'>>();
+  const passwords = new Map<string, string>();
+  const dltBase = o.basePort === 0 ? 0 : o.basePort + o.grid.rooms.length;
+  let modbusMeters = 0;
+  let dltMeters = 0;
+  const agentConfigs: Array<{ room: DemoRoom; config: unknown }> = [];
+  const startRoom = async (room: DemoRoom, k: number): Promise<void> => {
+    const model = (m: DemoMeter) => createMeterModel({ profile: m.profile, seed: m.seed, ratedKw: m.ratedKw });
+    const modbus = room.meters.filter((m) => m.bus.kind === 'modbus');
+    const dlt = room.meters.filter((m) => m.bus.kind === 'dlt645');
+    const sim = await startModbusSimulator({
+      port: o.basePort === 0 ? 0 : o.basePort + k,
+      units: modbus.map((m) => ({ unitId: m.bus.kind === 'modbus' ? m.bus.unit : 0, model: model(m), registerMap: registerMapOf(m.bus.kind === 'modbus' ? m.bus.type : 'dtsu666') })),
+    });
+    stops.push({ what: `simulator ${room.id}`, stop: () => sim.stop() });
+    for (const m of modbus) if (m.bus.kind === 'modbus') targets.set(m.id, { setFault: (_u, f, d) => sim.setFault((m.bus as { unit: number }).unit, ratedOverload(f, m, Date.now()), d) });
+    const dltSim = dlt.length
+      ? await startDlt645Simulator({ transport: { kind: 'tcp', host: '127.0.0.1', port: dltBase === 0 ? 0 : dltBase + k }, meters: dlt.map((m) => ({ address: (m.bus as { address: string }).address, model: model(m) })) })
+      : null;
+    if (dltSim) {
+      stops.push({ what: `DL/T 645 gateway ${room.id}`, stop: () => dltSim.stop() });
+      for (const m of dlt) targets.set(m.id, { setFault: (_u, f, d) => dltSim.setFault((m.bus as { address: string }).address, ratedOverload(f, m, Date.now()), d) });
+    }
+    modbusMeters += modbus.length;
+    dltMeters += dlt.length;
+    o.log.debug({ room: room.id, modbusPort: sim.port, modbusMeters: modbus.length, ...(dltSim ? { dlt645Port: dltSim.port, dlt645Meters: dlt.length } : {}) }, 'room gateway simulators listening');
+
+    // the agent's MQTT credentials: provisioned on the first start, a fresh password on every later one (shown to nobody)
+    const known = credentials.get(room.agent);
+    const { password } = known && !known.revoked ? await credentials.rotate(room.agent) : await credentials.provision(room.agent, room.site);
+    passwords.set(room.id, password);
+    agentConfigs.push({
+      room,
+      config: {
+        agent: room.agent,
+        site: room.site,
+        mqtt: { username: room.agent, password },
+        publishIntervalMs: 1000,
+        // store and forward: readings survive a server or agent restart
+        spool: { dir: path.join(o.dataDir, 'spool', room.agent) },
+        room: {
+          mqtt: { url: sensorBroker.url },
+          devices: room.sensors.map((x) => ({ id: x.id, topic: sensors.topicOf(x.id), staleAfterMs: Math.max(60_000, 3 * (x.intervalMs ?? 5000)), ...agentMappingFor(x.kind) })),
+        },
+        devices: modbus.map((m) => ({ id: m.id, profile: m.bus.kind === 'modbus' ? m.bus.type : 'dtsu666', transport: { kind: 'tcp', host: '127.0.0.1', port: sim.port }, unitId: (m.bus as { unit: number }).unit, intervalMs: pollMs, timeoutMs })),
+        ...(dltSim
+          ? { dlt645: { devices: dlt.map((m) => ({ id: m.id, profile: 'dlt645-3p', address: (m.bus as { address: string }).address, transport: { kind: 'tcp', host: '127.0.0.1', port: dltSim.port }, intervalMs: pollMs, timeoutMs })) } }
+          : {}),
+      },
+    });
+  };
+  for (const [k, room] of o.grid.rooms.entries()) await startRoom(room, k);
+  o.log.info({ rooms: o.grid.rooms.length, modbusMeters, dlt645Meters: dltMeters, sensors: o.scenario.sensors.length, pollMs }, 'demo grid: gateway simulators and sensors running');
+  // an agent's info lines (every device coming up) would bury the story on a terminal: warnings and errors only, unless debugging
+  const agentLog = o.log.child({ component: 'edge-agent' }, { level: o.log.isLevelEnabled('debug') ? o.log.level : 'warn' });
+
+  return {
+    startAgents: async (server) => {
+      // a few seconds for all of them (the comm-loss rule counts from the server's start), but not all at the same instant:
+      // each connection costs the broker a password hash, and 60 at once miss their CONNACK timeout on a busy machine
+      await Promise.all(
+        agentConfigs.map(async ({ room, config }, i) => {
+          await new Promise((r) => setTimeout(r, i * 80));
+          const c = config as { mqtt: Record<string, unknown> };
+          const agent = createAgent(loadAgentConfig({ ...c, mqtt: { ...c.mqtt, url: server.mqttUrl } }), { log: agentLog });
+          await agent.start();
+          stops.push({ what: `agent ${room.agent}`, stop: () => agent.stop() });
+        }),
+      );
+      o.log.info({ agents: agentConfigs.length }, 'demo agents running');
+
+      const timeline = startTimeline(o.scenario.timeline, {
+        gateways: targets,
+        sensors,
+        call: async (call) => {
+          const room = o.grid.rooms.find((x) => x.id === call.room)!;
+          await pressCallButton({ url: server.mqttUrl, agent: room.agent, password: passwords.get(room.id)!, site: room.site, call });
+        },
+        log: o.log.child({ component: 'storyline' }),
+      });
+      stops.push({ what: 'storyline', stop: async () => timeline.stop() });
+      return { timeline };
+    },
+  };
+}
