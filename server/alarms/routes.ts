@@ -23,19 +23,19 @@ const TEXT = { type: 'string', maxLength: 4000 } as const;
 const alarmParams = { type: 'object', required: ['alarmId'], properties: { alarmId: ID } } as const;
 const ruleParams = { type: 'object', required: ['ruleId'], properties: { ruleId: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
-function list(s: string | undefined): string[] | undefined {
+export function list(s: string | undefined): string[] | undefined {
   if (s === undefined) return undefined;
   return s.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
-function time(s: string | undefined, name: string): number | undefined {
+export function time(s: string | undefined, name: string): number | undefined {
   if (s === undefined) return undefined;
   const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
   if (!Number.isFinite(n)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `${name}: not epoch ms or an ISO 8601 time`);
   return n;
 }
 
-function severities(s: string | undefined): Severity[] | undefined {
+export function severities(s: string | undefined): Severity[] | undefined {
   const l = list(s);
   if (!l) return undefined;
   return l.map((x) => {
@@ -45,7 +45,7 @@ function severities(s: string | undefined): Severity[] | undefined {
   });
 }
 
-function states(s: string | undefined): AlarmFilter['state'] {
+export function states(s: string | undefined): AlarmFilter['state'] {
   if (s === 'all') return 'all';
   const l = list(s);
   if (!l) return undefined;
