@@ -54,11 +54,11 @@ export function brokerRule(rules: readonly Readonly<Rule>[]): StaleRule | undefi
 }
 
 /**
- * The operations for a connection change: lost → raise the broker alarm
- * (`url` without credentials, for the message); connected → clear every
- * active broker alarm (of whichever stale rule raised it).
+ * The operations for a connection change: lost → raise the broker alarm;
+ * connected → clear every active broker alarm (of whichever stale rule
+ * raised it).
  */
-export function planBrokerOps(connected: boolean, rule: StaleRule | undefined, alarms: Iterable<Alarm>, url: string): AlarmOp[] {
+export function planBrokerOps(connected: boolean, rule: StaleRule | undefined, alarms: Iterable<Alarm>): AlarmOp[] {
   if (connected) {
     const ops: AlarmOp[] = [];
     for (const a of alarms) if (a.source === BROKER_SOURCE && a.active) ops.push({ op: 'clear', alarmId: a.alarmId });
@@ -71,7 +71,7 @@ export function planBrokerOps(connected: boolean, rule: StaleRule | undefined, a
       alarmId: `${rule.id}:${BROKER_SOURCE}`,
       severity: rule.severity,
       level: 'broker_lost',
-      message: `server lost its MQTT broker connection${url ? ` (${url})` : ''}: no data from any agent; comm-loss of meters is not evaluated until it is back`,
+      message: 'server lost its MQTT broker connection: no data from any agent; comm-loss of meters is not evaluated until it is back',
       detail: { scope: 'broker' },
     },
   ];

@@ -497,7 +497,7 @@ export class AlarmService {
     this.log[connected ? 'info' : 'warn']({ connected }, connected ? 'broker connected: comm-loss counts silence from now' : 'broker connection lost: comm-loss suspended');
     if (!this.running) return;
     if (connected) restartSilence(this.rules.filter((r) => r.kind === 'stale').map((r) => this.statesOf(r.id)), now);
-    for (const op of planBrokerOps(connected, brokerRule(this.rules), this.alarms.values(), '')) this.apply(op, now);
+    for (const op of planBrokerOps(connected, brokerRule(this.rules), this.alarms.values())) this.apply(op, now);
     this.statesDirty = true;
   }
 
