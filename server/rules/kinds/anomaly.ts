@@ -135,7 +135,7 @@ function foldOpen(baseline: BaselineBucket[], open: OpenBucket): BaselineBucket[
   return out;
 }
 
-function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number, own: boolean): StepResult {
+function stepAnomaly(s0: AnomalyState, input: RuleInput, rule: AnomalyRule, t: number, _now: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s0 };
   if (s0.lastTs !== null && t <= s0.lastTs) return { state: s0 };
@@ -219,7 +219,7 @@ export const anomaly = defineKind({
   sampled: true,
   source: 'device',
   initialState,
-  step: (s, input, rule, t, _now, own) => stepAnomaly(s, input, rule, t, own),
+  step: stepAnomaly,
   tick: (s, rule, now) => decideIfFresh(s, anomalyDefs(rule), rule, now, describe),
   conditionActive: levelsActive,
   activeLevel: confirmedLevel,

@@ -3,7 +3,7 @@
  * Its source is the site, not a device; the input is callInput(ts).
  */
 import { z } from 'zod';
-import { defineKind, type StepResult } from './common.ts';
+import { defineKind, type RuleInput, type StepResult } from './common.ts';
 import { common, positiveSeconds, severity } from './fields.ts';
 
 /**
@@ -26,7 +26,7 @@ export interface CallState {
   activeUntil: number | null;
 }
 
-function stepCall(s: CallState, rule: CallRule, t: number): StepResult {
+function stepCall(s: CallState, _input: RuleInput, rule: CallRule, t: number): StepResult {
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
   const next: CallState = { kind: 'call', lastTs: t, activeUntil: t + rule.activeS * 1000 };
   if (s.activeUntil !== null) return { state: next };
@@ -47,7 +47,7 @@ export const call = defineKind({
   sampled: false,
   source: 'site',
   initialState: (): CallState => ({ kind: 'call', lastTs: null, activeUntil: null }),
-  step: (s, _input, rule, t) => stepCall(s, rule, t),
+  step: stepCall,
   tick: tickCall,
   conditionActive: (s) => s.activeUntil !== null,
   activeLevel: () => 'call',

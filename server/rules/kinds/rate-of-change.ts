@@ -70,7 +70,7 @@ function changeRatio(rule: RateOfChangeRule, delta: number, ref: number): number
 
 const NO_SLOTS: readonly RateOfChangeState['slots'][number][] = Object.freeze([]);
 
-function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number, own: boolean): StepResult {
+function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule, t: number, _now: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
@@ -132,6 +132,10 @@ function stepRoc(s: RateOfChangeState, input: RuleInput, rule: RateOfChangeRule,
 }
 
 
+function tickRoc(s: RateOfChangeState, rule: RateOfChangeRule, now: number): StepResult {
+  return decideIfFresh(s, rocDefs(rule), rule, now, describe);
+}
+
 export const rateOfChange = defineKind({
   kind: 'rate_of_change',
   schema: RateOfChangeRuleSchema,
@@ -139,8 +143,8 @@ export const rateOfChange = defineKind({
   sampled: true,
   source: 'device',
   initialState: (): RateOfChangeState => ({ kind: 'rate_of_change', lastTs: null, levels: initialLevels(), slots: [], lastValue: null }),
-  step: (s, input, rule, t, _now, own) => stepRoc(s, input, rule, t, own),
-  tick: (s, rule, now) => decideIfFresh(s, rocDefs(rule), rule, now, describe),
+  step: stepRoc,
+  tick: tickRoc,
   conditionActive: levelsActive,
   activeLevel: confirmedLevel,
   severity: (rule) => rule.severity,

@@ -47,7 +47,7 @@ function staleCheck(s: StaleState, rule: StaleRule, now: number): StepResult {
   };
 }
 
-function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number, own: boolean): StepResult {
+function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, _t: number, now: number, own: boolean): StepResult {
   if (input.q === 'good') {
     const wasActive = s.active;
     let next: StaleState;
@@ -75,7 +75,7 @@ function stepStale(s: StaleState, input: RuleInput, rule: StaleRule, now: number
  * meters in it are not silent. It never clears an active condition (backfill
  * is not live): the next live reading does.
  */
-function heardLate(s: StaleState, input: RuleInput, now: number, own: boolean): StepResult {
+function heardLate(s: StaleState, input: RuleInput, _rule: StaleRule, now: number, own: boolean): StepResult {
   if (input.q !== 'good' || s.active || s.refAt >= now) return { state: s };
   if (!own) return { state: { ...s, refAt: now } };
   s.refAt = now;
@@ -90,8 +90,8 @@ export const stale = defineKind({
   source: 'device',
   initialState: (_rule, now): StaleState => ({ kind: 'stale', active: false, lastGoodAt: null, refAt: now, lastQ: null }),
   // silence is about what the server has received: `now`, not the reading's time
-  step: (s, input, rule, _t, now, own) => stepStale(s, input, rule, now, own),
-  late: (s, input, _rule, now, own) => heardLate(s, input, now, own),
+  step: stepStale,
+  late: heardLate,
   tick: staleCheck,
   tickUnseen: true,
   // the time the server was down is not silence of the meters (an active condition stays active)

@@ -170,7 +170,7 @@ function closeMinute(s: ThresholdState, rule: ThresholdRule, defs: readonly Leve
   return { ...s, levels, minute: null };
 }
 
-function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number, own: boolean): StepResult {
+function stepThreshold(s: ThresholdState, input: RuleInput, rule: ThresholdRule, t: number, _now: number, own: boolean): StepResult {
   if (input.q !== 'good') return { state: s };
   // no arrays, tuples or spreads on the per-reading path (every reading of every device comes here);
   // indexed loops, not for-of: rules are frozen, and V8 (Node 20) does not inline for-of over a frozen
@@ -227,7 +227,7 @@ export const threshold = defineKind({
   sampled: true,
   source: 'device',
   initialState: (): ThresholdState => ({ kind: 'threshold', lastTs: null, levels: initialLevels(), minute: null }),
-  step: (s, input, rule, t, _now, own) => stepThreshold(s, input, rule, t, own),
+  step: stepThreshold,
   tick: tickThreshold,
   conditionActive: levelsActive,
   activeLevel: confirmedLevel,

@@ -65,7 +65,7 @@ function closeUnbalance(s: UnbalanceState, rule: UnbalanceRule, defs: readonly L
   return { ...s, levels: observeMean(s.levels, b, rule, defs), bucket: null, lastMean: b.sum / b.n };
 }
 
-function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number, own: boolean): StepResult {
+function stepUnbalance(s: UnbalanceState, input: RuleInput, rule: UnbalanceRule, t: number, _now: number, own: boolean): StepResult {
   const v = valueOf(input, rule.quantity);
   if (input.q !== 'good' || v === undefined) return { state: s };
   if (s.lastTs !== null && t <= s.lastTs) return { state: s };
@@ -115,7 +115,7 @@ export const unbalance = defineKind({
   sampled: true,
   source: 'device',
   initialState: (): UnbalanceState => ({ kind: 'unbalance', lastTs: null, levels: initialLevels(), bucket: null, lastMean: null }),
-  step: (s, input, rule, t, _now, own) => stepUnbalance(s, input, rule, t, own),
+  step: stepUnbalance,
   tick: tickUnbalance,
   conditionActive: levelsActive,
   activeLevel: confirmedLevel,
