@@ -6,8 +6,10 @@
  *   POST   /api/agents/:agent/rotate     → { agent, password }; the old password stops working, a connected client is cut off
  *   POST   /api/agents/:agent/revoke     → { agent }; a connected client is cut off
  *
- * Admins of every station only. `site` may be left out when the topology names the agent; when
- * both say something they must agree. Every change is audited.
+ * Admins of every station only. `site` may be left out when the topology names the agent (a room's
+ * `agent` or one of its `agents`) in one site only; when both say something they must agree (an
+ * agent the topology names in several sites is provisioned for one of them, given). Every change
+ * is audited.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Topology } from '../contract/index.ts';
@@ -27,10 +29,15 @@ const AGENT = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const ADMIN = { minRole: 'admin' as const, allSites: true };
 const params = { type: 'object', required: ['agent'], additionalProperties: false, properties: { agent: AGENT } } as const;
 
-/** agent id → site, from the topology's rooms */
-function agentSites(topology: Topology): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const site of topology.sites) for (const room of site.rooms) if (room.agent) out.set(room.agent, site.id);
+/** agent id → its sites, from the topology's rooms (`agent` and `agents`) */
+function agentSites(topology: Topology): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const site of topology.sites)
+    for (const room of site.rooms)
+      for (const a of [...(room.agent ? [room.agent] : []), ...(room.agents ?? [])]) {
+        const list = out.get(a) ?? [];
+        if (!list.includes(site.id)) out.set(a, [...list, site.id]);
+      }
   return out;
 }
 
@@ -56,10 +63,13 @@ export async function agentRoutes(app: FastifyInstance, opts: { credentials: Age
       schema: { body: { type: 'object', additionalProperties: false, required: ['agent'], properties: { agent: AGENT, site: { type: 'string', minLength: 1, maxLength: 64 } } } },
     },
     async (req, reply) => {
-      const known = sites.get(req.body.agent);
-      if (known && req.body.site !== undefined && req.body.site !== known)
-        throw new CredentialError('GW_ERR_AGENT_INVALID', `agent "${req.body.agent}" is in site "${known}" in the topology, not "${req.body.site}"`);
-      const site = req.body.site ?? known;
+      const known = sites.get(req.body.agent) ?? [];
+      const named = known.map((s) => `"${s}"`).join(', ');
+      if (known.length && req.body.site !== undefined && !known.includes(req.body.site))
+        throw new CredentialError('GW_ERR_AGENT_INVALID', `agent "${req.body.agent}" is in site ${named} in the topology, not "${req.body.site}"`);
+      if (req.body.site === undefined && known.length > 1)
+        throw new CredentialError('GW_ERR_AGENT_INVALID', `agent "${req.body.agent}" is in sites ${named} in the topology: give its site`);
+      const site = req.body.site ?? known[0];
       if (site === undefined) throw new CredentialError('GW_ERR_AGENT_INVALID', `agent "${req.body.agent}" is not in the topology: give its site`);
       const r = await credentials.provision(req.body.agent, site);
       audit.record({ kind: 'agent_provisioned', actor: actor(req), ip: req.ip, target: r.agent.agent, detail: `site ${site}` });
