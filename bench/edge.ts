@@ -9,7 +9,16 @@
  * one per port, reading the same blocks as fast as they are answered. Then
  * the real agent (its own process, disk spool, MQTT to a private Mosquitto)
  * at rising poll rates; per stage: tags/s read, polls skipped, and the
- * agent's CPU as a share of one core per 10,000 tags/s.
+ * agent's CPU as a share of one core per 10,000 tags/s, its resident memory
+ * (peak over the window, with V8 heap and Buffers) against the targets for a
+ * gateway (MEMORY_TARGET_MB), and its start-up time to the first readings
+ * the broker acknowledged. Last, the same for DL/T 645 meters behind
+ * transparent TCP gateways (simulators/dlt645-main.ts).
+ *
+ * The agent runs as it does on a gateway: the bundle (scripts/build-agent.ts,
+ * built into a temp dir) with the launcher's node flags (AGENT_NODE_FLAGS).
+ * GW_BENCH_AGENT=tsx runs edge-agent/main.ts through tsx instead, with no
+ * flags (the source as developers run it).
  *
  * For scale: a well-known industrial gateway reads ~100,000 tags/s with ~30 %
  * of four cores = 1.2 cores, i.e. 12 % of one core per 10,000 tags/s.
@@ -28,6 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import modbusSerial from 'modbus-serial';
 import { startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
+import { AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
@@ -37,6 +47,16 @@ const UNITS = Number(process.env.GW_BENCH_UNITS ?? 32);
 /** poll intervals of the stages, ms (the agent's config allows 100 and up); a gateway answers one request at a time, so load grows by gateways, not by hammering one */
 const INTERVALS = (process.env.GW_BENCH_INTERVALS ?? '1000,500,250,150').split(',').map(Number);
 const WARMUP_MS = 3000;
+/** `bundle` (default): dist bundle with the launcher's flags; `tsx`: the source through tsx */
+const AGENT_MODE = process.env.GW_BENCH_AGENT === 'tsx' ? 'tsx' : 'bundle';
+/** node flags of the bundled agent; default the launcher's */
+const BUNDLE_FLAGS = process.env.GW_BENCH_AGENT_FLAGS !== undefined ? process.env.GW_BENCH_AGENT_FLAGS.split(' ').filter(Boolean) : [...AGENT_NODE_FLAGS];
+/** DL/T 645 stage: gateways (simulator processes) × meters each, polled every DLT645_INTERVAL_MS; 0 gateways skips it */
+const DLT645_GATEWAYS = Number(process.env.GW_BENCH_645_GATEWAYS ?? 4);
+const DLT645_METERS = Number(process.env.GW_BENCH_645_METERS ?? 16);
+const DLT645_INTERVAL_MS = Number(process.env.GW_BENCH_645_INTERVAL_MS ?? 1000);
+/** resident memory the agent must stay under on a gateway, MB: polling every second, and faster */
+const MEMORY_TARGET_MB = (intervalMs: number) => (intervalMs >= 1000 ? 64 : 96);
 const TYPES = ['sdm630', 'dtsu666'] as const;
 /** tags each profile decodes, and the reads it takes (edge-agent/profiles) */
 const READS: Record<(typeof TYPES)[number], { fc: 3 | 4; address: number; count: number }[]> = {
@@ -66,8 +86,8 @@ interface Proc {
 /** extra node flags for the agent process, e.g. GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
 const AGENT_NODE_ARGS = (process.env.GW_BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, GW_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = [], viaTsx = true): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, ...(viaTsx ? ['--import', 'tsx'] : []), ...args], { cwd: ROOT, env: { ...process.env, GW_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const lines: Record<string, unknown>[] = [];
   let buf = '';
@@ -147,6 +167,7 @@ async function ceiling(ports: number[]): Promise<{ tagsPerS: number; requestsPer
 }
 
 interface Stage {
+  label: string;
   intervalMs: number;
   demandTagsPerS: number;
   tagsPerS: number;
@@ -157,12 +178,25 @@ interface Stage {
   cpuPctPer10k: number;
   simCores: number;
   rssMb: number;
+  rssPeakMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
+  startupMs: number;
   publishedPerS: number;
   loopBusy: number;
   loopDelayMaxMs: number;
 }
 
-async function stage(intervalMs: number, ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
+let bundlePath = '';
+
+function startAgent(config: string): Proc {
+  const env = { GW_AGENT_STATS_MS: '500' };
+  return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], env, [...BUNDLE_FLAGS, ...AGENT_NODE_ARGS], false);
+}
+
+async function modbusStage(intervalMs: number, ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-edge-'));
   const devices = ports.flatMap((port, p) =>
     Array.from({ length: UNITS }, (_, u) => ({
@@ -174,22 +208,44 @@ async function stage(intervalMs: number, ports: number[], brokerUrl: string, sim
       timeoutMs: 1000,
     })),
   );
+  const demand = (ports.length * UNITS * ((TAGS.sdm630 + TAGS.dtsu666) / 2) * 1000) / intervalMs;
+  return measure(`modbus ${intervalMs} ms`, intervalMs, demand, work, { devices }, brokerUrl, sims);
+}
+
+async function dlt645Stage(ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-edge-'));
+  const devices = ports.flatMap((port, g) =>
+    Array.from({ length: DLT645_METERS }, (_, m) => ({
+      id: `g${g}-m${m + 1}`,
+      profile: 'dlt645-3p',
+      address: String(m + 1).padStart(12, '0'),
+      transport: { kind: 'tcp', host: '127.0.0.1', port },
+      intervalMs: DLT645_INTERVAL_MS,
+      timeoutMs: 1000,
+    })),
+  );
+  // dlt645-3p: 16 values in 11 requests
+  const demand = (ports.length * DLT645_METERS * 16 * 1000) / DLT645_INTERVAL_MS;
+  return measure(`dlt645 ${DLT645_INTERVAL_MS} ms`, DLT645_INTERVAL_MS, demand, work, { dlt645: { devices } }, brokerUrl, sims);
+}
+
+async function measure(label: string, intervalMs: number, demandTagsPerS: number, work: string, meters: Record<string, unknown>, brokerUrl: string, sims: Proc[]): Promise<Stage> {
   const config = path.join(work, 'agent.json');
   await writeFile(
     config,
     JSON.stringify({
-      agent: `bench-${intervalMs}`,
+      agent: `bench-${label.replace(/[^a-z0-9]+/g, '-')}`,
       site: 'bench',
       mqtt: { url: brokerUrl },
       publishIntervalMs: 500,
       spool: { dir: path.join(work, 'spool'), fsync: 'interval' },
-      devices,
+      ...meters,
     }),
   );
-  const agent = run(['edge-agent/main.ts', config], { GW_AGENT_STATS_MS: '500' }, AGENT_NODE_ARGS);
+  const agent = startAgent(config);
   try {
     const stats = () => agent.lines.filter((l) => l.msg === 'agent stats');
-    await until('agent stats', () => (stats().length > 0 ? true : undefined)).catch((err: Error) => {
+    await until('agent stats', () => (stats().length > 0 ? true : undefined), 60_000).catch((err: Error) => {
       throw new Error(`${err.message}; the agent's last lines:\n${agent.lines.slice(-8).map((l) => JSON.stringify(l).slice(0, 300)).join('\n')}`);
     });
     await sleep(WARMUP_MS);
@@ -205,9 +261,12 @@ async function stage(intervalMs: number, ports: number[], brokerUrl: string, sim
     const d = (k: string) => (n(b, k) - n(a, k)) / dt;
     const tagsPerS = d('values');
     const agentCores = (d('cpuUserUs') + d('cpuSystemUs')) / 1e6;
+    const first = agent.lines.find((l) => l.msg === 'first readings published');
+    const mb = (k: string) => n(b, k) / 1024 / 1024;
     return {
+      label,
       intervalMs,
-      demandTagsPerS: (ports.length * UNITS * ((TAGS.sdm630 + TAGS.dtsu666) / 2) * 1000) / intervalMs,
+      demandTagsPerS,
       tagsPerS,
       pollsPerS: d('polls'),
       skippedPerS: d('skipped'),
@@ -215,7 +274,13 @@ async function stage(intervalMs: number, ports: number[], brokerUrl: string, sim
       agentCores,
       cpuPctPer10k: tagsPerS > 0 ? (agentCores / (tagsPerS / 10_000)) * 100 : Number.NaN,
       simCores: (simB - simA) / dt,
-      rssMb: n(b, 'rssBytes') / 1024 / 1024,
+      rssMb: mb('rssBytes'),
+      rssPeakMb: Math.max(...window.map((l) => n(l, 'rssBytes'))) / 1024 / 1024,
+      heapUsedMb: mb('heapUsedBytes'),
+      heapTotalMb: mb('heapTotalBytes'),
+      externalMb: mb('externalBytes'),
+      arrayBuffersMb: mb('arrayBuffersBytes'),
+      startupMs: first ? n(first, 'sinceProcessStartMs') : Number.NaN,
       publishedPerS: d('published'),
       loopBusy: window.reduce((k, l) => k + n(l, 'loopBusy'), 0) / Math.max(1, window.length),
       loopDelayMaxMs: Math.max(0, ...window.map((l) => n(l, 'loopDelayMaxMs'))),
@@ -228,49 +293,83 @@ async function stage(intervalMs: number, ports: number[], brokerUrl: string, sim
   }
 }
 
+function report(s: Stage, ceilingTagsPerS: number): void {
+  const target = MEMORY_TARGET_MB(s.intervalMs);
+  process.stdout.write(
+    `${s.label.padEnd(16)}: demand ${fmt(s.demandTagsPerS).padStart(8)} tags/s → read ${fmt(s.tagsPerS).padStart(8)} tags/s ` +
+      (ceilingTagsPerS > 0 ? `(${fmt((s.tagsPerS / ceilingTagsPerS) * 100, 1)} % of ceiling), ` : '') +
+      `${fmt(s.pollsPerS)} polls/s, ${fmt(s.skippedPerS, 1)} skipped/s, ${fmt(s.commLossPerS, 1)} comm_loss/s; ` +
+      `agent CPU ${fmt(s.agentCores * 100, 1)} % of a core = ${fmt(s.cpuPctPer10k, 1)} % per 10k tags/s; simulators ${fmt(s.simCores * 100)} %; agent event loop ${fmt(s.loopBusy * 100)} % busy, worst stall ${fmt(s.loopDelayMaxMs)} ms; published ${fmt(s.publishedPerS)} readings/s\n` +
+      `${''.padEnd(16)}  agent RSS peak ${fmt(s.rssPeakMb)} MB = ${fmt((s.rssPeakMb / target) * 100)} % of the ${target} MB target (V8 heap ${fmt(s.heapUsedMb)} of ${fmt(s.heapTotalMb)} MB, external ${fmt(s.externalMb, 1)} MB of which Buffers ${fmt(s.arrayBuffersMb, 1)} MB); ` +
+      `start-up to first published readings ${fmt(s.startupMs)} ms\n`,
+  );
+}
+
+async function listening(sims: Proc[], msg: string, each: number): Promise<number[]> {
+  const ports = await Promise.all(
+    sims.map((s) =>
+      until(`simulators listening (${msg})`, () => {
+        const ls = s.lines.filter((l) => l.msg === msg);
+        return ls.length === each ? ls.map((l) => Number(l.port)) : undefined;
+      }, 90_000),
+    ),
+  );
+  return ports.flat();
+}
+
+async function stopAll(procs: Proc[]): Promise<void> {
+  for (const s of procs) s.child.kill('SIGTERM');
+  await Promise.all(procs.map((s) => Promise.race([s.exited, sleep(5000)])));
+}
+
 async function main(): Promise<void> {
   const cpus = os.cpus();
   process.stdout.write(`edge bench: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}; ${SIMS} simulator processes × ${PORTS} ports × ${UNITS} units = ${SIMS * PORTS * UNITS} meters (SDM630 / DTSU666)\n`);
+  let bundleDir = '';
+  if (AGENT_MODE === 'bundle') {
+    bundleDir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-agent-'));
+    const built = await buildAgent(bundleDir);
+    bundlePath = built.bundle;
+    process.stdout.write(`agent: the bundle (${fmt(built.bundleBytes / 1024)} KiB) with node ${[...BUNDLE_FLAGS, ...AGENT_NODE_ARGS].join(' ') || '(no flags)'}\n`);
+  } else process.stdout.write(`agent: edge-agent/main.ts through tsx ${AGENT_NODE_ARGS.join(' ')}\n`);
   let broker: ServiceHandle | undefined;
   const sims: Proc[] = [];
+  const sims645: Proc[] = [];
   try {
     broker = await startMosquitto();
     for (let i = 0; i < SIMS; i++) sims.push(run(['simulators/main.ts', '--port', '0', '--ports', String(PORTS), '--units', String(UNITS), '--type', TYPES.join(','), '--seed', String(i + 1)]));
-    const ports = (
-      await Promise.all(
-        sims.map((s) =>
-          until('simulators listening', () => {
-            const ls = s.lines.filter((l) => l.msg === 'meter simulator listening');
-            return ls.length === PORTS ? ls.map((l) => Number(l.port)) : undefined;
-          }),
-        ),
-      )
-    ).flat();
+    const ports = await listening(sims, 'meter simulator listening', PORTS);
 
-    const c = await ceiling(ports);
-    process.stdout.write(`\nraw ceiling (bare modbus-serial clients, one per port): ${fmt(c.tagsPerS)} tags/s, ${fmt(c.requestsPerS)} requests/s\n\n`);
+    const c = process.env.GW_BENCH_CEILING === '0' ? { tagsPerS: 0, requestsPerS: 0 } : await ceiling(ports);
+    if (c.tagsPerS > 0) process.stdout.write(`\nraw ceiling (bare modbus-serial clients, one per port): ${fmt(c.tagsPerS)} tags/s, ${fmt(c.requestsPerS)} requests/s\n`);
+    process.stdout.write('\n');
 
     const rows: Stage[] = [];
     for (const interval of INTERVALS) {
-      const s = await stage(interval, ports, broker.url, sims);
+      const s = await modbusStage(interval, ports, broker.url, sims);
       rows.push(s);
-      process.stdout.write(
-        `interval ${String(interval).padStart(5)} ms: demand ${fmt(s.demandTagsPerS).padStart(8)} tags/s → read ${fmt(s.tagsPerS).padStart(8)} tags/s ` +
-          `(${fmt((s.tagsPerS / c.tagsPerS) * 100, 1)} % of ceiling), ${fmt(s.pollsPerS)} polls/s, ${fmt(s.skippedPerS, 1)} skipped/s, ${fmt(s.commLossPerS, 1)} comm_loss/s; ` +
-          `agent CPU ${fmt(s.agentCores * 100, 1)} % of a core = ${fmt(s.cpuPctPer10k, 1)} % per 10k tags/s; simulators ${fmt(s.simCores * 100)} %; agent event loop ${fmt(s.loopBusy * 100)} % busy, worst stall ${fmt(s.loopDelayMaxMs)} ms; agent RSS ${fmt(s.rssMb)} MB; published ${fmt(s.publishedPerS)} readings/s\n`,
-      );
+      report(s, c.tagsPerS);
     }
     const best = rows.reduce((a, b) => (b.tagsPerS > a.tagsPerS ? b : a));
     const cheapest = Math.min(...rows.filter((r) => r.tagsPerS > 1000).map((r) => r.cpuPctPer10k));
     process.stdout.write(
       `\nmost read: ${fmt(best.tagsPerS)} tags/s at ${fmt(best.agentCores * 100, 1)} % of one core (${fmt(best.cpuPctPer10k, 1)} % per 10k tags/s); ` +
         `cheapest: ${fmt(cheapest, 1)} % of one core per 10k tags/s\n` +
-        `reference gateway: 100,000 tags/s at 30 % of 4 cores = 12.0 % of one core per 10k tags/s → the agent costs ${fmt(best.cpuPctPer10k / 12, 2)}× that per tag at its best rate\n`,
+        `reference gateway: 100,000 tags/s at 30 % of 4 cores = 12.0 % of one core per 10k tags/s → the agent costs ${fmt(best.cpuPctPer10k / 12, 2)}× that per tag at its best rate\n` +
+        `memory: ${rows.map((r) => `${r.intervalMs} ms ${fmt(r.rssPeakMb)} MB (${fmt((r.rssPeakMb / MEMORY_TARGET_MB(r.intervalMs)) * 100)} % of ${MEMORY_TARGET_MB(r.intervalMs)} MB)`).join(', ')}\n`,
     );
+    await stopAll(sims.splice(0));
+
+    if (DLT645_GATEWAYS > 0) {
+      for (let g = 0; g < DLT645_GATEWAYS; g++) sims645.push(run(['simulators/dlt645-main.ts', '--port', '0', '--meters', String(DLT645_METERS), '--seed', String(g + 1)]));
+      const ports645 = await listening(sims645, 'DL/T 645 simulator running', 1);
+      process.stdout.write(`\nDL/T 645: ${DLT645_GATEWAYS} TCP gateways (simulator processes) × ${DLT645_METERS} meters, dlt645-3p (16 values in 11 requests)\n`);
+      report(await dlt645Stage(ports645, broker.url, sims645), 0);
+    }
   } finally {
-    for (const s of sims) s.child.kill('SIGTERM');
-    await Promise.all(sims.map((s) => Promise.race([s.exited, sleep(5000)])));
+    await stopAll([...sims, ...sims645]);
     await broker?.stop();
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
   }
 }
 

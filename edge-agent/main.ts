@@ -71,6 +71,20 @@ try {
   process.exit(1);
 }
 
+// start-up time: from the process's start to the broker's first PUBACK of readings
+const firstPublish = setInterval(() => {
+  if (agent.stats().uplink.published === 0) return;
+  clearInterval(firstPublish);
+  log.info({ sinceProcessStartMs: Math.round(performance.now()) }, 'first readings published');
+}, 5);
+firstPublish.unref();
+
+/** where the memory is: resident, V8 heap, and off-heap (Buffers) */
+function memory(): Record<string, number> {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapTotalBytes: m.heapTotal, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
+}
+
 const statsMs = Number(process.env.GW_AGENT_STATS_MS ?? 0);
 if (Number.isInteger(statsMs) && statsMs > 0) {
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -95,7 +109,7 @@ if (Number.isInteger(statsMs) && statsMs > 0) {
         unacked: st.spool.unacked,
         cpuUserUs: cpu.user,
         cpuSystemUs: cpu.system,
-        rssBytes: process.memoryUsage.rss(),
+        ...memory(),
         // since the previous line: how busy the event loop was, and its worst stall
         loopBusy: Number(performance.eventLoopUtilization(elu).utilization.toFixed(3)),
         loopDelayMaxMs: Math.round(loop.max / 1e6),

@@ -102,6 +102,8 @@ export class RoomMqttSource {
       ...(m.username !== undefined ? { username: m.username } : {}),
       ...(m.password !== undefined ? { password: m.password } : {}),
       reconnectPeriod: 2000,
+      // no cache of 65,536 pre-made 2-byte Buffers (6 MB of heap) for packet lengths and ids
+      writeCache: false,
       clean: true,
     });
     this.client = client;

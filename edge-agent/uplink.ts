@@ -68,9 +68,9 @@ export interface UplinkOptions {
   log: Logger;
   /** publish at once when this many readings wait; default 500 */
   flushAt?: number;
-  /** most readings in one message; default 5000 (the contract allows 10 000 and 4 MiB) */
+  /** most readings in one message; default 1000 (the contract allows 10 000 and 4 MiB): with maxInflight, what mqtt.js holds until PUBACK */
   maxBatch?: number;
-  /** messages awaiting their PUBACK at once; default 8 */
+  /** messages awaiting their PUBACK at once; default 4 */
   maxInflight?: number;
   /** longest wait for acknowledgements at stop, ms; default 5000 */
   stopTimeoutMs?: number;
@@ -176,8 +176,8 @@ export class ReadingsUplink {
       mqtt: opts.mqtt,
       publishIntervalMs: opts.publishIntervalMs,
       flushAt: opts.flushAt ?? 500,
-      maxBatch: Math.min(opts.maxBatch ?? 5000, LIMITS.maxReadingsPerMessage),
-      maxInflight: opts.maxInflight ?? 8,
+      maxBatch: Math.min(opts.maxBatch ?? 1000, LIMITS.maxReadingsPerMessage),
+      maxInflight: opts.maxInflight ?? 4,
       stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
       lateAfterMs: opts.lateAfterMs ?? 10_000,
       clock: opts.clock ?? Date.now,
@@ -253,6 +253,8 @@ export class ReadingsUplink {
       keepalive: m.keepaliveS,
       // reconnecting is ours (see the header comment)
       reconnectPeriod: 0,
+      // no cache of 65,536 pre-made 2-byte Buffers (6 MB of heap) for packet lengths and ids
+      writeCache: false,
       connectTimeout: 10_000,
       clean: true,
       will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },

@@ -53,7 +53,7 @@ export interface DiskSpoolOptions {
   /** seq of the first reading when the directory has never held a spool; default 0 */
   initialSeq?: number;
   log: Logger;
-  /** newest readings kept decoded in memory for the sender; default 20 000 */
+  /** newest readings kept decoded in memory for the sender (about 0.5 kB each); default 4096 */
   memReadings?: number;
 }
 
@@ -137,7 +137,7 @@ export class DiskSpool implements Spool {
   /** Does no I/O until open(). */
   constructor(opts: DiskSpoolOptions) {
     this.log = opts.log;
-    this.o = { initialSeq: 0, memReadings: 20_000, ...opts };
+    this.o = { initialSeq: 0, memReadings: 4096, ...opts };
     delete (this.o as Partial<DiskSpoolOptions>).log;
     if (opts.segmentBytes * 2 > opts.maxBytes)
       throw new RangeError(`spool segmentBytes (${opts.segmentBytes}) must be at most half of maxBytes (${opts.maxBytes}): the quota drops whole segments`);

@@ -1,0 +1,112 @@
+/**
+ * The installable agent (scripts/build-agent.ts): the bundle is built, copied
+ * into a temp directory with no node_modules anywhere above it, and started
+ * through its launcher with a plain `node`, against a private Mosquitto, a
+ * Modbus TCP simulator, a DL/T 645 simulator behind a TCP gateway and a
+ * Modbus RTU simulator on a pty pair (serialport's native binding, loaded
+ * from the prebuilds shipped next to the bundle). Readings of every meter
+ * arrive on the broker: the bundle is self-contained. It holds no server
+ * code, and stops cleanly on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseReadingsPayload, readingsTopic } from '../../contract/index.ts';
+import { AGENT_NODE_FLAGS, buildAgent } from '../../scripts/build-agent.ts';
+import { createMeterModel, registerMapOf, startDlt645Simulator, startModbusRtuSimulator } from '../../simulators/index.ts';
+import { startMosquitto } from '../harness/index.ts';
+import { gatewayDevices, serialPair, startGateways, tmpDir, waitFor } from './support.ts';
+
+describe('the agent bundle', () => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterAll(async () => {
+    while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => undefined);
+  });
+
+  it('runs from a directory without node_modules and publishes readings of Modbus TCP, Modbus RTU and DL/T 645 meters', { timeout: 180_000 }, async () => {
+    const build = tmpDir('gw-agent-build-');
+    cleanups.push(build.remove);
+    const built = await buildAgent(path.join(build.dir, 'agent'));
+    // the agent carries none of the server's code or packages
+    expect(built.inputs.filter((f) => f.startsWith('server/') || /node_modules\/(fastify|@duckdb|@influxdata|aedes)\//.test(f))).toEqual([]);
+    expect(built.inputs.some((f) => f.startsWith('edge-agent/'))).toBe(true);
+
+    // installed elsewhere: nothing above it can lend it a package
+    const work = tmpDir('gw-agent-install-');
+    cleanups.push(work.remove);
+    const dir = path.join(work.dir, 'opt', 'gridwatch-agent');
+    cpSync(built.dir, dir, { recursive: true });
+    for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) expect(existsSync(path.join(d, 'node_modules')), `${d}/node_modules`).toBe(false);
+    for (const f of ['gridwatch-agent.mjs', 'gridwatch-agent', 'gridwatch-agent.service', 'agent.example.yaml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
+    for (const p of ['linux-x64', 'linux-arm64', 'linux-arm']) expect(existsSync(path.join(dir, 'serialport', 'prebuilds', p)), p).toBe(true);
+    expect(statSync(path.join(dir, 'gridwatch-agent')).mode & 0o111).not.toBe(0);
+    expect(readFileSync(path.join(dir, 'gridwatch-agent'), 'utf8')).toContain(AGENT_NODE_FLAGS.join(' '));
+
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const gateways = await startGateways(1, 2, 7);
+    cleanups.push(() => Promise.all(gateways.map((g) => g.stop())));
+    const dlt = await startDlt645Simulator({
+      transport: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      meters: [{ address: '000000000001', model: createMeterModel({ profile: 'residential', seed: 3 }) }],
+    });
+    cleanups.push(() => dlt.stop());
+    const pair = await serialPair(work.dir);
+    cleanups.push(() => pair.close());
+    const rtu = await startModbusRtuSimulator({
+      path: pair.b,
+      baudRate: 115_200,
+      units: [{ unitId: 1, model: createMeterModel({ profile: 'feeder', seed: 4 }), registerMap: registerMapOf('sdm630') }],
+    });
+    cleanups.push(() => rtu.stop());
+
+    const agent = 'bundle-agent';
+    const site = 'bundle-site';
+    const config = path.join(work.dir, 'agent.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        agent,
+        site,
+        mqtt: { url: broker.url },
+        publishIntervalMs: 200,
+        spool: { dir: path.join(work.dir, 'spool'), fsync: 'interval' },
+        devices: [
+          ...gatewayDevices(gateways, 2),
+          { id: 'rtu-1', profile: 'sdm630', transport: { kind: 'rtu', path: pair.a, baudRate: 115_200 }, unitId: 1, intervalMs: 1000, timeoutMs: 1000 },
+        ],
+        dlt645: { devices: [{ id: 'dlt-1', profile: 'dlt645-3p', address: '000000000001', transport: { kind: 'tcp', host: '127.0.0.1', port: dlt.port }, intervalMs: 1000 }] },
+      }),
+    );
+
+    const seen = new Map<string, number>();
+    const sub = await mqtt.connectAsync(broker.url, { clientId: 'bundle-test-sub' });
+    cleanups.push(() => sub.endAsync());
+    sub.on('message', (_t, payload) => {
+      const parsed = parseReadingsPayload(payload);
+      if (!parsed.ok) return;
+      for (const r of parsed.value.readings) if (r.q === 'good') seen.set(r.device, (seen.get(r.device) ?? 0) + 1);
+    });
+    await sub.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
+
+    // a stock node and a bare environment: no NODE_OPTIONS, no NODE_PATH, no tsx
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', GW_NODE: process.execPath, GW_LOG_LEVEL: 'info' };
+    const child: ChildProcess = spawn(path.join(dir, 'gridwatch-agent'), [config], { cwd: work.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    for (const s of [child.stdout, child.stderr]) s?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    cleanups.push(() => child.kill('SIGKILL'));
+
+    const want = ['m0-1', 'm0-2', 'rtu-1', 'dlt-1'];
+    await waitFor('readings of every meter from the bundled agent', () => want.every((d) => (seen.get(d) ?? 0) >= 2), 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}; seen ${JSON.stringify([...seen])}; agent output:\n${out.slice(-3000)}`);
+    });
+    expect(out).not.toMatch(/Cannot find (module|package)|No native build was found|ERR_MODULE_NOT_FOUND/);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toContain('edge agent stopped');
+  });
+});
