@@ -11,6 +11,7 @@
  */
 import { api } from './api.ts';
 import { el, setText } from './dom.ts';
+import { exportButton } from './export.ts';
 import { getLang, t } from './i18n.ts';
 import type { Role } from './api.ts';
 
@@ -479,6 +480,8 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   }
 
   const countEl = el('span', { class: 'muted count' });
+  // the history query's alarms, or the standing set (the server's default list)
+  const csvBtn = exportButton('alarms.csv', () => (mode === 'hist' ? histParams() : new URLSearchParams()));
   const tbody = el('tbody');
   const table = el(
     'table',
@@ -491,7 +494,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   const root = el(
     'div',
     { class: 'view alarms' },
-    el('div', { class: 'toolbar' }, el('h2', {}, L('告警台', 'Alarm console')), modeSeg, liveBar, histForm, countEl),
+    el('div', { class: 'toolbar' }, el('h2', {}, L('告警台', 'Alarm console')), modeSeg, liveBar, histForm, countEl, csvBtn),
     el('div', { class: 'alarms-body' }, el('div', { class: 'alarms-main' }, table, empty), side),
   );
 
@@ -547,8 +550,8 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   });
 
   let queryToken = 0;
-  async function runQuery(): Promise<void> {
-    const my = ++queryToken;
+  /** The history form as /api/alarms parameters. */
+  function histParams(): URLSearchParams {
     const p = new URLSearchParams();
     const st = hState.value;
     if (st === '') p.set('state', 'all');
@@ -561,6 +564,12 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
       if (Number.isFinite(from)) p.set('from', String(from));
       if (Number.isFinite(to)) p.set('to', String(to + 60_000)); // the minute given is included
     } else p.set('from', String(Date.now() - (WINDOWS[hWin.value] ?? WINDOWS['24h']!)));
+    return p;
+  }
+
+  async function runQuery(): Promise<void> {
+    const my = ++queryToken;
+    const p = histParams();
     p.set('limit', String(HIST_LIMIT));
     histBusy = true;
     root.dataset.query = 'loading';

@@ -7,6 +7,7 @@
  */
 import { TimeChart, WINDOWS, seriesLabel, seriesStyle, type SeriesSpec } from '../chart.ts';
 import { el } from '../dom.ts';
+import { exportButton } from '../export.ts';
 import { getLang, t } from '../i18n.ts';
 import { LOAD_LIMIT_LINES, QUANTITY_LIST, isKnownQuantity, qinfo, type LiveReading } from '../model.ts';
 import type { View, ViewContext } from './common.ts';
@@ -35,11 +36,20 @@ export function chartsView(ctx: ViewContext): View {
   const winBar = el('div', { class: 'seg windows' });
   const chartsBox = el('div', { class: 'charts' });
   const emptyMsg = el('div', { class: 'empty', hidden: '' }, t('noSeries'));
+  // the chosen devices and quantities over the shown window, raw readings
+  const csvBtn = exportButton(
+    'history.csv',
+    () => {
+      if (!devices.length || !quantities.length) return null;
+      const to = Date.now();
+      return new URLSearchParams({ device: devices.join(','), quantity: quantities.join(','), from: String(to - windowMs()), to: String(to) });
+    },
+  );
   const root = el(
     'div',
     { class: 'view chartsview' },
     el('aside', { class: 'picker panel' }, el('h3', {}, t('devices')), filterBox, devList, el('h3', {}, t('quantities')), qList),
-    el('div', { class: 'chart-main' }, el('div', { class: 'toolbar' }, el('span', { class: 'k' }, t('window')), winBar, el('span', { class: 'muted small hint' }, t('chartsHint'))), emptyMsg, chartsBox),
+    el('div', { class: 'chart-main' }, el('div', { class: 'toolbar' }, el('span', { class: 'k' }, t('window')), winBar, el('span', { class: 'muted small hint' }, t('chartsHint')), csvBtn), emptyMsg, chartsBox),
   );
 
   function renderDevices(): void {
