@@ -131,13 +131,14 @@ export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
         }
         transformers.push({ id: tId, name: `${i}#配变`, ratedKva, nominalV: 220, meter: tMeter, lines });
       }
+      // every 10 s: the dashboard calls a value stale after 10 s until it has seen the device's interval
       const sensors: DemoRoom['sensors'] = [
-        { id: `th-${code}`, kind: 'temp_humidity', intervalMs: 30_000, baseTemp: 24 + Math.round(r() * 6), seed: k * 100 + n },
-        { id: `txt-${code}`, kind: 'transformer_temp', intervalMs: 30_000, baseOil: 40 + Math.round(r() * 10), seed: k * 100 + n },
-        { id: `door-${code}`, kind: 'door', intervalMs: 30_000 },
+        { id: `th-${code}`, kind: 'temp_humidity', intervalMs: 10_000, baseTemp: 24 + Math.round(r() * 6), seed: k * 100 + n },
+        { id: `txt-${code}`, kind: 'transformer_temp', intervalMs: 10_000, baseOil: 40 + Math.round(r() * 10), seed: k * 100 + n },
+        { id: `door-${code}`, kind: 'door', intervalMs: 10_000 },
       ];
-      if (n % 2 === 1) sensors.push({ id: `water-${code}`, kind: 'water', intervalMs: 30_000 });
-      if (n % 3 === 1) sensors.push({ id: `smoke-${code}`, kind: 'smoke', intervalMs: 30_000 });
+      if (n % 2 === 1) sensors.push({ id: `water-${code}`, kind: 'water', intervalMs: 10_000 });
+      if (n % 3 === 1) sensors.push({ id: `smoke-${code}`, kind: 'smoke', intervalMs: 10_000 });
       const room = { id: `r-${code}`, site: site.id, name: roomName, agent: `room-${code}`, meters, sensors };
       rooms.push(room);
       site.rooms.push({ id: room.id, name: roomName, agent: room.agent, agents: [], transformers, sensors: sensors.map((s) => s.id) });

@@ -13,7 +13,7 @@
  *
  * Reads: GW_HTTP_PORT (8080), GW_DATA_DIR (./data), GW_MQTT_EMBEDDED_PORT
  * (1883), GW_DEMO_MODBUS_BASE_PORT (15020; 0: any free ports), GW_DEMO_SEED (1),
- * GW_DEMO_ROOMS (all | storyline | N), GW_DEMO_STORYLINE (a storyline file),
+ * GW_DEMO_ROOMS (all | storyline | N), GW_DEMO_STORYLINE (a storyline file), GW_DEMO_DASHBOARD_DIR,
  * GW_LOG_LEVEL (info), and every other GW_* variable the server reads
  * (docs/configuration.md), e.g. GW_ADMIN_PASSWORD, GW_RULES_FILE.
  */
@@ -33,7 +33,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 // a person at a terminal gets readable lines; anything else (a pipe, a log collector) gets JSON
 const log = pino({
   level: process.env.GW_LOG_LEVEL ?? 'info',
-  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true } } } : {}),
 });
 const env = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -110,7 +110,8 @@ try {
       dataDir,
     }),
     topologyFile,
-    dashboardDir: path.join(root, 'dashboard/dist'),
+    // GW_DEMO_DASHBOARD_DIR: another build of the dashboard (the tests build their own)
+    dashboardDir: process.env.GW_DEMO_DASHBOARD_DIR || path.join(root, 'dashboard/dist'),
   });
   const parts = await prepareDemoParts({ grid, scenario, dataDir: config.dataDir, log, basePort: env('GW_DEMO_MODBUS_BASE_PORT', 15020) }, stops);
   const server = createServer(config, { log: log.child({ component: 'server' }), topology });

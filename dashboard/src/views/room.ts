@@ -33,7 +33,7 @@ interface Bound {
 
 const HISTORY_WINDOWS: Array<{ h: number }> = [{ h: 1 }, { h: 4 }, { h: 12 }, { h: 24 }];
 const SENSOR_STATES: Quantity[] = ['door', 'water', 'smoke'];
-const SENSOR_VALUES: Quantity[] = ['humidity', 'temp'];
+const SENSOR_VALUES: Quantity[] = ['temp', 'humidity', 't_oil', 't_winding'];
 
 export function roomView(ctx: ViewContext): View {
   const { live, topo } = ctx;
@@ -45,6 +45,7 @@ export function roomView(ctx: ViewContext): View {
   }
   const { site, room } = info;
   const cells: Cell[] = [];
+  const sensorTiles: Array<{ device: string; q: Quantity; tile: HTMLElement; waiting: HTMLElement }> = [];
   const bound: Bound[] = [];
   const cell = (device: string | undefined, q: Quantity, cls = '') => {
     const node = el('span', { class: `v ${cls}`, 'data-q': q }, '—');
@@ -93,9 +94,18 @@ export function roomView(ctx: ViewContext): View {
   } else {
     for (const s of room.sensors) {
       const badge = freshBadge();
-      const tiles = el('div', { class: 'tiles' });
-      for (const q of SENSOR_STATES) tiles.append(el('div', { class: 'tile', 'data-q': q }, el('span', { class: 'k' }, t(q as MsgKey)), cell(s, q, 'state')));
-      for (const q of SENSOR_VALUES) tiles.append(el('div', { class: 'tile', 'data-q': q }, el('span', { class: 'k' }, `${t(q as MsgKey)} ${qinfo(q).unit}`), cell(s, q)));
+      // a sensor shows what it reports: a door contact its door, a thermometer its temperature and humidity.
+      // Tiles appear with the first value of their quantity and stay (the device has it); until any value came, a note says so
+      const waiting = el('div', { class: 'muted sensor-waiting' }, t('sensorWaiting'));
+      const tiles = el('div', { class: 'tiles' }, waiting);
+      const tile = (q: Quantity, label: string, cls = '') => {
+        const node = el('div', { class: 'tile', 'data-q': q }, el('span', { class: 'k' }, label), cell(s, q, cls));
+        node.hidden = true;
+        sensorTiles.push({ device: s, q, tile: node, waiting });
+        return node;
+      };
+      for (const q of SENSOR_STATES) tiles.append(tile(q, t(q as MsgKey), 'state'));
+      for (const q of SENSOR_VALUES) tiles.append(tile(q, `${t(q as MsgKey)} ${qinfo(q).unit}`));
       const box = el('div', { class: 'sensor', 'data-device': s }, el('div', { class: 'sensor-head' }, el('span', {}, s), badge), tiles);
       bound.push({ device: s, container: box, base: 'sensor', badge, bar: null, pct: null, nominalV: 220 });
       sensorPanel.append(box);
@@ -223,6 +233,12 @@ export function roomView(ctx: ViewContext): View {
       else if (c.q === 'water' || c.q === 'smoke') setText(c.node, v === undefined ? '—' : t(v ? 'alarm_1' : 'alarm_0'));
       else setText(c.node, fmt(v, qinfo(c.q).digits));
       if (SENSOR_STATES.includes(c.q)) c.node.classList.toggle('on', !!v);
+    }
+    for (const st of sensorTiles) {
+      if (st.tile.hidden && live.latest.get(st.device)?.v[st.q] !== undefined) {
+        st.tile.hidden = false;
+        st.waiting.hidden = true;
+      }
     }
     for (const p of trPanels) {
       for (const [node, q] of [[p.tOil, 't_oil'], [p.tWind, 't_winding']] as const) {
