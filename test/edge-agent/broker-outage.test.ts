@@ -97,9 +97,11 @@ describe('broker outage', () => {
       // run); a poll that merely comes late is not a hole (1,750 ms seen)
       const d = st.devices[id]!;
       if (d.skipped === 0 && d.commLoss === 0) expect(largestGap(pts).gapMs, `${id}: ${JSON.stringify(d)}`).toBeLessThan(2000);
-      // the outage was backfill: marked late
-      const inOutage = pts.filter((p) => p.ts > killedAt + 1000 && p.ts < restartedAt - 1000);
-      expect(inOutage.length, id).toBeGreaterThanOrEqual(27);
+      // the outage was backfill: marked late. The agent notices the dead broker when its socket closes;
+      // on a loaded machine that can take a few seconds, and what it published meanwhile sat in the
+      // client's in-flight store and goes out again unchanged (not late), so the window starts 3 s in
+      const inOutage = pts.filter((p) => p.ts > killedAt + 3000 && p.ts < restartedAt - 1000);
+      expect(inOutage.length, id).toBeGreaterThanOrEqual(25);
       expect(inOutage.every((p) => p.late), id).toBe(true);
       expect(pts.every((p) => p.quality === 'good'), id).toBe(true);
     }
