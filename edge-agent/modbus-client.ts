@@ -31,6 +31,7 @@
 import net from 'node:net';
 import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
+import { LinkEnd } from './link-end.ts';
 import type { ReadFunctionCode } from './decode.ts';
 import { ModbusError } from './errors.ts';
 
@@ -99,8 +100,8 @@ type LinkState = 'down' | 'up';
 
 interface Link {
   client: ModbusRTU;
-  /** rejects when the link closes; raced against the request on the wire */
-  closed: Promise<never>;
+  /** ends when the link closes; raced against the request on the wire */
+  closed: LinkEnd;
   /** closes the link (idempotent) */
   drop(): void;
 }
@@ -174,7 +175,7 @@ abstract class QueuedModbusConnection implements ModbusReader {
       client.setID(req.unitId);
       client.setTimeout(req.timeoutMs);
       const op = this.send(client, req);
-      const data = await Promise.race([op, link.closed]);
+      const data = await link.closed.race(op);
       if (data.length < req.count)
         throw new ModbusError('GW_ERR_MODBUS_RESPONSE', `unit ${req.unitId} answered ${data.length} of ${req.count} requested`);
       return data.length === req.count ? data : data.slice(0, req.count);
@@ -224,7 +225,6 @@ abstract class QueuedModbusConnection implements ModbusReader {
       this.setLink('down', (err as Error).message);
       throw new ModbusError('GW_ERR_MODBUS_CONNECT', `cannot connect to ${this.where}: ${(err as Error).message}`, { cause: err });
     }
-    link.closed.catch(() => undefined);
     this.link = link;
     this.backoffMs = 0;
     this.nextAttemptAt = 0;
@@ -307,11 +307,10 @@ export class ModbusTcpConnection extends QueuedModbusConnection {
     });
     const client = new ModbusRTU();
     await client.linkTCP(socket, { port: this.port });
-    const closed = new Promise<never>((_, reject) => {
-      socket.once('close', () => {
-        reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `connection to ${this.where} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
-        onClose(lastError ? lastError.message : 'closed by the peer');
-      });
+    const closed = new LinkEnd();
+    socket.once('close', () => {
+      closed.end(new ModbusError('GW_ERR_MODBUS_SOCKET', `connection to ${this.where} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
+      onClose(lastError ? lastError.message : 'closed by the peer');
     });
     return {
       client,
@@ -358,13 +357,12 @@ export class ModbusRtuConnection extends QueuedModbusConnection {
       lastError = err instanceof Error ? err : new Error(String(err));
     });
     let done = false;
-    const closed = new Promise<never>((_, reject) => {
-      client.on('close', () => {
-        if (done) return;
-        done = true;
-        reject(new ModbusError('GW_ERR_MODBUS_SOCKET', `serial port ${this.path} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
-        onClose(lastError ? lastError.message : 'port closed');
-      });
+    const closed = new LinkEnd();
+    client.on('close', () => {
+      if (done) return;
+      done = true;
+      closed.end(new ModbusError('GW_ERR_MODBUS_SOCKET', `serial port ${this.path} closed${lastError ? `: ${lastError.message}` : ''}`, { cause: lastError }));
+      onClose(lastError ? lastError.message : 'port closed');
     });
     return {
       client,
