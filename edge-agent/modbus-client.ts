@@ -28,10 +28,10 @@
  *   buffered port in `_port._buffer` (neither is public API; both are read
  *   defensively and only to decide whether to resynchronise).
  */
-import net from 'node:net';
 import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
 import { LinkEnd } from './link-end.ts';
+import { connectTcp } from './tcp-connect.ts';
 import type { ReadFunctionCode } from './decode.ts';
 import { ModbusError } from './errors.ts';
 
@@ -278,28 +278,8 @@ export class ModbusTcpConnection extends QueuedModbusConnection {
   }
 
   protected async open(onClose: (reason: string) => void): Promise<Link> {
-    const socket = net.createConnection({ host: this.host, port: this.port });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no TCP connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-        const finish = (err?: Error) => {
-          clearTimeout(timer);
-          socket.off('connect', onConnect);
-          socket.off('error', finish);
-          if (err) reject(err);
-          else resolve();
-        };
-        const onConnect = () => finish();
-        socket.once('connect', onConnect);
-        socket.once('error', finish);
-      });
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    }
-    socket.setNoDelay(true);
-    // a gateway that vanishes without a FIN is found by TCP keepalive, not by waiting forever
-    socket.setKeepAlive(true, 10_000);
+    // no delay, keepalive: a gateway that vanishes without a FIN is found, not waited for forever
+    const socket = await connectTcp(this.host, this.port, this.connectTimeoutMs);
     // listen before anything else can happen on the socket: an 'error' without a listener would throw
     let lastError: Error | undefined;
     socket.on('error', (err) => {

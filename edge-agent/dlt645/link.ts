@@ -4,8 +4,8 @@
  * serial-over-TCP gateway, which passes the frames through unchanged. A link
  * only moves bytes; framing and the one-request-at-a-time rule are bus.ts's.
  */
-import net from 'node:net';
 import { SerialPort } from 'serialport';
+import { connectTcp } from '../tcp-connect.ts';
 
 export interface ByteLink {
   /** resolves once the bytes are handed to the OS (serial: drained to the line) */
@@ -30,28 +30,8 @@ export function tcpLink(host: string, port: number, connectTimeoutMs = 3000): Li
   return {
     where: `tcp://${host}:${port}`,
     async open(h) {
-      const socket = net.createConnection({ host, port });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => finish(new Error(`no TCP connection within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-          const finish = (err?: Error) => {
-            clearTimeout(timer);
-            socket.off('connect', onConnect);
-            socket.off('error', finish);
-            if (err) reject(err);
-            else resolve();
-          };
-          const onConnect = () => finish();
-          socket.once('connect', onConnect);
-          socket.once('error', finish);
-        });
-      } catch (err) {
-        socket.destroy();
-        throw err;
-      }
-      socket.setNoDelay(true);
-      // a gateway that vanishes without a FIN is found by TCP keepalive
-      socket.setKeepAlive(true, 10_000);
+      // no delay, keepalive: a gateway that vanishes without a FIN is found
+      const socket = await connectTcp(host, port, connectTimeoutMs);
       let closing = false;
       let lastError: Error | undefined;
       socket.on('error', (err) => (lastError = err));
