@@ -161,7 +161,16 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
         sensors,
         call: async (call) => {
           const room = o.grid.rooms.find((x) => x.id === call.room)!;
-          await pressCallButton({ url: server.mqttUrl, agent: room.agent, password: passwords.get(room.id)!, site: room.site, call });
+          // a person presses again when nothing happens: up to three tries (a busy broker may miss the first CONNACK)
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await pressCallButton({ url: server.mqttUrl, agent: room.agent, password: passwords.get(room.id)!, site: room.site, call });
+              return;
+            } catch (err) {
+              if (attempt >= 3) throw err;
+              o.log.warn({ err, room: room.id, attempt }, 'one-key call not acknowledged; pressing again');
+            }
+          }
         },
         log: o.log.child({ component: 'storyline' }),
       });

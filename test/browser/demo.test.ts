@@ -53,8 +53,13 @@ describe('the demo in a browser', () => {
 
   it('the alarm console lists the one-key call and the outage', { timeout: 200_000 }, async () => {
     await page.goto(`${demo!.url}/#/alarms`);
-    await page.waitForSelector('.alarms-table tr.is-call', { timeout: left() });
-    await page.waitForSelector('.alarms-table tr[data-alarm^="outage:"]', { timeout: left() });
+    const story = () => demo!.lines().filter((l) => /storyline|one-key|call/.test(l)).join('\n');
+    await page.waitForSelector('.alarms-table tr.is-call', { timeout: left() }).catch((err: Error) => {
+      throw new Error(`no call in the console: ${err.message}\n${story()}`);
+    });
+    await page.waitForSelector('.alarms-table tr[data-alarm^="outage:"]', { timeout: left() }).catch((err: Error) => {
+      throw new Error(`no outage in the console: ${err.message}\n${story()}`);
+    });
     const call = (await page.textContent('.alarms-table tr.is-call'))!;
     expect(call).toContain('王师傅');
     await page.screenshot({ path: shot('alarms'), fullPage: true });
