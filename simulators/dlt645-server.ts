@@ -12,9 +12,10 @@
  * broadcast time sync is taken silently and counted. One answer at a time:
  * the bus is half duplex.
  */
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { SerialPort } from 'serialport';
 import { SimulatorError } from './errors.ts';
+import { listenSim, openSimSerial, ReplyTimers } from './sim-io.ts';
 import type { Fault, FaultKind, GarbageMode } from './faults.ts';
 import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
 import { MeterUnit } from './meter-unit.ts';
@@ -103,16 +104,9 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
   }
   const stats: Dlt645SimulatorStats = { requests: 0, abnormal: 0, unanswered: 0, garbage: 0, timeSyncs: 0, droppedBytes: 0, collisions: 0 };
   let lastSync: number[] | undefined;
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new ReplyTimers();
   let stopped = false;
-  const delay = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const delay = (ms: number) => timers.delay(ms);
   const meterOf = (address: string): SimMeter => {
     const m = meters.get(address);
     if (!m) throw new SimulatorError('GW_ERR_SIM_UNKNOWN_UNIT', `no simulated DL/T 645 meter ${address}`);
@@ -238,10 +232,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
   const t = opts.transport;
   if (t.kind === 'serial') {
     const port = new SerialPort({ path: t.path, baudRate: t.baudRate ?? 2400, dataBits: 8, parity: 'even', stopBits: 1, autoOpen: false });
-    await new Promise<void>((resolve, reject) =>
-      port.open((err) => (err ? reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot open ${t.path}: ${err.message}`, { cause: err, retryable: true })) : resolve())),
-    );
-    port.on('error', () => undefined);
+    await openSimSerial(port, t.path);
     port.on('data', receiver((b) => new Promise<void>((resolve) => port.write(b, () => port.drain(() => resolve())))));
     let stopping: Promise<void> | undefined;
     return {
@@ -251,7 +242,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
       stop() {
         stopping ??= new Promise<void>((resolve) => {
           stopped = true;
-          for (const x of timers) clearTimeout(x);
+          timers.clear();
           if (!port.isOpen) return resolve();
           port.close(() => resolve());
         });
@@ -269,15 +260,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     // a transparent gateway: every connection is the same bus
     sock.on('data', receiver((b) => new Promise<void>((resolve) => (sock.destroyed ? resolve() : sock.write(b, () => resolve())))));
   });
-  await new Promise<void>((resolve, reject) => {
-    const onErr = (err: Error) => reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot listen on ${host}:${t.port}: ${err.message}`, { cause: err, retryable: true }));
-    server.once('error', onErr);
-    server.listen(t.port, host, () => {
-      server.off('error', onErr);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenSim(server, host, t.port);
   let stopping: Promise<void> | undefined;
   return {
     where: `tcp://${host}:${port}`,
@@ -286,7 +269,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     stop() {
       stopping ??= new Promise<void>((resolve) => {
         stopped = true;
-        for (const x of timers) clearTimeout(x);
+        timers.clear();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });

@@ -14,7 +14,7 @@
  */
 import { SerialPort } from 'serialport';
 import { crc16 } from './crc16.ts';
-import { SimulatorError } from './errors.ts';
+import { openSimSerial, ReplyTimers } from './sim-io.ts';
 import type { GarbageMode } from './faults.ts';
 import { buildUnits, gatewayControls, type ModbusSimulatorStats, type SimulatedGateway, type SimulatedUnit } from './modbus-server.ts';
 
@@ -91,11 +91,8 @@ export async function startModbusRtuSimulator(opts: ModbusRtuSimulatorOptions): 
   const units = buildUnits(opts.units, clock, random);
   const stats: ModbusRtuSimulatorStats = { requests: 0, exceptions: 0, unanswered: 0, garbage: 0, droppedBytes: 0 };
   const port = new SerialPort({ path: opts.path, baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) =>
-    port.open((err) => (err ? reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot open ${opts.path}: ${err.message}`, { cause: err, retryable: true })) : resolve())),
-  );
-  port.on('error', () => undefined);
-  const timers = new Set<NodeJS.Timeout>();
+  await openSimSerial(port, opts.path);
+  const timers = new ReplyTimers();
   let stopped = false;
   let buf: Buffer = Buffer.alloc(0);
   let chain = Promise.resolve();
@@ -103,14 +100,7 @@ export async function startModbusRtuSimulator(opts: ModbusRtuSimulatorOptions): 
   const silenceMs = Math.max(2, Math.ceil(((3.5 * 11) / baudRate) * 1000));
   let silence: NodeJS.Timeout | null = null;
 
-  const delay = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const delay = (ms: number) => timers.delay(ms);
 
   async function answer(frame: Buffer): Promise<void> {
     const unitId = frame[0]!;
@@ -177,7 +167,6 @@ export async function startModbusRtuSimulator(opts: ModbusRtuSimulatorOptions): 
       stopping ??= new Promise<void>((resolve) => {
         stopped = true;
         if (silence) clearTimeout(silence);
-        for (const t of timers) clearTimeout(t);
         timers.clear();
         if (!port.isOpen) return resolve();
         port.close(() => resolve());

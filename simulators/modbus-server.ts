@@ -12,8 +12,9 @@
  * (the `slow` fault) does not hold up the ones behind it: Modbus TCP pairs an
  * answer with its request by transaction id, not by order (§4.2).
  */
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { SimulatorError } from './errors.ts';
+import { listenSim, ReplyTimers } from './sim-io.ts';
 import type { Fault, FaultKind, GarbageMode } from './faults.ts';
 import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
 import { MeterUnit } from './meter-unit.ts';
@@ -148,17 +149,10 @@ export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promis
   const units = buildUnits(opts.units, clock, random);
   const stats: ModbusSimulatorStats = { requests: 0, exceptions: 0, unanswered: 0, garbage: 0 };
   const sockets = new Set<net.Socket>();
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new ReplyTimers();
   let stopped = false;
 
-  const delay = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
+  const delay = (ms: number) => timers.delay(ms);
 
   async function answer(sock: net.Socket, frame: Buffer): Promise<void> {
     const tid = frame.readUInt16BE(0);
@@ -204,17 +198,8 @@ export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promis
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    const onErr = (err: Error) =>
-      reject(new SimulatorError('GW_ERR_SIM_LISTEN', `cannot listen on ${host}:${opts.port}: ${err.message}`, { cause: err, retryable: true }));
-    server.once('error', onErr);
-    server.listen(opts.port, host, () => {
-      server.off('error', onErr);
-      resolve();
-    });
-  });
+  const port = await listenSim(server, host, opts.port);
   server.on('error', () => undefined);
-  const port = (server.address() as AddressInfo).port;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -225,7 +210,6 @@ export async function startModbusSimulator(opts: ModbusSimulatorOptions): Promis
     stop() {
       stopping ??= new Promise<void>((resolve) => {
         stopped = true;
-        for (const t of timers) clearTimeout(t);
         timers.clear();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
