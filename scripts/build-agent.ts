@@ -30,7 +30,7 @@ const INSTALL = path.join(ROOT, 'edge-agent', 'install');
  * generation capped well below the unit's MemoryMax, so V8 collects before
  * the heap grows instead of after.
  */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=64'] as const;
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=48'] as const;
 
 /** serialport's prebuilt bindings shipped with the bundle: the gateways' platforms */
 const PREBUILD_PLATFORMS = ['linux-x64', 'linux-arm64', 'linux-arm'] as const;

@@ -8,7 +8,7 @@
  * arrive on the broker: the bundle is self-contained. It holds no server
  * code, and stops cleanly on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -17,7 +17,7 @@ import { parseReadingsPayload, readingsTopic } from '../../contract/index.ts';
 import { AGENT_NODE_FLAGS, buildAgent } from '../../scripts/build-agent.ts';
 import { createMeterModel, registerMapOf, startDlt645Simulator, startModbusRtuSimulator } from '../../simulators/index.ts';
 import { startMosquitto } from '../harness/index.ts';
-import { gatewayDevices, serialPair, startGateways, tmpDir, waitFor } from './support.ts';
+import { gatewayDevices, REPO, serialPair, startGateways, tmpDir, waitFor } from './support.ts';
 
 describe('the agent bundle', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -108,5 +108,36 @@ describe('the agent bundle', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toContain('edge agent stopped');
+  });
+
+  it('ships a systemd unit with a dedicated user, a state directory, restarts, hardening and a memory cap, that systemd-analyze accepts', () => {
+    const unit = readFileSync(path.join(REPO, 'edge-agent/install/gridwatch-agent.service'), 'utf8');
+    const set = (key: string) => unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    expect(set('User')).toEqual(['gridwatch-agent']);
+    expect(set('StateDirectory')).toEqual(['gridwatch-agent']);
+    expect(set('Restart')).toEqual(['always']);
+    expect(set('ProtectSystem')).toEqual(['strict']);
+    expect(set('NoNewPrivileges')).toEqual(['yes']);
+    expect(set('SupplementaryGroups')).toEqual(['dialout']);
+    expect(set('MemoryMax')).toHaveLength(1);
+    // serial ports must stay visible
+    expect(set('PrivateDevices')).toEqual([]);
+    expect(set('ExecStart')).toEqual(['/opt/gridwatch-agent/gridwatch-agent /etc/gridwatch/agent.yaml']);
+
+    const verify = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+    if (verify.error) return; // systemd-analyze not installed: the checks above are all there is
+    const work = tmpDir('gw-agent-unit-');
+    try {
+      // the launcher where the unit expects it, as a stand-in executable
+      const launcher = path.join(work.dir, 'gridwatch-agent');
+      writeFileSync(launcher, '#!/bin/sh\n', { mode: 0o755 });
+      const file = path.join(work.dir, 'gridwatch-agent.service');
+      writeFileSync(file, unit.replace('/opt/gridwatch-agent/gridwatch-agent', launcher));
+      const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+      expect(`${r.stdout}${r.stderr}`).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      work.remove();
+    }
   });
 });
