@@ -10,18 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Dlt645Decoder, encodeFrame, MAX_FRAME_BYTES, REJECT_REASONS, type DecodeEvent, type Dlt645Frame } from '../../edge-agent/index.ts';
-
-/** mulberry32: small, seeded, good enough to spread bytes */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng.ts';
 
 const REASONS = new Set<string>(REJECT_REASONS);
 

@@ -65,16 +65,7 @@ export function drive(
 }
 
 /** A deterministic PRNG (mulberry32) so noisy scenarios are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.ts';
 
 /** Standard normal from a uniform PRNG (Box–Muller). */
 export function gaussian(rand: () => number): () => number {
