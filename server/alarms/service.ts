@@ -46,21 +46,29 @@
  * follow the feed's clock instead of closing its 1-min means and delays
  * early. Stale, outage and call rules use server time (they are about what
  * the server has received).
+ *
+ * Files. Queries and views are in queries.ts, rules administration in
+ * rules-admin.ts, escalation in escalation.ts, rule-state persistence in
+ * state-store.ts, broker presence in presence.ts, the journal queue in
+ * journal-writer.ts. This file stays over 400 lines because it is the
+ * evaluation itself: inputs, ticks, outage correlation, agent suppression
+ * and applying operations all read and change the same alarm map and rule
+ * states in one synchronous step, and splitting them would spread one
+ * invariant (every transition gets the next seq, is journaled and pushed
+ * in order) over several files.
  */
 import type { Logger } from 'pino';
-import { parseCallPayload, type DevicePlace, type Topology } from '../../contract/index.ts';
+import { parseCallPayload } from '../../contract/index.ts';
 import {
   agentPlaces,
   agentSuppressions,
   planAgentOps,
   staleAfterMs,
-  alarmHealth,
   applyOp,
   applyTransition,
   callInput,
   correlateOutages,
   dueShelfExpiries,
-  escalationDue,
   initialState,
   isSampled,
   mostUrgentSeverity,
@@ -72,7 +80,6 @@ import {
   ruleCovers,
   scopeMatchesSite,
   readingTime,
-  severityName,
   step,
   stepOwned,
   supplyStatus,
@@ -84,150 +91,31 @@ import {
   type AlarmHealth,
   type AlarmOp,
   type AlarmResult,
-  type AlarmState,
   type AlarmTransition,
   type JsonObject,
   type OutageCorrelation,
   type OutageRule,
   type Rule,
   type RuleInput,
-  type RuleIssue,
   type RuleSet,
   type RuleState,
-  type Severity,
-  type SeverityName,
   type StaleRule,
   type Suppression,
 } from '../rules/index.ts';
 import type { StoredReading } from '../store/types.ts';
-import { SerialQueue } from '../store/serial.ts';
-import type { AlarmPlace, AlarmScope } from '../live-hub.ts';
+import type { AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
-import type { AlarmJournal, EscalationEntry, JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
-import { matchesQuery } from './journal.ts';
-import { loadRulesDocument, rulesPath, saveRulesDocument, validateDocument } from './rules-file.ts';
-import { postWebhook, redactUrl } from './escalation.ts';
+import type { JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
+import { Escalator } from './escalation.ts';
+import { AlarmQueries } from './queries.ts';
+import { RulesAdmin } from './rules-admin.ts';
+import type { AlarmFilter, AlarmFrame, AlarmServiceDeps, AlarmsSnapshotFrame, AlarmView, OperatorAction } from './service-types.ts';
 import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStateFile } from './state-store.ts';
 import { BROKER_SOURCE, BrokerPresence, brokerRule, planBrokerOps, restartSilence } from './presence.ts';
 import { JournalWriter } from './journal-writer.ts';
 
-// ---------------------------------------------------------------- options and ports
-
-export interface EscalationOptions {
-  /** POST target; absent → no escalation */
-  webhookUrl?: string;
-  /** longest an alarm may stay unacknowledged per severity, s; 0 = never escalates */
-  afterS: Record<SeverityName, number>;
-  attempts: number;
-  retryDelayMs: number;
-  timeoutMs: number;
-}
-
-export interface AlarmOptions {
-  /** rules YAML (GW_RULES_FILE); see rules-file.ts for what happens without one */
-  rulesFile?: string;
-  dataDir: string;
-  tickMs: number;
-  persistIntervalMs: number;
-  /** recent journal entries kept for WebSocket clients resuming with `since` */
-  resumeBuffer: number;
-  escalation: EscalationOptions;
-}
-
-/** What the service needs from the ingest (server/ingest.ts). */
-export interface AlarmIngest {
-  onReadings(fn: (readings: readonly StoredReading[], agent: string) => void): void;
-  onCall(fn: (site: string, payload: Buffer) => void): void;
-  onAgentState(fn: (agent: string, state: string) => void): void;
-  /** the server's own broker connection: true on (re)connection, false when lost; absent → always connected */
-  onConnection?(fn: (connected: boolean) => void): void;
-}
-
-/** What the service needs from the WebSocket hub (server/live-hub.ts). */
-export interface AlarmPush {
-  /** to the clients whose subscription covers `place` (null: all), each copy with that client's `prevSeq` */
-  pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void;
-  /** runs fn with its pushes sent together when it returns (one write per client) */
-  batched?<T>(fn: () => T): T;
-  onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean): void;
-}
-
-export interface AlarmServiceDeps {
-  ingest: AlarmIngest;
-  live: AlarmPush;
-  journal: AlarmJournal;
-  topology: Topology;
-  devices: ReadonlyMap<string, DevicePlace>;
-  log: Logger;
-  options: AlarmOptions;
-  /** epoch ms; Date.now by default */
-  clock?: () => number;
-}
-
-// ---------------------------------------------------------------- what the API and the push show
-
-/** An alarm as the API and the WebSocket show it: the FSM's alarm plus where it is and who took it. */
-export interface AlarmView extends Alarm {
-  severityName: SeverityName;
-  ruleName: string | null;
-  /** '' where unknown / not applicable */
-  site: string;
-  room: string;
-  transformer: string;
-  line: string;
-  /** the acknowledgement of the current annunciation */
-  acknowledged: { by: string; at: number; comment?: string } | null;
-  /** when the current annunciation was escalated to the webhook */
-  escalatedAt: number | null;
-}
-
-/** Alarm frames as the service hands them to the hub; on the wire each also carries the client's `prevSeq` (LiveHub.pushAlarm). */
-export type AlarmFrame =
-  | { type: 'alarm'; seq: number; transition: AlarmTransition; alarm: AlarmView }
-  | { type: 'alarm_escalation'; seq: number; escalation: EscalationEntry }
-  | { type: 'alarm_rules'; seq: number; change: Omit<RulesEntry, 'document'> };
-
-/** Reply to a client's `{ type: 'alarms', since? }`. */
-export interface AlarmsSnapshotFrame {
-  type: 'alarms';
-  /** every transition up to this seq is reflected in `alarms`; apply pushed frames with a larger seq */
-  seq: number;
-  /** the current set: every alarm not in state normal */
-  alarms: AlarmView[];
-  /** the journal entries after the client's `since`, when still held in memory; null otherwise */
-  missed: JournalEntry[] | null;
-}
-
-export interface AlarmFilter {
-  /** states to include; absent → every state but normal; 'all' → every alarm */
-  state?: readonly AlarmState[] | 'all';
-  severity?: readonly Severity[];
-  site?: readonly string[];
-  ruleId?: readonly string[];
-  source?: readonly string[];
-  /** the process condition */
-  active?: boolean;
-  /** last transition at or after (epoch ms) */
-  from?: number;
-  /** last transition before (epoch ms) */
-  to?: number;
-  limit?: number;
-}
-
-export type OperatorAction =
-  | { op: 'acknowledge'; comment?: string }
-  | { op: 'shelve'; reason: string; until: number }
-  | { op: 'unshelve'; comment?: string }
-  | { op: 'comment'; comment: string }
-  | { op: 'remove_from_service'; reason: string }
-  | { op: 'return_to_service'; comment?: string };
-
-/** A rules change that failed validation: every issue, located by rule id. */
-export class RulesRejected extends GridwatchError {
-  constructor(readonly issues: RuleIssue[]) {
-    super('GW_ERR_RULES_INVALID', `rules rejected: ${issues.length} issue(s): ${issues.slice(0, 3).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-  }
-}
+// options, ports and views (routes and the index import them from here)
+export * from './service-types.ts';
 
 const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 
@@ -255,9 +143,6 @@ export class AlarmService {
   private running = false;
 
   private rules: RuleSet = [];
-  private document: JsonObject = {};
-  private rulesOrigin = 'defaults';
-  private readonly rulesFile: string;
   private ruleById = new Map<string, Readonly<Rule>>();
   private generation = 0;
   private readonly deviceEntries = new Map<string, DeviceEntry>();
@@ -279,9 +164,6 @@ export class AlarmService {
   /** alarm ids of the outage alarms that should be active */
   private wantedOutages = new Set<string>();
   private readonly acks = new Map<string, { by: string; at: number; comment?: string }>();
-  /** alarmId → `since` of the annunciation last escalated, and when */
-  private readonly escalated = new Map<string, { since: number; at: number }>();
-  private readonly escalating = new Set<Promise<void>>();
   private readonly transformers = new Map<string, { site: string; room: string; transformer: string }>();
   /** `site/transformer` → its meters (transformer meter and line meters) */
   private readonly transformerMeters = new Map<string, string[]>();
@@ -298,13 +180,14 @@ export class AlarmService {
   private persistTimer: NodeJS.Timeout | null = null;
   private statesDirty = false;
   private persisting: Promise<void> | null = null;
-  private readonly rulesQueue = new SerialQueue();
+  private readonly queries: AlarmQueries;
+  private readonly escalator: Escalator;
+  private readonly rulesAdmin: RulesAdmin;
   private hooked = false;
 
   constructor(private readonly deps: AlarmServiceDeps) {
     this.log = deps.log;
     this.clock = deps.clock ?? Date.now;
-    this.rulesFile = rulesPath(deps.options.rulesFile, deps.options.dataDir);
     this.agents = agentPlaces(deps.topology);
     this.writer = new JournalWriter(deps.journal, this.log);
     this.broker = new BrokerPresence(this.clock());
@@ -315,16 +198,44 @@ export class AlarmService {
           this.transformers.set(`${site.id}/${t.id}`, { site: site.id, room: room.id, transformer: t.id });
           this.transformerMeters.set(`${site.id}/${t.id}`, [t.meter, ...t.lines.map((l) => l.meter)].filter((m): m is string => m !== undefined));
         }
+    this.escalator = new Escalator({
+      options: deps.options.escalation,
+      alarms: this.alarms,
+      log: this.log,
+      running: () => this.running,
+      clock: this.clock,
+      view: (a) => this.view(a),
+      nextSeq: () => ++this.seq,
+      enqueue: (e) => this.enqueue(e),
+      push: (f) => this.push(f),
+    });
+    this.queries = new AlarmQueries({
+      alarms: this.alarms,
+      acks: this.acks,
+      escalated: this.escalator.escalated,
+      recent: this.recent,
+      journal: deps.journal,
+      devices: deps.devices,
+      agents: this.agents,
+      transformers: this.transformers,
+      seq: () => this.seq,
+      pending: () => this.writer.pending,
+      rule: (id) => this.ruleById.get(id),
+      deviceSite: (d) => this.deviceEntries.get(d)?.site,
+    });
+    this.rulesAdmin = new RulesAdmin(deps.options, {
+      rules: () => this.rules,
+      rule: (id) => this.ruleById.get(id),
+      install: (rules, document, by, ruleId, comment) => this.installChange(rules, document, by, ruleId, comment),
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** Loads rules, rebuilds alarms from the journal, resumes rule state, hooks into ingest and push, starts the timers. */
   async start(): Promise<void> {
-    const loaded = await loadRulesDocument(this.deps.options.rulesFile, this.deps.options.dataDir);
+    const loaded = await this.rulesAdmin.load();
     this.installRules(loaded.rules);
-    this.document = loaded.document;
-    this.rulesOrigin = loaded.origin;
     this.log.info({ origin: loaded.origin, rules: loaded.rules.length }, 'alarm rules loaded');
 
     await this.deps.journal.start();
@@ -368,7 +279,7 @@ export class AlarmService {
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.persistTimer) clearInterval(this.persistTimer);
     this.tickTimer = this.persistTimer = null;
-    await Promise.race([Promise.allSettled([...this.escalating]), sleep(this.deps.options.escalation.timeoutMs + 1000)]);
+    await this.escalator.settle();
     // the journal first: the rule state is saved only up to what it holds
     const drained = await this.drainJournal(10_000);
     // a periodic snapshot may wait for the journal: once drained it is written, else it is given up
@@ -587,7 +498,7 @@ export class AlarmService {
     }
     this.correlate(now);
     for (const id of dueShelfExpiries(this.alarms.values(), now)) this.apply({ op: 'expire_shelf', alarmId: id }, now);
-    this.escalate(now);
+    this.escalator.escalate(now);
     this.statesDirty = true;
   }
 
@@ -739,13 +650,13 @@ export class AlarmService {
       if (e.reason === 'acknowledge') this.acks.set(e.alarmId, e.comment === undefined ? { by: e.by ?? '', at: e.at } : { by: e.by ?? '', at: e.at, comment: e.comment });
       else if (annunciates(e)) this.acks.delete(e.alarmId);
     } else if (e.kind === 'escalation') {
-      this.escalated.set(e.alarmId, { since: e.since, at: e.at });
+      this.escalator.track(e);
     }
   }
 
   private push(frame: AlarmFrame): void {
     try {
-      const place = frame.type === 'alarm' ? frame.alarm : frame.type === 'alarm_escalation' ? this.placeOf(frame.escalation) : null;
+      const place = frame.type === 'alarm' ? frame.alarm : frame.type === 'alarm_escalation' ? this.queries.placeOf(frame.escalation) : null;
       this.deps.live.pushAlarm(frame, place && { site: place.site, room: place.room });
     } catch (err) {
       this.log.error({ err }, 'alarm push failed');
@@ -764,106 +675,15 @@ export class AlarmService {
     return this.writer.drain(timeoutMs);
   }
 
-  // ---------------------------------------------------------------- escalation
-
-  private maxUnackMs(): Partial<Record<Severity, number>> {
-    const out: Partial<Record<Severity, number>> = {};
-    const afterS = this.deps.options.escalation.afterS;
-    ([1, 2, 3, 4] as const).forEach((s) => {
-      const v = afterS[severityName(s)];
-      if (v > 0) out[s] = v * 1000;
-    });
-    return out;
-  }
-
-  private escalate(now: number): void {
-    const url = this.deps.options.escalation.webhookUrl;
-    if (!url) return;
-    const limits = this.maxUnackMs();
-    for (const a of this.alarms.values()) {
-      if (!escalationDue(a, now, limits)) continue;
-      if (this.escalated.get(a.alarmId)?.since === a.since) continue;
-      this.escalated.set(a.alarmId, { since: a.since, at: now });
-      const p = this.sendEscalation(a, url, now).finally(() => this.escalating.delete(p));
-      this.escalating.add(p);
-    }
-  }
-
-  private async sendEscalation(a: Alarm, url: string, now: number): Promise<void> {
-    const o = this.deps.options.escalation;
-    const view = this.view(a);
-    const body = {
-      type: 'alarm_escalation',
-      escalatedAt: now,
-      unacknowledgedS: Math.round((now - a.since) / 1000),
-      limitS: o.afterS[severityName(a.severity)],
-      alarm: view,
-    };
-    const stillDue = () => this.running && this.alarms.get(a.alarmId)?.state === 'unack_active' && this.alarms.get(a.alarmId)?.since === a.since;
-    const res = await postWebhook(body, { url, attempts: o.attempts, retryDelayMs: o.retryDelayMs, timeoutMs: o.timeoutMs }, stillDue);
-    if (!this.running && !res.delivered) {
-      // interrupted by shutdown: not journaled, so the next start sends it again
-      this.escalated.delete(a.alarmId);
-      return;
-    }
-    const entry: EscalationEntry = {
-      kind: 'escalation',
-      seq: ++this.seq,
-      at: this.clock(),
-      alarmId: a.alarmId,
-      ruleId: a.ruleId,
-      source: a.source,
-      severity: a.severity,
-      since: a.since,
-      target: redactUrl(url),
-      attempts: res.attempts,
-      delivered: res.delivered,
-    };
-    if (res.status !== undefined) entry.status = res.status;
-    if (res.error !== undefined) entry.error = res.error;
-    this.track(entry);
-    this.enqueue(entry);
-    this.log[res.delivered ? 'info' : 'error']({ alarmId: a.alarmId, attempts: res.attempts, status: res.status, error: res.error, seq: entry.seq }, res.delivered ? 'alarm escalated' : 'alarm escalation failed');
-    this.push({ type: 'alarm_escalation', seq: entry.seq, escalation: entry });
-  }
-
-  // ---------------------------------------------------------------- views and queries
-
-  private placeOf(a: Pick<Alarm, 'alarmId' | 'ruleId' | 'source'>): { site: string; room: string; transformer: string; line: string } {
-    const p = this.deps.devices.get(a.source);
-    if (p) return { site: p.site, room: p.room, transformer: p.transformer, line: p.line };
-    const agentRoom = this.agents.get(a.source)?.rooms[0];
-    if (agentRoom) return { ...agentRoom, transformer: '', line: '' };
-    const kind = this.ruleById.get(a.ruleId)?.kind;
-    const t = this.transformers.get(a.source);
-    if (t && kind !== 'call') return { ...t, line: '' };
-    if (kind === 'call') {
-      // the room the call came from, when it said (or the site has one room)
-      const room = this.alarms.get(a.alarmId)?.detail?.room;
-      return { site: a.source, room: typeof room === 'string' ? room : '', transformer: '', line: '' };
-    }
-    return { site: this.deviceEntries.get(a.source)?.site ?? '', room: '', transformer: '', line: '' };
-  }
+  // ---------------------------------------------------------------- views and queries (queries.ts)
 
   view(a: Alarm): AlarmView {
-    const rule = this.ruleById.get(a.ruleId);
-    const esc = this.escalated.get(a.alarmId);
-    return {
-      ...a,
-      severityName: severityName(a.severity),
-      ruleName: rule?.name ?? null,
-      ...this.placeOf(a),
-      // kept from the acknowledgement until the next annunciation
-      acknowledged: this.acks.get(a.alarmId) ?? null,
-      escalatedAt: esc && esc.since === a.since ? esc.at : null,
-    };
+    return this.queries.view(a);
   }
 
   /** The current set: every alarm not in state normal. */
   current(): AlarmView[] {
-    const out: AlarmView[] = [];
-    for (const a of this.alarms.values()) if (a.state !== 'normal') out.push(this.view(a));
-    return sortAlarms(out);
+    return this.queries.current();
   }
 
   /** The service's clock (epoch ms). */
@@ -876,50 +696,29 @@ export class AlarmService {
   }
 
   list(f: AlarmFilter = {}): { seq: number; total: number; alarms: AlarmView[] } {
-    const states = f.state === 'all' ? null : f.state ? new Set(f.state) : null;
-    const out: AlarmView[] = [];
-    for (const a of this.alarms.values()) {
-      if (f.state === undefined ? a.state === 'normal' : states !== null && !states.has(a.state)) continue;
-      if (f.severity && !f.severity.includes(a.severity)) continue;
-      if (f.ruleId && !f.ruleId.includes(a.ruleId)) continue;
-      if (f.source && !f.source.includes(a.source)) continue;
-      if (f.active !== undefined && a.active !== f.active) continue;
-      if (f.from !== undefined && a.updatedAt < f.from) continue;
-      if (f.to !== undefined && a.updatedAt >= f.to) continue;
-      const v = this.view(a);
-      if (f.site && !f.site.includes(v.site)) continue;
-      out.push(v);
-    }
-    sortAlarms(out);
-    return { seq: this.seq, total: out.length, alarms: f.limit !== undefined ? out.slice(0, f.limit) : out };
+    return this.queries.list(f);
   }
 
   get(alarmId: string): AlarmView {
-    const a = this.alarms.get(alarmId);
-    if (!a) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}`);
-    return this.view(a);
+    return this.queries.get(alarmId);
   }
 
   /** Journal entries, including those not yet written, in seq order. */
-  async journalEntries(q: JournalQuery = {}): Promise<JournalEntry[]> {
-    const pending = this.writer.pending.filter((e) => matchesQuery(e, q));
-    const stored = await this.deps.journal.read(q.limit !== undefined ? { ...q, limit: q.limit + pending.length } : q);
-    const bySeq = new Map<number, JournalEntry>();
-    for (const e of [...stored, ...pending]) bySeq.set(e.seq, e);
-    const out = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-    return q.limit !== undefined ? out.slice(0, q.limit) : out;
+  journalEntries(q: JournalQuery = {}): Promise<JournalEntry[]> {
+    return this.queries.journalEntries(q);
   }
 
-  async history(alarmId: string, q: Omit<JournalQuery, 'alarmId'> = {}): Promise<JournalEntry[]> {
-    const events = await this.journalEntries({ ...q, alarmId });
-    if (events.length === 0 && !this.alarms.has(alarmId)) throw new GridwatchError('GW_ERR_ALARM_UNKNOWN', `no alarm ${alarmId}`);
-    return events;
+  history(alarmId: string, q: Omit<JournalQuery, 'alarmId'> = {}): Promise<JournalEntry[]> {
+    return this.queries.history(alarmId, q);
   }
 
-  async health(from: number, to: number, byPosition: 'all' | 'site' = 'all'): Promise<AlarmHealth> {
-    const events = (await this.journalEntries({ kind: 'transition', to })) as TransitionEntry[];
-    const positionOf = byPosition === 'site' ? (t: AlarmTransition) => this.placeOf(t).site || '(none)' : undefined;
-    return alarmHealth(events, positionOf ? { from, to, positionOf } : { from, to });
+  health(from: number, to: number, byPosition: 'all' | 'site' = 'all'): Promise<AlarmHealth> {
+    return this.queries.health(from, to, byPosition);
+  }
+
+  /** The current set and what the client missed after `since`, narrowed to `scope` (queries.ts). */
+  snapshot(since?: number, scope: AlarmScope = null): AlarmsSnapshotFrame {
+    return this.queries.snapshot(since, scope);
   }
 
   // ---------------------------------------------------------------- operator actions
@@ -945,58 +744,32 @@ export class AlarmService {
     return this.get(alarmId);
   }
 
-  // ---------------------------------------------------------------- rules through the API
+  // ---------------------------------------------------------------- rules through the API (rules-admin.ts)
 
   rulesInfo(): { origin: string; file: string; document: JsonObject; rules: RuleSet } {
-    return { origin: this.rulesOrigin, file: this.rulesFile, document: this.document, rules: this.rules };
+    return this.rulesAdmin.info();
   }
 
   rule(ruleId: string): Readonly<Rule> {
-    const r = this.ruleById.get(ruleId);
-    if (!r) throw new GridwatchError('GW_ERR_RULE_UNKNOWN', `no rule ${ruleId}`);
-    return r;
+    return this.rulesAdmin.rule(ruleId);
   }
 
   /** Replaces the whole rules document. Validated first (every issue by rule id), saved, applied at once, journaled. */
-  async putRules(doc: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    return this.serially(() => this.changeRules(doc, by, '', comment));
-  }
-
-  /** Rules changes one at a time: each starts from the document the previous one left. */
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    return this.rulesQueue.run(fn);
+  putRules(doc: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
+    return this.rulesAdmin.putRules(doc, by, comment);
   }
 
   /** Adds or replaces one rule of the document (for a built-in rule's id: the keys that override it). */
   putRule(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    return this.serially(() => this.putRuleNow(ruleId, body, by, comment));
+    return this.rulesAdmin.putRule(ruleId, body, by, comment);
   }
 
-  private async putRuleNow(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}"`, message: 'expected an object' }]);
-    const b = body as JsonObject;
-    if (b.id !== undefined && b.id !== ruleId) throw new RulesRejected([{ ruleId, path: `rule "${ruleId}".id`, message: `must be "${ruleId}" (the id in the URL)` }]);
-    const doc = structuredClone(this.document);
-    const list = Array.isArray(doc.rules) ? [...doc.rules] : [];
-    const i = list.findIndex((x) => typeof x === 'object' && x !== null && !Array.isArray(x) && x.id === ruleId);
-    const entry = { ...b, id: ruleId };
-    if (i >= 0) list[i] = entry;
-    else list.push(entry);
-    doc.rules = list;
-    return this.changeRules(doc, by, ruleId, comment);
-  }
-
-  private async changeRules(doc: unknown, by: string, ruleId: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    const r = validateDocument(doc);
-    if (!r.ok) throw new RulesRejected(r.errors);
-    const document = structuredClone(doc) as JsonObject;
-    await saveRulesDocument(this.rulesFile, document);
+  /** A validated, saved rules change taking effect: installed, journaled, pushed; alarms of rules gone cleared. */
+  private installChange(rules: RuleSet, document: JsonObject, by: string, ruleId: string, comment?: string): number {
     const now = this.clock();
     // a rule gone, or now of another kind: its alarms have nothing left that would clear them, its states mean nothing
-    const removed = this.rules.filter((x) => !r.rules.some((y) => y.id === x.id && y.kind === x.kind)).map((x) => x.id);
-    this.installRules(r.rules);
-    this.document = document;
-    this.rulesOrigin = this.rulesFile;
+    const removed = this.rules.filter((x) => !rules.some((y) => y.id === x.id && y.kind === x.kind)).map((x) => x.id);
+    this.installRules(rules);
     const entry: RulesEntry = { kind: 'rules', seq: ++this.seq, at: now, by, ruleId, document };
     if (comment) entry.comment = comment;
     this.enqueue(entry);
@@ -1006,40 +779,14 @@ export class AlarmService {
       this.states.delete(id);
       for (const a of [...this.alarms.values()]) if (a.ruleId === id && a.active) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
     }
-    this.log.info({ by, ruleId: ruleId || undefined, rules: r.rules.length, removed, seq: entry.seq }, 'alarm rules changed');
+    this.log.info({ by, ruleId: ruleId || undefined, rules: rules.length, removed, seq: entry.seq }, 'alarm rules changed');
     this.correlate(now);
     this.statesDirty = true;
-    return { seq: entry.seq, rules: r.rules };
-  }
-
-  // ---------------------------------------------------------------- WebSocket resume
-
-  /**
-   * The current set at the current seq, plus what the client missed after
-   * `since` when still in memory; narrowed to the sites / rooms of `scope`
-   * (the client's subscription) as its pushed frames are.
-   */
-  snapshot(since?: number, scope: AlarmScope = null): AlarmsSnapshotFrame {
-    const inScope = (p: { site: string; room: string }) => scope === null || scope.sites.includes(p.site) || scope.rooms.includes(p.room);
-    let missed: JournalEntry[] | null = null;
-    if (since !== undefined && since <= this.seq) {
-      const first = this.recent[0];
-      if (since === this.seq) missed = [];
-      else if (first !== undefined && first.seq <= since + 1)
-        missed = this.recent.filter((e) => e.seq > since && (e.kind === 'rules' || inScope(this.placeOf(e))));
-    }
-    return { type: 'alarms', seq: this.seq, alarms: this.current().filter(inScope), missed };
+    return entry.seq;
   }
 
   private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope): boolean {
-    if (msg.type !== 'alarms') return false;
-    const bad = (message: string) => reply({ type: 'error', code: 'GW_ERR_WS_BAD_MESSAGE', message });
-    const unknown = Object.keys(msg).filter((k) => k !== 'type' && k !== 'since');
-    if (unknown.length) return (bad(`unknown keys: ${unknown.join(', ')}`), true);
-    const since = msg.since;
-    if (since !== undefined && (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)) return (bad('since must be a non-negative integer'), true);
-    reply(this.snapshot(since, scope));
-    return true;
+    return this.queries.clientMessage(msg, reply, scope);
   }
 
   // ---------------------------------------------------------------- rule state across restarts
@@ -1126,14 +873,4 @@ export class AlarmService {
     })();
     return this.persisting;
   }
-}
-
-/** Most urgent first: severity, then annunciating before the rest, then newest. */
-function sortAlarms(list: AlarmView[]): AlarmView[] {
-  const rank = (s: AlarmState) => (s === 'unack_active' ? 0 : s === 'unack_rtn' ? 1 : s === 'ack_active' ? 2 : 3);
-  return list.sort((a, b) => a.severity - b.severity || rank(a.state) - rank(b.state) || b.since - a.since || (a.alarmId < b.alarmId ? -1 : 1));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
