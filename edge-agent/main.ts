@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { configFileArg } from '../contract/cli.ts';
 import { createAgent, loadAgentConfig, loadProfileFiles, type AgentConfig, type ProfileRegistry } from './index.ts';
 
 const root = pino({
@@ -29,18 +30,9 @@ Polls the configured meters and publishes their readings over MQTT.
 Environment: GW_LOG_LEVEL (default info), GW_AGENT_STATS_MS (log agent stats that often).
 Exit codes: 0 stopped, 1 failed to start or stop, 2 bad arguments or config.
 `;
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const flag = argv.find((a) => a.startsWith('-'));
-if (flag !== undefined || argv.length > 1) {
-  process.stderr.write(`${flag !== undefined ? `unknown option ${flag}` : 'one config file only'}\n\n${USAGE}`);
-  process.exit(2);
-}
+const configArg = configFileArg(process.argv.slice(2), USAGE);
 
-const path = argv[0] ?? process.env.GW_AGENT_CONFIG;
+const path = configArg ?? process.env.GW_AGENT_CONFIG;
 if (!path) {
   log.fatal('no config: pass the config file path as the first argument or in GW_AGENT_CONFIG');
   process.exit(2);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { configFileArg } from '../contract/cli.ts';
 import { configFromEnv, loadServerConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createServer } from './server.ts';
@@ -17,19 +18,10 @@ const USAGE = `usage: tsx server/main.ts [config.yaml|config.json]   (or GW_CONF
 Runs the gridwatch server. GW_* environment variables override the file (docs/configuration.md).
 Exit codes: 0 stopped, 1 failed to start, 2 bad arguments or configuration.
 `;
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const flag = argv.find((a) => a.startsWith('-'));
-if (flag !== undefined || argv.length > 1) {
-  process.stderr.write(`${flag !== undefined ? `unknown option ${flag}` : 'one config file only'}\n\n${USAGE}`);
-  process.exit(2);
-}
+const configArg = configFileArg(process.argv.slice(2), USAGE);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const file = argv[0] ?? process.env.GW_CONFIG;
+const file = configArg ?? process.env.GW_CONFIG;
 const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'info', redact: ['*.password', '*.token', 'config.mqtt.password', 'config.influx.password', 'config.influx.token'] });
 
 let config;
