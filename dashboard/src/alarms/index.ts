@@ -4,7 +4,10 @@
  *   text.ts     labels in the page's language
  *   calls.ts    one-key call details and cards
  *   chips.ts    count chips of the overview and the room view
- *   console.ts  the console view (filters, table, history panel, actions)
+ *   console.ts  the console view (standing-set filters, table, modes, Export CSV)
+ *   filters.ts  the history query's filter form
+ *   actions.ts  the operator's action form under a row
+ *   history-panel.ts  one alarm's journal in the side panel
  */
 export { AlarmStore, alarmApi, alarmStore, isCall, sortAlarms, titleCount, type AlarmEvent, type AlarmState, type AlarmView } from './store.ts';
 export { sevText, stateText } from './text.ts';
