@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../contract/index.ts';
-import { createAgent, createDlt645ProfileRegistry, loadAgentConfig, MemorySpool } from '../../edge-agent/index.ts';
+import { createDlt645ProfileRegistry } from '../../edge-agent/index.ts';
 import { createMeterModel, METER_PROFILES, startDlt645Simulator, type Dlt645Simulator } from '../../simulators/index.ts';
-import { memoryLog, serialPair, sleep, tmpDir, waitFor } from '../edge-agent/support.ts';
+import { serialPair, sleep, spoolOnlyAgent, tmpDir, waitFor } from '../edge-agent/support.ts';
 
 const work = tmpDir('gw-645-bus-');
 let pair: Awaited<ReturnType<typeof serialPair>>;
@@ -42,18 +42,13 @@ afterAll(async () => {
 
 /** An agent whose broker is not there: what it reads stays in its spool, which the test reads. */
 function busAgent(intervalMs = INTERVAL_MS) {
-  const spool = new MemorySpool({ initialSeq: 0 });
-  const { log, lines } = memoryLog();
   const transport = { kind: 'serial' as const, path: pair.a, baudRate: 9600 };
-  const config = loadAgentConfig({
+  const { agent, lines, readings: kept } = spoolOnlyAgent({
     agent: 'bus-agent',
-    site: 's',
-    mqtt: { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 60_000, reconnectMaxMs: 60_000 },
     dlt645: { devices: ADDRESSES.map((address, i) => ({ id: `m${i}`, profile: 'three-reads', address, transport, intervalMs, timeoutMs: TIMEOUT_MS, backoffMaxMs: 4000 })) },
   }, { dlt645Profiles: profiles });
-  const agent = createAgent(config, { log, spool, dlt645Profiles: profiles });
   // the meters' readings (not the spool's own report)
-  const readings = (device?: string): Reading[] => spool.read(0, 100_000).filter((r) => (device === undefined ? /^m\d$/.test(r.device) : r.device === device));
+  const readings = (device?: string): Reading[] => kept((r) => (device === undefined ? /^m\d$/.test(r.device) : r.device === device));
   return { agent, lines, readings };
 }
 

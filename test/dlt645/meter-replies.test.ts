@@ -7,9 +7,9 @@
  */
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAgent, createDlt645ProfileRegistry, loadAgentConfig, MemorySpool } from '../../edge-agent/index.ts';
+import { createDlt645ProfileRegistry } from '../../edge-agent/index.ts';
 import { createMeterModel, startDlt645Simulator } from '../../simulators/index.ts';
-import { memoryLog, waitFor } from '../edge-agent/support.ts';
+import { spoolOnlyAgent, waitFor } from '../edge-agent/support.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -33,18 +33,15 @@ async function rawMeter(reply: (req: Buffer) => Buffer): Promise<number> {
 const profiles = createDlt645ProfileRegistry([{ id: 'volts', reads: [{ di: '0201FF00', quantities: ['ua', 'ub', 'uc'] }] }]);
 
 function agentOn(port: number, extra: Record<string, unknown> = {}, clock?: () => number) {
-  const spool = new MemorySpool({ initialSeq: 0 });
-  const { log, lines } = memoryLog();
-  const config = loadAgentConfig(
+  const { agent, lines, readings } = spoolOnlyAgent(
     {
-      agent: 'r', site: 's', mqtt: { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 60_000, reconnectMaxMs: 60_000 },
+      agent: 'r',
       dlt645: { devices: [{ id: 'm', profile: 'volts', address: '000012345678', transport: { kind: 'tcp', host: '127.0.0.1', port }, intervalMs: 200, timeoutMs: 500 }], ...extra },
     },
-    { dlt645Profiles: profiles },
+    { dlt645Profiles: profiles, ...(clock ? { clock } : {}) },
   );
-  const agent = createAgent(config, { log, spool, dlt645Profiles: profiles, ...(clock ? { clock } : {}) });
   cleanup.push(() => agent.stop());
-  return { agent, lines, readings: () => spool.read(0, 10_000).filter((r) => r.device === 'm') };
+  return { agent, lines, readings: () => readings((r) => r.device === 'm') };
 }
 
 describe('replies from a hand-written meter', () => {

@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../contract/index.ts';
-import { createAgent, loadAgentConfig, MemorySpool } from '../../edge-agent/index.ts';
 import { createMeterModel, GARBAGE_MODES, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
-import { memoryLog, sleep, waitFor } from './support.ts';
+import { sleep, spoolOnlyAgent, waitFor } from './support.ts';
 
 const INTERVAL = 200;
 const TIMEOUT = 150;
@@ -27,8 +26,6 @@ afterAll(async () => {
 });
 
 function gatewayAgent(intervalMs = INTERVAL, timeoutMs = TIMEOUT) {
-  const spool = new MemorySpool({ initialSeq: 0 });
-  const { log, lines } = memoryLog();
   const devices = [1, 2, 3, 4].map((u) => ({
     id: `m${u}`,
     profile: 'dtsu666',
@@ -38,9 +35,8 @@ function gatewayAgent(intervalMs = INTERVAL, timeoutMs = TIMEOUT) {
     timeoutMs,
     backoffMaxMs: 800,
   }));
-  const config = loadAgentConfig({ agent: 'hostile', site: 's', mqtt: { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 60_000, reconnectMaxMs: 60_000 }, devices });
-  const agent = createAgent(config, { log, spool });
-  const readings = (device: string, from = 0): Reading[] => spool.read(0, 1_000_000).filter((r) => r.device === device && r.seq >= from);
+  const { agent, spool, lines, readings: kept } = spoolOnlyAgent({ agent: 'hostile', devices });
+  const readings = (device: string, from = 0): Reading[] => kept((r) => r.device === device && r.seq >= from);
   return { agent, spool, lines, readings };
 }
 

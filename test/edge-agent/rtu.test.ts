@@ -8,10 +8,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '../../contract/index.ts';
-import { ConfigError, createAgent, createProfileRegistry, loadAgentConfig, MemorySpool, type DeviceProfile } from '../../edge-agent/index.ts';
+import { ConfigError, createAgent, createProfileRegistry, loadAgentConfig, type DeviceProfile } from '../../edge-agent/index.ts';
 import { createMeterModel, registerMapOf, startModbusRtuSimulator, type ModbusRtuSimulator } from '../../simulators/index.ts';
 import { testLog } from '../support/logger.ts';
-import { memoryLog, serialPair, sleep, spawnAgent, tmpDir, waitFor } from './support.ts';
+import { serialPair, sleep, spawnAgent, spoolOnlyAgent, tmpDir, waitFor } from './support.ts';
 
 const work = tmpDir('gw-rtu-');
 let pair: Awaited<ReturnType<typeof serialPair>>;
@@ -35,25 +35,19 @@ afterAll(async () => {
   work.remove();
 });
 
-/** An agent whose broker is not there: what it reads stays in its spool, which the test reads. */
 // timeouts sized for a loaded 2-core CI machine: the simulator shares the test's event loop
 const TIMEOUT_MS = 300;
 function rtuAgent(intervalMs = 300, extra: Record<string, unknown> = {}) {
-  const spool = new MemorySpool({ initialSeq: 0 });
-  const { log, lines } = memoryLog();
   const transport = { kind: 'rtu' as const, path: pair.a, baudRate: 115_200 };
-  const config = loadAgentConfig({
+  const { agent, spool, lines, readings: kept } = spoolOnlyAgent({
     agent: 'rtu-agent',
-    site: 's',
-    mqtt: { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 60_000, reconnectMaxMs: 60_000 },
     devices: [
       { id: 'dtsu', profile: 'dtsu666', transport, unitId: 1, intervalMs, timeoutMs: TIMEOUT_MS, backoffMaxMs: 800, ...extra },
       { id: 'sdm', profile: 'sdm630', transport, unitId: 2, intervalMs, timeoutMs: TIMEOUT_MS, backoffMaxMs: 800, ...extra },
       { id: 'adw', profile: 'adw300', transport, unitId: 3, intervalMs, timeoutMs: TIMEOUT_MS, backoffMaxMs: 800, ...extra },
     ],
   });
-  const agent = createAgent(config, { log, spool });
-  const readings = (device?: string): Reading[] => spool.read(0, 100_000).filter((r) => device === undefined || r.device === device);
+  const readings = (device?: string): Reading[] => kept((r) => device === undefined || r.device === device);
   return { agent, spool, lines, readings };
 }
 

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentConfigInput } from '../../edge-agent/index.ts';
+import type { Reading } from '../../contract/index.ts';
+import { createAgent, loadAgentConfig, MemorySpool, type AgentConfigInput, type Dlt645ProfileRegistry } from '../../edge-agent/index.ts';
 import { createMeterModel, METER_PROFILES, startModbusSimulator, type ModbusSimulator } from '../../simulators/index.ts';
 import { influxQuery } from '../harness/index.ts';
 
@@ -25,7 +26,23 @@ export function tmpDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export { memoryLog } from '../support/logger.ts';
+import { memoryLog } from '../support/logger.ts';
+export { memoryLog };
+
+/**
+ * An agent whose broker is not there (port 1, a reconnect a minute): what it
+ * reads stays in its in-memory spool, which the test reads. `doc` is the
+ * config without site and mqtt.
+ */
+export function spoolOnlyAgent(doc: Record<string, unknown>, opts: { dlt645Profiles?: Dlt645ProfileRegistry; clock?: () => number } = {}) {
+  const spool = new MemorySpool({ initialSeq: 0 });
+  const { log, lines } = memoryLog();
+  const noBroker = { url: 'mqtt://127.0.0.1:1', reconnectPeriodMs: 60_000, reconnectMaxMs: 60_000 };
+  const config = loadAgentConfig({ site: 's', mqtt: noBroker, ...doc }, opts.dlt645Profiles ? { dlt645Profiles: opts.dlt645Profiles } : {});
+  const agent = createAgent(config, { log, spool, ...opts });
+  const readings = (keep: (r: Reading) => boolean = () => true): Reading[] => spool.read(0, 1_000_000).filter(keep);
+  return { agent, spool, lines, readings };
+}
 
 /** `ports` gateways with `unitsPerPort` DTSU666 meters each (unit ids 1..n), like RS-485 gateways. */
 export async function startGateways(ports: number, unitsPerPort: number, seed = 1): Promise<ModbusSimulator[]> {
