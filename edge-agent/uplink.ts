@@ -41,6 +41,9 @@
  * Reconnects are this class's own, not mqtt.js's: each connection is a fresh
  * client (mqtt.js would otherwise replay its in-memory outgoing store, which
  * the spool replaces), after an exponential backoff with jitter, capped.
+ *
+ * One file: sending, rewinding, applying watermarks and the stall resend move
+ * one cursor over the spool; the guarantees above hold only as they do together.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';

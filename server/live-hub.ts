@@ -5,6 +5,10 @@
  * values stay conflated, nothing queues up), and one that stays over it for
  * `stallTimeoutMs` is disconnected: a slow browser never holds up the ingest
  * or other clients.
+ *
+ * One file: the snapshot, the conflation per subscription group, the per-client
+ * buffer limits and the alarm frames share one client table and one tick, and
+ * are read together when a frame goes missing.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';

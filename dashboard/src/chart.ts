@@ -6,6 +6,9 @@
  *
  * Only good readings are drawn. A stale or comm-loss reading, or a hole
  * longer than the stale limit, is a gap in the line, never a bridge.
+ *
+ * One file: history fetching, live appending, zoom and gap handling act on the
+ * same uPlot data arrays, whose alignment is the thing to get right.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';

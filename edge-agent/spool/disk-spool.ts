@@ -18,6 +18,9 @@
  * Synchronous file I/O on purpose: appends are small and go to the page
  * cache; the write must have happened before the reading is sent, and the
  * order of lines is the order of seqs.
+ *
+ * One file: appending, reading back, acknowledging, the quota and recovery all
+ * work on the same segment list and must agree on it line by line.
  */
 import {
   closeSync,

@@ -26,6 +26,10 @@
  * device id, `site/transformer`, or site id). Raising an alarm that is
  * already active at the same level and severity is a no-op, so a redelivered
  * reading can never raise it twice.
+ *
+ * One file: the states, the transitions and the reducer are one state machine,
+ * read and tested as a whole (test/rules/alarm.test.ts checks it against a
+ * reference model).
  */
 import type { AlarmOpError } from './errors.ts';
 import { RULE_ID_PATTERN, type Severity } from './schema.ts';

@@ -7,6 +7,9 @@
  * the process 'exit' event, and a tiny `sh` watchdog per child kills it when
  * the owning process dies without running 'exit' handlers (SIGKILL, a vitest
  * worker terminated by a signal).
+ *
+ * One file: both services share the child tracking, the watchdog and the
+ * free-port and readiness logic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, rmSync, statSync } from 'node:fs';
