@@ -8,9 +8,9 @@
  * shared influxd, an agent-shaped feed.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { influxQuery, startMosquitto } from '../harness/index.ts';
-import { Feed, oneRoomTopology } from './helpers.ts';
-import { ChildServer, until } from './faults-support.ts';
+import { influxQuery } from '../harness/index.ts';
+import { Feed } from './helpers.ts';
+import { privateSite, until } from './faults-support.ts';
 
 const WINDOW_S = 3;
 const RULES = `
@@ -31,21 +31,7 @@ afterEach(async () => {
 
 /** A private broker, a child-process server on it and a feed of N meters every 250 ms. */
 async function rig(site: string) {
-  const agent = `${site}-agent-${process.pid}`;
-  const db = `faults_${site.replace(/-/g, '_')}_${process.pid}`;
-  const meters = Array.from({ length: N }, (_, i) => `${site}-m${String(i + 1).padStart(2, '0')}`);
-  const broker = await startMosquitto();
-  open.push({ close: () => broker.stop() });
-  const server = await ChildServer.create({
-    mqttUrl: broker.url,
-    clientId: `gw-${site}-${process.pid}`,
-    sites: [site],
-    topologyYaml: oneRoomTopology({ site, name: 'Broker outage', agent, meters }),
-    rulesYaml: RULES,
-    influxUrl: inject('influxUrl'),
-    database: db,
-  });
-  open.push(server);
+  const { agent, db, meters, broker, server } = await privateSite({ site, name: 'Broker outage', meters: N, rulesYaml: RULES, influxUrl: inject('influxUrl') }, open);
   // the feed first: its readings flow when the server starts, so no meter is 'never seen'
   const feed = await Feed.open(broker.url, site, agent);
   open.push(feed);

@@ -10,9 +10,9 @@
  * give it), the shared influxd.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { influxQuery, startMosquitto } from '../harness/index.ts';
-import { Feed, oneRoomTopology } from './helpers.ts';
-import { ChildServer, primeSession, SpoolingAgent, storedPerDevice, until } from './faults-support.ts';
+import { influxQuery } from '../harness/index.ts';
+import { Feed } from './helpers.ts';
+import { primeSession, privateSite, SpoolingAgent, storedPerDevice, until } from './faults-support.ts';
 
 // the shape of the fault at a test's size; GW_TEST_FAULTS_* give a full-size run (e.g. 240 meters, 120 s, 10 s)
 const WINDOW_S = Number(process.env.GW_TEST_FAULTS_WINDOW_S ?? 3);
@@ -34,21 +34,7 @@ afterEach(async () => {
 describe('restart after a stop longer than the comm-loss window', () => {
   it('no comm-loss alarm for meters whose readings arrive (late backlog first); nothing missing or doubled in the store', async () => {
     const site = 'al-rload';
-    const agent = `${site}-agent-${process.pid}`;
-    const db = `faults_rload_${process.pid}`;
-    const meters = Array.from({ length: N }, (_, i) => `${site}-m${String(i + 1).padStart(2, '0')}`);
-    const broker = await startMosquitto();
-    open.push({ close: () => broker.stop() });
-    const server = await ChildServer.create({
-      mqttUrl: broker.url,
-      clientId: `gw-${site}-${process.pid}`,
-      sites: [site],
-      topologyYaml: oneRoomTopology({ site, name: 'Restart under load', agent, meters }),
-      rulesYaml: RULES,
-      influxUrl: inject('influxUrl'),
-      database: db,
-    });
-    open.push(server);
+    const { agent, db, meters, broker, server } = await privateSite({ site, name: 'Restart under load', meters: N, rulesYaml: RULES, influxUrl: inject('influxUrl') }, open);
     // the agent first: its readings flow when the server starts, so no meter is 'never seen'; queued for the server's session
     await primeSession(broker.url, `gw-${site}-${process.pid}`, site);
     const feed = await Feed.open(broker.url, site, agent);

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { agentStateTopic, SERVER_STATE_TOPIC, TOPIC_ROOT } from '../../contract/index.ts';
-import { influxQuery } from '../harness/index.ts';
+import { influxQuery, startMosquitto } from '../harness/index.ts';
 import { login, TEST_PASSWORD } from '../support/server.ts';
-import type { Feed } from './helpers.ts';
+import { oneRoomTopology, type Feed } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -29,6 +29,34 @@ export interface ChildServerOptions {
 }
 
 /** `npx tsx server/main.ts` with a config file in a data dir that outlives each process. */
+/**
+ * A private Mosquitto and a child-process server on it (not started) for one
+ * site of `meters` meters (`<site>-m01`…) in one room, agent
+ * `<site>-agent-<pid>`, its own database; both are pushed on `open` to be
+ * closed after the test.
+ */
+export async function privateSite(
+  o: { site: string; name: string; meters: number; rulesYaml: string; influxUrl: string },
+  open: Array<{ close(): Promise<void> }>,
+) {
+  const agent = `${o.site}-agent-${process.pid}`;
+  const db = `faults_${o.site.replace(/-/g, '_')}_${process.pid}`;
+  const meters = Array.from({ length: o.meters }, (_, i) => `${o.site}-m${String(i + 1).padStart(2, '0')}`);
+  const broker = await startMosquitto();
+  open.push({ close: () => broker.stop() });
+  const server = await ChildServer.create({
+    mqttUrl: broker.url,
+    clientId: `gw-${o.site}-${process.pid}`,
+    sites: [o.site],
+    topologyYaml: oneRoomTopology({ site: o.site, name: o.name, agent, meters }),
+    rulesYaml: o.rulesYaml,
+    influxUrl: o.influxUrl,
+    database: db,
+  });
+  open.push(server);
+  return { agent, db, meters, broker, server };
+}
+
 export class ChildServer {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
