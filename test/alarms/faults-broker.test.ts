@@ -10,16 +10,10 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { influxQuery } from '../harness/index.ts';
 import { Feed } from './helpers.ts';
-import { privateSite, until } from './faults-support.ts';
+import { commLossRules, privateSite, until } from './faults-support.ts';
 
 const WINDOW_S = 3;
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    afterS: ${WINDOW_S}
-`;
+const RULES = commLossRules(WINDOW_S);
 const N = 20;
 
 const open: Array<{ close(): Promise<void> }> = [];

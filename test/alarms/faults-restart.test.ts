@@ -12,18 +12,12 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { influxQuery } from '../harness/index.ts';
 import { Feed } from './helpers.ts';
-import { primeSession, privateSite, SpoolingAgent, storedPerDevice, until } from './faults-support.ts';
+import { commLossRules, primeSession, privateSite, SpoolingAgent, storedPerDevice, until } from './faults-support.ts';
 
 // the shape of the fault at a test's size; GW_TEST_FAULTS_* give a full-size run (e.g. 240 meters, 120 s, 10 s)
 const WINDOW_S = Number(process.env.GW_TEST_FAULTS_WINDOW_S ?? 3);
 const STOP_S = Number(process.env.GW_TEST_FAULTS_STOP_S ?? 3 * WINDOW_S);
-const RULES = `
-version: 1
-useDefaults: true
-rules:
-  - id: comm-loss
-    afterS: ${WINDOW_S}
-`;
+const RULES = commLossRules(WINDOW_S);
 const N = Number(process.env.GW_TEST_FAULTS_METERS ?? 20);
 
 const open: Array<{ close(): Promise<void> }> = [];

@@ -29,6 +29,17 @@ export interface ChildServerOptions {
 }
 
 /** `npx tsx server/main.ts` with a config file in a data dir that outlives each process. */
+/** The default rules with comm-loss after `afterS` seconds of silence. */
+export function commLossRules(afterS: number): string {
+  return `
+version: 1
+useDefaults: true
+rules:
+  - id: comm-loss
+    afterS: ${afterS}
+`;
+}
+
 /**
  * A private Mosquitto and a child-process server on it (not started) for one
  * site of `meters` meters (`<site>-m01`…) in one room, agent
