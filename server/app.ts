@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest, type Fa
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import { QUANTITY_NAMES, isQuantity, type Quantity, type Topology } from '../contract/index.ts';
+import { QUANTITY_NAMES, type Quantity, type Topology } from '../contract/index.ts';
 import type { TelemetryStore, Aggregate } from './store/types.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { Metrics } from './metrics.ts';
@@ -23,6 +23,7 @@ import { alarmRoutes, type AlarmService } from './alarms/index.ts';
 import { agentRoutes } from './agents-routes.ts';
 import type { AgentCredentials } from './mqtt-credentials.ts';
 import { StationIndex, siteVisible, sitesOf } from './scope.ts';
+import { commaList, historySelection } from './routes/history-query.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
@@ -61,9 +62,7 @@ export interface AppDeps {
 
 const MAX_HISTORY_POINTS = 100_000;
 
-function list(s: string | undefined): string[] {
-  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [];
-}
+const list = commaList;
 
 /** `+08:00` → 8 h in ms: buckets of a day or more then start at local midnight. */
 function tzOffsetMs(tz: string | undefined): number {
@@ -73,11 +72,6 @@ function tzOffsetMs(tz: string | undefined): number {
   return sign * ((h ?? 0) * 60 + (m ?? 0)) * 60_000;
 }
 
-function parseTime(s: string, name: string): number {
-  const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(n)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `${name}: not epoch ms or an ISO 8601 time`);
-  return n;
-}
 
 const STATUS: Partial<Record<string, number>> = {
   GW_ERR_HTTP_BAD_REQUEST: 400,
@@ -265,29 +259,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     async (req) => {
-      const allowed = sitesOf(req.session);
-      const unknown: string[] = [];
-      // ids are unique per site; every site the user may see is searched
-      const meters = (ids: string[], map: ReadonlyMap<string, ReadonlyArray<{ site: string; meter: string }>>, kind: string) =>
-        ids.flatMap((id) => {
-          const found = (map.get(id) ?? []).filter((m) => siteVisible(allowed, m.site)).map((m) => m.meter);
-          if (found.length === 0) unknown.push(`${kind} ${id}`);
-          return found;
-        });
-      const given = list(req.query.device);
-      // a device outside the user's stations is answered as one that does not exist
-      if (allowed) for (const d of given) if (!siteVisible(allowed, siteOfDevice(d))) unknown.push(`device ${d}`);
-      const devices = [
-        ...new Set([...given, ...meters(list(req.query.line), stations.lineMeters, 'line'), ...meters(list(req.query.transformer), stations.transformerMeters, 'transformer')]),
-      ];
-      if (unknown.length) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no meter for ${unknown.slice(0, 20).join(', ')}`);
-      if (devices.length === 0) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'give device, line or transformer');
-      const quantities = list(req.query.quantity);
-      const bad = quantities.filter((q) => !isQuantity(q));
-      if (bad.length) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `unknown quantities: ${bad.join(', ')}`);
-      const from = parseTime(req.query.from, 'from');
-      const to = req.query.to ? parseTime(req.query.to, 'to') : Date.now();
-      if (to <= from) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'to must be after from');
+      const { devices, quantities, from, to } = historySelection(req.query, req.session, stations, siteOfDevice, Date.now());
       // Pick the resolution: raw for short windows, buckets that keep the answer near 2,000 points otherwise.
       let step = req.query.step ?? 0;
       if (!req.query.step && to - from > 2 * 3_600_000) step = Math.ceil((to - from) / 2000 / 1000) * 1000;

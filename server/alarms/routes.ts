@@ -54,6 +54,43 @@ export function states(s: string | undefined): AlarmFilter['state'] {
   return l as AlarmState[];
 }
 
+/** The query of the alarm list routes (JSON and CSV). */
+export interface AlarmListQuery {
+  state?: string;
+  severity?: string;
+  site?: string;
+  rule?: string;
+  source?: string;
+  active?: boolean;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+/** The alarm filter a list query asks for, narrowed to the stations the session may see. */
+export function alarmFilterOf(q: AlarmListQuery, session: Parameters<typeof sitesOf>[0]): AlarmFilter {
+  const f: AlarmFilter = {};
+  const st = states(q.state);
+  if (st !== undefined) f.state = st;
+  const sev = severities(q.severity);
+  if (sev) f.severity = sev;
+  const site = list(q.site);
+  if (site) f.site = site;
+  const rule = list(q.rule);
+  if (rule) f.ruleId = rule;
+  const source = list(q.source);
+  if (source) f.source = source;
+  if (q.active !== undefined) f.active = q.active;
+  const from = time(q.from, 'from');
+  if (from !== undefined) f.from = from;
+  const to = time(q.to, 'to');
+  if (to !== undefined) f.to = to;
+  if (q.limit !== undefined) f.limit = q.limit;
+  const allowed = sitesOf(session);
+  if (allowed) f.site = (f.site ?? [...allowed]).filter((s) => allowed.has(s));
+  return f;
+}
+
 function rejected(reply: FastifyReply, e: unknown): unknown {
   if (e instanceof RulesRejected) return reply.status(400).send({ error: { code: e.code, message: e.message, issues: e.issues } });
   throw e;
@@ -122,27 +159,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
       },
     },
     async (req) => {
-      const q = req.query;
-      const f: AlarmFilter = {};
-      const st = states(q.state);
-      if (st !== undefined) f.state = st;
-      const sev = severities(q.severity);
-      if (sev) f.severity = sev;
-      const site = list(q.site);
-      if (site) f.site = site;
-      const rule = list(q.rule);
-      if (rule) f.ruleId = rule;
-      const source = list(q.source);
-      if (source) f.source = source;
-      if (q.active !== undefined) f.active = q.active;
-      const from = time(q.from, 'from');
-      if (from !== undefined) f.from = from;
-      const to = time(q.to, 'to');
-      if (to !== undefined) f.to = to;
-      if (q.limit !== undefined) f.limit = q.limit;
-      const allowed = sitesOf(req.session);
-      if (allowed) f.site = (f.site ?? [...allowed]).filter((s) => allowed.has(s));
-      return svc.list(f);
+      return svc.list(alarmFilterOf(req.query, req.session));
     },
   );
 

@@ -11,13 +11,14 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isQuantity, type Quantity } from '../../contract/index.ts';
+import type { Quantity } from '../../contract/index.ts';
 import { GridwatchError } from '../errors.ts';
 import { siteVisible, sitesOf, type StationIndex } from '../scope.ts';
 import type { Aggregate, TelemetryStore } from '../store/types.ts';
-import type { AlarmFilter, AlarmService } from '../alarms/service.ts';
+import type { AlarmService } from '../alarms/service.ts';
 import type { JournalEntry, JournalEntryKind } from '../alarms/journal.ts';
-import { list as alarmList, severities, states, time } from '../alarms/routes.ts';
+import { alarmFilterOf, time } from '../alarms/routes.ts';
+import { historySelection } from './history-query.ts';
 import { CSV_BOM, CSV_CONTENT_TYPE, csvRow, isoInZone, tzMinutes, type CsvValue } from '../csv.ts';
 
 export interface ExportRoutesOptions {
@@ -53,15 +54,6 @@ const HEADERS = {
   },
 } as const;
 
-function ids(s: string | undefined): string[] {
-  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [];
-}
-
-function parseTime(s: string, name: string): number {
-  const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(n)) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `${name}: not epoch ms or an ISO 8601 time`);
-  return n;
-}
 
 function sendCsv(reply: FastifyReply, name: string, rows: AsyncIterable<string>): FastifyReply {
   async function* body(): AsyncGenerator<string> {
@@ -119,26 +111,7 @@ export async function exportRoutes(app: FastifyInstance, opts: ExportRoutesOptio
     },
     async (req, reply) => {
       const q = req.query;
-      const allowed = sitesOf(req.session);
-      const unknown: string[] = [];
-      const meters = (list: string[], map: ReadonlyMap<string, ReadonlyArray<{ site: string; meter: string }>>, kind: string) =>
-        list.flatMap((id) => {
-          const found = (map.get(id) ?? []).filter((m) => siteVisible(allowed, m.site)).map((m) => m.meter);
-          if (found.length === 0) unknown.push(`${kind} ${id}`);
-          return found;
-        });
-      const given = ids(q.device);
-      // a device outside the user's stations is answered as one that does not exist
-      if (allowed) for (const d of given) if (!siteVisible(allowed, opts.siteOfDevice(d))) unknown.push(`device ${d}`);
-      const devices = [...new Set([...given, ...meters(ids(q.line), stations.lineMeters, 'line'), ...meters(ids(q.transformer), stations.transformerMeters, 'transformer')])];
-      if (unknown.length) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no meter for ${unknown.slice(0, 20).join(', ')}`);
-      if (devices.length === 0) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'give device, line or transformer');
-      const quantities = [...new Set(ids(q.quantity))];
-      const bad = quantities.filter((x) => !isQuantity(x));
-      if (bad.length) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `unknown quantities: ${bad.join(', ')}`);
-      const from = parseTime(q.from, 'from');
-      const to = q.to ? parseTime(q.to, 'to') : Date.now();
-      if (to <= from) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'to must be after from');
+      const { devices, quantities, from, to } = historySelection(q, req.session, stations, opts.siteOfDevice, Date.now());
       if (to - from > MAX_WINDOW_MS) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'an export covers at most 366 days; split the window');
       const tz = q.tz ?? DEFAULT_TZ;
       const offsetMs = tzMinutes(tz) * 60_000;
@@ -208,25 +181,7 @@ export async function exportRoutes(app: FastifyInstance, opts: ExportRoutesOptio
     },
     async (req, reply) => {
       const q = req.query;
-      const f: AlarmFilter = {};
-      const st = states(q.state);
-      if (st !== undefined) f.state = st;
-      const sev = severities(q.severity);
-      if (sev) f.severity = sev;
-      const site = alarmList(q.site);
-      if (site) f.site = site;
-      const rule = alarmList(q.rule);
-      if (rule) f.ruleId = rule;
-      const source = alarmList(q.source);
-      if (source) f.source = source;
-      if (q.active !== undefined) f.active = q.active;
-      const from = time(q.from, 'from');
-      if (from !== undefined) f.from = from;
-      const to = time(q.to, 'to');
-      if (to !== undefined) f.to = to;
-      if (q.limit !== undefined) f.limit = q.limit;
-      const allowed = sitesOf(req.session);
-      if (allowed) f.site = (f.site ?? [...allowed]).filter((s) => allowed.has(s));
+      const f = alarmFilterOf(q, req.session);
       const tz = q.tz ?? DEFAULT_TZ;
       const { alarms } = svc.list(f);
       function* rows(): Generator<string> {
