@@ -34,6 +34,7 @@ import type { DevicePlace, Values } from '../contract/index.ts';
 import { withDerived } from '../server/derive.ts';
 import * as here from '../server/rules/index.ts';
 import type { Rule, RuleInput, RuleState, StepResult } from '../server/rules/index.ts';
+import { prng } from '../simulators/prng.ts';
 
 const DEVICES = Number(process.env.GW_BENCH_DEVICES ?? 200);
 const READINGS = Number(process.env.GW_BENCH_READINGS ?? 600);
@@ -43,17 +44,6 @@ const BLOCK = Number(process.env.GW_BENCH_BLOCK ?? 10);
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const LAG_MS = 40;
 
-/** A small deterministic PRNG (mulberry32): every run sees the same feed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dev {
   id: string;

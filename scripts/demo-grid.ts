@@ -13,6 +13,7 @@
 import { stringify } from 'yaml';
 import type { Topology } from '../contract/index.ts';
 import type { MeterProfile, MeterType, SensorConfigInput } from '../simulators/index.ts';
+import { prng as rng } from '../simulators/prng.ts';
 
 export type DemoMeterBus = { kind: 'modbus'; type: MeterType; unit: number } | { kind: 'dlt645'; address: string };
 
@@ -69,17 +70,6 @@ const LINE_A = [160, 250, 250, 400, 400, 630];
 const TX_TYPES: MeterType[] = ['dtsu666', 'adw300'];
 const LINE_TYPES: MeterType[] = ['dtsu666', 'em24', 'sdm630', 'adw300'];
 
-/** mulberry32: a small, well-mixed seeded generator */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
   const seed = opts.seed ?? 1;

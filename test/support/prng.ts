@@ -1,14 +1,2 @@
-/**
- * mulberry32: a small seeded PRNG returning [0, 1), so fuzzing and noisy
- * scenarios produce the same values every run.
- */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the simulators use, for fuzzing and noisy scenarios in tests. */
+export { prng } from '../../simulators/prng.ts';
