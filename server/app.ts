@@ -23,7 +23,7 @@ import { alarmRoutes, type AlarmService } from './alarms/index.ts';
 import { agentRoutes } from './agents-routes.ts';
 import type { AgentCredentials } from './mqtt-credentials.ts';
 import { StationIndex, siteVisible, sitesOf } from './scope.ts';
-import { commaList, historySelection } from './routes/history-query.ts';
+import { HISTORY_QUERY_PROPERTIES, commaList, historySelection } from './routes/history-query.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
@@ -244,17 +244,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           type: 'object',
           additionalProperties: false,
           required: ['quantity', 'from'],
-          properties: {
-            device: { type: 'string', minLength: 1, maxLength: 65536 },
-            line: { type: 'string', minLength: 1, maxLength: 65536 },
-            transformer: { type: 'string', minLength: 1, maxLength: 65536 },
-            quantity: { type: 'string', minLength: 1, maxLength: 1024 },
-            from: { type: 'string', minLength: 1, maxLength: 64 },
-            to: { type: 'string', minLength: 1, maxLength: 64 },
-            step: { type: 'integer', minimum: 0, maximum: 31 * 86_400_000 },
-            aggregate: { type: 'string', enum: ['mean', 'min', 'max', 'last'] },
-            tz: { type: 'string', pattern: '^(Z|[+-](0\\d|1[0-4]):[0-5]\\d)$' },
-          },
+          properties: HISTORY_QUERY_PROPERTIES,
         },
       },
     },

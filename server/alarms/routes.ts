@@ -54,6 +54,19 @@ export function states(s: string | undefined): AlarmFilter['state'] {
   return l as AlarmState[];
 }
 
+/** The querystring properties of the alarm list routes (JSON and CSV). */
+export const ALARM_LIST_PROPERTIES = {
+  state: LIST,
+  severity: LIST,
+  site: LIST,
+  rule: LIST,
+  source: LIST,
+  active: { type: 'boolean' },
+  from: TIME,
+  to: TIME,
+  limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+} as const;
+
 /** The query of the alarm list routes (JSON and CSV). */
 export interface AlarmListQuery {
   state?: string;
@@ -154,7 +167,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { state: LIST, severity: LIST, site: LIST, rule: LIST, source: LIST, active: { type: 'boolean' }, from: TIME, to: TIME, limit: { type: 'integer', minimum: 1, maximum: 100_000 } },
+          properties: ALARM_LIST_PROPERTIES,
         },
       },
     },

@@ -17,8 +17,8 @@ import { siteVisible, sitesOf, type StationIndex } from '../scope.ts';
 import type { Aggregate, TelemetryStore } from '../store/types.ts';
 import type { AlarmService } from '../alarms/service.ts';
 import type { JournalEntry, JournalEntryKind } from '../alarms/journal.ts';
-import { alarmFilterOf, time } from '../alarms/routes.ts';
-import { historySelection } from './history-query.ts';
+import { ALARM_LIST_PROPERTIES, alarmFilterOf, time } from '../alarms/routes.ts';
+import { HISTORY_QUERY_PROPERTIES, TZ_SCHEMA, historySelection } from './history-query.ts';
 import { CSV_BOM, CSV_CONTENT_TYPE, csvRow, isoInZone, tzMinutes, type CsvValue } from '../csv.ts';
 
 export interface ExportRoutesOptions {
@@ -36,10 +36,8 @@ const MAX_WINDOW_MS = 366 * 86_400_000;
 const POINTS_PER_READ = 20_000;
 const JOURNAL_PAGE = 2_000;
 
-const TZ = { type: 'string', pattern: '^(Z|[+-](0\\d|1[0-4]):[0-5]\\d)$' } as const;
 const LANG = { type: 'string', enum: ['zh', 'en'] } as const;
 const TIME = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const LIST = { type: 'string', maxLength: 65536 } as const;
 
 type Lang = 'zh' | 'en';
 const HEADERS = {
@@ -94,18 +92,7 @@ export async function exportRoutes(app: FastifyInstance, opts: ExportRoutesOptio
           type: 'object',
           additionalProperties: false,
           required: ['quantity', 'from'],
-          properties: {
-            device: { type: 'string', minLength: 1, maxLength: 65536 },
-            line: { type: 'string', minLength: 1, maxLength: 65536 },
-            transformer: { type: 'string', minLength: 1, maxLength: 65536 },
-            quantity: { type: 'string', minLength: 1, maxLength: 1024 },
-            from: TIME,
-            to: TIME,
-            step: { type: 'integer', minimum: 0, maximum: 31 * 86_400_000 },
-            aggregate: { type: 'string', enum: ['mean', 'min', 'max', 'last'] },
-            tz: TZ,
-            lang: LANG,
-          },
+          properties: { ...HISTORY_QUERY_PROPERTIES, lang: LANG },
         },
       },
     },
@@ -175,7 +162,7 @@ export async function exportRoutes(app: FastifyInstance, opts: ExportRoutesOptio
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { state: LIST, severity: LIST, site: LIST, rule: LIST, source: LIST, active: { type: 'boolean' }, from: TIME, to: TIME, limit: { type: 'integer', minimum: 1, maximum: 100_000 }, tz: TZ, lang: LANG },
+          properties: { ...ALARM_LIST_PROPERTIES, tz: TZ_SCHEMA, lang: LANG },
         },
       },
     },
@@ -212,7 +199,7 @@ export async function exportRoutes(app: FastifyInstance, opts: ExportRoutesOptio
             to: TIME,
             afterSeq: { type: 'integer', minimum: 0 },
             limit: { type: 'integer', minimum: 1, maximum: 10_000_000 },
-            tz: TZ,
+            tz: TZ_SCHEMA,
             lang: LANG,
           },
         },

@@ -9,6 +9,22 @@ import { isQuantity, type Quantity } from '../../contract/index.ts';
 import { GridwatchError } from '../errors.ts';
 import { siteVisible, sitesOf, type StationIndex } from '../scope.ts';
 
+/** A zone offset as the history routes take it: `Z` or `±hh:mm`. */
+export const TZ_SCHEMA = { type: 'string', pattern: '^(Z|[+-](0\\d|1[0-4]):[0-5]\\d)$' } as const;
+
+/** The querystring properties of the history routes (JSON and CSV). */
+export const HISTORY_QUERY_PROPERTIES = {
+  device: { type: 'string', minLength: 1, maxLength: 65536 },
+  line: { type: 'string', minLength: 1, maxLength: 65536 },
+  transformer: { type: 'string', minLength: 1, maxLength: 65536 },
+  quantity: { type: 'string', minLength: 1, maxLength: 1024 },
+  from: { type: 'string', minLength: 1, maxLength: 64 },
+  to: { type: 'string', minLength: 1, maxLength: 64 },
+  step: { type: 'integer', minimum: 0, maximum: 31 * 86_400_000 },
+  aggregate: { type: 'string', enum: ['mean', 'min', 'max', 'last'] },
+  tz: TZ_SCHEMA,
+} as const;
+
 /** `a, b,,c` → `['a', 'b', 'c']`; absent → `[]`. */
 export function commaList(s: string | undefined): string[] {
   return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [];
