@@ -60,7 +60,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
   app.post('/api/logout', { config: { minRole: 'viewer' } }, async (req, reply) => {
     opts.auth.revoke(req.session!);
     audit(req, { kind: 'logout', actor: req.session!.username });
-    // the WebSockets opened with this session end with it
+    // the WebSockets opened with this login token are closed with it
     recheck(req.session!.username);
     opts.clearSession(reply);
     return { ok: true };
