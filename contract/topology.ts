@@ -1,6 +1,7 @@
 /**
  * The topology model (docs/contract.md, Topology): site → room → transformer →
- * line → device. Validated with every error reported at once, by path.
+ * line → device, 10 kV feeders above the transformers, customers under a
+ * transformer or line. Validated with every error reported at once, by path.
  */
 import { z } from 'zod';
 
@@ -25,6 +26,8 @@ export const TransformerSchema = z.strictObject({
   nominalV: z.number().positive().default(220),
   /** the meter on the transformer's low-voltage side */
   meter: deviceId.optional(),
+  /** the 10 kV feeder that supplies this transformer (an id of `feeders`): one feeder trip is one outage */
+  feeder: id.optional(),
   lines: z.array(LineSchema).default([]),
 });
 
@@ -46,8 +49,53 @@ export const SiteSchema = z.strictObject({
   rooms: z.array(RoomSchema).default([]),
 });
 
+/** A 10 kV feeder (10 kV 线路/馈线) leaving a substation; transformers name it in `feeder`. */
+export const FeederSchema = z.strictObject({
+  id,
+  name: z.string().min(1),
+  /** the substation (变电站) it leaves, free text */
+  substation: z.string().min(1).optional(),
+});
+
+export const CUSTOMER_CATEGORIES = ['residential', 'commercial', 'industrial', 'agricultural', 'public', 'other'] as const;
+export type CustomerCategory = (typeof CUSTOMER_CATEGORIES)[number];
+
+/** Mobile or fixed number: digits with an optional leading +, spaces and dashes allowed (stored without them). */
+export const PHONE_RE = /^\+?[0-9][0-9 -]{4,23}$/;
+export const phone = z.string().regex(PHONE_RE, 'must be a phone number: digits, optional leading +, spaces or dashes (5-24)').transform((s) => s.replace(/[ -]/g, ''));
+
+export const CustomerContactSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  /** electrical contact, legal person, accounts … (free text; 'electrical' is who outage notices go to first) */
+  role: z.string().min(1).max(50).default('electrical'),
+  /** absent: the contact is known but cannot be reached by SMS */
+  phone: phone.optional(),
+});
+
+export const CustomerSchema = z.strictObject({
+  /** customer number (户号 / 用户编号) */
+  id,
+  name: z.string().min(1).max(200),
+  /** account number where it differs from the customer number */
+  account: z.string().min(1).max(64).optional(),
+  category: z.enum(CUSTOMER_CATEGORIES).default('residential'),
+  /** important / sensitive customer (重要客户, 敏感客户: hospitals, water works …): listed first, counted apart */
+  important: z.boolean().default(false),
+  site: id,
+  /** the transformer (台区) that supplies it, an id within `site` */
+  transformer: id,
+  /** the low-voltage line under that transformer, when known */
+  line: id.optional(),
+  /** the customer's own meter (device id); one customer per meter */
+  meter: deviceId.optional(),
+  contacts: z.array(CustomerContactSchema).default([]),
+});
+
 export const TopologySchema = z.strictObject({
   sites: z.array(SiteSchema),
+  /** optional so that a topology without them stays a plain `{ sites }` value */
+  feeders: z.array(FeederSchema).optional(),
+  customers: z.array(CustomerSchema).optional(),
 });
 
 export type Topology = z.infer<typeof TopologySchema>;
@@ -55,6 +103,14 @@ export type Site = z.infer<typeof SiteSchema>;
 export type Room = z.infer<typeof RoomSchema>;
 export type Transformer = z.infer<typeof TransformerSchema>;
 export type Line = z.infer<typeof LineSchema>;
+export type Feeder = z.infer<typeof FeederSchema>;
+export type Customer = z.infer<typeof CustomerSchema>;
+export type CustomerContact = z.infer<typeof CustomerContactSchema>;
+
+/** A customer with no contact that has a phone: no notice can reach them ('no contact' in the views). */
+export function customerReachable(c: Pick<Customer, 'contacts'>): boolean {
+  return c.contacts.some((k) => k.phone !== undefined && k.phone !== '');
+}
 
 /** Where a device sits; the tags of every stored point. Empty string = not applicable. */
 export interface DevicePlace {
@@ -114,6 +170,11 @@ export function parseTopology(doc: unknown): TopologyResult {
     unique('device', place.device, path);
     devices.set(place.device, place);
   };
+  const feeders = new Set<string>();
+  (r.data.feeders ?? []).forEach((f, fi) => {
+    unique('feeder', f.id, `feeders[${fi}](${f.id})`);
+    feeders.add(f.id);
+  });
   r.data.sites.forEach((site, si) => {
     const sp = `sites[${si}](${site.id})`;
     unique('site', site.id, sp);
@@ -123,6 +184,7 @@ export function parseTopology(doc: unknown): TopologyResult {
       room.transformers.forEach((t, ti) => {
         const tp = `${rp}.transformers[${ti}](${t.id})`;
         unique('transformer', `${site.id}/${t.id}`, tp);
+        if (t.feeder !== undefined && !feeders.has(t.feeder)) errors.push({ path: `${tp}.feeder`, message: `unknown feeder "${t.feeder}"` });
         if (t.meter) addDevice({ site: site.id, room: room.id, transformer: t.id, line: '', device: t.meter, role: 'transformer', ratedKva: t.ratedKva }, `${tp}.meter`);
         t.lines.forEach((l, li) => {
           const lp = `${tp}.lines[${li}](${l.id})`;
@@ -137,6 +199,56 @@ export function parseTopology(doc: unknown): TopologyResult {
       room.sensors.forEach((d, di) => addDevice({ site: site.id, room: room.id, transformer: '', line: '', device: d, role: 'sensor' }, `${rp}.sensors[${di}]`));
     });
   });
+  const refs = topologyRefs(r.data);
+  const customerIds = new Map<string, string>();
+  const customerMeters = new Map<string, string>();
+  (r.data.customers ?? []).forEach((c, ci) => {
+    const cp = `customers[${ci}](${c.id})`;
+    const prev = customerIds.get(c.id);
+    if (prev) errors.push({ path: cp, message: `duplicate customer id "${c.id}" (first at ${prev})` });
+    else customerIds.set(c.id, cp);
+    for (const issue of customerRefIssues(refs, c)) errors.push({ path: `${cp}.${issue.path}`, message: issue.message });
+    if (c.meter !== undefined) {
+      const pm = customerMeters.get(c.meter);
+      if (pm) errors.push({ path: `${cp}.meter`, message: `meter "${c.meter}" already belongs to ${pm}` });
+      else customerMeters.set(c.meter, cp);
+    }
+  });
   if (errors.length) return { ok: false, errors };
   return { ok: true, topology: r.data, devices };
+}
+
+/** What a customer may refer to: the transformers of each site and the transformer of each line. */
+export interface TopologyRefs {
+  /** `site/transformer` */
+  transformers: Set<string>;
+  /** `site/line` → transformer id */
+  lines: Map<string, string>;
+  sites: Set<string>;
+  feeders: Set<string>;
+}
+
+export function topologyRefs(t: Pick<Topology, 'sites' | 'feeders'>): TopologyRefs {
+  const refs: TopologyRefs = { transformers: new Set(), lines: new Map(), sites: new Set(), feeders: new Set((t.feeders ?? []).map((f) => f.id)) };
+  for (const site of t.sites) {
+    refs.sites.add(site.id);
+    for (const room of site.rooms) for (const tr of room.transformers) {
+      refs.transformers.add(`${site.id}/${tr.id}`);
+      for (const l of tr.lines) refs.lines.set(`${site.id}/${l.id}`, tr.id);
+    }
+  }
+  return refs;
+}
+
+/** A customer's references checked against the topology: unknown site, transformer, or a line under another transformer. */
+export function customerRefIssues(refs: TopologyRefs, c: Pick<Customer, 'site' | 'transformer' | 'line'>): TopologyIssue[] {
+  if (!refs.sites.has(c.site)) return [{ path: 'site', message: `unknown site "${c.site}"` }];
+  const out: TopologyIssue[] = [];
+  if (!refs.transformers.has(`${c.site}/${c.transformer}`)) out.push({ path: 'transformer', message: `unknown transformer "${c.transformer}" in site "${c.site}"` });
+  if (c.line !== undefined) {
+    const owner = refs.lines.get(`${c.site}/${c.line}`);
+    if (owner === undefined) out.push({ path: 'line', message: `unknown line "${c.line}" in site "${c.site}"` });
+    else if (owner !== c.transformer) out.push({ path: 'line', message: `line "${c.line}" is under transformer "${owner}", not "${c.transformer}"` });
+  }
+  return out;
 }

@@ -1,0 +1,2 @@
+/** The notification port (docs/notifications.md). */
+export * from './types.ts';
