@@ -14,7 +14,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { getHistory } from './api.ts';
 import { el } from './dom.ts';
-import { t } from './i18n.ts';
+import { t, type MsgKey } from './i18n.ts';
 import { PHASE_COLOURS, STALE_AFTER_MS, phaseOf, qinfo, type LiveReading } from './model.ts';
 
 export interface SeriesSpec {
@@ -64,13 +64,13 @@ export function seriesStyle(q: string, deviceIndex: number, i: number): { stroke
 }
 
 /** Windows on offer, ms. */
-export const WINDOWS: Array<{ id: string; ms: number; zh: string; en: string }> = [
-  { id: '15m', ms: 15 * 60_000, zh: '15 分钟', en: '15 min' },
-  { id: '1h', ms: 3_600_000, zh: '1 小时', en: '1 h' },
-  { id: '6h', ms: 6 * 3_600_000, zh: '6 小时', en: '6 h' },
-  { id: '1d', ms: 86_400_000, zh: '1 天', en: '1 day' },
-  { id: '7d', ms: 7 * 86_400_000, zh: '7 天', en: '7 days' },
-  { id: '30d', ms: 30 * 86_400_000, zh: '30 天', en: '30 days' },
+export const WINDOWS: Array<{ id: string; ms: number; label: MsgKey }> = [
+  { id: '15m', ms: 15 * 60_000, label: 'w_15m' },
+  { id: '1h', ms: 3_600_000, label: 'w_1h' },
+  { id: '6h', ms: 6 * 3_600_000, label: 'w_6h' },
+  { id: '1d', ms: 86_400_000, label: 'w_1d' },
+  { id: '7d', ms: 7 * 86_400_000, label: 'w_7d' },
+  { id: '30d', ms: 30 * 86_400_000, label: 'w_30d' },
 ];
 
 /** second history load after a reconnect, when agents' spools have drained */

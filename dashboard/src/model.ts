@@ -88,18 +88,22 @@ const Q: Partial<Record<string, QuantityInfo>> & { load_rate: QuantityInfo } = {
   ep_exp: { label: 'Ep−', unit: 'kWh', digits: 1, group: 'g_energy' },
   temp: { label: 'T', unit: '°C', digits: 1, group: 'g_env' },
   humidity: { label: 'RH', unit: '%', digits: 0, group: 'g_env' },
-  t_oil: { label: 'T油', unit: '°C', digits: 1, group: 'g_env' },
-  t_winding: { label: 'T绕', unit: '°C', digits: 1, group: 'g_env' },
-  door: { label: 'Door', unit: '', digits: 0, group: 'g_env' },
-  water: { label: 'Water', unit: '', digits: 0, group: 'g_env' },
-  smoke: { label: 'Smoke', unit: '', digits: 0, group: 'g_env' },
+  t_oil: { label: 't_oil', unit: '°C', digits: 1, group: 'g_env' },
+  t_winding: { label: 't_winding', unit: '°C', digits: 1, group: 'g_env' },
+  door: { label: 'door', unit: '', digits: 0, group: 'g_env' },
+  water: { label: 'water', unit: '', digits: 0, group: 'g_env' },
+  smoke: { label: 'smoke', unit: '', digits: 0, group: 'g_env' },
 };
 
 export const QUANTITY_LIST = Object.keys(Q) as Quantity[];
 
+/** quantities whose label is a word, shown in the page's language (the others are symbols, the same in both) */
+const WORD_LABELS: Partial<Record<string, MsgKey>> = { load_rate: 'loadRate', t_oil: 'ql_t_oil', t_winding: 'ql_t_winding', door: 'door', water: 'water', smoke: 'smoke' };
+
 export function qinfo(q: string): QuantityInfo {
-  if (q === 'load_rate') return { ...Q.load_rate, label: t('loadRate') };
-  return Q[q] ?? { label: q, unit: '', digits: 2, group: 'g_quality' };
+  const info = Q[q] ?? { label: q, unit: '', digits: 2, group: 'g_quality' };
+  const word = WORD_LABELS[q];
+  return word ? { ...info, label: t(word) } : info;
 }
 
 export function isKnownQuantity(q: string): q is Quantity {

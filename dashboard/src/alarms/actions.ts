@@ -6,7 +6,7 @@
  */
 import { el } from '../dom.ts';
 import { alarmApi, type AlarmView } from './store.ts';
-import { L } from './text.ts';
+import { t, type MsgKey } from '../i18n.ts';
 
 /** the open form as the console keeps it: what was typed survives a repaint */
 export interface ActionFormState {
@@ -27,20 +27,21 @@ export interface ActionFormHooks {
   done(a: AlarmView): void;
 }
 
-const FORM: Record<string, { title: () => string; placeholder: () => string; submit: () => string; required: boolean }> = {
-  ack: { title: () => L('确认', 'Acknowledge'), placeholder: () => L('确认备注（可选）', 'comment (optional)'), submit: () => L('确认', 'Acknowledge'), required: false },
-  shelve: { title: () => L('搁置至', 'Shelve for'), placeholder: () => L('搁置原因（必填）', 'reason (required)'), submit: () => L('搁置', 'Shelve'), required: true },
-  comment: { title: () => L('备注', 'Comment'), placeholder: () => L('备注（必填）', 'comment (required)'), submit: () => L('提交', 'Add'), required: true },
-  oos: { title: () => L('停用（检修）', 'Out of service'), placeholder: () => L('停用原因（必填）', 'reason (required)'), submit: () => L('停用', 'Remove'), required: true },
-  ris: { title: () => L('恢复服务', 'Return to service'), placeholder: () => L('备注（可选）', 'comment (optional)'), submit: () => L('恢复服务', 'Return'), required: false },
+/** each form's heading, input hint and submit button (message keys), and whether its text is required */
+const FORM: Record<string, { title: MsgKey; placeholder: MsgKey; submit: MsgKey; required: boolean }> = {
+  ack: { title: 'a_f_ack', placeholder: 'a_f_ackHint', submit: 'a_f_ackDo', required: false },
+  shelve: { title: 'a_f_shelve', placeholder: 'a_f_shelveHint', submit: 'a_f_shelveDo', required: true },
+  comment: { title: 'a_f_comment', placeholder: 'a_f_commentHint', submit: 'a_f_commentDo', required: true },
+  oos: { title: 'a_f_oos', placeholder: 'a_f_oosHint', submit: 'a_f_oosDo', required: true },
+  ris: { title: 'a_f_ris', placeholder: 'a_f_risHint', submit: 'a_f_risDo', required: false },
 };
 
 export function actionFormRow(a: AlarmView, kind: string, hooks: ActionFormHooks): HTMLElement {
   const form = hooks.state();
   const spec = FORM[kind] ?? FORM.comment!;
   const err = el('span', { class: 'error' });
-  const text = el('input', { type: 'text', name: 'text', maxlength: '4000', placeholder: spec.placeholder() });
-  const mins = el('select', { name: 'for' }, ...[15, 60, 240, 480, 1440].map((m) => el('option', { value: String(m * 60) }, m < 60 ? `${m} ${L('分钟', 'min')}` : `${m / 60} ${L('小时', 'h')}`)));
+  const text = el('input', { type: 'text', name: 'text', maxlength: '4000', placeholder: t(spec.placeholder) });
+  const mins = el('select', { name: 'for' }, ...[15, 60, 240, 480, 1440].map((m) => el('option', { value: String(m * 60) }, m < 60 ? t('a_f_minutes', { n: m }) : t('a_f_hours', { n: m / 60 }))));
   // a repaint rebuilds the row: what was typed or chosen is kept in `form`
   mins.value = form?.forS ?? '3600';
   text.value = form?.text ?? '';
@@ -50,12 +51,12 @@ export function actionFormRow(a: AlarmView, kind: string, hooks: ActionFormHooks
   };
   text.addEventListener('input', keep);
   mins.addEventListener('change', keep);
-  const ok = el('button', { type: 'submit', class: 'act primary' }, spec.submit());
-  const f = el('form', { class: 'act-form', 'data-form': kind }, el('span', {}, spec.title()), kind === 'shelve' ? mins : '', text, ok, err);
+  const ok = el('button', { type: 'submit', class: 'act primary' }, t(spec.submit));
+  const f = el('form', { class: 'act-form', 'data-form': kind }, el('span', {}, t(spec.title)), kind === 'shelve' ? mins : '', text, ok, err);
   f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const v = text.value.trim();
-    if (spec.required && !v) return void (err.textContent = L('请填写', 'required'));
+    if (spec.required && !v) return void (err.textContent = t('a_f_required'));
     ok.disabled = true;
     const call = (): Promise<{ alarm: AlarmView }> => {
       switch (kind) {

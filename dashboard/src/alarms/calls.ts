@@ -3,7 +3,7 @@ import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import type { Role } from '../api.ts';
 import { alarmApi, applyAnswer, type AlarmView } from './store.ts';
-import { L, timeText } from './text.ts';
+import { timeText } from './text.ts';
 
 let siteName = (id: string): string => id;
 let roomName = (_site: string, room: string): string => room;
@@ -42,23 +42,23 @@ export function callCard(a: AlarmView, role: Role): HTMLElement {
   const where = [siteName(a.site), m.room ? roomName(a.site, m.room) : '', timeText(a.activeSince ?? a.since)].filter(Boolean).join(' · ');
   const card = el('div', { class: `call-card${taken ? ' taken' : ''}`, 'data-alarm': a.alarmId, 'data-state': a.state }, el('b', {}, `☎ ${t('call')}`));
   const info = el('span', { class: 'call-info' }, el('span', { class: 'where' }, where));
-  if (m.caller) info.append(el('span', { class: 'caller' }, `${L('呼叫人', 'Caller')}：${m.caller}`));
+  if (m.caller) info.append(el('span', { class: 'caller' }, t('a_caller', { caller: m.caller })));
   if (m.message) info.append(el('span', { class: 'call-msg' }, `“${m.message}”`));
   card.append(info);
-  if (taken) card.append(el('span', { class: 'taken-by' }, L(`已由 ${taken.by} 接听 ${timeText(taken.at)}`, `taken by ${taken.by} at ${timeText(taken.at)}`)));
+  if (taken) card.append(el('span', { class: 'taken-by' }, t('a_c_takenBy', { by: taken.by, at: timeText(taken.at) })));
   else if (role !== 'viewer') {
-    const btn = el('button', { type: 'button', class: 'act take', 'data-act': 'take' }, L('接听', 'Take'));
+    const btn = el('button', { type: 'button', class: 'act take', 'data-act': 'take' }, t('a_c_take'));
     btn.addEventListener('click', async () => {
       btn.disabled = true;
       try {
-        applyAnswer((await alarmApi.acknowledge(a.alarmId, L('已接听', 'call taken'))).alarm);
+        applyAnswer((await alarmApi.acknowledge(a.alarmId, t('a_c_taken'))).alarm);
       } catch (e) {
         btn.disabled = false;
         card.append(el('span', { class: 'error' }, (e as Error).message));
       }
     });
     card.append(btn);
-  } else card.append(el('span', { class: 'muted' }, L('待接听', 'waiting')));
+  } else card.append(el('span', { class: 'muted' }, t('a_c_waiting')));
   return card;
 }
 

@@ -14,7 +14,7 @@ import { actionFormRow, type ActionFormState } from './actions.ts';
 import { callMeta } from './calls.ts';
 import { historyFilters } from './filters.ts';
 import { historyFailed, historyLoading, historyPanel } from './history-panel.ts';
-import { L, levelText, sevText, stateText, timeText } from './text.ts';
+import { levelText, sevText, stateText, timeText } from './text.ts';
 
 // ---------------------------------------------------------------- the console view
 
@@ -41,17 +41,17 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   let form: ActionFormState | null = null;
 
   // ---- standing set: filtered here
-  const sevSel = el('select', { 'aria-label': L('严重度', 'severity'), 'data-f': 'severity' }, el('option', { value: '' }, L('全部严重度', 'all severities')), ...[1, 2, 3, 4].map((s) => el('option', { value: String(s) }, `≤ ${sevText(s)}`)));
+  const sevSel = el('select', { 'aria-label': t('a_severity'), 'data-f': 'severity' }, el('option', { value: '' }, t('a_allSeverities')), ...[1, 2, 3, 4].map((s) => el('option', { value: String(s) }, t('a_atMost', { sev: sevText(s) }))));
   const stSel = el(
     'select',
-    { 'aria-label': L('状态', 'state'), 'data-f': 'state' },
-    el('option', { value: '' }, L('全部状态', 'all states')),
-    el('option', { value: 'unack' }, L('未确认', 'unacknowledged')),
-    el('option', { value: 'active' }, L('活动', 'active')),
+    { 'aria-label': t('a_state'), 'data-f': 'state' },
+    el('option', { value: '' }, t('a_allStates')),
+    el('option', { value: 'unack' }, t('a_unacked')),
+    el('option', { value: 'active' }, t('a_active')),
     el('option', { value: 'shelved' }, stateText('shelved')),
     el('option', { value: 'call' }, t('call')),
   );
-  const search = el('input', { type: 'search', class: 'search', placeholder: L('站点 / 配电房 / 设备 / 规则', 'site / room / device / rule'), 'data-f': 'q' });
+  const search = el('input', { type: 'search', class: 'search', placeholder: t('a_searchPlaceholder'), 'data-f': 'q' });
   sevSel.value = q.get('sev') ?? '';
   stSel.value = q.get('st') ?? '';
   search.value = q.get('q') ?? q.get('site') ?? '';
@@ -60,8 +60,8 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   // ---- history: the server's alarm list with its filters (GET /api/alarms)
   const { hState, hSev, hSite, hWin, hFrom, hTo, histForm, showCustom, params: histParams } = historyFilters(q, ctx.sites);
 
-  const modeSeg = el('span', { class: 'seg modeseg', role: 'group', 'aria-label': L('模式', 'mode') });
-  for (const [m, label] of [['live', L('当前告警', 'Standing')], ['hist', L('历史查询', 'History')]] as const) {
+  const modeSeg = el('span', { class: 'seg modeseg', role: 'group', 'aria-label': t('a_mode') });
+  for (const [m, label] of [['live', t('a_modeLive')], ['hist', t('a_modeHist')]] as const) {
     const b = el('button', { type: 'button', 'data-mode': m }, label);
     b.addEventListener('click', () => setMode(m));
     modeSeg.append(b);
@@ -74,7 +74,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   const table = el(
     'table',
     { class: 'alarms-table' },
-    el('thead', {}, el('tr', {}, ...[L('严重度', 'Severity'), L('状态', 'State'), L('来源', 'Source'), L('告警', 'Alarm'), L('值 / 限值', 'Value / limit'), L('发生', 'Since'), L('更新', 'Updated'), L('确认', 'Ack'), ''].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...[t('a_colSeverity'), t('a_colState'), t('a_colSource'), t('a_colAlarm'), t('a_colValue'), t('a_colSince'), t('a_colUpdated'), t('a_colAck'), ''].map((h) => el('th', {}, h)))),
     tbody,
   );
   const side = el('aside', { class: 'alarm-side', hidden: '' });
@@ -82,7 +82,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
   const root = el(
     'div',
     { class: 'view alarms' },
-    el('div', { class: 'toolbar' }, el('h2', {}, L('告警台', 'Alarm console')), modeSeg, liveBar, histForm, countEl, csvBtn),
+    el('div', { class: 'toolbar' }, el('h2', {}, t('a_console')), modeSeg, liveBar, histForm, countEl, csvBtn),
     el('div', { class: 'alarms-body' }, el('div', { class: 'alarms-main' }, table, empty), side),
   );
 
@@ -194,7 +194,7 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
     if (isCall(a)) {
       const m = callMeta(a);
       const cell = el('td', { class: 'what' }, `☎ ${t('call')}`);
-      if (m.caller) cell.append(el('small', { class: 'caller' }, `${L('呼叫人', 'Caller')}：${m.caller}`));
+      if (m.caller) cell.append(el('small', { class: 'caller' }, t('a_caller', { caller: m.caller })));
       if (m.message) cell.append(el('small', { class: 'call-msg' }, `“${m.message}”`));
       return cell;
     }
@@ -220,17 +220,17 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
       return b;
     };
     if (canAct && a.state !== 'normal') {
-      if (unacked(a)) cell.append(btn('ack', isCall(a) ? L('接听', 'Take') : L('确认', 'Ack')));
-      if (a.state === 'shelved') cell.append(btn('unshelve', L('取消搁置', 'Unshelve')));
-      else if (a.state !== 'out_of_service') cell.append(btn('shelve', L('搁置', 'Shelve')));
-      cell.append(btn('comment', L('备注', 'Comment')));
+      if (unacked(a)) cell.append(btn('ack', t(isCall(a) ? 'a_btnTake' : 'a_btnAck')));
+      if (a.state === 'shelved') cell.append(btn('unshelve', t('a_btnUnshelve')));
+      else if (a.state !== 'out_of_service') cell.append(btn('shelve', t('a_btnShelve')));
+      cell.append(btn('comment', t('a_btnComment')));
     }
     // ISA-18.2 out of service (maintenance): admins only, as the server allows
     if (isAdmin) {
-      if (a.state === 'out_of_service') cell.append(btn('ris', L('恢复服务', 'Return to service')));
-      else cell.append(btn('oos', L('停用', 'Out of service')));
+      if (a.state === 'out_of_service') cell.append(btn('ris', t('a_btnReturn')));
+      else cell.append(btn('oos', t('a_btnOos')));
     }
-    cell.append(btn('history', L('历史', 'History')));
+    cell.append(btn('history', t('a_btnHistory')));
     return cell;
   }
 
@@ -298,20 +298,20 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
     if (mode === 'live') {
       const all = alarmStore.list();
       shown = all.filter(matches);
-      setText(countEl, L(`${shown.length} / ${all.length} 条`, `${shown.length} of ${all.length}`));
+      setText(countEl, t('a_shownOfAll', { shown: shown.length, all: all.length }));
     } else {
       shown = hist?.alarms ?? [];
       const total = hist?.total ?? 0;
-      setText(countEl, histBusy && !hist ? '…' : total > shown.length ? L(`${shown.length} 条（共 ${total} 条，只显示前 ${shown.length} 条）`, `${shown.length} of ${total} (first ${shown.length} shown)`) : L(`${shown.length} 条`, `${shown.length} alarm${shown.length === 1 ? '' : 's'}`));
+      setText(countEl, histBusy && !hist ? '…' : total > shown.length ? t('a_shownOfTotal', { shown: shown.length, total }) : shown.length === 1 ? t('a_count1') : t('a_count', { n: shown.length }));
     }
     const rows: HTMLElement[] = [];
     for (const a of shown) {
       const ack = a.acknowledged
         ? `${a.acknowledged.by} ${timeText(a.acknowledged.at)}${a.acknowledged.comment ? ` · ${a.acknowledged.comment}` : ''}`
         : a.state === 'shelved' && a.shelf
-          ? `${L('搁置', 'shelved')} ${a.shelf.by}: ${a.shelf.reason} → ${timeText(a.shelf.until)}`
+          ? t('a_shelvedBy', { by: a.shelf.by, reason: a.shelf.reason, until: timeText(a.shelf.until) })
           : a.state === 'out_of_service' && a.outOfService
-            ? `${L('停用', 'out of service')} ${a.outOfService.by}: ${a.outOfService.reason}`
+            ? t('a_oosBy', { by: a.outOfService.by, reason: a.outOfService.reason })
             : '—';
       rows.push(
         el(
@@ -342,10 +342,10 @@ export function alarmConsole(ctx: ConsoleCtx): { root: HTMLElement; destroy(): v
     empty.textContent = shown.length
       ? ''
       : mode === 'hist'
-        ? histError || (histBusy ? L('查询中…', 'searching…') : L('没有符合条件的告警', 'no alarm matches'))
+        ? histError || (histBusy ? t('a_searching') : t('a_noMatch'))
         : alarmStore.synced
-          ? L('没有告警', 'no alarms')
-          : L('正在同步告警…', 'syncing alarms…');
+          ? t('a_none')
+          : t('a_syncing');
   }
   let pendingPaint = false;
   const onFocusOut = () => {

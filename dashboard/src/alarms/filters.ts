@@ -1,7 +1,8 @@
 /** The history query's filter form (state incl. cleared, severity, site, window of the last change) and its /api/alarms parameters. */
 import { el } from '../dom.ts';
 import type { AlarmState } from './store.ts';
-import { L, sevText, stateText } from './text.ts';
+import { t } from '../i18n.ts';
+import { sevText, stateText } from './text.ts';
 
 const ALL_STATES: readonly AlarmState[] = ['normal', 'unack_active', 'ack_active', 'unack_rtn', 'shelved', 'suppressed', 'out_of_service'];
 /** history windows: alarms whose last transition falls in the window */
@@ -17,23 +18,23 @@ function localInput(ms: number): string {
 export function historyFilters(q: URLSearchParams, sites: ReadonlyArray<{ id: string; name: string }>) {
   const hState = el(
     'select',
-    { name: 'state', 'aria-label': L('状态', 'state') },
-    el('option', { value: '' }, L('全部状态（含已恢复）', 'all states (incl. cleared)')),
-    el('option', { value: 'standing' }, L('未恢复（非正常）', 'standing (not normal)')),
-    ...ALL_STATES.map((s) => el('option', { value: s }, s === 'normal' ? L('已恢复（正常）', 'cleared (normal)') : stateText(s))),
+    { name: 'state', 'aria-label': t('a_state') },
+    el('option', { value: '' }, t('a_h_allStates')),
+    el('option', { value: 'standing' }, t('a_h_standing')),
+    ...ALL_STATES.map((s) => el('option', { value: s }, s === 'normal' ? t('a_h_cleared') : stateText(s))),
   );
-  const hSev = el('select', { name: 'severity', 'aria-label': L('严重度', 'severity') }, el('option', { value: '' }, L('全部严重度', 'all severities')), ...[1, 2, 3, 4].map((s) => el('option', { value: String(s) }, `≤ ${sevText(s)}`)));
-  const hSite = el('select', { name: 'site', 'aria-label': L('站点', 'site') }, el('option', { value: '' }, L('全部站点', 'all sites')), ...sites.map((s) => el('option', { value: s.id }, s.name)));
+  const hSev = el('select', { name: 'severity', 'aria-label': t('a_severity') }, el('option', { value: '' }, t('a_allSeverities')), ...[1, 2, 3, 4].map((s) => el('option', { value: String(s) }, t('a_atMost', { sev: sevText(s) }))));
+  const hSite = el('select', { name: 'site', 'aria-label': t('a_h_site') }, el('option', { value: '' }, t('a_h_allSites')), ...sites.map((s) => el('option', { value: s.id }, s.name)));
   const hWin = el(
     'select',
-    { name: 'window', 'aria-label': L('时间', 'time') },
-    ...[['1h', L('最近 1 小时', 'last hour')], ['24h', L('最近 24 小时', 'last 24 h')], ['7d', L('最近 7 天', 'last 7 days')], ['30d', L('最近 30 天', 'last 30 days')], ['custom', L('自定义…', 'custom…')]].map(([v, label]) => el('option', { value: v! }, label!)),
+    { name: 'window', 'aria-label': t('a_h_time') },
+    ...(['1h', '24h', '7d', '30d', 'custom'] as const).map((v) => el('option', { value: v }, t(`a_h_${v}` as const))),
   );
-  const hFrom = el('input', { type: 'datetime-local', name: 'from', 'aria-label': L('起', 'from') });
-  const hTo = el('input', { type: 'datetime-local', name: 'to', 'aria-label': L('止', 'to') });
+  const hFrom = el('input', { type: 'datetime-local', name: 'from', 'aria-label': t('a_h_from') });
+  const hTo = el('input', { type: 'datetime-local', name: 'to', 'aria-label': t('a_h_to') });
   const custom = el('span', { class: 'custom' }, hFrom, '–', hTo);
-  const hGo = el('button', { type: 'submit', class: 'act primary' }, L('查询', 'Search'));
-  const histForm = el('form', { class: 'filters hist-form', 'data-form': 'history' }, hState, hSev, hSite, el('span', { class: 'k' }, L('最后变化', 'last change')), hWin, custom, hGo);
+  const hGo = el('button', { type: 'submit', class: 'act primary' }, t('a_h_search'));
+  const histForm = el('form', { class: 'filters hist-form', 'data-form': 'history' }, hState, hSev, hSite, el('span', { class: 'k' }, t('a_h_lastChange')), hWin, custom, hGo);
   hState.value = q.get('hst') ?? '';
   hSev.value = q.get('hsev') ?? '';
   hSite.value = q.get('hsite') ?? '';

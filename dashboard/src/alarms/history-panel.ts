@@ -2,9 +2,9 @@
 import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { isCall, type AlarmEvent, type AlarmView } from './store.ts';
-import { L, reasonText, sevText, stateText, timeText } from './text.ts';
+import { reasonText, sevText, stateText, timeText } from './text.ts';
 
-const title = () => el('h3', {}, L('告警历史', 'Alarm history'));
+const title = () => el('h3', {}, t('a_p_title'));
 
 export function historyLoading(): Node[] {
   return [title(), el('p', { class: 'muted' }, '…')];
@@ -41,13 +41,13 @@ export function historyPanel(o: { id: string; alarm: AlarmView | null; events: r
         e.reason ? el('span', { class: 'muted' }, ` (${reasonText(e.reason)})`) : '',
         e.by ? ` · ${e.by}` : '',
         e.comment ? ` · “${e.comment}”` : '',
-        e.until ? ` · ${L('至', 'until')} ${timeText(e.until)}` : '',
+        e.until ? ` · ${t('a_p_until', { until: timeText(e.until) })}` : '',
       ),
     );
   return [
     el('div', { class: 'side-head' }, title(), close),
     head,
     el('p', { class: 'mono' }, id),
-    rows.length ? el('ol', { class: 'hist' }, ...rows) : el('p', { class: 'muted' }, L('无记录', 'no events')),
+    rows.length ? el('ol', { class: 'hist' }, ...rows) : el('p', { class: 'muted' }, t('a_p_empty')),
   ];
 }

@@ -8,7 +8,7 @@
 import { TimeChart, WINDOWS, seriesLabel, seriesStyle, type SeriesSpec } from '../chart.ts';
 import { el } from '../dom.ts';
 import { exportButton } from '../export.ts';
-import { getLang, t } from '../i18n.ts';
+import { t } from '../i18n.ts';
 import { LOAD_LIMIT_LINES, QUANTITY_LIST, isKnownQuantity, qinfo, type LiveReading } from '../model.ts';
 import type { View, ViewContext } from './common.ts';
 
@@ -101,7 +101,7 @@ export function chartsView(ctx: ViewContext): View {
   }
 
   for (const w of WINDOWS) {
-    const b = el('button', { type: 'button', 'data-w': w.id }, getLang() === 'zh' ? w.zh : w.en);
+    const b = el('button', { type: 'button', 'data-w': w.id }, t(w.label));
     b.addEventListener('click', () => {
       windowId = w.id;
       markWindow();

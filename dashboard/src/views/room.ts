@@ -8,7 +8,7 @@
 import { roomAlarmSlot } from '../alarms.ts';
 import { TimeChart, seriesStyle } from '../chart.ts';
 import { el, frameBatcher, setClass, setText } from '../dom.ts';
-import { getLang, t, type MsgKey } from '../i18n.ts';
+import { t, type MsgKey } from '../i18n.ts';
 import { LOAD_LIMIT_LINES, fmt, isOutage, loadClass, qinfo, type LiveReading, type Quantity, type Transformer } from '../model.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
 
@@ -154,7 +154,7 @@ export function roomView(ctx: ViewContext): View {
   let charts: TimeChart[] = [];
   const hideBtn = el('button', { type: 'button', 'data-h': '0', hidden: '' }, t('hide'));
   for (const w of HISTORY_WINDOWS) {
-    const b = el('button', { type: 'button', 'data-h': String(w.h) }, getLang() === 'zh' ? `${w.h} 小时` : `${w.h} h`);
+    const b = el('button', { type: 'button', 'data-h': String(w.h) }, t('nHours', { n: w.h }));
     b.addEventListener('click', () => openHistory(w.h));
     histButtons.append(b);
   }
