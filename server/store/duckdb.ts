@@ -13,8 +13,10 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { QUANTITY_NAMES, type Quality, type Quantity, type Values } from '../../contract/index.ts';
 import { GridwatchError } from '../errors.ts';
-import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
+import type { HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
 import { inTransaction, SerialConnection } from './duckdb-connection.ts';
+import type { LineLossRecord } from '../energy/types.ts';
+import { LINE_LOSS_TABLE_SQL, queryLineLoss, writeLineLoss } from './line-loss-duckdb.ts';
 
 /** DuckDB column for a quantity: `in` is an SQL keyword, so every one is prefixed. */
 const col = (q: Quantity) => `v_${q}`;
@@ -47,6 +49,7 @@ export class DuckDbStore implements TelemetryStore {
     // a file from before a quantity joined the contract gets its column (appended last, as the contract appends new quantities)
     for (const q of QUANTITY_NAMES) await conn.run(`ALTER TABLE reading ADD COLUMN IF NOT EXISTS ${col(q)} DOUBLE`);
     await conn.run(`CREATE TEMP TABLE IF NOT EXISTS reading_stage AS SELECT * FROM reading WITH NO DATA`);
+    await conn.run(LINE_LOSS_TABLE_SQL);
   }
 
   /**
@@ -180,6 +183,14 @@ export class DuckDbStore implements TelemetryStore {
       }
     }
     return [...series.values()];
+  }
+
+  writeLineLoss(records: readonly LineLossRecord[]): Promise<void> {
+    return writeLineLoss(this.conn, records);
+  }
+
+  lineLoss(q: LineLossQuery): Promise<LineLossRecord[]> {
+    return queryLineLoss(this.conn, q);
   }
 
   async ping(): Promise<boolean> {

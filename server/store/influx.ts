@@ -11,7 +11,9 @@ import { GridwatchError } from '../errors.ts';
 import { encodeLines } from './influx-line.ts';
 import { history, latest } from './influx-query.ts';
 import { ident, InfluxTransport, type InfluxSeries } from './influx-transport.ts';
-import type { HistoryQuery, HistorySeries, StoredReading, TelemetryStore } from './types.ts';
+import type { HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
+import type { LineLossRecord } from '../energy/types.ts';
+import { lineLossLines, lineLossQuery, lineLossRecords } from './line-loss-influx.ts';
 
 export { MEASUREMENT, decodeTagValue, encodeLines, encodeTagValue, toLine } from './influx-line.ts';
 export { influxString, type InfluxSeries } from './influx-transport.ts';
@@ -85,6 +87,20 @@ export class InfluxStore implements TelemetryStore {
 
   history(q: HistoryQuery): Promise<HistorySeries[]> {
     return history((q2) => this.influxql(q2), q);
+  }
+
+  async writeLineLoss(records: readonly LineLossRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (!this.started) throw new GridwatchError('GW_ERR_STORE_UNAVAILABLE', 'influx store not started', { retryable: true });
+    try {
+      await this.writeLines(lineLossLines(records), 'ms');
+    } catch (e) {
+      throw new GridwatchError('GW_ERR_STORE_WRITE', `influx line-loss write failed: ${(e as Error).message}`, { cause: e, retryable: true });
+    }
+  }
+
+  async lineLoss(q: LineLossQuery): Promise<LineLossRecord[]> {
+    return lineLossRecords(await this.influxql(lineLossQuery(q)));
   }
 
   ping(): Promise<boolean> {

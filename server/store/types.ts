@@ -3,6 +3,7 @@
  * pass one contract suite (test/store/store-contract.ts).
  */
 import type { Quality, Quantity, Values } from '../../contract/index.ts';
+import type { IntervalKind, LineLossRecord } from '../energy/types.ts';
 
 /** One device's poll as stored: the wire reading plus its topology tags. */
 export interface StoredReading {
@@ -46,6 +47,19 @@ export interface HistorySeries {
   values: (number | null)[];
 }
 
+/** Stored line-loss figures (server/energy) of one interval length whose interval starts in [from, to). */
+export interface LineLossQuery {
+  interval: IntervalKind;
+  /** epoch ms, inclusive */
+  from: number;
+  /** epoch ms, exclusive */
+  to: number;
+  /** these sites only; absent or empty → all */
+  sites?: readonly string[];
+  /** this transformer (an id within the sites) only */
+  transformer?: string;
+}
+
 export interface TelemetryStore {
   readonly kind: 'influxdb' | 'duckdb';
   start(): Promise<void>;
@@ -74,6 +88,13 @@ export interface TelemetryStore {
    */
   latest(devices?: readonly string[], notAfter?: number): Promise<StoredReading[]>;
   history(q: HistoryQuery): Promise<HistorySeries[]>;
+  /**
+   * Line-loss figures (server/energy), their own measurement `line_loss`:
+   * one per (site, transformer, interval, start); writing one again replaces it.
+   */
+  writeLineLoss(records: readonly LineLossRecord[]): Promise<void>;
+  /** Figures ordered by site, transformer, start. */
+  lineLoss(q: LineLossQuery): Promise<LineLossRecord[]>;
   /** true when the store answers */
   ping(): Promise<boolean>;
 }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../../server/index.ts';
 import { storeContract } from './store-contract.ts';
+import { lineLossContract } from './line-loss-contract.ts';
 
 const dirs: string[] = [];
 async function freshFile(): Promise<string> {
@@ -17,6 +18,7 @@ afterAll(async () => {
 });
 
 storeContract('duckdb', async () => new DuckDbStore(await freshFile()));
+lineLossContract('duckdb', async () => new DuckDbStore(await freshFile()));
 
 describe('DuckDbStore durability', () => {
   it('keeps history across a restart (same file)', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { InfluxStore } from '../../server/index.ts';
 import { storeContract } from './store-contract.ts';
+import { lineLossContract } from './line-loss-contract.ts';
 
 let n = 0;
 const url = () => inject('influxUrl');
@@ -8,6 +9,7 @@ const url = () => inject('influxUrl');
 const fresh = () => new InfluxStore({ url: url(), apiVersion: 1, database: `contract_${process.pid}_${n++}`, createDatabase: true, timeoutMs: 10_000 });
 
 storeContract('influxdb 1.x', async () => fresh());
+lineLossContract('influxdb 1.x', async () => fresh());
 
 describe('InfluxStore against influxd 1.x', () => {
   it('reaches /write although the client speaks /api/v2/write', async () => {
