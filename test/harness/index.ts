@@ -15,3 +15,4 @@ export {
   type MosquittoOptions,
   type ServiceHandle,
 } from './services.ts';
+export { natsMappings, startNatsCluster, type NatsCluster, type NatsClusterOptions, type NatsNode } from './cluster.ts';

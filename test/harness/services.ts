@@ -86,7 +86,7 @@ const STOP_GRACE_MS = 5_000;
 const PORT_ATTEMPTS = 5;
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
-const PACKAGE_OF: Record<string, string> = { mosquitto: 'mosquitto', influxd: 'influxdb' };
+const PACKAGE_OF: Record<string, string> = { mosquitto: 'mosquitto', influxd: 'influxdb', 'nats-server': 'nats-server' };
 
 // ---------------------------------------------------------------------------
 // Binary lookup
@@ -269,8 +269,10 @@ const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 // ---------------------------------------------------------------------------
 // Generic service
 
-interface ServiceSpec {
-  name: 'mosquitto' | 'influxd';
+export interface ServiceSpec {
+  name: 'mosquitto' | 'influxd' | 'nats-server';
+  /** Ports chosen by the caller (cluster nodes must know each other's before any starts); default: fresh free ones. */
+  ports?: number[];
   /** How many ports the service binds; the first one is the one clients use. */
   portCount: number;
   url(port: number): string;
@@ -324,7 +326,7 @@ class Service implements ServiceHandle {
     const deadline = Date.now() + this.timeoutMs;
     let lastErr: unknown;
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-      this.ports = await distinctFreePorts(this.spec.portCount);
+      this.ports = this.spec.ports ?? (await distinctFreePorts(this.spec.portCount));
       await writeFile(this.configFile, this.spec.config(this.dataDir, this.ports));
       try {
         await this.launch(deadline);
@@ -401,7 +403,7 @@ class Service implements ServiceHandle {
   }
 }
 
-async function distinctFreePorts(n: number): Promise<number[]> {
+export async function distinctFreePorts(n: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < n) {
     const p = await freePort();
@@ -410,7 +412,7 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function startService(spec: ServiceSpec, opts: BinaryOptions): Promise<ServiceHandle> {
+export async function startService(spec: ServiceSpec, opts: BinaryOptions): Promise<ServiceHandle> {
   const bin = requireBinary(spec.name, opts.searchPath);
   const dir = await mkdtemp(path.join(os.tmpdir(), `gw-${spec.name}-`));
   installExitHook();
