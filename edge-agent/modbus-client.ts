@@ -26,7 +26,9 @@
  *   idle timeout, so it is only set per request, after linking;
  * - the TCP port keeps unparsed bytes in `_port._clientRcvData`, the RTU
  *   buffered port in `_port._buffer` (neither is public API; both are read
- *   defensively and only to decide whether to resynchronise).
+ *   defensively and only to decide whether to resynchronise);
+ * - the client keeps each request in `_transactions` (by transaction id, up
+ *   to 256 per TCP client) after it is answered; emptied after each request.
  */
 import modbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
@@ -191,6 +193,14 @@ abstract class QueuedModbusConnection implements ModbusReader {
   }
 
   private async send(client: ModbusRTU, req: ModbusReadRequest): Promise<number[]> {
+    try {
+      return await this.request(client, req);
+    } finally {
+      forgetTransactions(client);
+    }
+  }
+
+  private async request(client: ModbusRTU, req: ModbusReadRequest): Promise<number[]> {
     switch (req.fc) {
       case 1:
         return (await client.readCoils(req.address, req.count)).data.map(Number);
@@ -247,6 +257,18 @@ abstract class QueuedModbusConnection implements ModbusReader {
     if (to === 'up') this.log.info({ from, to, reason }, 'modbus connection state changed');
     else if (!this.closing) this.log.warn({ from, to, reason }, 'modbus connection state changed');
   }
+}
+
+/**
+ * modbus-serial keeps every request it sent (its callback, holding the
+ * answer) in `_transactions` by transaction id until the id comes round
+ * again: 256 of them per TCP client, about 1.4 kB each. Requests go one at a
+ * time here, so once one has settled (answered, or its timer fired) none of
+ * them is needed; the map is emptied.
+ */
+function forgetTransactions(client: ModbusRTU): void {
+  const c = client as unknown as { _transactions?: unknown };
+  if (typeof c._transactions === 'object' && c._transactions !== null) c._transactions = {};
 }
 
 function leftoverOf(client: ModbusRTU, field: '_clientRcvData' | '_buffer'): number {
