@@ -139,6 +139,140 @@ export const DEFAULT_RULES = [
     holdS: 7 * 86_400,
     severity: 'high',
   },
+  // ---- metering-device online monitoring (计量装置在线监测): State Grid smart-meter
+  // event criteria, judged on the meters' readings (docs/alarms.md, Meter health)
+  {
+    // U < 78 % Un with I > 0.5 % Ib for 60 s; ends above 85 % Un
+    id: 'meter-voltage-loss',
+    name: 'Meter voltage loss (失压)',
+    kind: 'voltage_loss',
+    except: { role: 'sensor' },
+    severity: 'medium',
+  },
+  {
+    // I < 0.5 % Ib with U > 70 % Un while another phase > 5 % Ib, for 60 s
+    id: 'meter-current-loss',
+    name: 'Meter current loss (失流)',
+    kind: 'current_loss',
+    except: { role: 'sensor' },
+    severity: 'medium',
+  },
+  {
+    // p (or one phase's) < −0.1 kW for 60 s on a line meter; transformer meters may see PV export
+    id: 'meter-reverse-flow',
+    name: 'Reverse power on a consumer meter (潮流反向)',
+    kind: 'reverse_flow',
+    scope: { role: 'line' },
+    severity: 'medium',
+  },
+  {
+    // ep_imp unchanged while ∫p dt reaches 0.5 kWh
+    id: 'meter-counter-stuck',
+    name: 'Energy register stuck (停走)',
+    kind: 'counter_stuck',
+    except: { role: 'sensor' },
+    severity: 'medium',
+  },
+  {
+    // a register below the previous reading's by more than one 0.01-kWh step
+    id: 'meter-counter-backwards',
+    name: 'Energy register going backwards (示值下降)',
+    kind: 'counter_backwards',
+    except: { role: 'sensor' },
+    severity: 'medium',
+  },
+  // ---- what distribution rooms report (room sensors): common practice, configurable
+  {
+    id: 'smoke',
+    name: 'Smoke in the distribution room (烟感)',
+    kind: 'threshold',
+    quantity: 'smoke',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 0.5, severity: 'critical' } },
+    offDelayS: 30,
+  },
+  {
+    id: 'water',
+    name: 'Water on the distribution-room floor (水浸)',
+    kind: 'threshold',
+    quantity: 'water',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 0.5, severity: 'high' } },
+    offDelayS: 30,
+  },
+  {
+    // working hours 08:00–18:00 Monday to Friday, China Standard Time
+    id: 'door-open',
+    name: 'Distribution room door open outside working hours (门禁)',
+    kind: 'off_hours',
+    quantity: 'door',
+    scope: { role: 'sensor' },
+    severity: 'medium',
+  },
+  {
+    // DL/T 5352 and common design practice: a room kept at most 40 °C, relative humidity at most 80 %
+    id: 'room-temp',
+    name: 'Distribution room temperature (室温)',
+    kind: 'threshold',
+    quantity: 'temp',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 40, severity: 'medium' }, lo: { value: -5, severity: 'low' } },
+    deadband: 2,
+    onDelayS: 300,
+    offDelayS: 300,
+    holdS: 600,
+  },
+  {
+    id: 'room-humidity',
+    name: 'Distribution room humidity (湿度)',
+    kind: 'threshold',
+    quantity: 'humidity',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 80, severity: 'low' } },
+    deadband: 3,
+    onDelayS: 300,
+    offDelayS: 300,
+    holdS: 600,
+  },
+  {
+    // oil-immersed distribution transformer, top oil: 85 °C warning, 95 °C the limit (GB/T 1094.2, DL/T 572 practice)
+    id: 't-oil',
+    name: 'Transformer oil temperature (油温)',
+    kind: 'threshold',
+    quantity: 't_oil',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 85, severity: 'medium' }, hihi: { value: 95, severity: 'high' } },
+    deadband: 3,
+    onDelayS: 60,
+    offDelayS: 300,
+    holdS: 600,
+  },
+  {
+    // winding hot spot of an oil-immersed transformer: 105 °C warning, 120 °C high
+    id: 't-winding',
+    name: 'Transformer winding temperature (绕组温度)',
+    kind: 'threshold',
+    quantity: 't_winding',
+    scope: { role: 'sensor' },
+    levels: { hi: { value: 105, severity: 'medium' }, hihi: { value: 120, severity: 'high' } },
+    deadband: 3,
+    onDelayS: 60,
+    offDelayS: 300,
+    holdS: 600,
+  },
+  {
+    // low-voltage outgoing line: load rate = current / rated current (lines with ratedCurrentA)
+    id: 'line-load',
+    name: 'Low-voltage line overload (线路过载)',
+    kind: 'threshold',
+    quantity: 'load_rate',
+    scope: { role: 'line' },
+    levels: { hi: { value: 100, severity: 'medium' }, hihi: { value: 120, severity: 'high' } },
+    deadband: 5,
+    onDelayS: 300,
+    offDelayS: 300,
+    holdS: 900,
+  },
   {
     id: 'call',
     name: 'One-key call from site (一键呼叫)',

@@ -18,6 +18,12 @@ import { rateOfChange, type RateOfChangeState } from './kinds/rate-of-change.ts'
 import { stale, type StaleState } from './kinds/stale.ts';
 import { threshold, type ThresholdState } from './kinds/threshold.ts';
 import { unbalance, type UnbalanceState } from './kinds/unbalance.ts';
+import { voltageLoss, type VoltageLossState } from './kinds/voltage-loss.ts';
+import { currentLoss, type CurrentLossState } from './kinds/current-loss.ts';
+import { reverseFlow, type ReverseFlowState } from './kinds/reverse-flow.ts';
+import { counterStuck, type CounterStuckState } from './kinds/counter-stuck.ts';
+import { counterBackwards, type CounterBackwardsState } from './kinds/counter-backwards.ts';
+import { offHours, type OffHoursState } from './kinds/off-hours.ts';
 
 export const KINDS = {
   threshold,
@@ -27,6 +33,12 @@ export const KINDS = {
   anomaly,
   outage,
   call,
+  voltage_loss: voltageLoss,
+  current_loss: currentLoss,
+  reverse_flow: reverseFlow,
+  counter_stuck: counterStuck,
+  counter_backwards: counterBackwards,
+  off_hours: offHours,
 } as const;
 
 export type RuleKind = keyof typeof KINDS;
@@ -39,7 +51,9 @@ export type Rule = { [K in RuleKind]: z.output<(typeof KINDS)[K]['schema']> }[Ru
  * survive a restart. Listed by name, not derived from KINDS: a step's result
  * holds a RuleState, so deriving it from the descriptors would be circular.
  */
-export type RuleState = ThresholdState | RateOfChangeState | StaleState | UnbalanceState | AnomalyState | OutageState | CallState;
+export type RuleState =
+  | ThresholdState | RateOfChangeState | StaleState | UnbalanceState | AnomalyState | OutageState | CallState
+  | VoltageLossState | CurrentLossState | ReverseFlowState | CounterStuckState | CounterBackwardsState | OffHoursState;
 
 /** A descriptor with its kind's types erased, as the dispatcher calls it. */
 export type AnyKind = KindDescriptor<RuleKind, z.ZodType<Rule>, RuleState>;

@@ -23,6 +23,12 @@ const RULES: Rule[] = [
   rule({ id: 'dark', kind: 'outage', phases: ['ua', 'ub', 'uc'], darkBelowV: 22, deadband: 10, onDelayS: 2, offDelayS: 3, commLossIsDark: true }),
   rule({ id: 'stale', kind: 'stale', intervals: 3, pollIntervalS: 1 }),
   rule({ id: 'short-call', kind: 'call', activeS: 5 }),
+  rule({ id: 'vloss', kind: 'voltage_loss', onDelayS: 2, offDelayS: 3, holdS: 10 }),
+  rule({ id: 'iloss', kind: 'current_loss', basicCurrentA: 100, onDelayS: 2, offDelayS: 1, holdS: 10 }),
+  rule({ id: 'rev', kind: 'reverse_flow', onDelayS: 2, offDelayS: 2 }),
+  rule({ id: 'stuck', kind: 'counter_stuck', minKwh: 0.05, holdS: 10 }),
+  rule({ id: 'back', kind: 'counter_backwards', offDelayS: 5 }),
+  rule({ id: 'door', kind: 'off_hours', hours: { start: '08:00', end: '08:01' }, onDelayS: 1, offDelayS: 2 }),
   ...(() => {
     const r = parseRules({ useDefaults: true, rules: [] });
     if (!r.ok) throw new Error('defaults do not parse');
@@ -40,7 +46,7 @@ const arbValues: fc.Arbitrary<Values> = fc.record({
   ua: volts,
   ub: volts,
   uc: volts,
-  ia: fc.oneof(fc.double({ min: 0, max: 700, noNaN: true }), fc.constant(480)),
+  ia: fc.oneof(fc.double({ min: 0, max: 700, noNaN: true }), fc.constant(480), fc.constant(0)),
   ib: fc.double({ min: 0, max: 700, noNaN: true }),
   ic: fc.double({ min: 0, max: 700, noNaN: true }),
   p: fc.oneof(fc.double({ min: 50, max: 150, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true })),
@@ -48,6 +54,10 @@ const arbValues: fc.Arbitrary<Values> = fc.record({
   load_rate: fc.double({ min: 0, max: 130, noNaN: true }),
   f: fc.double({ min: 49.6, max: 50.4, noNaN: true }),
   lost_readings: fc.integer({ min: 0, max: 3 }),
+  pa: fc.double({ min: -2, max: 2, noNaN: true }),
+  ep_imp: fc.oneof(fc.constant(100), fc.double({ min: 99, max: 101, noNaN: true })),
+  ep_exp: fc.constantFrom(5, 5, 4.9),
+  door: fc.constantFrom(0, 1),
 }, { requiredKeys: ['ua', 'ia', 'p'] }) as fc.Arbitrary<Values>;
 
 /** time steps: mostly a poll interval, sometimes a repeat, a step back, a gap or a day */

@@ -26,11 +26,20 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   anomaly: { quantity: 'p' },
   outage: {},
   call: {},
+  voltage_loss: {},
+  current_loss: {},
+  reverse_flow: {},
+  counter_stuck: {},
+  counter_backwards: {},
+  off_hours: {},
 };
 
 describe('rule kind registry', () => {
   it('lists the kinds in their order, each descriptor under its own name', () => {
-    expect(RULE_KINDS).toEqual(['threshold', 'rate_of_change', 'stale', 'unbalance', 'anomaly', 'outage', 'call']);
+    expect(RULE_KINDS).toEqual([
+      'threshold', 'rate_of_change', 'stale', 'unbalance', 'anomaly', 'outage', 'call',
+      'voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards', 'off_hours',
+    ]);
     for (const k of RULE_KINDS) expect(KINDS[k].kind).toBe(k);
     expect(Object.keys(MINIMAL).sort()).toEqual([...RULE_KINDS].sort());
   });
@@ -48,7 +57,9 @@ describe('rule kind registry', () => {
   });
 
   it('answers what the alarm service asks: sampled, site kinds, most urgent severity', () => {
-    expect(RULE_KINDS.filter(isSampled)).toEqual(['threshold', 'rate_of_change', 'unbalance', 'anomaly']);
+    expect(RULE_KINDS.filter(isSampled)).toEqual([
+      'threshold', 'rate_of_change', 'unbalance', 'anomaly', 'voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards', 'off_hours',
+    ]);
     expect(RULE_KINDS.filter(isSiteKind)).toEqual(['call']);
     expect(isSampled('no-such-kind')).toBe(false);
     expect(isSiteKind('toString')).toBe(false);

@@ -4,19 +4,16 @@
  * sampled kinds. schema.ts re-exports what other folders use.
  */
 import { z } from 'zod';
-import { QUANTITY_NAMES, type Quantity } from '../../../contract/index.ts';
+import { QUANTITY_NAMES, SEVERITIES, SEVERITY_NAMES, type Quantity, type Severity, type SeverityName } from '../../../contract/index.ts';
 
 // ---------------------------------------------------------------- severity
 
 /**
  * Four severities, ISA-18.2 "priority": 1 is the most urgent. A rules file may
  * write the number or the name; the parsed rule always holds the number, so
- * "more severe" is "smaller".
+ * "more severe" is "smaller". Declared in contract/frames.ts (alarms carry them).
  */
-export const SEVERITIES = [1, 2, 3, 4] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const SEVERITY_NAMES = ['critical', 'high', 'medium', 'low'] as const;
-export type SeverityName = (typeof SEVERITY_NAMES)[number];
+export { SEVERITIES, SEVERITY_NAMES, type Severity, type SeverityName };
 
 export function severityName(s: Severity): SeverityName {
   return SEVERITY_NAMES[s - 1]!;
