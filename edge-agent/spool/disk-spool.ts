@@ -330,7 +330,10 @@ export class DiskSpool implements Spool {
     // readings not yet written stay in memory whatever the limit
     const keep = Math.max(this.o.memReadings, this.pending.length);
     if (this.mem.length - this.memHead > keep) {
-      this.memHead += this.mem.length - this.memHead - keep;
+      const head = this.mem.length - keep;
+      // what falls out of the window is let go now, not when the array is next compacted
+      this.mem.fill(undefined as unknown as Reading, this.memHead, head);
+      this.memHead = head;
       if (this.memHead > 4096 && this.memHead * 2 > this.mem.length) {
         this.mem = this.mem.slice(this.memHead);
         this.memHead = 0;

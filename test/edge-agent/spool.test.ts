@@ -2,6 +2,8 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiskSpool, EdgeAgentError, MemorySpool, type DiskSpoolOptions, type Spool } from '../../edge-agent/index.ts';
 import { testLog } from '../support/logger.ts';
@@ -168,6 +170,25 @@ describe('disk spool', () => {
 
   it('rejects a segment size the quota cannot drop whole', () => {
     expect(() => new DiskSpool({ dir: tmp(), fsync: 'none', fsyncIntervalMs: 1000, maxBytes: 10_000, segmentBytes: 6000, log: testLog })).toThrow(RangeError);
+  });
+
+  it('lets go of readings that fall out of its memory window (they are read back from disk)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = disk({ memReadings: 16 });
+    s.open();
+    const first = new WeakRef(s.append(r(0)));
+    for (let i = 1; i < 40; i++) s.append(r(i));
+    s.flush();
+    // a WeakRef holds its target until the end of the job that made or read it: collect in a later one
+    const tick = () => new Promise((done) => setTimeout(done, 10));
+    await tick();
+    gc();
+    await tick();
+    expect(first.deref()).toBeUndefined();
+    // still there for the sender, from the segment file
+    expect(s.read(s.firstSeq, 1)[0]).toMatchObject(r(0));
+    s.close();
   });
 
   it('the lost count survives a restart', () => {
