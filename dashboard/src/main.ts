@@ -7,16 +7,18 @@
  *   #/charts[?d=<devices>&q=<quantities>&w=<15m|1h|6h|1d|7d|30d>]
  *   #/alarms[?sev=<1..4>&st=unack|active|shelved|call&q=<search>][&alarm=<id>]
  *   #/alarms?mode=hist[&hst=<state>&hsev=<1..4>&hsite=<site>&hw=<1h|24h|7d|30d|custom>&hfrom=&hto=][&alarm=<id>]
+ *   #/outages[?tab=now|upcoming|history&site=<id>], #/outages/outage/<id>, #/outages/plan/<id>, #/outages/new, #/outages/import, #/outages/findings
  */
 import './style.css';
 import { ApiError, getMe, getTopology, login, logout, setUnauthorizedHandler, type Me } from './api.ts';
-import { getLang, setLang, t, type MsgKey } from './i18n.ts';
+import { getLang, locale, otherLang, setLang, t, type MsgKey } from './i18n.ts';
 import { Live, type ConnState } from './live.ts';
 import { indexTopology, type TopoIndex } from './topo.ts';
 import type { View, ViewContext } from './views/common.ts';
 import { overviewView } from './views/overview.ts';
 import { roomView } from './views/room.ts';
 import { chartsView } from './views/charts.ts';
+import { outagesView } from './views/outages.ts';
 import { alarmConsole, alarmStore, callMeta, isCall, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
 import { passwordUi } from './password.ts';
 
@@ -43,12 +45,12 @@ function translateStatic(): void {
   paintTitle();
   for (const node of document.querySelectorAll<HTMLElement>('[data-i18n]')) node.textContent = t(node.dataset.i18n as MsgKey);
   langBtn.textContent = t('lang');
-  if (me) whoEl.textContent = getLang() === 'zh' ? `${me.username}（${t(`role_${me.role}` as MsgKey)}）` : `${me.username} (${t(`role_${me.role}` as MsgKey)})`;
+  if (me) whoEl.textContent = t('whoRole', { user: me.username, role: t(`role_${me.role}` as MsgKey) });
   paintConn();
 }
 
 langBtn.addEventListener('click', () => {
-  setLang(getLang() === 'zh' ? 'en' : 'zh');
+  setLang(otherLang());
   translateStatic();
   if (me) route();
 });
@@ -67,7 +69,7 @@ function paintConn(): void {
   connEl.dataset.snapshots = String(live?.snapshots ?? 0);
   connEl.className = `conn conn-${state === 'logged-out' ? 'closed' : state}`;
   let text = state === 'logged-out' ? t('conn_loggedOut') : t(`conn_${state}`);
-  if (state === 'closed' && live?.lostAt) text += ` · ${t('connLostSince')} ${new Date(live.lostAt).toLocaleTimeString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false })}`;
+  if (state === 'closed' && live?.lostAt) text += ` · ${t('connLostSince')} ${new Date(live.lostAt).toLocaleTimeString(locale(), { hour12: false })}`;
   if (connEl.textContent !== text) connEl.textContent = text;
 }
 
@@ -115,7 +117,7 @@ logoutBtn.addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- routing
 interface Route {
-  name: 'overview' | 'room' | 'charts' | 'alarms';
+  name: 'overview' | 'room' | 'charts' | 'alarms' | 'outages';
   params: string[];
   query: URLSearchParams;
 }
@@ -125,7 +127,7 @@ function parseHash(): Route {
   const [path = '', qs = ''] = h.split('?', 2);
   const [name = '', ...params] = path.split('/').map((s) => decodeURIComponent(s));
   const query = new URLSearchParams(qs);
-  if (name === 'room' || name === 'charts' || name === 'alarms') return { name, params, query };
+  if (name === 'room' || name === 'charts' || name === 'alarms' || name === 'outages') return { name, params, query };
   return { name: 'overview', params: [], query };
 }
 
@@ -146,7 +148,7 @@ function route(): void {
     },
     setFilter: (f) => live?.setFilter(f),
   };
-  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : overviewView(ctx);
+  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : r.name === 'outages' ? outagesView(ctx) : overviewView(ctx);
   for (const a of nav.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('on', a.dataset.nav === r.name);
   const room = r.name === 'room' ? topo.room(r.params[0] ?? '', r.params[1] ?? '') : undefined;
   navRoom.hidden = !room;

@@ -10,6 +10,7 @@ import { t } from '../i18n.ts';
 import { fmt, isOutage, loadClass, type Freshness, type LiveReading, type Transformer } from '../model.ts';
 import type { RoomInfo } from '../topo.ts';
 import { alarmSummarySlot, roomAlarmBadge } from '../alarms.ts';
+import { outagesSummarySlot } from '../outages/chip.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
 
 interface Row {
@@ -90,7 +91,7 @@ export function overviewView(ctx: ViewContext): View {
   const cOutage = chip('outage', t('sum_outage'), 'c-over');
   const cComm = chip('comm_loss', t('sum_comm'), 'c-comm');
   const cStale = chip('stale', t('sum_stale'), 'c-stale');
-  summary.append(alarmSummarySlot());
+  summary.append(alarmSummarySlot(), outagesSummarySlot());
 
   const searchBox = el('input', { type: 'search', class: 'search', placeholder: t('search'), 'aria-label': t('search'), value: search });
   const sortSeg = el('span', { class: 'seg sortseg', role: 'group', 'aria-label': t('sort') });

@@ -1,0 +1,89 @@
+/** Pieces the outage and plan details share: customers with their delivery, findings, tickets, timeline. */
+import { el } from '../dom.ts';
+import { t, type MsgKey } from '../i18n.ts';
+import { deliveryByCustomer } from './model.ts';
+import { categoryText, findingKindText, noticeStateText, timeText, verdictText } from './text.ts';
+import type { AffectedCustomer, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
+
+const th = (k: MsgKey) => el('th', {}, t(k));
+
+export function panel(title: MsgKey | string, body: HTMLElement, extra?: Node, key = typeof title === 'string' ? title : ''): HTMLElement {
+  return el('section', { class: 'panel', 'data-part': key }, el('h3', {}, title.startsWith('o_') ? t(title as MsgKey) : title, extra ?? ''), body);
+}
+
+/** Every affected customer, its contacts, and how far the notices to them came; failed ones first. */
+export function customersTable(affected: readonly AffectedCustomer[], notices: readonly Notice[]): HTMLElement {
+  if (!affected.length) return el('div', { class: 'empty small' }, t('o_noCustomers'));
+  const rows = deliveryByCustomer(affected, notices).map(({ customer: c, state, notices: ns }) =>
+    el(
+      'tr',
+      { class: `crow${c.important ? ' imp' : ''}`, 'data-customer': c.id, 'data-delivery': state ?? 'none' },
+      el('td', {}, c.name, c.important ? el('span', { class: 'badge b-imp' }, t('o_important')) : ''),
+      el('td', { class: 'mono' }, c.account ?? c.id),
+      el('td', {}, categoryText(c.category)),
+      el('td', { class: 'contacts' }, ...(c.contacts ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: 'mono' }, k.phone)))),
+      el('td', {}, el('span', { class: `ns ns-${state ?? 'none'}` }, noticeStateText(state)), ns.length > 1 ? el('small', { class: 'muted' }, ` ${ns.map((n) => noticeStateText(n.state)).join(' / ')}`) : ''),
+    ),
+  );
+  return el('table', { class: 'otable customers' }, el('thead', {}, el('tr', {}, th('o_customer'), th('o_account'), th('o_category'), th('o_contacts'), th('o_delivery'))), el('tbody', {}, ...rows));
+}
+
+export function evidenceText(e: Finding['evidence']): string {
+  if (e === undefined || e === null) return '';
+  if (typeof e === 'string') return e;
+  return Object.entries(e)
+    .map(([k, v]) => `${k}: ${typeof v === 'number' && v > 1e12 ? timeText(v) : Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
+}
+
+/** Findings; with `resolve` (admins) an open finding gets a button and a note field. */
+export function findingsTable(list: readonly Finding[], resolve?: (f: Finding, note: string) => Promise<void>): HTMLElement {
+  if (!list.length) return el('div', { class: 'empty small' }, t('o_noFindings'));
+  const rows = list.map((f) => {
+    const acts = el('td', { class: 'acts' });
+    if (resolve && f.state === 'open') {
+      const note = el('input', { type: 'text', class: 'note', placeholder: t('o_resolveNote'), 'aria-label': t('o_resolveNote'), maxlength: '500' });
+      const btn = el('button', { type: 'button', class: 'act primary resolve' }, t('o_resolve'));
+      const err = el('span', { class: 'error', role: 'alert' });
+      btn.addEventListener('click', () => {
+        btn.disabled = true;
+        resolve(f, note.value.trim()).catch((e: Error) => {
+          err.textContent = e.message;
+          btn.disabled = false;
+        });
+      });
+      acts.append(note, btn, err);
+    } else if (f.state === 'resolved') acts.append(el('span', { class: 'muted small' }, [f.resolvedBy, timeText(f.resolvedAt), f.note].filter(Boolean).join(' · ')));
+    return el(
+      'tr',
+      { class: `frow fs-${f.state}`, 'data-finding': f.id },
+      el('td', {}, findingKindText(f.kind)),
+      el('td', { class: 'mono' }, f.meter ?? f.customer ?? ''),
+      el('td', { class: 'time' }, timeText(f.at)),
+      el('td', { class: 'evidence' }, f.message ?? '', f.message && f.evidence ? el('br') : '', el('small', { class: 'muted' }, evidenceText(f.evidence))),
+      el('td', {}, f.outageId ? el('a', { href: `#/outages/outage/${encodeURIComponent(f.outageId)}` }, f.outageId) : ''),
+      acts,
+    );
+  });
+  return el('table', { class: 'otable findings' }, el('thead', {}, el('tr', {}, th('o_kind'), th('o_meter'), th('o_found'), th('o_evidence'), th('o_outage'), el('th'))), el('tbody', {}, ...rows));
+}
+
+export function ticketsTable(list: readonly Ticket[]): HTMLElement {
+  if (!list.length) return el('div', { class: 'empty small' }, t('o_noTickets'));
+  const rows = list.map((k) =>
+    el(
+      'tr',
+      { class: `trow v-${k.verdict}`, 'data-ticket': k.id },
+      el('td', { class: 'time' }, timeText(k.time)),
+      el('td', { class: 'mono' }, k.customer ?? k.meter ?? k.address ?? ''),
+      el('td', {}, k.text ?? ''),
+      el('td', {}, el('span', { class: `verdict v-${k.verdict}` }, verdictText(k.verdict)), k.repeatCount && k.repeatCount > 1 ? el('span', { class: 'badge b-late' }, t('o_repeat', { n: k.repeatCount })) : ''),
+    ),
+  );
+  return el('table', { class: 'otable tickets' }, el('thead', {}, el('tr', {}, th('o_time'), th('o_customer'), th('o_text'), th('o_verdict'))), el('tbody', {}, ...rows));
+}
+
+export function timelineList(list: readonly TimelineEntry[]): HTMLElement {
+  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', e.what.replace(/_/g, ' '), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : '', e.detail ? el('small', { class: 'muted' }, ` ${e.detail}`) : ''));
+  return el('ol', { class: 'timeline' }, ...items);
+}
