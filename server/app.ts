@@ -27,6 +27,7 @@ import { HISTORY_QUERY_PROPERTIES, commaList, historySelection } from './routes/
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
+import { qualityRoutes } from './quality/routes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -278,6 +279,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // after the onRequest hook above: the plugin's routes inherit the role check
   if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
   await app.register(exportRoutes, { store: deps.store, stations, siteOfDevice, ...(deps.alarms ? { alarms: deps.alarms } : {}) });
+  await app.register(qualityRoutes, { store: deps.store, topology: deps.topology });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });
