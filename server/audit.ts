@@ -31,6 +31,9 @@ export const AUDIT_KINDS = [
   'mqtt_subscribe_refused',
   'reading_rejected',
   'ws_refused',
+  'outage_plan_changed',
+  'outage_finding_resolved',
+  'notify_callback_refused',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

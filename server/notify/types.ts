@@ -129,7 +129,14 @@ export interface GatewaySend {
 export type GatewaySendResult =
   | { ok: true; gatewayId: string }
   /** retryable: 5xx, timeout, connection refused, a throttling code; not: a bad number, a blocked text */
-  | { ok: false; retryable: boolean; code: string; message: string };
+  | {
+      ok: false;
+      retryable: boolean;
+      code: string;
+      message: string;
+      /** the request may have reached the gateway (timeout, connection cut after sending): resolve by lookup before sending again */
+      ambiguous?: boolean;
+    };
 
 export type GatewayLookup =
   | { found: true; gatewayId: string; status: 'accepted' | 'delivered' | 'failed' }
