@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import type { Topology } from '../contract/index.ts';
 import type { MeterProfile, MeterType, SensorConfigInput } from '../simulators/index.ts';
 import { prng as rng } from '../simulators/prng.ts';
+import { addFeedersAndCustomers, subsetFeedersAndCustomers } from './demo-customers.ts';
 
 export type DemoMeterBus = { kind: 'modbus'; type: MeterType; unit: number } | { kind: 'dlt645'; address: string };
 
@@ -134,6 +135,8 @@ export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
       site.rooms.push({ id: room.id, name: roomName, agent: room.agent, agents: [], transformers, sensors: sensors.map((s) => s.id) });
     }
   }
+  // 10 kV feeders above the transformers and customers under the lines (scripts/demo-customers.ts)
+  addFeedersAndCustomers(topology, { seed });
   return { seed, topology, rooms };
 }
 
@@ -142,10 +145,10 @@ export function subsetDemoGrid(grid: DemoGrid, keep: (room: DemoRoom) => boolean
   const rooms = grid.rooms.filter(keep);
   const ids = new Set(rooms.map((x) => x.id));
   const sites = grid.topology.sites.map((s) => ({ ...s, rooms: s.rooms.filter((x) => ids.has(x.id)) })).filter((s) => s.rooms.length > 0);
-  return { seed: grid.seed, topology: { sites }, rooms };
+  return { seed: grid.seed, topology: { sites, ...subsetFeedersAndCustomers(grid.topology, sites) }, rooms };
 }
 
-export function demoGridCounts(grid: DemoGrid): { stations: number; rooms: number; transformers: number; lines: number; meters: number; dlt645Meters: number; sensors: number } {
+export function demoGridCounts(grid: DemoGrid): { stations: number; rooms: number; transformers: number; lines: number; meters: number; dlt645Meters: number; sensors: number; feeders: number; customers: number } {
   const t = grid.topology.sites.flatMap((s) => s.rooms.flatMap((x) => x.transformers));
   const meters = grid.rooms.flatMap((x) => x.meters);
   return {
@@ -156,6 +159,8 @@ export function demoGridCounts(grid: DemoGrid): { stations: number; rooms: numbe
     meters: meters.length,
     dlt645Meters: meters.filter((m) => m.bus.kind === 'dlt645').length,
     sensors: grid.rooms.reduce((n, x) => n + x.sensors.length, 0),
+    feeders: grid.topology.feeders?.length ?? 0,
+    customers: grid.topology.customers?.length ?? 0,
   };
 }
 
