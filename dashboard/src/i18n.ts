@@ -4,6 +4,7 @@
  */
 import { alarmsEn, alarmsZh } from './i18n/alarms.ts';
 import { outagesEn, outagesZh } from './i18n/outages.ts';
+import { qualityEn, qualityZh } from './i18n/quality.ts';
 
 export type Lang = 'zh' | 'en';
 
@@ -146,6 +147,7 @@ const zh = {
   // the alarm console: i18n/alarms.ts
   ...alarmsZh,
   ...outagesZh,
+  ...qualityZh,
 } as const;
 
 export type MsgKey = keyof typeof zh;
@@ -283,6 +285,7 @@ const en: Record<MsgKey, string> = {
   ql_t_winding: 'T wdg',
   ...alarmsEn,
   ...outagesEn,
+  ...qualityEn,
 };
 
 const dicts: Record<Lang, Record<MsgKey, string>> = { zh, en };

@@ -11,6 +11,7 @@ import { fmt, isOutage, loadClass, type Freshness, type LiveReading, type Transf
 import type { RoomInfo } from '../topo.ts';
 import { alarmSummarySlot, roomAlarmBadge } from '../alarms.ts';
 import { outagesSummarySlot } from '../outages/chip.ts';
+import { capacitySlot, fillCapacity } from '../quality.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
 
 interface Row {
@@ -157,6 +158,7 @@ export function overviewView(ctx: ViewContext): View {
       const gnode = el('div', { class: 'tgroup', 'data-transformer': tr.id });
       const head = makeRow(card, 'transformer', tr.name, `${tr.ratedKva} kVA`, tr.meter, tr.nominalV, `${tr.id} ${tr.name} ${tr.meter ?? ''}`);
       const g: Group = { transformer: tr, node: gnode, head, lines: [], text: head.text };
+      head.node.firstElementChild?.append(capacitySlot(site.id, room.id, tr.id));
       gnode.append(head.node);
       for (const line of tr.lines) {
         const r = makeRow(card, 'line', line.name, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'), line.meter, tr.nominalV, `${line.id} ${line.name} ${line.meter ?? ''}`);
@@ -351,6 +353,7 @@ export function overviewView(ctx: ViewContext): View {
     start() {
       all = true;
       paint.request();
+      for (const s of topo.topology.sites) void fillCapacity(grid, s.id);
       applyFilter();
       if (sort === 'load') lastSort = 0;
     },

@@ -11,6 +11,7 @@ import { el, frameBatcher, setClass, setText } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
 import { LOAD_LIMIT_LINES, fmt, isOutage, loadClass, qinfo, type LiveReading, type Quantity, type Transformer } from '../model.ts';
 import { freshBadge, freshOf, loadBar, paintBadge, paintBar, pctText, type View, type ViewContext } from './common.ts';
+import { capacitySlot, fillCapacity, healthBadge, watchHealth } from '../quality.ts';
 
 /** a value cell bound to one quantity of one device */
 interface Cell {
@@ -70,7 +71,8 @@ export function roomView(ctx: ViewContext): View {
     const panel = el(
       'section',
       { class: 'panel tr-panel', 'data-transformer': tr.id, ...(tr.meter ? { 'data-device': tr.meter } : {}) },
-      el('h3', {}, tr.name, el('small', {}, `${tr.ratedKva} kVA${tr.meter ? ` · ${tr.meter}` : ''}`), badge),
+      el('h3', {}, tr.name, el('small', {}, `${tr.ratedKva} kVA${tr.meter ? ` · ${tr.meter}` : ''}`), healthBadge(tr.meter), badge),
+      el('div', { class: 'kv cap-row' }, el('span', { class: 'k' }, t('cap_available')), capacitySlot(site.id, room.id, tr.id)),
       el('div', { class: 'gauge' }, el('span', { class: 'k' }, t('loadRate')), bar, pct),
       el(
         'div',
@@ -131,7 +133,7 @@ export function roomView(ctx: ViewContext): View {
       const row = el(
         'tr',
         { class: 'q-none', ...(line.meter ? { 'data-device': line.meter } : {}), 'data-line': line.id },
-        el('td', { class: 'name' }, line.name, el('small', {}, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'))),
+        el('td', { class: 'name' }, line.name, el('small', {}, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating')), healthBadge(line.meter)),
         el('td', { class: 'barcol' }, bar),
         el('td', {}, pct),
       );
@@ -255,11 +257,14 @@ export function roomView(ctx: ViewContext): View {
   const paint = frameBatcher(paintAll);
 
   const devices = info.devices;
+  let unwatchHealth: (() => void) | null = null;
   return {
     root,
     filter: { devices },
     start() {
       paint.request();
+      unwatchHealth = watchHealth(root);
+      void fillCapacity(root, site.id);
       const h = Number(ctx.query.get('h'));
       if (HISTORY_WINDOWS.some((w) => w.h === h)) openHistory(h);
     },
@@ -274,6 +279,7 @@ export function roomView(ctx: ViewContext): View {
     },
     destroy() {
       paint.cancel();
+      unwatchHealth?.();
       for (const c of charts) c.destroy();
     },
   };
