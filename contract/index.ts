@@ -4,3 +4,4 @@ export * from './topics.ts';
 export * from './readings.ts';
 export * from './topology.ts';
 export * from './call.ts';
+export * from './frames.ts';

@@ -14,27 +14,12 @@ import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { StoredReading } from './store/types.ts';
 import type { Metrics } from './metrics.ts';
-import { isQuantity } from '../contract/index.ts';
+import { isQuantity, type LiveFilter, type LiveReading, type ServerFrame } from '../contract/index.ts';
 import { readingTime } from './rules/engine.ts';
 import { alarmScopeCovers, handlerScope, narrowAlarmSet } from './scope.ts';
 
-/** A live value as pushed: the reading plus, for a device that lost contact, when it last read good. */
-export interface LiveReading extends StoredReading {
-  /** epoch ms of the last good reading; equals ts while the device is good */
-  goodTs: number | null;
-}
-
-export interface LiveFilter {
-  sites?: string[];
-  rooms?: string[];
-  devices?: string[];
-}
-
-export type ServerFrame =
-  | { type: 'snapshot'; at: number; readings: LiveReading[] }
-  | { type: 'readings'; at: number; readings: LiveReading[] }
-  | { type: 'error'; code: string; message: string }
-  | { type: 'pong'; at: number };
+// the live frames are what the browser reads: declared in contract/frames.ts
+export type { LiveFilter, LiveReading, ServerFrame };
 
 /** Where an alarm frame is about (its alarm's site and room); null → every client. */
 export interface AlarmPlace {

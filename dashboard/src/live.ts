@@ -3,17 +3,13 @@
  * reconnect with capped backoff, and a fresh snapshot (resync) on every
  * (re)connect or filter change. Views listen; they never open sockets.
  */
+import type { ClientFrame, LiveSubscription } from '../../contract/frames.ts';
 import type { LiveReading, ServerFrame } from './model.ts';
 
 export type ConnState = 'connecting' | 'open' | 'closed';
 
-export interface LiveFilter {
-  sites?: string[];
-  rooms?: string[];
-  devices?: string[];
-  /** only these quantities in each reading (server/live-hub.ts `quantities`); absent = all */
-  quantities?: string[];
-}
+/** sites, rooms, devices and quantities to receive (contract/frames.ts); absent = all */
+export type LiveFilter = Omit<LiveSubscription, 'maxFps'>;
 
 /** `snapshot` = the map was replaced (resync); otherwise `readings` are deltas. */
 export type ReadingsListener = (readings: readonly LiveReading[], snapshot: boolean) => void;
@@ -26,6 +22,8 @@ const MAX_INTERVAL_MS = 15 * 60_000;
 
 const HEARTBEAT_EVERY_MS = 15_000;
 const HEARTBEAT_DEAD_MS = 40_000;
+
+const send = (ws: WebSocket, frame: ClientFrame): void => ws.send(JSON.stringify(frame));
 
 export class Live {
   readonly latest = new Map<string, LiveReading>();
@@ -56,7 +54,7 @@ export class Live {
 
   /** frames the live feed does not handle itself (alarms), and each (re)connect */
   onOther: ((frame: { type: string } & Record<string, unknown>) => void) | null = null;
-  onOpen: ((send: (frame: object) => void) => void) | null = null;
+  onOpen: ((send: (frame: ClientFrame) => void) => void) | null = null;
 
   constructor(private readonly sessionLost: () => void) {}
 
@@ -111,7 +109,7 @@ export class Live {
   }
 
   private sendFilter(ws: WebSocket): void {
-    ws.send(JSON.stringify({ type: 'subscribe', ...(this.filter ?? {}) }));
+    send(ws, { type: 'subscribe', ...(this.filter ?? {}) });
   }
 
   /** the browser says the network is back: retry now instead of waiting out the backoff */
@@ -139,14 +137,14 @@ export class Live {
     ws.onopen = () => {
       if (this.filter) this.sendFilter(ws);
       this.onOpen?.((f) => {
-        if (ws === this.ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+        if (ws === this.ws && ws.readyState === WebSocket.OPEN) send(ws, f);
       });
       this.lastPong = Date.now();
       if (this.heartbeat) clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => {
         if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
         if (Date.now() - this.lastPong > HEARTBEAT_DEAD_MS) ws.close();
-        else ws.send(JSON.stringify({ type: 'ping' }));
+        else send(ws, { type: 'ping' });
       }, HEARTBEAT_EVERY_MS);
     };
     ws.onmessage = (ev) => {

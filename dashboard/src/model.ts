@@ -5,7 +5,7 @@
  * as an argument.
  */
 import type { Quantity, Topology, Site, Room, Transformer, Line } from '../../contract/index.ts';
-import type { LiveReading, ServerFrame } from '../../server/index.ts';
+import type { LiveReading, ServerFrame } from '../../contract/frames.ts';
 import { t, type MsgKey } from './i18n.ts';
 
 export type { Quantity, Topology, Site, Room, Transformer, Line, LiveReading, ServerFrame };

@@ -9,47 +9,11 @@
  * service, globally and without gaps, before an entry is appended; appending
  * an entry whose seq is already stored is a no-op (a retried batch).
  */
-import type { AlarmTransition, JsonObject, Severity } from '../rules/index.ts';
+import type { EscalationEntry, JournalEntry, JournalEntryKind, RulesEntry, TransitionEntry } from '../../contract/index.ts';
+import type { JsonObject, Severity } from '../rules/index.ts';
 
-/** An alarm transition as journaled: the FSM's value plus its sequence number. */
-export type TransitionEntry = AlarmTransition & { kind: 'transition'; seq: number };
-
-/** An unacknowledged alarm sent to the escalation webhook, once per annunciation. */
-export interface EscalationEntry {
-  kind: 'escalation';
-  seq: number;
-  /** epoch ms when the escalation finished (delivered, or given up) */
-  at: number;
-  alarmId: string;
-  ruleId: string;
-  source: string;
-  severity: Severity;
-  /** epoch ms the annunciation began (the alarm's `since`): identifies it */
-  since: number;
-  /** the webhook, without credentials in its query or user info */
-  target: string;
-  attempts: number;
-  delivered: boolean;
-  /** HTTP status of the last attempt, when one answered */
-  status?: number;
-  error?: string;
-}
-
-/** An admin's change of the rules, applied without a restart. */
-export interface RulesEntry {
-  kind: 'rules';
-  seq: number;
-  at: number;
-  by: string;
-  /** the rule changed; '' when the whole document was replaced */
-  ruleId: string;
-  /** the rules document after the change (the YAML's data) */
-  document: JsonObject;
-  comment?: string;
-}
-
-export type JournalEntry = TransitionEntry | EscalationEntry | RulesEntry;
-export type JournalEntryKind = JournalEntry['kind'];
+// the entries are what the browser reads as an alarm's history: declared in contract/frames.ts
+export type { EscalationEntry, JournalEntry, JournalEntryKind, RulesEntry, TransitionEntry };
 
 export interface JournalQuery {
   kind?: JournalEntryKind;

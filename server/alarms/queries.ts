@@ -5,7 +5,7 @@
  * alarm's history, alarm-health figures, and the set a WebSocket client
  * asks for on (re)connection. It reads the service's state and changes none.
  */
-import type { DevicePlace } from '../../contract/index.ts';
+import type { AlarmListAnswer, DevicePlace } from '../../contract/index.ts';
 import { alarmHealth, severityName, type AgentPlace, type Alarm, type AlarmHealth, type AlarmState, type AlarmTransition, type Rule } from '../rules/index.ts';
 import type { AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
@@ -75,7 +75,7 @@ export class AlarmQueries {
     return sortAlarms(out);
   }
 
-  list(f: AlarmFilter = {}): { seq: number; total: number; alarms: AlarmView[] } {
+  list(f: AlarmFilter = {}): AlarmListAnswer {
     const states = f.state === 'all' ? null : f.state ? new Set(f.state) : null;
     const out: AlarmView[] = [];
     for (const a of this.s.alarms.values()) {

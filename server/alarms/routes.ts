@@ -9,6 +9,7 @@
  * a path percent-encoded (encodeURIComponent).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AlarmAnswer, AlarmHistoryAnswer, AlarmListAnswer } from '../../contract/index.ts';
 import { ALARM_STATES, SEVERITY_NAMES, alarmHealth, type AlarmState, type AlarmTransition, type Severity } from '../rules/index.ts';
 import { GridwatchError } from '../errors.ts';
 import { siteVisible, sitesOf } from '../scope.ts';
@@ -171,12 +172,12 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
         },
       },
     },
-    async (req) => {
+    async (req): Promise<AlarmListAnswer> => {
       return svc.list(alarmFilterOf(req.query, req.session));
     },
   );
 
-  app.get<{ Params: { alarmId: string } }>('/api/alarms/:alarmId', { config: { minRole: 'viewer' }, schema: { params: alarmParams } }, async (req) => {
+  app.get<{ Params: { alarmId: string } }>('/api/alarms/:alarmId', { config: { minRole: 'viewer' }, schema: { params: alarmParams } }, async (req): Promise<AlarmAnswer> => {
     visibleAlarm(req, req.params.alarmId);
     return { seq: svc.lastSeq, alarm: svc.get(req.params.alarmId) };
   });
@@ -190,7 +191,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
         querystring: { type: 'object', additionalProperties: false, properties: { from: TIME, to: TIME, limit: { type: 'integer', minimum: 1, maximum: 100_000 } } },
       },
     },
-    async (req) => {
+    async (req): Promise<AlarmHistoryAnswer> => {
       visibleAlarm(req, req.params.alarmId);
       const q: { from?: number; to?: number; limit?: number } = {};
       const from = time(req.query.from, 'from');
@@ -220,7 +221,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
           if (req.body === undefined || req.body === null) req.body = {} as B;
         },
       },
-      async (req) => {
+      async (req): Promise<AlarmAnswer> => {
         visibleAlarm(req, req.params.alarmId);
         const alarm = svc.act(req.params.alarmId, req.session!.username, toAction((req.body ?? {}) as B, svc.now()));
         return { seq: svc.lastSeq, alarm };

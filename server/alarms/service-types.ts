@@ -4,12 +4,12 @@
  * operator actions); service.ts re-exports them.
  */
 import type { Logger } from 'pino';
-import type { DevicePlace, Topology } from '../../contract/index.ts';
-import type { Alarm, AlarmState, AlarmTransition, RuleIssue, Severity, SeverityName } from '../rules/index.ts';
+import type { AlarmFrame, AlarmsSnapshotFrame, AlarmView, DevicePlace, Topology } from '../../contract/index.ts';
+import type { AlarmState, RuleIssue, Severity, SeverityName } from '../rules/index.ts';
 import type { StoredReading } from '../store/types.ts';
 import type { AlarmPlace, AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
-import type { AlarmJournal, EscalationEntry, JournalEntry, RulesEntry } from './journal.ts';
+import type { AlarmJournal } from './journal.ts';
 
 // ---------------------------------------------------------------- options and ports
 
@@ -66,37 +66,8 @@ export interface AlarmServiceDeps {
 
 // ---------------------------------------------------------------- what the API and the push show
 
-/** An alarm as the API and the WebSocket show it: the FSM's alarm plus where it is and who took it. */
-export interface AlarmView extends Alarm {
-  severityName: SeverityName;
-  ruleName: string | null;
-  /** '' where unknown / not applicable */
-  site: string;
-  room: string;
-  transformer: string;
-  line: string;
-  /** the acknowledgement of the current annunciation */
-  acknowledged: { by: string; at: number; comment?: string } | null;
-  /** when the current annunciation was escalated to the webhook */
-  escalatedAt: number | null;
-}
-
-/** Alarm frames as the service hands them to the hub; on the wire each also carries the client's `prevSeq` (LiveHub.pushAlarm). */
-export type AlarmFrame =
-  | { type: 'alarm'; seq: number; transition: AlarmTransition; alarm: AlarmView }
-  | { type: 'alarm_escalation'; seq: number; escalation: EscalationEntry }
-  | { type: 'alarm_rules'; seq: number; change: Omit<RulesEntry, 'document'> };
-
-/** Reply to a client's `{ type: 'alarms', since? }`. */
-export interface AlarmsSnapshotFrame {
-  type: 'alarms';
-  /** every transition up to this seq is reflected in `alarms`; apply pushed frames with a larger seq */
-  seq: number;
-  /** the current set: every alarm not in state normal */
-  alarms: AlarmView[];
-  /** the journal entries after the client's `since`, when still held in memory; null otherwise */
-  missed: JournalEntry[] | null;
-}
+// what the API and the WebSocket show is what the browser reads: declared in contract/frames.ts
+export type { AlarmFrame, AlarmsSnapshotFrame, AlarmView };
 
 export interface AlarmFilter {
   /** states to include; absent → every state but normal; 'all' → every alarm */

@@ -33,87 +33,10 @@
  */
 import type { AlarmOpError } from './errors.ts';
 import { RULE_ID_PATTERN, type Severity } from './schema.ts';
+import { ALARM_STATES, TRANSITION_REASONS, type Alarm, type AlarmState, type AlarmTransition, type JsonObject, type JsonValue, type TransitionReason } from '../../contract/index.ts';
 
-export const ALARM_STATES = ['normal', 'unack_active', 'ack_active', 'unack_rtn', 'shelved', 'suppressed', 'out_of_service'] as const;
-export type AlarmState = (typeof ALARM_STATES)[number];
-
-/** What caused a transition. */
-export const TRANSITION_REASONS = [
-  'raise', // condition became active (or active again)
-  'level', // active condition changed level/severity without a new annunciation
-  'clear', // condition gone
-  'acknowledge',
-  'shelve',
-  'unshelve',
-  'shelve_expired',
-  'suppress',
-  'unsuppress',
-  'remove_from_service',
-  'return_to_service',
-  'comment',
-] as const;
-export type TransitionReason = (typeof TRANSITION_REASONS)[number];
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
-export type JsonObject = { [k: string]: JsonValue };
-
-/**
- * One transition: what the journal appends and the WebSocket pushes.
- * `from === to` happens for events that change what is hidden behind the
- * displayed state (a raise while shelved, a comment, a level change); they
- * are journaled like the rest.
- */
-export interface AlarmTransition {
-  alarmId: string;
-  ruleId: string;
-  source: string;
-  from: AlarmState;
-  to: AlarmState;
-  reason: TransitionReason;
-  /** epoch ms when the transition happened (the decision time passed in as `at`) */
-  at: number;
-  /** operator who caused it; absent for transitions the system made */
-  by?: string;
-  /** operator comment, or the reason text of a shelve / suppression / removal from service */
-  comment?: string;
-  /** the alarm's severity after the transition */
-  severity: Severity;
-  /** the process condition after the transition */
-  active: boolean;
-  /** raise / level: the rule level (hi, hihi, dark, …) */
-  level?: string;
-  /** raise / level: human-readable description */
-  message?: string;
-  /** raise / level: structured detail (an outage's affected lines and meters) */
-  detail?: JsonObject;
-  /** shelve: epoch ms when the shelve expires */
-  until?: number;
-  /** assigned by the journal when it stores the transition; the FSM leaves it unset */
-  seq?: number;
-}
-
-/** The current state of one alarm; plain JSON, derived entirely from its transitions. */
-export interface Alarm {
-  alarmId: string;
-  ruleId: string;
-  source: string;
-  state: AlarmState;
-  /** the process condition, tracked also while hidden */
-  active: boolean;
-  /** epoch ms the condition last became active; null while inactive */
-  activeSince: number | null;
-  severity: Severity;
-  level: string | null;
-  message: string | null;
-  detail: JsonObject | null;
-  /** epoch ms the alarm entered its displayed state */
-  since: number;
-  /** epoch ms of the last transition */
-  updatedAt: number;
-  shelf: { by: string; reason: string; at: number; until: number } | null;
-  suppression: { reason: string; at: number } | null;
-  outOfService: { by: string; reason: string; at: number } | null;
-}
+// the states, reasons, transition and alarm values are what the browser reads too: declared in contract/frames.ts
+export { ALARM_STATES, TRANSITION_REASONS, type Alarm, type AlarmState, type AlarmTransition, type JsonObject, type JsonValue, type TransitionReason };
 
 /** Operations. Every one names its alarm; `raise`, `suppress` and `remove_from_service` may create it. */
 export type AlarmOp =

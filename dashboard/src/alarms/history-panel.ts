@@ -1,7 +1,7 @@
 /** The side panel of one alarm: its state and place, and every journal entry (who, when, why), newest first. */
 import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
-import { isCall, type AlarmEvent, type AlarmView } from './store.ts';
+import { isCall, type AlarmView, type JournalEntry } from './store.ts';
 import { reasonText, sevText, stateText, timeText } from './text.ts';
 
 const title = () => el('h3', {}, t('a_p_title'));
@@ -14,7 +14,7 @@ export function historyFailed(message: string): Node[] {
   return [title(), el('p', { class: 'error' }, message)];
 }
 
-export function historyPanel(o: { id: string; alarm: AlarmView | null; events: readonly AlarmEvent[]; sourceName(a: AlarmView): string; onClose(): void }): Array<Node | string> {
+export function historyPanel(o: { id: string; alarm: AlarmView | null; events: readonly JournalEntry[]; sourceName(a: AlarmView): string; onClose(): void }): Array<Node | string> {
   const { id, alarm: a } = o;
   const close = el('button', { type: 'button', class: 'act', 'data-act': 'close' }, '×');
   close.addEventListener('click', o.onClose);
@@ -31,19 +31,23 @@ export function historyPanel(o: { id: string; alarm: AlarmView | null; events: r
   const rows = o.events
     .slice()
     .reverse()
-    .map((e) =>
-      el(
+    .map((e) => {
+      // a transition says from what to what and why; an escalation only that it happened
+      const tr = e.kind === 'transition' ? e : null;
+      const by = e.kind === 'escalation' ? undefined : e.by;
+      const comment = e.kind === 'escalation' ? undefined : e.comment;
+      return el(
         'li',
-        { 'data-reason': e.reason ?? e.kind ?? '' },
+        { 'data-reason': tr?.reason ?? e.kind },
         el('time', {}, timeText(e.at)),
         ' ',
-        el('b', {}, e.to ? stateText(e.to) : (e.kind ?? '')),
-        e.reason ? el('span', { class: 'muted' }, ` (${reasonText(e.reason)})`) : '',
-        e.by ? ` · ${e.by}` : '',
-        e.comment ? ` · “${e.comment}”` : '',
-        e.until ? ` · ${t('a_p_until', { until: timeText(e.until) })}` : '',
-      ),
-    );
+        el('b', {}, tr ? stateText(tr.to) : e.kind),
+        tr ? el('span', { class: 'muted' }, ` (${reasonText(tr.reason)})`) : '',
+        by ? ` · ${by}` : '',
+        comment ? ` · “${comment}”` : '',
+        tr?.until ? ` · ${t('a_p_until', { until: timeText(tr.until) })}` : '',
+      );
+    });
   return [
     el('div', { class: 'side-head' }, title(), close),
     head,

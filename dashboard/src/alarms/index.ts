@@ -9,7 +9,7 @@
  *   actions.ts  the operator's action form under a row
  *   history-panel.ts  one alarm's journal in the side panel
  */
-export { AlarmStore, alarmApi, alarmStore, isCall, sortAlarms, titleCount, type AlarmEvent, type AlarmState, type AlarmView } from './store.ts';
+export { AlarmStore, alarmApi, alarmStore, isCall, sortAlarms, titleCount, type AlarmState, type AlarmView, type JournalEntry } from './store.ts';
 export { sevText, stateText } from './text.ts';
 export { callMeta, setSiteNames, type CallMeta } from './calls.ts';
 export { alarmSummarySlot, roomAlarmBadge, roomAlarmSlot } from './chips.ts';

@@ -8,43 +8,10 @@
  * A one-key call is an alarm of rule `call` whose source is the site.
  * Also the REST calls of the alarm API and the title-bar count.
  */
+import type { AlarmAnswer, AlarmHistoryAnswer, AlarmListAnswer, AlarmState, AlarmView, AlarmsSnapshotFrame, ClientFrame, PushedAlarmFrame } from '../../../contract/frames.ts';
 import { api } from '../api.ts';
 
-export type AlarmState = 'normal' | 'unack_active' | 'ack_active' | 'unack_rtn' | 'shelved' | 'suppressed' | 'out_of_service';
-export interface AlarmView {
-  alarmId: string;
-  ruleId: string;
-  source: string;
-  state: AlarmState;
-  active: boolean;
-  activeSince: number | null;
-  severity: 1 | 2 | 3 | 4;
-  severityName: string;
-  level: string | null;
-  message: string | null;
-  detail: Record<string, unknown> | null;
-  since: number;
-  updatedAt: number;
-  shelf: { by: string; reason: string; at: number; until: number } | null;
-  ruleName: string | null;
-  site: string;
-  room: string;
-  transformer: string;
-  line: string;
-  acknowledged: { by: string; at: number; comment?: string } | null;
-  outOfService?: { by: string; reason: string; at: number } | null;
-}
-export interface AlarmEvent {
-  seq?: number;
-  kind?: string;
-  at: number;
-  from?: AlarmState;
-  to?: AlarmState;
-  reason?: string;
-  by?: string;
-  comment?: string;
-  until?: number;
-}
+export type { AlarmState, AlarmView, JournalEntry } from '../../../contract/frames.ts';
 
 export const ACTIVE_STATES: ReadonlySet<AlarmState> = new Set(['unack_active', 'ack_active', 'unack_rtn']);
 export const unacked = (a: AlarmView) => a.state === 'unack_active' || a.state === 'unack_rtn';
@@ -59,7 +26,7 @@ export function sortAlarms(list: AlarmView[]): AlarmView[] {
 
 // ---------------------------------------------------------------- the store
 
-type Sender = (frame: object) => void;
+type Sender = (frame: ClientFrame) => void;
 
 /**
  * Whether frames were missed before this one. The server stamps each copy
@@ -68,9 +35,8 @@ type Sender = (frame: object) => void;
  * jump over other sites' frames without having missed any. Without
  * `prevSeq` (an older server) every seq is sent, so a jump is a gap.
  */
-function missedBefore(f: Record<string, unknown>, applied: number): boolean {
-  const seq = f.seq as number;
-  const prev = typeof f.prevSeq === 'number' ? f.prevSeq : seq - 1;
+function missedBefore(f: PushedAlarmFrame, applied: number): boolean {
+  const prev = typeof f.prevSeq === 'number' ? f.prevSeq : f.seq - 1;
   return prev > applied;
 }
 
@@ -99,18 +65,18 @@ export class AlarmStore {
   }
 
   /** Handles an alarm frame; false for frames that are not about alarms. */
-  frame(f: { type: string } & Record<string, unknown>): boolean {
+  frame(frame: { type: string }): boolean {
+    const f = frame as PushedAlarmFrame | AlarmsSnapshotFrame;
     if (f.type === 'alarms') {
-      const seq = f.seq as number;
       this.alarms.clear();
-      for (const a of f.alarms as AlarmView[]) this.alarms.set(a.alarmId, a);
-      this.seq = seq;
+      for (const a of f.alarms) this.alarms.set(a.alarmId, a);
+      this.seq = f.seq;
       this.synced = true;
       this.changed(false);
       return true;
     }
     if (f.type === 'alarm') {
-      const seq = f.seq as number;
+      const seq = f.seq;
       if (!this.synced || seq <= this.seq) return true; // the pending set already holds it
       if (missedBefore(f, this.seq)) {
         // a gap: take the whole set again rather than show a wrong one
@@ -119,14 +85,14 @@ export class AlarmStore {
         return true;
       }
       this.seq = seq;
-      const a = f.alarm as AlarmView;
+      const a = f.alarm;
       if (a.state === 'normal') this.alarms.delete(a.alarmId);
       else this.alarms.set(a.alarmId, a);
       this.changed(true);
       return true;
     }
     if (f.type === 'alarm_escalation' || f.type === 'alarm_rules') {
-      const seq = f.seq as number;
+      const seq = f.seq;
       if (!this.synced || seq <= this.seq) return true;
       if (!missedBefore(f, this.seq)) this.seq = seq;
       else {
@@ -217,12 +183,12 @@ export const alarmStore = new AlarmStore();
 
 export const enc = encodeURIComponent;
 const post = (id: string, op: string, body: object) =>
-  api<{ seq: number; alarm: AlarmView }>(`alarms/${enc(id)}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  api<AlarmAnswer>(`alarms/${enc(id)}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 export const alarmApi = {
-  list: (q = '') => api<{ seq: number; total: number; alarms: AlarmView[] }>(`alarms${q}`),
-  get: (id: string) => api<{ seq: number; alarm: AlarmView }>(`alarms/${enc(id)}`),
-  history: (id: string) => api<{ alarmId: string; events: AlarmEvent[] }>(`alarms/${enc(id)}/history?limit=200`),
+  list: (q = '') => api<AlarmListAnswer>(`alarms${q}`),
+  get: (id: string) => api<AlarmAnswer>(`alarms/${enc(id)}`),
+  history: (id: string) => api<AlarmHistoryAnswer>(`alarms/${enc(id)}/history?limit=200`),
   acknowledge: (id: string, comment: string) => post(id, 'acknowledge', comment ? { comment } : {}),
   shelve: (id: string, reason: string, forS: number) => post(id, 'shelve', { reason, forS }),
   unshelve: (id: string) => post(id, 'unshelve', {}),
