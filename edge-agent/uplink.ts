@@ -223,10 +223,14 @@ export class ReadingsUplink {
     this.interval = setInterval(() => this.flush(), this.o.publishIntervalMs);
   }
 
-  /** Called after readings were appended to the spool: sends at once when enough wait. */
+  /**
+   * Called after readings were appended to the spool: sends at once when
+   * enough wait, and for the first readings of this run (start-up to the
+   * first publish should not wait for the publish interval).
+   */
   notify(): void {
     if (this.stopping || this.immediate || !this.connected) return;
-    if (this.spool.nextSeq - this.cursor >= this.o.flushAt) {
+    if (this.spool.nextSeq - this.cursor >= this.o.flushAt || (this.s.messages === 0 && this.inflight === 0)) {
       this.immediate = setImmediate(() => {
         this.immediate = null;
         this.flush();

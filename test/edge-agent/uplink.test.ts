@@ -124,6 +124,24 @@ describe('uplink store and forward', () => {
     expect(up.stats().connects).toBe(2);
   });
 
+  it('sends the first readings of a run at once, not at the next publish interval', async () => {
+    const site = `s-${uid}`;
+    const agent = `a8-${uid}`;
+    const server = await fakeServer(site, agent);
+    cleanups.push(() => server.close());
+    const spool = new MemorySpool({ initialSeq: 0 });
+    spool.open();
+    // an interval far longer than the wait below: only the first-readings rule can send them in time
+    const up = new ReadingsUplink({ agent, site, mqtt: mqttConfig(broker.url), publishIntervalMs: 300_000, spool, log: testLog });
+    cleanups.push(() => up.stop());
+    up.start();
+    await waitFor('connected', () => up.stats().connected);
+    spool.append({ device: 'm1', ts: Date.now(), v: { ua: 230 }, q: 'good' });
+    up.notify();
+    await waitFor('the first reading on the broker', () => server.got.length === 1, 30_000);
+    expect(up.stats().published).toBe(1);
+  });
+
   it('readings the broker took while no server listened are sent again, late, when a server announces online', async () => {
     const site = `s-${uid}`;
     const agent = `a1-${uid}`;
