@@ -1,6 +1,6 @@
 /** The outage pool's REST calls (docs/outages.md). */
 import { api, ApiError } from '../api.ts';
-import type { Finding, ImportAnswer, OutageDetail, OutageSummary, Plan, PlanDetail, PlanInput, Ticket } from './types.ts';
+import type { CustomerRow, Finding, ImportAnswer, OutageDetail, OutageSummary, Plan, PlanDetail, PlanInput, Ticket, TimelineEntry } from './types.ts';
 
 const json = (method: string, body?: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
 const qs = (q: Record<string, string | undefined>) => {
@@ -21,16 +21,43 @@ export async function listOutages(view: 'now' | 'history', site?: string): Promi
   return listOf<OutageSummary>(await api<unknown>(`outages${qs({ view, site })}`), 'outages');
 }
 
-export function getOutage(id: string): Promise<OutageDetail> {
-  return api<OutageDetail>(`outages/${encodeURIComponent(id)}`);
+type Raw = Record<string, unknown>;
+const objects = <T>(v: unknown): T[] => (Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as T[]) : []);
+/** the first of `keys` that holds a list of objects */
+const firstList = <T>(o: Raw, keys: string[]): T[] => {
+  for (const k of keys) if (objects(o[k]).length) return objects<T>(o[k]);
+  return [];
+};
+/** journal entries as `{ at, what, by }` whatever they were called */
+const timelineOf = (o: Raw): TimelineEntry[] =>
+  firstList<Raw>(o, ['timeline', 'journal', 'history']).map((e) => ({ at: Number(e.at ?? e.ts ?? 0), what: String(e.what ?? e.event ?? e.reason ?? ''), ...(e.by ?? e.actor ? { by: String(e.by ?? e.actor) } : {}) }));
+
+/** The customers of a detail: a list under any of the names a detail may use; the count stays a number. */
+function detailParts(o: Raw): { rows: CustomerRow[]; customers: number } {
+  const rows = firstList<CustomerRow>(o, ['affected', 'customerRows', 'customerList', 'customers']);
+  return { rows, customers: typeof o.customers === 'number' ? o.customers : rows.length };
+}
+
+export async function getOutage(id: string): Promise<OutageDetail> {
+  const o = await api<Raw>(`outages/${encodeURIComponent(id)}`);
+  const base = (o.outage && typeof o.outage === 'object' ? { ...(o.outage as Raw), ...o } : o) as Raw;
+  return {
+    ...(base as unknown as OutageSummary),
+    ...detailParts(base),
+    findingList: firstList<Finding>(base, ['findingList', 'findings']),
+    ticketList: firstList<Ticket>(base, ['ticketList', 'tickets']),
+    timeline: timelineOf(base),
+  };
 }
 
 export async function listPlans(view: 'upcoming' | 'active' | 'history', site?: string): Promise<Plan[]> {
   return listOf<Plan>(await api<unknown>(`plans${qs({ view, site })}`), 'plans');
 }
 
-export function getPlan(id: string): Promise<PlanDetail> {
-  return api<PlanDetail>(`plans/${encodeURIComponent(id)}`);
+export async function getPlan(id: string): Promise<PlanDetail> {
+  const o = await api<Raw>(`plans/${encodeURIComponent(id)}`);
+  const base = (o.plan && typeof o.plan === 'object' ? { ...(o.plan as Raw), ...o } : o) as Raw;
+  return { ...(base as unknown as Plan), ...detailParts(base), timeline: timelineOf(base) };
 }
 
 export function createPlan(p: PlanInput): Promise<Plan> {

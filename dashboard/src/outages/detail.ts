@@ -8,9 +8,9 @@ import type { Role } from '../api.ts';
 import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { cancelPlan, confirmPlan, getOutage, getPlan } from './api.ts';
-import { customerHoursAt, durationMs, hoursText, isLate, planActions, summarize, type Names } from './model.ts';
+import { customerHoursAt, durationMs, hoursText, isLate, planActions, scopeText, summarize, type Names } from './model.ts';
 import { customersTable, findingsTable, panel, ticketsTable, timelineList } from './parts.ts';
-import { causeText, durationText, scopeText, kindText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
+import { causeText, durationText, planScopeText, kindText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
 import type { OutageDetail, PlanDetail } from './types.ts';
 
 export interface DetailPart {
@@ -19,6 +19,10 @@ export interface DetailPart {
   tick(now: number): void;
 }
 
+const nameOf = (p: PlanDetail, id: string): string => {
+  const c = p.rows.find((x) => x.id === id);
+  return c ? `${c.name} (${id})` : id;
+};
 const back = () => el('a', { class: 'back', href: '#/outages' }, t('o_back'));
 const kv = (k: string, v: Node | string, attrs: Record<string, string> = {}) => el('div', { class: 'kv', ...attrs }, el('span', { class: 'k' }, k), el('span', { class: 'v' }, v));
 
@@ -45,8 +49,7 @@ export function outageDetail(id: string, names: Names, now: () => number): Detai
       } catch (e) {
         return failed(root, e);
       }
-      const notices = o.notices ?? [];
-      const nt = noticeText(o.noticeSummary ?? summarize(notices));
+      const nt = noticeText(o.noticeSummary ?? summarize(o.rows.flatMap((c) => c.notices ?? [])));
       paintClock(now());
       const head = el(
         'div',
@@ -69,10 +72,10 @@ export function outageDetail(id: string, names: Names, now: () => number): Detai
       root.replaceChildren(
         back(),
         head,
-        panel('o_affected', customersTable(o.affected ?? [], notices), undefined, 'customers'),
-        panel('o_tab_findings', findingsTable(o.findingsList ?? []), undefined, 'findings'),
-        panel('o_tickets', ticketsTable(o.ticketsList ?? []), undefined, 'tickets'),
-        panel('o_timeline', timelineList(o.timeline ?? []), undefined, 'timeline'),
+        panel('o_affected', customersTable(o.rows), undefined, 'customers'),
+        panel('o_tab_findings', findingsTable(o.findingList), undefined, 'findings'),
+        panel('o_tickets', ticketsTable(o.ticketList), undefined, 'tickets'),
+        panel('o_timeline', timelineList(o.timeline), undefined, 'timeline'),
       );
     },
     tick: paintClock,
@@ -102,15 +105,14 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
         return failed(root, e);
       }
       root.dataset.state = p.state;
-      const notices = p.notices ?? [];
-      const nt = noticeText(p.noticeSummary ?? summarize(notices));
+      const nt = noticeText(p.noticeSummary ?? summarize(p.rows.flatMap((c) => c.notices ?? [])));
       if (p.state !== shownState) paintActions(p);
       headBox.replaceChildren(
-        el('h2', {}, `${t('o_plan')} · ${scopeText(p.scope, names)}`, ' ', el('span', { class: `pst pst-${p.state}` }, planStateText(p.state)), p.late ? el('span', { class: 'badge b-late' }, t('o_late')) : ''),
+        el('h2', {}, `${t('o_plan')} · ${planScopeText(p.scope, names)}`, ' ', el('span', { class: `pst pst-${p.state}` }, planStateText(p.state)), p.late ? el('span', { class: 'badge b-late' }, t('o_late')) : ''),
         el(
           'div',
           { class: 'kvs' },
-          kv(t('o_scopeKind'), kindText(p.scope.kind)),
+          kv(t('o_scopeKind'), [...new Set(p.scope.map((e) => kindText(e.kind)))].join(t('o_listSep'))),
           kv(t('o_window'), windowText(p.start, p.end)),
           kv(t('o_duration'), durationText(p.end - p.start)),
           kv(t('o_reason'), p.reason),
@@ -121,21 +123,23 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
           ...(p.confirmedBy ? [kv(t('o_confirmedBy'), p.confirmedBy)] : []),
         ),
         p.state === 'draft' && (p.late ?? isLate(p.start, now())) ? el('p', { class: 'warn' }, t('o_lateWarn', { d: 7 })) : '',
+        ...(p.warnings ?? []).map((w) => el('p', { class: 'warn' }, w)),
+        p.cancelReason ? el('p', { class: 'muted' }, `${t('o_cancelReasonShown')}${p.cancelReason}`) : '',
         actions,
       );
       diffBox.replaceChildren(
-        p.diff && (p.diff.added.length || p.diff.removed.length)
+        p.pendingChange && (p.pendingChange.added.length || p.pendingChange.removed.length)
           ? el(
               'div',
               { class: 'panel diff', role: 'alert' },
               el('h3', {}, t('o_diffTitle')),
-              ...p.diff.added.map((c) => el('div', { class: 'added' }, `+ ${t('o_added')} ${c.name} (${c.account ?? c.id})`)),
-              ...p.diff.removed.map((c) => el('div', { class: 'removed' }, `− ${t('o_removed')} ${c.name} (${c.account ?? c.id})`)),
+              ...p.pendingChange.added.map((c) => el('div', { class: 'added' }, `+ ${t('o_added')} ${nameOf(p, c)}`)),
+              ...p.pendingChange.removed.map((c) => el('div', { class: 'removed' }, `− ${t('o_removed')} ${c}`)),
             )
           : '',
       );
-      customersBox.replaceChildren(panel('o_affected', customersTable(p.affected ?? [], notices), undefined, 'customers'));
-      timelineBox.replaceChildren(panel('o_timeline', timelineList(p.timeline ?? []), undefined, 'timeline'));
+      customersBox.replaceChildren(panel('o_affected', customersTable(p.rows), undefined, 'customers'));
+      timelineBox.replaceChildren(panel('o_timeline', timelineList(p.timeline), undefined, 'timeline'));
       if (!root.contains(headBox)) root.replaceChildren(back(), headBox, diffBox, customersBox, timelineBox);
     },
     tick: () => undefined,
@@ -158,7 +162,8 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
     shownState = p.state;
     const can = planActions(p, role);
     actions.replaceChildren();
-    if (p.state === 'draft') {
+    // a confirmed plan whose list a reload changed is confirmed again like a draft
+    if (p.state === 'draft' || p.pendingChange) {
       actions.append(el('p', { class: 'hint' }, t('o_confirmHint')));
       if (can.confirm) {
         const b = el('button', { type: 'button', class: 'act primary confirm' }, t('o_confirm'));

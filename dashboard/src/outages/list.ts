@@ -6,8 +6,8 @@
 import { el, setText } from '../dom.ts';
 import { locale, t, type MsgKey } from '../i18n.ts';
 import { listOutages, listPlans } from './api.ts';
-import { customerHoursAt, durationMs, hoursText, siteMatches, sortOutages, sortPlans, type Names, type Tab } from './model.ts';
-import { causeText, durationText, scopeText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
+import { customerHoursAt, durationMs, hoursText, planInSite, scopeText, siteMatches, sortOutages, sortPlans, type Names, type Tab } from './model.ts';
+import { causeText, durationText, planScopeText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
 import type { OutageSummary, Plan } from './types.ts';
 
 export interface PoolList {
@@ -52,7 +52,7 @@ function planTable(list: readonly Plan[], names: Names): HTMLElement {
     return el(
       'tr',
       { class: `prow ps-${p.state}`, 'data-plan': p.id },
-      el('td', { class: 'scope' }, el('a', { href: `#/outages/plan/${encodeURIComponent(p.id)}` }, scopeText(p.scope, names))),
+      el('td', { class: 'scope' }, el('a', { href: `#/outages/plan/${encodeURIComponent(p.id)}` }, planScopeText(p.scope, names))),
       el('td', { class: 'time' }, windowText(p.start, p.end)),
       el('td', {}, p.reason),
       el('td', { class: 'mono' }, p.workOrder ?? ''),
@@ -83,17 +83,17 @@ export function poolList(tab: Tab, site: string, names: Names, now: () => number
         const parts: HTMLElement[] = [];
         if (tab === 'now') {
           const [outages, active] = await Promise.all([listOutages('now', site || undefined), listPlans('active', site || undefined)]);
-          const os = sortOutages(outages.filter((o) => siteMatches(o.scope, site)));
+          const os = sortOutages(outages.filter((o) => o.state !== 'merged' && siteMatches(o.scope, site)));
           parts.push(section('o_outagesTitle', os.length ? outageTable(os, names, at, live) : null, 'o_noOutages'));
-          const ps = sortPlans(active.filter((p) => siteMatches(p.scope, site)));
+          const ps = sortPlans(active.filter((p) => planInSite(p, site)));
           if (ps.length) parts.push(section('o_activePlans', planTable(ps, names), 'o_noPlans'));
         } else if (tab === 'upcoming') {
-          const plans = sortPlans((await listPlans('upcoming', site || undefined)).filter((p) => siteMatches(p.scope, site)));
+          const plans = sortPlans((await listPlans('upcoming', site || undefined)).filter((p) => planInSite(p, site)));
           parts.push(section('o_plansTitle', plans.length ? planTable(plans, names) : null, 'o_noPlans'));
         } else {
           const [outages, plans] = await Promise.all([listOutages('history', site || undefined), listPlans('history', site || undefined)]);
-          const os = sortOutages(outages.filter((o) => siteMatches(o.scope, site)));
-          const ps = sortPlans(plans.filter((p) => siteMatches(p.scope, site))).reverse();
+          const os = sortOutages(outages.filter((o) => o.state !== 'merged' && siteMatches(o.scope, site)));
+          const ps = sortPlans(plans.filter((p) => planInSite(p, site))).reverse();
           parts.push(section('o_outagesTitle', os.length ? outageTable(os, names, at, live) : null, 'o_noHistory'));
           parts.push(section('o_plansTitle', ps.length ? planTable(ps, names) : null, 'o_noPlanHistory'));
         }

@@ -4,7 +4,7 @@
  * (test/dashboard/outages-model.test.ts).
  */
 import type { Role } from '../api.ts';
-import type { AffectedCustomer, Notice, NoticeState, NoticeSummary, OutageScope, OutageSummary, Plan, PlanInput, PlanState } from './types.ts';
+import type { CustomerRow, Notice, NoticeState, NoticeSummary, OutageScope, OutageSummary, Plan, PlanInput, PlanScopeElement, PlanState } from './types.ts';
 
 export type Tab = 'now' | 'upcoming' | 'history';
 export const TABS: readonly Tab[] = ['now', 'upcoming', 'history'];
@@ -47,16 +47,31 @@ export interface Names {
   line(site: string, id: string): string;
 }
 
-/** "城东供电所 · 10kV 东一线" — the scope with the names of the topology (ids where a name is unknown); `sep` between several. */
-export function scopeText(s: OutageScope, n: Names, sep = ', '): string {
-  const parts = [n.site(s.site)];
-  const trs = s.transformers ?? (s.transformer ? [s.transformer] : []);
-  const lines = s.lines ?? (s.line ? [s.line] : []);
+/** "城东供电所 · 10kV 东一线" — a measured outage's scope with the names of the topology (ids where a name is unknown). */
+export function scopeText(s: OutageScope, n: Names): string {
+  const parts = s.site ? [n.site(s.site)] : [];
   if (s.feeder) parts.push(n.feeder(s.feeder));
-  if (s.kind === 'transformer' || (s.kind !== 'feeder' && trs.length)) if (trs.length) parts.push(trs.map((x) => n.transformer(s.site, x)).join(sep));
-  if (lines.length) parts.push(lines.map((x) => n.line(s.site, x)).join(sep));
+  if (s.transformer && s.kind !== 'feeder') parts.push(n.transformer(s.site, s.transformer));
+  if (s.line) parts.push(n.line(s.site, s.line));
   if (s.meter) parts.push(s.meter);
   return parts.join(' · ');
+}
+
+/** A plan's scope: its elements by name, grouped by site, `sep` between several. */
+export function planScopeText(scope: readonly PlanScopeElement[], n: Names, sep = ', '): string {
+  const bySite = new Map<string, string[]>();
+  const feeders: string[] = [];
+  for (const e of scope) {
+    if (e.kind === 'feeder') feeders.push(n.feeder(e.feeder));
+    else bySite.set(e.site, [...(bySite.get(e.site) ?? []), e.kind === 'transformer' ? n.transformer(e.site, e.transformer) : n.line(e.site, e.line)]);
+  }
+  const parts = [...(feeders.length ? [feeders.join(sep)] : []), ...[...bySite].map(([site, xs]) => `${n.site(site)} · ${xs.join(sep)}`)];
+  return parts.join(sep);
+}
+
+/** Whether a plan touches a station ('' = every station). */
+export function planInSite(p: Pick<Plan, 'sites' | 'scope'>, site: string): boolean {
+  return !site || (p.sites ?? []).includes(site) || p.scope.some((e) => e.kind !== 'feeder' && e.site === site);
 }
 
 /** Active first, then newest first. */
@@ -69,16 +84,16 @@ export function sortPlans<T extends { start: number }>(list: readonly T[]): T[] 
   return [...list].sort((a, b) => a.start - b.start);
 }
 
-export const siteMatches = (scope: OutageScope, site: string): boolean => !site || scope.site === site;
+export const siteMatches = (scope: OutageScope, site: string): boolean => !site || scope.site === site || scope.site === '';
 
 export function emptySummary(): NoticeSummary {
-  return { queued: 0, sent: 0, delivered: 0, failed: 0, read: 0 };
+  return { queued: 0, sending: 0, sent: 0, delivered: 0, failed: 0, read: 0 };
 }
 
 /** Counts notices by state. */
 export function summarize(notices: readonly Notice[]): NoticeSummary {
   const s = emptySummary();
-  for (const n of notices) if (n.state in s) s[n.state]++;
+  for (const n of notices) s[n.state] = (s[n.state] ?? 0) + 1;
   return s;
 }
 
@@ -92,48 +107,53 @@ export type NoticeStatus = 'none' | 'pending' | 'partial' | 'delivered' | 'faile
 export function noticeStatus(s: NoticeSummary | undefined): { status: NoticeStatus; total: number; done: number; failed: number } {
   if (!s) return { status: 'none', total: 0, done: 0, failed: 0 };
   const done = s.delivered + s.read;
-  const total = s.queued + s.sent + done + s.failed;
-  const status: NoticeStatus = total === 0 ? 'none' : s.queued + s.sent > 0 ? 'pending' : s.failed === 0 ? 'delivered' : done === 0 ? 'failed' : 'partial';
+  const waiting = s.queued + (s.sending ?? 0) + s.sent;
+  const total = waiting + done + s.failed;
+  const status: NoticeStatus = total === 0 ? 'none' : waiting > 0 ? 'pending' : s.failed === 0 ? 'delivered' : done === 0 ? 'failed' : 'partial';
   return { status, total, done, failed: s.failed };
 }
 
 /** How far a state has come: a customer's notice state is the best of its contacts'. */
-const RANK: Record<NoticeState, number> = { failed: 0, queued: 1, sent: 2, delivered: 3, read: 4 };
+const RANK: Record<NoticeState, number> = { failed: 0, queued: 1, sending: 2, sent: 3, delivered: 4, read: 5 };
 
 export interface CustomerDelivery {
-  customer: AffectedCustomer;
-  /** the best state among its contacts' notices; null = nothing sent to it */
+  customer: CustomerRow;
+  /** the best state among the notices to its contacts; null = nothing sent to it */
   state: NoticeState | null;
   notices: Notice[];
 }
 
 /**
  * Delivery per customer: every affected customer with the notices sent to
- * its contacts (matched by customer id, else by phone). Customers whose
- * notices all failed come first, then those still waiting, then the rest.
+ * its contacts (its own `notices`, or from `notices` matched by customer id,
+ * else by a contact's phone). Customers whose notices all failed come
+ * first, then those still waiting, then those not sent to, then the rest;
+ * important customers first within each.
  */
-export function deliveryByCustomer(affected: readonly AffectedCustomer[], notices: readonly Notice[]): CustomerDelivery[] {
+export function deliveryByCustomer(rows: readonly CustomerRow[], notices: readonly Notice[] = []): CustomerDelivery[] {
   const byCustomer = new Map<string, Notice[]>();
   const byPhone = new Map<string, Notice[]>();
   for (const n of notices) {
-    if (n.to.customer) byCustomer.set(n.to.customer, [...(byCustomer.get(n.to.customer) ?? []), n]);
-    else byPhone.set(n.to.phone, [...(byPhone.get(n.to.phone) ?? []), n]);
+    if (n.customer) byCustomer.set(n.customer, [...(byCustomer.get(n.customer) ?? []), n]);
+    else byPhone.set(n.phone, [...(byPhone.get(n.phone) ?? []), n]);
   }
-  const rows = affected.map((c) => {
-    const ns = [...(byCustomer.get(c.id) ?? []), ...(c.contacts ?? []).flatMap((k) => byPhone.get(k.phone) ?? [])];
+  const out = rows.map((c) => {
+    const contacts = Array.isArray(c.contacts) ? c.contacts : [];
+    const ns = [...(c.notices ?? []), ...(byCustomer.get(c.id) ?? []), ...contacts.flatMap((k) => (k.phone ? (byPhone.get(k.phone) ?? []) : []))];
     const state = ns.length ? ns.reduce<NoticeState>((best, n) => (RANK[n.state] > RANK[best] ? n.state : best), 'failed') : null;
     return { customer: c, state, notices: ns };
   });
-  const order = (s: NoticeState | null) => (s === 'failed' ? 0 : s === 'queued' || s === 'sent' ? 1 : s === null ? 2 : 3);
-  return rows.sort((a, b) => order(a.state) - order(b.state) || Number(!!b.customer.important) - Number(!!a.customer.important));
+  const order = (s: NoticeState | null) => (s === 'failed' ? 0 : s === 'queued' || s === 'sending' || s === 'sent' ? 1 : s === null ? 2 : 3);
+  return out.sort((a, b) => order(a.state) - order(b.state) || Number(!!b.customer.important) - Number(!!a.customer.important));
 }
 
 const OPEN_STATES: readonly PlanState[] = ['draft', 'confirmed', 'notified'];
 
 /** What the signed-in user may do with a plan: a viewer does nothing; confirming and cancelling are an operator's. */
-export function planActions(p: Pick<Plan, 'state'>, role: Role): { confirm: boolean; cancel: boolean; edit: boolean } {
+export function planActions(p: Pick<Plan, 'state' | 'pendingChange'>, role: Role): { confirm: boolean; cancel: boolean; edit: boolean } {
   const op = role === 'operator' || role === 'admin';
-  return { confirm: op && p.state === 'draft', cancel: op && OPEN_STATES.includes(p.state), edit: op && p.state === 'draft' };
+  // a confirmed plan whose list a topology reload changed waits for a new confirmation
+  return { confirm: op && (p.state === 'draft' || (!!p.pendingChange && OPEN_STATES.includes(p.state))), cancel: op && OPEN_STATES.includes(p.state), edit: op && p.state === 'draft' };
 }
 
 export interface PlanFormValues {
@@ -168,17 +188,13 @@ export function localInput(ms: number): string {
 export function planFromForm(v: PlanFormValues): { errors: PlanFormError[]; plan?: PlanInput } {
   const errors: PlanFormError[] = [];
   if (!v.site) errors.push('site');
-  const scope: OutageScope = { kind: v.kind, site: v.site };
-  if (v.kind === 'feeder') {
-    if (!v.feeder) errors.push('scope');
-    else scope.feeder = v.feeder;
-  } else if (v.kind === 'transformer') {
-    if (!v.transformers.length) errors.push('scope');
-    else scope.transformers = [...v.transformers];
-  } else {
-    if (!v.lines.length) errors.push('scope');
-    else scope.lines = [...v.lines];
-  }
+  const scope: PlanScopeElement[] =
+    v.kind === 'feeder'
+      ? v.feeder ? [{ kind: 'feeder', feeder: v.feeder }] : []
+      : v.kind === 'transformer'
+        ? v.transformers.map((transformer) => ({ kind: 'transformer' as const, site: v.site, transformer }))
+        : v.lines.map((line) => ({ kind: 'line' as const, site: v.site, line }));
+  if (v.site && !scope.length) errors.push('scope');
   const start = localTime(v.start);
   const end = localTime(v.end);
   if (Number.isNaN(start)) errors.push('start');
@@ -186,10 +202,7 @@ export function planFromForm(v: PlanFormValues): { errors: PlanFormError[]; plan
   if (!Number.isNaN(start) && !Number.isNaN(end) && end <= start) errors.push('window');
   if (!v.reason.trim()) errors.push('reason');
   if (errors.length) return { errors };
-  const plan: PlanInput = { scope, start, end, reason: v.reason.trim() };
-  if (v.workOrder.trim()) plan.workOrder = v.workOrder.trim();
-  if (v.crew.trim()) plan.crew = v.crew.trim();
-  return { errors, plan };
+  return { errors, plan: { scope, start, end, reason: v.reason.trim(), workOrder: v.workOrder.trim(), crew: v.crew.trim() } };
 }
 
 /** Notice lead below the configured minimum (default 7 days): allowed, but marked late. */

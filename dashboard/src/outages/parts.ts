@@ -3,7 +3,7 @@ import { el } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
 import { deliveryByCustomer } from './model.ts';
 import { categoryText, findingKindText, noticeStateText, timeText, verdictText } from './text.ts';
-import type { AffectedCustomer, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
+import type { CustomerRow, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
 
 const th = (k: MsgKey) => el('th', {}, t(k));
 
@@ -11,8 +11,13 @@ export function panel(title: MsgKey | string, body: HTMLElement, extra?: Node, k
   return el('section', { class: 'panel', 'data-part': key }, el('h3', {}, title.startsWith('o_') ? t(title as MsgKey) : title, extra ?? ''), body);
 }
 
+function contactCells(cs: CustomerRow['contacts']): Array<Node | string> {
+  if (typeof cs === 'number') return [t('o_nContacts', { n: cs })];
+  return (cs ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: 'mono' }, k.phone ?? t('o_noPhone'))));
+}
+
 /** Every affected customer, its contacts, and how far the notices to them came; failed ones first. */
-export function customersTable(affected: readonly AffectedCustomer[], notices: readonly Notice[]): HTMLElement {
+export function customersTable(affected: readonly CustomerRow[], notices: readonly Notice[] = []): HTMLElement {
   if (!affected.length) return el('div', { class: 'empty small' }, t('o_noCustomers'));
   const rows = deliveryByCustomer(affected, notices).map(({ customer: c, state, notices: ns }) =>
     el(
@@ -21,19 +26,23 @@ export function customersTable(affected: readonly AffectedCustomer[], notices: r
       el('td', {}, c.name, c.important ? el('span', { class: 'badge b-imp' }, t('o_important')) : ''),
       el('td', { class: 'mono' }, c.account ?? c.id),
       el('td', {}, categoryText(c.category)),
-      el('td', { class: 'contacts' }, ...(c.contacts ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: 'mono' }, k.phone)))),
-      el('td', {}, el('span', { class: `ns ns-${state ?? 'none'}` }, noticeStateText(state)), ns.length > 1 ? el('small', { class: 'muted' }, ` ${ns.map((n) => noticeStateText(n.state)).join(' / ')}`) : ''),
+      el('td', { class: 'contacts' }, ...contactCells(c.contacts)),
+      el('td', {}, el('span', { class: `ns ns-${state ?? 'none'}` }, noticeStateText(state)), ...ns.map((n) => el('small', { class: 'muted phone-state' }, ` ${n.phone} ${noticeStateText(n.state)}`))),
     ),
   );
   return el('table', { class: 'otable customers' }, el('thead', {}, el('tr', {}, th('o_customer'), th('o_account'), th('o_category'), th('o_contacts'), th('o_delivery'))), el('tbody', {}, ...rows));
 }
 
+/** "12:03 · 231.4 V · 停电事件 o-17" per observation, newest last. */
 export function evidenceText(e: Finding['evidence']): string {
-  if (e === undefined || e === null) return '';
-  if (typeof e === 'string') return e;
-  return Object.entries(e)
-    .map(([k, v]) => `${k}: ${typeof v === 'number' && v > 1e12 ? timeText(v) : Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-    .join(' · ');
+  return (e ?? []).map((x) => `${timeText(x.at)} ${x.voltage === null ? '—' : `${x.voltage.toFixed(1)} V`} (${x.outageId})`).join(' · ');
+}
+
+/** Where the model has the meter, and where the measurement puts it. */
+function placeText(f: Finding): string {
+  const m = f.modelled ? [f.modelled.site, f.modelled.transformer, f.modelled.line].filter(Boolean).join('/') : '—';
+  const s = f.suggested ? [f.suggested.site, f.suggested.feeder, f.suggested.transformer].filter(Boolean).join('/') : '';
+  return s ? t('o_placeMoved', { m, s }) : t('o_placeModel', { m });
 }
 
 /** Findings; with `resolve` (admins) an open finding gets a button and a note field. */
@@ -53,15 +62,16 @@ export function findingsTable(list: readonly Finding[], resolve?: (f: Finding, n
         });
       });
       acts.append(note, btn, err);
-    } else if (f.state === 'resolved') acts.append(el('span', { class: 'muted small' }, [f.resolvedBy, timeText(f.resolvedAt), f.note].filter(Boolean).join(' · ')));
+    } else if (f.state === 'resolved') acts.append(el('span', { class: 'muted small' }, [f.resolvedBy, timeText(f.resolvedAt), f.comment].filter(Boolean).join(' · ')));
+    const outageId = f.evidence?.[f.evidence.length - 1]?.outageId;
     return el(
       'tr',
       { class: `frow fs-${f.state}`, 'data-finding': f.id },
       el('td', {}, findingKindText(f.kind)),
-      el('td', { class: 'mono' }, f.meter ?? f.customer ?? ''),
-      el('td', { class: 'time' }, timeText(f.at)),
-      el('td', { class: 'evidence' }, f.message ?? '', f.message && f.evidence ? el('br') : '', el('small', { class: 'muted' }, evidenceText(f.evidence))),
-      el('td', {}, f.outageId ? el('a', { href: `#/outages/outage/${encodeURIComponent(f.outageId)}` }, f.outageId) : ''),
+      el('td', { class: 'mono' }, f.meter, el('small', { class: 'muted place' }, placeText(f))),
+      el('td', { class: 'time' }, timeText(f.firstAt)),
+      el('td', { class: 'evidence' }, f.message ?? '', el('small', { class: 'muted' }, evidenceText(f.evidence))),
+      el('td', {}, outageId ? el('a', { href: `#/outages/outage/${encodeURIComponent(outageId)}` }, outageId) : ''),
       acts,
     );
   });
@@ -76,7 +86,7 @@ export function ticketsTable(list: readonly Ticket[]): HTMLElement {
       { class: `trow v-${k.verdict}`, 'data-ticket': k.id },
       el('td', { class: 'time' }, timeText(k.time)),
       el('td', { class: 'mono' }, k.customer ?? k.meter ?? k.address ?? ''),
-      el('td', {}, k.text ?? ''),
+      el('td', {}, k.text ?? '', k.evidence ? el('small', { class: 'muted evidence' }, k.evidence) : ''),
       el('td', {}, el('span', { class: `verdict v-${k.verdict}` }, verdictText(k.verdict)), k.repeatCount && k.repeatCount > 1 ? el('span', { class: 'badge b-late' }, t('o_repeat', { n: k.repeatCount })) : ''),
     ),
   );
@@ -84,6 +94,6 @@ export function ticketsTable(list: readonly Ticket[]): HTMLElement {
 }
 
 export function timelineList(list: readonly TimelineEntry[]): HTMLElement {
-  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', e.what.replace(/_/g, ' '), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : '', e.detail ? el('small', { class: 'muted' }, ` ${e.detail}`) : ''));
+  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', e.what.replace(/_/g, ' '), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : ''));
   return el('ol', { class: 'timeline' }, ...items);
 }

@@ -1,8 +1,8 @@
 /** The outage pool's labels in the page's language (keys in i18n.ts, block "outage pool"). */
 import { hasKey, locale, t, type MsgKey } from '../i18n.ts';
 import type { TopoIndex } from '../topo.ts';
-import { durationParts, noticeStatus, scopeText as scopeWith, type Names } from './model.ts';
-import type { NoticeState, NoticeSummary, OutageCause, OutageScope, PlanState, ScopeKind, Ticket } from './types.ts';
+import { durationParts, noticeStatus, planScopeText as planScopeWith, type Names } from './model.ts';
+import type { NoticeState, NoticeSummary, OutageCause, PlanScopeElement, PlanState, ScopeKind, Ticket } from './types.ts';
 
 /** A label whose key is made from a server value; the value itself when there is no such key. */
 function keyed(prefix: string, v: string): string {
@@ -36,7 +36,7 @@ export function durationText(ms: number): string {
   return t(`o_dur_${p.unit}` as MsgKey, p);
 }
 
-export const scopeText = (s: OutageScope, n: Names): string => scopeWith(s, n, t('o_listSep'));
+export const planScopeText = (s: readonly PlanScopeElement[], n: Names): string => planScopeWith(s, n, t('o_listSep'));
 
 export function windowText(start: number, end: number | null | undefined): string {
   return `${timeText(start)} – ${end ? timeText(end) : '…'}`;

@@ -1,22 +1,22 @@
 /**
  * The outage pool as the page receives it (GET /api/outages, /api/plans,
  * /api/findings, /api/tickets; docs/outages.md). Only the fields the views
- * read are declared; everything optional that the server may leave out is
- * optional here too, so an older or newer server shows what it has.
+ * read are declared; what a server may leave out is optional.
  */
 export type ScopeKind = 'feeder' | 'transformer' | 'line' | 'meter';
 
+/** A measured outage's scope: one feeder, transformer, line or meter ('' site: a feeder over several sites). */
 export interface OutageScope {
   kind: ScopeKind;
   site: string;
   feeder?: string;
   transformer?: string;
-  /** a plan may name several transformers or lines of one site */
-  transformers?: string[];
   line?: string;
-  lines?: string[];
   meter?: string;
 }
+
+/** One element of a plan's scope. */
+export type PlanScopeElement = { kind: 'feeder'; feeder: string } | { kind: 'transformer'; site: string; transformer: string } | { kind: 'line'; site: string; line: string };
 
 export type OutageCause = 'planned' | 'fault' | 'unknown';
 
@@ -33,31 +33,43 @@ export interface OutageSummary {
   customerHours: number;
   /** important / sensitive customers among them */
   important?: number;
-  state: 'active' | 'restored';
+  state: 'active' | 'restored' | 'merged';
   /** the parent outage of a nested one (customers still dark after their parent's restoration) */
   nested?: string;
-  tickets?: number;
-  findings?: number;
+  mergedInto?: string;
   noticeSummary?: NoticeSummary;
 }
 
-export type NoticeState = 'queued' | 'sent' | 'delivered' | 'failed' | 'read';
+export type NoticeState = 'queued' | 'sending' | 'sent' | 'delivered' | 'failed' | 'read';
 
 export interface NoticeSummary {
   queued: number;
+  sending?: number;
   sent: number;
   delivered: number;
   failed: number;
   read: number;
+  total?: number;
 }
 
 export interface Contact {
   name?: string;
   role?: string;
-  phone: string;
+  phone?: string;
 }
 
-export interface AffectedCustomer {
+/** A notice to one phone, as listed with its customer. */
+export interface Notice {
+  id?: string;
+  purpose?: string;
+  phone: string;
+  customer?: string;
+  state: NoticeState;
+  updatedAt?: number;
+}
+
+/** An affected customer with the notices sent to its contacts. */
+export interface CustomerRow {
   id: string;
   name: string;
   account?: string;
@@ -66,36 +78,32 @@ export interface AffectedCustomer {
   site?: string;
   transformer?: string;
   line?: string;
-  meter?: string;
-  contacts?: Contact[];
+  /** the contacts, or how many there are */
+  contacts?: Contact[] | number;
+  notices?: Notice[];
 }
 
-export interface Notice {
-  key?: string;
-  to: { phone: string; name?: string; customer?: string; person?: string };
-  purpose?: string;
-  state: NoticeState;
-  attempts?: number;
-  error?: string;
-  updatedAt?: number;
+export interface FindingEvidence {
+  outageId: string;
+  outageStart?: number;
+  at: number;
+  voltage: number | null;
 }
 
 export interface Finding {
   id: string;
   kind: string;
   state: 'open' | 'resolved';
-  meter?: string;
-  customer?: string;
-  site?: string;
-  transformer?: string;
-  outageId?: string;
-  /** what the measurements showed: times and voltages */
-  evidence?: Record<string, unknown> | string;
+  meter: string;
+  modelled?: { site: string; transformer: string; line?: string } | null;
+  suggested?: { site: string; transformer?: string; feeder?: string } | null;
   message?: string;
-  at?: number;
+  evidence?: FindingEvidence[];
+  firstAt?: number;
+  lastAt?: number;
   resolvedBy?: string;
   resolvedAt?: number;
-  note?: string;
+  comment?: string;
 }
 
 export interface Ticket {
@@ -103,33 +111,35 @@ export interface Ticket {
   customer?: string;
   meter?: string;
   address?: string;
+  site?: string;
   time: number;
   text?: string;
   verdict: 'linked' | 'customer_side' | 'single_outage' | 'unknown';
   outageId?: string;
   repeatCount?: number;
+  evidence?: string;
 }
 
 export interface TimelineEntry {
   at: number;
   what: string;
   by?: string;
-  detail?: string;
 }
 
+/** One outage with its customers, findings, repair calls and journal (normalised by api.ts). */
 export interface OutageDetail extends OutageSummary {
-  affected?: AffectedCustomer[];
-  notices?: Notice[];
-  findingsList?: Finding[];
-  ticketsList?: Ticket[];
-  timeline?: TimelineEntry[];
+  rows: CustomerRow[];
+  findingList: Finding[];
+  ticketList: Ticket[];
+  timeline: TimelineEntry[];
 }
 
 export type PlanState = 'draft' | 'confirmed' | 'notified' | 'in_progress' | 'done' | 'cancelled' | 'overrun' | 'not_executed';
 
 export interface Plan {
   id: string;
-  scope: OutageScope;
+  sites?: string[];
+  scope: PlanScopeElement[];
   start: number;
   end: number;
   reason: string;
@@ -140,16 +150,18 @@ export interface Plan {
   customers: number;
   important?: number;
   noticeSummary?: NoticeSummary;
+  /** after a topology reload changed a confirmed plan's list: confirm again */
+  pendingChange?: { at: number; added: string[]; removed: string[] } | null;
+  warnings?: string[];
   createdBy?: string;
   confirmedBy?: string;
+  cancelReason?: string;
 }
 
+/** One plan with its computed customers and journal (normalised by api.ts). */
 export interface PlanDetail extends Plan {
-  affected?: AffectedCustomer[];
-  notices?: Notice[];
-  timeline?: TimelineEntry[];
-  /** after a topology reload: customers added to and dropped from the confirmed list */
-  diff?: { added: AffectedCustomer[]; removed: AffectedCustomer[] };
+  rows: CustomerRow[];
+  timeline: TimelineEntry[];
 }
 
 export interface ImportRejected {
@@ -164,10 +176,10 @@ export interface ImportAnswer {
 
 /** A plan as the form sends it (POST /api/plans). */
 export interface PlanInput {
-  scope: OutageScope;
+  scope: PlanScopeElement[];
   start: number;
   end: number;
   reason: string;
-  workOrder?: string;
-  crew?: string;
+  workOrder: string;
+  crew: string;
 }
