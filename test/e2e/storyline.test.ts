@@ -4,7 +4,9 @@
  * and within two minutes every early event has raised its alarm — the
  * transformer overload, the one-key call, ONE outage for the transformer
  * whose meters all went dark (none of its meters' own), the comm loss, the
- * door and the water leak.
+ * door (the demo treats every hour as outside working hours), the water
+ * leak, the hot transformer (oil and winding, built-in rules) and the
+ * frozen meter whose energy register stops while power flows.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -58,6 +60,9 @@ describe('the demo storyline', () => {
       'outage of t-302-2': (a) => a.ruleId === 'outage' && a.source === 's3/t-302-2',
       'comm loss of m-404-l12': (a) => a.ruleId === 'comm-loss' && a.source === 'm-404-l12',
       'water in r-201': (a) => a.ruleId === 'water' && a.source === 'water-201',
+      'oil temperature of r-106 over its limit': (a) => a.ruleId === 't-oil' && a.source === 'txt-106' && a.message?.includes('hihi') === true,
+      'winding temperature of r-106': (a) => a.ruleId === 't-winding' && a.source === 'txt-106',
+      'energy register of m-205-t1 stuck': (a) => a.ruleId === 'meter-counter-stuck' && a.source === 'm-205-t1',
     };
     let alarms: Alarm[] = [];
     let missing = Object.keys(want);
