@@ -451,6 +451,30 @@ export class AlarmService {
     this.statesDirty = true;
   }
 
+  /**
+   * Line-loss figures of closed intervals (server/energy): each line_loss
+   * rule judges each area in its scope, the alarm's source `site/transformer`.
+   */
+  onLineLoss(figures: readonly { site: string; transformer: string; interval: string; start: number; end: number; complete: boolean; lossPct: number | null; missing: readonly string[] }[]): void {
+    this.batched(() => {
+      if (!this.running) return;
+      const now = this.clock();
+      for (const c of this.rules) {
+        if (c.kind !== 'line_loss' || !c.enabled) continue;
+        const m = this.statesOf(c.id);
+        for (const f of figures) {
+          if (!scopeMatchesSite(c.scope, f.site) || (c.scope !== 'all' && c.scope.transformer && !c.scope.transformer.includes(f.transformer))) continue;
+          const source = `${f.site}/${f.transformer}`;
+          const input: RuleInput = { ts: f.end, values: {}, q: 'good', lineLoss: { interval: f.interval, start: f.start, complete: f.complete, lossPct: f.lossPct, missing: f.missing } };
+          const res = step(m.get(source), input, c, now);
+          m.set(source, res.state);
+          if (res.transition) this.apply(toAlarmOp(c.id, source, res.transition), res.transition.at);
+        }
+      }
+      this.statesDirty = true;
+    });
+  }
+
   private onAgentState(agent: string, state: string): void {
     const was = this.offlineAgents.has(agent);
     if (state === 'offline') {

@@ -176,6 +176,7 @@ function assume(st: RuleState | undefined, rule: Readonly<Rule>, a: Alarm, now: 
   const base = st ?? initialState(rule as Rule, now);
   switch (base.kind) {
     case 'stale':
+    case 'line_loss':
       return { ...base, active: true };
     case 'call': {
       const since = a.activeSince ?? now;
@@ -195,6 +196,8 @@ function drop(st: RuleState, now: number): RuleState {
       return { ...st, active: false, refAt: Math.max(st.refAt, now) };
     case 'call':
       return { ...st, activeUntil: null };
+    case 'line_loss':
+      return { ...st, active: false, count: 0 };
     default:
       return { ...st, levels: { ...st.levels, confirmed: null, leftSince: null } };
   }

@@ -274,6 +274,38 @@ export const DEFAULT_RULES = [
     holdS: 900,
   },
   {
+    // 台区线损 judged normal between 0 % and 10 %: above it for an hour of 15-min
+    // figures points at theft or wrong wiring (docs/energy.md, Alarms)
+    id: 'line-loss-high',
+    name: 'High line loss in transformer area (台区高损)',
+    kind: 'line_loss',
+    condition: 'high',
+    interval: '15m',
+    limitPct: 10,
+    intervals: 4,
+    severity: 'medium',
+  },
+  {
+    // more sold than supplied: a meter under the wrong transformer, a wrong CT ratio, a reversed meter
+    id: 'line-loss-negative',
+    name: 'Negative line loss: metering or topology error (台区负损)',
+    kind: 'line_loss',
+    condition: 'negative',
+    interval: '1h',
+    limitPct: -1,
+    intervals: 1,
+    severity: 'medium',
+  },
+  {
+    id: 'line-loss-incomplete',
+    name: 'Transformer area energy data incomplete for a day (台区数据不完整)',
+    kind: 'line_loss',
+    condition: 'incomplete',
+    interval: '1d',
+    intervals: 1,
+    severity: 'low',
+  },
+  {
     id: 'call',
     name: 'One-key call from site (一键呼叫)',
     kind: 'call',

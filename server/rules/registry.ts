@@ -13,6 +13,7 @@ import type { KindDescriptor } from './kinds/common.ts';
 import type { Severity } from './kinds/fields.ts';
 import { anomaly, type AnomalyState } from './kinds/anomaly.ts';
 import { call, type CallState } from './kinds/call.ts';
+import { lineLoss, type LineLossState } from './kinds/line-loss.ts';
 import { outage, type OutageState } from './kinds/outage.ts';
 import { rateOfChange, type RateOfChangeState } from './kinds/rate-of-change.ts';
 import { stale, type StaleState } from './kinds/stale.ts';
@@ -39,6 +40,7 @@ export const KINDS = {
   counter_stuck: counterStuck,
   counter_backwards: counterBackwards,
   off_hours: offHours,
+  line_loss: lineLoss,
 } as const;
 
 export type RuleKind = keyof typeof KINDS;
@@ -53,7 +55,7 @@ export type Rule = { [K in RuleKind]: z.output<(typeof KINDS)[K]['schema']> }[Ru
  */
 export type RuleState =
   | ThresholdState | RateOfChangeState | StaleState | UnbalanceState | AnomalyState | OutageState | CallState
-  | VoltageLossState | CurrentLossState | ReverseFlowState | CounterStuckState | CounterBackwardsState | OffHoursState;
+  | VoltageLossState | CurrentLossState | ReverseFlowState | CounterStuckState | CounterBackwardsState | OffHoursState | LineLossState;
 
 /** A descriptor with its kind's types erased, as the dispatcher calls it. */
 export type AnyKind = KindDescriptor<RuleKind, z.ZodType<Rule>, RuleState>;

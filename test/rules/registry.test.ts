@@ -32,13 +32,14 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   counter_stuck: {},
   counter_backwards: {},
   off_hours: {},
+  line_loss: { condition: 'high' },
 };
 
 describe('rule kind registry', () => {
   it('lists the kinds in their order, each descriptor under its own name', () => {
     expect(RULE_KINDS).toEqual([
       'threshold', 'rate_of_change', 'stale', 'unbalance', 'anomaly', 'outage', 'call',
-      'voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards', 'off_hours',
+      'voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards', 'off_hours', 'line_loss',
     ]);
     for (const k of RULE_KINDS) expect(KINDS[k].kind).toBe(k);
     expect(Object.keys(MINIMAL).sort()).toEqual([...RULE_KINDS].sort());
@@ -60,7 +61,7 @@ describe('rule kind registry', () => {
     expect(RULE_KINDS.filter(isSampled)).toEqual([
       'threshold', 'rate_of_change', 'unbalance', 'anomaly', 'voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards', 'off_hours',
     ]);
-    expect(RULE_KINDS.filter(isSiteKind)).toEqual(['call']);
+    expect(RULE_KINDS.filter(isSiteKind)).toEqual(['call', 'line_loss']);
     expect(isSampled('no-such-kind')).toBe(false);
     expect(isSiteKind('toString')).toBe(false);
     const sev = (k: string, extra: Record<string, unknown> = {}) => mostUrgentSeverity(rule<Rule>({ id: 'x', kind: k, ...MINIMAL[k], ...extra }));

@@ -91,10 +91,10 @@ rules:
       'rule "u-high" (rules[1]).levels.lo.severity: expected a severity: 1..4 or critical | high | medium | low',
       'rule "u-high" (rules[1]): Unrecognized key: "colour"',
       'rule "order" (rules[3]).quantity[1]: expected a canonical quantity (contract/quantities.ts)',
-      'rule "bad kind" (rules[4]).kind: expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours',
+      'rule "bad kind" (rules[4]).kind: expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours, line_loss',
       'rule "roc" (rules[5]).change: at least one of pct, abs is required',
       // not a default without useDefaults, so a new rule without a kind
-      'rule "tx-load" (rules[6]).kind: expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours',
+      'rule "tx-load" (rules[6]).kind: expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours, line_loss',
     ]);
     expect(r.errors[1]?.ruleId).toBe('u-high');
   });
@@ -109,7 +109,7 @@ rules:
 
   it('a kind named like an Object property (toString, constructor, __proto__) is an unknown kind, not a crash', () => {
     const r = parseRules({ useDefaults: false, rules: [{ id: 'a', kind: 'toString' }, { id: 'b', kind: 'constructor' }, { id: 'c', kind: '__proto__' }] });
-    const kinds = 'expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours';
+    const kinds = 'expected one of threshold, rate_of_change, stale, unbalance, anomaly, outage, call, voltage_loss, current_loss, reverse_flow, counter_stuck, counter_backwards, off_hours, line_loss';
     expect(!r.ok && r.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
       `rule "a" (rules[0]).kind: ${kinds}`,
       `rule "b" (rules[1]).kind: ${kinds}`,

@@ -21,6 +21,8 @@ export interface RuleInput {
   q: Quality;
   /** backfilled from a spool: never raises or clears anything */
   late?: boolean;
+  /** a transformer area's line-loss figure of one interval (server/energy), for the line_loss rules (kinds/line-loss.ts) */
+  lineLoss?: { interval: string; start: number; complete: boolean; lossPct: number | null; missing: readonly string[] };
 }
 
 /** A change of a rule's condition for one source. */
