@@ -26,24 +26,33 @@ export type CounterBackwardsState = HealthState<'counter_backwards'>;
 export const counterBackwards = defineHealthKind({
   kind: 'counter_backwards',
   schema: CounterBackwardsRuleSchema,
-  judge: (input, rule, s) => {
+  judge: (input, rule, s, _t, _active, out) => {
     let seen = false;
+    let changed = false;
     let what = '';
     let value = 0;
-    const mem: number[] = [];
     for (let k = 0; k < rule.counters.length; k++) {
       const c = num(input, rule.counters[k]!);
-      const before = s.mem[k] ?? -1;
-      mem.push(c ?? before);
       if (c === undefined) continue;
       seen = true;
+      const before = s.mem[k] ?? -1;
+      if (c !== before) changed = true;
       if (before >= 0 && c < before - rule.toleranceKwh && what === '') {
         what = rule.counters[k]!;
         value = c - before;
       }
     }
-    if (!seen) return null;
-    return { holds: what !== '', value, what, mem };
+    if (!seen) return false;
+    if (changed) {
+      // a new array: the state's own may be shared with an earlier (pure) state
+      const mem: number[] = [];
+      for (let k = 0; k < rule.counters.length; k++) mem.push(num(input, rule.counters[k]!) ?? s.mem[k] ?? -1);
+      out.mem = mem;
+    }
+    out.holds = what !== '';
+    out.value = value;
+    out.what = what;
+    return true;
   },
   limit: (rule) => -rule.toleranceKwh,
   message: (_rule, what, v) => `energy register ${what} went backwards (示值下降) by ${r2(-v)} kWh`,

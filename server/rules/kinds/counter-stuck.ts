@@ -30,10 +30,10 @@ const HOUR_MS = 3_600_000;
 export const counterStuck = defineHealthKind({
   kind: 'counter_stuck',
   schema: CounterStuckRuleSchema,
-  judge: (input, rule, s, t) => {
+  judge: (input, rule, s, t, _active, out) => {
     const c = num(input, rule.counter);
     const p = num(input, 'p');
-    if (c === undefined || p === undefined) return null;
+    if (c === undefined || p === undefined) return false;
     const pDir = Math.max(0, rule.counter === 'ep_imp' ? p : -p);
     const m = s.mem;
     let implied = 0;
@@ -41,7 +41,11 @@ export const counterStuck = defineHealthKind({
       const dt = Math.min(t - m[1]!, rule.holdS * 1000);
       implied = m[3]! + (m[2]! * Math.max(0, dt)) / HOUR_MS;
     }
-    return { holds: implied >= rule.minKwh, value: implied, what: rule.counter, mem: [c, t, pDir, implied] };
+    out.holds = implied >= rule.minKwh;
+    out.value = implied;
+    out.what = rule.counter;
+    out.mem = [c, t, pDir, implied];
+    return true;
   },
   limit: (rule) => rule.minKwh,
   message: (rule, what, v) => `energy register ${what} stuck (停走): power flowed for ${r2(v)} kWh (≥ ${rule.minKwh} kWh) and the register did not move`,

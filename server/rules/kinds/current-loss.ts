@@ -30,7 +30,7 @@ export const currentLoss = defineHealthKind({
   kind: 'current_loss',
   schema: CurrentLossRuleSchema,
   check: (rule) => (rule.otherPct > rule.lossPct ? [] : [{ path: ['otherPct'], message: `must be greater than lossPct (${rule.lossPct})` }]),
-  judge: (input, rule) => {
+  judge: (input, rule, _s, _t, _active, out) => {
     const lossA = (rule.basicCurrentA * rule.lossPct) / 100;
     const otherA = (rule.basicCurrentA * rule.otherPct) / 100;
     const minV = (rule.referenceV * rule.voltagePct) / 100;
@@ -50,8 +50,11 @@ export const currentLoss = defineHealthKind({
         value = i;
       }
     }
-    if (phases < 2) return null;
-    return { holds: what !== '' && flowing > 0, value, what };
+    if (phases < 2) return false;
+    out.holds = what !== '' && flowing > 0;
+    out.value = value;
+    out.what = what;
+    return true;
   },
   limit: (rule) => r2((rule.basicCurrentA * rule.lossPct) / 100),
   message: (rule, what, v) =>

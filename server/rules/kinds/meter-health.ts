@@ -10,9 +10,13 @@
  * A kind gives `judge`: the reading → whether the criterion holds, the value
  * that decided it (for the message and the alarm's value), what it concerns
  * (a phase, a counter) and, for the counter kinds, what it remembers of the
- * meter (`mem`, plain numbers). `judge` returns null for a reading that does
- * not carry what the kind judges: nothing changes, so a rule costs a reading
- * of another quantity (a room sensor's, a spool report) a few property reads.
+ * meter (`mem`, plain numbers), written into a judgement object the kind
+ * reuses (no object per reading). `judge` returns false for a reading that
+ * does not carry what the kind judges: nothing changes, so a rule costs a
+ * reading of another quantity (a room sensor's, a spool report) a few
+ * property reads. A reading on which the criterion does not hold while
+ * nothing is running or active (nearly every reading) updates the times and
+ * the memory only, without the level machinery.
  */
 import { z } from 'zod';
 import { initialLevels, type LevelDef, type LevelState } from '../levels.ts';
@@ -32,13 +36,13 @@ export interface HealthState<K extends string> {
   mem: number[];
 }
 
-/** One reading judged. */
+/** One reading judged: filled in by `judge` (the same object for every reading). */
 export interface Judgement {
   holds: boolean;
   value: number;
   what: string;
-  /** the kind's memory after this reading; omitted = unchanged */
-  mem?: number[];
+  /** the kind's memory after this reading; undefined = unchanged */
+  mem: number[] | undefined;
 }
 
 /** The keys every meter-health rule has: severity and the sampled kinds' delays (defaults per kind). */
@@ -64,8 +68,12 @@ export interface HealthSpec<K extends string, Schema extends z.ZodType<{ kind: K
   kind: K;
   schema: Schema;
   check?: (rule: z.output<Schema>) => SemanticIssue[];
-  /** the criterion on one good reading at time `t`; `active`: the condition is confirmed (for hysteresis); null = the reading does not tell */
-  judge: (input: RuleInput, rule: z.output<Schema>, s: Readonly<HealthState<K>>, t: number, active: boolean) => Judgement | null;
+  /**
+   * The criterion on one good reading at time `t`, written into `out` (holds,
+   * value, what; mem when it changes, else undefined); `active`: the condition
+   * is confirmed (for hysteresis). False: the reading does not tell.
+   */
+  judge: (input: RuleInput, rule: z.output<Schema>, s: Readonly<HealthState<K>>, t: number, active: boolean, out: Judgement) => boolean;
   /** the limit the alarm shows beside its value */
   limit: (rule: z.output<Schema>) => number;
   /** the raise message for the last judgement */
@@ -94,11 +102,24 @@ export function defineHealthKind<K extends string, Schema extends z.ZodType<{ ki
     tr.limit = spec.limit(rule);
     return res;
   };
+  const j: Judgement = { holds: false, value: 0, what: '', mem: undefined };
   const step = (s: S, input: RuleInput, rule: R, t: number, _now: number, own: boolean): StepResult => {
     if (input.q !== 'good') return { state: s as never };
     if (s.lastTs !== null && t <= s.lastTs) return { state: s as never };
-    const j = spec.judge(input, rule, s, t, s.levels.confirmed !== null);
-    if (j === null) return { state: s as never };
+    j.mem = undefined;
+    if (!spec.judge(input, rule, s, t, s.levels.confirmed !== null, j)) return { state: s as never };
+    const l = s.levels;
+    if (!j.holds && l.confirmed === null && l.beyondSince[spec.kind] === undefined && l.lastB === null) {
+      // idle: what observe and decide would do here (no run, nothing confirmed): the times and the memory move on
+      if (!own) return { state: { kind: s.kind, lastTs: t, levels: { ...l, lastT: t, lastA: 0 }, what: j.what, value: j.value, mem: j.mem ?? s.mem } as never };
+      s.lastTs = t;
+      s.what = j.what;
+      s.value = j.value;
+      if (j.mem !== undefined) s.mem = j.mem;
+      l.lastT = t;
+      l.lastA = 0;
+      return { state: s as never };
+    }
     const d = defs(rule);
     const levels = observeAfterGap(s.levels, d, j.holds ? 1 : 0, undefined, 0, t, t, rule.holdS * 1000, own);
     let next: S;

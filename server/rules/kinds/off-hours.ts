@@ -51,10 +51,13 @@ export const offHours = defineHealthKind({
   kind: 'off_hours',
   schema: OffHoursRuleSchema,
   check,
-  judge: (input, rule, _s, t) => {
+  judge: (input, rule, _s, t, _active, out) => {
     const v = num(input, rule.quantity);
-    if (v === undefined) return null;
-    return { holds: v > 0.5 && !inWorkingHours(rule, t), value: v, what: rule.quantity };
+    if (v === undefined) return false;
+    out.holds = v > 0.5 && !inWorkingHours(rule, t);
+    out.value = v;
+    out.what = rule.quantity;
+    return true;
   },
   limit: () => 0.5,
   message: (rule, what) => `${what} active outside working hours (${rule.hours.start}–${rule.hours.end}, days ${rule.days.join(',') || 'none'}, UTC${rule.utcOffsetMin >= 0 ? '+' : '−'}${Math.abs(rule.utcOffsetMin) / 60})`,

@@ -26,7 +26,7 @@ export type ReverseFlowState = HealthState<'reverse_flow'>;
 export const reverseFlow = defineHealthKind({
   kind: 'reverse_flow',
   schema: ReverseFlowRuleSchema,
-  judge: (input, rule) => {
+  judge: (input, rule, _s, _t, _active, out) => {
     let seen = false;
     let what = '';
     let value = 0;
@@ -39,8 +39,11 @@ export const reverseFlow = defineHealthKind({
         what = POWERS[k]!;
       }
     }
-    if (!seen) return null;
-    return { holds: what !== '', value, what };
+    if (!seen) return false;
+    out.holds = what !== '';
+    out.value = value;
+    out.what = what;
+    return true;
   },
   limit: (rule) => -rule.minKw,
   message: (rule, what, v) => `reverse active power (潮流反向): ${what} ${r2(v)} kW < −${rule.minKw} kW on a meter that should only import, for ${rule.onDelayS} s`,

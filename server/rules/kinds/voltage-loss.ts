@@ -34,7 +34,7 @@ export const voltageLoss = defineHealthKind({
   kind: 'voltage_loss',
   schema: VoltageLossRuleSchema,
   check,
-  judge: (input, rule, _s, _t, active) => {
+  judge: (input, rule, _s, _t, active, out) => {
     const limitV = (rule.referenceV * (active ? rule.restorePct : rule.lossPct)) / 100;
     const minA = (rule.basicCurrentA * rule.currentPct) / 100;
     let seen = false;
@@ -52,8 +52,11 @@ export const voltageLoss = defineHealthKind({
       value = u;
       what = ph.name;
     }
-    if (!seen) return null;
-    return what === '' ? { holds: false, value: 0, what: '' } : { holds: true, value, what };
+    if (!seen) return false;
+    out.holds = what !== '';
+    out.value = what === '' ? 0 : value;
+    out.what = what;
+    return true;
   },
   limit: (rule) => r2((rule.referenceV * rule.lossPct) / 100),
   message: (rule, what, v) =>
