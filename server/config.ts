@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { NotifyConfigSchema } from './notify/config.ts';
+import { EnergyConfigSchema } from './energy/config.ts';
+import { ClusterConfigSchema } from './cluster/config.ts';
 
 const InfluxSchema = z.strictObject({
   url: z.url(),
@@ -76,6 +79,8 @@ export const ServerConfigSchema = z.strictObject({
   }).prefault({}),
   /** absent → embedded DuckDB file under dataDir */
   influx: InfluxSchema.optional(),
+  /** scale-out on a NATS cluster (docs/cluster.md); absent → one server with its own broker */
+  cluster: ClusterConfigSchema.optional(),
   dataDir: z.string().default('./data'),
   /** YAML topology file; absent → no topology (devices tagged by site only) */
   topologyFile: z.string().optional(),
@@ -160,6 +165,42 @@ export const ServerConfigSchema = z.strictObject({
       timeoutMs: z.number().int().positive().default(5000),
     }).prefault({}),
   }).prefault({}),
+  /** the outage pool (docs/outages.md) */
+  outages: z.strictObject({
+    /** a notice less than this many days before a planned outage's start is late: allowed, marked, warned */
+    noticeLeadDays: z.number().min(0).max(60).default(7),
+    /** a confirmed plan whose scope still has supply this long after its start is "not executed" */
+    notExecutedAfterMin: z.number().min(0).max(1440).default(10),
+    /** a cut this long before a plan's start still counts as that plan */
+    startToleranceMin: z.number().min(0).max(1440).default(15),
+    /** plans overlapping an open plan on the same scope and time: refused (409) or saved with a warning */
+    overlap: z.enum(['refuse', 'warn']).default('refuse'),
+    /** frequent outages: at least `frequentMin` outages within `frequentDays` */
+    frequentDays: z.number().int().min(1).max(3660).default(60),
+    frequentMin: z.number().int().min(1).max(1000).default(3),
+    /** a meter going dark this close (s) to an outage's start went dark with it (topology mismatch) */
+    coincideS: z.number().min(1).max(3600).default(30),
+    /** a meter inside a dark scope still reporting voltage this long (s) after the start is a topology mismatch */
+    liveInsideAfterS: z.number().min(0).max(3600).default(30),
+    /** a new outage this soon (s) after an outage over it was restored is nested in it */
+    nestedWithinS: z.number().min(0).max(86_400).default(120),
+    /** repair calls of one customer within this many hours are counted together */
+    repeatWindowH: z.number().min(0).max(24 * 60).default(24),
+    /** phase voltage below which a meter has no supply, V */
+    darkBelowV: z.number().positive().default(22),
+    /** a reading older than this (s) says nothing about supply */
+    freshS: z.number().positive().default(60),
+    /** evaluation period, ms */
+    tickMs: z.number().int().min(50).max(60_000).default(1000),
+    /** the service hotline named in notices */
+    hotline: z.string().min(1).max(32).default('95598'),
+    /** the zone of the times in notices and of CSV times without an offset, minutes east of UTC (480: Beijing) */
+    tzOffsetMin: z.number().int().min(-720).max(840).default(480),
+  }).prefault({}),
+  /** line loss per transformer area (docs/energy.md, Configuration) */
+  energy: EnergyConfigSchema,
+  /** notifications, customers import, contact directory (docs/notifications.md) */
+  notify: NotifyConfigSchema,
   dashboardDir: z.string().optional(),
   /**
    * nice value of the event-loop thread (−20 highest … 19 lowest): the
@@ -283,4 +324,8 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_ALARM_TICK_MS', ['alarms', 'tickMs'], num],
     ['GW_ALARM_WEBHOOK_URL', ['alarms', 'escalation', 'webhookUrl'], String],
     ['GW_ALARM_ESCALATE_AFTER_S', ['alarms', 'escalation', 'afterS'], perSeverity],
+    ['GW_NOTIFY_GATEWAY_URL', ['notify', 'gateway', 'url'], String],
+    ['GW_NOTIFY_GATEWAY_ACCOUNT', ['notify', 'gateway', 'account'], String],
+    ['GW_NOTIFY_GATEWAY_SECRET', ['notify', 'gateway', 'secret'], String],
+    ['GW_NOTIFY_RATE_PER_S', ['notify', 'ratePerS'], num],
 ];

@@ -42,6 +42,8 @@ export interface Pending {
   from?: number;
   next?: number;
   skip?: [number, number][];
+  /** cluster mode: acknowledges the JetStream message once stored (server/cluster/) */
+  stored?: () => void;
 }
 
 interface InFlight {

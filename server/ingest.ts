@@ -46,6 +46,15 @@ export interface IngestOptions extends Partial<AdmissionOptions> {
   writeConcurrency: number;
   /** refused input is logged once per reason and interval, ms */
   rejectLogIntervalMs?: number;
+  /**
+   * cluster mode (server/cluster/): readings and calls come from the NATS
+   * cluster's JetStream consumers through `take`, not from MQTT; MQTT (a
+   * node's gateway) carries presence and watermarks only, and the server
+   * state has no last will (one server of many stopping is not "offline")
+   */
+  cluster?: boolean;
+  /** brokers tried in turn on reconnection (mqtt.js `servers`): the NATS nodes' MQTT gateways in cluster mode */
+  servers?: { host: string; port: number; protocol?: 'mqtt' | 'mqtts' }[];
 }
 
 /** Admission defaults (server/config.ts has the same): for an Ingest built without a full config. */
@@ -82,6 +91,10 @@ export class Ingest {
   private readonly connectionListeners: Array<(connected: boolean) => void> = [];
   /** whether the last connection event told the listeners `true` */
   private toldConnected = false;
+  /** cluster mode: the agents whose presence goes to the listeners (those of the partitions this server owns) */
+  private agentFilter: ((agent: string) => boolean) | null = null;
+  /** cluster mode: the JetStream ack of the message `take` is handling */
+  private taking: (() => void) | null = null;
 
   constructor(
     private readonly opts: IngestOptions,
@@ -106,7 +119,13 @@ export class Ingest {
       (msg) => this.client?.publish(watermarkTopic(msg.agent), JSON.stringify(msg), { qos: 1, retain: true }),
       () => this.now(),
     );
-    this.writes = new WriteQueue(opts, { store: deps.store, metrics: deps.metrics, log: deps.log, now: () => this.now(), settled: (items) => this.watermarks.settle(items) });
+    const settled = opts.cluster
+      ? (items: Pending[]) => {
+          this.watermarks.settle(items);
+          for (const i of items) i.stored?.();
+        }
+      : (items: Pending[]) => this.watermarks.settle(items);
+    this.writes = new WriteQueue(opts, { store: deps.store, metrics: deps.metrics, log: deps.log, now: () => this.now(), settled });
     this.accept = new Acceptance(new Admission(admission, deps.topology ?? { sites: [] }, deps.devices), {
       metrics: deps.metrics,
       log: deps.log,
@@ -117,11 +136,38 @@ export class Ingest {
     const share = (f: string) => (opts.sharedGroup ? `$share/${opts.sharedGroup}/${f}` : f);
     // a server may serve some sites only (partitioning, and test isolation on a shared broker)
     const sites = opts.sites?.length ? opts.sites : ['+'];
-    this.filters = [
-      ...sites.map((s) => share(`${TOPIC_ROOT}/${s}/+/readings`)),
-      ...sites.map((s) => share(`${TOPIC_ROOT}/${s}/call`)),
-      AGENT_STATE_FILTER,
-    ];
+    this.filters = opts.cluster
+      ? [AGENT_STATE_FILTER]
+      : [...sites.map((s) => share(`${TOPIC_ROOT}/${s}/+/readings`)), ...sites.map((s) => share(`${TOPIC_ROOT}/${s}/call`)), AGENT_STATE_FILTER];
+  }
+
+  /**
+   * Cluster mode: one readings or call message taken from JetStream, under
+   * its MQTT topic. `stored` (the JetStream ack) is called once the store
+   * confirmed its readings — at once for a message with nothing to store.
+   */
+  take(topic: string, payload: Buffer, stored: () => void): void {
+    this.taking = stored;
+    try {
+      this.onMessage(topic, payload);
+    } catch (err) {
+      this.rejectLog.error('handler_failed', 'ingest handler failed', () => ({ err, topic: topic.slice(0, 200) }));
+    }
+    if (this.taking) {
+      this.taking = null;
+      stored();
+    }
+  }
+
+  /**
+   * Cluster mode: only the presence of agents `owns` accepts goes to the
+   * listeners; presence already known of agents it now accepts and did not
+   * before is told at once (a partition taken over).
+   */
+  setAgentFilter(owns: (agent: string) => boolean): void {
+    const before = this.agentFilter;
+    this.agentFilter = owns;
+    for (const [agent, state] of this.agentStates) if (owns(agent) && !(before?.(agent) ?? true)) this.emit(this.agentStateListeners, agent, state);
   }
 
   private now(): number {
@@ -215,8 +261,9 @@ export class Ingest {
       keepalive: 60,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      will: { topic: SERVER_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(this.opts.cluster ? {} : { will: { topic: SERVER_STATE_TOPIC, payload: Buffer.from('offline'), qos: 1, retain: true as const } }),
     };
+    if (this.opts.servers) o.servers = this.opts.servers;
     if (this.opts.username) o.username = this.opts.username;
     if (this.opts.password) o.password = this.opts.password;
     if (this.opts.tls) Object.assign(o, this.opts.tls);
@@ -266,7 +313,7 @@ export class Ingest {
         const state = payload.toString('utf8').slice(0, 32);
         if (this.agentStates.get(agent) !== state) {
           this.agentStates.set(agent, state);
-          this.emit(this.agentStateListeners, agent, state);
+          if (!this.agentFilter || this.agentFilter(agent)) this.emit(this.agentStateListeners, agent, state);
         }
         return;
       }
@@ -300,6 +347,10 @@ export class Ingest {
       if (from !== undefined) item.from = from;
       if (next !== undefined) item.next = next;
       if (skip !== undefined) item.skip = skip;
+      if (this.taking) {
+        item.stored = this.taking;
+        this.taking = null;
+      }
       this.writes.push(item);
     }
     metrics.readingsIn.inc(stored.length);
@@ -360,7 +411,7 @@ export class Ingest {
     }
     this.client = null;
     if (client) {
-      if (client.connected) await within(client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }), BROKER_STOP_MS);
+      if (client.connected && !this.opts.cluster) await within(client.publishAsync(SERVER_STATE_TOPIC, 'offline', { qos: 1, retain: true }), BROKER_STOP_MS);
       await this.endClient(client);
     }
     this.rejectLog.flush();

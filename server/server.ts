@@ -26,8 +26,12 @@ import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
 import { AuditLog } from './audit.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
+import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
+import { createOutagePool, type OutagePool } from './outages/wiring.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
+import { ClusterNode } from './cluster/node.ts';
+import { ConfigError } from './errors.ts';
 
 export interface GridwatchServer {
   start(): Promise<void>;
@@ -47,10 +51,18 @@ export interface GridwatchServer {
   /** the embedded broker's TLS listener, `mqtts://host:port`, when configured */
   readonly mqttTlsUrl: string | null;
   readonly alarms: AlarmService;
+  /** line loss per transformer area (docs/energy.md) */
+  readonly energy: LineLossService;
+  /** the outage pool (docs/outages.md) */
+  readonly outages: OutagePool;
+  /** this server as a member of a NATS cluster (`cluster` configured), else null */
+  readonly cluster: ClusterNode | null;
 }
 
 export function createServer(config: ServerConfig, opts: { log: Logger; topology?: LoadedTopology }): GridwatchServer {
   const log = opts.log;
+  // a cluster's servers share one store: a DuckDB file is one machine's
+  if (config.cluster && !config.influx) throw new ConfigError('server configuration', ['cluster: needs influx (the servers of a cluster share one store)']);
   // with the process metrics operators expect (CPU, memory, GC, event-loop delay)
   const metrics = new Metrics({ defaultMetrics: true });
   const store: TelemetryStore = config.influx
@@ -63,11 +75,14 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let broker: EmbeddedBroker | null = null;
   let ingest: Ingest | null = null;
   let alarms: AlarmService | null = null;
+  let energy: LineLossService | null = null;
+  let outages: OutagePool | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
   let url = '';
-  let mqttUrl = config.mqtt.url ?? '';
+  let mqttUrl = config.cluster?.mqttUrls[0] ?? config.mqtt.url ?? '';
+  let cluster: ClusterNode | null = null;
   let started = false;
   let restorePriority: (() => void) | null = null;
 
@@ -95,6 +110,17 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (!alarms) throw new Error('server not started');
       return alarms;
     },
+    get energy() {
+      if (!energy) throw new Error('server not started');
+      return energy;
+    },
+    get outages() {
+      if (!outages) throw new Error('server not started');
+      return outages;
+    },
+    get cluster() {
+      return cluster;
+    },
 
     async start() {
       // before the readings flow: every limit V8 computes from here on uses it (process-wide)
@@ -102,7 +128,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       setMarkingStartPercent(config.markingStartPercent);
       const topo = opts.topology ?? (await loadTopologyFile(config.topologyFile));
       try {
-        if (!config.mqtt.url) {
+        if (!config.mqtt.url && !config.cluster) {
           // before the broker: it checks every client against the credentials and audits refusals
           await audit.start();
           await mqttCredentials.start({ watch: true, onReloadError: (err) => log.error({ err }, 'agents.json reload failed; the previous credentials stay in force') });
@@ -153,6 +179,15 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
             ? { username: config.mqtt.username, password: mqttCredentials.serverCredentials().password }
             : {}),
           tls: config.mqtt.tls ? await loadClientTls(config.mqtt.tls) : undefined,
+          ...(config.cluster
+            ? {
+                cluster: true,
+                servers: config.cluster.mqttUrls.map((u) => {
+                  const url = new URL(u);
+                  return { host: url.hostname, port: Number(url.port || 1883), protocol: url.protocol === 'mqtts:' ? ('mqtts' as const) : ('mqtt' as const) };
+                }),
+              }
+            : {}),
         };
         ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices, topology: topo.topology, audit });
         // before the ingest starts: the first readings meet the alarm set rebuilt from the journal
@@ -166,7 +201,16 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           options: { ...config.alarms, dataDir: config.dataDir, ...(config.rules.file ? { rulesFile: config.rules.file } : {}) },
         });
         await alarms.start();
+        const alarmsNow = alarms;
+        energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => alarmsNow.onLineLoss(f) });
+        energy.start();
+        outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, log: log.child({ component: 'outages' }) });
+        await outages.start();
         await ingest.start();
+        if (config.cluster) {
+          cluster = new ClusterNode(config.cluster, { ingest, log: log.child({ component: 'cluster' }) });
+          await cluster.start();
+        }
         app = await buildApp({
           log,
           store,
@@ -174,6 +218,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           metrics,
           ingest,
           alarms,
+          energy,
+          outages,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -199,7 +245,14 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       live.closeAll();
       if (app) await app.close().catch((err) => log.warn({ err }, 'http close failed'));
       app = null;
+      // before the ingest: partitions are given back once what they took is stored
+      if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
+      cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));
+      outages = null;
+      if (energy) await energy.stop().catch((err) => log.warn({ err }, 'line-loss stop failed'));
+      energy = null;
       if (alarms) await alarms.stop().catch((err) => log.warn({ err }, 'alarms stop failed'));
       else await journal.stop().catch(() => undefined);
       await store.stop().catch((err) => log.warn({ err }, 'store stop failed'));

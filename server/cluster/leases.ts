@@ -1,0 +1,194 @@
+/**
+ * Who handles which partition, decided with NATS itself: two JetStream
+ * key-value buckets whose entries lapse after `leaseTtlMs` without a write.
+ *
+ * - `<prefix>_members`: one key per live server, rewritten every `renewMs`.
+ * - `<prefix>_leases`: one key per partition (`p<n>`), holding the owner's
+ *   id. Taken with `create` (refused while another server's lease lives),
+ *   renewed with `update` at the revision last written (refused once the
+ *   lease lapsed and another server took it: the owner then stops at once),
+ *   given back with `delete` at that revision.
+ *
+ * Partition p belongs to the live servers sorted by id, the (p mod n)-th;
+ * a server releases what is no longer its own (a server joined) and takes
+ * what is (a server left, or its lease lapsed). The owner of a partition is
+ * the only server consuming it, so all of one agent's readings are handled
+ * by one server at a time.
+ */
+import type { KV } from 'nats';
+import type { Logger } from 'pino';
+
+/** Partitions `id` should own among `members` (every live server, `id` included). */
+export function assignedTo(id: string, members: readonly string[], partitions: number): number[] {
+  const sorted = [...new Set([...members, id])].sort();
+  const out: number[] = [];
+  for (let p = 0; p < partitions; p++) if (sorted[p % sorted.length] === id) out.push(p);
+  return out;
+}
+
+export interface LeaseEvents {
+  /** the partition is ours: start consuming it (resolves once it runs) */
+  acquired(partition: number): Promise<void>;
+  /** give the partition back: stop consuming, let what was taken be stored and acknowledged (resolves when done) */
+  releasing(partition: number): Promise<void>;
+  /** the lease lapsed under us (another server may run it already): stop consuming at once */
+  lost(partition: number): void;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class PartitionLeases {
+  /** partition → revision of our lease entry */
+  private readonly held = new Map<number, number>();
+  /** partitions being started or given back (not touched by another rebalance meanwhile) */
+  private readonly busy = new Set<number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private balanceTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
+  private balancing: Promise<void> | null = null;
+  private stopped = true;
+  private lastMembers: string[] = [];
+
+  constructor(
+    private readonly id: string,
+    private readonly partitions: number,
+    private readonly renewMs: number,
+    private readonly kv: { members: KV; leases: KV },
+    private readonly events: LeaseEvents,
+    private readonly log: Logger,
+  ) {}
+
+  /** partitions held now, ascending */
+  owned(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  owns(partition: number): boolean {
+    return this.held.has(partition);
+  }
+
+  /** live servers at the last round */
+  members(): string[] {
+    return this.lastMembers;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.renew();
+    await this.balance();
+    // renewal on its own timer: starting or giving back a partition (a store drain) never delays it
+    this.renewTimer = setInterval(() => {
+      this.renewing ??= this.renew().finally(() => (this.renewing = null));
+    }, this.renewMs);
+    this.balanceTimer = setInterval(() => {
+      this.balancing ??= this.balance().finally(() => (this.balancing = null));
+    }, this.renewMs);
+  }
+
+  /** Gives every partition back (in parallel, each once what it took is stored) and leaves the members. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.balanceTimer) clearInterval(this.balanceTimer);
+    this.balanceTimer = null;
+    await this.balancing;
+    await Promise.all(this.owned().map((p) => this.release(p)));
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    await this.renewing;
+    await this.kv.members.delete(this.id).catch(() => undefined);
+  }
+
+  /** Heartbeat and every lease renewed at the revision we wrote last. */
+  private async renew(): Promise<void> {
+    try {
+      await this.kv.members.put(this.id, enc.encode(JSON.stringify({ at: Date.now() })));
+    } catch (err) {
+      this.log.warn({ err }, 'cluster heartbeat failed; retried');
+    }
+    await Promise.all(
+      [...this.held].map(async ([p, rev]) => {
+        try {
+          const next = await this.kv.leases.update(key(p), enc.encode(this.id), rev);
+          if (this.held.has(p)) this.held.set(p, next);
+        } catch (err) {
+          if (!this.held.has(p) || this.held.get(p) !== rev) return; // given back meanwhile
+          if (isTransient(err)) return this.log.warn({ err, partition: p }, 'lease renewal failed; retried');
+          this.held.delete(p);
+          this.log.error({ err, partition: p }, 'partition lease lost (lapsed, or taken by another server); stopped consuming it');
+          this.events.lost(p);
+        }
+      }),
+    );
+  }
+
+  /** Releases what is no longer ours (a server joined) and takes what is (a server left, a lease lapsed). */
+  private async balance(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const seen = new Set<string>();
+      for await (const k of await this.kv.members.keys()) seen.add(k);
+      const members = [...seen].sort();
+      this.lastMembers = members;
+      const mine = new Set(assignedTo(this.id, members, this.partitions));
+      const work: Promise<void>[] = [];
+      for (const p of this.owned()) if (!mine.has(p) && !this.busy.has(p)) work.push(this.release(p));
+      for (const p of mine) if (!this.held.has(p) && !this.busy.has(p)) work.push(this.tryTake(p));
+      await Promise.all(work);
+    } catch (err) {
+      this.log.warn({ err }, 'cluster rebalance round failed; retried');
+    }
+  }
+
+  private async tryTake(p: number): Promise<void> {
+    let rev: number;
+    try {
+      rev = await this.kv.leases.create(key(p), enc.encode(this.id));
+    } catch {
+      return; // another server's lease still lives: it lapses or is given back
+    }
+    this.held.set(p, rev);
+    this.busy.add(p);
+    this.log.info({ partition: p }, 'partition lease taken');
+    try {
+      await this.events.acquired(p);
+    } catch (err) {
+      this.log.error({ err, partition: p }, 'starting a partition failed; lease given back');
+      this.busy.delete(p);
+      await this.release(p);
+    } finally {
+      this.busy.delete(p);
+    }
+  }
+
+  private async release(p: number): Promise<void> {
+    if (!this.held.has(p)) return;
+    this.busy.add(p);
+    this.log.info({ partition: p }, 'giving a partition back');
+    try {
+      await this.events.releasing(p).catch((err) => this.log.error({ err, partition: p }, 'releasing a partition failed'));
+      // a renewal in flight would leave our revision behind
+      await this.renewing;
+      const rev = this.held.get(p);
+      this.held.delete(p);
+      if (rev !== undefined) await this.kv.leases.delete(key(p), { previousSeq: rev }).catch((err) => this.log.warn({ err, partition: p }, 'giving a lease back failed; it lapses'));
+      this.log.info({ partition: p }, 'partition lease given back');
+    } finally {
+      this.busy.delete(p);
+    }
+  }
+
+  /** Current owner of a partition's lease, if any (for health and tests). */
+  async ownerOf(p: number): Promise<string | null> {
+    const e = await this.kv.leases.get(key(p));
+    return e && e.operation === 'PUT' ? dec.decode(e.value) : null;
+  }
+}
+
+/** a renewal refused for want of a JetStream answer (a node or leader lost a moment), not for a wrong revision */
+function isTransient(err: unknown): boolean {
+  const m = String((err as Error)?.message ?? err);
+  return !/wrong last sequence/i.test(m);
+}
+
+const key = (p: number) => `p${p}`;

@@ -1,0 +1,219 @@
+/**
+ * One gridwatch server as a member of a cluster on NATS (docs/cluster.md).
+ *
+ * The agents publish MQTT to any NATS node; the nodes' subject mapping puts
+ * each agent's readings on `gw.r.<partition>.<site>.<agent>` and each site's
+ * calls on `gw.c.<partition>.<site>`, and one replicated work-queue stream
+ * holds both until a server has stored them. Each partition has one durable
+ * pull consumer, run only by the server holding the partition's lease
+ * (server/cluster/leases.ts); a message is acknowledged once the store
+ * confirmed its readings (Ingest.take), so a server that dies leaves its
+ * unacknowledged messages to the next owner.
+ *
+ * Taking a partition over, the new owner deletes and recreates its consumer:
+ * what the previous owner had been sent but not acknowledged comes again at
+ * once instead of after the ack wait. What the previous owner stored but had
+ * not yet acknowledged is stored again (a stored point is keyed by device and
+ * timestamp) and the rules skip a reading not newer than the device's last.
+ *
+ * Live values handled here are also published on `gw.live` for the other
+ * servers' dashboards (ClusterFanout).
+ */
+import { hostname } from 'node:os';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type NatsConnection,
+} from 'nats';
+import type { Logger } from 'pino';
+import type { Ingest } from '../ingest.ts';
+import type { ClusterConfig } from './config.ts';
+import { PartitionLeases } from './leases.ts';
+import { partitionOf } from './partition.ts';
+
+/** MQTT topic of a message taken from the stream, or null for a subject the mapping does not make */
+export function topicOfSubject(subject: string): string | null {
+  const t = subject.split('.');
+  if (t[0] !== 'gw') return null;
+  if (t[1] === 'r' && t.length === 5) return `gridwatch/v1/${t[3]}/${t[4]}/readings`;
+  if (t[1] === 'c' && t.length === 4) return `gridwatch/v1/${t[3]}/call`;
+  return null;
+}
+
+interface Running {
+  messages: ConsumerMessages;
+  done: Promise<void>;
+}
+
+export class ClusterNode {
+  readonly id: string;
+  private nc: NatsConnection | null = null;
+  private jsm: JetStreamManager | null = null;
+  private js: JetStreamClient | null = null;
+  private leases: PartitionLeases | null = null;
+  private readonly running = new Map<number, Running>();
+  private readonly enc = new TextEncoder();
+
+  constructor(
+    private readonly cfg: ClusterConfig,
+    private readonly deps: { ingest: Ingest; log: Logger },
+  ) {
+    this.id = cfg.serverId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}`;
+  }
+
+  get connection(): NatsConnection {
+    if (!this.nc) throw new Error('cluster node not started');
+    return this.nc;
+  }
+
+  /** partitions this server consumes now */
+  owned(): number[] {
+    return this.leases?.owned() ?? [];
+  }
+
+  /** live servers, by id, as of the last lease round */
+  members(): string[] {
+    return this.leases?.members() ?? [];
+  }
+
+  partitionOfAgent(agent: string): number {
+    return partitionOf(agent, this.cfg.partitions);
+  }
+
+  /** whether this server handles the agent's readings now */
+  ownsAgent(agent: string): boolean {
+    return this.leases?.owns(partitionOf(agent, this.cfg.partitions)) ?? false;
+  }
+
+  async start(): Promise<void> {
+    const { nats, stream } = this.cfg;
+    this.nc = await connect({
+      servers: nats.servers,
+      name: `gridwatch-${this.id}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(nats.user !== undefined ? { user: nats.user, pass: nats.pass ?? '' } : {}),
+      ...(nats.token !== undefined ? { token: nats.token } : {}),
+    });
+    this.nc.closed().then((err) => err && this.deps.log.error({ err }, 'NATS connection closed'));
+    this.jsm = await this.nc.jetstreamManager();
+    this.js = this.nc.jetstream();
+    const want = {
+      name: stream.name,
+      // one subject filter covering both: a consumer's filter `gw.*.<p>.>` must be a subset of one of the stream's subjects (2.9)
+      subjects: ['gw.>'],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: stream.replicas,
+      max_age: nanos(stream.maxAgeS * 1000),
+    };
+    const exists = await this.jsm.streams.info(stream.name).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await this.jsm.streams.update(stream.name, want);
+    else await this.jsm.streams.add(want).catch(async (err) => {
+      // another server created it a moment ago
+      if (!(await this.jsm!.streams.info(stream.name).then(() => true, () => false))) throw err;
+    });
+    const kvOpts = { ttl: this.cfg.leaseTtlMs, history: 1, replicas: stream.replicas };
+    const members: KV = await this.js.views.kv(`${this.cfg.bucketPrefix}_members`, kvOpts);
+    const leaseKv: KV = await this.js.views.kv(`${this.cfg.bucketPrefix}_leases`, kvOpts);
+    this.leases = new PartitionLeases(
+      this.id,
+      this.cfg.partitions,
+      this.cfg.renewMs,
+      { members, leases: leaseKv },
+      {
+        acquired: (p) => this.consume(p),
+        releasing: (p) => this.release(p),
+        lost: (p) => void this.halt(p),
+      },
+      this.deps.log,
+    );
+    this.updateAgentFilter();
+    this.deps.log.info({ id: this.id, servers: nats.servers, partitions: this.cfg.partitions, stream: stream.name }, 'cluster member starting');
+    await this.leases.start();
+  }
+
+  /** Gives every partition back once what it took is stored, then leaves the cluster. */
+  async stop(): Promise<void> {
+    await this.leases?.stop().catch((err) => this.deps.log.warn({ err }, 'giving partitions back failed; their leases lapse'));
+    for (const p of [...this.running.keys()]) await this.halt(p);
+    this.leases = null;
+    const nc = this.nc;
+    this.nc = null;
+    if (nc) await nc.drain().catch(() => nc.close());
+  }
+
+  private updateAgentFilter(): void {
+    const owned = new Set(this.owned());
+    const n = this.cfg.partitions;
+    this.deps.ingest.setAgentFilter((agent) => owned.has(partitionOf(agent, n)));
+  }
+
+  private async consume(p: number): Promise<void> {
+    const jsm = this.jsm!;
+    const js = this.js!;
+    const stream = this.cfg.stream.name;
+    const name = `gw-p${p}`;
+    // a fresh consumer: what the previous owner was sent and did not acknowledge comes again now
+    await jsm.consumers.delete(stream, name).catch(() => undefined);
+    await jsm.consumers.add(stream, {
+      durable_name: name,
+      filter_subject: `gw.*.${p}.>`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(this.cfg.ackWaitMs),
+      max_ack_pending: this.cfg.maxAckPending,
+      max_deliver: -1,
+    });
+    const consumer = await js.consumers.get(stream, name);
+    const messages = await consumer.consume({ max_messages: Math.min(256, this.cfg.maxAckPending) });
+    const ingest = this.deps.ingest;
+    const log = this.deps.log;
+    const done = (async () => {
+      for await (const m of messages) {
+        const topic = topicOfSubject(m.subject);
+        if (!topic) {
+          log.warn({ subject: m.subject.slice(0, 200) }, 'message on a subject the cluster mapping does not make; dropped');
+          m.term();
+          continue;
+        }
+        ingest.take(topic, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), () => m.ack());
+      }
+    })().catch((err) => log.error({ err, partition: p }, 'partition consumer failed'));
+    this.running.set(p, { messages, done });
+    this.updateAgentFilter();
+  }
+
+  /** Stops consuming a partition (what was taken still goes on to the store and its ack). */
+  private async halt(p: number): Promise<void> {
+    const r = this.running.get(p);
+    if (!r) return;
+    this.running.delete(p);
+    this.updateAgentFilter();
+    r.messages.stop();
+    await r.done;
+  }
+
+  /** Stops consuming, then waits until what was taken is stored and acknowledged. */
+  private async release(p: number): Promise<void> {
+    await this.halt(p);
+    if (!(await this.deps.ingest.drain(10_000))) this.deps.log.warn({ partition: p }, 'partition given back with readings not yet stored; the next owner gets them again');
+  }
+
+  /** Publishes on a core NATS subject (fan-out between servers); dropped while disconnected. */
+  publish(subject: string, data: unknown): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    this.nc.publish(subject, this.enc.encode(JSON.stringify(data)));
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Drivers for the cluster tests: gridwatch servers in cluster mode as child
+ * processes (so they can be SIGKILLed), real edge agents (the library, in
+ * this process) polling Modbus simulators and publishing to a NATS node's
+ * MQTT gateway, and a NATS tap that records every reading published.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from 'nats';
+import { parseReadingsPayload } from '../../contract/index.ts';
+import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
+import type { ModbusSimulator } from '../../simulators/index.ts';
+import { influxQuery, type NatsCluster } from '../harness/index.ts';
+import { login, TEST_PASSWORD } from '../support/server.ts';
+import { memoryLog } from '../support/logger.ts';
+import { gatewayDevices, startGateways } from '../edge-agent/support.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns an empty list; throws with the last list. */
+export async function until(fn: () => Promise<string[]> | string[], timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last: string[] = [];
+  for (;;) {
+    try {
+      last = await fn();
+      if (last.length === 0) return;
+    } catch (e) {
+      last = [String(e)];
+    }
+    if (Date.now() > end) throw new Error(`${what} not reached in ${timeoutMs} ms:\n  ${last.slice(0, 20).join('\n  ')}`);
+    await sleep(250);
+  }
+}
+
+/** One site, one room per agent, each meter on its own line of the room's transformer. */
+export function clusterTopology(site: string, agents: readonly { agent: string; meters: readonly string[] }[]): string {
+  const rooms = agents
+    .map(
+      (a, i) => `      - id: r${i + 1}
+        name: Room ${i + 1}
+        agent: ${a.agent}
+        transformers:
+          - id: t${i + 1}
+            name: "${i + 1}#"
+            ratedKva: 400
+            lines:
+${a.meters.map((m, j) => `              - { id: l${i + 1}-${j + 1}, name: L${j + 1}, ratedCurrentA: 200, meter: ${m} }`).join('\n')}`,
+    )
+    .join('\n');
+  return `
+sites:
+  - id: ${site}
+    name: Cluster test
+    rooms:
+${rooms}
+`;
+}
+
+export interface ClusterServerOptions {
+  cluster: NatsCluster;
+  serverId: string;
+  influxUrl: string;
+  database: string;
+  topologyYaml: string;
+  rulesYaml: string;
+  leaseTtlMs?: number;
+  renewMs?: number;
+}
+
+/** A gridwatch server in cluster mode: `node --import tsx server/main.ts <config>`. */
+export class ClusterServer {
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  url = '';
+  cookie = '';
+  readonly logs: Record<string, unknown>[] = [];
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    private readonly configFile: string,
+  ) {}
+
+  static async create(o: ClusterServerOptions): Promise<ClusterServer> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-cluster-'));
+    const topologyFile = path.join(dir, 'topology.yaml');
+    const rulesFile = path.join(dir, 'rules.yaml');
+    await writeFile(topologyFile, o.topologyYaml);
+    await writeFile(rulesFile, o.rulesYaml);
+    const config = {
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { clientId: `gw-${o.serverId}` },
+      influx: { url: o.influxUrl, database: o.database },
+      cluster: {
+        nats: { servers: o.cluster.natsUrls },
+        mqttUrls: o.cluster.mqttUrls,
+        serverId: o.serverId,
+        partitions: o.cluster.partitions,
+        leaseTtlMs: o.leaseTtlMs ?? 4000,
+        renewMs: o.renewMs ?? 1000,
+        ackWaitMs: 30_000,
+      },
+      dataDir: dir,
+      topologyFile,
+      auth: { adminPassword: TEST_PASSWORD },
+      rules: { file: rulesFile },
+      ingest: { flushIntervalMs: 20 },
+      alarms: { tickMs: 200, persistIntervalMs: 500 },
+      priority: os.getPriority(),
+    };
+    const configFile = path.join(dir, 'config.json');
+    await writeFile(configFile, JSON.stringify(config));
+    return new ClusterServer(o.serverId, dir, configFile);
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts'), this.configFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GW_LOG_LEVEL: 'info' },
+    });
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    let buf = '';
+    let stderr = '';
+    const listening = new Promise<string>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            const rec = JSON.parse(line) as Record<string, unknown>;
+            if (this.logs.length < 20_000) this.logs.push(rec);
+            if (typeof rec.url === 'string' && String(rec.msg).startsWith('gridwatch dashboard at')) resolve(rec.url);
+          } catch {
+            // not a log line
+          }
+        }
+      });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+      void this.exited.then((code) => reject(new Error(`server ${this.id} exited (${code}) before listening: ${stderr}\n${this.logTail()}`)));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    this.url = await Promise.race([
+      listening,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`server ${this.id} not listening in time\n${this.logTail()}`)), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    this.cookie = await login(this.url, 'admin', TEST_PASSWORD);
+  }
+
+  logTail(n = 15): string {
+    return this.logs
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+  }
+
+  /** SIGKILL: no stop, no drain, no lease given back. */
+  async kill9(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+    this.child = null;
+  }
+
+  /** SIGTERM, the graceful stop. */
+  async term(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGTERM');
+    await this.exited;
+    this.child = null;
+  }
+
+  async get(p: string): Promise<any> {
+    const res = await fetch(this.url + p, { headers: { cookie: this.cookie } });
+    if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
+    return res.json();
+  }
+
+  async close(): Promise<void> {
+    await this.kill9();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Owner of each partition's lease (null: none), read from the cluster's KV bucket. */
+export async function leaseOwners(nc: NatsConnection, partitions: number): Promise<(string | null)[]> {
+  const kv = await nc.jetstream().views.kv('gridwatch_leases');
+  const out: (string | null)[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const e = await kv.get(`p${p}`);
+    out.push(e && e.operation === 'PUT' ? new TextDecoder().decode(e.value) : null);
+  }
+  return out;
+}
+
+/**
+ * Records every reading published on the cluster (a plain NATS subscription
+ * to the mapped readings subjects), as `device@ts`.
+ */
+export async function readingsTap(cluster: NatsCluster): Promise<{ nc: NatsConnection; sent: Set<string>; close(): Promise<void> }> {
+  const nc = await connect({ servers: cluster.natsUrls, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const sent = new Set<string>();
+  const sub = nc.subscribe('gw.r.>');
+  void (async () => {
+    for await (const m of sub) {
+      const agent = m.subject.split('.')[4];
+      const r = parseReadingsPayload(m.data, agent);
+      if (r.ok) for (const x of r.value.readings) sent.add(`${x.device}@${x.ts}`);
+    }
+  })();
+  return { nc, sent, close: () => nc.close() };
+}
+
+/** Every stored reading of a site, as `device@ts`. */
+export async function storedKeys(influxUrl: string, db: string, site: string): Promise<Set<string>> {
+  const res = await influxQuery(influxUrl, db, `SELECT "quality" FROM "reading" WHERE "site" = '${site}' GROUP BY "device"`);
+  const out = new Set<string>();
+  for (const s of res[0]?.series ?? []) for (const v of s.values) out.add(`${s.tags?.device ?? ''}@${v[0] as number}`);
+  return out;
+}
+
+export interface TestAgent {
+  agent: Agent;
+  id: string;
+  meters: string[];
+}
+
+/**
+ * `count` edge agents, each with one simulated gateway of `meters` meters
+ * polled every `intervalMs`, publishing to the MQTT gateways of the cluster
+ * (agent i to node i mod 3).
+ */
+export async function startAgents(o: { cluster: NatsCluster; site: string; prefix: string; count: number; meters: number; intervalMs: number }): Promise<{ agents: TestAgent[]; sims: ModbusSimulator[]; stop(): Promise<void> }> {
+  const sims = await startGateways(o.count, o.meters, 7);
+  const agents: TestAgent[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const id = `${o.prefix}-a${i}`;
+    const devices = gatewayDevices([sims[i]!], o.meters, { intervalMs: o.intervalMs }).map((d) => ({ ...d, id: `${id}-${d.id}` }));
+    const config = loadAgentConfig({
+      agent: id,
+      site: o.site,
+      mqtt: { url: o.cluster.mqttUrls[i % o.cluster.mqttUrls.length]!, reconnectPeriodMs: 250, reconnectMaxMs: 1000, keepaliveS: 5 },
+      publishIntervalMs: 250,
+      devices,
+    });
+    const agent = createAgent(config, { log: memoryLog('warn').log });
+    agents.push({ agent, id, meters: devices.map((d) => d.id) });
+  }
+  await Promise.all(agents.map((a) => a.agent.start()));
+  return {
+    agents,
+    sims,
+    async stop() {
+      await Promise.all(agents.map((a) => a.agent.stop().catch(() => undefined)));
+      await Promise.all(sims.map((s) => s.stop()));
+    },
+  };
+}
