@@ -141,8 +141,9 @@ describe('scenario replays: exact transitions, in order, nothing else', () => {
   });
 
   it('phase loss: unbalance at once (short-time, GB/T 15543), voltage on the minute mean, and the 10-min unbalance value it leaves behind', async () => {
-    // phase C lost for 90 s from 1:00
-    await feed.replay(timeline(0, 610, 1, (t) => ({ device: 'ph-m', ts: BASE + t * S, v: { ...phases(220), uc: t >= 60 && t < 150 ? 0 : 220 } })));
+    // phase C lost for 90 s from 1:00: no voltage and no current on it (with its current flowing it would be a meter's voltage loss, 失压)
+    const lost = (t: number) => t >= 60 && t < 150;
+    await feed.replay(timeline(0, 610, 1, (t) => ({ device: 'ph-m', ts: BASE + t * S, v: { ...phases(220), uc: lost(t) ? 0 : 220, ic: lost(t) ? 0 : 50 } })));
     expect(await transitions(ws, new Set(['ph-m']), 5)).toEqual([
       'u-unbalance:ph-m normal→unack_active raise short_time', // 1:03 (3-s on-delay)
       'u-deviation:ph-m normal→unack_active raise lo', // 2:00, minute 1's mean
