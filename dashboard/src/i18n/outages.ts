@@ -156,6 +156,9 @@ export const outagesZh = {
   o_fk_dark_outside: '范围外表计同时失电',
   o_ns_sending: '发送中',
   o_st_merged: '已并入线路停电',
+  o_cat_public: '公共服务',
+  o_cat_other: '其他',
+  o_noContact: '无可用联系方式',
 } as const;
 
 export const outagesEn: Record<keyof typeof outagesZh, string> = {
@@ -299,7 +302,7 @@ export const outagesEn: Record<keyof typeof outagesZh, string> = {
   o_dur_dh: '{d} d {h} h',
   o_listSep: ', ',
   o_feederAt: '{name} ({substation})',
-  o_nContacts: '{n} contacts',
+  o_nContacts: 'contacts: {n}',
   o_noPhone: 'no mobile',
   o_placeModel: 'model: {m}',
   o_placeMoved: 'model: {m} → measured: {s}',
@@ -308,4 +311,7 @@ export const outagesEn: Record<keyof typeof outagesZh, string> = {
   o_fk_dark_outside: 'meter outside the scope went dark with it',
   o_ns_sending: 'sending',
   o_st_merged: 'merged into feeder outage',
+  o_cat_public: 'public service',
+  o_cat_other: 'other',
+  o_noContact: 'no reachable contact',
 };

@@ -1,6 +1,6 @@
 /** The outage pool's REST calls (docs/outages.md). */
 import { api, ApiError } from '../api.ts';
-import type { CustomerRow, Finding, ImportAnswer, OutageDetail, OutageSummary, Plan, PlanDetail, PlanInput, Ticket, TimelineEntry } from './types.ts';
+import type { CustomerRow, Finding, Notice, ImportAnswer, OutageDetail, OutageSummary, Plan, PlanDetail, PlanInput, Ticket, TimelineEntry } from './types.ts';
 
 const json = (method: string, body?: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
 const qs = (q: Record<string, string | undefined>) => {
@@ -44,6 +44,7 @@ export async function getOutage(id: string): Promise<OutageDetail> {
   return {
     ...(base as unknown as OutageSummary),
     ...detailParts(base),
+    notices: objects<Notice>(base.notices),
     findingList: firstList<Finding>(base, ['findingList', 'findings']),
     ticketList: firstList<Ticket>(base, ['ticketList', 'tickets']),
     timeline: timelineOf(base),
@@ -57,15 +58,16 @@ export async function listPlans(view: 'upcoming' | 'active' | 'history', site?: 
 export async function getPlan(id: string): Promise<PlanDetail> {
   const o = await api<Raw>(`plans/${encodeURIComponent(id)}`);
   const base = (o.plan && typeof o.plan === 'object' ? { ...(o.plan as Raw), ...o } : o) as Raw;
-  return { ...(base as unknown as Plan), ...detailParts(base), timeline: timelineOf(base) };
+  return { ...(base as unknown as Plan), ...detailParts(base), notices: objects<Notice>(base.notices), timeline: timelineOf(base) };
 }
 
 export function createPlan(p: PlanInput): Promise<Plan> {
   return api<Plan>('plans', json('POST', p));
 }
 
-export function confirmPlan(id: string): Promise<Plan> {
-  return api<Plan>(`plans/${encodeURIComponent(id)}/confirm`, json('POST'));
+/** Confirms the list the operator saw: `customers` is its length, and the server refuses when its list has another. */
+export function confirmPlan(id: string, customers: number): Promise<Plan> {
+  return api<Plan>(`plans/${encodeURIComponent(id)}/confirm`, json('POST', { customers }));
 }
 
 export function cancelPlan(id: string, reason: string): Promise<Plan> {
@@ -78,8 +80,8 @@ export function cancelPlan(id: string, reason: string): Promise<Plan> {
  */
 export async function importPlans(csv: string): Promise<ImportAnswer> {
   const res = await fetch('./api/plans/import', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
-  const body = (await res.json().catch(() => null)) as (Partial<ImportAnswer> & { plans?: unknown[]; error?: { code?: string; message?: string; rejected?: ImportAnswer['rejected'] } }) | null;
-  const rejected = body?.rejected ?? body?.error?.rejected;
+  const body = (await res.json().catch(() => null)) as (Partial<ImportAnswer> & { plans?: unknown[]; error?: { code?: string; message?: string; issues?: ImportAnswer['rejected'] } }) | null;
+  const rejected = body?.rejected ?? body?.error?.issues?.map((i) => ({ line: i.line ?? 0, reason: i.reason }));
   if (!res.ok && !rejected) throw new ApiError(res.status, body?.error?.code ?? `HTTP_${res.status}`, body?.error?.message ?? res.statusText);
   return { imported: res.ok ? (body?.imported ?? body?.plans?.length ?? 0) : 0, rejected: rejected ?? [] };
 }
@@ -88,8 +90,8 @@ export async function listFindings(state: 'open' | 'resolved'): Promise<Finding[
   return listOf<Finding>(await api<unknown>(`findings${qs({ state })}`), 'findings');
 }
 
-export function resolveFinding(id: string, note: string): Promise<Finding> {
-  return api<Finding>(`findings/${encodeURIComponent(id)}/resolve`, json('POST', { note }));
+export function resolveFinding(id: string, comment: string): Promise<Finding> {
+  return api<Finding>(`findings/${encodeURIComponent(id)}/resolve`, json('POST', comment ? { comment } : {}));
 }
 
 export async function listTickets(site?: string): Promise<Ticket[]> {

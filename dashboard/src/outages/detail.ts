@@ -8,8 +8,8 @@ import type { Role } from '../api.ts';
 import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { cancelPlan, confirmPlan, getOutage, getPlan } from './api.ts';
-import { customerHoursAt, durationMs, hoursText, isLate, planActions, scopeText, summarize, type Names } from './model.ts';
-import { customersTable, findingsTable, panel, ticketsTable, timelineList } from './parts.ts';
+import { customerHoursAt, deliveryByCustomer, durationMs, hoursText, isLate, planActions, scopeText, summarize, type Names } from './model.ts';
+import { customersTable, findingsTable, panel, ticketsTable, timelineList, type ContactLookup } from './parts.ts';
 import { causeText, durationText, planScopeText, kindText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
 import type { OutageDetail, PlanDetail } from './types.ts';
 
@@ -24,14 +24,14 @@ const nameOf = (p: PlanDetail, id: string): string => {
   return c ? `${c.name} (${id})` : id;
 };
 const back = () => el('a', { class: 'back', href: '#/outages' }, t('o_back'));
-const kv = (k: string, v: Node | string, attrs: Record<string, string> = {}) => el('div', { class: 'kv', ...attrs }, el('span', { class: 'k' }, k), el('span', { class: 'v' }, v));
+const kv = (k: string, v: Node | string, attrs: Record<string, string> = {}) => el('div', { class: 'kv', ...attrs }, el('span', { class: 'kv-k' }, k), el('span', { class: 'kv-v' }, v));
 
 function failed(root: HTMLElement, e: unknown): void {
   const msg = (e as { status?: number }).status === 404 ? t('o_notFound') : t('o_loadFailed', { msg: (e as Error).message });
   root.replaceChildren(back(), el('div', { class: 'empty error', role: 'alert' }, msg));
 }
 
-export function outageDetail(id: string, names: Names, now: () => number): DetailPart {
+export function outageDetail(id: string, names: Names, lookup: ContactLookup, now: () => number): DetailPart {
   const root = el('div', { class: 'pool-detail outage-detail', 'data-outage': id }, el('div', { class: 'empty' }, t('loading')));
   let o: OutageDetail | null = null;
   const dur = el('span', { class: 'dur' });
@@ -49,7 +49,7 @@ export function outageDetail(id: string, names: Names, now: () => number): Detai
       } catch (e) {
         return failed(root, e);
       }
-      const nt = noticeText(o.noticeSummary ?? summarize(o.rows.flatMap((c) => c.notices ?? [])));
+      const nt = noticeText(o.noticeSummary ?? summarize(deliveryByCustomer(o.rows, o.notices).flatMap((d) => d.notices)));
       paintClock(now());
       const head = el(
         'div',
@@ -72,8 +72,8 @@ export function outageDetail(id: string, names: Names, now: () => number): Detai
       root.replaceChildren(
         back(),
         head,
-        panel('o_affected', customersTable(o.rows), undefined, 'customers'),
-        panel('o_tab_findings', findingsTable(o.findingList), undefined, 'findings'),
+        panel('o_affected', customersTable(o.rows, o.notices, lookup), undefined, 'customers'),
+        panel('o_tab_findings', findingsTable(o.findingList, names), undefined, 'findings'),
         panel('o_tickets', ticketsTable(o.ticketList), undefined, 'tickets'),
         panel('o_timeline', timelineList(o.timeline), undefined, 'timeline'),
       );
@@ -82,7 +82,7 @@ export function outageDetail(id: string, names: Names, now: () => number): Detai
   };
 }
 
-export function planDetail(id: string, names: Names, role: Role, now: () => number): DetailPart {
+export function planDetail(id: string, names: Names, lookup: ContactLookup, role: Role, now: () => number): DetailPart {
   const root = el('div', { class: 'pool-detail plan-detail', 'data-plan': id }, el('div', { class: 'empty' }, t('loading')));
   const msg = el('p', { class: 'error', role: 'alert' });
   // the action box is rebuilt only when the plan's state changes: a reason being typed survives the refreshes
@@ -92,6 +92,7 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
   const customersBox = el('div');
   const timelineBox = el('div');
   let shownState = '';
+  let shownCount = 0;
   let busy = false;
   const part: DetailPart = {
     root,
@@ -105,7 +106,8 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
         return failed(root, e);
       }
       root.dataset.state = p.state;
-      const nt = noticeText(p.noticeSummary ?? summarize(p.rows.flatMap((c) => c.notices ?? [])));
+      const nt = noticeText(p.noticeSummary ?? summarize(deliveryByCustomer(p.rows, p.notices).flatMap((d) => d.notices)));
+      shownCount = p.customers;
       if (p.state !== shownState) paintActions(p);
       headBox.replaceChildren(
         el('h2', {}, `${t('o_plan')} · ${planScopeText(p.scope, names)}`, ' ', el('span', { class: `pst pst-${p.state}` }, planStateText(p.state)), p.late ? el('span', { class: 'badge b-late' }, t('o_late')) : ''),
@@ -138,7 +140,7 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
             )
           : '',
       );
-      customersBox.replaceChildren(panel('o_affected', customersTable(p.rows), undefined, 'customers'));
+      customersBox.replaceChildren(panel('o_affected', customersTable(p.rows, p.notices, lookup), undefined, 'customers'));
       timelineBox.replaceChildren(panel('o_timeline', timelineList(p.timeline), undefined, 'timeline'));
       if (!root.contains(headBox)) root.replaceChildren(back(), headBox, diffBox, customersBox, timelineBox);
     },
@@ -169,7 +171,7 @@ export function planDetail(id: string, names: Names, role: Role, now: () => numb
         const b = el('button', { type: 'button', class: 'act primary confirm' }, t('o_confirm'));
         b.addEventListener('click', () => {
           b.disabled = true;
-          void act(() => confirmPlan(id));
+          void act(() => confirmPlan(id, shownCount));
         });
         actions.append(b);
       } else actions.append(el('p', { class: 'muted viewer-note' }, t('o_viewerNoConfirm')));

@@ -23,7 +23,7 @@ function customersCell(n: number, important: number | undefined): HTMLElement {
 }
 
 function outageTable(list: readonly OutageSummary[], names: Names, now: number, live: Map<string, { dur: HTMLElement; ch: HTMLElement; o: OutageSummary }>): HTMLElement {
-  const head = el('tr', {}, th('o_scope'), th('o_cause'), th('o_start'), th('o_duration'), th('o_customers'), th('o_custHours', 'num'), th('o_notices'), th('o_state'));
+  const head = el('tr', {}, th('o_scope'), th('o_cause'), th('o_start'), th('o_duration', 'num'), th('o_customers', 'num'), th('o_custHours', 'num'), th('o_notices'), th('o_state'));
   const rows = list.map((o) => {
     const dur = el('td', { class: 'num dur' }, durationText(durationMs(o, now)));
     const ch = el('td', { class: 'num ch' }, hoursText(customerHoursAt(o, now)));
@@ -46,7 +46,7 @@ function outageTable(list: readonly OutageSummary[], names: Names, now: number, 
 }
 
 function planTable(list: readonly Plan[], names: Names): HTMLElement {
-  const head = el('tr', {}, th('o_scope'), th('o_window'), th('o_reason'), th('o_workOrder'), th('o_crew'), th('o_customers'), th('o_state'), th('o_notices'));
+  const head = el('tr', {}, th('o_scope'), th('o_window'), th('o_reason'), th('o_workOrder'), th('o_crew'), th('o_customers', 'num'), th('o_state'), th('o_notices'));
   const rows = list.map((p) => {
     const nt = noticeText(p.noticeSummary);
     return el(

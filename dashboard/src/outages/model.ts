@@ -53,7 +53,7 @@ export function scopeText(s: OutageScope, n: Names): string {
   if (s.feeder) parts.push(n.feeder(s.feeder));
   if (s.transformer && s.kind !== 'feeder') parts.push(n.transformer(s.site, s.transformer));
   if (s.line) parts.push(n.line(s.site, s.line));
-  if (s.meter) parts.push(s.meter);
+  if (s.meter && s.kind === 'meter') parts.push(s.meter);
   return parts.join(' · ');
 }
 
@@ -139,7 +139,10 @@ export function deliveryByCustomer(rows: readonly CustomerRow[], notices: readon
   }
   const out = rows.map((c) => {
     const contacts = Array.isArray(c.contacts) ? c.contacts : [];
-    const ns = [...(c.notices ?? []), ...(byCustomer.get(c.id) ?? []), ...contacts.flatMap((k) => (k.phone ? (byPhone.get(k.phone) ?? []) : []))];
+    const all = [...(c.notices ?? []), ...(byCustomer.get(c.id) ?? []), ...contacts.flatMap((k) => (k.phone ? (byPhone.get(k.phone) ?? []) : []))];
+    // a notice listed both with its customer and in the detail's list counts once
+    const seen = new Set<string>();
+    const ns = all.filter((n) => !n.id || (!seen.has(n.id) && !!seen.add(n.id)));
     const state = ns.length ? ns.reduce<NoticeState>((best, n) => (RANK[n.state] > RANK[best] ? n.state : best), 'failed') : null;
     return { customer: c, state, notices: ns };
   });

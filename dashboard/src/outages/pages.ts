@@ -3,6 +3,7 @@ import type { Role } from '../api.ts';
 import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { importPlans, listFindings, resolveFinding } from './api.ts';
+import type { Names } from './model.ts';
 import { findingsTable } from './parts.ts';
 
 export function importPage(): HTMLElement {
@@ -33,7 +34,7 @@ export function importPage(): HTMLElement {
   return el('div', { class: 'panel import' }, el('h2', {}, t('o_importTitle')), el('p', { class: 'muted' }, t('o_importHint')), file, text, el('div', {}, go), out);
 }
 
-export function findingsPage(role: Role, state: 'open' | 'resolved', setState: (s: 'open' | 'resolved') => void): { root: HTMLElement; refresh(): Promise<void> } {
+export function findingsPage(role: Role, names: Names, state: 'open' | 'resolved', setState: (s: 'open' | 'resolved') => void): { root: HTMLElement; refresh(): Promise<void> } {
   const seg = el('span', { class: 'seg', role: 'group' });
   for (const s of ['open', 'resolved'] as const) {
     const b = el('button', { type: 'button', 'data-state': s, class: s === state ? 'on' : '' }, t(s === 'open' ? 'o_findingsOpen' : 'o_findingsResolved'));
@@ -51,7 +52,7 @@ export function findingsPage(role: Role, state: 'open' | 'resolved', setState: (
           await resolveFinding(f.id, note);
           await page.refresh();
         } : undefined;
-        body.replaceChildren(findingsTable(list, resolve));
+        body.replaceChildren(findingsTable(list, names, resolve));
       } catch (e) {
         body.replaceChildren(el('div', { class: 'empty error', role: 'alert' }, t('o_loadFailed', { msg: (e as Error).message })));
       }

@@ -1,9 +1,9 @@
 /** Pieces the outage and plan details share: customers with their delivery, findings, tickets, timeline. */
 import { el } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
-import { deliveryByCustomer } from './model.ts';
+import { deliveryByCustomer, type Names } from './model.ts';
 import { categoryText, findingKindText, noticeStateText, timeText, verdictText } from './text.ts';
-import type { CustomerRow, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
+import type { Contact, CustomerRow, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
 
 const th = (k: MsgKey) => el('th', {}, t(k));
 
@@ -11,25 +11,31 @@ export function panel(title: MsgKey | string, body: HTMLElement, extra?: Node, k
   return el('section', { class: 'panel', 'data-part': key }, el('h3', {}, title.startsWith('o_') ? t(title as MsgKey) : title, extra ?? ''), body);
 }
 
-function contactCells(cs: CustomerRow['contacts']): Array<Node | string> {
+/** The contacts the topology knows for a customer (names, roles, phones); undefined for one it does not list. */
+export type ContactLookup = (customer: string) => Contact[] | undefined;
+
+function contactCells(cs: Contact[] | number | undefined): Array<Node | string> {
   if (typeof cs === 'number') return [t('o_nContacts', { n: cs })];
-  return (cs ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: 'mono' }, k.phone ?? t('o_noPhone'))));
+  return (cs ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: k.phone ? 'mono' : 'muted' }, k.phone ?? t('o_noPhone'))));
 }
 
 /** Every affected customer, its contacts, and how far the notices to them came; failed ones first. */
-export function customersTable(affected: readonly CustomerRow[], notices: readonly Notice[] = []): HTMLElement {
+export function customersTable(affected: readonly CustomerRow[], notices: readonly Notice[] = [], lookup: ContactLookup = () => undefined): HTMLElement {
   if (!affected.length) return el('div', { class: 'empty small' }, t('o_noCustomers'));
-  const rows = deliveryByCustomer(affected, notices).map(({ customer: c, state, notices: ns }) =>
-    el(
+  const rows = deliveryByCustomer(affected, notices).map(({ customer: c, state, notices: ns }) => {
+    const contacts = Array.isArray(c.contacts) ? c.contacts : (lookup(c.id) ?? c.contacts);
+    // nobody to send to: said on the row, not left as a silent "no notice"
+    const unreachable = Array.isArray(contacts) ? !contacts.some((k) => k.phone) : contacts === 0;
+    return el(
       'tr',
       { class: `crow${c.important ? ' imp' : ''}`, 'data-customer': c.id, 'data-delivery': state ?? 'none' },
-      el('td', {}, c.name, c.important ? el('span', { class: 'badge b-imp' }, t('o_important')) : ''),
+      el('td', {}, c.name, c.important ? el('span', { class: 'badge b-imp' }, t('o_important')) : '', unreachable ? el('span', { class: 'badge b-nocontact' }, t('o_noContact')) : ''),
       el('td', { class: 'mono' }, c.account ?? c.id),
       el('td', {}, categoryText(c.category)),
-      el('td', { class: 'contacts' }, ...contactCells(c.contacts)),
+      el('td', { class: 'contacts' }, ...contactCells(contacts)),
       el('td', {}, el('span', { class: `ns ns-${state ?? 'none'}` }, noticeStateText(state)), ...ns.map((n) => el('small', { class: 'muted phone-state' }, ` ${n.phone} ${noticeStateText(n.state)}`))),
-    ),
-  );
+    );
+  });
   return el('table', { class: 'otable customers' }, el('thead', {}, el('tr', {}, th('o_customer'), th('o_account'), th('o_category'), th('o_contacts'), th('o_delivery'))), el('tbody', {}, ...rows));
 }
 
@@ -39,14 +45,15 @@ export function evidenceText(e: Finding['evidence']): string {
 }
 
 /** Where the model has the meter, and where the measurement puts it. */
-function placeText(f: Finding): string {
-  const m = f.modelled ? [f.modelled.site, f.modelled.transformer, f.modelled.line].filter(Boolean).join('/') : '—';
-  const s = f.suggested ? [f.suggested.site, f.suggested.feeder, f.suggested.transformer].filter(Boolean).join('/') : '';
+function placeText(f: Finding, n: Names): string {
+  const m = f.modelled ? [n.site(f.modelled.site), n.transformer(f.modelled.site, f.modelled.transformer), f.modelled.line ? n.line(f.modelled.site, f.modelled.line) : ''].filter(Boolean).join(' · ') : '—';
+  const g = f.suggested;
+  const s = g ? [n.site(g.site), g.feeder ? n.feeder(g.feeder) : '', g.transformer ? n.transformer(g.site, g.transformer) : ''].filter(Boolean).join(' · ') : '';
   return s ? t('o_placeMoved', { m, s }) : t('o_placeModel', { m });
 }
 
 /** Findings; with `resolve` (admins) an open finding gets a button and a note field. */
-export function findingsTable(list: readonly Finding[], resolve?: (f: Finding, note: string) => Promise<void>): HTMLElement {
+export function findingsTable(list: readonly Finding[], names: Names, resolve?: (f: Finding, note: string) => Promise<void>): HTMLElement {
   if (!list.length) return el('div', { class: 'empty small' }, t('o_noFindings'));
   const rows = list.map((f) => {
     const acts = el('td', { class: 'acts' });
@@ -68,9 +75,10 @@ export function findingsTable(list: readonly Finding[], resolve?: (f: Finding, n
       'tr',
       { class: `frow fs-${f.state}`, 'data-finding': f.id },
       el('td', {}, findingKindText(f.kind)),
-      el('td', { class: 'mono' }, f.meter, el('small', { class: 'muted place' }, placeText(f))),
+      el('td', { class: 'mono' }, f.meter),
       el('td', { class: 'time' }, timeText(f.firstAt)),
-      el('td', { class: 'evidence' }, f.message ?? '', el('small', { class: 'muted' }, evidenceText(f.evidence))),
+      // the server's own sentence stays on hover; the row says it with the topology's names
+      el('td', { class: 'evidence', title: f.message ?? '' }, el('span', { class: 'place' }, placeText(f, names)), el('small', { class: 'muted' }, evidenceText(f.evidence))),
       el('td', {}, outageId ? el('a', { href: `#/outages/outage/${encodeURIComponent(outageId)}` }, outageId) : ''),
       acts,
     );

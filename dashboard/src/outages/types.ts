@@ -63,8 +63,9 @@ export interface Notice {
   id?: string;
   purpose?: string;
   phone: string;
-  customer?: string;
+  customer?: string | null;
   state: NoticeState;
+  attempts?: number;
   updatedAt?: number;
 }
 
@@ -129,6 +130,8 @@ export interface TimelineEntry {
 /** One outage with its customers, findings, repair calls and journal (normalised by api.ts). */
 export interface OutageDetail extends OutageSummary {
   rows: CustomerRow[];
+  /** every notice of the outage and of its plan, with the customer it went to */
+  notices: Notice[];
   findingList: Finding[];
   ticketList: Ticket[];
   timeline: TimelineEntry[];
@@ -161,6 +164,7 @@ export interface Plan {
 /** One plan with its computed customers and journal (normalised by api.ts). */
 export interface PlanDetail extends Plan {
   rows: CustomerRow[];
+  notices: Notice[];
   timeline: TimelineEntry[];
 }
 

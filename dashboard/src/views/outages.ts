@@ -24,6 +24,8 @@ const REFRESH_MS = 4_000;
 export function outagesView(ctx: ViewContext): View {
   const [page = '', id = ''] = ctx.params;
   const names = namesOf(ctx.topo);
+  const contacts = new Map((ctx.topo.topology.customers ?? []).map((c) => [c.id, c.contacts]));
+  const lookup = (id: string) => contacts.get(id);
   const now = () => ctx.live.now();
   const op = ctx.me.role !== 'viewer';
   const tab = tabOf(ctx.query.get('tab'));
@@ -55,11 +57,11 @@ export function outagesView(ctx: ViewContext): View {
   let tick: (n: number) => void = () => undefined;
   let poll = true;
   if (page === 'outage' && id) {
-    const d = outageDetail(id, names, now);
+    const d = outageDetail(id, names, lookup, now);
     ({ root: body, tick } = d);
     refresh = d.refresh;
   } else if (page === 'plan' && id) {
-    const d = planDetail(id, names, ctx.me.role, now);
+    const d = planDetail(id, names, lookup, ctx.me.role, now);
     body = d.root;
     refresh = d.refresh;
   } else if (page === 'new') {
@@ -68,7 +70,7 @@ export function outagesView(ctx: ViewContext): View {
     body = importPage();
   } else if (page === 'findings') {
     const fs = ctx.query.get('fs') === 'resolved' ? 'resolved' : 'open';
-    const f = findingsPage(ctx.me.role, fs, (s) => (location.hash = `#/outages/findings?fs=${s}`));
+    const f = findingsPage(ctx.me.role, names, fs, (s) => (location.hash = `#/outages/findings?fs=${s}`));
     body = f.root;
     refresh = f.refresh;
     // an admin typing a note is not interrupted; the list refreshes after each resolve
