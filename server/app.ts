@@ -27,6 +27,9 @@ import { HISTORY_QUERY_PROPERTIES, commaList, historySelection } from './routes/
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
+import { customerRoutes } from './customers/routes.ts';
+import { contactRoutes, notifyRoutes } from './notify/routes.ts';
+import type { NotifyParts } from './notify/wiring.ts';
 import { qualityRoutes } from './quality/routes.ts';
 
 declare module 'fastify' {
@@ -51,6 +54,8 @@ export interface AppDeps {
   ingest: Ingest;
   /** alarm routes (server/alarms/routes.ts) are served when given */
   alarms?: AlarmService;
+  /** customers, contacts and notification routes are served when given */
+  notifyParts?: NotifyParts;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
   topology: Topology;
@@ -280,6 +285,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
   await app.register(exportRoutes, { store: deps.store, stations, siteOfDevice, ...(deps.alarms ? { alarms: deps.alarms } : {}) });
   await app.register(qualityRoutes, { store: deps.store, topology: deps.topology });
+  if (deps.notifyParts) {
+    const n = deps.notifyParts;
+    await app.register(customerRoutes, { customers: n.customers, audit: deps.audit, importMaxBytes: n.importMaxBytes });
+    await app.register(notifyRoutes, { notify: n.notify, secret: n.callbackSecret, toleranceS: n.callbackToleranceS, audit: deps.audit });
+    await app.register(contactRoutes, { contacts: n.contacts, audit: deps.audit });
+  }
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });

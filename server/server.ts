@@ -28,6 +28,7 @@ import { AuditLog } from './audit.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
 import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
+import { createNotifyParts, type NotifyParts } from './notify/wiring.ts';
 import { createOutagePool, type OutagePool } from './outages/wiring.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
@@ -51,6 +52,8 @@ export interface GridwatchServer {
   /** the embedded broker's TLS listener, `mqtts://host:port`, when configured */
   readonly mqttTlsUrl: string | null;
   readonly alarms: AlarmService;
+  /** customers (topology + CSV import), contact directory, notification service (docs/notifications.md) */
+  readonly notifyParts: NotifyParts;
   /** line loss per transformer area (docs/energy.md) */
   readonly energy: LineLossService;
   /** the outage pool (docs/outages.md) */
@@ -75,6 +78,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let broker: EmbeddedBroker | null = null;
   let ingest: Ingest | null = null;
   let alarms: AlarmService | null = null;
+  let notifyParts: NotifyParts | null = null;
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
   const journal: AlarmJournal =
@@ -109,6 +113,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     get alarms() {
       if (!alarms) throw new Error('server not started');
       return alarms;
+    },
+    get notifyParts() {
+      if (!notifyParts) throw new Error('server not started');
+      return notifyParts;
     },
     get energy() {
       if (!energy) throw new Error('server not started');
@@ -201,6 +209,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           options: { ...config.alarms, dataDir: config.dataDir, ...(config.rules.file ? { rulesFile: config.rules.file } : {}) },
         });
         await alarms.start();
+        notifyParts = createNotifyParts(config, topo.topology, log);
+        await notifyParts.start(alarms);
         const alarmsNow = alarms;
         energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => alarmsNow.onLineLoss(f) });
         energy.start();
@@ -218,6 +228,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           metrics,
           ingest,
           alarms,
+          notifyParts,
           energy,
           outages,
           topology: topo.topology,
@@ -249,6 +260,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
+      notifyParts = null;
       if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));
       outages = null;
       if (energy) await energy.stop().catch((err) => log.warn({ err }, 'line-loss stop failed'));

@@ -110,3 +110,24 @@ export const notifyRoutes: FastifyPluginAsync<NotifyRouteDeps> = async (app: Fas
 
   app.get('/api/notify/status', { config: { minRole: 'operator', allSites: true } }, async () => deps.notify.status());
 };
+
+export interface ContactRouteDeps {
+  contacts: import('./contacts.ts').ContactDirectory;
+  audit?: AuditLog;
+}
+
+/** GET /api/contacts (operator) · PUT /api/contacts {people: […]} (admin of every station) · GET /api/contacts/route?role=&site= */
+export const contactRoutes: FastifyPluginAsync<ContactRouteDeps> = async (app: FastifyInstance, deps) => {
+  app.get('/api/contacts', { config: { minRole: 'operator' } }, async () => ({ people: deps.contacts.list() }));
+  app.put('/api/contacts', { config: { minRole: 'admin', allSites: true } }, async (req, reply) => {
+    const r = await deps.contacts.replace(req.body);
+    if (!r.ok) return reply.status(400).send({ error: { code: 'GW_ERR_CONTACTS_INVALID', message: `invalid contact directory:\n  - ${r.errors.join('\n  - ')}` }, errors: r.errors });
+    deps.audit?.record({ kind: 'contacts_changed', actor: req.session?.username ?? '', ip: req.ip, detail: `people=${r.people.length}` });
+    return { people: r.people };
+  });
+  app.get<{ Querystring: { role: string; site?: string } }>(
+    '/api/contacts/route',
+    { config: { minRole: 'operator' }, schema: { querystring: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', maxLength: 500 }, site: { type: 'string', maxLength: 64 } } } } },
+    async (req) => ({ people: deps.contacts.route(req.query.role.split(',').filter(Boolean), req.query.site) }),
+  );
+};
