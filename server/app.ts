@@ -27,6 +27,7 @@ import { HISTORY_QUERY_PROPERTIES, commaList, historySelection } from './routes/
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
+import { outageRoutes, type OutagePool } from './outages/index.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { contactRoutes, notifyRoutes } from './notify/routes.ts';
 import type { NotifyParts } from './notify/wiring.ts';
@@ -56,6 +57,8 @@ export interface AppDeps {
   alarms?: AlarmService;
   /** customers, contacts and notification routes are served when given */
   notifyParts?: NotifyParts;
+  /** the outage pool's routes (server/outages/routes.ts) are served when given */
+  outages?: OutagePool;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
   topology: Topology;
@@ -97,6 +100,14 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_ALARM_INVALID_TRANSITION: 409,
   GW_ERR_ALARM_BAD_ARGUMENT: 400,
   GW_ERR_RULES_INVALID: 400,
+  GW_ERR_PLAN_INVALID: 400,
+  GW_ERR_PLAN_OVERLAP: 409,
+  GW_ERR_PLAN_UNKNOWN: 404,
+  GW_ERR_PLAN_STATE: 409,
+  GW_ERR_PLAN_STALE: 409,
+  GW_ERR_OUTAGE_UNKNOWN: 404,
+  GW_ERR_FINDING_UNKNOWN: 404,
+  GW_ERR_TICKET_INVALID: 400,
 };
 
 /** `scheme://host[:port]` with the scheme's default port left out, or null when not a URL of an origin. */
@@ -291,6 +302,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(notifyRoutes, { notify: n.notify, secret: n.callbackSecret, toleranceS: n.callbackToleranceS, audit: deps.audit });
     await app.register(contactRoutes, { contacts: n.contacts, audit: deps.audit });
   }
+  if (deps.outages) await app.register(outageRoutes, { pool: deps.outages });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });

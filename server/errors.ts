@@ -27,7 +27,16 @@ export type ServerErrorCode =
   | 'GW_ERR_RULE_UNKNOWN'
   | 'GW_ERR_JOURNAL_UNAVAILABLE'
   | 'GW_ERR_JOURNAL_WRITE'
-  | 'GW_ERR_JOURNAL_READ';
+  | 'GW_ERR_JOURNAL_READ'
+  // outage pool (server/outages): plans, findings, repair calls
+  | 'GW_ERR_PLAN_INVALID'
+  | 'GW_ERR_PLAN_OVERLAP'
+  | 'GW_ERR_PLAN_UNKNOWN'
+  | 'GW_ERR_PLAN_STATE'
+  | 'GW_ERR_PLAN_STALE'
+  | 'GW_ERR_OUTAGE_UNKNOWN'
+  | 'GW_ERR_FINDING_UNKNOWN'
+  | 'GW_ERR_TICKET_INVALID';
 
 export class GridwatchError extends Error {
   readonly code: ServerErrorCode;

@@ -159,8 +159,10 @@ export class AlarmService {
   private agentRules = new Map<string, StaleRule[]>();
   private agentRulesGeneration = -1;
   private agentAlarmsChecked = -1;
-  /** source → design suppressions in force (outage, agent offline) */
+  /** source → design suppressions in force (outage, agent offline, planned outage) */
   private suppressions = new Map<string, Suppression[]>();
+  /** design suppressions from outside the rules: planned outages (server/outages) */
+  private externalSuppressions: ((now: number) => Suppression[]) | null = null;
   /** alarm ids of the outage alarms that should be active */
   private wantedOutages = new Set<string>();
   private readonly acks = new Map<string, { by: string; at: number; comment?: string }>();
@@ -545,7 +547,7 @@ export class AlarmService {
 
   /** Brings outage alarms and design suppressions in line with the outage states, topology and agent presence. */
   private correlate(now: number): void {
-    const agentSupp = agentSuppressions(this.deps.topology, this.offlineAgents, this.settlingDevices(now));
+    const agentSupp = [...agentSuppressions(this.deps.topology, this.offlineAgents, this.settlingDevices(now)), ...(this.externalSuppressions?.(now) ?? [])];
     const outageRules = this.rules.filter((r): r is OutageRule => r.kind === 'outage');
     const corrs = outageRules.map(
       (o) => [o, o.enabled ? this.deferPending(correlateOutages(this.statesOf(o.id), this.deps.topology, o, now), o, now) : EMPTY_CORRELATION] as const,
@@ -697,6 +699,25 @@ export class AlarmService {
   /** Resolves true once every event so far is journaled, false after the timeout. */
   drainJournal(timeoutMs = 10_000): Promise<boolean> {
     return this.writer.drain(timeoutMs);
+  }
+
+  // ---------------------------------------------------------------- alarms of other parts (the outage pool)
+
+  /** Design suppressions another part asks for (planned outages), taken at every correlation. */
+  setExternalSuppressions(fn: (now: number) => Suppression[]): void {
+    this.externalSuppressions = fn;
+  }
+
+  /** Applies a system operation on an alarm another part owns (raise, clear, comment), journaled and pushed like any. */
+  applyExternal(op: AlarmOp): AlarmResult {
+    let r: AlarmResult | undefined;
+    this.batched(() => (r = this.apply(op, this.clock())));
+    return r!;
+  }
+
+  /** The alarm with this id as the state machine holds it (undefined: never raised). */
+  alarm(alarmId: string): Readonly<Alarm> | undefined {
+    return this.alarms.get(alarmId);
   }
 
   // ---------------------------------------------------------------- views and queries (queries.ts)

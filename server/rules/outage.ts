@@ -56,7 +56,8 @@ export interface OutageCondition {
 export interface Suppression {
   source: string;
   reason: string;
-  cause: 'outage' | 'agent_offline';
+  /** planned: inside a planned outage's scope and window (server/outages) */
+  cause: 'outage' | 'agent_offline' | 'planned';
 }
 
 export interface OutageCorrelation {

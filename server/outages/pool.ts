@@ -1,0 +1,245 @@
+/**
+ * The outage pool service (docs/outages.md): holds plans, measured outages,
+ * findings and tickets; journals every change (journal.ts) and rebuilds from
+ * the journal at start; once per `tickMs` reads the correlation's outage
+ * alarms and the meters' latest readings and lets the pure core decide
+ * (measured.ts, reconcile.ts, mismatch.ts); sends notices through the
+ * notification port; raises its alarms through the alarm lifecycle. The
+ * operator's actions and the views are in pool-actions.ts.
+ */
+import type { Logger } from 'pino';
+import type { Alarm, AlarmOp } from '../rules/index.ts';
+import type { Suppression } from '../rules/outage.ts';
+import type { AuditLog } from '../audit.ts';
+import type { Notifier, NotifyRequest } from '../notify/index.ts';
+import type { Grid } from './grid.ts';
+import type { PoolEntityKind, PoolEntry, PoolJournal } from './journal.ts';
+import { deriveOutages, type DarkCondition } from './measured.ts';
+import { foldFindings, observe } from './mismatch.ts';
+import { composeNotices, outageVars, planVars } from './notices.ts';
+import { classify, planAlarms, plannedSuppressions, scopeHasSupply, stepPlan, verifyRestoration } from './reconcile.ts';
+import { sampleSupply, type LatestReading } from './supply.ts';
+import type { Finding, MeterSupply, OutageOptions, OutageRecord, Plan, Ticket } from './types.ts';
+
+/** What the pool needs of the alarm service. */
+export interface PoolAlarms {
+  current(): readonly Alarm[];
+  alarm(alarmId: string): Readonly<Alarm> | undefined;
+  applyExternal(op: AlarmOp): unknown;
+  setExternalSuppressions(fn: (now: number) => Suppression[]): void;
+}
+
+export interface PoolDeps {
+  journal: PoolJournal;
+  alarms: PoolAlarms;
+  live: { latest(filter: { devices: string[] }): readonly LatestReading[] };
+  notifier: Notifier | null;
+  audit: Pick<AuditLog, 'record'> | null;
+  grid: Grid;
+  log: Logger;
+  options: OutageOptions & { hotline: string; tzOffsetMin: number };
+  clock?: () => number;
+}
+
+export class OutagePool {
+  readonly plans = new Map<string, Plan>();
+  readonly records = new Map<string, OutageRecord>();
+  /** by meter: the open finding, else the last one */
+  readonly findings = new Map<string, Finding>();
+  readonly tickets = new Map<string, Ticket>();
+  readonly supplies = new Map<string, MeterSupply>();
+  grid: Grid;
+  readonly clock: () => number;
+  readonly log: Logger;
+  private seq = 0;
+  private readonly counters: Record<PoolEntityKind, number> = { plan: 0, outage: 0, finding: 0, ticket: 0 };
+  private pending: PoolEntry[] = [];
+  private writing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(readonly deps: PoolDeps) {
+    this.grid = deps.grid;
+    this.clock = deps.clock ?? Date.now;
+    this.log = deps.log;
+  }
+
+  get options(): PoolDeps['options'] {
+    return this.deps.options;
+  }
+
+  async start(): Promise<void> {
+    await this.deps.journal.start();
+    this.seq = await this.deps.journal.lastSeq();
+    for (const e of await this.deps.journal.readCurrent()) this.load(e);
+    this.deps.alarms.setExternalSuppressions((now) => plannedSuppressions(this.plans.values(), this.grid, now, this.options));
+    this.running = true;
+    this.log.info({ plans: this.plans.size, outages: this.records.size, active: [...this.records.values()].filter((r) => r.state === 'active').length, seq: this.seq }, 'outage pool rebuilt from its journal');
+    this.timer = setInterval(() => this.tickNow(), this.options.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush(10_000);
+    await this.deps.journal.stop();
+  }
+
+  private load(e: PoolEntry): void {
+    const n = Number(/(\d+)$/.exec(e.id)?.[1] ?? 0);
+    this.counters[e.kind] = Math.max(this.counters[e.kind], n);
+    if (e.kind === 'plan') this.plans.set(e.id, e.data as Plan);
+    else if (e.kind === 'outage') this.records.set(e.id, e.data as OutageRecord);
+    else if (e.kind === 'finding') {
+      const f = e.data as Finding;
+      if (f.state === 'open' || this.findings.get(f.meter)?.state !== 'open') this.findings.set(f.meter, f);
+    } else this.tickets.set(e.id, e.data as Ticket);
+  }
+
+  newId(kind: PoolEntityKind): string {
+    const prefix = { plan: 'P', outage: 'O', finding: 'F', ticket: 'T' }[kind];
+    return `${prefix}${++this.counters[kind]}`;
+  }
+
+  /** Records a change in memory and queues it for the journal. */
+  commit(kind: PoolEntityKind, data: Plan | OutageRecord | Finding | Ticket, what: string, by: string): void {
+    const at = this.clock();
+    const e: PoolEntry = { seq: ++this.seq, at, kind, id: data.id, what, by, data };
+    this.load(e);
+    this.pending.push(e);
+    this.log.info({ kind, id: data.id, what, by, seq: e.seq }, 'outage pool change');
+    if (kind === 'plan' && by !== 'system') this.deps.audit?.record({ kind: 'outage_plan_changed', actor: by, target: data.id, detail: what });
+    void this.write();
+  }
+
+  /** Writes queued entries in order; retried until stored. */
+  private write(): Promise<void> {
+    if (this.writing) return this.writing;
+    this.writing = (async () => {
+      while (this.pending.length) {
+        const batch = this.pending.slice(0, 200);
+        try {
+          await this.deps.journal.append(batch);
+          this.pending.splice(0, batch.length);
+        } catch (err) {
+          this.log.warn({ err, pending: this.pending.length }, 'outage journal write failed; retrying');
+          if (!this.running) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })().finally(() => (this.writing = null));
+    return this.writing;
+  }
+
+  /** Resolves true once every change so far is journaled. */
+  async flush(timeoutMs = 10_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.pending.length && Date.now() < until) await (this.write() ?? Promise.resolve());
+    return this.pending.length === 0;
+  }
+
+  async send(reqs: NotifyRequest[], what: string): Promise<void> {
+    if (reqs.length === 0) return;
+    if (!this.deps.notifier) {
+      this.log.warn({ what, messages: reqs.length }, 'no notification service configured: notices not sent');
+      return;
+    }
+    try {
+      const r = await this.deps.notifier.enqueue(reqs);
+      this.log.info({ what, accepted: r.accepted.length, duplicates: r.duplicates.length, rejected: r.rejected.length }, 'notices handed to the notification service');
+      if (r.rejected.length) this.log.warn({ what, rejected: r.rejected.slice(0, 10) }, 'notices refused by the notification service');
+    } catch (err) {
+      this.log.error({ err, what, messages: reqs.length }, 'notices not handed over');
+      throw err;
+    }
+  }
+
+  planNotices(p: Plan, purpose: 'outage_planned' | 'outage_cancelled' | 'outage_extended', customers: readonly string[]): NotifyRequest[] {
+    return composeNotices({ kind: 'plan', id: p.id }, purpose, customers, this.grid, planVars(p, this.grid, this.options.hotline, this.options.tzOffsetMin));
+  }
+
+  supply = (meter: string): MeterSupply | undefined => this.supplies.get(meter);
+
+  // ---------------------------------------------------------------- evaluation
+
+  tickNow(): void {
+    if (!this.running) return;
+    try {
+      this.tick(this.clock());
+    } catch (err) {
+      this.log.error({ err }, 'outage pool tick failed');
+    }
+  }
+
+  tick(now: number): void {
+    const o = this.options;
+    const latest = new Map(this.deps.live.latest({ devices: [...this.grid.meters.keys()] }).map((r) => [r.device, r]));
+    for (const m of this.grid.meters.keys()) this.supplies.set(m, sampleSupply(this.supplies.get(m), latest.get(m), now, o));
+
+    const conditions: DarkCondition[] = [];
+    for (const a of this.deps.alarms.current()) {
+      const d = a.detail;
+      if (!a.active || a.level !== 'dark' || !d || (d.scope !== 'transformer' && d.scope !== 'meter')) continue;
+      conditions.push({ alarmId: a.alarmId, scope: d.scope, site: String(d.site ?? ''), transformer: String(d.transformer ?? ''), meters: Array.isArray(d.meters) ? d.meters.map(String) : [], source: a.source, since: a.activeSince ?? a.since });
+    }
+    const recent = [...this.records.values()].filter((r) => r.state === 'active' || (r.state === 'restored' && r.end !== undefined && now - r.end <= o.nestedWithinS * 1000));
+    const { opened, changed } = deriveOutages(recent, conditions, this.grid, now, o.nestedWithinS * 1000, () => this.newId('outage'));
+    for (const r of opened) {
+      const c = classify(r, this.plans.values(), this.grid, o);
+      const rec: OutageRecord = { ...r, ...c };
+      this.commit('outage', rec, `${rec.scope.kind} outage (${rec.cause}${rec.planId ? ` ${rec.planId}` : ''}${rec.nested ? `, nested in ${rec.nested}` : ''}): ${rec.customers.length} customers`, 'system');
+      if (rec.planId) {
+        const p = this.plans.get(rec.planId)!;
+        this.commit('plan', { ...p, outages: [...p.outages, rec.id] }, `measured outage ${rec.id} reconciled`, 'system');
+      }
+      if (rec.cause === 'fault')
+        for (const id of rec.alarmIds)
+          if (this.deps.alarms.alarm(id)?.active)
+            this.deps.alarms.applyExternal({ op: 'comment', alarmId: id, by: 'outage-pool', comment: `fault outage ${rec.id}: ${rec.customers.length} customers (${rec.important} important): ${rec.customers.slice(0, 20).join(', ')}${rec.customers.length > 20 ? ' …' : ''}` });
+    }
+    for (const r of changed) {
+      let rec = r;
+      let what = r.state === 'merged' ? `merged into ${r.mergedInto}` : r.state === 'restored' ? 'restored' : 'extended';
+      if (r.state === 'restored' && this.records.get(r.id)?.state === 'active') {
+        const restoration = verifyRestoration(r, this.grid, this.supply);
+        rec = { ...r, restoration };
+        what = `restored: ${restoration.back.length} customers measured back, ${restoration.dark.length} still dark, ${restoration.unmeasured.length} not measured`;
+        void this.send(composeNotices({ kind: 'outage', id: r.id }, 'outage_restored', restoration.back, this.grid, outageVars(rec, this.grid, o.hotline, o.tzOffsetMin)), `restoration ${r.id}`).catch(() => undefined);
+      }
+      this.commit('outage', rec, what, 'system');
+    }
+
+    // plans: measured and time-driven transitions
+    for (const p of [...this.plans.values()]) {
+      const linked = p.outages.map((id) => this.records.get(id)).filter((r): r is OutageRecord => r !== undefined);
+      const step = stepPlan(p, linked, scopeHasSupply(p, this.grid, this.supply), now, o);
+      if (!step) continue;
+      this.commit('plan', step.plan, step.what, 'system');
+      if (step.notify) void this.send(this.planNotices(step.plan, step.notify.purpose, step.notify.customers), `${step.notify.purpose} ${p.id}`).catch(() => undefined);
+    }
+
+    // topology mismatch
+    const active = [...this.records.values()].filter((r) => r.state === 'active');
+    const open = new Map([...this.findings].filter(([, f]) => f.state === 'open'));
+    for (const f of foldFindings(open, observe(active, this.grid, this.supplies, now, o), this.grid, () => this.newId('finding'))) {
+      const isNew = !open.has(f.meter);
+      this.commit('finding', f, isNew ? `opened: ${f.message}` : 'more evidence', 'system');
+      for (const ev of f.evidence) {
+        const r = this.records.get(ev.outageId);
+        if (r && !r.findings.includes(f.id)) this.commit('outage', { ...r, findings: [...r.findings, f.id] }, `finding ${f.id}`, 'system');
+      }
+    }
+    this.syncAlarms(now);
+  }
+
+  /** The plan alarms as the plans say they should be. */
+  private syncAlarms(now: number): void {
+    for (const a of planAlarms(this.plans.values(), this.grid, now)) {
+      const cur = this.deps.alarms.alarm(a.alarmId);
+      if (a.active && !cur?.active)
+        this.deps.alarms.applyExternal({ op: 'raise', alarmId: a.alarmId, severity: a.severity, level: a.ruleId, message: a.message, detail: { scope: 'plan', planId: a.planId } });
+      else if (!a.active && cur?.active) this.deps.alarms.applyExternal({ op: 'clear', alarmId: a.alarmId });
+    }
+  }
+}
