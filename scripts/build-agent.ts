@@ -57,6 +57,30 @@ const serialportBindings: Plugin = {
   },
 };
 
+/**
+ * serialport, loaded when the first serial port is opened: modbus-serial and
+ * the DL/T 645 serial link import it at the top, which would load its native
+ * binding (and its code) in every agent, also one with no meter on a serial
+ * line. The shim's SerialPort builds the real one.
+ */
+const LAZY_SERIALPORT = `'use strict';
+let real;
+const load = () => (real ??= require('serialport'));
+class SerialPort {
+  constructor(...args) { return new (load().SerialPort)(...args); }
+  static list() { return load().SerialPort.list(); }
+}
+module.exports = { SerialPort };
+`;
+const lazySerialport: Plugin = {
+  name: 'lazy-serialport',
+  setup(b) {
+    // the shim's own require goes to the real package
+    b.onResolve({ filter: /^serialport$/ }, (args) => (args.namespace === 'lazy-serialport' ? undefined : { path: 'serialport', namespace: 'lazy-serialport' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-serialport' }, () => ({ contents: LAZY_SERIALPORT, loader: 'js', resolveDir: ROOT }));
+  },
+};
+
 export interface BuiltAgent {
   dir: string;
   bundle: string;
@@ -80,7 +104,7 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
     banner: { js: BANNER },
     // optional speed-ups of ws that mqtt.js may try to load; absent is fine
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [serialportBindings],
+    plugins: [serialportBindings, lazySerialport],
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'linked',

@@ -3,15 +3,18 @@
  * into a temp directory with no node_modules anywhere above it, and started
  * through its launcher with a plain `node`, against a private Mosquitto, a
  * Modbus TCP simulator, a DL/T 645 simulator behind a TCP gateway and a
- * Modbus RTU simulator on a pty pair (serialport's native binding, loaded
- * from the prebuilds shipped next to the bundle). Readings of every meter
- * arrive on the broker: the bundle is self-contained. It holds no server
- * code, and stops cleanly on SIGTERM.
+ * Modbus RTU and a DL/T 645 simulator each on a pty pair (serialport's
+ * native binding, loaded from the prebuilds shipped next to the bundle, and
+ * only once a serial port is opened). The config is YAML (the parser is
+ * loaded only for a file that is not JSON). Readings of every meter arrive
+ * on the broker: the bundle is self-contained. It holds no server code, logs
+ * its start-up phases, and stops cleanly on SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
+import { stringify as toYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseReadingsPayload, readingsTopic } from '../../contract/index.ts';
 import { AGENT_NODE_FLAGS, buildAgent } from '../../scripts/build-agent.ts';
@@ -44,6 +47,12 @@ describe('the agent bundle', () => {
     expect(statSync(path.join(dir, 'gridwatch-agent')).mode & 0o111).not.toBe(0);
     expect(readFileSync(path.join(dir, 'gridwatch-agent'), 'utf8')).toContain(AGENT_NODE_FLAGS.join(' '));
 
+    // loading the bundle loads no native code: serialport's binding waits for the first serial port
+    const report = 'process.on("exit",()=>process.stderr.write("\\nNATIVE "+JSON.stringify(process.report.getReport().sharedObjects.filter((f)=>f.endsWith(".node")))+"\\n"))';
+    const help = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, path.join(dir, 'gridwatch-agent.mjs'), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    expect(help.status).toBe(0);
+    expect(help.stderr.match(/NATIVE (.*)/)?.[1]).toBe('[]');
+
     const broker = await startMosquitto();
     cleanups.push(() => broker.stop());
     const gateways = await startGateways(1, 2, 7);
@@ -55,6 +64,13 @@ describe('the agent bundle', () => {
     cleanups.push(() => dlt.stop());
     const pair = await serialPair(work.dir);
     cleanups.push(() => pair.close());
+    const pair645 = await serialPair(path.join(work.dir, 'opt'));
+    cleanups.push(() => pair645.close());
+    const dltSerial = await startDlt645Simulator({
+      transport: { kind: 'serial', path: pair645.b, baudRate: 9600 },
+      meters: [{ address: '000000000002', model: createMeterModel({ profile: 'residential', seed: 5 }) }],
+    });
+    cleanups.push(() => dltSerial.stop());
     const rtu = await startModbusRtuSimulator({
       path: pair.b,
       baudRate: 115_200,
@@ -67,7 +83,7 @@ describe('the agent bundle', () => {
     const config = path.join(work.dir, 'agent.yaml');
     writeFileSync(
       config,
-      JSON.stringify({
+      toYaml({
         agent,
         site,
         mqtt: { url: broker.url },
@@ -77,7 +93,12 @@ describe('the agent bundle', () => {
           ...gatewayDevices(gateways, 2),
           { id: 'rtu-1', profile: 'sdm630', transport: { kind: 'rtu', path: pair.a, baudRate: 115_200 }, unitId: 1, intervalMs: 1000, timeoutMs: 1000 },
         ],
-        dlt645: { devices: [{ id: 'dlt-1', profile: 'dlt645-3p', address: '000000000001', transport: { kind: 'tcp', host: '127.0.0.1', port: dlt.port }, intervalMs: 1000 }] },
+        dlt645: {
+          devices: [
+            { id: 'dlt-1', profile: 'dlt645-3p', address: '000000000001', transport: { kind: 'tcp', host: '127.0.0.1', port: dlt.port }, intervalMs: 1000 },
+            { id: 'dlt-2', profile: 'dlt645-3p', address: '000000000002', transport: { kind: 'serial', path: pair645.a, baudRate: 9600 }, intervalMs: 1000 },
+          ],
+        },
       }),
     );
 
@@ -99,11 +120,19 @@ describe('the agent bundle', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     cleanups.push(() => child.kill('SIGKILL'));
 
-    const want = ['m0-1', 'm0-2', 'rtu-1', 'dlt-1'];
+    const want = ['m0-1', 'm0-2', 'rtu-1', 'dlt-1', 'dlt-2'];
     await waitFor('readings of every meter from the bundled agent', () => want.every((d) => (seen.get(d) ?? 0) >= 2), 90_000).catch((err: Error) => {
       throw new Error(`${err.message}; seen ${JSON.stringify([...seen])}; agent output:\n${out.slice(-3000)}`);
     });
     expect(out).not.toMatch(/Cannot find (module|package)|No native build was found|ERR_MODULE_NOT_FOUND/);
+    // start-up: the phases in order, to the broker's first PUBACK (a generous bound: the machine may be loaded)
+    const first = out.split('\n').find((l) => l.includes('"first readings published"'));
+    expect(first, 'first readings published').toBeDefined();
+    const { sinceProcessStartMs, phasesMs } = JSON.parse(first!) as { sinceProcessStartMs: number; phasesMs: Record<string, number> };
+    expect(Object.keys(phasesMs).sort()).toEqual(['config', 'firstReading', 'loaded', 'mqttConnected', 'started']);
+    const order = [phasesMs.loaded!, phasesMs.config!, phasesMs.started!, sinceProcessStartMs];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(sinceProcessStartMs).toBeLessThan(30_000);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
