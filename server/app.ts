@@ -28,6 +28,7 @@ import { userRoutes } from './routes/users.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { exportRoutes } from './routes/export.ts';
 import { outageRoutes, type OutagePool } from './outages/index.ts';
+import { energyRoutes, type LineLossService } from './energy/index.ts';
 import { customerRoutes } from './customers/routes.ts';
 import { contactRoutes, notifyRoutes } from './notify/routes.ts';
 import type { NotifyParts } from './notify/wiring.ts';
@@ -61,6 +62,8 @@ export interface AppDeps {
   outages?: OutagePool;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
+  /** line-loss routes (server/energy/routes.ts) are served when given */
+  energy?: LineLossService;
   topology: Topology;
   brokerEmbedded: boolean;
   dashboardDir?: string;
@@ -294,6 +297,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // after the onRequest hook above: the plugin's routes inherit the role check
   if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
+  if (deps.energy) await app.register(energyRoutes, { store: deps.store, energy: deps.energy });
   await app.register(exportRoutes, { store: deps.store, stations, siteOfDevice, ...(deps.alarms ? { alarms: deps.alarms } : {}) });
   await app.register(qualityRoutes, { store: deps.store, topology: deps.topology });
   if (deps.notifyParts) {

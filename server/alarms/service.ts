@@ -457,7 +457,7 @@ export class AlarmService {
    * Line-loss figures of closed intervals (server/energy): each line_loss
    * rule judges each area in its scope, the alarm's source `site/transformer`.
    */
-  onLineLoss(figures: readonly { site: string; transformer: string; interval: string; start: number; end: number; complete: boolean; lossPct: number | null; missing: readonly string[] }[]): void {
+  onLineLoss(figures: readonly { site: string; transformer: string; interval: string; start: number; end: number; complete: boolean; lossPct: number | null; missing: readonly string[]; meters: number }[]): void {
     this.batched(() => {
       if (!this.running) return;
       const now = this.clock();
@@ -467,7 +467,7 @@ export class AlarmService {
         for (const f of figures) {
           if (!scopeMatchesSite(c.scope, f.site) || (c.scope !== 'all' && c.scope.transformer && !c.scope.transformer.includes(f.transformer))) continue;
           const source = `${f.site}/${f.transformer}`;
-          const input: RuleInput = { ts: f.end, values: {}, q: 'good', lineLoss: { interval: f.interval, start: f.start, complete: f.complete, lossPct: f.lossPct, missing: f.missing } };
+          const input: RuleInput = { ts: f.end, values: {}, q: 'good', lineLoss: { interval: f.interval, start: f.start, complete: f.complete, lossPct: f.lossPct, missing: f.missing, meters: f.meters } };
           const res = step(m.get(source), input, c, now);
           m.set(source, res.state);
           if (res.transition) this.apply(toAlarmOp(c.id, source, res.transition), res.transition.at);

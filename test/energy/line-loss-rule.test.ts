@@ -8,7 +8,7 @@ import { LineLossRuleSchema, lineLossInput } from '../../server/rules/kinds/line
 const Q = 900_000;
 const T0 = Date.UTC(2026, 10, 1);
 const fig = (i: number, lossPct: number | null, complete = lossPct !== null, interval = '15m') =>
-  lineLossInput({ interval, start: T0 + i * Q, end: T0 + (i + 1) * Q, complete, lossPct, missing: complete ? [] : ['m7'] });
+  lineLossInput({ interval, start: T0 + i * Q, end: T0 + (i + 1) * Q, complete, lossPct, missing: complete ? [] : ['m7'], meters: 3 });
 
 /** Runs figures through a rule; the index and direction of each transition. */
 function run(doc: Record<string, unknown>, figures: ReturnType<typeof fig>[]): Array<[number, string, string]> {
@@ -50,8 +50,17 @@ describe('line_loss rule', () => {
     ]);
   });
 
+  it('incomplete: an interval in which no meter reported at all is no figure', () => {
+    const silent = lineLossInput({ interval: '1d', start: T0, end: T0 + 96 * Q, complete: false, lossPct: null, missing: ['a', 'b', 'c'], meters: 3 });
+    const rule = LineLossRuleSchema.parse({ id: 'i', kind: 'line_loss', condition: 'incomplete', interval: '1d' });
+    expect(step(undefined, silent, rule as never, T0 + 97 * Q).transition).toBeUndefined();
+  });
+
   it('a figure computed again for an interval already judged is not counted twice', () => {
     expect(run({ condition: 'high', limitPct: 10, intervals: 2 }, [fig(0, 12), fig(0, 12), fig(0, 12)])).toEqual([]);
     expect(run({ condition: 'high', limitPct: 10, intervals: 2 }, [fig(0, 12), fig(1, 12)])).toHaveLength(1);
+    // an older interval is not judged; the last one is once late readings complete it
+    expect(run({ condition: 'high', limitPct: 10, intervals: 1 }, [fig(1, 9), fig(0, 12)])).toEqual([]);
+    expect(run({ condition: 'high', limitPct: 10, intervals: 1 }, [fig(1, null), fig(1, 12)]).map((t) => t[0])).toEqual([1]);
   });
 });

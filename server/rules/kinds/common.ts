@@ -22,7 +22,7 @@ export interface RuleInput {
   /** backfilled from a spool: never raises or clears anything */
   late?: boolean;
   /** a transformer area's line-loss figure of one interval (server/energy), for the line_loss rules (kinds/line-loss.ts) */
-  lineLoss?: { interval: string; start: number; complete: boolean; lossPct: number | null; missing: readonly string[] };
+  lineLoss?: { interval: string; start: number; complete: boolean; lossPct: number | null; missing: readonly string[]; meters: number };
 }
 
 /** A change of a rule's condition for one source. */

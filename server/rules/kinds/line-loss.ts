@@ -8,10 +8,13 @@
  * - negative: loss below limitPct (−1 %): more sold than supplied, a
  *   metering or topology error (a customer under the wrong transformer);
  * - incomplete: the area's data incomplete for `intervals` intervals
- *   (a day by default).
+ *   (a day by default); an interval in which no meter of the area reported
+ *   at all is no figure (the comm-loss rules speak for silent meters).
  * An incomplete interval neither counts towards nor ends a high or negative
  * condition (there is no figure); one complete interval outside the limit
- * ends it.
+ * ends it. Figures of intervals older than the last judged are ignored (a
+ * recomputation of last week raises nothing now); the last interval is
+ * judged again when it had no figure before (late readings completed it).
  */
 import { z } from 'zod';
 import { defineKind, type RuleInput, type StepResult } from './common.ts';
@@ -38,16 +41,19 @@ export interface LineLossState {
   count: number;
   /** start (epoch ms) of the last interval judged: a figure computed again is not counted twice */
   lastStart: number | null;
+  /** whether that interval gave a figure to judge: one without (readings still missing) is judged when computed again */
+  lastJudged: boolean;
 }
 
 /** A line-loss figure as the rule's input; `ts` is the interval's end. */
-export function lineLossInput(f: { interval: string; start: number; end: number; complete: boolean; lossPct: number | null; missing: readonly string[] }): RuleInput {
-  return { ts: f.end, values: {}, q: 'good', lineLoss: { interval: f.interval, start: f.start, complete: f.complete, lossPct: f.lossPct, missing: f.missing } };
+export function lineLossInput(f: { interval: string; start: number; end: number; complete: boolean; lossPct: number | null; missing: readonly string[]; meters: number }): RuleInput {
+  return { ts: f.end, values: {}, q: 'good', lineLoss: { interval: f.interval, start: f.start, complete: f.complete, lossPct: f.lossPct, missing: f.missing, meters: f.meters } };
 }
 
 /** true: the condition holds; false: it does not; null: no figure to tell */
 function holds(rule: LineLossRule, f: NonNullable<RuleInput['lineLoss']>): boolean | null {
-  if (rule.condition === 'incomplete') return !f.complete;
+  // no meter of the area reported at all: no figure to judge (the comm-loss rules speak for silent meters)
+  if (rule.condition === 'incomplete') return f.complete ? false : f.meters > 0 && f.missing.length >= f.meters ? null : true;
   if (!f.complete || f.lossPct === null) return null;
   return rule.condition === 'high' ? f.lossPct > rule.limitPct : f.lossPct < rule.limitPct;
 }
@@ -61,16 +67,16 @@ function text(rule: LineLossRule, f: NonNullable<RuleInput['lineLoss']>): string
 
 function stepLineLoss(s: LineLossState, input: RuleInput, rule: LineLossRule, t: number): StepResult {
   const f = input.lineLoss;
-  if (!f || f.interval !== rule.interval || (s.lastStart !== null && f.start <= s.lastStart)) return { state: s };
+  if (!f || f.interval !== rule.interval || (s.lastStart !== null && (f.start < s.lastStart || (f.start === s.lastStart && s.lastJudged)))) return { state: s };
   const h = holds(rule, f);
-  if (h === null) return { state: { ...s, lastStart: f.start } };
+  if (h === null) return { state: { ...s, lastStart: f.start, lastJudged: false } };
   if (!h) {
-    const next: LineLossState = { kind: 'line_loss', active: false, count: 0, lastStart: f.start };
+    const next: LineLossState = { kind: 'line_loss', active: false, count: 0, lastStart: f.start, lastJudged: true };
     if (!s.active) return { state: next };
     return { state: next, transition: { to: 'inactive', at: t, level: rule.condition, severity: rule.severity, message: rule.condition === 'incomplete' ? 'line-loss data complete again' : `line loss back inside the limit (${f.lossPct} %)` } };
   }
   const count = s.count + 1;
-  const next: LineLossState = { kind: 'line_loss', active: s.active || count >= rule.intervals, count, lastStart: f.start };
+  const next: LineLossState = { kind: 'line_loss', active: s.active || count >= rule.intervals, count, lastStart: f.start, lastJudged: true };
   if (s.active || !next.active) return { state: next };
   const tr: StepResult['transition'] = { to: 'active', at: t, level: rule.condition, severity: rule.severity, message: text(rule, f) };
   if (f.lossPct !== null && rule.condition !== 'incomplete') {
@@ -86,7 +92,7 @@ export const lineLoss = defineKind({
   sampled: false,
   // on an area (`site/transformer`), never on a device's readings
   source: 'site',
-  initialState: (): LineLossState => ({ kind: 'line_loss', active: false, count: 0, lastStart: null }),
+  initialState: (): LineLossState => ({ kind: 'line_loss', active: false, count: 0, lastStart: null, lastJudged: false }),
   step: stepLineLoss,
   tick: (s) => ({ state: s }),
   conditionActive: (s) => s.active,
