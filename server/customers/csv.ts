@@ -34,63 +34,65 @@ export function parseCsv(text: string): CsvParse {
   const head = firstEnd < 0 ? text : text.slice(0, firstEnd);
   const sep = head.includes('\t') && !head.includes(',') ? '\t' : ',';
   const records: CsvRecord[] = [];
-  let line = 1;
-  let start = 1;
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let i = 0;
   const n = text.length;
-  const endRecord = () => {
-    cells.push(cell);
-    cell = '';
-    // blank lines are no records
-    if (!(cells.length === 1 && cells[0] === '')) records.push({ line: start, cells });
-    cells = [];
-  };
+  const SEP = sep.charCodeAt(0);
+  let line = 1;
+  let i = 0;
   while (i < n) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i += 2;
-          continue;
+    const start = line;
+    const cells: string[] = [];
+    // one record: cells until an unquoted line end
+    for (;;) {
+      if (text.charCodeAt(i) === 34 /* " */) {
+        let cell = '';
+        let from = i + 1;
+        for (;;) {
+          const q = text.indexOf('"', from);
+          if (q < 0) return { ok: false, line: start, reason: 'a quoted field is not closed before the end of the file' };
+          const part = text.slice(from, q);
+          for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) line++;
+          cell += part;
+          if (text.charCodeAt(q + 1) === 34) {
+            cell += '"';
+            from = q + 2;
+            continue;
+          }
+          i = q + 1;
+          break;
         }
-        quoted = false;
+        // text after the closing quote up to the separator belongs to the cell (lenient, as spreadsheets read it)
+        let j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === SEP || c === 10 || c === 13) break;
+          j++;
+        }
+        cells.push(cell + text.slice(i, j));
+        i = j;
+      } else {
+        let j = i;
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === SEP || c === 10 || c === 13) break;
+          if (c === 34 && text.slice(i, j).trim() !== '') return { ok: false, line, reason: 'a quote inside an unquoted field (quote the whole field and double the quote)' };
+          j++;
+        }
+        cells.push(text.slice(i, j));
+        i = j;
+      }
+      const c = text.charCodeAt(i);
+      if (c === SEP) {
         i++;
         continue;
       }
-      if (c === '\n') line++;
-      cell += c;
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      if (cell.trim() !== '') return { ok: false, line, reason: 'a quote inside an unquoted field (quote the whole field and double the quote)' };
-      cell = '';
-      quoted = true;
-      i++;
-      continue;
-    }
-    if (c === sep) {
-      cells.push(cell);
-      cell = '';
-      i++;
-      continue;
-    }
-    if (c === '\r' || c === '\n') {
-      endRecord();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      i++;
+      // end of line or of text
+      if (c === 13 && text.charCodeAt(i + 1) === 10) i += 2;
+      else if (i < n) i++;
       line++;
-      start = line;
-      continue;
+      break;
     }
-    cell += c;
-    i++;
+    // blank lines are no records
+    if (!(cells.length === 1 && cells[0] === '')) records.push({ line: start, cells });
   }
-  if (quoted) return { ok: false, line: start, reason: 'a quoted field is not closed before the end of the file' };
-  if (cell !== '' || cells.length) endRecord();
   return { ok: true, records };
 }

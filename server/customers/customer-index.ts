@@ -158,7 +158,8 @@ function sameCustomer(a: IndexedCustomer, b: IndexedCustomer): boolean {
   return (
     a.site === b.site && a.transformer === b.transformer && a.line === b.line && a.feeder === b.feeder && a.meter === b.meter &&
     a.name === b.name && a.important === b.important && a.category === b.category &&
-    JSON.stringify(a.contacts) === JSON.stringify(b.contacts)
+    a.contacts.length === b.contacts.length &&
+    a.contacts.every((k, i) => k.name === b.contacts[i]!.name && k.role === b.contacts[i]!.role && k.phone === b.contacts[i]!.phone)
   );
 }
 
