@@ -104,9 +104,32 @@ export interface KindDescriptor<K extends string, Schema extends z.ZodType<{ kin
   describe: (rule: z.output<Schema>, state: S) => Describer;
 }
 
-/** Identity, for type inference: `export const threshold = defineKind({ … })`. */
+/**
+ * A kind's descriptor: `export const threshold = defineKind({ … })`. Every
+ * descriptor is rebuilt with the same properties in the same order (absent
+ * optional ones as undefined), so all kinds share one object shape and the
+ * dispatcher's loads of `step`, `tick`, … stay monomorphic (with the optional
+ * members present or not, kinds had several shapes and each load on every
+ * reading and tick of every rule was a polymorphic lookup: docs/performance.md).
+ */
 export function defineKind<K extends string, Schema extends z.ZodType<{ kind: K }>, S extends { kind: K }>(d: KindDescriptor<K, Schema, S>): KindDescriptor<K, Schema, S> {
-  return d;
+  return {
+    kind: d.kind,
+    schema: d.schema,
+    check: d.check,
+    sampled: d.sampled,
+    source: d.source,
+    initialState: d.initialState,
+    step: d.step,
+    late: d.late,
+    tick: d.tick,
+    tickUnseen: d.tickUnseen === true,
+    resume: d.resume,
+    conditionActive: d.conditionActive,
+    activeLevel: d.activeLevel,
+    severity: d.severity,
+    describe: d.describe,
+  };
 }
 
 // ---------------------------------------------------------------- helpers
