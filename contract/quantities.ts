@@ -55,6 +55,13 @@ export const QUANTITIES = {
     description:
       'readings an agent dropped unsent because its spool overflowed its quota: cumulative since the spool was created, on the pseudo-device `<agent>.spool` (spoolDeviceId)',
   },
+  clock_offset: {
+    unit: 's',
+    min: -1e9,
+    max: 1e9,
+    description:
+      "the meter's own clock minus the agent's when it was read, s (DL/T 645 date and time, 04000101 and 04000102, read by a profile with `clock`); sent now and then, not with every reading",
+  },
 } as const satisfies Record<string, QuantitySpec>;
 
 export type Quantity = keyof typeof QUANTITIES;

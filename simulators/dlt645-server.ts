@@ -28,6 +28,8 @@ export interface Dlt645SimMeter {
   model: MeterModel;
   /** a meter with a small buffer sends longer values in continuation frames (B1H, then 12H/92H), this many value bytes each */
   maxValueBytes?: number;
+  /** how far the meter's clock (date 04000101, time 04000102, China Standard Time) runs ahead of the simulator's, s; default 0 */
+  clockOffsetS?: number;
 }
 
 export type Dlt645SimTransport =
@@ -90,6 +92,20 @@ interface SimMeter {
   unit: MeterUnit;
   a: number[];
   maxValueBytes: number;
+  clockOffsetMs: number;
+}
+
+/**
+ * The meter's date (04000101, YYMMDDWW: WW the weekday, 0 = Sunday) or time
+ * (04000102, hhmmss) at `meterMs` in China Standard Time, BCD, least
+ * significant byte first as on the wire; undefined for other identifiers.
+ */
+export function meterClockValue(di: string, meterMs: number): number[] | undefined {
+  const d = new Date(meterMs + 8 * 3_600_000);
+  const bcd = (n: number) => (Math.floor(n / 10) << 4) | n % 10;
+  if (di === '04000101') return [bcd(d.getUTCDay()), bcd(d.getUTCDate()), bcd(d.getUTCMonth() + 1), bcd(d.getUTCFullYear() % 100)];
+  if (di === '04000102') return [bcd(d.getUTCSeconds()), bcd(d.getUTCMinutes()), bcd(d.getUTCHours())];
+  return undefined;
 }
 
 export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promise<Dlt645Simulator> {
@@ -100,7 +116,7 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     if (!/^[0-9]{12}$/.test(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `a DL/T 645 address is 12 digits, got "${m.address}"`);
     if (meters.has(m.address)) throw new SimulatorError('GW_ERR_SIM_CONFIG_INVALID', `address ${m.address} given twice`);
     // the Modbus register map is not used: the unit is here for its model and its faults
-    meters.set(m.address, { unit: new MeterUnit(0, m.model, dtsu666RegisterMap(), clock, random), a: simAddressBytes(m.address), maxValueBytes: m.maxValueBytes ?? 196 });
+    meters.set(m.address, { unit: new MeterUnit(0, m.model, dtsu666RegisterMap(), clock, random), a: simAddressBytes(m.address), maxValueBytes: m.maxValueBytes ?? 196, clockOffsetMs: (m.clockOffsetS ?? 0) * 1000 });
   }
   const stats: Dlt645SimulatorStats = { requests: 0, abnormal: 0, unanswered: 0, garbage: 0, timeSyncs: 0, droppedBytes: 0, collisions: 0 };
   let lastSync: number[] | undefined;
@@ -137,7 +153,11 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
     } else {
       const di = [...req.data.slice(0, 4)].reverse().map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
       const id = req.data.length >= 4 ? simIdentifier(di) : undefined;
-      if (!id) abnormal(0x02); // no such data
+      const meterClock = fn === 0x11 ? meterClockValue(di, now + m.clockOffsetMs) : undefined;
+      if (meterClock) {
+        control = 0x91;
+        data = [...simDiBytes(di), ...meterClock];
+      } else if (!id) abnormal(0x02); // no such data
       else {
         const value = identifierValue(id, m.unit.values(now));
         const seq = fn === 0x12 ? (req.data[4] ?? 0) : 0;

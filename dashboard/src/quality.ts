@@ -11,15 +11,24 @@ import { t, type MsgKey } from './i18n.ts';
 
 /** The alarm levels of the meter-health rule kinds (server/rules/kinds/*.ts). */
 export const HEALTH_LEVELS = ['voltage_loss', 'current_loss', 'reverse_flow', 'counter_stuck', 'counter_backwards'] as const;
+/** built-in threshold rules that are meter health too, by rule id → the problem's name */
+const HEALTH_RULES: Readonly<Record<string, string>> = { 'meter-clock-drift': 'clock_drift' };
 
-function isHealth(a: AlarmView): boolean {
-  return ACTIVE_STATES.has(a.state) && (HEALTH_LEVELS as readonly string[]).includes(a.level ?? '');
+/** The meter-health problem an alarm reports, or null. */
+function problemOf(a: AlarmView): string | null {
+  if (!ACTIVE_STATES.has(a.state)) return null;
+  if ((HEALTH_LEVELS as readonly string[]).includes(a.level ?? '')) return a.level!;
+  return HEALTH_RULES[a.ruleId] ?? null;
 }
 
-/** The meter-health problems active on `device`, as their levels. */
+/** The meter-health problems active on `device` (voltage_loss, clock_drift, …). */
 export function healthOf(device: string): string[] {
   const out: string[] = [];
-  for (const a of alarmStore.alarms.values()) if (a.source === device && isHealth(a) && !out.includes(a.level!)) out.push(a.level!);
+  for (const a of alarmStore.alarms.values()) {
+    if (a.source !== device) continue;
+    const p = problemOf(a);
+    if (p !== null && !out.includes(p)) out.push(p);
+  }
   return out.sort();
 }
 

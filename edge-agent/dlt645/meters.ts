@@ -68,7 +68,7 @@ export class Dlt645Meters {
         bus = new Dlt645Bus({ link: linkOf(t), log, preamble: t.preamble, frameGapMs });
         this.buses.set(key, bus);
       }
-      const source = new Dlt645Source({ bus, address: d.address, profile: profiles.get(d.profile)!, timeoutMs: d.timeoutMs, log: log.child({ deviceId: d.id }) });
+      const source = new Dlt645Source({ bus, address: d.address, profile: profiles.get(d.profile)!, timeoutMs: d.timeoutMs, log: log.child({ deviceId: d.id }), clock });
       this.pollers.push(new DevicePoller({ device: d, source, clock, log, emit }));
     }
     // spread the first polls over each device's interval so they do not all queue at once

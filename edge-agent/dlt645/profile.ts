@@ -43,6 +43,14 @@ export const Dlt645ProfileSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1–64 letters, digits, _ . -'),
   description: z.string().optional(),
   reads: z.array(Dlt645ReadSchema).min(1).max(64),
+  /**
+   * Also read the meter's own date and time (04000101, 04000102) at most every
+   * `everyS` and send the meter's clock minus the agent's as `clock_offset`
+   * (s); `utcOffsetMin` is the zone the meter keeps (480, China Standard Time).
+   */
+  clock: z
+    .strictObject({ everyS: z.number().int().min(1).max(86_400).default(600), utcOffsetMin: z.number().int().min(-720).max(840).default(480) })
+    .optional(),
 });
 
 export type Dlt645ProfileInput = z.input<typeof Dlt645ProfileSchema>;
@@ -60,6 +68,7 @@ export interface Dlt645Profile {
   readonly id: string;
   readonly description?: string;
   readonly reads: readonly Dlt645Read[];
+  readonly clock?: { readonly everyS: number; readonly utcOffsetMin: number };
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -98,6 +107,7 @@ export function loadDlt645Profile(doc: unknown): DeepReadonly<Dlt645Profile> {
   if (issues.length) throw new ConfigError(`DL/T 645 profile${id}`, issues, 'GW_ERR_PROFILE_INVALID');
   const out: Dlt645Profile = { id: r.data.id, reads };
   if (r.data.description !== undefined) Object.assign(out, { description: r.data.description });
+  if (r.data.clock !== undefined) Object.assign(out, { clock: r.data.clock });
   return deepFreeze(out);
 }
 

@@ -181,6 +181,18 @@ export const DEFAULT_RULES = [
     except: { role: 'sensor' },
     severity: 'medium',
   },
+  {
+    // the meter's own clock (DL/T 645 04000101/02, a profile with `clock`) more than 5 min off the agent's:
+    // its time-of-use tariffs, load profiles and event times are off by as much
+    id: 'meter-clock-drift',
+    name: 'Meter clock drift (时钟偏差)',
+    kind: 'threshold',
+    quantity: 'clock_offset',
+    except: { role: 'sensor' },
+    levels: { hi: { value: 300, severity: 'medium' }, lo: { value: -300, severity: 'medium' } },
+    deadband: 30,
+    holdS: 7200,
+  },
   // ---- what distribution rooms report (room sensors): common practice, configurable
   {
     id: 'smoke',

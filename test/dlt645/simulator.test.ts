@@ -56,7 +56,7 @@ describe('DL/T 645 simulator', () => {
     sim.setDead('000000000013', true);
     expect(await code(b.read('000000000013', '02010100', 200))).toBe('GW_ERR_DLT645_TIMEOUT');
     expect(await code(b.read('000000000099', '02010100', 200))).toBe('GW_ERR_DLT645_TIMEOUT');
-    const err = await b.read('000000000011', '04000101', 500).catch((e: Dlt645Error) => e);
+    const err = await b.read('000000000011', '04000103', 500).catch((e: Dlt645Error) => e);
     expect(err).toMatchObject({ code: 'GW_ERR_DLT645_METER', meterErrors: ['no_data'], retryable: false });
     // short addressing: AA in the high bytes, the low ones name the meter
     expect(decodeBcd(await b.read('AAAAAAAAAA11', '02010100', 500), 0, V)).toEqual({ ok: true, value: 221.1 });

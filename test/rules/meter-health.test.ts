@@ -132,3 +132,18 @@ describe('counter_backwards (示值下降)', () => {
     expect(drive(r, feed(20, (i) => ({ ep_imp: 500 - (i % 2) * 0.005 }))).events).toEqual([]);
   });
 });
+
+describe('meter-clock-drift (threshold on clock_offset)', () => {
+  it('raised at the reading whose meter clock is more than 300 s off; cleared at the first one back inside by the deadband', () => {
+    const r = builtIn('meter-clock-drift');
+    // the clock is read every 10 min; values of the readings in between carry no clock_offset
+    const samples: Sample[] = [12, 250, 310, 320, 200, -5].map((o, k) => ({ t: T0 + k * 600 * S, values: { ua: 220, clock_offset: o } }));
+    samples.splice(3, 0, { t: T0 + 1500 * S, values: { ua: 221 } });
+    const { events } = drive(r, samples);
+    expect(brief(events)).toEqual([
+      ['active', 'hi', 1200 * S],
+      ['inactive', 'hi', 2400 * S],
+    ]);
+    expect(drive(r, [{ t: T0, values: { clock_offset: -400 } }]).events.map((e) => e.level)).toEqual(['lo']);
+  });
+});

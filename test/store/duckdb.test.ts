@@ -6,6 +6,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore } from '../../server/index.ts';
 import { storeContract } from './store-contract.ts';
 import { lineLossContract } from './line-loss-contract.ts';
+import { QUANTITY_NAMES } from '../../contract/index.ts';
+
+/** the quantity that joined the contract last: a file of the version before it has no column for it */
+const NEWEST = QUANTITY_NAMES[QUANTITY_NAMES.length - 1]!;
 
 const dirs: string[] = [];
 async function freshFile(): Promise<string> {
@@ -44,15 +48,15 @@ describe('DuckDbStore durability', () => {
     // the file as an older version left it: no column for the newest quantity
     const db = await DuckDBInstance.create(file);
     const c = await db.connect();
-    await c.run('ALTER TABLE reading DROP COLUMN v_lost_readings');
+    await c.run(`ALTER TABLE reading DROP COLUMN v_${NEWEST}`);
     c.closeSync();
     db.closeSync();
     const b = new DuckDbStore(file);
     await b.start();
-    await b.write([{ site: 's', room: '', transformer: '', line: '', device: 'a.spool', ts: Date.UTC(2026, 0, 2), q: 'good', late: false, v: { lost_readings: 42 } }]);
+    await b.write([{ site: 's', room: '', transformer: '', line: '', device: 'a.spool', ts: Date.UTC(2026, 0, 2), q: 'good', late: false, v: { [NEWEST]: 42 } }]);
     const latest = await b.latest();
     await b.stop();
     expect(latest.find((r) => r.device === 'd')!.v).toEqual({ ua: 231 });
-    expect(latest.find((r) => r.device === 'a.spool')!.v).toEqual({ lost_readings: 42 });
+    expect(latest.find((r) => r.device === 'a.spool')!.v).toEqual({ [NEWEST]: 42 });
   });
 });

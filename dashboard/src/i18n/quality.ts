@@ -37,6 +37,7 @@ export const qualityZh = {
   mh_reverse_flow: '潮流反向',
   mh_counter_stuck: '电能表停走',
   mh_counter_backwards: '示值下降',
+  mh_clock_drift: '时钟偏差',
   mh_title: '计量装置异常：{what}',
 } as const;
 
@@ -73,5 +74,6 @@ export const qualityEn: Record<keyof typeof qualityZh, string> = {
   mh_reverse_flow: 'reverse power',
   mh_counter_stuck: 'register stuck',
   mh_counter_backwards: 'register backwards',
+  mh_clock_drift: 'clock drift',
   mh_title: 'metering fault: {what}',
 };
