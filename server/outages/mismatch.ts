@@ -1,6 +1,8 @@
 /**
  * Topology mismatch (图实不符, pure): during an outage, a meter the topology
- * puts inside the dark scope that keeps reporting voltage, or a meter outside
+ * puts inside the dark scope that keeps reporting voltage (live without a
+ * break since before the outage began, still `liveInsideAfterS` after its
+ * start), or a meter outside
  * it that goes dark with it (within `coincideS` of its start, while its own
  * modelled transformer has supply), is evidence that the model places the
  * meter wrongly. One finding per meter: a later observation adds evidence to
@@ -32,7 +34,8 @@ export function observe(
     if (r.scope.kind === 'meter') continue;
     for (const m of grid.metersUnder(r.scope)) {
       const s = supplies.get(m);
-      if (s?.status === 'live' && s.at !== null && s.at >= r.start + opts.liveInsideAfterS * 1000 && now >= r.start + opts.liveInsideAfterS * 1000)
+      // live without a break since before the outage began: a meter back with the restoration is not evidence
+      if (s?.status === 'live' && s.since <= r.start && s.at !== null && s.at >= r.start + opts.liveInsideAfterS * 1000 && now >= r.start + opts.liveInsideAfterS * 1000)
         out.push({ meter: m, kind: 'live_inside', outage: r, at: s.at, voltage: s.voltage });
     }
   }
