@@ -82,7 +82,8 @@ export function paintCapacity(node: HTMLElement, c: TransformerCapacity | undefi
     node.classList.add('muted');
     return;
   }
-  setText(node, t('cap_text', { a: c.availableKva, p: c.availableP95Kva ?? '—' }));
+  // the overview's row has room for the available kVA only; the title gives the rest
+  setText(node, node.dataset.short !== undefined ? t('cap_short', { a: c.availableKva }) : t('cap_text', { a: c.availableKva, p: c.availableP95Kva ?? '—' }));
   node.title = t('cap_title', { r: c.ratedKva, m: c.maxKva ?? '—', pct: c.maxLoadPct ?? '—', p: c.p95Kva ?? '—' });
   node.classList.toggle('cap-low', c.availableKva < 0.1 * c.ratedKva);
   node.dataset.available = String(c.availableKva);
@@ -96,6 +97,6 @@ export async function fillCapacity(root: HTMLElement, site: string): Promise<voi
   for (const n of root.querySelectorAll<HTMLElement>(`[data-cap-site="${CSS.escape(site)}"]`)) paintCapacity(n, by.get(n.dataset.cap ?? ''));
 }
 
-export function capacitySlot(site: string, room: string, transformer: string): HTMLElement {
-  return el('small', { class: 'cap', 'data-cap-site': site, 'data-cap': `${room}/${transformer}` });
+export function capacitySlot(site: string, room: string, transformer: string, short = false): HTMLElement {
+  return el('small', { class: 'cap', 'data-cap-site': site, 'data-cap': `${room}/${transformer}`, ...(short ? { 'data-short': '' } : {}) });
 }

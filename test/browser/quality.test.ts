@@ -5,7 +5,7 @@
  * row, the CSV link), and in the room view the meter-health badge of a
  * meter whose phase A lost its voltage while current flows (失压, raised by
  * the built-in rule from live readings), and each transformer's available
- * capacity. Screenshots: test-artifacts/quality-*.png.
+ * capacity, also on the overview. Screenshots: test-artifacts/quality-*.png.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -124,6 +124,14 @@ describe('voltage quality in Chromium', () => {
     // largest 15-min load 80 % of 400 kVA = 320 kVA → 80 kVA available
     expect(await page.textContent('.tr-panel .cap')).toBe('可开放 80 kVA（P95 80 kVA）');
     await page.screenshot({ path: await screenshotPath('quality-room'), fullPage: true });
+    // the overview shows it beside the transformer's rating
+    await page.goto(`${ts.server.url}/#/overview`);
+    await page.waitForSelector('.room-card .lrow.t .cap[data-available="80"]', { timeout: 10_000 });
+    expect(await page.textContent('.room-card .lrow.t .cap')).toBe('可开放 80 kVA');
+    expect(await page.getAttribute('.room-card .lrow.t .cap', 'title')).toContain('95% 分位 320 kVA');
+    await page.screenshot({ path: await screenshotPath('quality-overview') });
+    await page.goto(`${ts.server.url}/#/room/vq-east/r1`);
+    await page.waitForSelector(badge, { timeout: 10_000 });
     // and in English
     await page.click('#lang');
     await page.waitForSelector('tr[data-device="vq-m2"] .b-health:text("voltage loss")', { timeout: 10_000 });

@@ -158,7 +158,7 @@ export function overviewView(ctx: ViewContext): View {
       const gnode = el('div', { class: 'tgroup', 'data-transformer': tr.id });
       const head = makeRow(card, 'transformer', tr.name, `${tr.ratedKva} kVA`, tr.meter, tr.nominalV, `${tr.id} ${tr.name} ${tr.meter ?? ''}`);
       const g: Group = { transformer: tr, node: gnode, head, lines: [], text: head.text };
-      head.node.firstElementChild?.append(capacitySlot(site.id, room.id, tr.id));
+      head.node.firstElementChild?.append(capacitySlot(site.id, room.id, tr.id, true));
       gnode.append(head.node);
       for (const line of tr.lines) {
         const r = makeRow(card, 'line', line.name, line.ratedCurrentA ? `${line.ratedCurrentA} A` : t('noRating'), line.meter, tr.nominalV, `${line.id} ${line.name} ${line.meter ?? ''}`);
