@@ -100,7 +100,8 @@ export class Ingest {
     private readonly opts: IngestOptions,
     private readonly deps: {
       store: TelemetryStore;
-      live: LiveHub;
+      /** where accepted readings go live (the hub; in cluster mode also the other servers) */
+      live: Pick<LiveHub, 'publish'>;
       metrics: Metrics;
       log: Logger;
       devices: ReadonlyMap<string, DevicePlace>;

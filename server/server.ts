@@ -16,7 +16,7 @@ import { writeMosquittoFiles } from './mosquitto-files.ts';
 import { readFile } from 'node:fs/promises';
 import { InfluxStore } from './store/influx.ts';
 import { DuckDbStore } from './store/duckdb.ts';
-import type { TelemetryStore } from './store/types.ts';
+import type { TelemetryStore, StoredReading } from './store/types.ts';
 import { LiveHub } from './live-hub.ts';
 import { CLOCK_AHEAD_MS } from './rules/engine.ts';
 import { Ingest } from './ingest.ts';
@@ -197,7 +197,9 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
               }
             : {}),
         };
-        ingest = new Ingest(mqttOpts, { store, live, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices, topology: topo.topology, audit });
+        // cluster mode: live values also go to the other servers' dashboards
+        const liveOut = config.cluster ? { publish: (r: readonly StoredReading[]) => (live.publish(r), cluster?.fanOutLive(r)) } : live;
+        ingest = new Ingest(mqttOpts, { store, live: liveOut, metrics, log: log.child({ component: 'ingest' }), devices: topo.devices, topology: topo.topology, audit });
         // before the ingest starts: the first readings meet the alarm set rebuilt from the journal
         alarms = new AlarmService({
           ingest,
@@ -214,11 +216,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         const alarmsNow = alarms;
         energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => alarmsNow.onLineLoss(f) });
         energy.start();
-        outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, log: log.child({ component: 'outages' }) });
+        outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         await outages.start();
         await ingest.start();
         if (config.cluster) {
-          cluster = new ClusterNode(config.cluster, { ingest, log: log.child({ component: 'cluster' }) });
+          cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
           await cluster.start();
         }
         app = await buildApp({

@@ -186,6 +186,8 @@ export class AlarmService {
   private readonly escalator: Escalator;
   private readonly rulesAdmin: RulesAdmin;
   private hooked = false;
+  /** cluster mode: the sources (devices, agents, sites) this server evaluates; the other servers' partitions are theirs */
+  private owns: ((source: string) => boolean) | null = null;
 
   constructor(private readonly deps: AlarmServiceDeps) {
     this.log = deps.log;
@@ -492,6 +494,17 @@ export class AlarmService {
     this.correlate(this.clock());
   }
 
+  /**
+   * Cluster mode (server/cluster/): the timer evaluates only the sources
+   * `owns` accepts (a device, an agent, a site, `<rule>:<agent>`), and the
+   * presence of agents no longer owned is forgotten: their server tells it.
+   */
+  setOwnership(owns: (source: string) => boolean): void {
+    this.owns = owns;
+    for (const a of [...this.offlineAgents]) if (!owns(a)) this.offlineAgents.delete(a);
+    for (const a of [...this.onlineAgents.keys()]) if (!owns(a)) this.onlineAgents.delete(a);
+  }
+
   /** One round of time-driven evaluation at the clock's now; also what the timer calls. */
   tickNow(): void {
     if (!this.running) return;
@@ -509,6 +522,7 @@ export class AlarmService {
       const m = this.statesOf(rule.id);
       const sampled = isSampled(rule.kind);
       for (const [src, st] of m) {
+        if (this.owns && !this.owns(src)) continue;
         const res = tick(st, rule, sampled ? now - (this.deviceEntries.get(src)?.lag ?? 0) : now);
         if (res.state !== st) m.set(src, res.state);
         if (res.transition && rule.kind !== 'outage') this.apply(toAlarmOp(rule.id, src, res.transition, this.suppressionOf(rule, src)), res.transition.at);
@@ -520,7 +534,7 @@ export class AlarmService {
       }
       // a meter that never reports becomes stale too
       if (rule.kind === 'stale')
-        for (const [d, place] of this.deps.devices) if (!m.has(d) && ruleCovers(rule, d, place)) m.set(d, initialState(rule, now));
+        for (const [d, place] of this.deps.devices) if (!m.has(d) && ruleCovers(rule, d, place) && (!this.owns || this.owns(d))) m.set(d, initialState(rule, now));
     }
     this.correlate(now);
     for (const id of dueShelfExpiries(this.alarms.values(), now)) this.apply({ op: 'expire_shelf', alarmId: id }, now);

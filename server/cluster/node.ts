@@ -35,6 +35,9 @@ import {
 } from 'nats';
 import type { Logger } from 'pino';
 import type { Ingest } from '../ingest.ts';
+import type { StoredReading } from '../store/types.ts';
+import type { Topology } from '../../contract/index.ts';
+import { agentPlaces } from '../rules/outage.ts';
 import type { ClusterConfig } from './config.ts';
 import { PartitionLeases } from './leases.ts';
 import { partitionOf } from './partition.ts';
@@ -48,9 +51,21 @@ export function topicOfSubject(subject: string): string | null {
   return null;
 }
 
+/** core NATS subject of the live values every server handles, for the others' dashboards */
+export const LIVE_SUBJECT = 'gwc.live';
+
+/** longest a partition given back waits for what it took to be stored, ms */
+const RELEASE_WAIT_MS = 10_000;
+
 interface Running {
   messages: ConsumerMessages;
   done: Promise<void>;
+}
+
+/** messages of one partition taken and not yet acknowledged (stored) */
+interface Unacked {
+  n: number;
+  idle: Array<() => void>;
 }
 
 export class ClusterNode {
@@ -60,13 +75,32 @@ export class ClusterNode {
   private js: JetStreamClient | null = null;
   private leases: PartitionLeases | null = null;
   private readonly running = new Map<number, Running>();
+  private readonly unacked = new Map<number, Unacked>();
   private readonly enc = new TextEncoder();
+  private readonly dec = new TextDecoder();
+  /** device → its room's agent (topology) */
+  private readonly agentOfDevice = new Map<string, string>();
+  private readonly agentIds = new Set<string>();
+  private readonly siteIds = new Set<string>();
 
   constructor(
     private readonly cfg: ClusterConfig,
-    private readonly deps: { ingest: Ingest; log: Logger },
+    private readonly deps: {
+      ingest: Ingest;
+      log: Logger;
+      topology: Topology;
+      /** the alarm service: evaluates only what this server owns */
+      alarms?: { setOwnership(owns: (source: string) => boolean): void };
+      /** the live values of the other servers go to this server's dashboards */
+      live?: { publish(readings: readonly StoredReading[]): void };
+    },
   ) {
     this.id = cfg.serverId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}`;
+    for (const [agent, place] of agentPlaces(deps.topology)) {
+      this.agentIds.add(agent);
+      for (const d of place.devices) this.agentOfDevice.set(d, agent);
+    }
+    for (const s of deps.topology.sites) this.siteIds.add(s.id);
   }
 
   get connection(): NatsConnection {
@@ -140,6 +174,7 @@ export class ClusterNode {
       this.deps.log,
     );
     this.updateAgentFilter();
+    this.listenLive();
     this.deps.log.info({ id: this.id, servers: nats.servers, partitions: this.cfg.partitions, stream: stream.name }, 'cluster member starting');
     await this.leases.start();
   }
@@ -155,9 +190,49 @@ export class ClusterNode {
   }
 
   private updateAgentFilter(): void {
-    const owned = new Set(this.owned());
+    const owned = new Set(this.running.keys());
     const n = this.cfg.partitions;
     this.deps.ingest.setAgentFilter((agent) => owned.has(partitionOf(agent, n)));
+    this.deps.alarms?.setOwnership((source) => {
+      const agent = this.agentOfSource(source);
+      if (agent !== null) return owned.has(partitionOf(agent, n));
+      // a site's calls are partitioned by site
+      if (this.siteIds.has(source)) return owned.has(partitionOf(source, n));
+      return false;
+    });
+  }
+
+  /** The agent whose partition decides about an alarm source: a device's room agent, an agent, `<rule>:<agent>`. */
+  private agentOfSource(source: string): string | null {
+    const viaDevice = this.agentOfDevice.get(source);
+    if (viaDevice !== undefined) return viaDevice;
+    if (this.agentIds.has(source)) return source;
+    const i = source.lastIndexOf(':');
+    if (i >= 0 && this.agentIds.has(source.slice(i + 1))) return source.slice(i + 1);
+    return null;
+  }
+
+  /** Sends the live values handled here to the other servers (core NATS, at most once: a dashboard resyncs from the store). */
+  fanOutLive(readings: readonly StoredReading[]): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    this.nc.publish(LIVE_SUBJECT, this.enc.encode(JSON.stringify({ from: this.id, readings })));
+  }
+
+  private listenLive(): void {
+    const live = this.deps.live;
+    if (!live || !this.nc) return;
+    const sub = this.nc.subscribe(LIVE_SUBJECT);
+    void (async () => {
+      for await (const m of sub) {
+        try {
+          const msg = JSON.parse(this.dec.decode(m.data)) as { from?: string; readings?: StoredReading[] };
+          if (msg.from === this.id || !Array.isArray(msg.readings)) continue;
+          live.publish(msg.readings);
+        } catch (err) {
+          this.deps.log.warn({ err }, 'live values from another server unreadable; skipped');
+        }
+      }
+    })();
   }
 
   private async consume(p: number): Promise<void> {
@@ -180,6 +255,13 @@ export class ClusterNode {
     const messages = await consumer.consume({ max_messages: Math.min(256, this.cfg.maxAckPending) });
     const ingest = this.deps.ingest;
     const log = this.deps.log;
+    let u = this.unacked.get(p);
+    if (!u) this.unacked.set(p, (u = { n: 0, idle: [] }));
+    const unacked = u;
+    const stored = (m: { ack(): void }) => () => {
+      m.ack();
+      if (--unacked.n === 0) for (const w of unacked.idle.splice(0)) w();
+    };
     const done = (async () => {
       for await (const m of messages) {
         const topic = topicOfSubject(m.subject);
@@ -188,7 +270,8 @@ export class ClusterNode {
           m.term();
           continue;
         }
-        ingest.take(topic, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), () => m.ack());
+        unacked.n++;
+        ingest.take(topic, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), stored(m));
       }
     })().catch((err) => log.error({ err, partition: p }, 'partition consumer failed'));
     this.running.set(p, { messages, done });
@@ -208,7 +291,16 @@ export class ClusterNode {
   /** Stops consuming, then waits until what was taken is stored and acknowledged. */
   private async release(p: number): Promise<void> {
     await this.halt(p);
-    if (!(await this.deps.ingest.drain(10_000))) this.deps.log.warn({ partition: p }, 'partition given back with readings not yet stored; the next owner gets them again');
+    const u = this.unacked.get(p);
+    if (!u || u.n === 0) return;
+    // what this partition took is stored and acknowledged before its lease goes (the others' flow does not hold it)
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      new Promise<boolean>((resolve) => u.idle.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), RELEASE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!idle) this.deps.log.warn({ partition: p, unacked: u.n }, 'partition given back with readings not yet stored; the next owner gets them again');
   }
 
   /** Publishes on a core NATS subject (fan-out between servers); dropped while disconnected. */

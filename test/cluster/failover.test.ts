@@ -3,12 +3,15 @@
  * processes, real edge agents on Modbus simulators publishing MQTT to the
  * NATS nodes. The partitions spread over both servers; one server killed
  * with SIGKILL under load loses its partitions to the other within 10 s;
- * restarted, it gets its share back; and no reading sent is missing from
- * the store.
+ * restarted, it gets its share back; no reading sent is missing from the
+ * store; and a dashboard on one server gets the live values handled by the
+ * other.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startNatsCluster, type NatsCluster } from '../harness/index.ts';
+import { partitionOf } from '../../server/cluster/partition.ts';
+import { connectWs } from '../support/ws-client.ts';
 import { ClusterServer, clusterTopology, leaseOwners, readingsTap, sleep, startAgents, storedKeys, until } from './support.ts';
 
 const influxUrl = inject('influxUrl');
@@ -30,7 +33,7 @@ describe('cluster failover', () => {
     cleanups.push(() => tap.close());
     const fleet = { count: 6, meters: 5 };
     const agentIds = Array.from({ length: fleet.count }, (_, i) => ({ agent: `${site}-a${i}`, meters: Array.from({ length: fleet.meters }, (_, u) => `${site}-a${i}-m0-${u + 1}`) }));
-    const common = { cluster, influxUrl, database, topologyYaml: clusterTopology(site, agentIds), rulesYaml: 'version: 1\nuseDefaults: true\n' };
+    const common = { cluster, influxUrl, database, topologyYaml: clusterTopology(site, agentIds), rulesYaml: 'version: 1\nuseDefaults: true\nrules:\n  - id: comm-loss\n    afterS: 3\n' };
     const s1 = await ClusterServer.create({ ...common, serverId: 'gw1' });
     const s2 = await ClusterServer.create({ ...common, serverId: 'gw2' });
     cleanups.push(() => s1.close(), () => s2.close());
@@ -46,7 +49,22 @@ describe('cluster failover', () => {
     const agents = await startAgents({ cluster, site, prefix: site, count: fleet.count, meters: fleet.meters, intervalMs: 500 });
     cleanups.push(() => agents.stop());
     await until(async () => ((await storedKeys(influxUrl, database, site)).size < 60 ? ['fewer than 60 stored'] : []), 20_000, 'readings flowing');
-    await sleep(2000);
+
+    // one view: a dashboard on gw1 gets the live values of an agent whose partition gw2 handles
+    const o2 = await owners();
+    const onGw2 = agents.agents.find((a) => o2[partitionOf(a.id, PARTITIONS)] === 'gw2');
+    expect(onGw2).toBeDefined();
+    const ws = await connectWs(s1.url.replace(/^http/, 'ws') + '/ws', { cookie: s1.cookie });
+    cleanups.push(() => ws.close());
+    await ws.next((f) => f.type === 'readings' && f.readings.some((r: { device: string }) => onGw2!.meters.includes(r.device)), 15_000);
+
+    // each server evaluates only its own partitions' meters: while all of them report, neither finds one silent
+    const steadyFrom = Date.now();
+    await sleep(7000);
+    const raised = [s1, s2].flatMap((s) =>
+      s.logs.filter((l) => l.msg === 'alarm transition' && (l.time as number) >= steadyFrom && l.reason === 'raise' && String(l.alarmId).startsWith('comm-loss')).map((l) => `${s.id}: ${String(l.alarmId)}`),
+    );
+    expect(raised).toEqual([]);
 
     const killedAt = Date.now();
     await s2.kill9();
