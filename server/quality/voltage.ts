@@ -46,7 +46,8 @@ function r(x: number, d = 2): number {
 export function limitsOf(cls: VoltageClass, nominalV = 220): VoltageLimits {
   const upperPct = 7;
   const lowerPct = cls === 'single_phase' ? 10 : 7;
-  const lineV = nominalV * Math.sqrt(3);
+  // the line voltage as systems are named: 220/380 V, 230/400 V (√3 × phase, to 10 V)
+  const lineV = Math.round((nominalV * Math.sqrt(3)) / 10) * 10;
   return {
     class: cls,
     nominalV,
