@@ -12,8 +12,14 @@
  * agent's CPU as a share of one core per 10,000 tags/s, its resident memory
  * (peak over the window, with V8 heap and Buffers) against the targets for a
  * gateway (MEMORY_TARGET_MB), and its start-up time to the first readings
- * the broker acknowledged. Last, the same for DL/T 645 meters behind
- * transparent TCP gateways (simulators/dlt645-main.ts).
+ * the broker acknowledged, with its phases (node and the bundle loaded, config
+ * read, agent started, MQTT connected, first reading). Resident memory is
+ * split into anonymous (V8 heap, malloc) and file-backed (mostly the node
+ * binary's own code) pages, and set against a bare `node` process measured
+ * in the same run: the floor no agent can go below. Stages at
+ * GW_BENCH_NOFLAGS_INTERVALS run again without the launcher's flags, for the
+ * CPU and memory the flags cost or save. Last, the same for DL/T 645 meters
+ * behind transparent TCP gateways (simulators/dlt645-main.ts).
  *
  * The agent runs as it does on a gateway: the bundle (scripts/build-agent.ts,
  * built into a temp dir) with the launcher's node flags (AGENT_NODE_FLAGS).
@@ -26,6 +32,7 @@
  *   npx tsx bench/edge.ts
  *   GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profiles the agent
  *   GW_BENCH_SECONDS=8 GW_BENCH_SIMS=2 GW_BENCH_PORTS=16 GW_BENCH_UNITS=32 GW_BENCH_INTERVALS=1000,500,250,150 npx tsx bench/edge.ts
+ *   GW_BENCH_NOFLAGS_INTERVALS=1000,150   stages run again without the node flags (empty: none)
  *
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md.
  */
@@ -55,6 +62,8 @@ const BUNDLE_FLAGS = process.env.GW_BENCH_AGENT_FLAGS !== undefined ? process.en
 const DLT645_GATEWAYS = Number(process.env.GW_BENCH_645_GATEWAYS ?? 4);
 const DLT645_METERS = Number(process.env.GW_BENCH_645_METERS ?? 16);
 const DLT645_INTERVAL_MS = Number(process.env.GW_BENCH_645_INTERVAL_MS ?? 1000);
+/** stages run a second time with no node flags (bundle mode only); empty: none */
+const NOFLAGS_INTERVALS = (process.env.GW_BENCH_NOFLAGS_INTERVALS ?? '1000,150').split(',').filter(Boolean).map(Number);
 /** resident memory the agent must stay under on a gateway, MB: polling every second, and faster */
 const MEMORY_TARGET_MB = (intervalMs: number) => (intervalMs >= 1000 ? 64 : 96);
 const TYPES = ['sdm630', 'dtsu666'] as const;
@@ -184,6 +193,12 @@ interface Stage {
   externalMb: number;
   arrayBuffersMb: number;
   startupMs: number;
+  /** ms since process start at each start-up phase */
+  phasesMs: Record<string, number>;
+  /** resident pages at the end of the window, MB: anonymous (heap, malloc) and file-backed (the node binary) */
+  rssAnonMb: number;
+  rssFileMb: number;
+  flags: string;
   publishedPerS: number;
   loopBusy: number;
   loopDelayMaxMs: number;
@@ -191,12 +206,33 @@ interface Stage {
 
 let bundlePath = '';
 
-function startAgent(config: string): Proc {
+function startAgent(config: string, flags: readonly string[]): Proc {
   const env = { GW_AGENT_STATS_MS: '500' };
-  return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], env, [...BUNDLE_FLAGS, ...AGENT_NODE_ARGS], false);
+  return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], env, [...flags, ...AGENT_NODE_ARGS], false);
 }
 
-async function modbusStage(intervalMs: number, ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
+/** RssAnon and RssFile of a process, MB (Linux /proc) */
+function procRss(pid: number): { anon: number; file: number } {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? Number.NaN);
+    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
+  }
+}
+
+/** A bare node (no code, one timer) on this machine: what every agent process costs before its first line. */
+async function bareNode(): Promise<{ anon: number; file: number }> {
+  const p = run(['-e', 'setTimeout(() => {}, 5000)'], {}, [], false);
+  await sleep(1500);
+  const r = procRss(p.child.pid!);
+  p.child.kill('SIGKILL');
+  await p.exited;
+  return r;
+}
+
+async function modbusStage(intervalMs: number, ports: number[], brokerUrl: string, sims: Proc[], flags: readonly string[] = BUNDLE_FLAGS): Promise<Stage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-edge-'));
   const devices = ports.flatMap((port, p) =>
     Array.from({ length: UNITS }, (_, u) => ({
@@ -209,7 +245,7 @@ async function modbusStage(intervalMs: number, ports: number[], brokerUrl: strin
     })),
   );
   const demand = (ports.length * UNITS * ((TAGS.sdm630 + TAGS.dtsu666) / 2) * 1000) / intervalMs;
-  return measure(`modbus ${intervalMs} ms`, intervalMs, demand, work, { devices }, brokerUrl, sims);
+  return measure(`modbus ${intervalMs} ms${flags.length === 0 && AGENT_MODE === 'bundle' ? ' -flags' : ''}`, intervalMs, demand, work, { devices }, brokerUrl, sims, flags);
 }
 
 async function dlt645Stage(ports: number[], brokerUrl: string, sims: Proc[]): Promise<Stage> {
@@ -226,10 +262,10 @@ async function dlt645Stage(ports: number[], brokerUrl: string, sims: Proc[]): Pr
   );
   // dlt645-3p: 16 values in 11 requests
   const demand = (ports.length * DLT645_METERS * 16 * 1000) / DLT645_INTERVAL_MS;
-  return measure(`dlt645 ${DLT645_INTERVAL_MS} ms`, DLT645_INTERVAL_MS, demand, work, { dlt645: { devices } }, brokerUrl, sims);
+  return measure(`dlt645 ${DLT645_INTERVAL_MS} ms`, DLT645_INTERVAL_MS, demand, work, { dlt645: { devices } }, brokerUrl, sims, BUNDLE_FLAGS);
 }
 
-async function measure(label: string, intervalMs: number, demandTagsPerS: number, work: string, meters: Record<string, unknown>, brokerUrl: string, sims: Proc[]): Promise<Stage> {
+async function measure(label: string, intervalMs: number, demandTagsPerS: number, work: string, meters: Record<string, unknown>, brokerUrl: string, sims: Proc[], flags: readonly string[]): Promise<Stage> {
   const config = path.join(work, 'agent.json');
   await writeFile(
     config,
@@ -242,7 +278,7 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
       ...meters,
     }),
   );
-  const agent = startAgent(config);
+  const agent = startAgent(config, flags);
   try {
     const stats = () => agent.lines.filter((l) => l.msg === 'agent stats');
     await until('agent stats', () => (stats().length > 0 ? true : undefined), 60_000).catch((err: Error) => {
@@ -256,6 +292,7 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
     const b = stats().at(-1)!;
     const window = stats().slice(from);
     const simB = sims.reduce((n, s) => n + procCpuS(s.child.pid!), 0);
+    const rss = procRss(agent.child.pid!);
     const n = (x: Record<string, unknown>, k: string) => Number(x[k]);
     const dt = (n(b, 'atMs') - n(a, 'atMs')) / 1000;
     const d = (k: string) => (n(b, k) - n(a, k)) / dt;
@@ -281,6 +318,10 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
       externalMb: mb('externalBytes'),
       arrayBuffersMb: mb('arrayBuffersBytes'),
       startupMs: first ? n(first, 'sinceProcessStartMs') : Number.NaN,
+      phasesMs: (first?.phasesMs as Record<string, number> | undefined) ?? {},
+      rssAnonMb: rss.anon,
+      rssFileMb: rss.file,
+      flags: AGENT_MODE === 'tsx' ? 'tsx' : flags.join(' ') || '(none)',
       publishedPerS: d('published'),
       loopBusy: window.reduce((k, l) => k + n(l, 'loopBusy'), 0) / Math.max(1, window.length),
       loopDelayMaxMs: Math.max(0, ...window.map((l) => n(l, 'loopDelayMaxMs'))),
@@ -300,8 +341,8 @@ function report(s: Stage, ceilingTagsPerS: number): void {
       (ceilingTagsPerS > 0 ? `(${fmt((s.tagsPerS / ceilingTagsPerS) * 100, 1)} % of ceiling), ` : '') +
       `${fmt(s.pollsPerS)} polls/s, ${fmt(s.skippedPerS, 1)} skipped/s, ${fmt(s.commLossPerS, 1)} comm_loss/s; ` +
       `agent CPU ${fmt(s.agentCores * 100, 1)} % of a core = ${fmt(s.cpuPctPer10k, 1)} % per 10k tags/s; simulators ${fmt(s.simCores * 100)} %; agent event loop ${fmt(s.loopBusy * 100)} % busy, worst stall ${fmt(s.loopDelayMaxMs)} ms; published ${fmt(s.publishedPerS)} readings/s\n` +
-      `${''.padEnd(16)}  agent RSS peak ${fmt(s.rssPeakMb)} MB = ${fmt((s.rssPeakMb / target) * 100)} % of the ${target} MB target (V8 heap ${fmt(s.heapUsedMb)} of ${fmt(s.heapTotalMb)} MB, external ${fmt(s.externalMb, 1)} MB of which Buffers ${fmt(s.arrayBuffersMb, 1)} MB); ` +
-      `start-up to first published readings ${fmt(s.startupMs)} ms\n`,
+      `${''.padEnd(16)}  agent RSS peak ${fmt(s.rssPeakMb)} MB = ${fmt((s.rssPeakMb / target) * 100)} % of the ${target} MB target (at the end: ${fmt(s.rssAnonMb, 1)} MB anonymous, ${fmt(s.rssFileMb, 1)} MB file-backed; V8 heap ${fmt(s.heapUsedMb)} of ${fmt(s.heapTotalMb)} MB, external ${fmt(s.externalMb, 1)} MB of which Buffers ${fmt(s.arrayBuffersMb, 1)} MB); node flags: ${s.flags}\n` +
+      `${''.padEnd(16)}  start-up to first published readings ${fmt(s.startupMs)} ms (${Object.entries(s.phasesMs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || 'no phases logged'})\n`,
   );
 }
 
@@ -340,6 +381,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < SIMS; i++) sims.push(run(['simulators/main.ts', '--port', '0', '--ports', String(PORTS), '--units', String(UNITS), '--type', TYPES.join(','), '--seed', String(i + 1)]));
     const ports = await listening(sims, 'meter simulator listening', PORTS);
 
+    const bare = await bareNode();
+    process.stdout.write(`bare node (no code): ${fmt(bare.anon + bare.file, 1)} MB resident (${fmt(bare.anon, 1)} MB anonymous, ${fmt(bare.file, 1)} MB file-backed)\n`);
     const c = process.env.GW_BENCH_CEILING === '0' ? { tagsPerS: 0, requestsPerS: 0 } : await ceiling(ports);
     if (c.tagsPerS > 0) process.stdout.write(`\nraw ceiling (bare modbus-serial clients, one per port): ${fmt(c.tagsPerS)} tags/s, ${fmt(c.requestsPerS)} requests/s\n`);
     process.stdout.write('\n');
@@ -350,14 +393,29 @@ async function main(): Promise<void> {
       rows.push(s);
       report(s, c.tagsPerS);
     }
+    const without: Stage[] = [];
+    if (AGENT_MODE === 'bundle' && BUNDLE_FLAGS.length > 0)
+      for (const interval of NOFLAGS_INTERVALS) {
+        const s = await modbusStage(interval, ports, broker.url, sims, []);
+        without.push(s);
+        report(s, c.tagsPerS);
+      }
     const best = rows.reduce((a, b) => (b.tagsPerS > a.tagsPerS ? b : a));
     const cheapest = Math.min(...rows.filter((r) => r.tagsPerS > 1000).map((r) => r.cpuPctPer10k));
     process.stdout.write(
       `\nmost read: ${fmt(best.tagsPerS)} tags/s at ${fmt(best.agentCores * 100, 1)} % of one core (${fmt(best.cpuPctPer10k, 1)} % per 10k tags/s); ` +
         `cheapest: ${fmt(cheapest, 1)} % of one core per 10k tags/s\n` +
         `reference gateway: 100,000 tags/s at 30 % of 4 cores = 12.0 % of one core per 10k tags/s → the agent costs ${fmt(best.cpuPctPer10k / 12, 2)}× that per tag at its best rate\n` +
-        `memory: ${rows.map((r) => `${r.intervalMs} ms ${fmt(r.rssPeakMb)} MB (${fmt((r.rssPeakMb / MEMORY_TARGET_MB(r.intervalMs)) * 100)} % of ${MEMORY_TARGET_MB(r.intervalMs)} MB)`).join(', ')}\n`,
+        `memory: ${rows.map((r) => `${r.intervalMs} ms ${fmt(r.rssPeakMb)} MB (${fmt((r.rssPeakMb / MEMORY_TARGET_MB(r.intervalMs)) * 100)} % of ${MEMORY_TARGET_MB(r.intervalMs)} MB)`).join(', ')}; ` +
+        `a bare node is ${fmt(bare.anon + bare.file)} MB of it\n`,
     );
+    for (const w of without) {
+      const f = rows.find((r) => r.intervalMs === w.intervalMs);
+      if (f)
+        process.stdout.write(
+          `flags at ${w.intervalMs} ms: CPU ${fmt(f.cpuPctPer10k, 1)} % per 10k tags/s with, ${fmt(w.cpuPctPer10k, 1)} % without; RSS peak ${fmt(f.rssPeakMb)} MB with, ${fmt(w.rssPeakMb)} MB without\n`,
+        );
+    }
     await stopAll(sims.splice(0));
 
     if (DLT645_GATEWAYS > 0) {

@@ -84,14 +84,22 @@ try {
 
 phases.started = Math.round(performance.now());
 
-// start-up time: from the process's start to the broker's first PUBACK of readings, with the
-// phases on the way (MQTT connected, first reading in the spool: the spool's own report is the first)
+// start-up time: from the process's start to the broker's PUBACK of the first meter readings, with
+// the phases on the way (MQTT connected, first meter reading in the spool). The spool's own report
+// is appended first and may be published alone before any meter has answered: the readings are
+// published in seq order, so the first meter reading is out once `published` covers what the
+// spool held when it was seen (after a restart with a backlog, earlier readings may be counted
+// too: the figure is then an early bound).
+let firstReadingCount = 0;
 const firstPublish = setInterval(() => {
   const st = agent.stats();
   const now = Math.round(performance.now());
   if (phases.mqttConnected === undefined && st.uplink.connects > 0) phases.mqttConnected = now;
-  if (phases.firstReading === undefined && st.spool.appended > 1) phases.firstReading = now;
-  if (st.uplink.published === 0) return;
+  if (phases.firstReading === undefined && st.spool.appended > 1) {
+    phases.firstReading = now;
+    firstReadingCount = st.spool.appended;
+  }
+  if (phases.firstReading === undefined || st.uplink.published < firstReadingCount) return;
   clearInterval(firstPublish);
   log.info({ sinceProcessStartMs: now, phasesMs: phases }, 'first readings published');
 }, 5);
