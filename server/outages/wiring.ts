@@ -14,9 +14,17 @@ import type { TelemetryStore } from '../store/types.ts';
 import { Grid } from './grid.ts';
 import { DuckDbPoolJournal, InfluxPoolJournal } from './journal.ts';
 import { OutagePool, type PoolAlarms } from './pool.ts';
+import { reloadGrid } from './pool-actions.ts';
 
 export type { OutagePool };
 import type { LatestReading } from './supply.ts';
+
+/** What the pool needs of the customer store. */
+export interface CustomerSource {
+  readonly topology: Topology;
+  readonly index: { all(): Iterable<Customer> };
+  onChange(l: (c: { reason: string; index: { all(): Iterable<Customer> } }) => void): unknown;
+}
 
 export function createOutagePool(a: {
   config: ServerConfig;
@@ -25,22 +33,28 @@ export function createOutagePool(a: {
   live: { latest(filter: { devices: string[] }): readonly LatestReading[] };
   audit: AuditLog;
   topology: Topology;
-  /** customers beyond the topology's own (the CSV import); absent → the topology's */
-  customers?: readonly Customer[];
+  /** the customer store (topology + CSV import, server/customers): its index, and its changes recompute the open plans' lists; absent → the topology's customers */
+  customers?: CustomerSource;
   notifier?: Notifier | null;
   log: Logger;
   clock?: () => number;
 }): OutagePool {
+  const customers = a.customers;
   const journal = a.store instanceof InfluxStore ? new InfluxPoolJournal(a.store) : new DuckDbPoolJournal(() => (a.store as DuckDbStore).connect());
-  return new OutagePool({
+  const pool = new OutagePool({
     journal,
     alarms: a.alarms,
     live: a.live,
     notifier: a.notifier ?? null,
     audit: a.audit,
-    grid: new Grid(a.topology, a.customers ?? a.topology.customers ?? []),
+    grid: new Grid(customers?.topology ?? a.topology, customers ? [...customers.index.all()] : (a.topology.customers ?? [])),
     log: a.log,
     options: { ...a.config.outages },
     ...(a.clock ? { clock: a.clock } : {}),
   });
+  customers?.onChange((c) => {
+    const changed = reloadGrid(pool, new Grid(customers.topology, [...c.index.all()]));
+    a.log.info({ reason: c.reason, plans: changed.map((p) => p.id) }, 'customers changed: affected lists of open plans recomputed');
+  });
+  return pool;
 }

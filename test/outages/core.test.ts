@@ -65,7 +65,7 @@ describe('plans', () => {
     const p = plan({ state: 'notified', confirmedCustomers: ['C2', 'C1'], customers: ['C2', 'C1'] });
     const doc = structuredClone(TOPOLOGY_DOC);
     doc.customers = doc.customers.filter((c) => c.id !== 'C1');
-    doc.customers.push({ id: 'C9', name: '新', site: 's1', transformer: 'T1', contacts: [{ name: '新', phone: '13800000009' }] });
+    (doc.customers as unknown[]).push({ id: 'C9', name: '新', site: 's1', transformer: 'T1', contacts: [{ name: '新', phone: '13800000009' }] });
     const g2 = grid(doc);
     const next = recomputeAffected(p, g2, 5)!;
     expect(next).toMatchObject({ state: 'notified', customers: ['C2', 'C9'], pendingChange: { at: 5, added: ['C9'], removed: ['C1'] } });

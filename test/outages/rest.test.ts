@@ -75,6 +75,23 @@ describe('plans', () => {
   });
 });
 
+describe('customers reloaded', () => {
+  it("a confirmed plan's list is recomputed and shows the difference; nothing goes out until an operator confirms again", async () => {
+    const start = Date.now() + 40 * DAY;
+    const p = await json('/api/plans', 'POST', { scope: [{ kind: 'transformer', site: 's1', transformer: 'T3' }], start, end: start + 3_600_000, reason: '检修' });
+    await json(`/api/plans/${p.body.id}/confirm`, 'POST', { customers: 1 });
+    const csv = '户号,户名,供电所,台区,线路,联系人,电话\r\nC50,新户,s1,T3,L3,新户,13800000050\r\n';
+    const imp = await ts.fetch('/api/customers/import', { method: 'POST', role: 'admin', headers: { 'content-type': 'text/csv' }, body: csv });
+    expect(imp.status).toBeLessThan(300);
+    const d = await json(`/api/plans/${p.body.id}`, 'GET', undefined, 'viewer');
+    expect(d.body).toMatchObject({ customers: 2, confirmedCustomers: 1, pendingChange: { added: ['C50'], removed: [] } });
+    expect(d.body.timeline.map((e: { what: string }) => e.what)).toContain('affected list changed by a reload: +1 −0, confirm again');
+    const again = await json(`/api/plans/${p.body.id}/confirm`, 'POST', { customers: 2 });
+    expect(again.body).toMatchObject({ pendingChange: null, confirmedCustomers: 2 });
+    await json(`/api/plans/${p.body.id}/cancel`, 'POST', {});
+  });
+});
+
 describe('plan import (CSV)', () => {
   const day = (n: number) => new Date(Date.now() + n * DAY + 8 * 3_600_000).toISOString().slice(0, 10);
 
