@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { AuditLog } from '../audit.ts';
 import type { NotifyService } from './service.ts';
 import { verifySignature } from './sign.ts';
-import type { GatewayEvent } from './types.ts';
+import type { GatewayEvent, NotifyRequest } from './types.ts';
 
 export interface NotifyRouteDeps {
   notify: NotifyService;
@@ -107,6 +107,20 @@ export const notifyRoutes: FastifyPluginAsync<NotifyRouteDeps> = async (app: Fas
     },
     async (req) => ({ messages: deps.notify.byRef(req.query.kind, req.query.id), summary: deps.notify.summary(req.query.kind, req.query.id) }),
   );
+
+  // hand messages to the port from outside (another system's notices, a test batch): same checks and idempotency as inside
+  app.post('/api/notify/messages', { config: { minRole: 'admin', allSites: true } }, async (req, reply) => {
+    let list: unknown;
+    try {
+      list = (JSON.parse(typeof req.body === 'string' ? req.body : '') as { messages?: unknown } | null)?.messages;
+    } catch {
+      // reported below
+    }
+    if (!Array.isArray(list) || list.length === 0 || list.length > 20_000)
+      return reply.status(400).send({ error: { code: 'GW_ERR_HTTP_BAD_REQUEST', message: 'body must be {"messages": [1-20000 messages]}' } });
+    const r = await deps.notify.enqueue(list as NotifyRequest[]);
+    return { accepted: r.accepted.length, duplicates: r.duplicates.length, rejected: r.rejected };
+  });
 
   app.get('/api/notify/status', { config: { minRole: 'operator', allSites: true } }, async () => deps.notify.status());
 };
