@@ -93,7 +93,9 @@ export class OutagePool {
     else if (e.kind === 'outage') this.records.set(e.id, e.data as OutageRecord);
     else if (e.kind === 'finding') {
       const f = e.data as Finding;
-      if (f.state === 'open' || this.findings.get(f.meter)?.state !== 'open') this.findings.set(f.meter, f);
+      // the open finding of a meter stays shown over an older resolved one, but its own resolution replaces it
+      const cur = this.findings.get(f.meter);
+      if (f.state === 'open' || cur?.state !== 'open' || cur.id === f.id) this.findings.set(f.meter, f);
     } else this.tickets.set(e.id, e.data as Ticket);
   }
 
