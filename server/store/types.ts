@@ -2,22 +2,11 @@
  * The telemetry store port. Two implementations (InfluxDB, embedded DuckDB)
  * pass one contract suite (test/store/store-contract.ts).
  */
-import type { Quality, Quantity, Values } from '../../contract/index.ts';
+import type { PlacedReading, Quantity } from '../../contract/index.ts';
 import type { IntervalKind, LineLossRecord } from '../energy/types.ts';
 
-/** One device's poll as stored: the wire reading plus its topology tags. */
-export interface StoredReading {
-  site: string;
-  room: string;
-  transformer: string;
-  line: string;
-  device: string;
-  /** epoch ms of the poll (the agent's timestamp, not arrival) */
-  ts: number;
-  q: Quality;
-  late: boolean;
-  v: Values;
-}
+/** One device's poll as stored: the wire reading plus its topology tags (what the live hub pushes, contract/frames.ts). */
+export type StoredReading = PlacedReading;
 
 export type Aggregate = 'mean' | 'min' | 'max' | 'last';
 
