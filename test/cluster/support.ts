@@ -243,9 +243,9 @@ export interface TestAgent {
 /**
  * `count` edge agents, each with one simulated gateway of `meters` meters
  * polled every `intervalMs`, publishing to the MQTT gateways of the cluster
- * (agent i to node i mod 3).
+ * (agent i to node i mod 3), or all to `mqttUrl`.
  */
-export async function startAgents(o: { cluster: NatsCluster; site: string; prefix: string; count: number; meters: number; intervalMs: number }): Promise<{ agents: TestAgent[]; sims: ModbusSimulator[]; stop(): Promise<void> }> {
+export async function startAgents(o: { cluster: NatsCluster; site: string; prefix: string; count: number; meters: number; intervalMs: number; mqttUrl?: string }): Promise<{ agents: TestAgent[]; sims: ModbusSimulator[]; stop(): Promise<void> }> {
   const sims = await startGateways(o.count, o.meters, 7);
   const agents: TestAgent[] = [];
   for (let i = 0; i < o.count; i++) {
@@ -254,7 +254,7 @@ export async function startAgents(o: { cluster: NatsCluster; site: string; prefi
     const config = loadAgentConfig({
       agent: id,
       site: o.site,
-      mqtt: { url: o.cluster.mqttUrls[i % o.cluster.mqttUrls.length]!, reconnectPeriodMs: 250, reconnectMaxMs: 1000, keepaliveS: 5 },
+      mqtt: { url: o.mqttUrl ?? o.cluster.mqttUrls[i % o.cluster.mqttUrls.length]!, reconnectPeriodMs: 250, reconnectMaxMs: 1000, keepaliveS: 5 },
       publishIntervalMs: 250,
       devices,
     });
@@ -269,5 +269,49 @@ export async function startAgents(o: { cluster: NatsCluster; site: string; prefi
       await Promise.all(agents.map((a) => a.agent.stop().catch(() => undefined)));
       await Promise.all(sims.map((s) => s.stop()));
     },
+  };
+}
+
+/**
+ * A TCP front for the nodes' MQTT gateways, as a load balancer or a DNS name
+ * with several addresses gives the agents: each connection goes to the
+ * first node in `targets` that accepts it.
+ */
+export async function mqttFront(targets: readonly string[]): Promise<{ url: string; close(): Promise<void> }> {
+  const net = await import('node:net');
+  const ports = targets.map((u) => Number(new URL(u).port));
+  const sockets = new Set<import('node:net').Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.pause();
+    const tryAt = (i: number) => {
+      if (i >= ports.length) return client.destroy();
+      const up = net.connect(ports[i]!, '127.0.0.1');
+      up.once('error', () => tryAt(i + 1));
+      up.once('connect', () => {
+        sockets.add(up);
+        up.removeAllListeners('error');
+        const close = () => {
+          client.destroy();
+          up.destroy();
+        };
+        up.on('error', close).on('close', close);
+        client.on('error', close).on('close', close);
+        client.pipe(up);
+        up.pipe(client);
+        client.resume();
+      });
+    };
+    tryAt(0);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

@@ -1,0 +1,175 @@
+/**
+ * Cluster benchmark: readings/s and server CPU per reading through a 3-node
+ * NATS cluster (MQTT gateway → JetStream, partitioned by agent) against
+ * Mosquitto (split by site), with one and with two gridwatch servers, in the
+ * same run on the same InfluxDB. Printed, never asserted: the machine is
+ * shared (docs/cluster.md has the figures and what they mean).
+ *
+ *   npx tsx bench/cluster.ts
+ *   GW_BENCH_SECONDS=10 npx tsx bench/cluster.ts
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { readingsTopic } from '../contract/index.ts';
+import { createInfluxDatabase, startInfluxd, startMosquitto, startNatsCluster, type NatsCluster } from '../test/harness/index.ts';
+import { cpuMeter, fmt, makeMessage, READINGS_PER_MESSAGE, runBench, type Cleanups } from './support.ts';
+
+const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
+const AGENTS = 8;
+const PARTITIONS = 8;
+const PASSWORD = 'bench-password-1';
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  cookie: string;
+  stop(): Promise<void>;
+}
+
+/** `server/main.ts <config.json>` with the production V8 flag; resolves once it listens and the admin is logged in. */
+async function startServer(config: Record<string, unknown>, cleanup: Cleanups): Promise<Proc> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-bench-cluster-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, dataDir: dir, auth: { adminPassword: PASSWORD }, ingest: { unknownDevices: 'accept' }, logLevel: 'warn', ...config }));
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', 'server/main.ts', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GW_LOG_LEVEL: 'info' } });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 60_000);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
+      if (m) {
+        clearTimeout(t);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${buf.slice(-2000)}`)));
+  });
+  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const proc: Proc = {
+    child,
+    url,
+    cookie,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+  cleanup.push(() => proc.stop());
+  return proc;
+}
+
+async function stored(p: Proc): Promise<number> {
+  const text = await (await fetch(`${p.url}/metrics`, { headers: { cookie: p.cookie } })).text();
+  return Number(text.match(/^gridwatch_readings_stored_total ([0-9.e+-]+)/m)?.[1] ?? NaN);
+}
+
+/**
+ * AGENTS agent-shaped publishers (one MQTT connection each, to `urls[i mod n]`),
+ * each keeping a window of QoS 1 messages of READINGS_PER_MESSAGE readings in
+ * flight, until `stop` is called.
+ */
+async function load(urls: readonly string[], site: (i: number) => string, tag: string): Promise<() => Promise<void>> {
+  const clients = await Promise.all(Array.from({ length: AGENTS }, (_, i) => mqtt.connectAsync(urls[i % urls.length]!, { clientId: `bench-${tag}-${i}`, protocolVersion: 4 })));
+  let running = true;
+  const loops = clients.map(async (c, i) => {
+    const agent = `${tag}-a${i}`;
+    const topic = readingsTopic(site(i), agent);
+    let seq = 0;
+    let ts = Date.now() - 3600_000;
+    const window: Promise<unknown>[] = [];
+    while (running) {
+      window.push(c.publishAsync(topic, makeMessage(agent, seq, ts++), { qos: 1 }));
+      seq += READINGS_PER_MESSAGE;
+      if (window.length >= 20) await window.shift();
+    }
+    await Promise.allSettled(window);
+  });
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+  };
+}
+
+/** Readings/s stored by `servers` over SECONDS after a warm-up, and their CPU per reading. */
+async function measure(name: string, servers: Proc[], brokers: Record<string, number>, urls: readonly string[], site: (i: number) => string, tag: string): Promise<void> {
+  const stop = await load(urls, site, tag);
+  await new Promise((r) => setTimeout(r, 3000));
+  const pids = Object.fromEntries(servers.map((s, i) => [`s${i}`, s.child.pid!]));
+  const cpu = cpuMeter(pids);
+  const brokerCpu = cpuMeter(brokers);
+  const s0 = (await Promise.all(servers.map(stored))).reduce((a, b) => a + b, 0);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const s1 = (await Promise.all(servers.map(stored))).reduce((a, b) => a + b, 0);
+  const wall = (performance.now() - t0) / 1000;
+  const used = cpu();
+  const usedBroker = brokerCpu();
+  await stop();
+  const n = s1 - s0;
+  const cores = Object.values(used).reduce((a, b) => a + b, 0);
+  const bcores = Object.values(usedBroker).reduce((a, b) => a + b, 0);
+  console.log(
+    `${name.padEnd(32)} ${fmt(n / wall).padStart(8)} readings/s | servers ${fmt(cores, 2)} cores, ${fmt(((cores * wall) / n) * 1e6, 1)} µs/reading | broker ${fmt(bcores, 2)} cores, ${fmt(((bcores * wall) / n) * 1e6, 1)} µs/reading`,
+  );
+}
+
+runBench(async (cleanup) => {
+  const influx = await startInfluxd();
+  cleanup.push(() => influx.stop());
+  const mosq = await startMosquitto();
+  cleanup.push(() => mosq.stop());
+  const cluster: NatsCluster = await startNatsCluster({ partitions: PARTITIONS });
+  cleanup.push(() => cluster.stop());
+  console.log(`cluster bench: ${AGENTS} agents × ${READINGS_PER_MESSAGE} meters per message, ${SECONDS} s per stage, ${os.cpus().length} cores shared by everything`);
+  let db = 0;
+  const database = async () => {
+    const name = `bench_cluster_${process.pid}_${++db}`;
+    await createInfluxDatabase(influx.url, name);
+    return { url: influx.url, database: name };
+  };
+  const stopAll = async (ps: Proc[]) => {
+    for (const p of ps) await p.stop();
+  };
+
+  // Mosquitto: one server; two servers each serving half of the sites
+  {
+    const one = [await startServer({ mqtt: { url: mosq.url, clientId: 'bench-m1' }, influx: await database() }, cleanup)];
+    const mq = { mosquitto: mosq.pid };
+    await measure('Mosquitto, 1 server', one, mq, [mosq.url], (i) => `m1s${i % 2}`, 'm1');
+    await stopAll(one);
+    const influxCfg = await database();
+    const two = [
+      await startServer({ mqtt: { url: mosq.url, clientId: 'bench-m2a', sites: ['m2s0'] }, influx: influxCfg }, cleanup),
+      await startServer({ mqtt: { url: mosq.url, clientId: 'bench-m2b', sites: ['m2s1'] }, influx: influxCfg }, cleanup),
+    ];
+    await measure('Mosquitto, 2 servers (by site)', two, mq, [mosq.url], (i) => `m2s${i % 2}`, 'm2');
+    await stopAll(two);
+  }
+  // NATS: one server owning every partition; two sharing them
+  {
+    const clusterCfg = (id: string) => ({ mqtt: { clientId: `bench-${id}` }, cluster: { nats: { servers: cluster.natsUrls }, mqttUrls: cluster.mqttUrls, serverId: id, partitions: PARTITIONS } });
+    const nodes = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.service.pid]));
+    const influxCfg = await database();
+    const one = [await startServer({ ...clusterCfg('n1a'), influx: influxCfg }, cleanup)];
+    await new Promise((r) => setTimeout(r, 5000)); // every partition's lease taken
+    await measure('NATS (3 nodes), 1 server', one, nodes, cluster.mqttUrls, (i) => `n1s${i % 2}`, 'n1');
+    await stopAll(one);
+    const influxCfg2 = await database();
+    const two = [await startServer({ ...clusterCfg('n2a'), influx: influxCfg2 }, cleanup), await startServer({ ...clusterCfg('n2b'), influx: influxCfg2 }, cleanup)];
+    await new Promise((r) => setTimeout(r, 8000)); // partitions spread over both
+    await measure('NATS (3 nodes), 2 servers', two, nodes, cluster.mqttUrls, (i) => `n2s${i % 2}`, 'n2');
+    await stopAll(two);
+  }
+});
