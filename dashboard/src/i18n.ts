@@ -5,6 +5,7 @@
 import { alarmsEn, alarmsZh } from './i18n/alarms.ts';
 import { outagesEn, outagesZh } from './i18n/outages.ts';
 import { qualityEn, qualityZh } from './i18n/quality.ts';
+import { energyEn, energyZh } from './i18n/energy.ts';
 
 export type Lang = 'zh' | 'en';
 
@@ -148,6 +149,7 @@ const zh = {
   ...alarmsZh,
   ...outagesZh,
   ...qualityZh,
+  ...energyZh,
 } as const;
 
 export type MsgKey = keyof typeof zh;
@@ -286,6 +288,7 @@ const en: Record<MsgKey, string> = {
   ...alarmsEn,
   ...outagesEn,
   ...qualityEn,
+  ...energyEn,
 };
 
 const dicts: Record<Lang, Record<MsgKey, string>> = { zh, en };

@@ -8,6 +8,7 @@
  *   #/alarms[?sev=<1..4>&st=unack|active|shelved|call&q=<search>][&alarm=<id>]
  *   #/alarms?mode=hist[&hst=<state>&hsev=<1..4>&hsite=<site>&hw=<1h|24h|7d|30d|custom>&hfrom=&hto=][&alarm=<id>]
  *   #/quality[?site=<id>&day=YYYY-MM-DD|month=YYYY-MM]
+ *   #/energy[?site=<id>&day=YYYY-MM-DD&area=<transformer>]
  *   #/outages[?tab=now|upcoming|history&site=<id>], #/outages/outage/<id>, #/outages/plan/<id>, #/outages/new, #/outages/import, #/outages/findings
  */
 import './style.css';
@@ -21,6 +22,7 @@ import { roomView } from './views/room.ts';
 import { chartsView } from './views/charts.ts';
 import { outagesView } from './views/outages.ts';
 import { qualityView } from './views/quality.ts';
+import { energyView } from './views/energy.ts';
 import { alarmConsole, alarmStore, callMeta, isCall, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
 import { passwordUi } from './password.ts';
 
@@ -119,7 +121,7 @@ logoutBtn.addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- routing
 interface Route {
-  name: 'overview' | 'room' | 'charts' | 'alarms' | 'outages' | 'quality';
+  name: 'overview' | 'room' | 'charts' | 'alarms' | 'outages' | 'quality' | 'energy';
   params: string[];
   query: URLSearchParams;
 }
@@ -129,7 +131,7 @@ function parseHash(): Route {
   const [path = '', qs = ''] = h.split('?', 2);
   const [name = '', ...params] = path.split('/').map((s) => decodeURIComponent(s));
   const query = new URLSearchParams(qs);
-  if (name === 'room' || name === 'charts' || name === 'alarms' || name === 'outages' || name === 'quality') return { name, params, query };
+  if (name === 'room' || name === 'charts' || name === 'alarms' || name === 'outages' || name === 'quality' || name === 'energy') return { name, params, query };
   return { name: 'overview', params: [], query };
 }
 
@@ -150,7 +152,7 @@ function route(): void {
     },
     setFilter: (f) => live?.setFilter(f),
   };
-  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : r.name === 'outages' ? outagesView(ctx) : r.name === 'quality' ? qualityView(ctx) : overviewView(ctx);
+  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : r.name === 'outages' ? outagesView(ctx) : r.name === 'quality' ? qualityView(ctx) : r.name === 'energy' ? energyView(ctx) : overviewView(ctx);
   for (const a of nav.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('on', a.dataset.nav === r.name);
   const room = r.name === 'room' ? topo.room(r.params[0] ?? '', r.params[1] ?? '') : undefined;
   navRoom.hidden = !room;

@@ -38,6 +38,8 @@ export class LineLossService {
   private readonly done = new Map<number, Map<IntervalKind, number>>();
   private live = new Map<string, LiveLineLoss>();
   private liveMinute = 0;
+  /** server time of the last live refresh */
+  private liveAt = 0;
   private running = false;
 
   constructor(private readonly deps: LineLossServiceDeps) {
@@ -108,8 +110,10 @@ export class LineLossService {
     }
     // the last full minute that ended at least 5 s ago (readings of its end still arriving)
     const minute = Math.floor((now - 5_000) / 60_000) * 60_000 - 60_000;
-    if (minute > this.liveMinute) {
+    // and again every 15 s: readings of that minute still arriving (a backlog, a restart)
+    if (minute > this.liveMinute || now - this.liveAt >= 15_000) {
       this.liveMinute = minute;
+      this.liveAt = now;
       void this.enqueue(() => this.refreshLive(minute)).catch((err) => this.deps.log.warn({ err }, 'live line-loss estimate failed'));
     }
   }
