@@ -32,7 +32,8 @@ export interface PoolAlarms {
 export interface PoolDeps {
   journal: PoolJournal;
   alarms: PoolAlarms;
-  live: { latest(filter: { devices: string[] }): readonly LatestReading[] };
+  /** every device's latest reading (the live hub) */
+  live: { latest(): readonly LatestReading[] };
   notifier: Notifier | null;
   audit: Pick<AuditLog, 'record'> | null;
   grid: Grid;
@@ -57,6 +58,7 @@ export class OutagePool {
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private planned: Suppression[] = [];
 
   constructor(readonly deps: PoolDeps) {
     this.grid = deps.grid;
@@ -72,7 +74,9 @@ export class OutagePool {
     await this.deps.journal.start();
     this.seq = await this.deps.journal.lastSeq();
     for (const e of await this.deps.journal.readCurrent()) this.load(e);
-    this.deps.alarms.setExternalSuppressions((now) => plannedSuppressions(this.plans.values(), this.grid, now, this.options));
+    this.refreshSuppressions(this.clock());
+    // asked at every correlation (every batch of readings): the list is kept, renewed each tick and on plan changes
+    this.deps.alarms.setExternalSuppressions(() => this.planned);
     this.running = true;
     this.log.info({ plans: this.plans.size, outages: this.records.size, active: [...this.records.values()].filter((r) => r.state === 'active').length, seq: this.seq }, 'outage pool rebuilt from its journal');
     this.timer = setInterval(() => this.tickNow(), this.options.tickMs);
@@ -111,6 +115,7 @@ export class OutagePool {
     this.load(e);
     this.pending.push(e);
     this.log.info({ kind, id: data.id, what, by, seq: e.seq }, 'outage pool change');
+    if (kind === 'plan') this.refreshSuppressions(at);
     if (kind === 'plan' && by !== 'system') this.deps.audit?.record({ kind: 'outage_plan_changed', actor: by, target: data.id, detail: what });
     void this.write();
   }
@@ -176,7 +181,9 @@ export class OutagePool {
 
   tick(now: number): void {
     const o = this.options;
-    const latest = new Map(this.deps.live.latest({ devices: [...this.grid.meters.keys()] }).map((r) => [r.device, r]));
+    // every latest value once, then the grid's meters by key: a device filter would be readings × meters
+    const latest = new Map<string, LatestReading>();
+    for (const r of this.deps.live.latest()) if (this.grid.meters.has(r.device)) latest.set(r.device, r);
     for (const m of this.grid.meters.keys()) this.supplies.set(m, sampleSupply(this.supplies.get(m), latest.get(m), now, o));
 
     const conditions: DarkCondition[] = [];
@@ -233,6 +240,11 @@ export class OutagePool {
       }
     }
     this.syncAlarms(now);
+    this.refreshSuppressions(now);
+  }
+
+  private refreshSuppressions(now: number): void {
+    this.planned = plannedSuppressions(this.plans.values(), this.grid, now, this.options);
   }
 
   /** The plan alarms as the plans say they should be. */

@@ -30,7 +30,7 @@ export function createOutagePool(a: {
   config: ServerConfig;
   store: TelemetryStore;
   alarms: PoolAlarms;
-  live: { latest(filter: { devices: string[] }): readonly LatestReading[] };
+  live: { latest(): readonly LatestReading[] };
   audit: AuditLog;
   topology: Topology;
   /** the customer store (topology + CSV import, server/customers): its index, and its changes recompute the open plans' lists; absent → the topology's customers */
