@@ -5,6 +5,10 @@
  * PUBACK of a message is withheld while more than `maxPending` readings wait
  * for the store), and publish each agent's durable watermark only after the
  * store confirmed the write (server/ingest-watermarks.ts).
+ *
+ * Over 400 lines as one file: cluster mode (server/cluster/) feeds JetStream
+ * messages through `take` into the same private message handler, write queue
+ * and watermarks as MQTT, and filters presence to the partitions it owns.
  */
 import { hostname } from 'node:os';
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
