@@ -2,8 +2,10 @@
  * Rule engine micro-benchmark, in process: the default rules (the rules file
  * with `useDefaults: true` and nothing else) over a synthetic feed of
  * N devices × M readings, through the path the alarm service takes per
- * reading — for every rule of rulesForDevice(), stepOwned() on the state the
- * map holds, the result stored back — plus one tick() of every state per
+ * reading — for every rule of rulesForDevice() whose judged quantities the
+ * reading carries (judgedQuantities: dispatch by quantity; an older tree
+ * without it steps every rule), stepOwned() on the state the map holds, the
+ * result stored back — plus one tick() of every state per
  * simulated second, as the service's timer does.
  *
  *   npx tsx bench/rules-engine.ts
@@ -95,18 +97,28 @@ for (let i = 0; i < READINGS; i++) {
   inputs.push(row);
 }
 
+/** Whether `values` carry one of `qs` (the alarm service's dispatch by quantity, carriesAny). */
+function carries(values: Values, qs: readonly string[]): boolean {
+  for (let i = 0; i < qs.length; i++) if ((values as Record<string, unknown>)[qs[i]!] !== undefined) return true;
+  return false;
+}
+
 /** What the bench uses of a rules module (server/rules/index.ts of some tree). */
 interface Engine {
   parseRules: (doc: unknown) => { ok: true; rules: readonly Readonly<Rule>[] } | { ok: false; errors: unknown[] };
   rulesForDevice: (rules: readonly Readonly<Rule>[], device: string, place: DevicePlace | undefined) => Readonly<Rule>[];
   stepOwned: (state: RuleState | undefined, input: RuleInput, rule: Rule, now: number) => StepResult;
   tick: (state: RuleState | undefined, rule: Rule, now: number) => StepResult;
+  /** dispatch by quantity (absent in older trees: every rule is stepped) */
+  judgedQuantities?: (rule: Readonly<Rule>) => readonly string[] | null;
 }
 
 /** One engine's rules and states over the shared feed, and what it measured. */
 class Runner {
   readonly rules: readonly Readonly<Rule>[];
   readonly perDevice: Readonly<Rule>[][];
+  /** per device, per rule: the quantities it judges (null: every reading), as the alarm service skips readings without them */
+  readonly perDeviceQs: (readonly string[] | null)[][];
   readonly states = new Map<string, Map<string, RuleState>>();
   transitions = 0;
   steps = 0;
@@ -125,6 +137,7 @@ class Runner {
     this.rules = parsed.rules;
     for (const r of this.rules) this.states.set(r.id, new Map());
     this.perDevice = devices.map((d) => e.rulesForDevice(this.rules, d.id, d.place));
+    this.perDeviceQs = this.perDevice.map((rs) => rs.map((r) => e.judgedQuantities?.(r) ?? null));
   }
 
   readingsOf(i: number): void {
@@ -134,9 +147,12 @@ class Runner {
     for (let d = 0; d < DEVICES; d++) {
       const id = devices[d]!.id;
       const rules = this.perDevice[d]!;
+      const qsOf = this.perDeviceQs[d]!;
       const input = row[d]!;
       for (let k = 0; k < rules.length; k++) {
         const rule = rules[k]!;
+        const qs = qsOf[k]!;
+        if (qs !== null && !carries(input.values, qs)) continue;
         const m = this.states.get(rule.id)!;
         const prev = m.get(id);
         const res = stepOwned(prev, input, rule as Rule, now);

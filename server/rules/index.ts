@@ -96,7 +96,7 @@ export {
   type CallRule,
 } from './schema.ts';
 export { DEFAULT_RULES } from './defaults.ts';
-export { KINDS, isSampled, isSiteKind, mostUrgentSeverity, type AnyKind } from './registry.ts';
+export { KINDS, isSampled, isSiteKind, mostUrgentSeverity, judgedQuantities, carriesAny, type AnyKind } from './registry.ts';
 export type { KindDescriptor } from './kinds/common.ts';
 export {
   step,

@@ -82,6 +82,30 @@ export function isSiteKind(kind: string): boolean {
   return kindOf(kind)?.source === 'site';
 }
 
+const JUDGED = new WeakMap<object, readonly string[] | null>();
+
+/**
+ * The quantities a rule judges (its kind's `quantities`), or null when any
+ * reading may matter to it; once per rule object (rules are immutable values).
+ * A caller may skip a live reading that carries none of them: its step would
+ * change nothing (docs/alarms.md, Adding a rule kind).
+ */
+export function judgedQuantities(rule: Readonly<Rule>): readonly string[] | null {
+  let qs = JUDGED.get(rule);
+  if (qs === undefined) {
+    const k = descriptorOf(rule.kind);
+    JUDGED.set(rule, (qs = k.quantities ? k.quantities(rule as Rule) : null));
+  }
+  return qs;
+}
+
+/** Whether `values` carry one of `qs` (null: any reading). */
+export function carriesAny(values: Readonly<Record<string, unknown>>, qs: readonly string[] | null): boolean {
+  if (qs === null) return true;
+  for (let i = 0; i < qs.length; i++) if (values[qs[i]!] !== undefined) return true;
+  return false;
+}
+
 /** The most urgent severity a rule can raise. */
 export function mostUrgentSeverity(rule: Readonly<Rule>): Severity {
   return descriptorOf(rule.kind).severity(rule as Rule);

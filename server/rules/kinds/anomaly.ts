@@ -218,6 +218,7 @@ export const anomaly = defineKind({
   check,
   sampled: true,
   source: 'device',
+  quantities: (rule) => [rule.quantity],
   initialState,
   step: stepAnomaly,
   tick: (s, rule, now) => decideIfFresh(s, anomalyDefs(rule), rule, now, describe),

@@ -78,6 +78,14 @@ export interface KindDescriptor<K extends string, Schema extends z.ZodType<{ kin
   sampled: boolean;
   /** what the rule's alarms are on: a device (a meter) or a site (the one-key call) */
   source: 'device' | 'site';
+  /**
+   * The quantities the rule judges: a live reading that carries none of them
+   * leaves its state as it is (no transition, the same state object), so the
+   * caller may skip the step (dispatch by quantity: a room sensor's reading
+   * never reaches the meter rules). Absent: every reading may matter (stale,
+   * outage with comm loss, call).
+   */
+  quantities?: (rule: z.output<Schema>) => readonly string[];
   /** a fresh state; `now` starts the stale rule's silence count */
   initialState: (rule: z.output<Schema>, now: number) => S;
   /**
@@ -119,6 +127,7 @@ export function defineKind<K extends string, Schema extends z.ZodType<{ kind: K 
     check: d.check,
     sampled: d.sampled,
     source: d.source,
+    quantities: d.quantities,
     initialState: d.initialState,
     step: d.step,
     late: d.late,

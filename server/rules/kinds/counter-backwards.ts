@@ -26,6 +26,7 @@ export type CounterBackwardsState = HealthState<'counter_backwards'>;
 export const counterBackwards = defineHealthKind({
   kind: 'counter_backwards',
   schema: CounterBackwardsRuleSchema,
+  quantities: (rule) => rule.counters,
   judge: (input, rule, s, _t, _active, out) => {
     let seen = false;
     let changed = false;

@@ -30,6 +30,8 @@ const HOUR_MS = 3_600_000;
 export const counterStuck = defineHealthKind({
   kind: 'counter_stuck',
   schema: CounterStuckRuleSchema,
+  // the register and the power: judged on readings that have both
+  quantities: (rule) => [rule.counter],
   judge: (input, rule, s, t, _active, out) => {
     const c = num(input, rule.counter);
     const p = num(input, 'p');

@@ -30,6 +30,7 @@ export const currentLoss = defineHealthKind({
   kind: 'current_loss',
   schema: CurrentLossRuleSchema,
   check: (rule) => (rule.otherPct > rule.lossPct ? [] : [{ path: ['otherPct'], message: `must be greater than lossPct (${rule.lossPct})` }]),
+  quantities: () => ['ia', 'ib', 'ic'],
   judge: (input, rule, _s, _t, _active, out) => {
     const lossA = (rule.basicCurrentA * rule.lossPct) / 100;
     const otherA = (rule.basicCurrentA * rule.otherPct) / 100;

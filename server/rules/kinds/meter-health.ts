@@ -74,6 +74,8 @@ export interface HealthSpec<K extends string, Schema extends z.ZodType<{ kind: K
    * is confirmed (for hysteresis). False: the reading does not tell.
    */
   judge: (input: RuleInput, rule: z.output<Schema>, s: Readonly<HealthState<K>>, t: number, active: boolean, out: Judgement) => boolean;
+  /** the quantities the criterion reads: a reading with none of them is not judged (judge returns false for it) */
+  quantities: (rule: z.output<Schema>) => readonly string[];
   /** the limit the alarm shows beside its value */
   limit: (rule: z.output<Schema>) => number;
   /** the raise message for the last judgement */
@@ -142,6 +144,7 @@ export function defineHealthKind<K extends string, Schema extends z.ZodType<{ ki
     ...(spec.check ? { check: spec.check } : {}),
     sampled: true,
     source: 'device',
+    quantities: spec.quantities,
     initialState: (): S => ({ kind: spec.kind, lastTs: null, levels: initialLevels(), what: null, value: null, mem: [] }),
     step: step as KindDescriptor<K, Schema, S>['step'],
     tick: tick as KindDescriptor<K, Schema, S>['tick'],

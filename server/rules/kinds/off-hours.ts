@@ -51,6 +51,7 @@ export const offHours = defineHealthKind({
   kind: 'off_hours',
   schema: OffHoursRuleSchema,
   check,
+  quantities: (rule) => [rule.quantity],
   judge: (input, rule, _s, t, _active, out) => {
     const v = num(input, rule.quantity);
     if (v === undefined) return false;

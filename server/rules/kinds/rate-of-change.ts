@@ -142,6 +142,7 @@ export const rateOfChange = defineKind({
   check,
   sampled: true,
   source: 'device',
+  quantities: (rule) => [rule.quantity],
   initialState: (): RateOfChangeState => ({ kind: 'rate_of_change', lastTs: null, levels: initialLevels(), slots: [], lastValue: null }),
   step: stepRoc,
   tick: tickRoc,

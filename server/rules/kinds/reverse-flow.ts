@@ -26,6 +26,7 @@ export type ReverseFlowState = HealthState<'reverse_flow'>;
 export const reverseFlow = defineHealthKind({
   kind: 'reverse_flow',
   schema: ReverseFlowRuleSchema,
+  quantities: () => POWERS,
   judge: (input, rule, _s, _t, _active, out) => {
     let seen = false;
     let what = '';

@@ -226,6 +226,7 @@ export const threshold = defineKind({
   check,
   sampled: true,
   source: 'device',
+  quantities: (rule) => rule.quantity,
   initialState: (): ThresholdState => ({ kind: 'threshold', lastTs: null, levels: initialLevels(), minute: null }),
   step: stepThreshold,
   tick: tickThreshold,

@@ -114,6 +114,7 @@ export const unbalance = defineKind({
   check,
   sampled: true,
   source: 'device',
+  quantities: (rule) => [rule.quantity],
   initialState: (): UnbalanceState => ({ kind: 'unbalance', lastTs: null, levels: initialLevels(), bucket: null, lastMean: null }),
   step: stepUnbalance,
   tick: tickUnbalance,

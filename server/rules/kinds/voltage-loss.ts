@@ -34,6 +34,7 @@ export const voltageLoss = defineHealthKind({
   kind: 'voltage_loss',
   schema: VoltageLossRuleSchema,
   check,
+  quantities: () => ['ua', 'ub', 'uc'],
   judge: (input, rule, _s, _t, active, out) => {
     const limitV = (rule.referenceV * (active ? rule.restorePct : rule.lossPct)) / 100;
     const minA = (rule.basicCurrentA * rule.currentPct) / 100;
