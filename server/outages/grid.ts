@@ -47,6 +47,8 @@ export class Grid {
   private readonly byTransformer = new Map<string, string[]>();
   private readonly byLine = new Map<string, string[]>();
   private readonly byMeter = new Map<string, string>();
+  /** customer id → its place in the order of every list (important first, then by id) */
+  private readonly rank = new Map<string, number>();
 
   constructor(topology: Topology, customers: readonly Customer[] = topology.customers ?? []) {
     for (const f of topology.feeders ?? []) {
@@ -81,6 +83,7 @@ export class Grid {
     // important customers first, then by id: every list of customers the pool shows is in this order
     const sorted = [...customers].sort((a, b) => Number(b.important) - Number(a.important) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const c of sorted) {
+      this.rank.set(c.id, this.rank.size);
       this.customers.set(c.id, c);
       const tk = `${c.site}/${c.transformer}`;
       push(this.byTransformer, tk, c.id);
@@ -129,10 +132,11 @@ export class Grid {
     return m.line !== undefined ? [...(this.byLine.get(`${m.site}/${m.line}`) ?? [])] : [...(this.byTransformer.get(`${m.site}/${m.transformer}`) ?? [])];
   }
 
-  /** Customers of several elements, each once, important first. */
+  /** Customers of several elements, each once, important first (in the grid's order: sorted by rank, not a pass over every customer). */
   customersOf(elements: readonly (PlanScopeElement | OutageScope)[]): string[] {
-    const set = new Set(elements.flatMap((e) => this.customersUnder(e)));
-    return [...this.customers.keys()].filter((id) => set.has(id));
+    const set = new Set<string>();
+    for (const e of elements) for (const id of this.customersUnder(e)) set.add(id);
+    return [...set].sort((a, b) => this.rank.get(a)! - this.rank.get(b)!);
   }
 
   /** The meters (topology and customers') under an outage scope. */
