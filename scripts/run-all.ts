@@ -4,8 +4,11 @@
  * county grid (scripts/demo-grid.ts: written to <data dir>/demo-topology.yaml)
  * with one Modbus TCP gateway simulator, a DL/T 645 TCP gateway simulator
  * where needed and one edge agent per room (scripts/demo-parts.ts), the rooms'
- * MQTT sensors, the storyline (config/demo/storyline.yaml), the demo's rules
- * (config/demo/rules.yaml) and the dashboard.
+ * MQTT sensors, the storyline (config/demo/storyline.yaml) with its planned
+ * outages and repair calls for the outage pool (scripts/demo-pool.ts), the
+ * demo's rules (config/demo/rules.yaml), an SMS gateway on loopback
+ * (simulators/sms-gateway.ts) that takes the notices and posts signed
+ * delivery receipts back, and the dashboard.
  * Ctrl-C (or SIGTERM) stops the server first, then every other part in
  * reverse order, and exits: stopped the other way round, the server saw the
  * demo's own agents go away and raised a loss-of-contact alarm for each room,
@@ -17,6 +20,7 @@
  * GW_LOG_LEVEL (info), and every other GW_* variable the server reads
  * (docs/configuration.md), e.g. GW_ADMIN_PASSWORD, GW_RULES_FILE.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -25,8 +29,10 @@ import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { createServer, configFromEnv, loadServerConfig, loadTopologyFile, ConfigError } from '../server/index.ts';
 import { SimulatorError } from '../simulators/index.ts';
+import { TestSmsGateway } from '../simulators/sms-gateway.ts';
 import { demoGridCounts, demoTopologyYaml, generateDemoGrid, subsetDemoGrid, type DemoRoom } from './demo-grid.ts';
 import { prepareDemoParts, type Stoppable } from './demo-parts.ts';
+import { startPoolStoryline } from './demo-pool.ts';
 import { StorylineSchema, storylineRooms, storylineScenario } from './demo-storyline.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,6 +106,11 @@ try {
   await writeFile(topologyFile, demoTopologyYaml(grid));
   log.info({ seed, ...demoGridCounts(grid), topologyFile }, 'demo grid generated');
   const topology = await loadTopologyFile(topologyFile);
+  // customer notices go to an SMS gateway of ours on loopback (GW_NOTIFY_GATEWAY_URL names a real one instead)
+  const smsSecret = randomBytes(24).toString('hex');
+  const sms = new TestSmsGateway({ secret: smsSecret, seed });
+  await sms.start();
+  stops.push({ what: 'sms-gateway', stop: () => sms.stop() });
   // the demo's defaults, and over them every GW_* variable the server reads (docs/configuration.md): GW_ADMIN_PASSWORD, which the
   // first start's message advises, GW_PRIORITY, GW_INFLUX_URL for a real store, GW_RULES_FILE …; the topology stays the demo's
   const config = loadServerConfig({
@@ -107,6 +118,7 @@ try {
       http: { port: env('GW_HTTP_PORT', 8080) },
       mqtt: { embedded: { port: env('GW_MQTT_EMBEDDED_PORT', 1883) } },
       rules: { file: path.join(root, 'config/demo/rules.yaml') },
+      notify: { gateway: { url: sms.url, account: 'gridwatch-demo', secret: smsSecret } },
       dataDir,
     }),
     topologyFile,
@@ -117,7 +129,12 @@ try {
   const server = createServer(config, { log: log.child({ component: 'server' }), topology });
   await server.start();
   stops.push({ what: 'server', stop: () => server.stop() });
+  sms.receiptUrl = `${server.url}/api/notify/receipts`;
+  sms.replyUrl = `${server.url}/api/notify/replies`;
   await parts.startAgents(server);
+  // the storyline's planned outages and repair calls, timed with its meter events
+  const stopPool = startPoolStoryline(StorylineSchema.parse(storyline), grid, server, log.child({ component: 'demo' }));
+  stops.push({ what: 'demo-pool', stop: async () => stopPool() });
   log.info({ url: `${server.url}/` }, `gridwatch is running — dashboard at ${server.url}/ (Ctrl-C stops everything)`);
   // the generated first admin password is never logged: say where it is until the admin has changed it
   const firstPassword = server.auth.initialPasswordFile;
