@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { ALARM_STATES, SEVERITIES, TRANSITION_REASONS } from '../../contract/frames.ts';
 import { dictionaries, setLang, t } from '../../dashboard/src/i18n.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -105,6 +106,11 @@ describe('dashboard words go through i18n', () => {
       else if (params(zh[k]!).join() !== params(en[k]!).join()) bad.push(`${k}: zh {${params(zh[k]!)}} en {${params(en[k]!)}}`);
     }
     expect(bad, bad.join('\n')).toEqual([]);
+  });
+
+  it('every alarm state, journal reason and severity of the contract has its label', () => {
+    const codes = [...ALARM_STATES.map((c) => `st_${c}`), ...TRANSITION_REASONS.map((c) => `rs_${c}`), ...SEVERITIES.map((c) => `sev_${c}`)];
+    expect(codes.filter((k) => !(k in dictionaries.zh))).toEqual([]);
   });
 
   it('t() fills every parameter once and leaves a value holding {…} or $& as typed', () => {
