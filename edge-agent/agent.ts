@@ -117,6 +117,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   // resolve profiles and plan the reads now: a config that names a profile
   // this registry does not have fails here, before anything is opened
   const plans = new Map<string, readonly PlannedRead[]>();
+  // a plan depends on the profile only: devices of one profile share it (a thousand meters, a handful of plans)
+  const planOfProfile = new Map<unknown, readonly PlannedRead[]>();
   const missing: string[] = [];
   config.devices.forEach((d, i) => {
     const profile = profiles.get(d.profile);
@@ -125,7 +127,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       // profiles are validated when loaded; a registry built some other way is checked again here: only reads are ever sent
       const bad = profile.registers.filter((r) => !(READ_FUNCTION_CODES as readonly number[]).includes(r.fc));
       for (const r of bad) missing.push(`devices[${i}].profile: "${d.profile}" reads ${r.quantity} with function code ${String(r.fc)}; only 1–4 are ever sent`);
-      if (!bad.length) plans.set(d.id, planReads(profile.registers, { maxGap: profile.maxGap, maxRegisters: profile.maxRegistersPerRead }));
+      if (!bad.length) {
+        let plan = planOfProfile.get(profile);
+        if (!plan) planOfProfile.set(profile, (plan = planReads(profile.registers, { maxGap: profile.maxGap, maxRegisters: profile.maxRegistersPerRead })));
+        plans.set(d.id, plan);
+      }
     }
   });
   const dlt645Profiles = deps.dlt645Profiles ?? BUILTIN_DLT645_PROFILES;

@@ -323,7 +323,7 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     expect(st.bytes).toBeLessThanOrEqual(16 * 1024);
   });
 
-  it('uplink: 500 pending readings go out at once, not at the next publish period, as one message', async () => {
+  it('uplink: the first reading goes at once; then 500 pending readings go out at once, not at the next publish period, as one message', async () => {
     const site = `site-${uid}`;
     const agentId = `agent-d-${uid}`;
     const watcher = await Watcher.open(site, agentId);
@@ -341,19 +341,26 @@ describe('edge agent against the DTSU666 simulator and a real broker', () => {
     uplink.start();
     await watcher.until('online', () => watcher.states.includes('online'));
     const now = Date.now();
+    // the run's first reading goes at once (start-up to first publish), alone
+    push({ device: 'x', ts: now, v: { f: 50 }, q: 'good' });
+    await watcher.until('the first reading', () => watcher.readings.length === 1, 10_000);
+    await watcher.until('its PUBACK', () => uplink.stats().published === 1, 10_000);
     for (let i = 0; i < 499; i++) push({ device: 'x', ts: now, v: { f: 50 }, q: 'good' });
     await new Promise((r) => setTimeout(r, 300));
-    expect(watcher.readings).toHaveLength(0); // 499: waits for the period
+    expect(watcher.readings).toHaveLength(1); // 499: waits for the period
     push({ device: 'x', ts: now, v: { f: 50 }, q: 'good' });
-    await watcher.until('the batch', () => watcher.readings.length === 500, 2000);
-    expect(watcher.messages).toEqual([{ agent: agentId, count: 500 }]);
-    expect(watcher.readings.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    await watcher.until('the batch', () => watcher.readings.length === 501, 2000);
+    expect(watcher.messages).toEqual([
+      { agent: agentId, count: 1 },
+      { agent: agentId, count: 500 },
+    ]);
+    expect(watcher.readings.map((r) => r.seq)).toEqual(Array.from({ length: 501 }, (_, i) => i));
     expect(watcher.readings.some((r) => r.late)).toBe(false);
     // whatever is pending at stop is published before the offline state
     push({ device: 'x', ts: now, v: {}, q: 'comm_loss' });
     await uplink.stop();
     await watcher.until('offline', () => watcher.states.includes('offline'));
-    expect(watcher.readings.at(-1)).toMatchObject({ seq: 500, q: 'comm_loss' });
-    expect(uplink.stats()).toMatchObject({ published: 501, messages: 2, pending: 0, late: 0, resent: 0 });
+    expect(watcher.readings.at(-1)).toMatchObject({ seq: 501, q: 'comm_loss' });
+    expect(uplink.stats()).toMatchObject({ published: 502, messages: 3, pending: 0, late: 0, resent: 0 });
   });
 });
