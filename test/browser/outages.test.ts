@@ -198,6 +198,10 @@ describe('停电信息 in Chromium', () => {
     // the finding shows in the outage's detail once the pool has seen o-m5 go dark with it
     await op.waitForSelector('.outage-detail [data-part="findings"] tr[data-finding]:has-text("o-m5")', { timeout: 60_000 });
     await shot(op, 'detail');
+    // the overview counts the outages now and links to them
+    const now = ((await (await server.fetch('/api/outages?view=now')).json()) as { outages: unknown[] }).outages.length;
+    await op.goto(`${base}/#/overview`);
+    await op.waitForSelector(`a.chip[data-k="outages-now"][href="#/outages?tab=now"] b:text-is("${now}")`);
   });
 
   it('the findings list: an admin resolves the finding with a comment', { timeout: 90_000 }, async () => {

@@ -295,7 +295,7 @@ export const outagesEn: Record<keyof typeof outagesZh, string> = {
   o_notFound: 'No such record',
   o_refreshed: 'updated {t}',
   o_hoursUnit: 'customer-h',
-  o_nCustomers: '{n} customers',
+  o_nCustomers: '{n}',
   o_dur_s: '{n} s',
   o_dur_m: '{n} min',
   o_dur_hm: '{h} h {m} min',
