@@ -99,14 +99,15 @@ export type PlanActionResult =
 export function actOnPlan(plan: Plan, action: PlanAction, grid: Grid, now: number, opts: Pick<OutageOptions, 'noticeLeadDays'>): PlanActionResult {
   switch (action.op) {
     case 'confirm': {
-      const again = (plan.state === 'confirmed' || plan.state === 'notified') && plan.pendingChange !== null;
+      // confirmed but not notified: the notices were not handed over (the notification service failed): confirming again retries them
+      const again = plan.state === 'confirmed' || (plan.state === 'notified' && plan.pendingChange !== null);
       if (plan.state !== 'draft' && !again) return refuse(plan, 'confirm');
       if (now >= plan.end) return { ok: false, code: 'GW_ERR_PLAN_STATE', message: `plan ${plan.id}: its window is over` };
       const customers = grid.customersOf(plan.scope);
       if (action.customers !== undefined && action.customers !== customers.length)
         return { ok: false, code: 'GW_ERR_PLAN_STALE', message: `plan ${plan.id}: the affected list has ${customers.length} customers now, not ${action.customers}; look again and confirm` };
       const before = new Set(plan.confirmedCustomers);
-      const added = customers.filter((c) => !before.has(c));
+      const added = plan.state === 'confirmed' && plan.pendingChange === null ? customers : customers.filter((c) => !before.has(c));
       const late = plan.late || isLate(plan.start, now, opts);
       const next: Plan = { ...plan, state: 'confirmed', customers, confirmedCustomers: customers, pendingChange: null, confirmedBy: action.by, confirmedAt: now, late };
       if (late && !plan.warnings.includes('late_notice')) next.warnings = [...plan.warnings, 'late_notice'];

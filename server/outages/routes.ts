@@ -62,6 +62,12 @@ function planInput(b: PlanBody): PlanInput {
 
 const user = (req: FastifyRequest) => req.session?.username ?? '';
 
+/** An entity's journal entries, after the changes made so far are written (a change the pool just made is in it). */
+async function timeline(pool: OutagePool, kind: 'plan' | 'outage', id: string): Promise<{ at: number; what: string; by: string }[]> {
+  await pool.flush(5000);
+  return (await pool.deps.journal.timeline(kind, id)).map((e) => ({ at: e.at, what: e.what, by: e.by }));
+}
+
 export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePool }): Promise<void> {
   const pool = opts.pool;
   const visiblePlan = (req: FastifyRequest, p: Plan) => {
@@ -123,7 +129,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
       notices: notices.map((m) => ({ id: m.id, purpose: m.purpose, customer: m.to.customer ?? null, phone: m.to.phone, state: m.state, attempts: m.attempts, updatedAt: m.updatedAt })),
       findingList: [...pool.findings.values()].filter((f) => r.findings.includes(f.id)),
       ticketList: [...pool.tickets.values()].filter((t) => r.tickets.includes(t.id)),
-      timeline: (await pool.deps.journal.timeline('outage', r.id)).map((e) => ({ at: e.at, what: e.what, by: e.by })),
+      timeline: await timeline(pool, 'outage', r.id),
     };
   });
 
@@ -150,7 +156,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
       ...planView(pool, p),
       affected: customerRows(pool, p.customers, { kind: 'plan', id: p.id }),
       notices: notices.map((m) => ({ id: m.id, purpose: m.purpose, customer: m.to.customer ?? null, phone: m.to.phone, state: m.state, attempts: m.attempts, updatedAt: m.updatedAt })),
-      timeline: (await pool.deps.journal.timeline('plan', p.id)).map((e) => ({ at: e.at, what: e.what, by: e.by })),
+      timeline: await timeline(pool, 'plan', p.id),
     };
   });
 

@@ -121,6 +121,31 @@ describe('plan import (CSV)', () => {
   });
 });
 
+describe('plan lists and the audit log', () => {
+  it('upcoming, history and all; plan changes by users are in the audit log', async () => {
+    const up = (await json('/api/plans?view=upcoming', 'GET', undefined, 'viewer')).body.plans;
+    const hist = (await json('/api/plans?view=history', 'GET', undefined, 'viewer')).body.plans;
+    const all = (await json('/api/plans', 'GET', undefined, 'viewer')).body.plans;
+    expect(up.length + hist.length).toBe(all.length);
+    expect(up.every((p: { state: string }) => ['draft', 'confirmed', 'notified'].includes(p.state))).toBe(true);
+    expect(hist.some((p: { state: string }) => p.state === 'cancelled')).toBe(true);
+    expect((await json('/api/plans?view=soon', 'GET', undefined, 'viewer')).status).toBe(400);
+    const audit = await json('/api/audit?kind=outage_plan_changed', 'GET', undefined, 'admin');
+    expect(audit.body.events.map((e: { actor: string; detail: string }) => `${e.actor} ${e.detail.split(' ')[0]}`)).toEqual(expect.arrayContaining(['operator created', 'operator confirmed', 'operator cancelled']));
+  });
+
+  it('an import of more than 5,000 rows, or not sent as CSV, is refused whole', async () => {
+    const row = (i: number) => `transformer:s1/T3,2030-01-${String((i % 28) + 1).padStart(2, '0')} 08:00,2030-01-${String((i % 28) + 1).padStart(2, '0')} 09:00,x`;
+    const big = ['scope,start,end,reason', ...Array.from({ length: 100_000 }, (_, i) => row(i))].join('\n');
+    const res = await ts.fetch('/api/plans/import', { method: 'POST', role: 'operator', headers: { 'content-type': 'text/csv' }, body: big });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.issues).toEqual([{ line: 1, reason: 'more than 5000 rows' }]);
+    expect((await json('/api/plans/import', 'POST', { csv: 'x' })).status).toBe(400);
+    const empty = await ts.fetch('/api/plans/import', { method: 'POST', role: 'operator', headers: { 'content-type': 'text/csv' }, body: '' });
+    expect(empty.status).toBe(400);
+  });
+});
+
 describe('repair calls and findings', () => {
   it('a call from a customer with no live data is unknown; calls are counted per customer', async () => {
     const a = await json('/api/tickets', 'POST', { customer: 'C4', text: '没电了' });
