@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 it('survives kill -9 mid-batch: all 10,000 end delivered or failed after retries, none sent twice', async () => {
-  gateway = new TestSmsGateway({ secret: SECRET, failRate: 0.05, delayMs: [1, 30], receiptDelayMs: [1000, 3000], duplicateReceiptRate: 0.1, seed: 3 });
+  gateway = new TestSmsGateway({ secret: SECRET, failRate: 0.05, delayMs: [1, 30], receiptDelayMs: [500, 2000], duplicateReceiptRate: 0.1, seed: 3 });
   await gateway.start();
   server = await NotifyChildServer.create({
     gateway: { url: gateway.url, account: 'gw-test', secret: SECRET, timeoutMs: 10_000 },
@@ -34,7 +34,7 @@ it('survives kill -9 mid-batch: all 10,000 end delivered or failed after retries
     expect(r).toMatchObject({ accepted: 2500, duplicates: 0, rejected: [] });
   }
   // mid-batch: some sent, many still to go
-  await until(() => gateway!.stats().sent >= 2500, 60_000, '2500 sent');
+  await until(() => gateway!.stats().sent >= 2500, 60_000, '2500 sent', 5);
   await server.kill9();
   const sentAtKill = gateway.stats().sent;
   expect(sentAtKill).toBeLessThan(N);
@@ -49,7 +49,7 @@ it('survives kill -9 mid-batch: all 10,000 end delivered or failed after retries
   await until(() => {
     void server!.request('/api/notify/status').then((s) => (st = s), () => undefined);
     return (st.byState.delivered ?? 0) + (st.byState.failed ?? 0) === N && gateway!.stats().pendingReceipts === 0;
-  }, 120_000, 'every message final');
+  }, 150_000, 'every message final', 500);
   const g = gateway.stats();
   console.log(`kill -9 after ${sentAtKill} sent; resolving at restart ${replay.resolving}, queued ${replay.queued}; gateway: ${JSON.stringify(g)}; states ${JSON.stringify(st.byState)}`);
   expect(g.duplicateSends).toBe(0);

@@ -70,10 +70,10 @@ export function notices(n: number, ref = 'P1', from = 0): NotifyRequest[] {
   }));
 }
 
-export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function until(cond: () => boolean, timeoutMs = 30_000, what = 'condition', everyMs = 25): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
