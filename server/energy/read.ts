@@ -17,8 +17,14 @@ import { INTERVAL_MS, type IntervalKind } from './types.ts';
 const QUANTITIES: Quantity[] = ['ep_imp', 'ep_exp'];
 /** bucket width between the ends, per interval length */
 export const BUCKET_MS: Readonly<Record<IntervalKind, number>> = { '15m': 60_000, '1h': 300_000, '1d': 900_000 };
-/** devices per store query */
-export const DEVICES_PER_QUERY = 500;
+/**
+ * devices per store query: InfluxQL names each in an OR clause of the query
+ * string; DuckDB scans the reading table once per query, so fewer, larger
+ * queries cost less there
+ */
+export function devicesPerQuery(store: TelemetryStore): number {
+  return store.kind === 'duckdb' ? 5000 : 500;
+}
 
 interface Acc {
   ts: number[];
@@ -61,8 +67,9 @@ export async function readCounters(
   if (m0 <= start + toleranceMs) m0 += w;
   const m1 = align(end - toleranceMs - 1);
   const out = new Map<string, { ep_imp?: Acc; ep_exp?: Acc }>();
-  for (let i = 0; i < devices.length; i += DEVICES_PER_QUERY) {
-    const chunk = devices.slice(i, i + DEVICES_PER_QUERY);
+  const per = devicesPerQuery(store);
+  for (let i = 0; i < devices.length; i += per) {
+    const chunk = devices.slice(i, i + per);
     if (m1 <= m0) {
       add(out, await store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: end + toleranceMs + 1 }), (t) => t);
       continue;

@@ -13,7 +13,7 @@ import { areasOf, metersOf } from './areas.ts';
 import { computeInterval, liveEstimate } from './compute.ts';
 import type { EnergyConfig } from './config.ts';
 import { intervalStart, intervalsIn, parseUtcOffset } from './intervals.ts';
-import { DEVICES_PER_QUERY, readCounters } from './read.ts';
+import { devicesPerQuery, readCounters } from './read.ts';
 import { INTERVAL_KINDS, INTERVAL_MS, type Area, type IntervalKind, type LineLossOptions, type LineLossRecord, type LiveLineLoss } from './types.ts';
 
 export interface LineLossServiceDeps {
@@ -162,8 +162,9 @@ export class LineLossService {
   private async refreshLive(minute: number): Promise<void> {
     const devices = [...new Set(this.areas.flatMap(metersOf))];
     const mean = new Map<string, number>();
-    for (let i = 0; i < devices.length; i += DEVICES_PER_QUERY) {
-      const series = await this.deps.store.history({ devices: devices.slice(i, i + DEVICES_PER_QUERY), quantities: ['p'], from: minute, to: minute + 60_000, stepMs: 60_000, aggregate: 'mean' });
+    const per = devicesPerQuery(this.deps.store);
+    for (let i = 0; i < devices.length; i += per) {
+      const series = await this.deps.store.history({ devices: devices.slice(i, i + per), quantities: ['p'], from: minute, to: minute + 60_000, stepMs: 60_000, aggregate: 'mean' });
       for (const s of series) if (typeof s.values[0] === 'number') mean.set(s.device, s.values[0]);
     }
     const next = new Map<string, LiveLineLoss>();
