@@ -74,6 +74,14 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     const allowed = sitesOf(req.session);
     return allowed === null || p.sites.some((s) => allowed.has(s));
   };
+  /** A station-scoped user plans only in its stations. */
+  const ownStations = (req: FastifyRequest, scope: PlanScopeElement[]) => {
+    const allowed = sitesOf(req.session);
+    if (allowed === null) return;
+    const outside = pool.grid.sitesOf(scope).filter((s) => !allowed.has(s));
+    if (outside.length || scope.some((e) => e.kind === 'feeder' && pool.grid.transformersOf(e).length === 0))
+      throw new GridwatchError('GW_ERR_AUTH_FORBIDDEN', `not your station${outside.length ? `: ${outside.join(', ')}` : ''}`);
+  };
   const plan = (req: FastifyRequest, id: string) => {
     const p = planOrThrow(pool, id);
     if (!visiblePlan(req, p)) throw new GridwatchError('GW_ERR_PLAN_UNKNOWN', `no plan ${id}`);
@@ -161,14 +169,18 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
   });
 
   app.post<{ Body: PlanBody }>('/api/plans', { config: { minRole: 'operator' }, schema: { body: PLAN_BODY } }, async (req, reply) => {
-    const p = createPlan(pool, planInput(req.body), user(req));
+    const input = planInput(req.body);
+    ownStations(req, input.scope);
+    const p = createPlan(pool, input, user(req));
     await pool.flush();
     return reply.status(201).send(planView(pool, p));
   });
 
   app.patch<{ Params: { id: string }; Body: PlanBody }>('/api/plans/:id', { config: { minRole: 'operator' }, schema: { params: idParams, body: PLAN_BODY } }, async (req) => {
     plan(req, req.params.id);
-    return planView(pool, await actOn(pool, req.params.id, { op: 'edit', by: user(req), input: planInput(req.body) }));
+    const input = planInput(req.body);
+    ownStations(req, input.scope);
+    return planView(pool, await actOn(pool, req.params.id, { op: 'edit', by: user(req), input }));
   });
 
   app.post<{ Params: { id: string }; Body: { customers?: number } | undefined }>(
@@ -193,6 +205,8 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
 
   app.post<{ Body: string }>('/api/plans/import', { config: { minRole: 'operator' }, bodyLimit: 8 * 1_048_576 }, async (req, reply) => {
     if (typeof req.body !== 'string') throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'send the CSV as text/csv');
+    // a user scoped to some stations imports through the plan form; the file's rows may name any station
+    if (sitesOf(req.session) !== null) throw new GridwatchError('GW_ERR_AUTH_FORBIDDEN', 'needs access to every station');
     const plans = importPlans(pool, req.body, user(req));
     await pool.flush();
     return reply.status(201).send({ imported: plans.length, plans: plans.map((p) => planView(pool, p)) });
@@ -227,6 +241,9 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     },
     async (req, reply) => {
       const b = req.body;
+      const c = b.customer !== undefined ? pool.grid.customers.get(b.customer) : undefined;
+      // a customer of a station the user does not see is unknown to them
+      if (c && !siteVisible(sitesOf(req.session), c.site)) throw new GridwatchError('GW_ERR_TICKET_INVALID', `unknown customer ${b.customer}`);
       const t = await createTicket(
         pool,
         { ...(b.customer !== undefined ? { customer: b.customer } : {}), ...(b.meter !== undefined ? { meter: b.meter } : {}), ...(b.address ? { address: b.address } : {}), time: b.time === undefined ? pool.clock() : when(b.time, 'time'), text: b.text ?? '' },

@@ -6,7 +6,7 @@
  * from its journal after a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { login, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { POOL_TOPOLOGY } from './topology.ts';
 
 let ts: TestServer;
@@ -146,6 +146,28 @@ describe('plan lists and the audit log', () => {
   });
 });
 
+describe('a user scoped to one station', () => {
+  it('plans, files repair calls and sees plans only in its station', async () => {
+    await ts.server.auth.putUser('west', TEST_PASSWORD, 'operator', ['s2']);
+    const cookie = await login(ts.server.url, 'west', TEST_PASSWORD);
+    const as = async (path: string, method = 'GET', body?: unknown, type = 'application/json') => {
+      const res = await fetch(ts.server.url + path, { method, headers: { cookie, ...(body !== undefined ? { 'content-type': type } : {}) }, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const start = Date.now() + 50 * DAY;
+    const theirs = await as('/api/plans', 'POST', { scope: [{ kind: 'transformer', site: 's1', transformer: 'T3' }], start, end: start + 3_600_000, reason: 'x' });
+    expect(theirs.status).toBe(403);
+    expect((await as('/api/plans', 'POST', { scope: [{ kind: 'feeder', feeder: 'F1' }], start, end: start + 3_600_000, reason: 'x' })).status).toBe(403);
+    const mine = await as('/api/plans', 'POST', { scope: [{ kind: 'transformer', site: 's2', transformer: 'T9' }], start, end: start + 3_600_000, reason: 'x' });
+    expect(mine.status).toBe(201);
+    expect((await as('/api/plans?view=all')).body.plans.map((p: { id: string }) => p.id)).toEqual([mine.body.id]);
+    expect((await as('/api/tickets', 'POST', { customer: 'C1', text: 'x' })).body.error.code).toBe('GW_ERR_TICKET_INVALID');
+    expect((await as('/api/tickets', 'POST', { customer: 'C9', text: 'x' })).status).toBe(201);
+    expect((await as('/api/plans/import', 'POST', 'scope,start,end,reason\n', 'text/csv')).status).toBe(403);
+    expect((await as(`/api/plans/${mine.body.id}/cancel`, 'POST', {})).body.state).toBe('cancelled');
+  });
+});
+
 describe('repair calls and findings', () => {
   it('a call from a customer with no live data is unknown; calls are counted per customer', async () => {
     const a = await json('/api/tickets', 'POST', { customer: 'C4', text: '没电了' });
@@ -169,14 +191,15 @@ describe('repair calls and findings', () => {
 describe('journal', () => {
   it('plans and tickets survive a restart', async () => {
     const before = await json('/api/plans?view=all');
+    const tickets = (await json('/api/tickets')).body.tickets as { id: string }[];
     await ts.server.stop();
     await ts.server.start();
     const after = await json('/api/plans?view=all');
     expect(after.body.plans.map((p: { id: string; state: string }) => `${p.id}:${p.state}`)).toEqual(before.body.plans.map((p: { id: string; state: string }) => `${p.id}:${p.state}`));
-    expect((await json('/api/tickets')).body.tickets).toHaveLength(2);
+    expect((await json('/api/tickets')).body.tickets).toEqual(tickets);
     // ids continue after the journal's
     const r = await json('/api/tickets', 'POST', { customer: 'C1', text: 'x' });
-    expect(r.body.id).toBe('T3');
+    expect(r.body.id).toBe(`T${tickets.length + 1}`);
   }, 60_000);
 });
 
