@@ -62,6 +62,8 @@ export class TestSmsGateway {
   url = '';
   receiptUrl: string | undefined;
   replyUrl: string | undefined;
+  /** arrival time (epoch ms) of every send request, for rate checks */
+  readonly sendTimes: number[] = [];
   readonly counts = { requests: 0, unsigned: 0, http503: 0, busy: 0, duplicateSends: 0, lookups: 0, receiptsPosted: 0, receiptPostFailures: 0 };
 
   constructor(private readonly o: SmsGatewayOptions) {
@@ -128,6 +130,7 @@ export class TestSmsGateway {
     }
     if (req.method !== 'POST' || u.pathname !== '/sms/send') return send(404, { code: 404, message: 'no such endpoint' });
     this.counts.requests++;
+    this.sendTimes.push(Date.now());
     let msg: { clientMsgId?: unknown; phone?: unknown; text?: unknown };
     try {
       msg = JSON.parse(body) as typeof msg;
