@@ -1,0 +1,4 @@
+/** Service-risk code of supply stations (docs/risk.md). */
+export * from './catalogue.ts';
+export * from './model.ts';
+export * from './score.ts';
