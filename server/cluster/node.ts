@@ -194,12 +194,17 @@ export class ClusterNode {
     const n = this.cfg.partitions;
     this.deps.ingest.setAgentFilter((agent) => owned.has(partitionOf(agent, n)));
     this.deps.alarms?.setOwnership((source) => {
-      const agent = this.agentOfSource(source);
-      if (agent !== null) return owned.has(partitionOf(agent, n));
-      // a site's calls are partitioned by site
-      if (this.siteIds.has(source)) return owned.has(partitionOf(source, n));
-      return false;
+      const p = this.partitionOfSource(source);
+      return p !== null && owned.has(p);
     });
+  }
+
+  /** The partition an alarm source belongs to: its agent's (a device, an agent, `<rule>:<agent>`), a site's for its calls; null for others. */
+  private partitionOfSource(source: string): number | null {
+    const agent = this.agentOfSource(source);
+    if (agent !== null) return partitionOf(agent, this.cfg.partitions);
+    if (this.siteIds.has(source)) return partitionOf(source, this.cfg.partitions);
+    return null;
   }
 
   /** The agent whose partition decides about an alarm source: a device's room agent, an agent, `<rule>:<agent>`. */

@@ -17,6 +17,13 @@ import { ClusterServer, clusterTopology, leaseOwners, readingsTap, sleep, startA
 const influxUrl = inject('influxUrl');
 const uid = randomBytes(3).toString('hex');
 const PARTITIONS = 8;
+/** comm loss after 3 s of silence */
+const RULES = `version: 1
+useDefaults: true
+rules:
+  - id: comm-loss
+    afterS: 3
+`;
 
 describe('cluster failover', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -33,11 +40,11 @@ describe('cluster failover', () => {
     cleanups.push(() => tap.close());
     const fleet = { count: 6, meters: 5 };
     const agentIds = Array.from({ length: fleet.count }, (_, i) => ({ agent: `${site}-a${i}`, meters: Array.from({ length: fleet.meters }, (_, u) => `${site}-a${i}-m0-${u + 1}`) }));
-    const common = { cluster, influxUrl, database, topologyYaml: clusterTopology(site, agentIds), rulesYaml: 'version: 1\nuseDefaults: true\nrules:\n  - id: comm-loss\n    afterS: 3\n' };
+    const common = { cluster, influxUrl, database, topologyYaml: clusterTopology(site, agentIds), rulesYaml: RULES };
     const s1 = await ClusterServer.create({ ...common, serverId: 'gw1' });
     const s2 = await ClusterServer.create({ ...common, serverId: 'gw2' });
     cleanups.push(() => s1.close(), () => s2.close());
-    if (process.env.GW_TEST_LOG) cleanups.push(() => console.log([s1, s2].map((s) => s.logs.filter((l) => (l.level as number) >= 40 || l.component === 'cluster').slice(-40).map((l) => `${s.id} ${JSON.stringify(l).slice(0, 300)}`).join('\n')).join('\n')));
+    if (process.env.GW_TEST_LOG) cleanups.push(() => console.log([s1, s2].map((s) => s.logs.filter((l) => (l.level as number) >= 40 || l.component === 'cluster' || (l.msg === 'alarm transition' && l.reason === 'raise' && String(l.alarmId).startsWith('ua-test'))).slice(-80).map((l) => `${s.id} ${JSON.stringify(l).slice(0, 300)}`).join('\n')).join('\n')));
     await s1.start();
     await s2.start();
     const owners = () => leaseOwners(tap.nc, PARTITIONS);
