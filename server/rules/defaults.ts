@@ -166,7 +166,7 @@ export const DEFAULT_RULES = [
     severity: 'medium',
   },
   {
-    // ep_imp unchanged while ∫p dt reaches 0.5 kWh
+    // ep_imp unchanged while ∫p dt reaches 1 kWh (and three of the register's steps)
     id: 'meter-counter-stuck',
     name: 'Energy register stuck (停走)',
     kind: 'counter_stuck',

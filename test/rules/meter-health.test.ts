@@ -41,6 +41,13 @@ describe('voltage_loss (失压)', () => {
     expect(events[0]!.message).toContain('phase B');
   });
 
+  it('every phase low while current flows is the supply\'s undervoltage (u-deviation), not the meter\'s voltage loss', () => {
+    const r = builtIn('meter-voltage-loss');
+    expect(drive(r, feed(20, (i) => (i >= 3 ? { ...normal, ua: 168, ub: 169, uc: 170 } : normal))).events).toEqual([]);
+    // a single-phase meter cannot tell the two apart: the criterion as it stands
+    expect(drive(r, feed(20, (i) => ({ ua: i >= 3 ? 150 : 220, ia: 10 }))).events.map((e) => e.to)).toEqual(['active']);
+  });
+
   it('no current on the phase, or the whole supply dark, is no voltage loss', () => {
     const r = builtIn('meter-voltage-loss');
     const noCurrent = feed(20, (i) => (i >= 3 ? { ...normal, ub: 0, ib: 0 } : normal));
@@ -94,16 +101,23 @@ describe('reverse_flow (潮流反向)', () => {
 });
 
 describe('counter_stuck (停走)', () => {
-  it('8 kW for 4 readings of 10 s implies 0.089 kWh per reading: raised at the reading the implied energy reaches 0.5 kWh, cleared when the register moves', () => {
+  it('8 kW implies 0.0222 kWh per 10-s reading: raised at the reading the implied energy reaches 1 kWh, cleared when the register moves', () => {
     const r = builtIn('meter-counter-stuck');
-    // the register stays at 1000 kWh from reading 0 to 30; 8 kW → 0.0222 kWh per 10 s → 0.5 kWh after 22.5 intervals
-    const samples = feed(40, (i) => ({ ...normal, ep_imp: i <= 30 ? 1000 : 1000 + (i - 30) * 0.02 }));
+    // the register counts in 0.02-kWh steps to reading 10, stays at 1000.2 kWh to reading 60: 1 kWh 45 intervals after reading 10
+    const samples = feed(70, (i) => ({ ...normal, ep_imp: i <= 10 ? 1000 + i * 0.02 : i <= 60 ? 1000.2 : 1000.2 + (i - 60) * 0.02 }));
     const { events } = drive(r, samples);
     expect(brief(events)).toEqual([
-      ['active', 'counter_stuck', 230 * S],
-      ['inactive', 'counter_stuck', 310 * S],
+      ['active', 'counter_stuck', 550 * S],
+      ['inactive', 'counter_stuck', 610 * S],
     ]);
-    expect(events[0]!.value).toBeCloseTo(0.5111, 3);
+    expect(events[0]!.value).toBeCloseTo(1, 3);
+  });
+
+  it('a coarse register (a float32 of millions of kWh moves in 2-kWh steps) is not stuck between its steps', () => {
+    const r = builtIn('meter-counter-stuck');
+    // 80 kW: 2 kWh every 90 s; the register shows each step at once
+    const samples = feed(200, (i) => ({ ...normal, p: 80, ep_imp: 8_000_000 + 2 * Math.floor(i / 9) }));
+    expect(drive(r, samples).events).toEqual([]);
   });
 
   it('a register that rests while no power flows is not stuck', () => {

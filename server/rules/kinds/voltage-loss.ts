@@ -8,7 +8,9 @@
  * current is above `currentPct` (0.5 %) of the basic current `basicCurrentA`,
  * for `onDelayS` (60 s); it ends when every phase is back above `restorePct`
  * (85 %). A phase without current never starts it (no load, or the supply
- * itself is off: that is the outage rule's).
+ * itself is off: that is the outage rule's). On a meter with several phases
+ * it is one phase's loss: while no phase is above `restorePct` the supply
+ * itself is low (u-deviation, 低电压), not the meter's voltage circuit.
  */
 import { z } from 'zod';
 import type { SemanticIssue } from './fields.ts';
@@ -38,14 +40,17 @@ export const voltageLoss = defineHealthKind({
   judge: (input, rule, _s, _t, active, out) => {
     const limitV = (rule.referenceV * (active ? rule.restorePct : rule.lossPct)) / 100;
     const minA = (rule.basicCurrentA * rule.currentPct) / 100;
-    let seen = false;
+    const healthyV = (rule.referenceV * rule.restorePct) / 100;
+    let seen = 0;
+    let healthy = 0;
     let what = '';
     let value = Infinity;
     for (let k = 0; k < PHASES.length; k++) {
       const ph = PHASES[k]!;
       const u = num(input, ph.u);
       if (u === undefined) continue;
-      seen = true;
+      seen++;
+      if (u > healthyV) healthy++;
       if (!(u < limitV) || u >= value) continue;
       // starting needs the phase's current; once active, only the voltage's return ends it
       const i = num(input, ph.i);
@@ -53,7 +58,9 @@ export const voltageLoss = defineHealthKind({
       value = u;
       what = ph.name;
     }
-    if (!seen) return false;
+    if (seen === 0) return false;
+    // several phases, none healthy: the supply is low, not one phase of the meter lost
+    if (seen > 1 && healthy === 0) what = '';
     out.holds = what !== '';
     out.value = what === '' ? 0 : value;
     out.what = what;
