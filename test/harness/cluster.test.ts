@@ -72,7 +72,16 @@ describe('NATS cluster harness', () => {
     await cluster.nodes[0]!.service.kill();
     const sub = await mqttClient(cluster.mqttUrls[2]!, 'smoke-retain-sub');
     const got = new Promise<string>((resolve) => sub.on('message', (_t, p) => resolve(p.toString())));
-    await sub.subscribeAsync('gridwatch/v1/agent/a1/watermark', { qos: 1 });
+    // while the streams elect new leaders the gateway refuses a subscription for a moment: tried again, as clients do
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sub.subscribeAsync('gridwatch/v1/agent/a1/watermark', { qos: 1 });
+        break;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     const text = await Promise.race([got, new Promise<string>((r) => setTimeout(() => r('timeout'), 10_000))]);
     await sub.endAsync();
     expect(text).toBe('{"seq":7}');
