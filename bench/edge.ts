@@ -37,14 +37,14 @@
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import modbusSerial from 'modbus-serial';
 import { startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
 import { AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
+import { cpuSeconds } from './support.ts';
+import { ceiling, procRss, TAGS, TYPES, typeOf } from './edge-support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
@@ -66,17 +66,6 @@ const DLT645_INTERVAL_MS = Number(process.env.GW_BENCH_645_INTERVAL_MS ?? 1000);
 const NOFLAGS_INTERVALS = (process.env.GW_BENCH_NOFLAGS_INTERVALS ?? '1000,150').split(',').filter(Boolean).map(Number);
 /** resident memory the agent must stay under on a gateway, MB: polling every second, and faster */
 const MEMORY_TARGET_MB = (intervalMs: number) => (intervalMs >= 1000 ? 64 : 96);
-const TYPES = ['sdm630', 'dtsu666'] as const;
-/** tags each profile decodes, and the reads it takes (edge-agent/profiles) */
-const READS: Record<(typeof TYPES)[number], { fc: 3 | 4; address: number; count: number }[]> = {
-  sdm630: [{ fc: 4, address: 0, count: 0x4c }],
-  dtsu666: [
-    { fc: 3, address: 0x2000, count: 0x46 },
-    { fc: 3, address: 0x401e, count: 12 },
-  ],
-};
-const TAGS: Record<(typeof TYPES)[number], number> = { sdm630: 16, dtsu666: 18 };
-const typeOf = (unit: number) => TYPES[(unit - 1) % TYPES.length]!;
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -133,48 +122,6 @@ async function until<T>(what: string, f: () => T | undefined, ms = 20_000): Prom
   }
 }
 
-/** utime + stime of a process, seconds (Linux /proc). */
-function procCpuS(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100; // fields 14 and 15; USER_HZ 100
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** Bare clients, one per port, reading every unit's blocks in turn as fast as answered. */
-async function ceiling(ports: number[]): Promise<{ tagsPerS: number; requestsPerS: number }> {
-  const ModbusRTU = modbusSerial.default;
-  let tags = 0;
-  let requests = 0;
-  const until = Date.now() + SECONDS * 1000;
-  const t0 = performance.now();
-  await Promise.all(
-    ports.map(async (port) => {
-      const c = new ModbusRTU();
-      await c.connectTCP('127.0.0.1', { port });
-      c.setTimeout(1000);
-      let unit = 1;
-      while (Date.now() < until) {
-        c.setID(unit);
-        const t = typeOf(unit);
-        for (const r of READS[t]) {
-          if (r.fc === 3) await c.readHoldingRegisters(r.address, r.count);
-          else await c.readInputRegisters(r.address, r.count);
-          requests++;
-        }
-        tags += TAGS[t];
-        unit = (unit % UNITS) + 1;
-      }
-      await new Promise<void>((r) => c.close(() => r()));
-    }),
-  );
-  const s = (performance.now() - t0) / 1000;
-  return { tagsPerS: tags / s, requestsPerS: requests / s };
-}
-
 interface Stage {
   label: string;
   intervalMs: number;
@@ -209,17 +156,6 @@ let bundlePath = '';
 function startAgent(config: string, flags: readonly string[]): Proc {
   const env = { GW_AGENT_STATS_MS: '500' };
   return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], env, [...flags, ...AGENT_NODE_ARGS], false);
-}
-
-/** RssAnon and RssFile of a process, MB (Linux /proc) */
-function procRss(pid: number): { anon: number; file: number } {
-  try {
-    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? Number.NaN);
-    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
-  } catch {
-    return { anon: Number.NaN, file: Number.NaN };
-  }
 }
 
 /** A bare node (no code, one timer) on this machine: what every agent process costs before its first line. */
@@ -285,13 +221,13 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
       throw new Error(`${err.message}; the agent's last lines:\n${agent.lines.slice(-8).map((l) => JSON.stringify(l).slice(0, 300)).join('\n')}`);
     });
     await sleep(WARMUP_MS);
-    const simA = sims.reduce((n, s) => n + procCpuS(s.child.pid!), 0);
+    const simA = sims.reduce((n, s) => n + cpuSeconds(s.child.pid!), 0);
     const from = stats().length;
     const a = stats().at(-1)!;
     await sleep(SECONDS * 1000);
     const b = stats().at(-1)!;
     const window = stats().slice(from);
-    const simB = sims.reduce((n, s) => n + procCpuS(s.child.pid!), 0);
+    const simB = sims.reduce((n, s) => n + cpuSeconds(s.child.pid!), 0);
     const rss = procRss(agent.child.pid!);
     const n = (x: Record<string, unknown>, k: string) => Number(x[k]);
     const dt = (n(b, 'atMs') - n(a, 'atMs')) / 1000;
@@ -383,7 +319,7 @@ async function main(): Promise<void> {
 
     const bare = await bareNode();
     process.stdout.write(`bare node (no code): ${fmt(bare.anon + bare.file, 1)} MB resident (${fmt(bare.anon, 1)} MB anonymous, ${fmt(bare.file, 1)} MB file-backed)\n`);
-    const c = process.env.GW_BENCH_CEILING === '0' ? { tagsPerS: 0, requestsPerS: 0 } : await ceiling(ports);
+    const c = process.env.GW_BENCH_CEILING === '0' ? { tagsPerS: 0, requestsPerS: 0 } : await ceiling(ports, UNITS, SECONDS);
     if (c.tagsPerS > 0) process.stdout.write(`\nraw ceiling (bare modbus-serial clients, one per port): ${fmt(c.tagsPerS)} tags/s, ${fmt(c.requestsPerS)} requests/s\n`);
     process.stdout.write('\n');
 
