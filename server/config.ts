@@ -180,7 +180,7 @@ export const ServerConfigSchema = z.strictObject({
     frequentMin: z.number().int().min(1).max(1000).default(3),
     /** a meter going dark this close (s) to an outage's start went dark with it (topology mismatch) */
     coincideS: z.number().min(1).max(3600).default(30),
-    /** a meter inside a dark scope still reporting voltage this long (s) after the start is a topology mismatch */
+    /** a meter inside a dark scope still reporting voltage this long (s) after the start is a topology mismatch; a meter outside is judged after being dark this long */
     liveInsideAfterS: z.number().min(0).max(3600).default(30),
     /** a new outage this soon (s) after an outage over it was restored is nested in it */
     nestedWithinS: z.number().min(0).max(86_400).default(120),

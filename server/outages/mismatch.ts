@@ -2,9 +2,9 @@
  * Topology mismatch (图实不符, pure): during an outage, a meter the topology
  * puts inside the dark scope that keeps reporting voltage (live without a
  * break since before the outage began, still `liveInsideAfterS` after its
- * start), or a meter outside
- * it that goes dark with it (within `coincideS` of its start, while its own
- * modelled transformer has supply), is evidence that the model places the
+ * start), or a meter outside it that goes dark with it (within `coincideS`
+ * of its start, while its own modelled transformer has supply, judged once it
+ * has been dark `liveInsideAfterS`), is evidence that the model places the
  * meter wrongly. One finding per meter: a later observation adds evidence to
  * the open finding instead of a new one.
  */
@@ -43,6 +43,9 @@ export function observe(
   if (wide.length === 0) return out;
   for (const [m, s] of supplies) {
     if (s.status !== 'dark' || inScope.get(m)?.scope.kind === 'feeder' || inScope.get(m)?.scope.kind === 'transformer') continue;
+    // judged once the picture has held: a meter whose own transformer goes dark a moment later (its outage
+    // alarm still in its on-delay, its other meters not yet polled) is not a mismatch
+    if (now - s.since < opts.liveInsideAfterS * 1000) continue;
     const place = grid.meters.get(m);
     if (!place) continue;
     // its own modelled transformer must have supply: a meter dark because its own scope is dark says nothing

@@ -75,9 +75,13 @@ export async function actOn(pool: OutagePool, id: string, action: PlanAction): P
   const r = actOnPlan(plan, action, pool.grid, now, pool.options);
   if (!r.ok) throw new GridwatchError(r.code, r.message);
   pool.commit('plan', r.plan, r.what, action.by);
-  if (r.notify) {
+  if (r.notify?.purpose === 'outage_cancelled') {
+    // the cancellation stands whatever the notification service says; its notices are retried until taken
+    pool.sendLater(pool.planNotices(r.plan, r.notify.purpose, r.notify.customers), `${r.notify.purpose} ${id}`);
+  } else if (r.notify) {
+    // a failure answers the operator; the plan stays confirmed and confirming again retries
     await pool.send(pool.planNotices(r.plan, r.notify.purpose, r.notify.customers), `${r.notify.purpose} ${id}`);
-    if (r.notify.purpose === 'outage_planned' && pool.deps.notifier) pool.commit('plan', { ...r.plan, state: 'notified' }, `notices handed over (${r.notify.customers.length} customers)`, action.by);
+    if (pool.deps.notifier) pool.commit('plan', { ...r.plan, state: 'notified' }, `notices handed over (${r.notify.customers.length} customers)`, action.by);
   }
   await pool.flush();
   return pool.plans.get(id)!;

@@ -59,6 +59,8 @@ export class OutagePool {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private planned: Suppression[] = [];
+  /** notices the notification service did not take (it failed): handed over again each tick; their keys keep them single */
+  private unsent: { reqs: NotifyRequest[]; what: string }[] = [];
 
   constructor(readonly deps: PoolDeps) {
     this.grid = deps.grid;
@@ -142,7 +144,11 @@ export class OutagePool {
   /** Resolves true once every change so far is journaled. */
   async flush(timeoutMs = 10_000): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (this.pending.length && Date.now() < until) await (this.write() ?? Promise.resolve());
+    while (this.pending.length && Date.now() < until) {
+      await this.write();
+      // stopped with the journal failing: write() gives up after one attempt, so pace the next
+      if (this.pending.length) await new Promise((r) => setTimeout(r, 200));
+    }
     return this.pending.length === 0;
   }
 
@@ -160,6 +166,11 @@ export class OutagePool {
       this.log.error({ err, what, messages: reqs.length }, 'notices not handed over');
       throw err;
     }
+  }
+
+  /** Hands notices over without waiting; a failure is retried at the next tick. */
+  sendLater(reqs: NotifyRequest[], what: string): void {
+    void this.send(reqs, what).catch(() => this.unsent.push({ reqs, what }));
   }
 
   planNotices(p: Plan, purpose: 'outage_planned' | 'outage_cancelled' | 'outage_extended', customers: readonly string[]): NotifyRequest[] {
@@ -181,6 +192,7 @@ export class OutagePool {
 
   tick(now: number): void {
     const o = this.options;
+    for (const u of this.unsent.splice(0)) this.sendLater(u.reqs, u.what);
     // every latest value once, then the grid's meters by key: a device filter would be readings × meters
     const latest = new Map<string, LatestReading>();
     for (const r of this.deps.live.latest()) if (this.grid.meters.has(r.device)) latest.set(r.device, r);
@@ -214,7 +226,7 @@ export class OutagePool {
         const restoration = verifyRestoration(r, this.grid, this.supply);
         rec = { ...r, restoration };
         what = `restored: ${restoration.back.length} customers measured back, ${restoration.dark.length} still dark, ${restoration.unmeasured.length} not measured`;
-        void this.send(composeNotices({ kind: 'outage', id: r.id }, 'outage_restored', restoration.back, this.grid, outageVars(rec, this.grid, o.hotline, o.tzOffsetMin)), `restoration ${r.id}`).catch(() => undefined);
+        this.sendLater(composeNotices({ kind: 'outage', id: r.id }, 'outage_restored', restoration.back, this.grid, outageVars(rec, this.grid, o.hotline, o.tzOffsetMin)), `restoration ${r.id}`);
       }
       this.commit('outage', rec, what, 'system');
     }
@@ -225,7 +237,7 @@ export class OutagePool {
       const step = stepPlan(p, linked, scopeHasSupply(p, this.grid, this.supply), now, o);
       if (!step) continue;
       this.commit('plan', step.plan, step.what, 'system');
-      if (step.notify) void this.send(this.planNotices(step.plan, step.notify.purpose, step.notify.customers), `${step.notify.purpose} ${p.id}`).catch(() => undefined);
+      if (step.notify) this.sendLater(this.planNotices(step.plan, step.notify.purpose, step.notify.customers), `${step.notify.purpose} ${p.id}`);
     }
 
     // topology mismatch
