@@ -30,7 +30,7 @@ describe('risk model file', () => {
     expect(m.indicators.map((i) => i.id).sort()).toEqual([...INDICATOR_IDS].sort());
     expect(Math.abs(m.indicators.reduce((s, i) => s + i.weight, 0) - 1)).toBeLessThanOrEqual(0.001);
     for (const i of m.indicators) if (!INDICATORS[i.id].available) expect(i.weight, i.id).toBe(0);
-    expect(m).toMatchObject({ computeAt: '06:00', timezone: '+08:00', windowDays: 30, thresholds: { yellow: 20, red: 40 } });
+    expect(m).toMatchObject({ computeAt: '06:00', timezone: '+08:00', windowDays: 30, thresholds: { yellow: 15, red: 30 } });
     expect(Object.isFrozen(m.indicators[0])).toBe(true);
   });
 
