@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/errors.ts';
-import { INDICATOR_IDS, INDICATORS, formatRiskIssue, loadRiskModel, parseRiskModel, riskModelFromYaml } from '../../server/risk/index.ts';
+import { INDICATOR_IDS, INDICATORS, formatRiskIssue, loadRiskModel, parseRiskModel, riskModelFromYaml, scoreStation } from '../../server/risk/index.ts';
 
 const SHIPPED = fileURLToPath(new URL('../../config/risk.yaml', import.meta.url));
 
@@ -30,8 +30,18 @@ describe('risk model file', () => {
     expect(m.indicators.map((i) => i.id).sort()).toEqual([...INDICATOR_IDS].sort());
     expect(Math.abs(m.indicators.reduce((s, i) => s + i.weight, 0) - 1)).toBeLessThanOrEqual(0.001);
     for (const i of m.indicators) if (!INDICATORS[i.id].available) expect(i.weight, i.id).toBe(0);
-    expect(m).toMatchObject({ computeAt: '06:00', timezone: '+08:00', windowDays: 30, thresholds: { yellow: 15, red: 30 } });
+    expect(m).toMatchObject({ computeAt: '06:00', timezone: '+08:00', windowDays: 30, thresholds: { yellow: 14, red: 30 } });
     expect(Object.isFrozen(m.indicators[0])).toBe(true);
+  });
+
+  it('shipped model: repair calls or acknowledgement time at their bad value alone give yellow', async () => {
+    const m = await loadRiskModel(SHIPPED);
+    const good = Object.fromEntries(m.indicators.map((i) => [i.id, i.good]));
+    for (const id of ['repair-calls-per-1000', 'ack-time-mean'] as const) {
+      const r = scoreStation(m, { ...good, [id]: m.indicators.find((i) => i.id === id)!.bad });
+      expect(r, id).toMatchObject({ code: 'yellow', driving: id, coverage: 1 });
+    }
+    expect(scoreStation(m, good)).toMatchObject({ score: 0, code: 'green', driving: null });
   });
 
   it('fills defaults and the catalogue dimension and direction', () => {
