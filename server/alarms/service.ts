@@ -77,6 +77,8 @@ import {
   rebuild,
   resume,
   rulesForDevice,
+  judgedQuantities,
+  carriesAny,
   ruleCovers,
   scopeMatchesSite,
   readingTime,
@@ -123,6 +125,8 @@ const EMPTY_CORRELATION: OutageCorrelation = { conditions: [], suppress: [] };
 interface Evaluated<R extends Readonly<Rule> = Readonly<Rule>> {
   rule: R;
   states: Map<string, RuleState>;
+  /** the quantities the rule judges (judgedQuantities): a reading with none of them is not stepped; null = every reading */
+  qs: readonly string[] | null;
 }
 
 /** What the per-reading path needs of a device, found with one lookup. */
@@ -312,8 +316,8 @@ export class AlarmService {
     if (!e) this.deviceEntries.set(device, (e = { generation: -1, outage: [], other: [], lag: 0, site: '' }));
     if (e.generation !== this.generation) {
       const all = rulesForDevice(this.rules, device, this.deps.devices.get(device));
-      e.outage = all.filter((r): r is OutageRule => r.kind === 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id) }));
-      e.other = all.filter((r) => r.kind !== 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id) }));
+      e.outage = all.filter((r): r is OutageRule => r.kind === 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id), qs: null }));
+      e.other = all.filter((r) => r.kind !== 'outage').map((rule) => ({ rule, states: this.statesOf(rule.id), qs: judgedQuantities(rule) }));
       e.generation = this.generation;
     }
     return e;
@@ -374,7 +378,9 @@ export class AlarmService {
       if (!e) continue;
       const r = readings[i]!;
       const input = inputs[i]!;
-      for (const { rule, states } of e.other) {
+      for (const { rule, states, qs } of e.other) {
+        // dispatch by quantity: a reading without what the rule judges would leave its state as it is
+        if (!carriesAny(input.values, qs)) continue;
         const prev = states.get(r.device);
         // the map holds the only reference to a state: it is given up to the step and replaced by the result
         const res = stepOwned(prev, input, rule, now);
