@@ -138,6 +138,10 @@ export const ServerConfigSchema = z.strictObject({
     /** mark the session cookie Secure (behind HTTPS) */
     cookieSecure: z.boolean().default(false),
   }).prefault({}),
+  risk: z.strictObject({
+    /** service-risk model YAML (config/risk.yaml, docs/risk.md); validated at start, every error refuses the start */
+    file: z.string().min(1).optional(),
+  }).prefault({}),
   rules: z.strictObject({
     /** rules YAML (server/rules/rules.example.yaml); absent → `<dataDir>/rules.yaml` if an admin saved rules through the API, else the built-in GB/T defaults */
     file: z.string().optional(),
@@ -321,6 +325,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_ALLOWED_ORIGINS', ['auth', 'allowedOrigins'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_COOKIE_SECURE', ['auth', 'cookieSecure'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
     ['GW_RULES_FILE', ['rules', 'file'], String],
+    ['GW_RISK_FILE', ['risk', 'file'], String],
     ['GW_ALARM_TICK_MS', ['alarms', 'tickMs'], num],
     ['GW_ALARM_WEBHOOK_URL', ['alarms', 'escalation', 'webhookUrl'], String],
     ['GW_ALARM_ESCALATE_AFTER_S', ['alarms', 'escalation', 'afterS'], perSeverity],

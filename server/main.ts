@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { configFileArg } from '../contract/cli.ts';
 import { configFromEnv, loadServerConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { riskModelFromYaml } from './risk/model.ts';
 import { createServer } from './server.ts';
 
 const USAGE = `usage: tsx server/main.ts [config.yaml|config.json]   (or GW_CONFIG=<path>)
@@ -28,6 +29,8 @@ let config;
 try {
   const base = file ? (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   config = loadServerConfig({ dashboardDir: path.join(here, '..', 'dashboard', 'dist'), ...configFromEnv(process.env, base ?? {}) });
+  // the service-risk model is checked before anything starts (docs/risk.md)
+  if (config.risk.file) riskModelFromYaml(readFileSync(config.risk.file, 'utf8'), `risk model ${config.risk.file}`);
 } catch (e) {
   log.fatal(e instanceof ConfigError ? { issues: e.issues, code: e.code } : { err: e }, 'configuration rejected');
   process.stderr.write(`${(e as Error).message}\n`);
