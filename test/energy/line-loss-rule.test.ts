@@ -56,6 +56,12 @@ describe('line_loss rule', () => {
     expect(step(undefined, silent, rule as never, T0 + 97 * Q).transition).toBeUndefined();
   });
 
+  it('incomplete: an area that cannot have a figure by its make-up (no sales meters, no supply) is no figure, not missing data', () => {
+    const rule = LineLossRuleSchema.parse({ id: 'i', kind: 'line_loss', condition: 'incomplete', interval: '1d' });
+    const noSales = lineLossInput({ interval: '1d', start: T0, end: T0 + 96 * Q, complete: false, lossPct: null, missing: [], meters: 1 });
+    expect(step(undefined, noSales, rule as never, T0 + 97 * Q).transition).toBeUndefined();
+  });
+
   it('a figure computed again for an interval already judged is not counted twice', () => {
     expect(run({ condition: 'high', limitPct: 10, intervals: 2 }, [fig(0, 12), fig(0, 12), fig(0, 12)])).toEqual([]);
     expect(run({ condition: 'high', limitPct: 10, intervals: 2 }, [fig(0, 12), fig(1, 12)])).toHaveLength(1);

@@ -52,8 +52,10 @@ export function lineLossInput(f: { interval: string; start: number; end: number;
 
 /** true: the condition holds; false: it does not; null: no figure to tell */
 function holds(rule: LineLossRule, f: NonNullable<RuleInput['lineLoss']>): boolean | null {
-  // no meter of the area reported at all: no figure to judge (the comm-loss rules speak for silent meters)
-  if (rule.condition === 'incomplete') return f.complete ? false : f.meters > 0 && f.missing.length >= f.meters ? null : true;
+  // incomplete data = some of the area's meters lack readings. No meter reported at all: no figure to judge
+  // (the comm-loss rules speak for silent meters). No meter missing but no figure: the area cannot have one by
+  // its make-up (no transformer or sales meters, no supply) or a meter was replaced: not missing data either.
+  if (rule.condition === 'incomplete') return f.complete ? false : f.missing.length === 0 || f.missing.length >= f.meters ? null : true;
   if (!f.complete || f.lossPct === null) return null;
   return rule.condition === 'high' ? f.lossPct > rule.limitPct : f.lossPct < rule.limitPct;
 }
