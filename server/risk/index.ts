@@ -2,3 +2,4 @@
 export * from './catalogue.ts';
 export * from './model.ts';
 export * from './score.ts';
+export * from './alarm-indicators.ts';
