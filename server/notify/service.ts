@@ -9,6 +9,10 @@
  * (timeout, cut connection), is looked up at the gateway by its client
  * message id and only sent again when the gateway does not know it. With a
  * gateway that answers lookups, no message is sent twice.
+ *
+ * One file over 400 lines: enqueueing, dispatching, crash recovery and the
+ * receipt/reply callbacks all change the same message table and its states
+ * (events.ts holds the pure state changes, journal.ts the disk).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
