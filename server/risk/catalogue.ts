@@ -30,8 +30,8 @@ export const INDICATORS = {
     source: 'outage pool: repair calls of the period ÷ the station\'s customers × 1,000',
   },
   'repeated-calls': {
-    dimension: 'demand', direction: 'higher-is-worse', unit: 'calls', available: false,
-    source: 'repair calls from a customer who called about the same fault before (calls do not name the caller yet)',
+    dimension: 'demand', direction: 'higher-is-worse', unit: 'calls', available: true,
+    source: 'outage pool: repair calls from a customer (or meter) who called before within the repeat window',
   },
   'complaints': {
     dimension: 'demand', direction: 'higher-is-worse', unit: 'tickets', available: false,

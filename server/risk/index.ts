@@ -3,3 +3,4 @@ export * from './catalogue.ts';
 export * from './model.ts';
 export * from './score.ts';
 export * from './alarm-indicators.ts';
+export * from './outage-indicators.ts';

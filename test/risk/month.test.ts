@@ -125,7 +125,7 @@ describe('a month of four stations', () => {
     }
     expect(month.healthy!.every((d) => d.code === 'green')).toBe(true);
     // the indicators without an input are reported "not available", not invented
-    for (const i of last('calls').indicators.filter((x) => ['repeated-calls', 'complaints', 'heavy-load-hours', 'meter-comm-availability'].includes(x.id)))
+    for (const i of last('calls').indicators.filter((x) => ['complaints', 'heavy-load-hours', 'meter-comm-availability'].includes(x.id)))
       expect(i).toMatchObject({ status: 'not-available', value: null });
     // the outage station's score is carried by the demand dimension
     expect(last('outages').dimensions.demand!).toBeGreaterThan(last('outages').dimensions.handling!);
