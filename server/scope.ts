@@ -74,8 +74,14 @@ export class StationIndex {
   }
 
   /** The topology with only the allowed sites. */
+  /**
+   * The grid a session may see, without the customer list: customers (with
+   * their phones) are served per outage and plan to whom may see them, and a
+   * county's 10⁵ of them are no part of every dashboard load.
+   */
   topologyFor(allowed: ReadonlySet<string> | null): Topology {
-    return allowed === null ? this.topology : { ...this.topology, sites: this.topology.sites.filter((s) => allowed.has(s.id)) };
+    const { customers: _customers, ...grid } = this.topology;
+    return allowed === null ? grid : { ...grid, sites: grid.sites.filter((s) => allowed.has(s.id)) };
   }
 
   /** Site ids of `ids` that the topology does not have. */

@@ -168,7 +168,7 @@ export function customerRows(pool: OutagePool, ids: readonly string[], ref?: { k
       site: c?.site ?? '',
       transformer: c?.transformer ?? '',
       ...(c?.line !== undefined ? { line: c.line } : {}),
-      contacts: c?.contacts.length ?? 0,
+      contacts: c?.contacts ?? [],
       notices: mine.map((m) => ({ id: m.id, purpose: m.purpose, phone: m.to.phone, state: m.state, updatedAt: m.updatedAt })),
     };
   });

@@ -33,6 +33,8 @@ describe('plans', () => {
     id = r.body.id;
     const d = await json(`/api/plans/${id}`, 'GET', undefined, 'viewer');
     expect(d.body.affected.map((c: { id: string }) => c.id)).toEqual(['C2', 'C1']);
+    // each affected customer carries its own contacts (the dashboard's topology has no customers)
+    for (const c of d.body.affected) expect(Array.isArray(c.contacts)).toBe(true);
     expect(d.body.timeline[0]).toMatchObject({ by: 'operator' });
   });
 
@@ -165,6 +167,10 @@ describe('a user scoped to one station', () => {
     expect((await as('/api/tickets', 'POST', { customer: 'C9', text: 'x' })).status).toBe(201);
     expect((await as('/api/plans/import', 'POST', 'scope,start,end,reason\n', 'text/csv')).status).toBe(403);
     expect((await as(`/api/plans/${mine.body.id}/cancel`, 'POST', {})).body.state).toBe('cancelled');
+    // the topology a dashboard loads has no customers: not this station's, not the others' (with their phones)
+    const topo = (await as('/api/topology')).body;
+    expect(topo.customers).toBeUndefined();
+    expect(topo.sites.map((s: { id: string }) => s.id)).toEqual(['s2']);
   });
 });
 

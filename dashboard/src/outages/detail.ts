@@ -9,7 +9,7 @@ import { el } from '../dom.ts';
 import { t } from '../i18n.ts';
 import { cancelPlan, confirmPlan, getOutage, getPlan } from './api.ts';
 import { customerHoursAt, deliveryByCustomer, durationMs, hoursText, isLate, planActions, scopeText, summarize, type Names } from './model.ts';
-import { customersTable, findingsTable, panel, ticketsTable, timelineList, type ContactLookup } from './parts.ts';
+import { customersTable, findingsTable, panel, ticketsTable, timelineList } from './parts.ts';
 import { causeText, durationText, planScopeText, kindText, noticeText, outageStateText, planStateText, timeText, windowText } from './text.ts';
 import type { OutageDetail, PlanDetail } from './types.ts';
 
@@ -31,7 +31,7 @@ function failed(root: HTMLElement, e: unknown): void {
   root.replaceChildren(back(), el('div', { class: 'empty error', role: 'alert' }, msg));
 }
 
-export function outageDetail(id: string, names: Names, lookup: ContactLookup, now: () => number): DetailPart {
+export function outageDetail(id: string, names: Names, now: () => number): DetailPart {
   const root = el('div', { class: 'pool-detail outage-detail', 'data-outage': id }, el('div', { class: 'empty' }, t('loading')));
   let o: OutageDetail | null = null;
   const dur = el('span', { class: 'dur' });
@@ -72,7 +72,7 @@ export function outageDetail(id: string, names: Names, lookup: ContactLookup, no
       root.replaceChildren(
         back(),
         head,
-        panel('o_affected', customersTable(o.rows, o.notices, lookup), undefined, 'customers'),
+        panel('o_affected', customersTable(o.rows, o.notices), undefined, 'customers'),
         panel('o_tab_findings', findingsTable(o.findingList, names), undefined, 'findings'),
         panel('o_tickets', ticketsTable(o.ticketList), undefined, 'tickets'),
         panel('o_timeline', timelineList(o.timeline), undefined, 'timeline'),
@@ -82,7 +82,7 @@ export function outageDetail(id: string, names: Names, lookup: ContactLookup, no
   };
 }
 
-export function planDetail(id: string, names: Names, lookup: ContactLookup, role: Role, now: () => number): DetailPart {
+export function planDetail(id: string, names: Names, role: Role, now: () => number): DetailPart {
   const root = el('div', { class: 'pool-detail plan-detail', 'data-plan': id }, el('div', { class: 'empty' }, t('loading')));
   const msg = el('p', { class: 'error', role: 'alert' });
   // the action box is rebuilt only when the plan's state changes: a reason being typed survives the refreshes
@@ -140,7 +140,7 @@ export function planDetail(id: string, names: Names, lookup: ContactLookup, role
             )
           : '',
       );
-      customersBox.replaceChildren(panel('o_affected', customersTable(p.rows, p.notices, lookup), undefined, 'customers'));
+      customersBox.replaceChildren(panel('o_affected', customersTable(p.rows, p.notices), undefined, 'customers'));
       timelineBox.replaceChildren(panel('o_timeline', timelineList(p.timeline), undefined, 'timeline'));
       if (!root.contains(headBox)) root.replaceChildren(back(), headBox, diffBox, customersBox, timelineBox);
     },

@@ -11,19 +11,16 @@ export function panel(title: MsgKey | string, body: HTMLElement, extra?: Node, k
   return el('section', { class: 'panel', 'data-part': key }, el('h3', {}, title.startsWith('o_') ? t(title as MsgKey) : title, extra ?? ''), body);
 }
 
-/** The contacts the topology knows for a customer (names, roles, phones); undefined for one it does not list. */
-export type ContactLookup = (customer: string) => Contact[] | undefined;
-
 function contactCells(cs: Contact[] | number | undefined): Array<Node | string> {
   if (typeof cs === 'number') return [t('o_nContacts', { n: cs })];
   return (cs ?? []).map((k) => el('div', {}, [k.name, k.role].filter(Boolean).join(' · '), ' ', el('span', { class: k.phone ? 'mono' : 'muted' }, k.phone ?? t('o_noPhone'))));
 }
 
 /** Every affected customer, its contacts, and how far the notices to them came; failed ones first. */
-export function customersTable(affected: readonly CustomerRow[], notices: readonly Notice[] = [], lookup: ContactLookup = () => undefined): HTMLElement {
+export function customersTable(affected: readonly CustomerRow[], notices: readonly Notice[] = []): HTMLElement {
   if (!affected.length) return el('div', { class: 'empty small' }, t('o_noCustomers'));
   const rows = deliveryByCustomer(affected, notices).map(({ customer: c, state, notices: ns }) => {
-    const contacts = Array.isArray(c.contacts) ? c.contacts : (lookup(c.id) ?? c.contacts);
+    const contacts = c.contacts;
     // nobody to send to: said on the row, not left as a silent "no notice"
     const unreachable = Array.isArray(contacts) ? !contacts.some((k) => k.phone) : contacts === 0;
     return el(

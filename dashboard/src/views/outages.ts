@@ -24,8 +24,6 @@ const REFRESH_MS = 4_000;
 export function outagesView(ctx: ViewContext): View {
   const [page = '', id = ''] = ctx.params;
   const names = namesOf(ctx.topo);
-  const contacts = new Map((ctx.topo.topology.customers ?? []).map((c) => [c.id, c.contacts]));
-  const lookup = (id: string) => contacts.get(id);
   const now = () => ctx.live.now();
   const op = ctx.me.role !== 'viewer';
   const tab = tabOf(ctx.query.get('tab'));
@@ -57,11 +55,11 @@ export function outagesView(ctx: ViewContext): View {
   let tick: (n: number) => void = () => undefined;
   let poll = true;
   if (page === 'outage' && id) {
-    const d = outageDetail(id, names, lookup, now);
+    const d = outageDetail(id, names, now);
     ({ root: body, tick } = d);
     refresh = d.refresh;
   } else if (page === 'plan' && id) {
-    const d = planDetail(id, names, lookup, ctx.me.role, now);
+    const d = planDetail(id, names, ctx.me.role, now);
     body = d.root;
     refresh = d.refresh;
   } else if (page === 'new') {
