@@ -34,6 +34,9 @@ export const AUDIT_KINDS = [
   'outage_plan_changed',
   'outage_finding_resolved',
   'notify_callback_refused',
+  'customers_imported',
+  'topology_reloaded',
+  'contacts_changed',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
