@@ -3,11 +3,13 @@
  * Indicators from the alarm journal). Pure: the caller reads the journal
  * entries and says which station an alarm's source belongs to.
  *
- * An *annunciation* begins with a `raise` transition of an alarm that has no
- * unacknowledged annunciation open, and ends when the alarm returns to
+ * An *annunciation* begins with a transition into `unack_active` (not a raise
+ * into suppression or while shelved) of an alarm that has no unacknowledged
+ * annunciation open, and ends when the alarm returns to
  * `normal`. Counted for the window [from, to) by the time it began.
  */
 import type { JournalEntry } from '../../contract/index.ts';
+import { annunciates } from '../rules/alarm.ts';
 
 export interface AlarmHandling {
   /** mean minutes from the raise to the acknowledgement; null when nothing was acknowledged */
@@ -40,7 +42,7 @@ export function alarmHandling(
     const a = station === undefined ? undefined : acc.get(station);
     if (a === undefined || station === undefined) continue;
     const current = open.get(e.alarmId);
-    if (e.reason === 'raise' && current === undefined) {
+    if (annunciates(e) && current === undefined) {
       open.set(e.alarmId, { station, at: e.at, counted: inWindow(e.at) });
     } else if (e.reason === 'acknowledge' && current !== undefined) {
       if (current.counted) a.ackMs.push(e.at - current.at);

@@ -4,7 +4,7 @@
  * station for a window — mean time to acknowledge (including an
  * acknowledgement after the condition returned), escalations, annunciations
  * never acknowledged; annunciations begun outside the window, sources of no
- * station and stations without alarms.
+ * station, stations without alarms, a raise into suppression.
  */
 import { describe, expect, it } from 'vitest';
 import type { Alarm, EscalationEntry, JournalEntry } from '../../contract/index.ts';
@@ -62,7 +62,7 @@ describe('alarm handling per station', () => {
     });
   });
 
-  it('a raise again after an acknowledged return begins a new annunciation', () => {
+  it('a raise again after an acknowledged return begins a new annunciation; a raise into suppression begins none', () => {
     const t = FROM + MIN;
     const entries = journal(
       [
@@ -70,6 +70,7 @@ describe('alarm handling per station', () => {
         [t + 4 * MIN, ack('u-high:s1-m1')],
         [t + 5 * MIN, clear('u-high:s1-m1')],
         [t + 50 * MIN, raise('u-high:s1-m1')],
+        [t + 60 * MIN, { op: 'raise', alarmId: 'u-high:s1-m2', severity: 2, suppress: 'source suppressed by design' }], // never annunciates
       ],
       [],
     );
