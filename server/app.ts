@@ -142,8 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: 1_048_576,
     // per-request lines would drown the log at dashboard poll rates; errors still log
     logController: new LogController({ disableRequestLogging: true }),
-    // unknown query keys are an error, not silently dropped
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+    // unknown query keys are an error, not silently dropped; a time may be epoch ms or ISO 8601 (a union type)
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true, allowUnionTypes: true } },
   });
 
   app.setErrorHandler((err: FastifyError | GridwatchError, req, reply) => {
