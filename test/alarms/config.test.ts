@@ -32,7 +32,12 @@ describe('alarm configuration', () => {
   it('rules come from the configured file, else from what an admin saved in the data directory, else the built-in defaults', async () => {
     const none = await loadRulesDocument(undefined, dir);
     expect(none.origin).toBe('defaults');
-    expect(none.rules.map((r) => r.id)).toEqual(['u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'tx-load', 'comm-loss', 'sensor-comm-loss', 'outage', 'load-anomaly', 'spool-loss', 'call']);
+    expect(none.rules.map((r) => r.id)).toEqual([
+      'u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'tx-load', 'comm-loss', 'sensor-comm-loss', 'outage', 'load-anomaly', 'spool-loss',
+      'meter-voltage-loss', 'meter-current-loss', 'meter-reverse-flow', 'meter-counter-stuck', 'meter-counter-backwards', 'meter-clock-drift',
+      'smoke', 'water', 'door-open', 'room-temp', 'room-humidity', 't-oil', 't-winding', 'line-load',
+      'line-loss-high', 'line-loss-negative', 'line-loss-incomplete', 'call',
+    ]);
     await writeFile(path.join(dir, 'rules.yaml'), 'version: 1\nrules:\n  - { id: tx-load, onDelayS: 60 }\n');
     const saved = await loadRulesDocument(undefined, dir);
     expect(saved.origin).toBe(path.join(dir, 'rules.yaml'));
