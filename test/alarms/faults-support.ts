@@ -3,18 +3,16 @@
  * can be killed with SIGKILL mid-write), a fleet of agent-shaped MQTT feeds,
  * and the comparison of the alarm set with what the readings say.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { agentStateTopic, SERVER_STATE_TOPIC, TOPIC_ROOT } from '../../contract/index.ts';
 import { influxQuery, startMosquitto } from '../harness/index.ts';
-import { login, TEST_PASSWORD } from '../support/server.ts';
+import { TEST_PASSWORD } from '../support/server.ts';
+import { ServerProcess } from '../support/server-process.ts';
 import { oneRoomTopology, type Feed } from './helpers.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface ChildServerOptions {
   mqttUrl: string;
@@ -68,19 +66,7 @@ export async function privateSite(
   return { agent, db, meters, broker, server };
 }
 
-export class ChildServer {
-  private child: ChildProcess | null = null;
-  private exited: Promise<number | null> = Promise.resolve(null);
-  url = '';
-  private cookieValue = '';
-  /** every log line of every run, parsed */
-  readonly logs: Record<string, unknown>[] = [];
-
-  private constructor(
-    readonly dir: string,
-    private readonly configFile: string,
-  ) {}
-
+export class ChildServer extends ServerProcess {
   static async create(o: ChildServerOptions): Promise<ChildServer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-faults-'));
     const topologyFile = path.join(dir, 'topology.yaml');
@@ -105,96 +91,9 @@ export class ChildServer {
     return new ChildServer(dir, configFile);
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** Starts the process and waits until it listens. */
-  async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts'), this.configFile], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GW_LOG_LEVEL: 'info' },
-    });
-    this.child = child;
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    let buf = '';
-    let stderr = '';
-    const listening = new Promise<string>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (d: string) => {
-        buf += d;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            const rec = JSON.parse(line) as Record<string, unknown>;
-            this.logs.push(rec);
-            if (typeof rec.url === 'string' && String(rec.msg).startsWith('gridwatch dashboard at')) resolve(rec.url);
-          } catch {
-            // not a log line
-          }
-        }
-      });
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-      void this.exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${stderr}`)));
-    });
-    let timer: NodeJS.Timeout | undefined;
-    this.url = await Promise.race([
-      listening,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('server not listening in time')), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
-    // the first request may meet a loaded machine: a reset connection is tried again
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.cookieValue = await login(this.url, 'admin', TEST_PASSWORD);
-        break;
-      } catch (e) {
-        if (attempt >= 3 || !this.child) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-  }
-
-  /** SIGKILL: no stop, no drain, no final save. */
-  async kill9(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-    this.child = null;
-  }
-
-  /** SIGTERM: the graceful stop; resolves with the exit code. */
-  async term(timeoutMs = 90_000): Promise<number | null> {
-    if (!this.child) return null;
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([this.exited, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)))]);
-    clearTimeout(timer);
-    if (code === 'late') {
-      await this.kill9();
-      throw new Error('graceful stop did not finish in time');
-    }
-    this.child = null;
-    return code;
-  }
-
-  async get(p: string): Promise<any> {
-    const res = await fetch(this.url + p, { headers: { cookie: this.cookieValue } });
-    if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
-    return res.json();
-  }
-
   /** The current alarm set: every alarm not normal. */
   async alarms(): Promise<{ alarmId: string; ruleId: string; source: string; state: string; active: boolean; level: string | null }[]> {
     return (await this.get('/api/alarms')).alarms;
-  }
-
-  async close(): Promise<void> {
-    await this.kill9();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -4,21 +4,19 @@
  * this process) polling Modbus simulators and publishing to a NATS node's
  * MQTT gateway, and a NATS tap that records every reading published.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from 'nats';
 import { parseReadingsPayload } from '../../contract/index.ts';
 import { createAgent, loadAgentConfig, type Agent } from '../../edge-agent/index.ts';
 import type { ModbusSimulator } from '../../simulators/index.ts';
 import { influxQuery, type NatsCluster } from '../harness/index.ts';
-import { login, TEST_PASSWORD } from '../support/server.ts';
+import { TEST_PASSWORD } from '../support/server.ts';
+import { ServerProcess } from '../support/server-process.ts';
 import { memoryLog } from '../support/logger.ts';
 import { gatewayDevices, startGateways } from '../edge-agent/support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -74,18 +72,14 @@ export interface ClusterServerOptions {
 }
 
 /** A gridwatch server in cluster mode: `node --import tsx server/main.ts <config>`. */
-export class ClusterServer {
-  private child: ChildProcess | null = null;
-  private exited: Promise<number | null> = Promise.resolve(null);
-  url = '';
-  cookie = '';
-  readonly logs: Record<string, unknown>[] = [];
-
+export class ClusterServer extends ServerProcess {
   private constructor(
     readonly id: string,
-    readonly dir: string,
-    private readonly configFile: string,
-  ) {}
+    dir: string,
+    configFile: string,
+  ) {
+    super(dir, configFile, `server ${id}`, 20_000);
+  }
 
   static async create(o: ClusterServerOptions): Promise<ClusterServer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-cluster-'));
@@ -117,83 +111,6 @@ export class ClusterServer {
     const configFile = path.join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(config));
     return new ClusterServer(o.serverId, dir, configFile);
-  }
-
-  get running(): boolean {
-    return this.child !== null;
-  }
-
-  async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts'), this.configFile], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GW_LOG_LEVEL: 'info' },
-    });
-    this.child = child;
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
-    let buf = '';
-    let stderr = '';
-    const listening = new Promise<string>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (d: string) => {
-        buf += d;
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            const rec = JSON.parse(line) as Record<string, unknown>;
-            if (this.logs.length < 20_000) this.logs.push(rec);
-            if (typeof rec.url === 'string' && String(rec.msg).startsWith('gridwatch dashboard at')) resolve(rec.url);
-          } catch {
-            // not a log line
-          }
-        }
-      });
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-      void this.exited.then((code) => reject(new Error(`server ${this.id} exited (${code}) before listening: ${stderr}\n${this.logTail()}`)));
-    });
-    let timer: NodeJS.Timeout | undefined;
-    this.url = await Promise.race([
-      listening,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`server ${this.id} not listening in time\n${this.logTail()}`)), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
-    this.cookie = await login(this.url, 'admin', TEST_PASSWORD);
-  }
-
-  logTail(n = 15): string {
-    return this.logs
-      .slice(-n)
-      .map((l) => JSON.stringify(l))
-      .join('\n');
-  }
-
-  /** SIGKILL: no stop, no drain, no lease given back. */
-  async kill9(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-    this.child = null;
-  }
-
-  /** SIGTERM, the graceful stop. */
-  async term(): Promise<void> {
-    if (!this.child) return;
-    this.child.kill('SIGTERM');
-    await this.exited;
-    this.child = null;
-  }
-
-  async get(p: string): Promise<any> {
-    const res = await fetch(this.url + p, { headers: { cookie: this.cookie } });
-    if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
-    return res.json();
-  }
-
-  async close(): Promise<void> {
-    await this.kill9();
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
