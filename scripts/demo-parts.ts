@@ -14,7 +14,6 @@ import { startEmbeddedBroker } from '../server/embedded-broker.ts';
 import { AgentCredentials } from '../server/mqtt-credentials.ts';
 import {
   agentMappingFor,
-  createAreaModel,
   createMeterModel,
   loadShape,
   pressCallButton,
@@ -24,8 +23,6 @@ import {
   startRoomSensors,
   startTimeline,
   type Fault,
-  type MeterModel,
-  type MeterModelOptions,
   type Scenario,
   type SimulatedGateway,
   type TimelineRun,
@@ -53,34 +50,13 @@ export interface Stoppable {
  * 1.3 brings it to 130 % of full load at whatever hour the demo runs. The
  * simulator's overload multiplies the present load, so the factor is scaled
  * by full load over the load of the hour (at most 10, the simulator's limit).
- * `presentKw`, when given, is the meter's load now (a transformer's: the sum
- * of its lines and the loss); otherwise the meter's own load curve gives it.
  */
-export function ratedOverload(fault: Fault, m: DemoMeter, now: number, presentKw?: number): Fault {
+export function ratedOverload(fault: Fault, m: DemoMeter, now: number): Fault {
   if (fault.kind !== 'overload') return fault;
   const local = new Date(now + 8 * 3_600_000);
   const shape = loadShape(m.profile, local.getUTCHours() + local.getUTCMinutes() / 60, local.getUTCDay());
-  const present = Math.max(1e-3, presentKw ?? m.ratedKw * shape);
+  const present = Math.max(1e-3, m.ratedKw * shape);
   return { ...fault, factor: Math.min(10, ((fault.factor ?? 1.3) * m.fullKw) / present) };
-}
-
-const modelOptions = (m: DemoMeter): MeterModelOptions => ({
-  profile: m.profile,
-  seed: m.seed,
-  ratedKw: m.ratedKw,
-  ...(m.readingFactor !== undefined ? { readingFactor: m.readingFactor } : {}),
-});
-
-/**
- * The simulated meter of `m`: a line meter its own load model; a transformer's
- * meter the sum of its lines' loads plus the area's technical loss
- * (simulators/area-model.ts), with `activeKw` its true load at t.
- */
-export function demoMeterModel(room: DemoRoom, m: DemoMeter): { model: MeterModel; activeKw?: (t: number) => number } {
-  const lines = room.meters.filter((x) => x.role === 'line' && x.transformer === m.transformer);
-  if (m.role !== 'transformer' || lines.length === 0) return { model: createMeterModel(modelOptions(m)) };
-  const area = createAreaModel({ transformer: modelOptions(m), lines: lines.map(modelOptions), lossFraction: m.lossFraction ?? 0.03 });
-  return { model: area, activeKw: (t) => area.activeKw(t) };
 }
 
 export interface DemoParts {
@@ -116,13 +92,7 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
   let dltMeters = 0;
   const agentConfigs: Array<{ room: DemoRoom; config: unknown }> = [];
   const startRoom = async (room: DemoRoom, k: number): Promise<void> => {
-    // a transformer's present load (its lines' and the loss) is what a rated overload is scaled against
-    const presentKw = new Map<string, (t: number) => number>();
-    const model = (m: DemoMeter): MeterModel => {
-      const { model: x, activeKw } = demoMeterModel(room, m);
-      if (activeKw) presentKw.set(m.id, activeKw);
-      return x;
-    };
+    const model = (m: DemoMeter) => createMeterModel({ profile: m.profile, seed: m.seed, ratedKw: m.ratedKw });
     const modbus = room.meters.filter((m) => m.bus.kind === 'modbus');
     const dlt = room.meters.filter((m) => m.bus.kind === 'dlt645');
     const sim = await startModbusSimulator({
@@ -130,10 +100,7 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
       units: modbus.map((m) => ({ unitId: m.bus.kind === 'modbus' ? m.bus.unit : 0, model: model(m), registerMap: registerMapOf(m.bus.kind === 'modbus' ? m.bus.type : 'dtsu666') })),
     });
     stops.push({ what: `simulator ${room.id}`, stop: () => sim.stop() });
-    for (const m of modbus) if (m.bus.kind === 'modbus') targets.set(m.id, { setFault: (_u, f, d) => {
-      const now = Date.now();
-      sim.setFault((m.bus as { unit: number }).unit, ratedOverload(f, m, now, presentKw.get(m.id)?.(now)), d);
-    } });
+    for (const m of modbus) if (m.bus.kind === 'modbus') targets.set(m.id, { setFault: (_u, f, d) => sim.setFault((m.bus as { unit: number }).unit, ratedOverload(f, m, Date.now()), d) });
     const dltSim = dlt.length
       ? await startDlt645Simulator({ transport: { kind: 'tcp', host: '127.0.0.1', port: dltBase === 0 ? 0 : dltBase + k }, meters: dlt.map((m) => ({ address: (m.bus as { address: string }).address, model: model(m) })) })
       : null;

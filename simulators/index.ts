@@ -3,7 +3,6 @@ export {
   createMeterModel,
   isModelQuantity,
   loadShape,
-  meterLoadKw,
   METER_PROFILES,
   MODEL_QUANTITIES,
   type MeterModel,
@@ -13,7 +12,6 @@ export {
   type MeterValues,
   type ModelQuantity,
 } from './meter-model.ts';
-export { createAreaModel, type AreaModel, type AreaModelOptions } from './area-model.ts';
 export {
   encodeValue,
   MODBUS_EXCEPTION,
