@@ -17,8 +17,9 @@ import { login } from '../support/server.ts';
 
 const PASSWORD = 'demo-test-password-1';
 let dataDir = '';
-// the demo's gateways listen on consecutive ports from this one (the first rooms' Modbus gateways, then their DL/T 645 ones)
-const modbusBase = 20_000 + Math.floor(Math.random() * 20_000);
+// the demo's gateways listen on consecutive ports from this one (the first rooms' Modbus gateways, then their DL/T 645 ones);
+// below Linux's ephemeral range (32768 and up), where the other tests' servers get their ports from port 0
+const modbusBase = 10_000 + Math.floor(Math.random() * 20_000);
 // the first four rooms and the storyline's: Modbus and DL/T 645 meters, every kind of room sensor
 const ROOMS = '4';
 
