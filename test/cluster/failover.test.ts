@@ -87,7 +87,8 @@ describe('cluster failover', () => {
     await until(async () => {
       const o = await owners();
       return o.includes('gw2') && !o.includes(null) ? [] : [`owners ${JSON.stringify(o)}`];
-    }, 20_000, 'gw2 back with a share of the partitions');
+    // gw1 gives a partition back only once what it took of it is stored: on a loaded machine that can take a while
+    }, 45_000, 'gw2 back with a share of the partitions');
     await sleep(3000);
 
     // everything polled until now is handled once each agent's watermark reaches the seq it has now
@@ -99,5 +100,5 @@ describe('cluster failover', () => {
     const missing = sent.filter((k) => !stored.has(k));
     expect(sent.length).toBeGreaterThan(300);
     expect(missing).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 });
