@@ -124,21 +124,7 @@ export function duplicateRaises(entries: readonly { kind: string; alarmId?: stri
   return out;
 }
 
-/** Polls `fn` until it returns an empty list; throws with the last list. */
-export async function until(fn: () => Promise<string[]>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last: string[] = [];
-  for (;;) {
-    try {
-      last = await fn();
-      if (last.length === 0) return;
-    } catch (e) {
-      last = [String(e)];
-    }
-    if (Date.now() > end) throw new Error(`${what} not reached in ${timeoutMs} ms:\n  ${last.slice(0, 20).join('\n  ')}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+export { until } from '../support/until.ts';
 
 /**
  * An agent-shaped publisher that behaves as the edge agent's uplink does

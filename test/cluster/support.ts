@@ -20,21 +20,7 @@ import { gatewayDevices, startGateways } from '../edge-agent/support.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns an empty list; throws with the last list. */
-export async function until(fn: () => Promise<string[]> | string[], timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last: string[] = [];
-  for (;;) {
-    try {
-      last = await fn();
-      if (last.length === 0) return;
-    } catch (e) {
-      last = [String(e)];
-    }
-    if (Date.now() > end) throw new Error(`${what} not reached in ${timeoutMs} ms:\n  ${last.slice(0, 20).join('\n  ')}`);
-    await sleep(250);
-  }
-}
+export { until } from '../support/until.ts';
 
 /** One site, one room per agent, each meter on its own line of the room's transformer. */
 export function clusterTopology(site: string, agents: readonly { agent: string; meters: readonly string[] }[]): string {
