@@ -5,3 +5,4 @@ export * from './readings.ts';
 export * from './topology.ts';
 export * from './call.ts';
 export * from './frames.ts';
+export * from './risk.ts';
