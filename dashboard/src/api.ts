@@ -30,6 +30,8 @@ export type Role = 'viewer' | 'operator' | 'admin';
 export interface Me {
   username: string;
   role: Role;
+  /** the stations (topology sites) the user is bound to; null or absent: all */
+  sites?: string[] | null;
 }
 
 export function getMe(): Promise<Me> {

@@ -6,6 +6,7 @@ import { alarmsEn, alarmsZh } from './i18n/alarms.ts';
 import { outagesEn, outagesZh } from './i18n/outages.ts';
 import { qualityEn, qualityZh } from './i18n/quality.ts';
 import { energyEn, energyZh } from './i18n/energy.ts';
+import { riskEn, riskZh } from './i18n/risk.ts';
 
 export type Lang = 'zh' | 'en';
 
@@ -150,6 +151,7 @@ const zh = {
   ...outagesZh,
   ...qualityZh,
   ...energyZh,
+  ...riskZh,
 } as const;
 
 export type MsgKey = keyof typeof zh;
@@ -289,6 +291,7 @@ const en: Record<MsgKey, string> = {
   ...outagesEn,
   ...qualityEn,
   ...energyEn,
+  ...riskEn,
 };
 
 const dicts: Record<Lang, Record<MsgKey, string>> = { zh, en };

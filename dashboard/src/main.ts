@@ -10,6 +10,7 @@
  *   #/quality[?site=<id>&day=YYYY-MM-DD|month=YYYY-MM]
  *   #/energy[?site=<id>&day=YYYY-MM-DD&area=<transformer>]
  *   #/outages[?tab=now|upcoming|history&site=<id>], #/outages/outage/<id>, #/outages/plan/<id>, #/outages/new, #/outages/import, #/outages/findings
+ *   #/risk[?day=YYYY-MM-DD&code=<code>], #/risk/<station>[?day=], #/risk/items/<id>
  */
 import './style.css';
 import { ApiError, getMe, getTopology, login, logout, setUnauthorizedHandler, type Me } from './api.ts';
@@ -23,6 +24,7 @@ import { chartsView } from './views/charts.ts';
 import { outagesView } from './views/outages.ts';
 import { qualityView } from './views/quality.ts';
 import { energyView } from './views/energy.ts';
+import { riskView } from './views/risk.ts';
 import { alarmConsole, alarmStore, callMeta, isCall, setSiteNames, titleCount, type AlarmView } from './alarms.ts';
 import { passwordUi } from './password.ts';
 
@@ -121,7 +123,7 @@ logoutBtn.addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- routing
 interface Route {
-  name: 'overview' | 'room' | 'charts' | 'alarms' | 'outages' | 'quality' | 'energy';
+  name: 'overview' | 'room' | 'charts' | 'alarms' | 'outages' | 'quality' | 'energy' | 'risk';
   params: string[];
   query: URLSearchParams;
 }
@@ -131,7 +133,7 @@ function parseHash(): Route {
   const [path = '', qs = ''] = h.split('?', 2);
   const [name = '', ...params] = path.split('/').map((s) => decodeURIComponent(s));
   const query = new URLSearchParams(qs);
-  if (name === 'room' || name === 'charts' || name === 'alarms' || name === 'outages' || name === 'quality' || name === 'energy') return { name, params, query };
+  if (name === 'room' || name === 'charts' || name === 'alarms' || name === 'outages' || name === 'quality' || name === 'energy' || name === 'risk') return { name, params, query };
   return { name: 'overview', params: [], query };
 }
 
@@ -152,7 +154,7 @@ function route(): void {
     },
     setFilter: (f) => live?.setFilter(f),
   };
-  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : r.name === 'outages' ? outagesView(ctx) : r.name === 'quality' ? qualityView(ctx) : r.name === 'energy' ? energyView(ctx) : overviewView(ctx);
+  view = r.name === 'room' ? roomView(ctx) : r.name === 'charts' ? chartsView(ctx) : r.name === 'alarms' ? consoleView(ctx) : r.name === 'outages' ? outagesView(ctx) : r.name === 'quality' ? qualityView(ctx) : r.name === 'energy' ? energyView(ctx) : r.name === 'risk' ? riskView(ctx) : overviewView(ctx);
   for (const a of nav.querySelectorAll<HTMLElement>('[data-nav]')) a.classList.toggle('on', a.dataset.nav === r.name);
   const room = r.name === 'room' ? topo.room(r.params[0] ?? '', r.params[1] ?? '') : undefined;
   navRoom.hidden = !room;
