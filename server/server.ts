@@ -30,6 +30,7 @@ import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
 import { createNotifyParts, type NotifyParts } from './notify/wiring.ts';
 import { createOutagePool, type OutagePool } from './outages/wiring.ts';
+import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { ConfigError } from './errors.ts';
@@ -58,6 +59,8 @@ export interface GridwatchServer {
   readonly energy: LineLossService;
   /** the outage pool (docs/outages.md) */
   readonly outages: OutagePool;
+  /** risk items: the closed loop of the service-risk code (docs/risk.md) */
+  readonly riskItems: RiskItems;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
   readonly cluster: ClusterNode | null;
 }
@@ -81,6 +84,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let notifyParts: NotifyParts | null = null;
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
+  let riskItems: RiskItems | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
@@ -125,6 +129,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     get outages() {
       if (!outages) throw new Error('server not started');
       return outages;
+    },
+    get riskItems() {
+      if (!riskItems) throw new Error('server not started');
+      return riskItems;
     },
     get cluster() {
       return cluster;
@@ -218,6 +226,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         energy.start();
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         await outages.start();
+        riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
+        await riskItems.start();
         await ingest.start();
         if (config.cluster) {
           cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
@@ -233,6 +243,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           notifyParts,
           energy,
           outages,
+          riskItems,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -262,6 +273,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (riskItems) await riskItems.stop().catch((err) => log.warn({ err }, 'risk items stop failed'));
+      riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
       notifyParts = null;
       if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));

@@ -8,8 +8,10 @@
  * not count until its input exists — no value is ever invented for it.
  */
 
-export const RISK_DIMENSIONS = ['demand', 'handling', 'speed'] as const;
-export type RiskDimension = (typeof RISK_DIMENSIONS)[number];
+import { RISK_DIMENSIONS, type RiskDimension } from '../../contract/risk.ts';
+
+// the dimensions are the wire's (contract/risk.ts)
+export { RISK_DIMENSIONS, type RiskDimension };
 
 export type RiskDirection = 'higher-is-worse' | 'lower-is-worse';
 

@@ -50,6 +50,8 @@ const FileSchema = z.strictObject({
     /** consecutive days a lower code must hold before the station takes it */
     leaveDays: z.number().int().min(1).max(31).default(3),
   }).prefault({}),
+  /** a provisional run of today every this many minutes (1–1440); absent or 0 → none */
+  provisionalEveryMinutes: z.number().int().min(0).max(1440).default(0),
   /** days of data each indicator covers, ending with the computed day */
   windowDays: z.number().int().min(1).max(92).default(30),
   /** least share of the weight with data for a station to get a code at all */
@@ -71,6 +73,8 @@ export interface RiskIndicator {
 export interface RiskModel {
   computeAt: string;
   timezone: string;
+  /** minutes between provisional runs of today; 0 → none */
+  provisionalEveryMinutes: number;
   windowDays: number;
   thresholds: { yellow: number; red: number };
   hysteresis: { margin: number; enterDays: number; leaveDays: number };
@@ -185,7 +189,7 @@ export function parseRiskModel(doc: unknown): RiskModelResult {
   const f = file.data;
   return {
     ok: true,
-    model: deepFreeze({ computeAt: f.computeAt, timezone: f.timezone, windowDays: f.windowDays, thresholds: f.thresholds, hysteresis: f.hysteresis, minCoverage: f.minCoverage, indicators }),
+    model: deepFreeze({ computeAt: f.computeAt, timezone: f.timezone, provisionalEveryMinutes: f.provisionalEveryMinutes, windowDays: f.windowDays, thresholds: f.thresholds, hysteresis: f.hysteresis, minCoverage: f.minCoverage, indicators }),
   };
 }
 

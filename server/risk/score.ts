@@ -7,11 +7,12 @@
  * the score is the weighted mean over the indicators that have data, and the
  * code follows from the thresholds with hysteresis over the previous code.
  */
-import { INDICATORS, type IndicatorId, type RiskDimension } from './catalogue.ts';
+import { RISK_CODES, type RiskCode, type RiskDimension } from '../../contract/risk.ts';
+import { INDICATORS, type IndicatorId } from './catalogue.ts';
 import type { RiskIndicator, RiskModel } from './model.ts';
 
-export const RISK_CODES = ['green', 'yellow', 'red'] as const;
-export type RiskCode = (typeof RISK_CODES)[number];
+// the codes are the wire's (contract/risk.ts)
+export { RISK_CODES, type RiskCode };
 
 /** one station's values for the day; absent or null → no data */
 export type IndicatorValues = Partial<Record<IndicatorId, number | null>>;

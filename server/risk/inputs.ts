@@ -1,0 +1,127 @@
+/**
+ * The indicator values of every station for one window, gathered from the
+ * running server (docs/risk.md, Inputs): the outage pool (records, tickets,
+ * frequent-outage customers, plan notices), the alarm journal (alarm
+ * handling, one-key calls), voltage qualification from the store, and the
+ * stored line-loss figures. A source the server does not have leaves its
+ * indicators without a value (no data); nothing is estimated.
+ */
+import type { JournalEntry, Site } from '../../contract/index.ts';
+import type { OutagePool } from '../outages/pool.ts';
+import type { JournalQuery } from '../alarms/journal.ts';
+import type { TelemetryStore } from '../store/types.ts';
+import { voltageReport } from '../quality/read.ts';
+import { alarmHandling } from './alarm-indicators.ts';
+import { oneKeyCalls } from './call-indicators.ts';
+import { noticesLateOrWrong } from './notice-indicators.ts';
+import { outageDemand } from './outage-indicators.ts';
+import type { IndicatorValues } from './score.ts';
+import { addDays, dayStart, daysBetween, dayOf } from './days.ts';
+
+/** a daily line-loss figure above this is abnormal (the built-in `line-loss-high` rule's limit) */
+export const LOSS_HIGH_PCT = 10;
+/** a daily line-loss figure below this is abnormal (the built-in `line-loss-negative` rule's limit) */
+export const LOSS_NEGATIVE_PCT = -1;
+
+export interface RiskSources {
+  sites: readonly Site[];
+  store: TelemetryStore;
+  /** the outage pool; absent → its indicators have no data */
+  pool?: OutagePool;
+  /** the alarm journal and which rules are one-key call rules; absent → no data */
+  alarms?: { journalEntries(q: JournalQuery): Promise<JournalEntry[]>; callRules(): ReadonlySet<string> };
+  /** the station of an alarm source (a meter, sensor, agent, `site/transformer`, site) */
+  stationOfSource(source: string): string | undefined;
+  timezone: string;
+}
+
+export class RiskInputs {
+  /** a station's voltage minutes of a complete day: `station/day` → minutes monitored and inside the limits */
+  private readonly voltageDays = new Map<string, { monitored: number; inside: number }>();
+
+  constructor(private readonly src: RiskSources) {}
+
+  /** Every station's values for the window [from, to). */
+  async gather(window: { from: number; to: number }, now: number): Promise<Map<string, IndicatorValues>> {
+    const stations = this.src.sites.map((s) => s.id);
+    const out = new Map<string, IndicatorValues>(stations.map((s) => [s, {}]));
+    const merge = (m: ReadonlyMap<string, object>) => {
+      for (const [s, v] of m) Object.assign(out.get(s) ?? {}, v);
+    };
+    const pool = this.src.pool;
+    if (pool) {
+      const customers = new Map<string, number>();
+      for (const c of pool.grid.customers.values()) customers.set(c.site, (customers.get(c.site) ?? 0) + 1);
+      merge(
+        outageDemand(
+          { records: [...pool.records.values()], tickets: [...pool.tickets.values()], siteOfCustomer: (c) => pool.grid.customers.get(c)?.site, customers, frequentMin: pool.options.frequentMin },
+          stations,
+          window,
+        ),
+      );
+      merge(noticesLateOrWrong([...pool.plans.values()], stations, window));
+    }
+    const alarms = this.src.alarms;
+    if (alarms) {
+      const entries = await alarms.journalEntries({ from: window.from, to: window.to });
+      const calls = new Set(['call', ...alarms.callRules()]);
+      const isCall = (r: string) => calls.has(r);
+      // a one-key call is answered by taking it: it has its own indicators, not the alarm handling ones
+      merge(alarmHandling(entries.filter((e) => !('ruleId' in e) || !isCall(e.ruleId)), this.src.stationOfSource, stations, window));
+      merge(oneKeyCalls(entries, isCall, this.src.stationOfSource, stations, window));
+    }
+    merge(await this.voltage(window, now));
+    merge(await this.lossAreas(window));
+    return out;
+  }
+
+  /**
+   * Time-weighted voltage qualification rate of each station's monitoring
+   * points over the window's days (docs/quality.md): Σ minutes inside ÷ Σ
+   * minutes monitored. A complete day's minutes are kept, so the daily run
+   * reads one new day per station. No minutes monitored → no data.
+   */
+  private async voltage(window: { from: number; to: number }, now: number): Promise<Map<string, { 'voltage-qualification': number | null }>> {
+    const tz = this.src.timezone;
+    const days = daysBetween(dayOf(window.from, tz), dayOf(window.to - 1, tz));
+    const out = new Map<string, { 'voltage-qualification': number | null }>();
+    for (const site of this.src.sites) {
+      let monitored = 0;
+      let inside = 0;
+      for (const day of days) {
+        const from = dayStart(day, tz);
+        const to = dayStart(addDays(day, 1), tz);
+        const key = `${site.id}/${day}`;
+        let m = this.voltageDays.get(key);
+        if (!m) {
+          const r = await voltageReport(this.src.store, site, { kind: 'day', label: day, from, to, days: [{ label: day, from, to: Math.min(to, window.to) }] }, now);
+          m = { monitored: r.summary.monitoredMin, inside: r.summary.insideMin };
+          if (to <= now) this.voltageDays.set(key, m);
+        }
+        monitored += m.monitored;
+        inside += m.inside;
+      }
+      out.set(site.id, { 'voltage-qualification': monitored > 0 ? Math.round((inside / monitored) * 100 * 100) / 100 : null });
+    }
+    if (this.voltageDays.size > 200_000) this.voltageDays.clear();
+    return out;
+  }
+
+  /**
+   * Transformer areas of each station with at least one complete daily
+   * line-loss figure in the window above LOSS_HIGH_PCT or below
+   * LOSS_NEGATIVE_PCT. A station without any complete daily figure has no data.
+   */
+  private async lossAreas(window: { from: number; to: number }): Promise<Map<string, { 'abnormal-loss-areas': number | null }>> {
+    const records = await this.src.store.lineLoss({ interval: '1d', from: window.from, to: window.to });
+    const complete = new Map<string, Set<string>>();
+    const abnormal = new Map<string, Set<string>>();
+    for (const r of records) {
+      if (!r.complete || r.lossPct === null) continue;
+      const add = (m: Map<string, Set<string>>) => m.set(r.site, (m.get(r.site) ?? new Set()).add(r.transformer));
+      add(complete);
+      if (r.lossPct > LOSS_HIGH_PCT || r.lossPct < LOSS_NEGATIVE_PCT) add(abnormal);
+    }
+    return new Map(this.src.sites.map((s) => [s.id, { 'abnormal-loss-areas': complete.has(s.id) ? (abnormal.get(s.id)?.size ?? 0) : null }]));
+  }
+}
