@@ -33,7 +33,8 @@ import { customerRoutes } from './customers/routes.ts';
 import { contactRoutes, notifyRoutes } from './notify/routes.ts';
 import type { NotifyParts } from './notify/wiring.ts';
 import { qualityRoutes } from './quality/routes.ts';
-import { riskItemRoutes, type RiskItems } from './risk/items/index.ts';
+import { riskRoutes } from './risk/routes.ts';
+import type { RiskService } from './risk/service.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,8 +62,8 @@ export interface AppDeps {
   notifyParts?: NotifyParts;
   /** the outage pool's routes (server/outages/routes.ts) are served when given */
   outages?: OutagePool;
-  /** risk item routes (server/risk/items/routes.ts) are served when given */
-  riskItems?: RiskItems;
+  /** the risk runtime's routes (server/risk/routes.ts) are served when given */
+  risk?: RiskService;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
   /** line-loss routes (server/energy/routes.ts) are served when given */
@@ -114,8 +115,6 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_OUTAGE_UNKNOWN: 404,
   GW_ERR_FINDING_UNKNOWN: 404,
   GW_ERR_TICKET_INVALID: 400,
-  GW_ERR_RISK_ITEM_UNKNOWN: 404,
-  GW_ERR_RISK_ITEM_STATE: 409,
 };
 
 /** `scheme://host[:port]` with the scheme's default port left out, or null when not a URL of an origin. */
@@ -312,7 +311,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(contactRoutes, { contacts: n.contacts, audit: deps.audit });
   }
   if (deps.outages) await app.register(outageRoutes, { pool: deps.outages });
-  if (deps.riskItems) await app.register(riskItemRoutes, { items: deps.riskItems, notifier: deps.notifyParts?.notify ?? null });
+  if (deps.risk) await app.register(riskRoutes, { risk: deps.risk });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });

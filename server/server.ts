@@ -30,7 +30,9 @@ import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
 import { createNotifyParts, type NotifyParts } from './notify/wiring.ts';
 import { createOutagePool, type OutagePool } from './outages/wiring.ts';
-import { createRiskItems, type RiskItems } from './risk/items/index.ts';
+import { createRiskService } from './risk/wiring.ts';
+import { loadRiskModel } from './risk/model.ts';
+import type { RiskService } from './risk/service.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { ConfigError } from './errors.ts';
@@ -59,8 +61,8 @@ export interface GridwatchServer {
   readonly energy: LineLossService;
   /** the outage pool (docs/outages.md) */
   readonly outages: OutagePool;
-  /** risk items: the closed loop of the service-risk code (docs/risk.md) */
-  readonly riskItems: RiskItems;
+  /** the service-risk runtime (docs/risk.md) when `risk.file` is set, else null */
+  readonly risk: RiskService | null;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
   readonly cluster: ClusterNode | null;
 }
@@ -84,7 +86,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let notifyParts: NotifyParts | null = null;
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
-  let riskItems: RiskItems | null = null;
+  let risk: RiskService | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
@@ -130,9 +132,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (!outages) throw new Error('server not started');
       return outages;
     },
-    get riskItems() {
-      if (!riskItems) throw new Error('server not started');
-      return riskItems;
+    get risk() {
+      return risk;
     },
     get cluster() {
       return cluster;
@@ -226,8 +227,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         energy.start();
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         await outages.start();
-        riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
-        await riskItems.start();
+        if (config.risk.file) {
+          risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
+          await risk.start();
+        }
         await ingest.start();
         if (config.cluster) {
           cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
@@ -243,7 +246,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           notifyParts,
           energy,
           outages,
-          riskItems,
+          ...(risk ? { risk } : {}),
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -273,10 +276,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
-      if (riskItems) await riskItems.stop().catch((err) => log.warn({ err }, 'risk items stop failed'));
-      riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
       notifyParts = null;
+      if (risk) await risk.stop().catch((err) => log.warn({ err }, 'risk stop failed'));
+      risk = null;
       if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));
       outages = null;
       if (energy) await energy.stop().catch((err) => log.warn({ err }, 'line-loss stop failed'));
