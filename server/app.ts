@@ -35,6 +35,7 @@ import type { NotifyParts } from './notify/wiring.ts';
 import { qualityRoutes } from './quality/routes.ts';
 import { riskRoutes } from './risk/routes.ts';
 import type { RiskService } from './risk/service.ts';
+import { riskItemRoutes, type RiskItems } from './risk/items/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -64,6 +65,8 @@ export interface AppDeps {
   outages?: OutagePool;
   /** the risk runtime's routes (server/risk/routes.ts) are served when given */
   risk?: RiskService;
+  /** risk item routes (server/risk/items/routes.ts) are served when given */
+  riskItems?: RiskItems;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
   /** line-loss routes (server/energy/routes.ts) are served when given */
@@ -115,6 +118,8 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_OUTAGE_UNKNOWN: 404,
   GW_ERR_FINDING_UNKNOWN: 404,
   GW_ERR_TICKET_INVALID: 400,
+  GW_ERR_RISK_ITEM_UNKNOWN: 404,
+  GW_ERR_RISK_ITEM_STATE: 409,
 };
 
 /** `scheme://host[:port]` with the scheme's default port left out, or null when not a URL of an origin. */
@@ -312,6 +317,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.outages) await app.register(outageRoutes, { pool: deps.outages });
   if (deps.risk) await app.register(riskRoutes, { risk: deps.risk });
+  if (deps.riskItems) await app.register(riskItemRoutes, { items: deps.riskItems, notifier: deps.notifyParts?.notify ?? null });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });

@@ -141,6 +141,24 @@ export const ServerConfigSchema = z.strictObject({
   risk: z.strictObject({
     /** service-risk model YAML (config/risk.yaml, docs/risk.md); validated at start, every error refuses the start */
     file: z.string().min(1).optional(),
+    /** the dashboard's address as its users reach it (links in risk SMS); absent → http://<http.host>:<http.port>/ */
+    dashboardUrl: z.url().optional(),
+    /** risk items: the closed loop (docs/risk.md, Closed loop) */
+    items: z.strictObject({
+      /** an item's answer is due this many hours after it opens (or its verification is rejected), per code */
+      answerWithinHours: z.strictObject({
+        yellow: z.number().positive().max(8760).default(72),
+        red: z.number().positive().max(8760).default(24),
+      }).prefault({}),
+      /** contact-directory roles of a station's responsible people (they get the item) */
+      stationRoles: z.array(z.string().min(1)).min(1).default(['station_head', 'station_manager']),
+      /** the center's roles an item goes to when its station has no responsible person */
+      onDutyRoles: z.array(z.string().min(1)).min(1).default(['on_call']),
+      /** roles told when an item is overdue (the center's leaders, and a station's own) */
+      leaderRoles: z.array(z.string().min(1)).min(1).default(['leader']),
+      /** overdue check period, ms */
+      tickMs: z.number().int().min(50).max(3_600_000).default(60_000),
+    }).prefault({}),
   }).prefault({}),
   rules: z.strictObject({
     /** rules YAML (server/rules/rules.example.yaml); absent → `<dataDir>/rules.yaml` if an admin saved rules through the API, else the built-in GB/T defaults */

@@ -36,7 +36,13 @@ export type ServerErrorCode =
   | 'GW_ERR_PLAN_STALE'
   | 'GW_ERR_OUTAGE_UNKNOWN'
   | 'GW_ERR_FINDING_UNKNOWN'
-  | 'GW_ERR_TICKET_INVALID';
+  | 'GW_ERR_TICKET_INVALID'
+  // risk items (server/risk/items)
+  | 'GW_ERR_RISK_ITEM_UNKNOWN'
+  | 'GW_ERR_RISK_ITEM_STATE'
+  // risk reports (server/risk/reports): PDF printing by Chromium
+  | 'GW_ERR_REPORT_PDF_UNAVAILABLE'
+  | 'GW_ERR_REPORT_PDF_FAILED';
 
 export class GridwatchError extends Error {
   readonly code: ServerErrorCode;

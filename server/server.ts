@@ -33,6 +33,7 @@ import { createOutagePool, type OutagePool } from './outages/wiring.ts';
 import { createRiskService } from './risk/wiring.ts';
 import { loadRiskModel } from './risk/model.ts';
 import type { RiskService } from './risk/service.ts';
+import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { ConfigError } from './errors.ts';
@@ -63,6 +64,8 @@ export interface GridwatchServer {
   readonly outages: OutagePool;
   /** the service-risk runtime (docs/risk.md) when `risk.file` is set, else null */
   readonly risk: RiskService | null;
+  /** risk items: the closed loop of the service-risk code (docs/risk.md) */
+  readonly riskItems: RiskItems;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
   readonly cluster: ClusterNode | null;
 }
@@ -87,6 +90,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
   let risk: RiskService | null = null;
+  let riskItems: RiskItems | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
@@ -134,6 +138,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     },
     get risk() {
       return risk;
+    },
+    get riskItems() {
+      if (!riskItems) throw new Error('server not started');
+      return riskItems;
     },
     get cluster() {
       return cluster;
@@ -231,6 +239,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
           await risk.start();
         }
+        riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
+        await riskItems.start();
         await ingest.start();
         if (config.cluster) {
           cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
@@ -247,6 +257,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           energy,
           outages,
           ...(risk ? { risk } : {}),
+          riskItems,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -276,6 +287,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (riskItems) await riskItems.stop().catch((err) => log.warn({ err }, 'risk items stop failed'));
+      riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
       notifyParts = null;
       if (risk) await risk.stop().catch((err) => log.warn({ err }, 'risk stop failed'));

@@ -39,6 +39,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<string, Template>> = {
     zh: '【服务风险】{site}：{text}',
     en: '[Service risk] {site}: {text}',
   },
+  risk_item_opened: {
+    zh: '【服务风险】{site}服务风险码转为{code}（主要指标：{driving}），请于{due}前反馈整改情况：{link}',
+    en: '[Service risk] {site} turned {code} (driven by {driving}); record your follow-up by {due}: {link}',
+  },
+  risk_item_escalated: {
+    zh: '【风险督办】{site}的{code}风险事项超过反馈期限{due}仍未反馈，责任人：{assignees}。详情：{link}',
+    en: '[Risk escalation] the {code} risk item of {site} was not answered by {due}; assigned to {assignees}. Details: {link}',
+  },
   test: { zh: '【测试】{text}', en: '[Test] {text}' },
 };
 
