@@ -32,6 +32,10 @@ export interface DemoMeter {
   fullKw: number;
   bus: DemoMeterBus;
   seed: number;
+  /** a transformer's meter: the technical loss of its area (fraction of what its lines draw, 0.02 … 0.05); it reports its lines' load plus this */
+  lossFraction?: number;
+  /** a line meter that reads less than its line draws (energy theft): its reading as a fraction of the true load */
+  readingFactor?: number;
 }
 
 export interface DemoRoom {
@@ -70,6 +74,14 @@ const KVA = [400, 500, 630, 800, 1000, 1250];
 const LINE_A = [160, 250, 250, 400, 400, 630];
 const TX_TYPES: MeterType[] = ['dtsu666', 'adw300'];
 const LINE_TYPES: MeterType[] = ['dtsu666', 'em24', 'sdm630', 'adw300'];
+/**
+ * The one abnormal area of the demo (docs/demo.md): the meter of the area's
+ * largest line is bypassed in part, so the area's line loss is about 15 %
+ * instead of its technical 2–5 %.
+ */
+export const THEFT_AREA = { transformer: 't-108-2', areaLoss: 0.15 } as const;
+/** lines are scaled to at most this much of their peak (60 % of rating) so the area's sum stays near the transformer's */
+const LINE_SCALE_MAX = 1.4;
 
 
 export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
@@ -108,7 +120,12 @@ export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
         const tId = `t-${code}-${i}`;
         const tMeter = `m-${code}-t${i}`;
         // the transformer meter peaks near 55 % of its rating
-        meters.push({ id: tMeter, role: 'transformer', transformer: tId, profile: 'feeder', ratedKw: ratedKva * 0.55, ratedKva, fullKw: ratedKva * 0.95, bus: { kind: 'modbus', type: pick(TX_TYPES), unit: unit++ }, seed: meterSeed++ });
+        const txSeed = meterSeed++;
+        // technical loss 2–5 %, from its own generator so the grid's other draws stay as they were
+        const lossFraction = Math.round((0.02 + 0.03 * rng(txSeed * 7919 + seed)()) * 1e4) / 1e4;
+        const txMeter: DemoMeter = { id: tMeter, role: 'transformer', transformer: tId, profile: 'feeder', ratedKw: ratedKva * 0.55, ratedKva, fullKw: ratedKva * 0.95, bus: { kind: 'modbus', type: pick(TX_TYPES), unit: unit++ }, seed: txSeed, lossFraction };
+        meters.push(txMeter);
+        const lineMeters: DemoMeter[] = [];
         const nLines = r() < 0.15 ? 2 : r() < 0.6 ? 3 : 4;
         const lines = [];
         for (let j = 1; j <= nLines; j++) {
@@ -118,8 +135,20 @@ export function generateDemoGrid(opts: DemoGridOptions = {}): DemoGrid {
           // a line peaks near 60 % of its rating: 3 × 220 V × I × pf
           const ratedKw = ((3 * 220 * ratedCurrentA * 0.95) / 1000) * 0.6;
           const bus: DemoMeterBus = dlt645Lines ? { kind: 'dlt645', address: String(address++).padStart(12, '0') } : { kind: 'modbus', type: pick(LINE_TYPES), unit: unit++ };
-          meters.push({ id: lMeter, role: 'line', transformer: tId, profile, ratedKw, fullKw: ratedKw / 0.6, bus, seed: meterSeed++ });
+          lineMeters.push({ id: lMeter, role: 'line', transformer: tId, profile, ratedKw, fullKw: ratedKw / 0.6, bus, seed: meterSeed++ });
         }
+        // the transformer meter reports its lines' load plus the loss: the lines are scaled together so that sum peaks near
+        // the transformer's 55 % (a line at most to 84 % of its rating; a lightly loaded transformer stays so)
+        const sum = lineMeters.reduce((n, m) => n + m.ratedKw, 0);
+        const scale = Math.min(LINE_SCALE_MAX, txMeter.ratedKw / ((1 + lossFraction) * sum));
+        for (const m of lineMeters) m.ratedKw *= scale;
+        if (tId === THEFT_AREA.transformer) {
+          // the largest line's meter under-reads by as much as makes the area's loss THEFT_AREA.areaLoss
+          const big = lineMeters.reduce((a, b) => (b.ratedKw > a.ratedKw ? b : a));
+          const share = big.ratedKw / (sum * scale);
+          big.readingFactor = Math.round((1 - (1 - (1 - THEFT_AREA.areaLoss) * (1 + lossFraction)) / share) * 1e4) / 1e4;
+        }
+        meters.push(...lineMeters);
         transformers.push({ id: tId, name: `${i}#配变`, ratedKva, nominalV: 220, meter: tMeter, lines });
       }
       // every 10 s: the dashboard calls a value stale after 10 s until it has seen the device's interval

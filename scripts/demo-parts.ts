@@ -14,8 +14,10 @@ import { startEmbeddedBroker } from '../server/embedded-broker.ts';
 import { AgentCredentials } from '../server/mqtt-credentials.ts';
 import {
   agentMappingFor,
+  createAreaModel,
   createMeterModel,
   loadShape,
+  MAX_OVERLOAD_FACTOR,
   pressCallButton,
   registerMapOf,
   startDlt645Simulator,
@@ -23,6 +25,8 @@ import {
   startRoomSensors,
   startTimeline,
   type Fault,
+  type MeterModel,
+  type MeterModelOptions,
   type Scenario,
   type SimulatedGateway,
   type TimelineRun,
@@ -49,14 +53,56 @@ export interface Stoppable {
  * The overload of the storyline is relative to the meter's rating: `factor`
  * 1.3 brings it to 130 % of full load at whatever hour the demo runs. The
  * simulator's overload multiplies the present load, so the factor is scaled
- * by full load over the load of the hour (at most 10, the simulator's limit).
+ * by full load over the load of the hour (at most the simulator's limit).
+ * The simulator's voltage drop (4 % per unit of load added) is scaled the
+ * same way, so it follows the load added relative to full load, not the
+ * factor: a light area driven ×10 drops as little as a busy one driven
+ * ×1.5 (without this a light area's voltage, and with it a load rate taken
+ * from voltage × current, fell far below the overload). `presentKw`, when
+ * given, is the meter's load now (a transformer's: the sum of its lines and
+ * the loss); otherwise the meter's own load curve gives it.
  */
-export function ratedOverload(fault: Fault, m: DemoMeter, now: number): Fault {
+export function ratedOverload(fault: Fault, m: DemoMeter, now: number, presentKw?: number): Fault {
   if (fault.kind !== 'overload') return fault;
   const local = new Date(now + 8 * 3_600_000);
   const shape = loadShape(m.profile, local.getUTCHours() + local.getUTCMinutes() / 60, local.getUTCDay());
-  const present = Math.max(1e-3, m.ratedKw * shape);
-  return { ...fault, factor: Math.min(10, ((fault.factor ?? 1.3) * m.fullKw) / present) };
+  const present = Math.max(1e-3, presentKw ?? m.ratedKw * shape);
+  const factor = Math.min(MAX_OVERLOAD_FACTOR, ((fault.factor ?? 1.3) * m.fullKw) / present);
+  const vDrop = Math.min(0.1, (fault.vDrop ?? 0.04) * Math.min(1, present / m.fullKw));
+  return { ...fault, factor, vDrop };
+}
+
+const modelOptions = (m: DemoMeter): MeterModelOptions => ({
+  profile: m.profile,
+  seed: m.seed,
+  ratedKw: m.ratedKw,
+  ...(m.readingFactor !== undefined ? { readingFactor: m.readingFactor } : {}),
+});
+
+/**
+ * The simulated meter of `m`: a line meter its own load model; a transformer's
+ * meter the sum of its lines' loads plus the area's technical loss
+ * (simulators/area-model.ts), with `activeKw` its true load at t.
+ */
+export function demoMeterModel(room: DemoRoom, m: DemoMeter): { model: MeterModel; activeKw?: (t: number) => number } {
+  const lines = room.meters.filter((x) => x.role === 'line' && x.transformer === m.transformer);
+  if (m.role !== 'transformer' || lines.length === 0) return { model: createMeterModel(modelOptions(m)) };
+  const area = createAreaModel({ transformer: modelOptions(m), lines: lines.map(modelOptions), lossFraction: m.lossFraction ?? 0.03 });
+  return { model: area, activeKw: (t) => area.activeKw(t) };
+}
+
+/**
+ * An overload on a meter of a summed area is the area's: the factor that
+ * takes the transformer to its rated overload against the area's present load
+ * (`ratedOverload`), and the same factor on every line meter of the area, so
+ * supply and sales still add up while it lasts (a line scaled against its own
+ * rating would make the area's loss jump). A meter without an area: its own.
+ */
+export function areaOverload(room: DemoRoom, m: DemoMeter, fault: Fault, now: number): Fault {
+  if (fault.kind !== 'overload') return fault;
+  const tx = room.meters.find((x) => x.role === 'transformer' && x.transformer === m.transformer);
+  const present = tx && demoMeterModel(room, tx).activeKw;
+  return tx && present ? ratedOverload(fault, tx, now, present(now)) : ratedOverload(fault, m, now);
 }
 
 export interface DemoParts {
@@ -92,7 +138,7 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
   let dltMeters = 0;
   const agentConfigs: Array<{ room: DemoRoom; config: unknown }> = [];
   const startRoom = async (room: DemoRoom, k: number): Promise<void> => {
-    const model = (m: DemoMeter) => createMeterModel({ profile: m.profile, seed: m.seed, ratedKw: m.ratedKw });
+    const model = (m: DemoMeter): MeterModel => demoMeterModel(room, m).model;
     const modbus = room.meters.filter((m) => m.bus.kind === 'modbus');
     const dlt = room.meters.filter((m) => m.bus.kind === 'dlt645');
     const sim = await startModbusSimulator({
@@ -100,13 +146,15 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
       units: modbus.map((m) => ({ unitId: m.bus.kind === 'modbus' ? m.bus.unit : 0, model: model(m), registerMap: registerMapOf(m.bus.kind === 'modbus' ? m.bus.type : 'dtsu666') })),
     });
     stops.push({ what: `simulator ${room.id}`, stop: () => sim.stop() });
-    for (const m of modbus) if (m.bus.kind === 'modbus') targets.set(m.id, { setFault: (_u, f, d) => sim.setFault((m.bus as { unit: number }).unit, ratedOverload(f, m, Date.now()), d) });
+    for (const m of modbus) if (m.bus.kind === 'modbus') targets.set(m.id, { setFault: (_u, f, d) => {
+      sim.setFault((m.bus as { unit: number }).unit, areaOverload(room, m, f, Date.now()), d);
+    } });
     const dltSim = dlt.length
       ? await startDlt645Simulator({ transport: { kind: 'tcp', host: '127.0.0.1', port: dltBase === 0 ? 0 : dltBase + k }, meters: dlt.map((m) => ({ address: (m.bus as { address: string }).address, model: model(m) })) })
       : null;
     if (dltSim) {
       stops.push({ what: `DL/T 645 gateway ${room.id}`, stop: () => dltSim.stop() });
-      for (const m of dlt) targets.set(m.id, { setFault: (_u, f, d) => dltSim.setFault((m.bus as { address: string }).address, ratedOverload(f, m, Date.now()), d) });
+      for (const m of dlt) targets.set(m.id, { setFault: (_u, f, d) => dltSim.setFault((m.bus as { address: string }).address, areaOverload(room, m, f, Date.now()), d) });
     }
     modbusMeters += modbus.length;
     dltMeters += dlt.length;

@@ -17,8 +17,11 @@ export const GARBAGE_MODES = ['random', 'truncated', 'corrupt', 'wrong_unit', 'w
 export type GarbageMode = (typeof GARBAGE_MODES)[number];
 
 export type Fault =
-  /** load ramps from its normal value to `factor` × normal over `rampS` seconds, and stays there */
-  | { kind: 'overload'; factor?: number; rampS?: number }
+  /**
+   * load ramps from its normal value to `factor` × normal over `rampS` seconds, and stays there; the voltage
+   * drops by `vDrop` (default 0.04) per unit of load added: a factor k takes it down by vDrop × (k − 1)
+   */
+  | { kind: 'overload'; factor?: number; rampS?: number; vDrop?: number }
   /** voltage down to `depth` × normal on the phases given (all by default) */
   | { kind: 'sag'; depth?: number; phases?: Phase[] }
   /** voltage up to `factor` × normal */
@@ -44,6 +47,8 @@ export type FaultKind = Fault['kind'];
 export const FAULT_KINDS: readonly FaultKind[] = [
   'overload', 'sag', 'swell', 'phase_loss', 'outage', 'unbalance', 'frozen', 'dead', 'slow', 'exception', 'garbage',
 ];
+/** the largest overload factor a fault may ask for (a light night load driven to 130 % of rating needs more than 10) */
+export const MAX_OVERLOAD_FACTOR = 20;
 export const ELECTRICAL_FAULTS: readonly FaultKind[] = ['overload', 'sag', 'swell', 'phase_loss', 'outage', 'unbalance'];
 
 export interface ActiveFault {
@@ -69,8 +74,9 @@ export function faultProblems(f: Fault): string[] {
   };
   switch (f.kind) {
     case 'overload':
-      num('factor', f.factor, 0, 10);
+      num('factor', f.factor, 0, MAX_OVERLOAD_FACTOR);
       num('rampS', f.rampS, 0, 86_400);
+      num('vDrop', f.vDrop, 0, 0.1);
       break;
     case 'sag':
       num('depth', f.depth, 0, 1);
@@ -162,8 +168,8 @@ export function applyElectricalFaults(values: MeterValues, faults: readonly Acti
         const k = 1 + ((f.factor ?? 1.3) - 1) * (ramp > 0 ? Math.min(1, Math.max(0, now - since) / ramp) : 1);
         for (const ph of PHASES) {
           scalePhaseLoad(v, ph, k);
-          // more current, more drop in the transformer and the line
-          v[U[ph]] *= 1 - 0.04 * Math.max(0, k - 1);
+          // more current, more drop in the transformer and the line (never below half the voltage)
+          v[U[ph]] *= Math.max(0.5, 1 - (f.vDrop ?? 0.04) * Math.max(0, k - 1));
         }
         break;
       }

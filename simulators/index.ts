@@ -3,6 +3,7 @@ export {
   createMeterModel,
   isModelQuantity,
   loadShape,
+  meterLoadKw,
   METER_PROFILES,
   MODEL_QUANTITIES,
   type MeterModel,
@@ -12,6 +13,7 @@ export {
   type MeterValues,
   type ModelQuantity,
 } from './meter-model.ts';
+export { createAreaModel, type AreaModel, type AreaModelOptions } from './area-model.ts';
 export {
   encodeValue,
   MODBUS_EXCEPTION,
@@ -45,6 +47,7 @@ export {
   faultProblems,
   GARBAGE_MODES,
   isFaultKind,
+  MAX_OVERLOAD_FACTOR,
   PHASES,
   rederive,
   type ActiveFault,

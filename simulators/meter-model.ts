@@ -48,6 +48,12 @@ export interface MeterModelOptions {
   utcOffsetMin?: number;
   /** energy counters at the first sample, kWh; default derived from the seed */
   initialEnergyKwh?: { imp?: number; exp?: number };
+  /**
+   * What the meter reads as a fraction of what flows through it (power,
+   * currents and the energy it counts); default 1. Below 1: a meter tampered
+   * with or bypassed (energy theft) — voltages and power factor stay true.
+   */
+  readingFactor?: number;
 }
 
 export interface MeterModel {
@@ -153,6 +159,29 @@ interface Fixed {
   vOffset: number;
 }
 
+/**
+ * The true active power (kW) a meter with these options sees at t, without
+ * overrides or reading factor: the same curve `createMeterModel` samples, as
+ * a pure function (no counters), for composite models to sum.
+ */
+export function meterLoadKw(opts: MeterModelOptions): (t: number) => number {
+  const profile = opts.profile;
+  if (!(METER_PROFILES as readonly string[]).includes(profile)) throw new RangeError(`unknown meter profile "${String(profile)}"`);
+  const seed = opts.seed ?? 1;
+  const ratedKw = opts.ratedKw ?? DEFAULT_RATED_KW[profile];
+  const offsetMs = (opts.utcOffsetMin ?? 480) * 60_000;
+  return (t) => ratedKw * loadFraction(profile, seed, offsetMs, t);
+}
+
+/** fraction of rated power at t: the daily shape with slow and fast noise */
+function loadFraction(profile: MeterProfile, seed: number, offsetMs: number, t: number): number {
+  const local = t + offsetMs;
+  const hour = (((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS;
+  const weekday = new Date(local).getUTCDay();
+  const shape = loadShape(profile, hour, weekday);
+  return Math.max(0.02, shape * (1 + 0.04 * smoothNoise(seed, CH.loadSlow, t, 60_000) + 0.01 * smoothNoise(seed, CH.loadFast, t, 2_000)));
+}
+
 export function createMeterModel(opts: MeterModelOptions): MeterModel {
   const profile = opts.profile;
   if (!(METER_PROFILES as readonly string[]).includes(profile)) throw new RangeError(`unknown meter profile "${String(profile)}"`);
@@ -160,6 +189,8 @@ export function createMeterModel(opts: MeterModelOptions): MeterModel {
   const ratedKw = opts.ratedKw ?? DEFAULT_RATED_KW[profile];
   const noLoadV = opts.noLoadV ?? 234;
   const offsetMs = (opts.utcOffsetMin ?? 480) * 60_000;
+  const reading = opts.readingFactor ?? 1;
+  if (!(Number.isFinite(reading) && reading > 0)) throw new RangeError(`readingFactor must be a finite number > 0, got ${reading}`);
 
   const wa0 = 1 + 0.03 * hash(seed, CH.seedWa, 0);
   const wb0 = 1 + 0.03 * hash(seed, CH.seedWb, 0);
@@ -177,18 +208,11 @@ export function createMeterModel(opts: MeterModelOptions): MeterModel {
   let epImp = opts.initialEnergyKwh?.imp ?? Math.round(ratedKw * 0.35 * 24 * (200 + 150 * (1 + hash(seed, CH.seedE, 0))) * 10) / 10;
   let epExp = opts.initialEnergyKwh?.exp ?? 0;
 
-  /** fraction of rated power at t: the daily shape with slow and fast noise */
-  function loadAt(t: number): number {
-    const local = t + offsetMs;
-    const hour = (((local % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS;
-    const weekday = new Date(local).getUTCDay();
-    const shape = loadShape(profile, hour, weekday);
-    return Math.max(0.02, shape * (1 + 0.04 * smoothNoise(seed, CH.loadSlow, t, 60_000) + 0.01 * smoothNoise(seed, CH.loadFast, t, 2_000)));
-  }
+  const loadAt = (t: number): number => loadFraction(profile, seed, offsetMs, t);
 
   /** active power at t, kW, as the counters see it (an overridden p counts) */
   function powerAt(t: number): number {
-    return overrides.p ?? ratedKw * loadAt(t);
+    return overrides.p ?? ratedKw * loadAt(t) * reading;
   }
 
   function advanceEnergy(now: number): void {
@@ -212,7 +236,8 @@ export function createMeterModel(opts: MeterModelOptions): MeterModel {
     if (!Number.isFinite(now)) throw new RangeError(`sample time must be finite epoch ms, got ${now}`);
     advanceEnergy(now);
     const load = loadAt(now);
-    const p = ratedKw * load;
+    // what the meter reads: the true load times its reading factor (voltages follow the true load)
+    const p = ratedKw * load * reading;
     const jitter = (ch: number) => 0.01 * smoothNoise(seed, ch, now, 5_000);
     let wa = fixed.wa * (1 + jitter(CH.phaseA));
     let wb = fixed.wb * (1 + jitter(CH.phaseB));

@@ -17,7 +17,7 @@
  *       - { atS: 500, gateway: gw-101, unit: 1, fault: { kind: sag, depth: 0.8 }, durationS: 20 }
  */
 import { z } from 'zod';
-import { GARBAGE_MODES, PHASES, type Fault } from './faults.ts';
+import { GARBAGE_MODES, MAX_OVERLOAD_FACTOR, PHASES, type Fault } from './faults.ts';
 import { SimulatorError } from './errors.ts';
 import { METER_PROFILES } from './meter-model.ts';
 import { METER_TYPES } from './maps.ts';
@@ -27,7 +27,7 @@ const phases = z.array(z.enum(PHASES)).min(1).optional();
 const probability = z.number().min(0).max(1).optional();
 
 export const FaultSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('overload'), factor: z.number().min(0).max(10).optional(), rampS: z.number().min(0).max(86_400).optional() }),
+  z.strictObject({ kind: z.literal('overload'), factor: z.number().min(0).max(MAX_OVERLOAD_FACTOR).optional(), rampS: z.number().min(0).max(86_400).optional(), vDrop: z.number().min(0).max(0.1).optional() }),
   z.strictObject({ kind: z.literal('sag'), depth: z.number().min(0).max(1).optional(), phases }),
   z.strictObject({ kind: z.literal('swell'), factor: z.number().min(1).max(2).optional(), phases }),
   z.strictObject({ kind: z.literal('phase_loss'), phase: z.enum(PHASES) }),
