@@ -43,7 +43,8 @@ function agentSites(topology: Topology): Map<string, string[]> {
 
 export async function agentRoutes(app: FastifyInstance, opts: { credentials: AgentCredentials; audit: AuditLog; topology: Topology }): Promise<void> {
   const { credentials, audit } = opts;
-  const sites = agentSites(opts.topology);
+  // per request: a topology reload updates opts.topology in place
+  const sites = { get: (agent: string) => agentSites(opts.topology).get(agent) };
   const actor = (req: FastifyRequest) => req.session?.username ?? '';
 
   app.setErrorHandler((err, req, reply) => {

@@ -39,7 +39,8 @@ export class Acceptance {
   private readonly aheadWarnedAt = new Map<string, number>();
 
   constructor(
-    readonly admission: Admission,
+    /** replaced whole when the topology is reloaded (Ingest.topologyChanged) */
+    public admission: Admission,
     private readonly deps: {
       metrics: Metrics;
       log: Logger;

@@ -83,6 +83,7 @@ export class Ingest {
   /** presence of the topology's agents and of a bounded number of others (server/ingest-admission.ts) */
   private readonly agentStates = new Map<string, string>();
   private readonly accept: Acceptance;
+  private readonly admissionOptions: AdmissionOptions;
   private readonly rejectLog: RejectLog;
   /** every topic filter this server subscribes to */
   private readonly filters: string[];
@@ -131,6 +132,7 @@ export class Ingest {
         }
       : (items: Pending[]) => this.watermarks.settle(items);
     this.writes = new WriteQueue(opts, { store: deps.store, metrics: deps.metrics, log: deps.log, now: () => this.now(), settled });
+    this.admissionOptions = admission;
     this.accept = new Acceptance(new Admission(admission, deps.topology ?? { sites: [] }, deps.devices), {
       metrics: deps.metrics,
       log: deps.log,
@@ -246,6 +248,15 @@ export class Ingest {
 
   watermark(agent: string): number | undefined {
     return this.watermarks.get(agent);
+  }
+
+  /**
+   * The topology object and device map this ingest was given were updated in
+   * place by a reload (server/topology-file.ts applyLayout): agent bindings
+   * are derived again; readings are placed from the map as they arrive.
+   */
+  topologyChanged(): void {
+    this.accept.admission = new Admission(this.admissionOptions, this.deps.topology ?? { sites: [] }, this.deps.devices);
   }
 
   agents(): Record<string, { state: string | null; watermark: number | null }> {

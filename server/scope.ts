@@ -19,18 +19,47 @@ export function siteVisible(allowed: ReadonlySet<string> | null, site: string | 
   return allowed === null || (site !== undefined && site !== '' && allowed.has(site));
 }
 
-/** Where devices and agents sit, from the topology. */
+/**
+ * Where devices and agents sit, from the topology. A reload updates the
+ * topology object in place with new arrays (server/topology-file.ts
+ * applyLayout): the index is derived again on the first question after it.
+ */
 export class StationIndex {
-  readonly siteIds: ReadonlySet<string>;
-  private readonly deviceSite = new Map<string, string>();
+  private ids = new Set<string>();
+  private deviceSite = new Map<string, string>();
   /** an agent's sites: its rooms' (`agent`, `agents`), which may lie in several */
-  private readonly agentSites = new Map<string, string[]>();
-  /** line id / transformer id → the meters measuring it, with their sites (ids are unique per site) */
-  readonly lineMeters = new Map<string, Array<{ site: string; meter: string }>>();
-  readonly transformerMeters = new Map<string, Array<{ site: string; meter: string }>>();
+  private agentSites = new Map<string, string[]>();
+  private lines = new Map<string, Array<{ site: string; meter: string }>>();
+  private transformerIndex = new Map<string, Array<{ site: string; meter: string }>>();
+  /** the `sites` array the index was derived from */
+  private indexed: Topology['sites'] | null = null;
 
   constructor(readonly topology: Topology) {
-    this.siteIds = new Set(topology.sites.map((s) => s.id));
+    this.fresh();
+  }
+
+  get siteIds(): ReadonlySet<string> {
+    return this.fresh().ids;
+  }
+
+  /** line id / transformer id → the meters measuring it, with their sites (ids are unique per site) */
+  get lineMeters(): ReadonlyMap<string, Array<{ site: string; meter: string }>> {
+    return this.fresh().lines;
+  }
+
+  get transformerMeters(): ReadonlyMap<string, Array<{ site: string; meter: string }>> {
+    return this.fresh().transformerIndex;
+  }
+
+  private fresh(): this {
+    const topology = this.topology;
+    if (this.indexed === topology.sites) return this;
+    this.indexed = topology.sites;
+    this.ids = new Set(topology.sites.map((s) => s.id));
+    this.deviceSite = new Map();
+    this.agentSites = new Map();
+    this.lines = new Map();
+    this.transformerIndex = new Map();
     const add = (map: Map<string, Array<{ site: string; meter: string }>>, id: string, site: string, meter: string) =>
       map.set(id, [...(map.get(id) ?? []), { site, meter }]);
     for (const site of topology.sites)
@@ -43,34 +72,35 @@ export class StationIndex {
         for (const t of room.transformers) {
           if (t.meter) {
             this.deviceSite.set(t.meter, site.id);
-            add(this.transformerMeters, t.id, site.id, t.meter);
+            add(this.transformerIndex, t.id, site.id, t.meter);
           }
           for (const l of t.lines)
             if (l.meter) {
               this.deviceSite.set(l.meter, site.id);
-              add(this.lineMeters, l.id, site.id, l.meter);
+              add(this.lines, l.id, site.id, l.meter);
             }
         }
       }
+    return this;
   }
 
   siteOfDevice(device: string): string | undefined {
-    return this.deviceSite.get(device);
+    return this.fresh().deviceSite.get(device);
   }
 
   /** Whether an agent reports for a site in `allowed` (null: all); an agent the topology does not name is visible to unscoped users only. */
   agentVisible(allowed: ReadonlySet<string> | null, agent: string): boolean {
-    return allowed === null || (this.agentSites.get(agent) ?? []).some((s) => allowed.has(s));
+    return allowed === null || (this.fresh().agentSites.get(agent) ?? []).some((s) => allowed.has(s));
   }
 
   /** The site of an alarm source: a meter or sensor, an agent, a `site/transformer`, a site (calls). */
   siteOfSource(source: string): string | undefined {
-    const sites = this.agentSites.get(source);
+    const sites = this.fresh().agentSites.get(source);
     // an agent of several sites: its alarms belong to its first
     const site = this.deviceSite.get(source) ?? sites?.[0];
     if (site !== undefined) return site;
     const head = source.split('/')[0]!;
-    return this.siteIds.has(head) ? head : undefined;
+    return this.ids.has(head) ? head : undefined;
   }
 
   /** The topology with only the allowed sites. */
@@ -86,7 +116,8 @@ export class StationIndex {
 
   /** Site ids of `ids` that the topology does not have. */
   unknownSites(ids: readonly string[]): string[] {
-    return ids.filter((id) => !this.siteIds.has(id));
+    const known = this.siteIds;
+    return ids.filter((id) => !known.has(id));
   }
 }
 

@@ -22,7 +22,7 @@ import { CLOCK_AHEAD_MS } from './rules/engine.ts';
 import { Ingest } from './ingest.ts';
 import { Metrics } from './metrics.ts';
 import { buildApp } from './app.ts';
-import { loadTopologyFile, type LoadedTopology } from './topology-file.ts';
+import { applyLayout, loadTopologyFile, type LoadedTopology } from './topology-file.ts';
 import { Auth } from './auth.ts';
 import { AuditLog } from './audit.ts';
 import { AlarmService, DuckDbAlarmJournal, InfluxAlarmJournal, type AlarmJournal } from './alarms/index.ts';
@@ -30,9 +30,6 @@ import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
 import { createNotifyParts, type NotifyParts } from './notify/wiring.ts';
 import { createOutagePool, type OutagePool } from './outages/wiring.ts';
-import { createRiskService } from './risk/wiring.ts';
-import { loadRiskModel } from './risk/model.ts';
-import type { RiskService } from './risk/service.ts';
 import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
@@ -62,8 +59,6 @@ export interface GridwatchServer {
   readonly energy: LineLossService;
   /** the outage pool (docs/outages.md) */
   readonly outages: OutagePool;
-  /** the service-risk runtime (docs/risk.md) when `risk.file` is set, else null */
-  readonly risk: RiskService | null;
   /** risk items: the closed loop of the service-risk code (docs/risk.md) */
   readonly riskItems: RiskItems;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
@@ -89,7 +84,6 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let notifyParts: NotifyParts | null = null;
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
-  let risk: RiskService | null = null;
   let riskItems: RiskItems | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
@@ -135,9 +129,6 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     get outages() {
       if (!outages) throw new Error('server not started');
       return outages;
-    },
-    get risk() {
-      return risk;
     },
     get riskItems() {
       if (!riskItems) throw new Error('server not started');
@@ -235,10 +226,15 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         energy.start();
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         await outages.start();
-        if (config.risk.file) {
-          risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
-          await risk.start();
-        }
+        // a topology reload (POST /api/topology/reload) puts the new device layout in force here, then the customers and plans follow
+        const ingestNow = ingest;
+        notifyParts.customers.useLayout((next) => {
+          const diff = applyLayout(topo, next);
+          ingestNow.topologyChanged();
+          alarmsNow.topologyChanged(diff.devicesRemoved);
+          log.info({ devicesAdded: diff.devicesAdded.length, devicesRemoved: diff.devicesRemoved.length, devicesMoved: diff.devicesMoved.length, roomsAdded: diff.roomsAdded, roomsRemoved: diff.roomsRemoved }, 'topology reloaded: device layout in force');
+          return diff;
+        });
         riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
         await riskItems.start();
         await ingest.start();
@@ -256,7 +252,6 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           notifyParts,
           energy,
           outages,
-          ...(risk ? { risk } : {}),
           riskItems,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
@@ -291,8 +286,6 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
       notifyParts = null;
-      if (risk) await risk.stop().catch((err) => log.warn({ err }, 'risk stop failed'));
-      risk = null;
       if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));
       outages = null;
       if (energy) await energy.stop().catch((err) => log.warn({ err }, 'line-loss stop failed'));

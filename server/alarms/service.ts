@@ -200,12 +200,7 @@ export class AlarmService {
     this.writer = new JournalWriter(deps.journal, this.log);
     this.broker = new BrokerPresence(this.clock());
     if (!deps.ingest.onConnection) this.broker.set(true, this.clock());
-    for (const site of deps.topology.sites)
-      for (const room of site.rooms)
-        for (const t of room.transformers) {
-          this.transformers.set(`${site.id}/${t.id}`, { site: site.id, room: room.id, transformer: t.id });
-          this.transformerMeters.set(`${site.id}/${t.id}`, [t.meter, ...t.lines.map((l) => l.meter)].filter((m): m is string => m !== undefined));
-        }
+    this.indexTransformers();
     this.escalator = new Escalator({
       options: deps.options.escalation,
       alarms: this.alarms,
@@ -301,6 +296,44 @@ export class AlarmService {
       this.log.error({ pending: this.writer.pending.length, journaledSeq: this.writer.storedSeq, seq: this.seq }, 'stopping with alarm events not journaled; rule state not saved past them');
     }
     await this.deps.journal.stop();
+  }
+
+  private indexTransformers(): void {
+    this.transformers.clear();
+    this.transformerMeters.clear();
+    for (const site of this.deps.topology.sites)
+      for (const room of site.rooms)
+        for (const t of room.transformers) {
+          this.transformers.set(`${site.id}/${t.id}`, { site: site.id, room: room.id, transformer: t.id });
+          this.transformerMeters.set(`${site.id}/${t.id}`, [t.meter, ...t.lines.map((l) => l.meter)].filter((m): m is string => m !== undefined));
+        }
+  }
+
+  /**
+   * The topology object and device map were updated in place by a reload
+   * (server/topology-file.ts applyLayout): agents and transformers indexed
+   * again, every device's rules looked up again (a moved meter falls under
+   * its new place's rules), the outage correlation run on the new layout.
+   * A device no longer in the topology has nothing left to judge it: its
+   * rule states go and its active alarms are cleared.
+   */
+  topologyChanged(removedDevices: readonly string[] = []): void {
+    const now = this.clock();
+    const next = agentPlaces(this.deps.topology);
+    this.agents.clear();
+    for (const [k, v] of next) this.agents.set(k, v);
+    this.indexTransformers();
+    // a generation of its own: every device entry and the agents' stale rules are derived again
+    this.generation++;
+    const gone = new Set(removedDevices);
+    if (gone.size) {
+      for (const m of this.states.values()) for (const d of gone) m.delete(d);
+      for (const a of [...this.alarms.values()]) if (a.active && gone.has(a.source)) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
+      for (const d of gone) this.deviceEntries.delete(d);
+    }
+    this.log.info({ agents: this.agents.size, transformers: this.transformers.size, removedDevices: gone.size }, 'alarm service follows the reloaded topology');
+    this.correlate(now);
+    this.statesDirty = true;
   }
 
   // ---------------------------------------------------------------- rules

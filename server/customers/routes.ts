@@ -114,13 +114,16 @@ export const customerRoutes: FastifyPluginAsync<CustomerRouteDeps> = async (app:
     };
   });
 
-  app.post('/api/topology/reload', { config: { minRole: 'admin', allSites: true } }, async (req) => {
+  app.post('/api/topology/reload', { config: { minRole: 'admin', allSites: true } }, async (req, reply) => {
     try {
       const r = await deps.customers.reloadTopology();
-      deps.audit?.record({ kind: 'topology_reloaded', actor: req.session?.username ?? '', ip: req.ip, detail: `added=${r.diff.added.length} removed=${r.diff.removed.length} changed=${r.diff.changed.length} moved=${r.diff.transformersMoved.length}` });
+      const l = r.layout;
+      const layout = l ? ` rooms+=${l.roomsAdded.length} rooms-=${l.roomsRemoved.length} devices+=${l.devicesAdded.length} devices-=${l.devicesRemoved.length} devicesMoved=${l.devicesMoved.length}` : '';
+      deps.audit?.record({ kind: 'topology_reloaded', actor: req.session?.username ?? '', ip: req.ip, detail: `added=${r.diff.added.length} removed=${r.diff.removed.length} changed=${r.diff.changed.length} moved=${r.diff.transformersMoved.length}${layout}` });
       return { ok: true, ...r, unplaced: r.unplaced.slice(0, MAX_LISTED), unplacedCount: r.unplaced.length };
     } catch (e) {
-      if (e instanceof ConfigError) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', e.message);
+      // every problem of the file, each on its own; the running topology is unchanged
+      if (e instanceof ConfigError) return reply.status(400).send({ error: { code: 'GW_ERR_HTTP_BAD_REQUEST', message: e.message, issues: e.issues } });
       throw e;
     }
   });

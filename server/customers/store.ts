@@ -10,7 +10,8 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { customerRefIssues, topologyRefs, type Customer, type Topology } from '../../contract/index.ts';
-import { loadTopologyFile } from '../topology-file.ts';
+import { ConfigError } from '../errors.ts';
+import { loadTopologyFile, type LayoutDiff, type LoadedTopology } from '../topology-file.ts';
 import { CustomerIndex, diffIndexes, type CustomerDiff } from './customer-index.ts';
 import { parseCustomerCsv, type RejectedRow } from './import.ts';
 import type { Encoding } from './csv.ts';
@@ -61,6 +62,8 @@ export class CustomerStore {
   private readonly listeners = new Set<CustomerListener>();
   private readonly file: string;
   private serial: Promise<unknown> = Promise.resolve();
+  /** puts a reloaded topology's device layout in force everywhere else (server/server.ts), before the customers follow */
+  private layout: ((next: LoadedTopology) => LayoutDiff) | null = null;
 
   constructor(private readonly o: { dataDir: string; topologyFile?: string; topology: Topology; log: Logger; now?: () => number }) {
     this.file = path.join(o.dataDir, 'customers.json');
@@ -89,6 +92,11 @@ export class CustomerStore {
 
   unplaced(): readonly Unplaced[] {
     return this.unplacedList;
+  }
+
+  /** The server's step that puts a reloaded device layout in force (ingest, alarms, routes); called inside a reload. */
+  useLayout(apply: (next: LoadedTopology) => LayoutDiff): void {
+    this.layout = apply;
   }
 
   onChange(l: CustomerListener): () => void {
@@ -158,13 +166,21 @@ export class CustomerStore {
     });
   }
 
-  /** Re-reads the topology file; an invalid file changes nothing (ConfigError with every problem). */
-  reloadTopology(): Promise<{ diff: CustomerDiff; unplaced: readonly Unplaced[] }> {
+  /**
+   * Re-reads the topology file; an invalid file changes nothing (ConfigError with every problem).
+   * The device layout goes first (readings of a new room are placed from then on), then the
+   * customers, whose listeners recompute the open plans' lists against both.
+   */
+  reloadTopology(): Promise<{ diff: CustomerDiff; unplaced: readonly Unplaced[]; layout?: LayoutDiff }> {
     return this.serialize(async () => {
+      // without a file the server runs on a topology it was handed: reloading "nothing" would empty it
+      if (!this.o.topologyFile) throw new ConfigError('topology', ['no topology file configured (topologyFile): nothing to reload'], 'GW_ERR_TOPOLOGY_INVALID');
       const loaded = await loadTopologyFile(this.o.topologyFile);
-      this.topo = loaded.topology;
+      const layout = this.layout?.(loaded);
+      // the layout step updates the server's topology in place; without one this store keeps the new object
+      if (!layout) this.topo = loaded.topology;
       const diff = this.swap(this.build(loaded.topology), 'topology_reload');
-      return { diff, unplaced: this.unplacedList };
+      return { diff, unplaced: this.unplacedList, ...(layout ? { layout } : {}) };
     });
   }
 

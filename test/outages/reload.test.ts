@@ -1,0 +1,125 @@
+/**
+ * A topology reload without a restart puts the new device layout in force
+ * everywhere: a line meter moved to another transformer and a new room with
+ * its own agent. Before the reload the new room's readings are refused;
+ * after it they are accepted and placed (site, room), /api/topology has the
+ * room, a draft plan's customers are recomputed, and a cut of the moved
+ * meter's new transformer is one transformer outage that counts the moved
+ * line's customer (no line outage under the old one, no mismatch finding).
+ * A file with errors is refused with every error listed and changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Feed } from '../alarms/helpers.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { eventually } from '../support/ws-client.ts';
+
+const SITE = 'zrel';
+const A = `zrel-a-${process.pid}`;
+const B = `zrel-b-${process.pid}`;
+const room2 = `
+      - id: r2
+        name: 二号配电室
+        agent: ${B}
+        transformers:
+          - { id: T3, name: 3号变, ratedKva: 400, meter: zm5 }`;
+const topology = (l1Under: 'T1' | 'T2', withRoom2: boolean) => `
+sites:
+  - id: ${SITE}
+    name: 重载
+    rooms:
+      - id: r1
+        name: 一号配电室
+        agent: ${A}
+        transformers:
+          - { id: T1, name: 1号变, ratedKva: 400, meter: zm1${l1Under === 'T1' ? ', lines: [{ id: L1, name: L1, meter: zm2 }]' : ''} }
+          - { id: T2, name: 2号变, ratedKva: 400, meter: zm3, lines: [{ id: L2, name: L2, meter: zm4 }${l1Under === 'T2' ? ', { id: L1, name: L1, meter: zm2 }' : ''}] }${withRoom2 ? room2 : ''}
+customers:
+  - { id: K1, name: 甲, site: ${SITE}, transformer: ${l1Under}, line: L1, contacts: [{ name: 甲, phone: '13700000101' }] }
+  - { id: K2, name: 乙, site: ${SITE}, transformer: T2, line: L2, contacts: [{ name: 乙, phone: '13700000102' }] }
+`;
+
+let ts: TestServer;
+let dir: string;
+let file: string;
+let feedA: Feed;
+let feedB: Feed;
+let timer: NodeJS.Timeout;
+const volts: Record<string, number> = { zm1: 230, zm2: 230, zm3: 230, zm4: 230, zm5: 230 };
+const reading = (device: string) => ({ device, ts: Date.now(), v: { ua: volts[device]!, ub: volts[device]!, uc: volts[device]!, ia: 10, ib: 10, ic: 10 } });
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gw-outage-reload-'));
+  file = path.join(dir, 'topology.yaml');
+  const v1 = topology('T1', false);
+  await writeFile(file, v1);
+  ts = await startTestServer({ mqttUrl: inject('mqttUrl'), topologyYaml: v1, dataDir: path.join(dir, 'data'), extra: { topologyFile: file, alarms: { tickMs: 100 }, outages: { tickMs: 200 } } });
+  feedA = await Feed.open(inject('mqttUrl'), SITE, A);
+  feedB = await Feed.open(inject('mqttUrl'), SITE, B);
+  // as the agents would, every 200 ms
+  timer = setInterval(() => {
+    void feedA.publish(['zm1', 'zm2', 'zm3', 'zm4'].map(reading));
+    void feedB.publish([reading('zm5')]);
+  }, 200);
+}, 60_000);
+afterAll(async () => {
+  clearInterval(timer);
+  await feedA?.close();
+  await feedB?.close();
+  await ts?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const latest = async (q: string) => ((await (await ts.fetch(`/api/latest?${q}`, { role: 'viewer' })).json()) as { readings: { device: string; site: string; room: string }[] }).readings;
+const outages = async () => ((await (await ts.fetch('/api/outages?view=all', { role: 'viewer' })).json()) as { outages: any[] }).outages;
+const rooms = async () => ((await (await ts.fetch('/api/topology', { role: 'viewer' })).json()) as { sites: { rooms: { id: string }[] }[] }).sites.flatMap((s) => s.rooms.map((r) => r.id));
+
+describe('topology reload without a restart', () => {
+  it('moves a meter and adds a room: readings placed, outage attribution follows, a bad file changes nothing', async () => {
+    await eventually(async () => (await latest('device=zm2')).length === 1, 15_000, 'the first readings');
+    await new Promise((r) => setTimeout(r, 600));
+    // the new room's agent is not in the topology yet: its readings are refused
+    expect(await latest('device=zm5')).toEqual([]);
+    const start = Date.now() + 2 * 86_400_000;
+    const plan = await ts.fetch('/api/plans', { method: 'POST', role: 'operator', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scope: [{ kind: 'transformer', site: SITE, transformer: 'T2' }], start, end: start + 3_600_000, reason: '检修' }) });
+    expect(plan.status).toBe(201);
+    const planId = ((await plan.json()) as { id: string }).id;
+
+    // two errors in one file: both reported, nothing changes
+    await writeFile(file, topology('T2', true).replace('meter: zm5', 'meter: zm3').replace('line: L2', 'line: L9'));
+    const bad = await ts.fetch('/api/topology/reload', { method: 'POST' });
+    expect(bad.status).toBe(400);
+    const err = (await bad.json()) as { error: { issues: string[] } };
+    expect(err.error.issues.length).toBeGreaterThanOrEqual(2);
+    expect(err.error.issues.join('\n')).toMatch(/zm3/);
+    expect(err.error.issues.join('\n')).toMatch(/L9/);
+    expect(await rooms()).toEqual(['r1']);
+
+    await writeFile(file, topology('T2', true));
+    const ok = await ts.fetch('/api/topology/reload', { method: 'POST' });
+    expect(ok.status).toBe(200);
+    const body = (await ok.json()) as { layout: Record<string, unknown>; diff: { changed: string[] } };
+    expect(body.layout).toMatchObject({ roomsAdded: [`${SITE}/r2`], devicesAdded: ['zm5'], devicesRemoved: [], devicesMoved: [{ device: 'zm2', from: `${SITE}/r1/T1/L1`, to: `${SITE}/r1/T2/L1` }] });
+    expect(body.diff.changed).toEqual(['K1']);
+    expect(await rooms()).toEqual(['r1', 'r2']);
+
+    // the new room's readings are accepted and placed
+    const placed = await eventually(async () => (await latest('device=zm5'))[0], 15_000, 'a reading of the new room');
+    expect(placed).toMatchObject({ site: SITE, room: 'r2' });
+    // the draft on T2 now counts the moved line's customer
+    const p = (await (await ts.fetch(`/api/plans/${planId}`, { role: 'viewer' })).json()) as { customers: number };
+    expect(p.customers).toBe(2);
+
+    // T2 cut, the moved line meter with it: one transformer outage with both customers
+    volts.zm2 = volts.zm3 = volts.zm4 = 0;
+    const o = await eventually(async () => (await outages()).find((x) => x.state === 'active' && x.scope.transformer === 'T2'), 20_000, "T2's outage");
+    expect(o).toMatchObject({ scope: { kind: 'transformer', site: SITE, transformer: 'T2' }, customers: 2 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = await outages();
+    expect(all.filter((x) => x.state === 'active').map((x) => `${x.scope.kind} ${x.scope.transformer}`)).toEqual(['transformer T2']);
+    const findings = ((await (await ts.fetch('/api/findings?state=all', { role: 'viewer' })).json()) as { findings: unknown[] }).findings;
+    expect(findings).toEqual([]);
+  }, 90_000);
+});
