@@ -33,6 +33,8 @@ import { customerRoutes } from './customers/routes.ts';
 import { contactRoutes, notifyRoutes } from './notify/routes.ts';
 import type { NotifyParts } from './notify/wiring.ts';
 import { qualityRoutes } from './quality/routes.ts';
+import { riskRoutes } from './risk/routes.ts';
+import type { RiskService } from './risk/service.ts';
 import { riskItemRoutes, type RiskItems } from './risk/items/index.ts';
 
 declare module 'fastify' {
@@ -61,6 +63,8 @@ export interface AppDeps {
   notifyParts?: NotifyParts;
   /** the outage pool's routes (server/outages/routes.ts) are served when given */
   outages?: OutagePool;
+  /** the risk runtime's routes (server/risk/routes.ts) are served when given */
+  risk?: RiskService;
   /** risk item routes (server/risk/items/routes.ts) are served when given */
   riskItems?: RiskItems;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
@@ -312,6 +316,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(contactRoutes, { contacts: n.contacts, audit: deps.audit });
   }
   if (deps.outages) await app.register(outageRoutes, { pool: deps.outages });
+  if (deps.risk) await app.register(riskRoutes, { risk: deps.risk });
   if (deps.riskItems) await app.register(riskItemRoutes, { items: deps.riskItems, notifier: deps.notifyParts?.notify ?? null });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 

@@ -30,6 +30,9 @@ import { LineLossService } from './energy/index.ts';
 import { setThreadPriority } from './priority.ts';
 import { createNotifyParts, type NotifyParts } from './notify/wiring.ts';
 import { createOutagePool, type OutagePool } from './outages/wiring.ts';
+import { createRiskService } from './risk/wiring.ts';
+import { loadRiskModel } from './risk/model.ts';
+import type { RiskService } from './risk/service.ts';
 import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
@@ -59,6 +62,8 @@ export interface GridwatchServer {
   readonly energy: LineLossService;
   /** the outage pool (docs/outages.md) */
   readonly outages: OutagePool;
+  /** the service-risk runtime (docs/risk.md) when `risk.file` is set, else null */
+  readonly risk: RiskService | null;
   /** risk items: the closed loop of the service-risk code (docs/risk.md) */
   readonly riskItems: RiskItems;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
@@ -84,6 +89,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let notifyParts: NotifyParts | null = null;
   let energy: LineLossService | null = null;
   let outages: OutagePool | null = null;
+  let risk: RiskService | null = null;
   let riskItems: RiskItems | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
@@ -129,6 +135,9 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     get outages() {
       if (!outages) throw new Error('server not started');
       return outages;
+    },
+    get risk() {
+      return risk;
     },
     get riskItems() {
       if (!riskItems) throw new Error('server not started');
@@ -235,6 +244,10 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           log.info({ devicesAdded: diff.devicesAdded.length, devicesRemoved: diff.devicesRemoved.length, devicesMoved: diff.devicesMoved.length, roomsAdded: diff.roomsAdded, roomsRemoved: diff.roomsRemoved }, 'topology reloaded: device layout in force');
           return diff;
         });
+        if (config.risk.file) {
+          risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
+          await risk.start();
+        }
         riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
         await riskItems.start();
         await ingest.start();
@@ -252,6 +265,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           notifyParts,
           energy,
           outages,
+          ...(risk ? { risk } : {}),
           riskItems,
           topology: topo.topology,
           brokerEmbedded: broker !== null,
@@ -286,6 +300,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));
       notifyParts = null;
+      if (risk) await risk.stop().catch((err) => log.warn({ err }, 'risk stop failed'));
+      risk = null;
       if (outages) await outages.stop().catch((err) => log.warn({ err }, 'outage pool stop failed'));
       outages = null;
       if (energy) await energy.stop().catch((err) => log.warn({ err }, 'line-loss stop failed'));
