@@ -10,7 +10,7 @@
  * the store 3 values per meter and bucket, not every reading.
  */
 import type { Quantity } from '../../contract/index.ts';
-import type { HistorySeries, TelemetryStore } from '../store/types.ts';
+import type { CounterWindow, HistorySeries, TelemetryStore } from '../store/types.ts';
 import type { MeterCounters } from './compute.ts';
 import { INTERVAL_MS, type IntervalKind } from './types.ts';
 
@@ -67,52 +67,81 @@ export async function readCounters(
   if (m0 <= start + toleranceMs) m0 += w;
   const m1 = align(end - toleranceMs - 1);
   const out = new Map<string, { ep_imp?: Acc; ep_exp?: Acc }>();
-  const per = devicesPerQuery(store);
-  for (let i = 0; i < devices.length; i += per) {
-    const chunk = devices.slice(i, i + per);
-    if (m1 <= m0) {
-      add(out, await store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: end + toleranceMs + 1 }), (t) => t);
-      continue;
+  if (m1 <= m0) {
+    // a window too short for buckets: every reading as it is
+    if (store.counterWindow) {
+      const all = end + toleranceMs + 1;
+      add(out, (await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0: all, m1: all, to: all, stepMs: w, utcOffsetMs })).raw, (t) => t);
+    } else {
+      const per = devicesPerQuery(store);
+      for (let i = 0; i < devices.length; i += per)
+        add(out, await store.history({ devices: devices.slice(i, i + per), quantities: QUANTITIES, from: start - toleranceMs, to: end + toleranceMs + 1 }), (t) => t);
     }
-    const head = await store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: m0 });
-    const bucket = { devices: chunk, quantities: QUANTITIES, from: m0, to: m1, stepMs: w, utcOffsetMs };
-    const [lows, highs, lasts] = await Promise.all([
-      store.history({ ...bucket, aggregate: 'min' }),
-      store.history({ ...bucket, aggregate: 'max' }),
-      store.history({ ...bucket, aggregate: 'last' }),
-    ]);
-    const tail = await store.history({ devices: chunk, quantities: QUANTITIES, from: m1, to: end + toleranceMs + 1 });
-    add(out, head, (t) => t);
-    const byKey = (list: readonly HistorySeries[]) => new Map(list.map((s) => [`${s.device}\u0000${s.quantity}`, new Map(s.ts.map((t, k) => [t, s.values[k]]))]));
-    const highOf = byKey(highs);
-    const lastOf = byKey(lasts);
-    for (const s of lows) {
-      const key = `${s.device}\u0000${s.quantity}`;
-      const m = out.get(s.device) ?? {};
-      out.set(s.device, m);
-      const acc = (m[s.quantity as 'ep_imp' | 'ep_exp'] ??= { ts: [], values: [] });
-      s.ts.forEach((t, k) => {
-        const low = s.values[k];
-        const high = highOf.get(key)?.get(t);
-        const last = lastOf.get(key)?.get(t);
-        if (typeof low !== 'number' || typeof high !== 'number' || typeof last !== 'number') return;
-        const prev = acc.values.at(-1);
-        if ((prev === undefined || low >= prev) && high === last) {
-          // rose only: its lowest is its first reading
-          acc.ts.push(t, t + w - 1);
-          acc.values.push(low, last);
-        } else if (high !== last) {
-          // went back inside the bucket from its highest: up to the highest, down to the lowest, up to the last
-          acc.ts.push(t, t + 1, t + w - 1);
-          acc.values.push(high, low, last);
-        } else {
-          // went back at or before its lowest and then rose past everything before: the part before is not known
-          acc.ts.push(t, t + w - 1);
-          acc.values.push(low, last);
-        }
-      });
-    }
-    add(out, tail, (t) => t);
+    return out;
   }
+  const windows: CounterWindow[] = [];
+  if (store.counterWindow) {
+    // one pass over every device of the window (server/store/counters-*.ts)
+    windows.push(await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0, m1, to: end + toleranceMs + 1, stepMs: w, utcOffsetMs }));
+  } else {
+    const per = devicesPerQuery(store);
+    for (let i = 0; i < devices.length; i += per) {
+      const chunk = devices.slice(i, i + per);
+      const bucket = { devices: chunk, quantities: QUANTITIES, from: m0, to: m1, stepMs: w, utcOffsetMs };
+      const [head, low, high, last, tail] = await Promise.all([
+        store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: m0 }),
+        store.history({ ...bucket, aggregate: 'min' }),
+        store.history({ ...bucket, aggregate: 'max' }),
+        store.history({ ...bucket, aggregate: 'last' }),
+        store.history({ devices: chunk, quantities: QUANTITIES, from: m1, to: end + toleranceMs + 1 }),
+      ]);
+      windows.push({ raw: [...head, ...tail], low, high, last });
+    }
+  }
+  for (const win of windows) assemble(out, win, m0, w);
   return out;
+}
+
+/** Adds one window's counters to `out`: the raw readings before m0, the buckets, the raw readings from m1 on. */
+function assemble(out: Map<string, { ep_imp?: Acc; ep_exp?: Acc }>, win: CounterWindow, m0: number, w: number): void {
+  add(out, win.raw.map((s) => cut(s, (t) => t < m0)).filter((s) => s.ts.length > 0), (t) => t);
+  const byKey = (list: readonly HistorySeries[]) => new Map(list.map((s) => [`${s.device}\u0000${s.quantity}`, new Map(s.ts.map((t, k) => [t, s.values[k]]))]));
+  const highOf = byKey(win.high);
+  const lastOf = byKey(win.last);
+  for (const s of win.low) {
+    const key = `${s.device}\u0000${s.quantity}`;
+    const m = out.get(s.device) ?? {};
+    out.set(s.device, m);
+    const acc = (m[s.quantity as 'ep_imp' | 'ep_exp'] ??= { ts: [], values: [] });
+    s.ts.forEach((t, k) => {
+      const low = s.values[k];
+      const high = highOf.get(key)?.get(t);
+      const last = lastOf.get(key)?.get(t);
+      if (typeof low !== 'number' || typeof high !== 'number' || typeof last !== 'number') return;
+      const prev = acc.values.at(-1);
+      if ((prev === undefined || low >= prev) && high === last) {
+        // rose only: its lowest is its first reading
+        acc.ts.push(t, t + w - 1);
+        acc.values.push(low, last);
+      } else if (high !== last) {
+        // went back inside the bucket from its highest: up to the highest, down to the lowest, up to the last
+        acc.ts.push(t, t + 1, t + w - 1);
+        acc.values.push(high, low, last);
+      } else {
+        // went back at or before its lowest and then rose past everything before: the part before is not known
+        acc.ts.push(t, t + w - 1);
+        acc.values.push(low, last);
+      }
+    });
+  }
+  add(out, win.raw.map((s) => cut(s, (t) => t >= m0)).filter((s) => s.ts.length > 0), (t) => t);
+}
+
+function cut(s: HistorySeries, keep: (t: number) => boolean): HistorySeries {
+  const ts: number[] = [];
+  const values: (number | null)[] = [];
+  s.ts.forEach((t, i) => {
+    if (keep(t)) ts.push(t), values.push(s.values[i]!);
+  });
+  return { ...s, ts, values };
 }

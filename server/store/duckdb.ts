@@ -13,7 +13,8 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { QUANTITY_NAMES, type Quality, type Quantity, type Values } from '../../contract/index.ts';
 import { GridwatchError } from '../errors.ts';
-import type { HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
+import type { CounterWindow, CounterWindowQuery, HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
+import { counterWindowDuckDb } from './counters-duckdb.ts';
 import { inTransaction, SerialConnection } from './duckdb-connection.ts';
 import type { LineLossRecord } from '../energy/types.ts';
 import { LINE_LOSS_TABLE_SQL, queryLineLoss, writeLineLoss } from './line-loss-duckdb.ts';
@@ -183,6 +184,11 @@ export class DuckDbStore implements TelemetryStore {
       }
     }
     return [...series.values()];
+  }
+
+  /** The energy counters of a window, every device in one query (server/store/counters-duckdb.ts). */
+  counterWindow(q: CounterWindowQuery): Promise<CounterWindow> {
+    return counterWindowDuckDb(this.conn, q);
   }
 
   writeLineLoss(records: readonly LineLossRecord[]): Promise<void> {

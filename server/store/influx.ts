@@ -11,7 +11,8 @@ import { GridwatchError } from '../errors.ts';
 import { encodeLines } from './influx-line.ts';
 import { history, latest } from './influx-query.ts';
 import { ident, InfluxTransport, type InfluxSeries } from './influx-transport.ts';
-import type { HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
+import type { CounterWindow, CounterWindowQuery, HistoryQuery, HistorySeries, LineLossQuery, StoredReading, TelemetryStore } from './types.ts';
+import { counterWindowInflux } from './counters-influx.ts';
 import type { LineLossRecord } from '../energy/types.ts';
 import { lineLossLines, lineLossQuery, lineLossRecords } from './line-loss-influx.ts';
 
@@ -87,6 +88,11 @@ export class InfluxStore implements TelemetryStore {
 
   history(q: HistoryQuery): Promise<HistorySeries[]> {
     return history((q2) => this.influxql(q2), q);
+  }
+
+  /** The energy counters of a window over every device in three statements (server/store/counters-influx.ts). */
+  counterWindow(q: CounterWindowQuery): Promise<CounterWindow> {
+    return counterWindowInflux((q2) => this.influxql(q2), q);
   }
 
   async writeLineLoss(records: readonly LineLossRecord[]): Promise<void> {

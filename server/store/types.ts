@@ -36,6 +36,31 @@ export interface HistorySeries {
   values: (number | null)[];
 }
 
+/**
+ * The energy counters of an interval in one pass over the store (server/energy/read.ts): raw readings near the
+ * ends, [from, m0) and [m1, to), and per `stepMs` bucket of [m0, m1) the lowest, highest and last value.
+ */
+export interface CounterWindowQuery {
+  /** these devices only; absent → every device with a counter in the window */
+  devices?: readonly string[];
+  quantities: Quantity[];
+  from: number;
+  m0: number;
+  m1: number;
+  to: number;
+  stepMs: number;
+  utcOffsetMs: number;
+}
+
+export interface CounterWindow {
+  /** raw readings in [from, m0) and [m1, to), per device and quantity, time-ascending */
+  raw: HistorySeries[];
+  /** bucket start → the bucket's lowest, highest and last value, per device and quantity, time-ascending */
+  low: HistorySeries[];
+  high: HistorySeries[];
+  last: HistorySeries[];
+}
+
 /** Stored line-loss figures (server/energy) of one interval length whose interval starts in [from, to). */
 export interface LineLossQuery {
   interval: IntervalKind;
@@ -77,6 +102,12 @@ export interface TelemetryStore {
    */
   latest(devices?: readonly string[], notAfter?: number): Promise<StoredReading[]>;
   history(q: HistoryQuery): Promise<HistorySeries[]>;
+  /**
+   * Optional: the energy counters of a window in one query over every device
+   * (CounterWindowQuery), instead of `history` per list of devices: a query
+   * naming thousands of devices is what bounded the line loss of many areas.
+   */
+  counterWindow?(q: CounterWindowQuery): Promise<CounterWindow>;
   /**
    * Line-loss figures (server/energy), their own measurement `line_loss`:
    * one per (site, transformer, interval, start); writing one again replaces it.

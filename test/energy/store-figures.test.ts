@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DuckDbStore, InfluxStore, topologyFromYaml, type TelemetryStore } from '../../server/index.ts';
 import { EnergyConfigSchema, LineLossService, type LineLossRecord } from '../../server/energy/index.ts';
+import { readCounters } from '../../server/energy/read.ts';
 import { testLog } from '../support/logger.ts';
 import { DAY0, H, L1_RESET_MIN, MIN, TOPOLOGY_YAML, dayReadings } from './support.ts';
 
@@ -79,5 +80,28 @@ describe.each(['duckdb', 'influxdb'])('line loss from the store (%s)', (kind) =>
 describe('both stores', () => {
   it('give the same figures', () => {
     expect(figures.influxdb).toEqual(figures.duckdb);
+  });
+});
+
+describe('reading the counters in one pass (counterWindow)', () => {
+  const meters = ['T1', 'L1', 'L2', 'T2', 'L3', 'T3', 'L5'];
+  // the history path: the same store without its one-pass query
+  const viaHistory = (s: TelemetryStore): TelemetryStore => ({ kind: s.kind, history: (q) => s.history(q) }) as TelemetryStore;
+
+  it.each([0, 1])('gives the counters the per-device queries give, for few devices named and for thousands filtered after the scan (store %i)', async (i) => {
+    const store = stores[i]!;
+    expect(store.counterWindow).toBeTypeOf('function');
+    // more names than either store puts into its query: the window is read for every device and filtered
+    const many = [...meters.filter((m) => m !== 'L3'), ...Array.from({ length: 1200 }, (_, k) => `absent-${k}`)];
+    for (const [interval, start] of [['15m', DAY0 + 10 * H], ['15m', DAY0 + 12 * H], ['1h', DAY0 + 10 * H], ['1d', DAY0]] as const) {
+      const args = [interval, start, 120_000, 8 * H] as const;
+      const one = await readCounters(store, meters, ...args);
+      expect(one).toEqual(await readCounters(viaHistory(store), meters, ...args));
+      expect([...one.keys()].sort()).toEqual([...meters].sort());
+      const filtered = await readCounters(store, many, ...args);
+      // L3 was not asked for: not read
+      expect([...filtered.keys()].sort()).toEqual(meters.filter((m) => m !== 'L3').sort());
+      for (const m of filtered.keys()) expect(filtered.get(m), `${interval} ${m}`).toEqual(one.get(m));
+    }
   });
 });
