@@ -244,12 +244,16 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           log.info({ devicesAdded: diff.devicesAdded.length, devicesRemoved: diff.devicesRemoved.length, devicesMoved: diff.devicesMoved.length, roomsAdded: diff.roomsAdded, roomsRemoved: diff.roomsRemoved }, 'topology reloaded: device layout in force');
           return diff;
         });
-        if (config.risk.file) {
-          risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
-          await risk.start();
-        }
         riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
         await riskItems.start();
+        if (config.risk.file) {
+          risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
+          // before the start: the days of a catch-up run open items too
+          const items = riskItems;
+          risk.onComputed(async (days) => void (await items.onComputed(days)));
+          risk.setOpenItems((station) => items.openCount(station));
+          await risk.start();
+        }
         await ingest.start();
         if (config.cluster) {
           cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });

@@ -97,6 +97,13 @@ export class RiskItems {
     return [...this.items.values()].filter((it) => it.state !== 'closed');
   }
 
+  /** Items of `station` not closed (the ranking's `openItems`). */
+  openCount(station: string): number {
+    let n = 0;
+    for (const it of this.items.values()) if (it.station === station && it.state !== 'closed') n++;
+    return n;
+  }
+
   /** Items not closed, per station (for the ranking). */
   openCountByStation(): Map<string, number> {
     const m = new Map<string, number>();
