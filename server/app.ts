@@ -36,6 +36,7 @@ import { qualityRoutes } from './quality/routes.ts';
 import { riskRoutes } from './risk/routes.ts';
 import type { RiskService } from './risk/service.ts';
 import { riskItemRoutes, type RiskItems } from './risk/items/index.ts';
+import { riskReportRoutes, type RiskReports } from './risk/reports/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -67,6 +68,8 @@ export interface AppDeps {
   risk?: RiskService;
   /** risk item routes (server/risk/items/routes.ts) are served when given */
   riskItems?: RiskItems;
+  /** risk report routes (server/risk/reports/routes.ts) are served when given */
+  riskReports?: RiskReports;
   /** the agents' MQTT credentials (`/api/agents`, server/agents-routes.ts) are served when given */
   mqttCredentials?: AgentCredentials;
   /** line-loss routes (server/energy/routes.ts) are served when given */
@@ -318,6 +321,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.outages) await app.register(outageRoutes, { pool: deps.outages });
   if (deps.risk) await app.register(riskRoutes, { risk: deps.risk });
   if (deps.riskItems) await app.register(riskItemRoutes, { items: deps.riskItems, notifier: deps.notifyParts?.notify ?? null });
+  if (deps.riskReports) await app.register(riskReportRoutes, { source: deps.riskReports.source, printer: deps.riskReports.printer });
   if (deps.mqttCredentials) await app.register(agentRoutes, { credentials: deps.mqttCredentials, audit: deps.audit, topology: deps.topology });
 
   await app.register(sessionRoutes, { auth: deps.auth, audit: deps.audit, live: deps.live, tokenOf, setSession, clearSession: (reply) => reply.clearCookie(SESSION_COOKIE, { path: '/' }) });

@@ -159,6 +159,21 @@ export const ServerConfigSchema = z.strictObject({
       /** overdue check period, ms */
       tickMs: z.number().int().min(50).max(3_600_000).default(60_000),
     }).prefault({}),
+    /** risk reports: HTML, PDF, CSV and the daily SMS summary (docs/risk.md, Reports) */
+    reports: z.strictObject({
+      /** Chromium that prints the PDFs: a path, or a name looked up on PATH; '' turns PDF off (HTML and CSV stay) */
+      chromium: z.string().default('chromium'),
+      /** one PDF, waiting for a free printer included, ms */
+      pdfTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+      /** PDFs printed at once (one browser, one page each) */
+      pdfConcurrency: z.number().int().min(1).max(16).default(2),
+      /** the browser is closed after this long without a PDF, s */
+      pdfIdleCloseS: z.number().int().min(1).max(86_400).default(300),
+      /** contact-directory roles that get the SMS summary after each daily run */
+      smsRoles: z.array(z.string().min(1)).default(['leader']),
+      /** `risk`: only to people with a red, yellow or flagged station; `always`: after every daily run */
+      smsWhen: z.enum(['risk', 'always']).default('risk'),
+    }).prefault({}),
   }).prefault({}),
   rules: z.strictObject({
     /** rules YAML (server/rules/rules.example.yaml); absent → `<dataDir>/rules.yaml` if an admin saved rules through the API, else the built-in GB/T defaults */
@@ -344,6 +359,7 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_COOKIE_SECURE', ['auth', 'cookieSecure'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
     ['GW_RULES_FILE', ['rules', 'file'], String],
     ['GW_RISK_FILE', ['risk', 'file'], String],
+    ['GW_RISK_REPORTS_CHROMIUM', ['risk', 'reports', 'chromium'], String],
     ['GW_ALARM_TICK_MS', ['alarms', 'tickMs'], num],
     ['GW_ALARM_WEBHOOK_URL', ['alarms', 'escalation', 'webhookUrl'], String],
     ['GW_ALARM_ESCALATE_AFTER_S', ['alarms', 'escalation', 'afterS'], perSeverity],

@@ -34,6 +34,7 @@ import { createRiskService } from './risk/wiring.ts';
 import { loadRiskModel } from './risk/model.ts';
 import type { RiskService } from './risk/service.ts';
 import { createRiskItems, type RiskItems } from './risk/items/index.ts';
+import { RiskReports } from './risk/reports/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { ConfigError } from './errors.ts';
@@ -66,6 +67,8 @@ export interface GridwatchServer {
   readonly risk: RiskService | null;
   /** risk items: the closed loop of the service-risk code (docs/risk.md) */
   readonly riskItems: RiskItems;
+  /** risk reports and the daily SMS summary (docs/risk.md, Reports) when the risk runtime runs, else null */
+  readonly riskReports: RiskReports | null;
   /** this server as a member of a NATS cluster (`cluster` configured), else null */
   readonly cluster: ClusterNode | null;
 }
@@ -91,6 +94,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let outages: OutagePool | null = null;
   let risk: RiskService | null = null;
   let riskItems: RiskItems | null = null;
+  let riskReports: RiskReports | null = null;
   const journal: AlarmJournal =
     store instanceof InfluxStore ? new InfluxAlarmJournal(store) : new DuckDbAlarmJournal(() => (store as DuckDbStore).connect());
   let app: FastifyInstance | null = null;
@@ -138,6 +142,9 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
     },
     get risk() {
       return risk;
+    },
+    get riskReports() {
+      return riskReports;
     },
     get riskItems() {
       if (!riskItems) throw new Error('server not started');
@@ -254,6 +261,14 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           risk.setOpenItems((station) => items.openCount(station));
           await risk.start();
         }
+        if (risk) {
+          // subscribed after the items: a summary counts the items the day's run opened
+          riskReports = new RiskReports(
+            { config: config.risk.reports, lang: config.notify.lang, baseUrl: () => config.risk.dashboardUrl ?? (url || null) },
+            { risk, items: riskItems, contacts: notifyParts.contacts, notifier: notifyParts.notify, log: log.child({ component: 'risk-reports' }) },
+          );
+          riskReports.start();
+        }
         await ingest.start();
         if (config.cluster) {
           cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
@@ -271,6 +286,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           outages,
           ...(risk ? { risk } : {}),
           riskItems,
+          ...(riskReports ? { riskReports } : {}),
           topology: topo.topology,
           brokerEmbedded: broker !== null,
           auth,
@@ -300,6 +316,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;
       if (ingest) await ingest.stop().catch((err) => log.warn({ err }, 'ingest stop failed'));
+      if (riskReports) await riskReports.stop().catch((err) => log.warn({ err }, 'risk reports stop failed'));
+      riskReports = null;
       if (riskItems) await riskItems.stop().catch((err) => log.warn({ err }, 'risk items stop failed'));
       riskItems = null;
       if (notifyParts) await notifyParts.stop().catch((err) => log.warn({ err }, 'notify stop failed'));

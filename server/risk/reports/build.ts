@@ -35,7 +35,7 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
   const info = source.model();
   const today = localDay(now, info.timezone);
   const latest = (await source.latestDay()) ?? today;
-  const stations = source.stations().filter((s) => allowed === null || allowed.has(s.id));
+  const stations = source.stations().filter((s) => allowed === null || allowed.has(s.id)).map((s) => ({ id: s.id, name: s.name }));
   const meta = (period: Period): ReportMeta => ({
     period: { kind: period.kind, label: period.label, from: period.from, to: period.to },
     generatedAt: now,
