@@ -74,11 +74,11 @@ export async function actOn(pool: OutagePool, id: string, action: PlanAction): P
   }
   const r = actOnPlan(plan, action, pool.grid, now, pool.options);
   if (!r.ok) throw new GridwatchError(r.code, r.message);
-  pool.commit('plan', r.plan, r.what, action.by);
   if (r.notify?.purpose === 'outage_cancelled') {
-    // the cancellation stands whatever the notification service says; its notices are retried until taken
-    pool.sendLater(pool.planNotices(r.plan, r.notify.purpose, r.notify.customers), `${r.notify.purpose} ${id}`);
-  } else if (r.notify) {
+    // the cancellation stands whatever the notification service says; its notices are owed until taken, across restarts too
+    pool.commitOwing('plan', r.plan, r.what, action.by, { purpose: r.notify.purpose, customers: r.notify.customers });
+  } else pool.commit('plan', r.plan, r.what, action.by);
+  if (r.notify && r.notify.purpose !== 'outage_cancelled') {
     // a failure answers the operator; the plan stays confirmed and confirming again retries
     await pool.send(pool.planNotices(r.plan, r.notify.purpose, r.notify.customers), `${r.notify.purpose} ${id}`);
     if (pool.deps.notifier) pool.commit('plan', { ...r.plan, state: 'notified' }, `notices handed over (${r.notify.customers.length} customers)`, action.by);

@@ -16,10 +16,12 @@ import type { Grid } from './grid.ts';
 import type { PoolEntityKind, PoolEntry, PoolJournal } from './journal.ts';
 import { deriveOutages, type DarkCondition } from './measured.ts';
 import { foldFindings, observe } from './mismatch.ts';
+import { foldLossFindings } from './loss-findings.ts';
+import type { LineLossRecord } from '../energy/types.ts';
 import { composeNotices, outageVars, planVars } from './notices.ts';
 import { classify, planAlarms, plannedSuppressions, scopeHasSupply, stepPlan, verifyRestoration } from './reconcile.ts';
 import { sampleSupply, type LatestReading } from './supply.ts';
-import type { Finding, MeterSupply, OutageOptions, OutageRecord, Plan, Ticket } from './types.ts';
+import type { Finding, MeterSupply, OutageOptions, OutageRecord, OwedNotices, Plan, Ticket } from './types.ts';
 
 /** What the pool needs of the alarm service. */
 export interface PoolAlarms {
@@ -59,8 +61,10 @@ export class OutagePool {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private planned: Suppression[] = [];
-  /** notices the notification service did not take (it failed): handed over again each tick; their keys keep them single */
-  private unsent: { reqs: NotifyRequest[]; what: string }[] = [];
+  /** `plan:<id>` / `outage:<id>` of the entities that owe notices (OwedNotices): handed over again each tick, also after a restart */
+  private readonly owing = new Set<string>();
+  /** hand-overs under way */
+  private readonly handing = new Set<string>();
 
   constructor(readonly deps: PoolDeps) {
     this.grid = deps.grid;
@@ -95,6 +99,10 @@ export class OutagePool {
   private load(e: PoolEntry): void {
     const n = Number(/(\d+)$/.exec(e.id)?.[1] ?? 0);
     this.counters[e.kind] = Math.max(this.counters[e.kind], n);
+    if (e.kind === 'plan' || e.kind === 'outage') {
+      if ((e.data as Plan | OutageRecord).handOver?.length) this.owing.add(`${e.kind}:${e.id}`);
+      else this.owing.delete(`${e.kind}:${e.id}`);
+    }
     if (e.kind === 'plan') this.plans.set(e.id, e.data as Plan);
     else if (e.kind === 'outage') this.records.set(e.id, e.data as OutageRecord);
     else if (e.kind === 'finding') {
@@ -108,6 +116,17 @@ export class OutagePool {
   newId(kind: PoolEntityKind): string {
     const prefix = { plan: 'P', outage: 'O', finding: 'F', ticket: 'T' }[kind];
     return `${prefix}${++this.counters[kind]}`;
+  }
+
+  /**
+   * Line-loss figures (server/energy): a negative hourly loss opens a finding on the area, a normal one after it
+   * resolves it (loss-findings.ts).
+   */
+  onLineLoss(records: readonly LineLossRecord[]): void {
+    for (const f of foldLossFindings(this.findings, records, () => this.newId('finding'), this.clock())) {
+      const isNew = this.findings.get(f.meter)?.id !== f.id;
+      this.commit('finding', f, isNew ? `opened: ${f.message}` : f.state === 'resolved' ? `resolved: ${f.comment ?? ''}` : 'more evidence', 'system');
+    }
   }
 
   /** Records a change in memory and queues it for the journal. */
@@ -168,9 +187,46 @@ export class OutagePool {
     }
   }
 
-  /** Hands notices over without waiting; a failure is retried at the next tick. */
-  sendLater(reqs: NotifyRequest[], what: string): void {
-    void this.send(reqs, what).catch(() => this.unsent.push({ reqs, what }));
+  /**
+   * Commits a change of a plan or outage that owes notices: what is owed goes
+   * into the same journal entry, then is handed over without waiting. Taken →
+   * an entry clears it; not taken (the notification service failed) → handed
+   * over again at each tick and, from the journal, after a restart.
+   */
+  commitOwing<K extends 'plan' | 'outage'>(kind: K, data: K extends 'plan' ? Plan : OutageRecord, what: string, by: string, owed: OwedNotices): void {
+    if (owed.customers.length === 0 || !this.deps.notifier) {
+      this.commit(kind, data, what, by);
+      // without a notification service: said in the log, nothing owed
+      if (owed.customers.length) void this.send(this.compose(kind, data, owed), `${owed.purpose} ${data.id}`);
+      return;
+    }
+    this.commit(kind, { ...data, handOver: [...(data.handOver ?? []), owed] }, what, by);
+    this.handOver(kind, data.id);
+  }
+
+  private compose(kind: 'plan' | 'outage', e: Plan | OutageRecord, owed: OwedNotices): NotifyRequest[] {
+    if (kind === 'plan') return this.planNotices(e as Plan, owed.purpose as 'outage_planned' | 'outage_cancelled' | 'outage_extended', owed.customers);
+    return composeNotices({ kind: 'outage', id: e.id }, owed.purpose, owed.customers, this.grid, outageVars(e as OutageRecord, this.grid, this.options.hotline, this.options.tzOffsetMin));
+  }
+
+  /** Hands over what an entity owes; once taken, an entry clears it. A failure leaves it owed. */
+  private handOver(kind: 'plan' | 'outage', id: string): void {
+    const key = `${kind}:${id}`;
+    const e = kind === 'plan' ? this.plans.get(id) : this.records.get(id);
+    const owed = e?.handOver ?? [];
+    if (!e || owed.length === 0 || this.handing.has(key)) return;
+    this.handing.add(key);
+    const what = owed.map((o) => `${o.purpose} (${o.customers.length} customers)`).join(', ');
+    void this.send(owed.flatMap((o) => this.compose(kind, e, o)), `${what} ${id}`)
+      .then(() => {
+        const cur = kind === 'plan' ? this.plans.get(id) : this.records.get(id);
+        if (!cur) return;
+        const left = (cur.handOver ?? []).filter((h) => !owed.includes(h));
+        const { handOver: _done, ...rest } = cur;
+        this.commit(kind, (left.length ? { ...rest, handOver: left } : rest) as Plan & OutageRecord, `notices handed over: ${what}`, 'system');
+      })
+      .catch(() => undefined)
+      .finally(() => this.handing.delete(key));
   }
 
   planNotices(p: Plan, purpose: 'outage_planned' | 'outage_cancelled' | 'outage_extended', customers: readonly string[]): NotifyRequest[] {
@@ -192,7 +248,10 @@ export class OutagePool {
 
   tick(now: number): void {
     const o = this.options;
-    for (const u of this.unsent.splice(0)) this.sendLater(u.reqs, u.what);
+    for (const key of this.owing) {
+      const [kind, id] = key.split(':') as ['plan' | 'outage', string];
+      this.handOver(kind, id);
+    }
     // every latest value once, then the grid's meters by key: a device filter would be readings × meters
     const latest = new Map<string, LatestReading>();
     for (const r of this.deps.live.latest()) if (this.grid.meters.has(r.device)) latest.set(r.device, r);
@@ -226,7 +285,8 @@ export class OutagePool {
         const restoration = verifyRestoration(r, this.grid, this.supply);
         rec = { ...r, restoration };
         what = `restored: ${restoration.back.length} customers measured back, ${restoration.dark.length} still dark, ${restoration.unmeasured.length} not measured`;
-        this.sendLater(composeNotices({ kind: 'outage', id: r.id }, 'outage_restored', restoration.back, this.grid, outageVars(rec, this.grid, o.hotline, o.tzOffsetMin)), `restoration ${r.id}`);
+        this.commitOwing('outage', rec, what, 'system', { purpose: 'outage_restored', customers: restoration.back });
+        continue;
       }
       this.commit('outage', rec, what, 'system');
     }
@@ -236,8 +296,8 @@ export class OutagePool {
       const linked = p.outages.map((id) => this.records.get(id)).filter((r): r is OutageRecord => r !== undefined);
       const step = stepPlan(p, linked, scopeHasSupply(p, this.grid, this.supply), now, o);
       if (!step) continue;
-      this.commit('plan', step.plan, step.what, 'system');
-      if (step.notify) this.sendLater(this.planNotices(step.plan, step.notify.purpose, step.notify.customers), `${step.notify.purpose} ${p.id}`);
+      if (step.notify) this.commitOwing('plan', step.plan, step.what, 'system', { purpose: step.notify.purpose, customers: step.notify.customers });
+      else this.commit('plan', step.plan, step.what, 'system');
     }
 
     // topology mismatch

@@ -38,6 +38,17 @@ export interface AffectedChange {
   removed: string[];
 }
 
+/**
+ * Notices a change of a plan or outage owes that the notification service has
+ * not taken yet. Journaled with the change itself and cleared by the entry
+ * that records the hand-over, so a restart (or a crash) in between retries
+ * them; their idempotency keys keep every notice single.
+ */
+export interface OwedNotices {
+  purpose: 'outage_planned' | 'outage_cancelled' | 'outage_extended' | 'outage_restored';
+  customers: string[];
+}
+
 export interface Plan {
   id: string;
   /** the sites the scope touches (for station scoping and filters) */
@@ -72,6 +83,8 @@ export interface Plan {
   outages: string[];
   /** warnings given when it was created or changed (late notice, overlap) */
   warnings: string[];
+  /** notices not yet taken by the notification service (retried each tick and after a restart) */
+  handOver?: OwedNotices[];
 }
 
 // ---------------------------------------------------------------- measured outages
@@ -104,11 +117,23 @@ export interface OutageRecord {
   alarmIds: string[];
   /** at restoration: customers measured back, still dark, not measured */
   restoration?: { back: string[]; dark: string[]; unmeasured: string[] };
+  /** notices not yet taken by the notification service (retried each tick and after a restart) */
+  handOver?: OwedNotices[];
 }
 
 // ---------------------------------------------------------------- findings and tickets
 
-export type FindingKind = 'live_inside' | 'dark_outside';
+export type FindingKind = 'live_inside' | 'dark_outside' | 'negative_loss';
+
+/** A line-loss figure that showed an area's negative loss (loss-findings.ts). */
+export interface LossEvidence {
+  interval: string;
+  start: number;
+  end: number;
+  supplyKwh: number;
+  salesKwh: number;
+  lossPct: number;
+}
 
 export interface FindingEvidence {
   outageId: string;
@@ -128,7 +153,11 @@ export interface Finding {
   /** where the measurement suggests it is: the scope of the outage it went dark with */
   suggested: { site: string; transformer?: string; feeder?: string } | null;
   message: string;
+  /** the outages it was seen in (none for negative_loss) */
   evidence: FindingEvidence[];
+  /** negative_loss: the area (the finding's `meter` is its key `site/transformer`) and the figures that showed it */
+  area?: { site: string; transformer: string };
+  loss?: LossEvidence[];
   state: 'open' | 'resolved';
   firstAt: number;
   lastAt: number;

@@ -71,6 +71,7 @@ describe('outage pool across a restart', () => {
     expect(restored.end).toBeGreaterThan(after.start);
     const detail = await (await ts.fetch(`/api/outages/${before.id}`, { role: 'viewer' })).json();
     expect(detail.restoration).toEqual({ back: ['K1', 'K2'], dark: [], unmeasured: [] });
-    expect(detail.timeline.map((e: any) => e.by)).toEqual(['system', 'system']);
+    // opened, restored (owing the restoration notices), the notices handed over
+    expect(detail.timeline.map((e: any) => `${e.by} ${e.what.split(':')[0]}`)).toEqual(['system transformer outage (fault)', 'system restored', 'system notices handed over']);
   }, 60_000);
 });
