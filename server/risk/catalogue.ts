@@ -84,12 +84,12 @@ export const INDICATORS = {
     source: 'energy: transformer areas whose line loss is abnormal (negative or above the limit)',
   },
   'heavy-load-hours': {
-    dimension: 'handling', direction: 'higher-is-worse', unit: 'h', available: false,
-    source: 'transformer heavy-load / overload hours (no load-rate history per transformer yet)',
+    dimension: 'handling', direction: 'higher-is-worse', unit: 'h', available: true,
+    source: 'stored readings: hours with a transformer\'s mean load rate at or above 80 % (overload among them), summed over the station\'s transformers',
   },
   'meter-comm-availability': {
-    dimension: 'handling', direction: 'lower-is-worse', unit: '%', available: false,
-    source: 'meter communication availability (no per-meter reading completeness figure yet)',
+    dimension: 'handling', direction: 'lower-is-worse', unit: '%', available: true,
+    source: 'stored readings: share of 15-minute intervals in which each transformer and line meter of the station sent a reading',
   },
 } as const satisfies Record<string, IndicatorInfo>;
 

@@ -12,3 +12,4 @@ export * from './inputs.ts';
 export * from './service.ts';
 export * from './routes.ts';
 export * from './wiring.ts';
+export * from './store-indicators.ts';

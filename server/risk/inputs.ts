@@ -2,8 +2,9 @@
  * The indicator values of every station for one window, gathered from the
  * running server (docs/risk.md, Inputs): the outage pool (records, tickets,
  * frequent-outage customers, plan notices), the alarm journal (alarm
- * handling, one-key calls), voltage qualification from the store, and the
- * stored line-loss figures. A source the server does not have leaves its
+ * handling, one-key calls), voltage qualification, transformer load and
+ * meter communication from the stored readings, and the stored line-loss
+ * figures. A source the server does not have leaves its
  * indicators without a value (no data); nothing is estimated.
  */
 import type { JournalEntry, Site } from '../../contract/index.ts';
@@ -16,6 +17,7 @@ import { oneKeyCalls } from './call-indicators.ts';
 import { noticesLateOrWrong } from './notice-indicators.ts';
 import { outageDemand } from './outage-indicators.ts';
 import type { IndicatorValues } from './score.ts';
+import { StoreIndicatorReader } from './store-indicators.ts';
 import { addDays, dayStart, daysBetween, dayOf } from './days.ts';
 
 /** a daily line-loss figure above this is abnormal (the built-in `line-loss-high` rule's limit) */
@@ -38,8 +40,11 @@ export interface RiskSources {
 export class RiskInputs {
   /** a station's voltage minutes of a complete day: `station/day` → minutes monitored and inside the limits */
   private readonly voltageDays = new Map<string, { monitored: number; inside: number }>();
+  private readonly stored: StoreIndicatorReader;
 
-  constructor(private readonly src: RiskSources) {}
+  constructor(private readonly src: RiskSources) {
+    this.stored = new StoreIndicatorReader(src.store, src.timezone);
+  }
 
   /** Every station's values for the window [from, to). */
   async gather(window: { from: number; to: number }, now: number): Promise<Map<string, IndicatorValues>> {
@@ -72,6 +77,7 @@ export class RiskInputs {
     }
     merge(await this.voltage(window, now));
     merge(await this.lossAreas(window));
+    merge(await this.stored.read(this.src.sites, window, now));
     return out;
   }
 

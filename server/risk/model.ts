@@ -50,8 +50,8 @@ const FileSchema = z.strictObject({
     /** consecutive days a lower code must hold before the station takes it */
     leaveDays: z.number().int().min(1).max(31).default(3),
   }).prefault({}),
-  /** a provisional run of today every this many minutes (1–1440); absent or 0 → none */
-  provisionalEveryMinutes: z.number().int().min(0).max(1440).default(0),
+  /** a provisional run of today every this many minutes (fractions allowed, at least 0.01); absent or 0 → none */
+  provisionalEveryMinutes: z.number().min(0).max(1440).refine((v) => v === 0 || v >= 0.01, 'must be 0 (none) or at least 0.01 minutes').default(0),
   /** days of data each indicator covers, ending with the computed day */
   windowDays: z.number().int().min(1).max(92).default(30),
   /** least share of the weight with data for a station to get a code at all */

@@ -124,9 +124,10 @@ describe('a month of four stations', () => {
       expect(rank.every((r, i) => i === 0 || r >= rank[i - 1]!), `${id}: ${days.map((d) => d.code).join(' ')}`).toBe(true);
     }
     expect(month.healthy!.every((d) => d.code === 'green')).toBe(true);
-    // the indicators without an input are reported "not available", not invented
-    for (const i of last('calls').indicators.filter((x) => ['complaints', 'heavy-load-hours', 'meter-comm-availability'].includes(x.id)))
-      expect(i).toMatchObject({ status: 'not-available', value: null });
+    // the indicator without an input is reported "not available", those without values here "no data": none is invented
+    expect(last('calls').indicators.find((x) => x.id === 'complaints')).toMatchObject({ status: 'not-available', value: null });
+    for (const i of last('calls').indicators.filter((x) => ['heavy-load-hours', 'meter-comm-availability'].includes(x.id)))
+      expect(i).toMatchObject({ status: 'no-data', value: null });
     // the outage station's score is carried by the demand dimension
     expect(last('outages').dimensions.demand!).toBeGreaterThan(last('outages').dimensions.handling!);
     expect(last('slow').dimensions.speed!).toBeGreaterThan(50);
