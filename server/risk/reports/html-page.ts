@@ -38,7 +38,12 @@ thead { display: table-header-group; }
 tr { break-inside: avoid; }
 th, td { border: 1px solid #cfd6dd; padding: 3px 5px; text-align: left; vertical-align: top; }
 th { background: #eef2f6; font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { white-space: nowrap; }
+td.name { white-space: nowrap; }
+td.ind { min-width: 7em; }
+table.wide { font-size: 10px; }
+table.wide th, table.wide td { padding: 2px 3px; }
 tfoot td { font-weight: 700; background: #f6f8fa; }
 tr.driving td { background: #fff6e0; }
 .code { display: inline-block; min-width: 3.2em; padding: 0 6px; border-radius: 9px; color: #fff; font-size: 11px; text-align: center; white-space: nowrap; }
@@ -71,6 +76,12 @@ export function timeIn(ms: number | null, tz: string): string {
 export function num(v: number | null | undefined, digits = 2): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   return String(Math.round(v * 10 ** digits) / 10 ** digits);
+}
+
+/** a signed change as text: +1.5, −1.5, 0, – */
+export function signed(v: number | null, digits = 2): string {
+  if (v === null) return '–';
+  return v === 0 ? '0' : `${v > 0 ? '+' : '−'}${num(Math.abs(v), digits)}`;
 }
 
 /** a signed change, coloured: up (worse) red, down green */

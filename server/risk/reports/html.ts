@@ -5,7 +5,7 @@
  * Every value is escaped (station names come from the topology file).
  */
 import { CODE_COLOURS, barChart, esc, scoreLine, type BarRow } from './svg.ts';
-import { card, chip, delta, headRow, num, page, timeIn, yesNo } from './html-page.ts';
+import { card, chip, delta, headRow, num, page, signed, timeIn, yesNo } from './html-page.ts';
 import { CODE_WORDS, DIMENSION_WORDS, EVENT_WORDS, ITEM_STATE_WORDS, RUN_WORDS, STATUS_WORDS, indicatorName, msg, unitWord, type ReportLang } from './messages.ts';
 import type { CenterSheet, DailySheet, MonthlyAssessment, WeeklyBulletin } from './sheets.ts';
 import type { StationReport } from './station-report.ts';
@@ -18,6 +18,8 @@ export const CHART_ROWS = 30;
 const BREAK_ROWS = 20;
 
 const td = (v: string, n = false) => `<td${n ? ' class="n"' : ''}>${v}</td>`;
+const tdName = (v: string) => `<td class="name">${v}</td>`;
+const tdInd = (v: string) => `<td class="ind">${v}</td>`;
 
 function codeCards(lang: ReportLang, c: CodeCounts, prefix: string): string {
   return (['red', 'yellow', 'green', 'none'] as const).map((k) => card(CODE_WORDS[lang][k], String(c[k]), k, `${prefix}${k}`)).join('');
@@ -43,7 +45,7 @@ export function dailyHtml(s: DailySheet, lang: ReportLang): string {
   const t = s.totals;
   const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.score, code: r.code }));
   const rows = s.rows
-    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${td(esc(r.name))}${td(chip(lang, r.code))}${td(esc(num(r.score)), true)}${td(delta(r.change), true)}${td(chip(lang, r.previousCode))}${td(esc(indicatorName(lang, r.driving)))}${td(String(r.highRiskDaysThisMonth), true)}${td(yesNo(lang, r.flagged))}${td(String(r.openItems), true)}</tr>`)
+    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(chip(lang, r.code))}${td(esc(num(r.score)), true)}${td(delta(r.change), true)}${td(chip(lang, r.previousCode))}${tdInd(esc(indicatorName(lang, r.driving)))}${td(String(r.highRiskDaysThisMonth), true)}${td(yesNo(lang, r.flagged))}${td(String(r.openItems), true)}</tr>`)
     .join('');
   const body = `
 <section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${codeCards(lang, t.codes, '')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'flagged'), String(t.flagged), t.flagged ? 'red' : '', 'flagged')}${card(msg(lang, 'open_items'), String(t.openItems), '', 'openItems')}</section>
@@ -59,20 +61,22 @@ ${chartBlock(lang, msg(lang, 'chart_scores'), s.rows.length, barChart(bars, { ma
 
 export function weeklyHtml(s: WeeklyBulletin, lang: ReportLang): string {
   const t = s.totals;
-  const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.meanScore, code: r.lastCode }));
+  // a bar takes the colour its mean score would have as a day's score
+  const th = s.meta.thresholds;
+  const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.meanScore, code: r.meanScore === null ? null : r.meanScore >= th.red ? 'red' : r.meanScore >= th.yellow ? 'yellow' : 'green' }));
   const rows = s.rows
     .map((r) => {
       const rc = r.rankChange === null ? '<span class="muted">–</span>' : r.rankChange > 0 ? `<span class="up">↑${r.rankChange}</span>` : r.rankChange < 0 ? `<span class="down">↓${-r.rankChange}</span>` : '0';
-      return `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${td(esc(r.name))}${td(esc(num(r.meanScore)), true)}${td(delta(r.change), true)}${td(rc, true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${td(r.worst ? `${esc(indicatorName(lang, r.worst))} <span class="muted">${esc(num(r.worstContribution))}</span>` : '')}${td(chip(lang, r.lastCode))}</tr>`;
+      return `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(esc(num(r.meanScore)), true)}${td(delta(r.change), true)}${td(rc, true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${tdInd(r.worst ? `${esc(indicatorName(lang, r.worst))} <span class="muted">${esc(num(r.worstContribution))}</span>` : '')}${td(chip(lang, r.lastCode))}</tr>`;
     })
     .join('');
   const body = `
-<section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${card(msg(lang, 'high_risk_stations'), String(t.highRiskStations), t.highRiskStations ? 'yellow' : '', 'highRiskStations')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'week_change'), t.change === null ? '–' : `${t.change > 0 ? '+' : ''}${num(t.change)}`, '', 'change')}</section>
+<section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${card(msg(lang, 'high_risk_stations'), String(t.highRiskStations), t.highRiskStations ? 'yellow' : '', 'highRiskStations')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'week_change'), signed(t.change), '', 'change')}</section>
+<p class="muted">${esc(msg(lang, 'station_days'))}</p>
 <section class="cards">${codeCards(lang, t.days, 'days-')}</section>
-<p class="muted">${esc(msg(lang, 'counts'))}: ${esc(msg(lang, 'station_days'))}</p>
 ${chartBlock(lang, msg(lang, 'chart_mean_scores'), s.rows.length, barChart(bars, { max: Math.max(s.meta.thresholds.red + 10, 40), lines: thresholdLines(lang, s.meta.thresholds), title: msg(lang, 'chart_mean_scores') }))}
 <section${s.rows.length > BREAK_ROWS ? ' class="page-break"' : ''}><h2>${esc(msg(lang, 'ranking'))}</h2>
-<table data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'week_change'), '#' + msg(lang, 'rank_change'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'worst'), msg(lang, 'code')])}</thead>
+<table class="wide" data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'week_change'), '#' + msg(lang, 'rank_change'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'worst'), msg(lang, 'code')])}</thead>
 <tbody>${rows}</tbody>
 <tfoot><tr>${td('')}${td(esc(msg(lang, 'total')))}${td(esc(num(t.meanScore)), true)}${td(delta(t.change), true)}${td('')}${td(String(t.days.red), true)}${td(String(t.days.yellow), true)}${td(String(t.days.green), true)}${td(String(t.days.none), true)}${td('')}${td('')}</tr></tfoot></table></section>`;
   return page(lang, { kind: 'weekly', title: msg(lang, 'title_weekly'), meta: s.meta, body });
@@ -82,7 +86,7 @@ export function monthlyHtml(s: MonthlyAssessment, lang: ReportLang): string {
   const t = s.totals;
   const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.highRiskDays, code: r.flagged ? 'red' : r.highRiskDays > 0 ? 'yellow' : 'green' }));
   const rows = s.rows
-    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${td(esc(r.name))}${td(String(r.highRiskDays), true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${td(yesNo(lang, r.flagged))}${td(esc(num(r.meanScore)), true)}${td(esc(num(r.maxScore)), true)}${td(esc(indicatorName(lang, r.worst)))}${td(String(r.items.opened), true)}${td(String(r.items.closed), true)}${td(String(r.items.overdue), true)}${td(String(r.items.open), true)}</tr>`)
+    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(String(r.highRiskDays), true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${td(yesNo(lang, r.flagged))}${td(esc(num(r.meanScore)), true)}${td(esc(num(r.maxScore)), true)}${tdInd(esc(indicatorName(lang, r.worst)))}${td(String(r.items.opened), true)}${td(String(r.items.closed), true)}${td(String(r.items.overdue), true)}${td(String(r.items.open), true)}</tr>`)
     .join('');
   const body = `
 <section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${card(msg(lang, 'high_risk_days'), String(t.highRiskDays), t.highRiskDays ? 'yellow' : '', 'highRiskDays')}${card(msg(lang, 'flagged'), String(t.flagged), t.flagged ? 'red' : '', 'flagged')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}</section>
@@ -90,7 +94,7 @@ export function monthlyHtml(s: MonthlyAssessment, lang: ReportLang): string {
 <section><h2>${esc(msg(lang, 'flagged_title'))}</h2>${nameList(lang, s.rows.filter((r) => r.flagged).map((r) => `<li>${esc(r.name)}${esc(msg(lang, 'colon'))}<span class="flag">${r.highRiskDays}</span></li>`))}</section>
 ${chartBlock(lang, msg(lang, 'chart_high_risk_days'), s.rows.length, barChart(bars, { max: Math.max(FLAG_DAYS + 3, 10), lines: [{ value: FLAG_DAYS, colour: CODE_COLOURS.red, label: '7' }], title: msg(lang, 'chart_high_risk_days') }))}
 <section${s.rows.length > BREAK_ROWS ? ' class="page-break"' : ''}><h2>${esc(msg(lang, 'ranking'))}</h2>
-<table data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'high_risk_days'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'flagged'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'max_score'), msg(lang, 'worst'), '#' + msg(lang, 'items_opened'), '#' + msg(lang, 'items_closed'), '#' + msg(lang, 'items_overdue'), '#' + msg(lang, 'items_open')])}</thead>
+<table class="wide" data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'high_risk_days'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'flagged'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'max_score'), msg(lang, 'worst'), '#' + msg(lang, 'items_opened'), '#' + msg(lang, 'items_closed'), '#' + msg(lang, 'items_overdue'), '#' + msg(lang, 'items_open')])}</thead>
 <tbody>${rows}</tbody>
 <tfoot><tr>${td('')}${td(esc(msg(lang, 'total')))}${td(String(t.highRiskDays), true)}${td(String(t.days.red), true)}${td(String(t.days.yellow), true)}${td(String(t.days.green), true)}${td(String(t.days.none), true)}${td(String(t.flagged), true)}${td(esc(num(t.meanScore)), true)}${td('')}${td('')}${td(String(t.items.opened), true)}${td(String(t.items.closed), true)}${td(String(t.items.overdue), true)}${td(String(t.items.open), true)}</tr></tfoot></table></section>`;
   return page(lang, { kind: 'monthly', title: msg(lang, 'title_monthly'), meta: s.meta, body });
@@ -102,7 +106,7 @@ export function stationHtml(r: StationReport, lang: ReportLang): string {
   const t = r.totals;
   const summary = l
     ? `<section class="cards big"><div class="card"><div class="k">${esc(msg(lang, 'code'))} (${esc(l.day)})</div><div class="v" data-total="code">${chip(lang, l.code)}</div></div>${card(msg(lang, 'score'), num(l.score), l.code ?? 'none', 'score')}${card(msg(lang, 'coverage'), `${num(l.coverage * 100, 0)} %`, '', 'coverage')}${card(msg(lang, 'driving'), indicatorName(lang, l.driving) || '–', '', 'driving')}</section>
-<section class="cards">${codeCards(lang, t.days, 'days-')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'max_score'), num(t.maxScore), '', 'maxScore')}${card(msg(lang, 'change'), t.change === null ? '–' : `${t.change > 0 ? '+' : ''}${num(t.change)}`, '', 'change')}</section>
+<section class="cards">${codeCards(lang, t.days, 'days-')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'max_score'), num(t.maxScore), '', 'maxScore')}${card(msg(lang, 'change'), signed(t.change), '', 'change')}</section>
 <p class="muted">${esc(msg(lang, 'dimensions'))}: ${(['demand', 'handling', 'speed'] as const).map((d) => `${esc(DIMENSION_WORDS[lang][d])} ${esc(num(l.dimensions[d]))}`).join(' · ')} — ${esc(msg(lang, 'run'))}: ${esc(RUN_WORDS[lang][l.run] ?? l.run)}, ${esc(timeIn(l.computedAt, tz))}</p>`
     : `<p class="muted">${esc(msg(lang, 'no_days'))}</p>`;
   const indicators = r.indicators
@@ -112,7 +116,7 @@ export function stationHtml(r: StationReport, lang: ReportLang): string {
     ? r.items
         .map((it) => {
           const events = it.events.map((e) => `<li>${esc(timeIn(e.at, tz))} ${esc(EVENT_WORDS[lang][e.kind] ?? e.kind)} · ${esc(e.by)}${e.text ? `${esc(msg(lang, 'colon'))}${esc(e.text)}` : ''}</li>`).join('');
-          const head = `${chip(lang, it.openedCode)} <b>${esc(ITEM_STATE_WORDS[lang][it.state] ?? it.state)}</b>${it.escalated ? ` <span class="flag">${esc(msg(lang, 'escalated'))}</span>` : ''} — ${esc(msg(lang, 'opened'))} ${esc(timeIn(it.openedAt, tz))}, ${esc(msg(lang, 'due'))} ${esc(timeIn(it.dueAt, tz))}${it.closedAt !== null ? `, ${esc(msg(lang, 'closed'))} ${esc(timeIn(it.closedAt, tz))}` : ''}; ${esc(msg(lang, 'driving'))}: ${esc(indicatorName(lang, it.driving) || '–')}; ${esc(msg(lang, 'assignees'))}: ${esc(it.assignees.join(msg(lang, 'list_sep')) || '–')}`;
+          const head = `${chip(lang, it.openedCode)} <b>${esc(ITEM_STATE_WORDS[lang][it.state] ?? it.state)}</b>${it.escalated ? ` <span class="flag">${esc(msg(lang, 'escalated'))}</span>` : ''} — ${esc(msg(lang, 'opened'))} ${esc(timeIn(it.openedAt, tz))}${esc(msg(lang, 'comma'))}${esc(msg(lang, 'due'))} ${esc(timeIn(it.dueAt, tz))}${it.closedAt !== null ? `${esc(msg(lang, 'comma'))}${esc(msg(lang, 'closed'))} ${esc(timeIn(it.closedAt, tz))}` : ''}${esc(msg(lang, 'semicolon'))}${esc(msg(lang, 'driving'))}${esc(msg(lang, 'colon'))}${esc(indicatorName(lang, it.driving) || '–')}${esc(msg(lang, 'semicolon'))}${esc(msg(lang, 'assignees'))}${esc(msg(lang, 'colon'))}${esc(it.assignees.join(msg(lang, 'list_sep')) || '–')}`;
           return `<li data-item="${esc(it.id)}">${head}<ul class="events">${events}</ul></li>`;
         })
         .join('')
