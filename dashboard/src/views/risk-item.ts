@@ -10,11 +10,23 @@ import type { RiskItem, RiskItemEvent } from '../../../contract/risk.ts';
 import { el, setText } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
 import type { ViewContext } from './common.ts';
-import { canFollowUp, canVerify, codeBadge, failText, indicatorName, keyed, riskApi, timeText } from './risk-parts.ts';
+import { canFollowUp, canVerify, codeBadge, codeText, failText, indicatorName, keyed, riskApi, timeText } from './risk-parts.ts';
 import type { RiskPage } from './risk.ts';
 
 const stateBadge = (item: RiskItem) => el('span', { class: `rstate rs-${item.state}`, 'data-state': item.state }, keyed('rk_state_', item.state));
 const lastFollowUp = (item: RiskItem): RiskItemEvent | undefined => [...item.events].reverse().find((e) => e.kind === 'follow-up');
+
+/**
+ * What a journal line says under its step: people's words as written (the
+ * follow-up, the verification note); the system's steps in the page's own
+ * language from the item (the server's texts of them are for its log).
+ */
+function eventText(e: RiskItemEvent, item: RiskItem): string {
+  if (e.kind === 'follow-up' || e.kind === 'verified' || e.kind === 'rejected') return e.text ?? '';
+  if (e.kind === 'opened') return `${codeText(item.openedCode)} · ${item.day} · ${indicatorName(item.driving)}`;
+  if (e.kind === 'assigned') return item.assignees.map((a) => a.name).join(', ') || t('rk_nobody');
+  return '';
+}
 
 export function itemsTable(items: RiskItem[], ctx: ViewContext, showStation: boolean): HTMLElement {
   if (!items.length) return el('div', { class: 'empty' }, t('rk_noItems'));
@@ -109,7 +121,10 @@ export function riskItemPage(ctx: ViewContext, id: string): RiskPage {
       const journal = el(
         'ol',
         { class: 'timeline rk-journal' },
-        ...item.events.map((e) => el('li', { 'data-kind': e.kind }, el('span', { class: 'time' }, timeText(e.at)), ' ', el('b', {}, keyed('rk_ev_', e.kind)), ` · ${e.by}`, ...(e.text ? [el('div', { class: 'ev-text' }, e.text)] : []))),
+        ...item.events.map((e) => {
+          const text = eventText(e, item);
+          return el('li', { 'data-kind': e.kind }, el('span', { class: 'time' }, timeText(e.at)), ' ', el('b', {}, keyed('rk_ev_', e.kind)), ` · ${e.by}`, ...(text ? [el('div', { class: 'ev-text' }, text)] : []));
+        }),
       );
       const parts: HTMLElement[] = [el('a', { class: 'back', href: `#/risk/${encodeURIComponent(item.station)}` }, t('rk_backStation')), head, el('section', { class: 'panel' }, el('h3', {}, t('rk_events')), journal)];
       if (canFollowUp(ctx.me, item)) parts.push(form('rk-follow', t('rk_followUp'), t('rk_followUpHint'), [{ label: t('rk_followUpSend'), cls: 'primary follow-send', needText: true, run: (v) => riskApi.followUp(id, v) }]));

@@ -34,8 +34,9 @@ const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'cont
 
 export const riskApi = {
   ranking: (day: string) => api<RiskRanking>(riskPath('ranking', {}, new URLSearchParams(day ? { day } : {}))),
-  async station(station: string, to: string): Promise<StationHistory> {
-    const r = await api<StationHistory | StationRiskDay[] | { history: StationRiskDay[] }>(riskPath('station', { station }, new URLSearchParams(to ? { to } : {})));
+  /** the station's days from `from` to `to` (both YYYY-MM-DD) */
+  async station(station: string, from: string, to: string): Promise<StationHistory> {
+    const r = await api<StationHistory | StationRiskDay[] | { history: StationRiskDay[] }>(riskPath('station', { station }, new URLSearchParams({ from, to })));
     const days = Array.isArray(r) ? r : 'days' in r ? r.days : r.history;
     return { station, ...(Array.isArray(r) ? {} : r), days: [...days].sort((a, b) => a.day.localeCompare(b.day)) };
   },
@@ -50,18 +51,17 @@ export const riskApi = {
     return 'item' in r ? r.item : r;
   },
   followUp: (id: string, text: string) => api<unknown>(riskPath('followUp', { id }), json({ text })),
-  verify: (id: string, accept: boolean, text: string) => api<unknown>(riskPath('verify', { id }), json({ accept, ...(text ? { text } : {}) })),
+  verify: (id: string, accept: boolean, comment: string) => api<unknown>(riskPath('verify', { id }), json({ accept, ...(comment ? { comment } : {}) })),
 };
 
 // ---------------------------------------------------------------- who may do what
 /** a station user: one whose account is bound to stations (`sites`) */
 export const isStationUser = (me: Me): boolean => Array.isArray(me.sites);
 
-/** the follow-up form: the station's own users, or a center operator on their behalf, while the item waits for it */
+/** the follow-up form: an operator of the station (a station-scoped one for its own stations) or of the center on its behalf, until the item is closed */
 export function canFollowUp(me: Me, item: RiskItem): boolean {
-  if (item.state === 'closed') return false;
-  if (isStationUser(me)) return me.sites!.includes(item.station) && (me.role !== 'viewer' || item.state === 'open');
-  return me.role !== 'viewer' && item.state === 'open';
+  if (item.state === 'closed' || me.role === 'viewer') return false;
+  return !isStationUser(me) || me.sites!.includes(item.station);
 }
 
 /** verify / reject: the center (an operator or admin bound to no station), once the station has answered */
@@ -112,6 +112,9 @@ export function localToday(offset = '+08:00'): string {
   const ms = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 8 * 3_600_000;
   return new Date(Date.now() + ms).toISOString().slice(0, 10);
 }
+
+/** the day `n` days after `day` (negative: before), YYYY-MM-DD */
+export const addDays = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 // ---------------------------------------------------------------- sparkline
 const SVG = 'http://www.w3.org/2000/svg';

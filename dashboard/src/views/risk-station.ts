@@ -13,10 +13,12 @@ import { el, setText } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
 import type { ViewContext } from './common.ts';
 import { itemsTable } from './risk-item.ts';
-import { codeBadge, deltaText, failText, indicatorName, indicatorUnit, keyed, levelBar, num, riskApi, riskHref, timeText, type RiskModelInfo } from './risk-parts.ts';
+import { addDays, codeBadge, deltaText, failText, localToday, indicatorName, indicatorUnit, keyed, levelBar, num, riskApi, riskHref, timeText, type RiskModelInfo } from './risk-parts.ts';
 import type { RiskPage } from './risk.ts';
 
 const DAY_MS = 86_400_000;
+/** days of score history on the chart */
+const HISTORY_DAYS = 60;
 
 export function riskStationPage(ctx: ViewContext, station: string): RiskPage {
   const day = /^\d{4}-\d{2}-\d{2}$/.test(ctx.query.get('day') ?? '') ? ctx.query.get('day')! : '';
@@ -57,7 +59,7 @@ export function riskStationPage(ctx: ViewContext, station: string): RiskPage {
         kv(t('rk_day'), d.day),
         kv(t('rk_driving'), indicatorName(d.driving)),
         kv(t('rk_coverage'), `${num(d.coverage * 100, 0)}%`),
-        kv(t('rk_window'), `${timeText(d.window.from)} – ${timeText(d.window.to)}`, true),
+        kv(t('rk_windowK'), t('rk_window', { from: timeText(d.window.from), to: timeText(d.window.to) }), true),
         kv(keyed('rk_run_', d.run), timeText(d.computedAt)),
       ),
       el(
@@ -93,6 +95,7 @@ export function riskStationPage(ctx: ViewContext, station: string): RiskPage {
     const key = days.map((d) => `${d.day}:${d.score}`).join();
     if (key === shownHistory) return;
     shownHistory = key;
+    chartBox.dataset.days = String(days.length);
     plot?.destroy();
     plot = null;
     chartBox.replaceChildren();
@@ -129,15 +132,15 @@ export function riskStationPage(ctx: ViewContext, station: string): RiskPage {
     async refresh() {
       if (!model) model = await riskApi.model().catch(() => null);
       try {
-        const h = await riskApi.station(station, day);
-        const days = day ? h.days.filter((d) => d.day <= day) : h.days;
+        const to = day || localToday(model?.timezone);
+        const days = (await riskApi.station(station, addDays(to, -(HISTORY_DAYS - 1)), to)).days;
         const cur = days.at(-1);
         if (!cur) {
           headBox.replaceChildren(el('h2', {}, t('rk_stationTitle', { name })), el('div', { class: 'empty' }, t('rk_noHistory')));
           indBody.replaceChildren();
           dimBox.replaceChildren();
         } else paintHead(cur, [...days.slice(0, -1)].reverse().find((d) => d.score !== null));
-        paintHistory(days.slice(-60));
+        paintHistory(days);
         setText(status, '');
         root.dataset.loaded = cur?.day ?? '';
       } catch (e) {

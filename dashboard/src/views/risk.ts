@@ -180,7 +180,7 @@ function rankingPage(ctx: ViewContext): RiskPage {
     computeBtn.disabled = true;
     setText(computeBtn, t('rk_computing'));
     try {
-      await riskApi.compute(day);
+      await riskApi.compute(day || dayIn.value);
       await page.refresh();
     } catch (e) {
       setText(status, t('rk_computeFailed', { msg: (e as Error).message }));
