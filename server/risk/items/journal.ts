@@ -4,18 +4,22 @@
  * and each station's last code — appended and fsync'ed (`append` resolves
  * once its records are on disk, so an answered request survives kill -9).
  * Replayed at start through the lifecycle's reducer; a torn last line (a
- * crash mid-write) is skipped and counted. It lives in dataDir like the
+ * crash mid-write) is skipped and counted. Each computation adds a record per
+ * station whose day moved on, so at start a journal grown to many more lines
+ * than items and stations is compacted into one record for each. It lives in dataDir like the
  * notification journal, the same whichever telemetry store is configured.
  */
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { RiskCode } from '../../../contract/risk.ts';
+import type { RiskCode, RiskItem } from '../../../contract/risk.ts';
 import type { ItemStep } from './lifecycle.ts';
 
 export type ItemRecord =
   | { t: 'step'; s: ItemStep }
-  /** a station's last code, when it changed */
-  | { t: 'code'; station: string; code: RiskCode | null; day: string };
+  /** a station's last code and its day, when either changed */
+  | { t: 'code'; station: string; code: RiskCode | null; day: string }
+  /** a whole item with its events, written when the journal is compacted */
+  | { t: 'item'; item: RiskItem };
 
 export class ItemJournal {
   private fh: FileHandle | null = null;
@@ -63,6 +67,22 @@ export class ItemJournal {
     });
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Rewrites the file as `records` (one per item and station): written beside, fsync'ed, renamed over it. */
+  async compact(records: readonly ItemRecord[]): Promise<void> {
+    await this.chain;
+    const tmp = `${this.file}.compact`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await this.fh?.close();
+    await rename(tmp, this.file);
+    this.fh = await open(this.file, 'a');
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ export interface RiskItemsOptions extends ItemOptions, RoutingOptions {
   /** overdue check period, ms */
   tickMs: number;
   notice: NoticeContext;
+  /** the journal is compacted at start when it has more lines than twice the items and stations plus this */
+  compactAbove: number;
 }
 
 export interface RiskItemsDeps {
@@ -64,6 +66,11 @@ export class RiskItems {
     const records = await this.journal.open();
     for (const r of records) this.reduce(r);
     if (this.journal.skipped) this.log.warn({ skipped: this.journal.skipped, file: this.journal.file }, 'risk item journal: torn lines skipped');
+    const live = this.items.size + Object.keys(this.codes).length;
+    if (records.length > 2 * live + this.o.compactAbove) {
+      await this.journal.compact([...[...this.items.values()].map((item): ItemRecord => ({ t: 'item', item })), ...Object.entries(this.codes).map(([station, c]): ItemRecord => ({ t: 'code', station, ...c }))]);
+      this.log.info({ records: records.length, items: this.items.size, stations: Object.keys(this.codes).length }, 'risk item journal compacted');
+    }
     for (const it of this.items.values()) if (needsNotice(it)) this.unnotified.add(it.id);
     this.log.info({ items: this.items.size, open: this.openItems().length, unnotified: this.unnotified.size }, 'risk items rebuilt');
     if (!this.deps.notifier) this.log.warn('no notification port: risk item notices are not sent');
@@ -197,6 +204,7 @@ export class RiskItems {
 
   private reduce(r: ItemRecord): void {
     if (r.t === 'code') this.codes[r.station] = { code: r.code, day: r.day };
+    else if (r.t === 'item') this.items.set(r.item.id, r.item);
     else this.items.set(r.s.id, applyStep(this.items.get(r.s.id), r.s));
   }
 

@@ -17,6 +17,7 @@ export function createRiskItems(config: ServerConfig, topology: Topology, notify
     {
       dir: riskItemsDir(config.dataDir),
       tickMs: i.tickMs,
+      compactAbove: 10_000,
       answerWithinHours: i.answerWithinHours,
       stationRoles: i.stationRoles,
       onDutyRoles: i.onDutyRoles,
