@@ -53,7 +53,7 @@ export const INDICATORS = {
   },
   'notices-late-or-wrong': {
     dimension: 'handling', direction: 'higher-is-worse', unit: 'notices', available: true,
-    source: 'outage pool: planned-outage notices sent late, undelivered or not matching the outage',
+    source: 'outage pool: planned-outage notices sent late or not matching the outage that happened',
   },
   'ack-time-mean': {
     dimension: 'speed', direction: 'higher-is-worse', unit: 'min', available: true,
