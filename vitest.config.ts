@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/harness/sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -13,5 +14,7 @@ export default defineConfig({
     // 2-core machine; the services under test need CPU too
     maxWorkers: 2,
     reporters: ['default'],
+    // longest files first, also on a fresh clone without vitest's results cache
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });

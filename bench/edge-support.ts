@@ -59,3 +59,40 @@ export function procRss(pid: number): { anon: number; file: number } {
     return { anon: Number.NaN, file: Number.NaN };
   }
 }
+
+/**
+ * The largest parts of a process's resident memory by mapping (`/proc/<pid>/smaps`):
+ * the node binary, `[heap]` (malloc), anonymous mappings (V8's heap pages,
+ * thread stacks, malloc arenas) summed, each shared library; MB, largest first.
+ */
+export function smapsTop(pid: number, n = 8): { name: string; anonMb: number; fileMb: number }[] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return [];
+  }
+  const by = new Map<string, { anon: number; file: number }>();
+  let name = '';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[1] || '(anonymous)';
+      continue;
+    }
+    const kb = /^(Anonymous|Rss):\s+(\d+) kB/.exec(line);
+    if (!kb) continue;
+    const e = by.get(name) ?? { anon: 0, file: 0 };
+    // Rss counts both; Anonymous is the private part of it that no file backs
+    if (kb[1] === 'Rss') e.file += Number(kb[2]);
+    else {
+      e.anon += Number(kb[2]);
+      e.file -= Number(kb[2]);
+    }
+    by.set(name, e);
+  }
+  return [...by]
+    .map(([k, v]) => ({ name: k, anonMb: v.anon / 1024, fileMb: v.file / 1024 }))
+    .sort((a, b) => b.anonMb + b.fileMb - (a.anonMb + a.fileMb))
+    .slice(0, n);
+}

@@ -33,6 +33,8 @@
  *   GW_BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profiles the agent
  *   GW_BENCH_SECONDS=8 GW_BENCH_SIMS=2 GW_BENCH_PORTS=16 GW_BENCH_UNITS=32 GW_BENCH_INTERVALS=1000,500,250,150 npx tsx bench/edge.ts
  *   GW_BENCH_NOFLAGS_INTERVALS=1000,150   stages run again without the node flags (empty: none)
+ *   GW_BENCH_COMPARE_FLAGS="--a --b;--c"   the first interval's stage again with each of these flag sets
+ *   GW_BENCH_SMAPS=1                      prints where the agent's resident memory is, by mapping, per stage
  *
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md.
  */
@@ -44,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
 import { AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
 import { cpuSeconds } from './support.ts';
-import { ceiling, procRss, TAGS, TYPES, typeOf } from './edge-support.ts';
+import { ceiling, procRss, smapsTop, TAGS, TYPES, typeOf } from './edge-support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
@@ -64,6 +66,9 @@ const DLT645_METERS = Number(process.env.GW_BENCH_645_METERS ?? 16);
 const DLT645_INTERVAL_MS = Number(process.env.GW_BENCH_645_INTERVAL_MS ?? 1000);
 /** stages run a second time with no node flags (bundle mode only); empty: none */
 const NOFLAGS_INTERVALS = (process.env.GW_BENCH_NOFLAGS_INTERVALS ?? '1000,150').split(',').filter(Boolean).map(Number);
+/** further node flag sets, `;`-separated, each run at the first interval (bundle mode only) */
+const COMPARE_FLAGS = (process.env.GW_BENCH_COMPARE_FLAGS ?? '').split(';').map((f) => f.split(' ').filter(Boolean)).filter((f) => f.length > 0);
+const SMAPS = process.env.GW_BENCH_SMAPS === '1';
 /** resident memory the agent must stay under on a gateway, MB: polling every second, and faster */
 const MEMORY_TARGET_MB = (intervalMs: number) => (intervalMs >= 1000 ? 64 : 96);
 
@@ -229,6 +234,12 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
     const window = stats().slice(from);
     const simB = sims.reduce((n, s) => n + cpuSeconds(s.child.pid!), 0);
     const rss = procRss(agent.child.pid!);
+    if (SMAPS)
+      process.stdout.write(
+        `${label} [${flags.join(' ')}] resident by mapping: ${smapsTop(agent.child.pid!)
+          .map((m) => `${m.name.replace(/^.*\//, '')} ${fmt(m.anonMb, 1)}+${fmt(m.fileMb, 1)}f`)
+          .join(', ')}\n`,
+      );
     const n = (x: Record<string, unknown>, k: string) => Number(x[k]);
     const dt = (n(b, 'atMs') - n(a, 'atMs')) / 1000;
     const d = (k: string) => (n(b, k) - n(a, k)) / dt;
@@ -336,6 +347,12 @@ async function main(): Promise<void> {
         without.push(s);
         report(s, c.tagsPerS);
       }
+    if (AGENT_MODE === 'bundle')
+      for (const flags of COMPARE_FLAGS) {
+        const s = await modbusStage(INTERVALS[0]!, ports, broker.url, sims, flags);
+        without.push(s);
+        report(s, c.tagsPerS);
+      }
     const best = rows.reduce((a, b) => (b.tagsPerS > a.tagsPerS ? b : a));
     const cheapest = Math.min(...rows.filter((r) => r.tagsPerS > 1000).map((r) => r.cpuPctPer10k));
     process.stdout.write(
@@ -349,7 +366,7 @@ async function main(): Promise<void> {
       const f = rows.find((r) => r.intervalMs === w.intervalMs);
       if (f)
         process.stdout.write(
-          `flags at ${w.intervalMs} ms: CPU ${fmt(f.cpuPctPer10k, 1)} % per 10k tags/s with, ${fmt(w.cpuPctPer10k, 1)} % without; RSS peak ${fmt(f.rssPeakMb)} MB with, ${fmt(w.rssPeakMb)} MB without\n`,
+          `flags at ${w.intervalMs} ms: [${f.flags}] CPU ${fmt(f.cpuPctPer10k, 1)} % per 10k tags/s, RSS peak ${fmt(f.rssPeakMb)} MB; [${w.flags}] CPU ${fmt(w.cpuPctPer10k, 1)} %, RSS peak ${fmt(w.rssPeakMb)} MB\n`,
         );
     }
     await stopAll(sims.splice(0));

@@ -13,15 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import pino from 'pino';
 import { configFileArg } from '../contract/cli.ts';
-import { createAgent, loadAgentConfig, loadProfileFiles, type AgentConfig, type ProfileRegistry } from './index.ts';
-
-const root = pino({
-  level: process.env.GW_LOG_LEVEL ?? 'info',
-  redact: { paths: ['password', '*.password', 'mqtt.password', 'config.mqtt.password'], censor: '[redacted]' },
-});
-const log = root.child({ component: 'edge-agent' });
+import type { AgentConfig, ProfileRegistry } from './index.ts';
 
 const USAGE = `usage: tsx edge-agent/main.ts <config.yaml|config.json>   (or GW_AGENT_CONFIG=<path>)
 
@@ -29,9 +22,17 @@ Polls the configured meters and publishes their readings over MQTT.
 Environment: GW_LOG_LEVEL (default info), GW_AGENT_STATS_MS (log agent stats that often).
 Exit codes: 0 stopped, 1 failed to start or stop, 2 bad arguments or config.
 `;
-/** start-up phases, ms since the process started: node and the bundle loaded, config read, agent started */
-const phases: Record<string, number> = { loaded: Math.round(performance.now()) };
 const configArg = configFileArg(process.argv.slice(2), USAGE);
+// the agent's code is loaded once the command line is known good: --help and a bad option answer at once
+const [{ default: pino }, { createAgent, loadAgentConfig, loadProfileFiles }] = await Promise.all([import('pino'), import('./index.ts')]);
+
+const root = pino({
+  level: process.env.GW_LOG_LEVEL ?? 'info',
+  redact: { paths: ['password', '*.password', 'mqtt.password', 'config.mqtt.password'], censor: '[redacted]' },
+});
+const log = root.child({ component: 'edge-agent' });
+/** start-up phases, ms since the process started: node and the agent's code loaded, config read, agent started */
+const phases: Record<string, number> = { loaded: Math.round(performance.now()) };
 
 const path = configArg ?? process.env.GW_AGENT_CONFIG;
 if (!path) {

@@ -6,13 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import pino from 'pino';
-import { parse as parseYaml } from 'yaml';
 import { configFileArg } from '../contract/cli.ts';
-import { configFromEnv, loadServerConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
-import { riskModelFromYaml } from './risk/model.ts';
-import { createServer } from './server.ts';
 
 const USAGE = `usage: tsx server/main.ts [config.yaml|config.json]   (or GW_CONFIG=<path>)
 
@@ -20,6 +14,15 @@ Runs the gridwatch server. GW_* environment variables override the file (docs/co
 Exit codes: 0 stopped, 1 failed to start, 2 bad arguments or configuration.
 `;
 const configArg = configFileArg(process.argv.slice(2), USAGE);
+// the server's code is loaded only after the command line is known good: --help and a bad option answer at once
+const [{ default: pino }, { parse: parseYaml }, { configFromEnv, loadServerConfig }, { ConfigError }, { riskModelFromYaml }, { createServer }] = await Promise.all([
+  import('pino'),
+  import('yaml'),
+  import('./config.ts'),
+  import('./errors.ts'),
+  import('./risk/model.ts'),
+  import('./server.ts'),
+]);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const file = configArg ?? process.env.GW_CONFIG;
