@@ -100,6 +100,8 @@ export class Ingest {
   private agentFilter: ((agent: string) => boolean) | null = null;
   /** cluster mode: the JetStream ack of the message `take` is handling */
   private taking: (() => void) | null = null;
+  /** cluster mode: the message `take` is handling was delivered before (its envelope is stale) */
+  private takingRedelivered = false;
 
   constructor(
     private readonly opts: IngestOptions,
@@ -153,13 +155,15 @@ export class Ingest {
    * its MQTT topic. `stored` (the JetStream ack) is called once the store
    * confirmed its readings — at once for a message with nothing to store.
    */
-  take(topic: string, payload: Buffer, stored: () => void): void {
+  take(topic: string, payload: Buffer, stored: () => void, redelivered = false): void {
     this.taking = stored;
+    this.takingRedelivered = redelivered;
     try {
       this.onMessage(topic, payload);
     } catch (err) {
       this.rejectLog.error('handler_failed', 'ingest handler failed', () => ({ err, topic: topic.slice(0, 200) }));
     }
+    this.takingRedelivered = false;
     if (this.taking) {
       this.taking = null;
       stored();
@@ -273,7 +277,9 @@ export class Ingest {
       // A persistent session ([MQTT-3.1.2-4]): QoS 1 messages the broker could not
       // deliver while we were away or holding acks are kept and delivered on reconnect.
       clientId: this.opts.clientId ?? `gridwatch-server-${hostname()}`,
-      clean: false,
+      // cluster mode: readings come from JetStream and presence is retained, so a clean session: a reconnect to another NATS
+      // node's gateway then needs none of the session's JetStream state, which a lost node may hold up for seconds
+      clean: !this.opts.cluster,
       keepalive: 60,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
@@ -361,7 +367,8 @@ export class Ingest {
     if (seqs.length > 0 || from !== undefined || next !== undefined || skip !== undefined) {
       item = { agent: parts.agent, seqs, readings: stored.length ? stored : null, lines: stored.length, at: arrived };
       if (from !== undefined) item.from = from;
-      if (next !== undefined) item.next = next;
+      // a message JetStream delivers again (its ack was lost with a NATS node) is older than the watermark: its `next` would read as a restarted agent
+      if (next !== undefined && !this.takingRedelivered) item.next = next;
       if (skip !== undefined) item.skip = skip;
       if (this.taking) {
         item.stored = this.taking;

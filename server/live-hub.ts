@@ -350,14 +350,24 @@ export class LiveHub {
    * narrowed client sees seq jump over other sites' frames; it has missed
    * nothing while `prevSeq` ≤ the last seq it applied, and has missed
    * frames when `prevSeq` is larger (then it asks for the set again).
-   * Unfiltered, `prevSeq` is `seq - 1`.
+   * Unfiltered, `prevSeq` is `seq - 1`. With `resync` (cluster mode: a
+   * frame another server made may arrive after a larger seq went out here),
+   * a client already sent a seq at or above the frame's gets `resync(scope)`
+   * instead, the whole set, which its store takes as it is.
    */
-  pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void {
+  pushAlarm(frame: { seq: number }, place: AlarmPlace | null, resync?: (scope: AlarmScope) => { seq: number }): void {
     const text = JSON.stringify(frame);
     const head = `${text.slice(0, -1)},"prevSeq":`;
     for (const c of [...this.clients]) {
       if (place && !alarmScopeCovers(c.alarmScope, place)) continue;
       if (this.droppedAsTooSlow(c)) continue;
+      if (resync && frame.seq <= c.alarmSeq) {
+        // cluster mode: another server's frame arrived after a larger seq went out here; the client takes the whole set
+        const set = resync(handlerScope(c.alarmScope));
+        c.socket.send(JSON.stringify(set));
+        c.alarmSeq = Math.max(c.alarmSeq, set.seq);
+        continue;
+      }
       if (this.batchDepth > 0 && !c.corked) {
         const raw = rawSocket(c.socket);
         if (raw) {

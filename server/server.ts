@@ -234,6 +234,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           log: log.child({ component: 'alarms' }),
           options: { ...config.alarms, dataDir: config.dataDir, ...(config.rules.file ? { rulesFile: config.rules.file } : {}) },
         });
+        if (config.cluster) {
+          // before the alarms start: their first transition takes a seq of the cluster's sequence
+          cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
+          await cluster.connect();
+        }
         await alarms.start();
         notifyParts = createNotifyParts(config, topo.topology, log);
         await notifyParts.start(alarms);
@@ -270,10 +275,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           riskReports.start();
         }
         await ingest.start();
-        if (config.cluster) {
-          cluster = new ClusterNode(config.cluster, { ingest, alarms, live, topology: topo.topology, log: log.child({ component: 'cluster' }) });
-          await cluster.start();
-        }
+        if (cluster) await cluster.start();
         app = await buildApp({
           log,
           store,

@@ -46,7 +46,7 @@ export interface AlarmIngest {
 /** What the service needs from the WebSocket hub (server/live-hub.ts). */
 export interface AlarmPush {
   /** to the clients whose subscription covers `place` (null: all), each copy with that client's `prevSeq` */
-  pushAlarm(frame: { seq: number }, place: AlarmPlace | null): void;
+  pushAlarm(frame: { seq: number }, place: AlarmPlace | null, resync?: (scope: AlarmScope) => { seq: number }): void;
   /** runs fn with its pushes sent together when it returns (one write per client) */
   batched?<T>(fn: () => T): T;
   onClientMessage(fn: (msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope) => boolean): void;

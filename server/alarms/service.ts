@@ -112,7 +112,7 @@ import { Escalator } from './escalation.ts';
 import { AlarmQueries } from './queries.ts';
 import { RulesAdmin } from './rules-admin.ts';
 import type { AlarmFilter, AlarmFrame, AlarmServiceDeps, AlarmsSnapshotFrame, AlarmView, OperatorAction } from './service-types.ts';
-import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStateFile } from './state-store.ts';
+import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStateFile, type PersistedState } from './state-store.ts';
 import { BROKER_SOURCE, BrokerPresence, brokerRule, planBrokerOps, restartSilence } from './presence.ts';
 import { JournalWriter } from './journal-writer.ts';
 
@@ -174,7 +174,14 @@ export class AlarmService {
   /** `site/transformer` → its meters (transformer meter and line meters) */
   private readonly transformerMeters = new Map<string, string[]>();
 
+  /** the largest seq this server has seen (cluster mode: the other servers' included) */
   private seq = 0;
+  /** the last seq this server gave out: the journal writer stores its entries in this order */
+  private ownSeq = 0;
+  /** cluster mode (server/cluster/): seqs of the cluster's sequence, transitions fanned out to the other servers */
+  private cluster: { next(last: number): number; out(entry: TransitionEntry): void } | null = null;
+  /** alarmId → seq of its last transition known here */
+  private readonly alarmSeqs = new Map<string, number>();
   private readonly recent: JournalEntry[] = [];
   private readonly writer: JournalWriter;
   /** the input of a late reading to the stale rules, reused (the step keeps nothing of it): no object per reading */
@@ -208,7 +215,7 @@ export class AlarmService {
       running: () => this.running,
       clock: this.clock,
       view: (a) => this.view(a),
-      nextSeq: () => ++this.seq,
+      nextSeq: () => this.nextSeq(),
       enqueue: (e) => this.enqueue(e),
       push: (f) => this.push(f),
     });
@@ -246,7 +253,7 @@ export class AlarmService {
     // entries a resuming WebSocket client may ask for
     const entries = await this.deps.journal.readCurrent();
     const lastSeq = await this.deps.journal.lastSeq();
-    this.seq = Math.max(lastSeq, entries.at(-1)?.seq ?? 0);
+    this.seq = this.ownSeq = Math.max(lastSeq, entries.at(-1)?.seq ?? 0);
     const transitions = entries.filter((e): e is TransitionEntry => e.kind === 'transition');
     for (const [id, a] of rebuild(transitions)) this.alarms.set(id, a);
     for (const e of entries) this.track(e);
@@ -714,18 +721,25 @@ export class AlarmService {
   }
 
   private record(t: AlarmTransition, alarm: Alarm): void {
-    t.seq = ++this.seq;
+    t.seq = this.nextSeq();
     const entry: TransitionEntry = { ...t, kind: 'transition', seq: t.seq };
     this.track(entry);
     this.enqueue(entry);
     const level = annunciates(t) || t.by !== undefined ? 'info' : 'debug';
     this.log[level]({ alarmId: t.alarmId, from: t.from, to: t.to, reason: t.reason, by: t.by, severity: t.severity, seq: t.seq }, 'alarm transition');
     this.push({ type: 'alarm', seq: t.seq, transition: t, alarm: this.view(alarm) });
+    this.cluster?.out(entry);
+  }
+
+  private nextSeq(): number {
+    this.seq = this.cluster ? this.cluster.next(this.seq) : this.seq + 1;
+    return (this.ownSeq = this.seq);
   }
 
   /** Bookkeeping derived from journal entries, live and at rebuild. */
   private track(e: JournalEntry): void {
     if (e.kind === 'transition') {
+      if (e.seq > (this.alarmSeqs.get(e.alarmId) ?? 0)) this.alarmSeqs.set(e.alarmId, e.seq);
       if (e.reason === 'acknowledge') this.acks.set(e.alarmId, e.comment === undefined ? { by: e.by ?? '', at: e.at } : { by: e.by ?? '', at: e.at, comment: e.comment });
       else if (annunciates(e)) this.acks.delete(e.alarmId);
     } else if (e.kind === 'escalation') {
@@ -868,7 +882,7 @@ export class AlarmService {
     // a rule gone, or now of another kind: its alarms have nothing left that would clear them, its states mean nothing
     const removed = this.rules.filter((x) => !rules.some((y) => y.id === x.id && y.kind === x.kind)).map((x) => x.id);
     this.installRules(rules);
-    const entry: RulesEntry = { kind: 'rules', seq: ++this.seq, at: now, by, ruleId, document };
+    const entry: RulesEntry = { kind: 'rules', seq: this.nextSeq(), at: now, by, ruleId, document };
     if (comment) entry.comment = comment;
     this.enqueue(entry);
     const { document: _omit, ...change } = entry;
@@ -885,6 +899,99 @@ export class AlarmService {
 
   private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope): boolean {
     return this.queries.clientMessage(msg, reply, scope);
+  }
+
+  // ---------------------------------------------------------------- cluster mode (server/cluster/, docs/cluster.md)
+
+  /** Cluster mode: seqs from the cluster's sequence (`next` of the largest seen), each transition made here handed to `out`. */
+  joinCluster(c: { next(last: number): number; out(entry: TransitionEntry): void }): void {
+    this.cluster = c;
+  }
+
+  /**
+   * A transition another server made (and journals): applied to the set and
+   * pushed to this server's clients, unless this server knows the alarm at
+   * that seq or later. A client already sent a larger seq gets the whole set
+   * again instead (its store would take the frame for one it holds).
+   */
+  applyRemote(t: TransitionEntry): void {
+    if ((this.alarmSeqs.get(t.alarmId) ?? 0) >= t.seq) return;
+    this.batched(() => {
+      const alarm = applyTransition(this.alarms.get(t.alarmId), t);
+      this.alarms.set(t.alarmId, alarm);
+      this.track(t);
+      this.recent.push(t);
+      if (this.recent.length > this.deps.options.resumeBuffer * 2) this.recent.splice(0, this.recent.length - this.deps.options.resumeBuffer);
+      this.seq = Math.max(this.seq, t.seq);
+      const { kind: _k, ...transition } = t;
+      const frame: AlarmFrame = { type: 'alarm', seq: t.seq, transition, alarm: this.view(alarm) };
+      try {
+        this.deps.live.pushAlarm(frame, { site: frame.alarm.site, room: frame.alarm.room }, (scope) => this.queries.snapshot(undefined, scope));
+      } catch (err) {
+        this.log.error({ err }, 'alarm push failed');
+      }
+    });
+  }
+
+  /**
+   * Cluster mode, a partition taken over (before its readings flow): each of
+   * its alarms as the journal holds it where the journal knows a later
+   * transition than this server, its rule states resumed from what the
+   * previous owner saved (`saved`, state-store.ts's format), then both
+   * reconciled as at start.
+   */
+  async takeOver(pick: (source: string) => boolean, saved: PersistedState | null): Promise<{ alarms: number; states: number }> {
+    const byAlarm = new Map<string, TransitionEntry[]>();
+    for (const e of await this.deps.journal.readCurrent()) {
+      if (e.kind !== 'transition' || !pick(e.source)) continue;
+      const list = byAlarm.get(e.alarmId);
+      if (list) list.push(e);
+      else byAlarm.set(e.alarmId, [e]);
+    }
+    let alarms = 0;
+    let states = 0;
+    this.batched(() => {
+      for (const [id, list] of byAlarm) {
+        const last = list.at(-1)!;
+        if ((this.alarmSeqs.get(id) ?? 0) >= last.seq) continue;
+        // the journal's entries of the alarm rebuild it; the last one goes to the clients as a transition
+        for (const e of list.slice(0, -1)) this.alarmSeqs.set(id, Math.max(this.alarmSeqs.get(id) ?? 0, e.seq));
+        this.alarms.delete(id);
+        for (const [, a] of rebuild(list.slice(0, -1))) this.alarms.set(id, a);
+        this.applyRemote(last);
+        alarms++;
+      }
+      if (saved) {
+        const now = this.clock();
+        for (const m of this.states.values()) for (const src of [...m.keys()]) if (pick(src)) m.delete(src);
+        for (const [ruleId, bySource] of Object.entries(saved.states)) {
+          const rule = this.ruleById.get(ruleId);
+          if (!rule) continue;
+          const m = this.statesOf(ruleId);
+          for (const [src, st] of Object.entries(bySource)) if (pick(src)) (m.set(src, resume(st, rule, now)), states++);
+        }
+        for (const [src, lag] of Object.entries(saved.lags ?? {})) if (pick(src)) this.entryOf(src).lag = lag;
+      }
+      this.reconcile(this.clock());
+    });
+    return { alarms, states };
+  }
+
+  /** Cluster mode: the rule states of the sources `pick` accepts, and the seq of this server they may reflect (saved once the journal holds it). */
+  exportStates(pick: (source: string) => boolean): { json: string; seq: number } {
+    const states: Record<string, Record<string, RuleState>> = {};
+    const lags: Record<string, number> = {};
+    for (const [ruleId, m] of this.states)
+      for (const [src, st] of m)
+        if (pick(src)) (states[ruleId] ??= {})[src] = st;
+    for (const [d, e] of this.deviceEntries) if (pick(d)) lags[d] = e.lag;
+    const doc: PersistedState = { version: 1, savedAt: this.clock(), seq: this.ownSeq, states, lags, sites: {} };
+    return { json: JSON.stringify(doc), seq: this.ownSeq };
+  }
+
+  /** Resolves true once the journal holds every entry of this server up to `seq`. */
+  whenJournaled(seq: number): Promise<boolean> {
+    return this.writer.whenStored(seq);
   }
 
   // ---------------------------------------------------------------- rule state across restarts
@@ -955,7 +1062,7 @@ export class AlarmService {
     const file = stateFile(this.deps.options.dataDir);
     this.persisting = (async () => {
       try {
-        const { json, seq } = await serialiseInSlices(savedAt, states, lags, sites, () => this.seq);
+        const { json, seq } = await serialiseInSlices(savedAt, states, lags, sites, () => this.ownSeq);
         if (!(await this.writer.whenStored(seq))) {
           this.statesDirty = true;
           this.log.warn({ file, seq, journaledSeq: this.writer.storedSeq }, 'rule state not saved: the journal does not hold its transitions');

@@ -30,6 +30,8 @@ export const ClusterConfigSchema = z.strictObject({
   ackWaitMs: z.number().int().min(1000).default(60_000),
   /** messages a partition's consumer may hold unacknowledged (backpressure: the store confirms, then the ack) */
   maxAckPending: z.number().int().min(1).default(2000),
+  /** how often the owner of a partition saves its rule state in the KV bucket `<prefix>_rulestate` for a takeover, ms */
+  ruleStateSaveMs: z.number().int().min(200).max(60_000).default(2000),
   stream: z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9_-]+$/).default('GW_INGEST'),
     /** copies of each message in the NATS cluster */
@@ -37,7 +39,7 @@ export const ClusterConfigSchema = z.strictObject({
     /** what no server took within this is dropped by NATS (the agents' spools still hold it), s */
     maxAgeS: z.number().int().positive().default(7 * 86_400),
   }).prefault({}),
-  /** prefix of the KV buckets (leases, members, rule state) */
+  /** prefix of the KV buckets (leases, members, alarm sequence, rule state) */
   bucketPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gridwatch'),
 }).refine((c) => c.renewMs * 2 <= c.leaseTtlMs, { message: 'renewMs must be at most half of leaseTtlMs', path: ['renewMs'] });
 

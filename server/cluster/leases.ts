@@ -15,7 +15,7 @@
  * the only server consuming it, so all of one agent's readings are handled
  * by one server at a time.
  */
-import type { KV } from 'nats';
+import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from 'pino';
 
 /** Partitions `id` should own among `members` (every live server, `id` included). */
@@ -126,9 +126,7 @@ export class PartitionLeases {
   private async balance(): Promise<void> {
     if (this.stopped) return;
     try {
-      const seen = new Set<string>();
-      for await (const k of await this.kv.members.keys()) seen.add(k);
-      const members = [...seen].sort();
+      const members = await liveKeys(this.kv.members);
       this.lastMembers = members;
       const mine = new Set(assignedTo(this.id, members, this.partitions));
       const work: Promise<void>[] = [];
@@ -183,6 +181,27 @@ export class PartitionLeases {
     const e = await this.kv.leases.get(key(p));
     return e && e.operation === 'PUT' ? dec.decode(e.value) : null;
   }
+}
+
+/**
+ * The keys of a TTL bucket that hold a value now. Asked of the bucket's
+ * stream (its subjects, then each key's last entry) with plain JetStream API
+ * requests: `kv.keys()` runs an ordered consumer, which after a NATS node
+ * was lost kept timing out for tens of seconds while every request worked.
+ */
+export async function liveKeys(kv: KV): Promise<string[]> {
+  // the client's bucket object carries its stream and subject prefix (nats.js Bucket)
+  const b = kv as Partial<{ jsm: JetStreamManager; stream: string; prefix: string }>;
+  if (!b.jsm || !b.stream || b.prefix === undefined) {
+    const out: string[] = [];
+    for await (const k of await kv.keys()) out.push(k);
+    return out.sort();
+  }
+  const prefix = `${b.prefix}.`;
+  const info = await b.jsm.streams.info(b.stream, { subjects_filter: `${prefix}>` });
+  const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+  const live = await Promise.all(keys.map(async (k) => ((await kv.get(k))?.operation === 'PUT' ? k : null)));
+  return live.filter((k): k is string => k !== null).sort();
 }
 
 /** a renewal refused for want of a JetStream answer (a node or leader lost a moment), not for a wrong revision */

@@ -41,6 +41,7 @@ import { agentPlaces } from '../rules/outage.ts';
 import type { ClusterConfig } from './config.ts';
 import { PartitionLeases } from './leases.ts';
 import { partitionOf } from './partition.ts';
+import { AlarmSync, type ClusterAlarms } from './alarm-sync.ts';
 
 /** MQTT topic of a message taken from the stream, or null for a subject the mapping does not make */
 export function topicOfSubject(subject: string): string | null {
@@ -82,6 +83,8 @@ export class ClusterNode {
   private readonly agentOfDevice = new Map<string, string>();
   private readonly agentIds = new Set<string>();
   private readonly siteIds = new Set<string>();
+  /** one alarm set across the servers (alarm-sync.ts), with an alarm service */
+  private readonly sync: AlarmSync | null;
 
   constructor(
     private readonly cfg: ClusterConfig,
@@ -90,7 +93,7 @@ export class ClusterNode {
       log: Logger;
       topology: Topology;
       /** the alarm service: evaluates only what this server owns */
-      alarms?: { setOwnership(owns: (source: string) => boolean): void };
+      alarms?: ClusterAlarms & { setOwnership(owns: (source: string) => boolean): void };
       /** the live values of the other servers go to this server's dashboards */
       live?: { publish(readings: readonly StoredReading[]): void };
     },
@@ -101,6 +104,16 @@ export class ClusterNode {
       for (const d of place.devices) this.agentOfDevice.set(d, agent);
     }
     for (const s of deps.topology.sites) this.siteIds.add(s.id);
+    this.sync = deps.alarms
+      ? new AlarmSync(
+          this.id,
+          { bucketPrefix: cfg.bucketPrefix, replicas: cfg.stream.replicas, saveMs: cfg.ruleStateSaveMs },
+          deps.alarms,
+          (p) => (source) => this.partitionOfSource(source) === p,
+          () => this.owned(),
+          deps.log,
+        )
+      : null;
   }
 
   get connection(): NatsConnection {
@@ -127,7 +140,13 @@ export class ClusterNode {
     return this.leases?.owns(partitionOf(agent, this.cfg.partitions)) ?? false;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Connects to NATS, makes or updates the stream, and takes the alarm
+   * sequence slot: before the alarm service starts (its first transition
+   * needs the slot). `start` follows.
+   */
+  async connect(): Promise<void> {
+    if (this.nc) return;
     const { nats, stream } = this.cfg;
     this.nc = await connect({
       servers: nats.servers,
@@ -158,9 +177,16 @@ export class ClusterNode {
       // another server created it a moment ago
       if (!(await this.jsm!.streams.info(stream.name).then(() => true, () => false))) throw err;
     });
+    await this.sync?.connect(this.nc, this.js);
+  }
+
+  /** Joins the members and takes this server's share of the partitions (connecting first if `connect` was not called). */
+  async start(): Promise<void> {
+    await this.connect();
+    const { nats, stream } = this.cfg;
     const kvOpts = { ttl: this.cfg.leaseTtlMs, history: 1, replicas: stream.replicas };
-    const members: KV = await this.js.views.kv(`${this.cfg.bucketPrefix}_members`, kvOpts);
-    const leaseKv: KV = await this.js.views.kv(`${this.cfg.bucketPrefix}_leases`, kvOpts);
+    const members: KV = await this.js!.views.kv(`${this.cfg.bucketPrefix}_members`, kvOpts);
+    const leaseKv: KV = await this.js!.views.kv(`${this.cfg.bucketPrefix}_leases`, kvOpts);
     this.leases = new PartitionLeases(
       this.id,
       this.cfg.partitions,
@@ -175,6 +201,7 @@ export class ClusterNode {
     );
     this.updateAgentFilter();
     this.listenLive();
+    await this.sync?.start(this.nc!);
     this.deps.log.info({ id: this.id, servers: nats.servers, partitions: this.cfg.partitions, stream: stream.name }, 'cluster member starting');
     await this.leases.start();
   }
@@ -183,6 +210,7 @@ export class ClusterNode {
   async stop(): Promise<void> {
     await this.leases?.stop().catch((err) => this.deps.log.warn({ err }, 'giving partitions back failed; their leases lapse'));
     for (const p of [...this.running.keys()]) await this.halt(p);
+    await this.sync?.stop();
     this.leases = null;
     const nc = this.nc;
     this.nc = null;
@@ -245,9 +273,11 @@ export class ClusterNode {
     const js = this.js!;
     const stream = this.cfg.stream.name;
     const name = `gw-p${p}`;
+    // the partition's alarms and rule state as its previous owner left them, before its readings flow
+    await this.sync?.takeOver(p);
     // a fresh consumer: what the previous owner was sent and did not acknowledge comes again now
     await jsm.consumers.delete(stream, name).catch(() => undefined);
-    await jsm.consumers.add(stream, {
+    const created = await jsm.consumers.add(stream, {
       durable_name: name,
       filter_subject: `gw.*.${p}.>`,
       ack_policy: AckPolicy.Explicit,
@@ -263,6 +293,9 @@ export class ClusterNode {
     let u = this.unacked.get(p);
     if (!u) this.unacked.set(p, (u = { n: 0, idle: [] }));
     const unacked = u;
+    // what was in the stream when the consumer was made may have been handled before (its ack lost with a node, or the
+    // previous owner stored it): its envelope is older than the watermark, so it settles seqs but says nothing of a restart
+    let backlog = created.num_pending + created.num_ack_pending;
     const stored = (m: { ack(): void }) => () => {
       m.ack();
       if (--unacked.n === 0) for (const w of unacked.idle.splice(0)) w();
@@ -276,7 +309,9 @@ export class ClusterNode {
           continue;
         }
         unacked.n++;
-        ingest.take(topic, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), stored(m));
+        const old = m.redelivered || backlog > 0;
+        if (backlog > 0 && !m.redelivered) backlog--;
+        ingest.take(topic, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), stored(m), old);
       }
     })().catch((err) => log.error({ err, partition: p }, 'partition consumer failed'));
     this.running.set(p, { messages, done });
@@ -297,7 +332,7 @@ export class ClusterNode {
   private async release(p: number): Promise<void> {
     await this.halt(p);
     const u = this.unacked.get(p);
-    if (!u || u.n === 0) return;
+    if (!u || u.n === 0) return this.saveState(p);
     // what this partition took is stored and acknowledged before its lease goes (the others' flow does not hold it)
     let timer: NodeJS.Timeout | undefined;
     const idle = await Promise.race([
@@ -306,6 +341,11 @@ export class ClusterNode {
     ]);
     clearTimeout(timer);
     if (!idle) this.deps.log.warn({ partition: p, unacked: u.n }, 'partition given back with readings not yet stored; the next owner gets them again');
+    await this.saveState(p);
+  }
+
+  private async saveState(p: number): Promise<void> {
+    await this.sync?.save(p).catch((err) => this.deps.log.warn({ err, partition: p }, 'saving the rule state of a partition given back failed; the next owner resumes an older one'));
   }
 
   /** Publishes on a core NATS subject (fan-out between servers); dropped while disconnected. */

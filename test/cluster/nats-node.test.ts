@@ -3,7 +3,9 @@
  * it reconnect to another node (through a TCP front, as behind a load
  * balancer), the server's NATS and MQTT connections move to the others, the
  * stream and the leases keep their quorum, and no reading sent is missing
- * from the store.
+ * from the store: what the node's gateway acknowledged but could not put in
+ * the stream while it elected a new leader is resent by the agents once
+ * their watermark stalls (5 s here, support.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -14,9 +16,7 @@ const influxUrl = inject('influxUrl');
 const uid = randomBytes(3).toString('hex');
 const PARTITIONS = 4;
 
-// Skipped: a NATS node lost under load stalls the server's ingest (docs/cluster.md, Known defect). The test
-// fails on it today (readings after the kill not stored, watermarks standing still); run it while fixing that.
-describe.skip('NATS node failure', () => {
+describe('NATS node failure', () => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   afterAll(async () => {
     while (cleanups.length) await Promise.resolve(cleanups.pop()!()).catch(() => undefined);
@@ -33,6 +33,7 @@ describe.skip('NATS node failure', () => {
     const ids = Array.from({ length: fleet.count }, (_, i) => ({ agent: `${site}-a${i}`, meters: Array.from({ length: fleet.meters }, (_, u) => `${site}-a${i}-m0-${u + 1}`) }));
     const server = await ClusterServer.create({ cluster, serverId: 'gw1', influxUrl, database, topologyYaml: clusterTopology(site, ids), rulesYaml: 'version: 1\nuseDefaults: true\n' });
     cleanups.push(() => server.close());
+    if (process.env.GW_TEST_LOG) cleanups.push(() => console.log(server.logs.filter((l) => (l.level as number) >= 40 || l.component === 'cluster' || l.component === 'ingest').slice(-120).map((l) => JSON.stringify(l).slice(0, 400)).join('\n')));
     await server.start();
     await until(async () => ((await leaseOwners(tap.nc, PARTITIONS)).every((o) => o === 'gw1') ? [] : ['not every partition on gw1']), 20_000, 'leases');
     // every agent on node 1 first: the node killed below
@@ -62,5 +63,5 @@ describe.skip('NATS node failure', () => {
     const sent = [...tap.sent].filter((k) => Number(k.split('@')[1]) < cutoff);
     expect(sent.length).toBeGreaterThan(150);
     expect(sent.filter((k) => !stored.has(k))).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 });

@@ -159,6 +159,8 @@ export async function startAgents(o: { cluster: NatsCluster; site: string; prefi
       site: o.site,
       mqtt: { url: o.mqttUrl ?? o.cluster.mqttUrls[i % o.cluster.mqttUrls.length]!, reconnectPeriodMs: 250, reconnectMaxMs: 1000, keepaliveS: 5 },
       publishIntervalMs: 250,
+      // a NATS node lost drops what its gateway acknowledged while the stream elects a leader: resent once the watermark stalls
+      watermarkStallMs: 5000,
       devices,
     });
     const agent = createAgent(config, { log: memoryLog('warn').log });

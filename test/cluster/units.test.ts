@@ -1,12 +1,14 @@
 /**
  * The pure parts of cluster mode: which partitions a server owns among the
  * live ones, the MQTT topic of a stream subject, the agent's partition, and
- * the configuration refused with a clear error.
+ * the cluster's alarm sequence, and the configuration refused with a clear
+ * error.
  */
 import { describe, expect, it } from 'vitest';
 import { assignedTo } from '../../server/cluster/leases.ts';
 import { topicOfSubject } from '../../server/cluster/node.ts';
 import { fnv1a32, partitionOf } from '../../server/cluster/partition.ts';
+import { SLOTS, nextSeq } from '../../server/cluster/sequence.ts';
 import { createServer, loadServerConfig } from '../../server/index.ts';
 import { ConfigError } from '../../server/errors.ts';
 import { testLog } from '../support/logger.ts';
@@ -34,6 +36,23 @@ describe('cluster mode, pure parts', () => {
     expect(fnv1a32(new TextEncoder().encode(''))).toBe(0x811c9dc5);
     expect(fnv1a32(new TextEncoder().encode('a'))).toBe(0xe40c292c);
     expect(partitionOf('a', 7)).toBe(0xe40c292c % 7);
+  });
+
+  it('numbers alarm transitions uniquely across servers, each above every seq seen', () => {
+    // two servers, slots 3 and 700, after a journal that ended at 41 (seqs of a single server)
+    let seen = 41;
+    const out: number[] = [];
+    for (const slot of [3, 700, 700, 3, 3, 700]) {
+      const s = nextSeq(seen, slot);
+      expect(s).toBeGreaterThan(seen);
+      expect(s % SLOTS).toBe(slot);
+      out.push(s);
+      seen = s;
+    }
+    expect(new Set(out).size).toBe(out.length);
+    // a server that has not seen the other's latest still never writes its seq: the slots differ
+    expect(nextSeq(5 * SLOTS + 700, 3)).toBe(6 * SLOTS + 3);
+    expect(nextSeq(5 * SLOTS + 3, 700)).toBe(6 * SLOTS + 700);
   });
 
   it('refuses a cluster without InfluxDB, a renewal slower than half the lease, and a bad NATS URL', () => {
