@@ -47,6 +47,8 @@ export class OutagePool {
   readonly records = new Map<string, OutageRecord>();
   /** by meter: the open finding, else the last one */
   readonly findings = new Map<string, Finding>();
+  /** every finding ever made, by id (each as it is now): the history, rebuilt from the journal at start */
+  readonly findingHistory = new Map<string, Finding>();
   readonly tickets = new Map<string, Ticket>();
   readonly supplies = new Map<string, MeterSupply>();
   grid: Grid;
@@ -105,6 +107,7 @@ export class OutagePool {
     else if (e.kind === 'outage') this.records.set(e.id, e.data as OutageRecord);
     else if (e.kind === 'finding') {
       const f = e.data as Finding;
+      this.findingHistory.set(f.id, f);
       // the open finding of a meter stays shown over an older resolved one, but its own resolution replaces it
       const cur = this.findings.get(f.meter);
       if (f.state === 'open' || cur?.state !== 'open' || cur.id === f.id) this.findings.set(f.meter, f);

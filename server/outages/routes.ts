@@ -212,17 +212,31 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     return reply.status(201).send({ imported: plans.length, plans: plans.map((p) => planView(pool, p)) });
   });
 
-  app.get<{ Querystring: { state?: 'open' | 'resolved' | 'all' } }>(
+  app.get<{ Querystring: { state?: 'open' | 'resolved' | 'all'; history?: string; meter?: string } }>(
     '/api/findings',
-    { config: { minRole: 'viewer' }, schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: ['open', 'resolved', 'all'] } } } } },
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { enum: ['open', 'resolved', 'all'] }, history: { enum: ['1', '0', 'true', 'false'] }, meter: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+      },
+    },
     async (req) => {
       const allowed = sitesOf(req.session);
-      const state = req.query.state ?? 'open';
-      // every finding ever made: the open one per meter and the resolved before it are in the journal; memory holds the last per meter
-      const findings = [...pool.findings.values()]
+      const history = req.query.history === '1' || req.query.history === 'true';
+      // without history: the open finding per meter, else its last; with it: every finding ever made (rebuilt from the journal)
+      const state = req.query.state ?? (history ? 'all' : 'open');
+      const perMeter = new Map<string, number>();
+      for (const f of pool.findingHistory.values()) perMeter.set(f.meter, (perMeter.get(f.meter) ?? 0) + 1);
+      const findings = [...(history ? pool.findingHistory : pool.findings).values()]
         .filter((f) => state === 'all' || f.state === state)
+        .filter((f) => req.query.meter === undefined || f.meter === req.query.meter)
         .filter((f) => siteVisible(allowed, f.modelled?.site ?? f.suggested?.site))
-        .sort((a, b) => b.lastAt - a.lastAt);
+        .sort((a, b) => b.lastAt - a.lastAt || (a.id < b.id ? 1 : -1))
+        .map((f) => ({ ...f, meterFindings: perMeter.get(f.meter) ?? 1 }));
       return { findings };
     },
   );

@@ -1,7 +1,10 @@
 /**
  * A topology reload without a restart puts the new device layout in force
  * everywhere: a line meter moved to another transformer and a new room with
- * its own agent. Before the reload the new room's readings are refused;
+ * its own agent. While the model still has the line under T1, the line meter
+ * going dark with T2 is a topology-mismatch finding, twice (the first one
+ * resolved in between): both are in the findings history, which a restart
+ * rebuilds from the journal. Before the reload the new room's readings are refused;
  * after it they are accepted and placed (site, room), /api/topology has the
  * room, a draft plan's customers are recomputed, and a cut of the moved
  * meter's new transformer is one transformer outage that counts the moved
@@ -55,7 +58,7 @@ beforeAll(async () => {
   file = path.join(dir, 'topology.yaml');
   const v1 = topology('T1', false);
   await writeFile(file, v1);
-  ts = await startTestServer({ mqttUrl: inject('mqttUrl'), topologyYaml: v1, dataDir: path.join(dir, 'data'), extra: { topologyFile: file, alarms: { tickMs: 100 }, outages: { tickMs: 200 } } });
+  ts = await startTestServer({ mqttUrl: inject('mqttUrl'), topologyYaml: v1, dataDir: path.join(dir, 'data'), extra: { topologyFile: file, alarms: { tickMs: 100 }, outages: { tickMs: 200, liveInsideAfterS: 1 } } });
   feedA = await Feed.open(inject('mqttUrl'), SITE, A);
   feedB = await Feed.open(inject('mqttUrl'), SITE, B);
   // as the agents would, every 200 ms
@@ -74,6 +77,8 @@ afterAll(async () => {
 
 const latest = async (q: string) => ((await (await ts.fetch(`/api/latest?${q}`, { role: 'viewer' })).json()) as { readings: { device: string; site: string; room: string }[] }).readings;
 const outages = async () => ((await (await ts.fetch('/api/outages?view=all', { role: 'viewer' })).json()) as { outages: any[] }).outages;
+const findings = async (q = '') => ((await (await ts.fetch(`/api/findings${q}`, { role: 'viewer' })).json()) as { findings: any[] }).findings;
+const cut = (on: boolean) => (volts.zm2 = volts.zm3 = volts.zm4 = on ? 0 : 230);
 const rooms = async () => ((await (await ts.fetch('/api/topology', { role: 'viewer' })).json()) as { sites: { rooms: { id: string }[] }[] }).sites.flatMap((s) => s.rooms.map((r) => r.id));
 
 describe('topology reload without a restart', () => {
@@ -82,6 +87,20 @@ describe('topology reload without a restart', () => {
     await new Promise((r) => setTimeout(r, 600));
     // the new room's agent is not in the topology yet: its readings are refused
     expect(await latest('device=zm5')).toEqual([]);
+
+    // the model says L1 is under T1; the line goes dark with T2: a finding, resolved, then found again
+    for (const round of [1, 2]) {
+      cut(true);
+      const f = await eventually(async () => (await findings()).find((x) => x.meter === 'zm2' && x.state === 'open'), 20_000, `finding ${round}`);
+      expect(f).toMatchObject({ kind: 'dark_outside', modelled: { site: SITE, transformer: 'T1', line: 'L1' }, meterFindings: round });
+      cut(false);
+      await eventually(async () => (await outages()).every((x) => x.state !== 'active') || undefined, 20_000, `restored ${round}`);
+      if (round === 1) expect((await ts.fetch(`/api/findings/${f.id}/resolve`, { method: 'POST', role: 'operator', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ comment: '模型待改' }) })).status).toBe(200);
+    }
+    expect((await findings()).map((x) => `${x.meter} ${x.state}`)).toEqual(['zm2 open']);
+    const history = await findings('?history=1');
+    expect(history.map((x) => `${x.meter} ${x.state} ${x.meterFindings}`)).toEqual(['zm2 open 2', 'zm2 resolved 2']);
+    expect(await findings('?history=1&state=resolved&meter=zm2')).toHaveLength(1);
     const start = Date.now() + 2 * 86_400_000;
     const plan = await ts.fetch('/api/plans', { method: 'POST', role: 'operator', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scope: [{ kind: 'transformer', site: SITE, transformer: 'T2' }], start, end: start + 3_600_000, reason: '检修' }) });
     expect(plan.status).toBe(201);
@@ -113,13 +132,20 @@ describe('topology reload without a restart', () => {
     expect(p.customers).toBe(2);
 
     // T2 cut, the moved line meter with it: one transformer outage with both customers
-    volts.zm2 = volts.zm3 = volts.zm4 = 0;
-    const o = await eventually(async () => (await outages()).find((x) => x.state === 'active' && x.scope.transformer === 'T2'), 20_000, "T2's outage");
+    const before = (await outages()).length;
+    cut(true);
+    const o = await eventually(async () => (await outages()).find((x) => x.state === 'active' && x.scope.transformer === 'T2' && x.start > Date.now() - 20_000 && (x.customers === 2 || undefined)), 20_000, "T2's outage after the reload");
     expect(o).toMatchObject({ scope: { kind: 'transformer', site: SITE, transformer: 'T2' }, customers: 2 });
     await new Promise((r) => setTimeout(r, 1500));
     const all = await outages();
     expect(all.filter((x) => x.state === 'active').map((x) => `${x.scope.kind} ${x.scope.transformer}`)).toEqual(['transformer T2']);
-    const findings = ((await (await ts.fetch('/api/findings?state=all', { role: 'viewer' })).json()) as { findings: unknown[] }).findings;
-    expect(findings).toEqual([]);
+    expect(all.length).toBe(before + 1);
+    // the model is right now: nothing new found
+    expect(await findings('?history=1')).toHaveLength(2);
+
+    // the history is rebuilt from the journal
+    await ts.server.stop();
+    await ts.server.start();
+    expect((await findings('?history=1')).map((x) => `${x.id} ${x.state}`)).toEqual(history.map((x) => `${x.id} ${x.state}`));
   }, 90_000);
 });
