@@ -3,11 +3,15 @@
  * torn last line skipped, compaction at start into one record per item and
  * station, and an opening notice whose `notified` step never made it to the
  * journal (the process died in between) handed to the notification port at
- * the next start — once, by its key.
+ * the next start — once, by its key. A process killed with SIGKILL in the
+ * middle of a burst of follow-ups keeps every one it had answered.
  */
+import { spawn } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RiskCode, StationRiskDay } from '../../contract/risk.ts';
 import { ContactDirectory } from '../../server/notify/contacts.ts';
@@ -27,13 +31,14 @@ function day(station: string, n: number, code: RiskCode): StationRiskDay {
   };
 }
 
+const options = (base: string, compactAbove = 1_000_000): RiskItemsOptions => ({
+  dir: path.join(base, 'risk'), tickMs: 60_000, compactAbove, answerWithinHours: { yellow: 72, red: 24 },
+  stationRoles: ['station_head'], onDutyRoles: ['on_call'], leaderRoles: ['leader'],
+  notice: { lang: 'zh', tzOffsetMin: 480, dashboardUrl: 'http://127.0.0.1:8080/', stationName: (s) => s },
+});
+
 function items(notifier: NotifyService | null, compactAbove = 1_000_000): RiskItems {
-  const o: RiskItemsOptions = {
-    dir: path.join(dir, 'risk'), tickMs: 60_000, compactAbove, answerWithinHours: { yellow: 72, red: 24 },
-    stationRoles: ['station_head'], onDutyRoles: ['on_call'], leaderRoles: ['leader'],
-    notice: { lang: 'zh', tzOffsetMin: 480, dashboardUrl: 'http://127.0.0.1:8080/', stationName: (s) => s },
-  };
-  return new RiskItems(o, { contacts, notifier, log: testLog, now: () => T0 + 20 * 86_400_000 });
+  return new RiskItems(options(dir, compactAbove), { contacts, notifier, log: testLog, now: () => T0 + 20 * 86_400_000 });
 }
 
 const lines = async () => (await readFile(path.join(dir, 'risk', 'items.jsonl'), 'utf8')).split('\n').filter(Boolean).length;
@@ -92,4 +97,43 @@ describe('risk item journal', () => {
     await d.stop();
     await notify.stop();
   });
+
+  it('a process killed with SIGKILL during a burst of follow-ups keeps every one it answered', async () => {
+    const kdir = await mkdtemp(path.join(os.tmpdir(), 'gw-risk-kill-'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./items-child.ts', import.meta.url)), kdir], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      const answers: Array<{ ok: boolean; ids: string[]; text?: string }> = [];
+      let ready!: () => void;
+      const isReady = new Promise<void>((r) => (ready = r));
+      const waiters: Array<() => void> = [];
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (l === 'ready') return ready();
+        answers.push(JSON.parse(l));
+        waiters.splice(0).forEach((w) => w());
+      });
+      const answered = (n: number) => new Promise<void>((r) => { const check = () => (answers.length >= n ? r() : waiters.push(check)); check(); });
+      await isReady;
+      child.stdin!.write(`${JSON.stringify({ op: 'days', days: [day('s1', 5, 'yellow'), day('s2', 5, 'red')] })}\n`);
+      await answered(1);
+      const [id1, id2] = answers[0]!.ids;
+      // 200 follow-ups sent at once; killed as soon as 40 are answered
+      for (let i = 0; i < 200; i++) child.stdin!.write(`${JSON.stringify({ op: 'follow-up', id: i % 2 ? id2 : id1, text: `f${i}` })}\n`);
+      await answered(41);
+      child.kill('SIGKILL');
+      await exited;
+      const acked = answers.slice(1).filter((a) => a.ok).map((a) => a.text!);
+      expect(acked.length).toBeGreaterThanOrEqual(40);
+      const kcontacts = new ContactDirectory({ dataDir: kdir });
+      await kcontacts.start();
+      const back = new RiskItems(options(kdir), { contacts: kcontacts, notifier: null, log: testLog });
+      await back.start();
+      const kept = [id1!, id2!].flatMap((id) => back.get(id)!.events.filter((e) => e.kind === 'follow-up').map((e) => e.text!));
+      expect(kept.filter((t) => acked.includes(t)).sort()).toEqual([...acked].sort());
+      expect(back.get(id1!)!.state).toBe('answered');
+      await back.stop();
+    } finally {
+      await rm(kdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

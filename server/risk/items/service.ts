@@ -230,7 +230,8 @@ export class RiskItems {
       const r = await notifier.enqueue(reqs);
       for (const x of r.rejected) this.log.warn({ itemId: id, key: x.key, reason: x.reason }, 'risk item notice refused by the notification port');
       const ids = [...r.accepted, ...r.duplicates].map((m) => m.id);
-      const step: ItemStep = { kind: 'notified', id, at: this.now(), by: 'system', messages: ids, text: `${what}: ${ids.length ? ids.join(', ') : 'nobody to notify'}` };
+      const said = ids.length ? ids.join(', ') : r.rejected.length ? `refused by the notification port (${r.rejected.map((x) => x.reason).join('; ')})` : 'nobody to notify';
+      const step: ItemStep = { kind: 'notified', id, at: this.now(), by: 'system', messages: ids, text: `${what}: ${said}` };
       await this.commit([{ t: 'step', s: step }]);
       this.unnotified.delete(id);
     }
