@@ -152,7 +152,7 @@ describe('risk reports against the real server', () => {
     expect([kv.get('red'), kv.get('yellow'), kv.get('green'), kv.get('> 7 days')]).toEqual(['1', '1', '1', String(sheet.totals.flagged)]);
   });
 
-  it('every report renders in Chromium with its style under the CSP, and the server prints each to PDF', async () => {
+  it('every report renders in Chromium with its style under the CSP, and the server prints them to PDF', async () => {
     const cookie = (await ts.cookie('viewer')).split('=');
     const context = await browser.newContext({ viewport: { width: 900, height: 1200 } });
     await context.addCookies([{ name: cookie[0]!, value: cookie.slice(1).join('='), url: ts.server.url }]);
@@ -176,7 +176,8 @@ describe('risk reports against the real server', () => {
       expect(await page.locator('h1').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(29, 78, 137)');
       expect(await page.locator('svg').count()).toBeGreaterThan(0);
       await page.screenshot({ path: await screenshotPath(`risk-report-${name}`), clip: { x: 0, y: 0, width: 900, height: 1200 } });
-      if (name.endsWith('-en')) continue;
+      // the server prints two of them (test/risk/reports-pdf.test.ts prints a long sheet over several pages)
+      if (name !== 'daily' && name !== 'station') continue;
       const pdf = Buffer.from(await (await get(`${url}&format=pdf`)).arrayBuffer());
       expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
       expect(pdf.toString('latin1').match(/\/Type\s*\/Page\b/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
@@ -212,6 +213,12 @@ describe('risk reports against the real server', () => {
     expect((await json('/api/risk/reports/station/nope')).status).toBe(404);
   });
 
+  it('a day names the week or month holding it, or the last day of a station report (the dashboard links by day)', async () => {
+    expect((await json(`/api/risk/reports/weekly?day=${MONTH_END}&format=json`)).body.meta.period.label).toBe(isoWeek(MONTH_END));
+    expect((await json(`/api/risk/reports/monthly?day=${MONTH_END}&format=json`)).body.meta.period.label).toBe(MONTH);
+    expect((await json(`/api/risk/reports/station/east?day=${MONTH_END}&format=json`)).body.meta.period).toMatchObject({ to: MONTH_END });
+  });
+
   it('bad periods are 400 with the reason; unknown query keys refused', async () => {
     const bad = {
       '/api/risk/reports/daily?day=2026-02-30': 'day: not a date YYYY-MM-DD: 2026-02-30',
@@ -221,6 +228,8 @@ describe('risk reports against the real server', () => {
       '/api/risk/reports/daily?day=2999-01-01': `2999-01-01 has not begun (today is ${TODAY} in the model's time zone)`,
     };
     for (const [url, reason] of Object.entries(bad)) expect(await json(url)).toEqual({ status: 400, body: { error: { code: 'GW_ERR_HTTP_BAD_REQUEST', message: reason } } });
+    expect((await json(`/api/risk/reports/weekly?week=2026-W01&day=${MONTH_END}`)).body.error.message).toBe('give week or day, not both');
+    expect((await json('/api/risk/reports/monthly?day=2026-13-01')).body.error.message).toBe('day: not a date YYYY-MM-DD: 2026-13-01');
     expect((await json('/api/risk/reports/daily?format=docx')).status).toBe(400);
     expect((await json('/api/risk/reports/daily?days=1')).status).toBe(400);
     expect((await fetch(`${ts.server.url}/api/risk/reports/daily`)).status).toBe(401);

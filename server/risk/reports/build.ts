@@ -7,18 +7,29 @@
  */
 import type { StationRiskDay } from '../../../contract/risk.ts';
 import { GridwatchError } from '../../errors.ts';
-import { addDays, dailyPeriod, isoWeekOf, localDay, monthlyPeriod, stationPeriod, weeklyPeriod, type Period, type PeriodResult } from './period.ts';
+import { addDays, dailyPeriod, dayMs, isoWeekOf, localDay, monthlyPeriod, stationPeriod, weeklyPeriod, type Period, type PeriodResult } from './period.ts';
 import { buildDailySheet, buildMonthlyAssessment, buildWeeklyBulletin, type CenterSheet } from './sheets.ts';
 import type { RiskReportSource } from './source.ts';
 import { buildStationReport, type ReportMeta, type StationReport } from './station-report.ts';
 
 export type ReportRequest =
-  | { kind: 'station'; station: string; from?: string; to?: string }
+  | { kind: 'station'; station: string; from?: string; to?: string; day?: string }
   | { kind: 'daily'; day?: string }
-  | { kind: 'weekly'; week?: string }
-  | { kind: 'monthly'; month?: string };
+  | { kind: 'weekly'; week?: string; day?: string }
+  | { kind: 'monthly'; month?: string; day?: string };
 
 export type Report = StationReport | CenterSheet;
+
+/**
+ * `day` instead of the period's own key: the week or month holding that day,
+ * or a station report ending with it. Both given: 400.
+ */
+function byDay(own: string | undefined, ownKey: string, day: string | undefined, of: (day: string) => string): string | undefined {
+  if (day === undefined) return own;
+  if (own !== undefined) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `give ${ownKey} or day, not both`);
+  if (dayMs(day) === null) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', `day: not a date YYYY-MM-DD: ${day}`);
+  return of(day);
+}
 
 function checked(r: PeriodResult): Period {
   if (!r.ok) throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', r.reason);
@@ -51,7 +62,8 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
     case 'station': {
       const station = stations.find((s) => s.id === req.station);
       if (!station) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no station ${req.station}`);
-      const period = checked(stationPeriod(req.from, req.to ?? (req.from === undefined ? latest : undefined), today));
+      const to = byDay(req.to, 'to', req.day, (d) => d);
+      const period = checked(stationPeriod(req.from, to ?? (req.from === undefined ? latest : undefined), today));
       const [history, items] = await Promise.all([source.history(station.id, period.from, period.to), source.items()]);
       return buildStationReport({ meta: meta(period), period, station, history, items });
     }
@@ -62,11 +74,11 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
       return buildDailySheet({ meta: meta(period), stations, ranking, previous });
     }
     case 'weekly': {
-      const period = checked(weeklyPeriod(req.week ?? isoWeekOf(latest), today));
+      const period = checked(weeklyPeriod(byDay(req.week, 'week', req.day, isoWeekOf) ?? isoWeekOf(latest), today));
       return buildWeeklyBulletin({ meta: meta(period), period, stations, histories: await histories(addDays(period.from, -7), period.to) });
     }
     case 'monthly': {
-      const period = checked(monthlyPeriod(req.month ?? latest.slice(0, 7), today));
+      const period = checked(monthlyPeriod(byDay(req.month, 'month', req.day, (d) => d.slice(0, 7)) ?? latest.slice(0, 7), today));
       const [h, items] = await Promise.all([histories(period.from, period.to), source.items()]);
       return buildMonthlyAssessment({ meta: meta(period), period, stations, histories: h, items: items.filter((i) => allowed === null || allowed.has(i.station)) });
     }

@@ -40,6 +40,13 @@ const COMMON = {
 const DAY = { type: 'string', minLength: 1, maxLength: 10 } as const;
 const query = (props: Record<string, object>) => ({ type: 'object', additionalProperties: false, properties: { ...COMMON, ...props } }) as const;
 
+/** the named query values that were given (an empty one counts as not given) */
+function pick<Q extends object, K extends keyof Q & string>(q: Q, ...keys: K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) if (typeof q[k] === 'string' && q[k] !== '') out[k] = q[k] as string;
+  return out;
+}
+
 const TITLE_KEY = { station: 'title_station', daily: 'title_daily', weekly: 'title_weekly', monthly: 'title_monthly' } as const;
 
 export async function riskReportRoutes(app: FastifyInstance, opts: RiskReportRoutesOptions): Promise<void> {
@@ -70,25 +77,25 @@ export async function riskReportRoutes(app: FastifyInstance, opts: RiskReportRou
     }
   };
 
-  app.get<{ Params: { station: string }; Querystring: Common & { from?: string; to?: string } }>(
+  app.get<{ Params: { station: string }; Querystring: Common & { from?: string; to?: string; day?: string } }>(
     RISK_PATHS.reportStation,
-    { config: { minRole: 'viewer' }, schema: { params: { type: 'object', properties: { station: { type: 'string', minLength: 1, maxLength: 64 } } }, querystring: query({ from: DAY, to: DAY }) } },
-    async (req, reply) => answer(req, reply, { kind: 'station', station: req.params.station, ...(req.query.from ? { from: req.query.from } : {}), ...(req.query.to ? { to: req.query.to } : {}) }),
+    { config: { minRole: 'viewer' }, schema: { params: { type: 'object', properties: { station: { type: 'string', minLength: 1, maxLength: 64 } } }, querystring: query({ from: DAY, to: DAY, day: DAY }) } },
+    async (req, reply) => answer(req, reply, { kind: 'station', station: req.params.station, ...pick(req.query, 'from', 'to', 'day') }),
   );
 
   app.get<{ Querystring: Common & { day?: string } }>(RISK_PATHS.reportDaily, { config: { minRole: 'viewer' }, schema: { querystring: query({ day: DAY }) } }, async (req, reply) =>
-    answer(req, reply, { kind: 'daily', ...(req.query.day ? { day: req.query.day } : {}) }),
+    answer(req, reply, { kind: 'daily', ...pick(req.query, 'day') }),
   );
 
-  app.get<{ Querystring: Common & { week?: string } }>(
+  app.get<{ Querystring: Common & { week?: string; day?: string } }>(
     RISK_PATHS.reportWeekly,
-    { config: { minRole: 'viewer' }, schema: { querystring: query({ week: { type: 'string', minLength: 1, maxLength: 8 } }) } },
-    async (req, reply) => answer(req, reply, { kind: 'weekly', ...(req.query.week ? { week: req.query.week } : {}) }),
+    { config: { minRole: 'viewer' }, schema: { querystring: query({ week: { type: 'string', minLength: 1, maxLength: 8 }, day: DAY }) } },
+    async (req, reply) => answer(req, reply, { kind: 'weekly', ...pick(req.query, 'week', 'day') }),
   );
 
-  app.get<{ Querystring: Common & { month?: string } }>(
+  app.get<{ Querystring: Common & { month?: string; day?: string } }>(
     RISK_PATHS.reportMonthly,
-    { config: { minRole: 'viewer' }, schema: { querystring: query({ month: { type: 'string', minLength: 1, maxLength: 7 } }) } },
-    async (req, reply) => answer(req, reply, { kind: 'monthly', ...(req.query.month ? { month: req.query.month } : {}) }),
+    { config: { minRole: 'viewer' }, schema: { querystring: query({ month: { type: 'string', minLength: 1, maxLength: 7 }, day: DAY }) } },
+    async (req, reply) => answer(req, reply, { kind: 'monthly', ...pick(req.query, 'month', 'day') }),
   );
 }
