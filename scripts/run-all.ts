@@ -118,6 +118,8 @@ try {
       http: { port: env('GW_HTTP_PORT', 8080) },
       mqtt: { embedded: { port: env('GW_MQTT_EMBEDDED_PORT', 1883) } },
       rules: { file: path.join(root, 'config/demo/rules.yaml') },
+      // the demo's risk model: today only, recomputed every minute (docs/demo.md)
+      risk: { file: path.join(root, 'config/demo/risk.yaml') },
       notify: { gateway: { url: sms.url, account: 'gridwatch-demo', secret: smsSecret } },
       dataDir,
     }),

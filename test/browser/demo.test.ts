@@ -4,8 +4,10 @@
  * counts active alarms and marks the room whose transformer lost supply, the
  * alarm console lists the one-key call and the outage, and the room view's
  * sensor cards show only what each sensor reports (a door contact its door,
- * a thermometer its temperature and humidity). Screenshots go to the test's
- * temp dir.
+ * a thermometer its temperature and humidity), and the 风险码 ranking, on
+ * the demo's own risk model (config/demo/risk.yaml, recomputed every
+ * minute), shows a station yellow or red from what the storyline caused.
+ * Screenshots go to the test's temp dir.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -75,5 +77,20 @@ describe('the demo in a browser', () => {
     expect((await visible('txt-102')).sort()).toEqual(['t_oil', 't_winding']);
     expect(await page.innerText('.sensor[data-device="door-102"]')).not.toContain('—');
     await page.screenshot({ path: shot('room'), fullPage: true });
+  });
+
+  it('a station turns yellow or red on the 风险码 ranking from the storyline\'s events', { timeout: 240_000 }, async () => {
+    // the demo's model is in force: today only, a provisional run every minute
+    const model = await page.evaluate(async () => (await fetch('./api/risk/model')).json());
+    expect(model).toMatchObject({ windowDays: 1, provisionalEveryMinutes: 1 });
+    await page.goto(`${demo!.url}/#/risk`);
+    // the fault outage of t-302-2 at 40 s and the repair call linked to it at 75 s weigh on s3; the ranking refreshes itself
+    await page.waitForSelector('.rk-table tbody tr:first-child:is([data-code="red"], [data-code="yellow"])', { timeout: Math.max(60_000, 230_000 - (Date.now() - started)) });
+    const first = await page.$eval('.rk-table tbody tr:first-child', (tr) => ({ station: tr.getAttribute('data-station'), driving: tr.querySelector('.driving')?.getAttribute('data-driving') }));
+    expect(['repair-calls-per-1000', 'fault-outages', 'customer-hours', 'unacknowledged-alarms', 'notices-late-or-wrong', 'one-key-calls', 'voltage-qualification']).toContain(first.driving);
+    await page.screenshot({ path: shot('risk'), fullPage: true });
+    await page.click(`.rk-table tr[data-station="${first.station}"] td a`);
+    await page.waitForSelector('.rk-station[data-loaded] .rk-indicators tbody tr');
+    await page.screenshot({ path: shot('risk-station'), fullPage: true });
   });
 });
