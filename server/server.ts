@@ -243,7 +243,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         notifyParts = createNotifyParts(config, topo.topology, log);
         await notifyParts.start(alarms);
         const alarmsNow = alarms;
-        energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => alarmsNow.onLineLoss(f) });
+        energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => {
+          alarmsNow.onLineLoss(f);
+          // a negative loss is topology-mismatch evidence for the outage pool (server/outages/loss-findings.ts)
+          outages?.onLineLoss(f);
+        } });
         energy.start();
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         await outages.start();

@@ -16,6 +16,8 @@ import type { Grid } from './grid.ts';
 import type { PoolEntityKind, PoolEntry, PoolJournal } from './journal.ts';
 import { deriveOutages, type DarkCondition } from './measured.ts';
 import { foldFindings, observe } from './mismatch.ts';
+import { foldLossFindings } from './loss-findings.ts';
+import type { LineLossRecord } from '../energy/types.ts';
 import { composeNotices, outageVars, planVars } from './notices.ts';
 import { classify, planAlarms, plannedSuppressions, scopeHasSupply, stepPlan, verifyRestoration } from './reconcile.ts';
 import { sampleSupply, type LatestReading } from './supply.ts';
@@ -117,6 +119,17 @@ export class OutagePool {
   newId(kind: PoolEntityKind): string {
     const prefix = { plan: 'P', outage: 'O', finding: 'F', ticket: 'T' }[kind];
     return `${prefix}${++this.counters[kind]}`;
+  }
+
+  /**
+   * Line-loss figures (server/energy): a negative hourly loss opens a finding on the area, a normal one after it
+   * resolves it (loss-findings.ts).
+   */
+  onLineLoss(records: readonly LineLossRecord[]): void {
+    for (const f of foldLossFindings(this.findings, records, () => this.newId('finding'), this.clock())) {
+      const isNew = this.findings.get(f.meter)?.id !== f.id;
+      this.commit('finding', f, isNew ? `opened: ${f.message}` : f.state === 'resolved' ? `resolved: ${f.comment ?? ''}` : 'more evidence', 'system');
+    }
   }
 
   /** Records a change in memory and queues it for the journal. */

@@ -123,7 +123,17 @@ export interface OutageRecord {
 
 // ---------------------------------------------------------------- findings and tickets
 
-export type FindingKind = 'live_inside' | 'dark_outside';
+export type FindingKind = 'live_inside' | 'dark_outside' | 'negative_loss';
+
+/** A line-loss figure that showed an area's negative loss (loss-findings.ts). */
+export interface LossEvidence {
+  interval: string;
+  start: number;
+  end: number;
+  supplyKwh: number;
+  salesKwh: number;
+  lossPct: number;
+}
 
 export interface FindingEvidence {
   outageId: string;
@@ -143,7 +153,11 @@ export interface Finding {
   /** where the measurement suggests it is: the scope of the outage it went dark with */
   suggested: { site: string; transformer?: string; feeder?: string } | null;
   message: string;
+  /** the outages it was seen in (none for negative_loss) */
   evidence: FindingEvidence[];
+  /** negative_loss: the area (the finding's `meter` is its key `site/transformer`) and the figures that showed it */
+  area?: { site: string; transformer: string };
+  loss?: LossEvidence[];
   state: 'open' | 'resolved';
   firstAt: number;
   lastAt: number;

@@ -63,6 +63,27 @@ describe('line-loss REST', () => {
     expect(others).toEqual([]);
   });
 
+  it('opens a topology-mismatch finding on the area of the negative loss, and resolves it once the hour computes normal', async () => {
+    const hour = Math.floor(Date.now() / H) * H - H;
+    const finding = await until(async () => {
+      const { body } = await json('/api/findings?state=open');
+      return (body.findings as any[]).find((f) => f.kind === 'negative_loss' && f.loss?.some((e: any) => e.start === hour));
+    });
+    expect(finding).toMatchObject({ meter: 's1/t2', area: { site: 's1', transformer: 't2' }, state: 'open', evidence: [] });
+    expect(finding.loss.find((e: any) => e.start === hour)).toEqual({ interval: '1h', start: hour, end: hour + H, supplyKwh: 100, salesKwh: 105, lossPct: -5 });
+    expect(finding.message).toMatch(/^area s1\/t2 sold more than it was supplied: loss -5\.00 % in the hour from .*\(supply 100 kWh, sales 105 kWh\)/);
+    // only the area with negative loss
+    expect((await json('/api/findings?state=all')).body.findings.filter((f: any) => f.kind === 'negative_loss' && f.meter !== 's1/t2')).toEqual([]);
+    // the meter under the wrong transformer moved: t2's one line now sells 96 kWh of the 100 in that hour
+    await ts.server.store.write(dayReadings(-5, 65, hour).filter((r) => r.device === 'L3').map((r) => ({ ...r, v: { ep_imp: 5000 + (96 * (r.ts - hour)) / H } })));
+    expect((await post({ interval: '1h', from: String(hour), to: String(hour + H) }, 'operator')).status).toBe(200);
+    const resolved = await until(async () => {
+      const { body } = await json('/api/findings?state=resolved');
+      return (body.findings as any[]).find((f) => f.id === finding.id);
+    });
+    expect(resolved).toMatchObject({ state: 'resolved', resolvedBy: 'system', comment: expect.stringMatching(/^loss back to 4\.00 %/) });
+  });
+
   it('ranks the areas of a day, worst first, and gives one area\'s daily history', async () => {
     expect((await post({ interval: '1d', from: String(DAY0), to: String(DAY0 + 24 * H) }, 'operator')).status).toBe(200);
     const rank = await json('/api/energy/line-loss/rank?site=s1&day=2026-11-02');
