@@ -94,6 +94,16 @@ describe('risk item journal', () => {
     await d.tick();
     expect(d.get(s1!.id)!.events.filter((e) => e.kind === 'notified')).toHaveLength(1);
     expect(notify.byRef('risk-item', s1!.id)).toHaveLength(1);
+    // s2 had nobody: once the directory names its head, the next check assigns and tells them
+    const s2 = d.list({ sites: null, station: 's2' })[0]!;
+    expect(s2.assignees).toEqual([]);
+    expect((await contacts.replace({ people: [...contacts.list(), { id: 'h2', name: '二所所长', phone: '13800000002', roles: ['station_head'], stations: ['s2'], active: true }] })).ok).toBe(true);
+    await d.tick();
+    expect(d.get(s2.id)!.assignees).toEqual([{ id: 'h2', name: '二所所长' }]);
+    expect(d.get(s2.id)!.events.slice(-2).map((e) => e.kind)).toEqual(['assigned', 'notified']);
+    expect(notify.byRef('risk-item', s2.id).map((m) => m.to.phone)).toEqual(['13800000002']);
+    await d.tick();
+    expect(d.get(s2.id)!.events.filter((e) => e.kind === 'assigned')).toHaveLength(2);
     await d.stop();
     await notify.stop();
   });

@@ -169,10 +169,23 @@ export class RiskItems {
     });
   }
 
-  /** Escalates what is overdue and hands over notices still due; the timer calls it. */
+  /** Assigns items that had nobody once the directory has someone, escalates what is overdue, hands over notices still due; the timer calls it. */
   tick(): Promise<void> {
     return this.serial(async () => {
-      const steps = overdueSteps(this.items.values(), this.now());
+      const now = this.now();
+      const people = this.deps.contacts.list();
+      const assigned: ItemStep[] = [];
+      for (const it of this.items.values()) {
+        if (it.state === 'closed' || it.assignees.length) continue;
+        const a = assignFor(people, it.station, this.o);
+        if (a.assignees.length) assigned.push({ kind: 'assigned', id: it.id, at: now, by: 'system', assignees: a.assignees, text: a.text });
+      }
+      if (assigned.length) {
+        await this.commit(assigned.map((s) => ({ t: 'step', s })));
+        for (const s of assigned) this.unnotified.add(s.id);
+        this.log.info({ items: assigned.map((s) => s.id) }, 'risk items without assignees assigned from the contact directory');
+      }
+      const steps = overdueSteps(this.items.values(), now);
       if (steps.length) {
         await this.commit(steps.map((s) => ({ t: 'step', s })));
         for (const s of steps) this.unnotified.add(s.id);
@@ -238,13 +251,13 @@ export class RiskItems {
   }
 }
 
-/** The notice an item still owes: after its opening or its last escalation, no `notified` step yet. */
+/** The notice an item still owes: after its opening, a (later) assignment or its last escalation, no `notified` step yet. */
 function needsNotice(it: RiskItem): 'opened' | 'escalated' | null {
   for (let i = it.events.length - 1; i >= 0; i--) {
     const k = it.events[i]!.kind;
     if (k === 'notified') return null;
     if (k === 'escalated') return it.state === 'closed' ? null : 'escalated';
-    if (k === 'opened') return 'opened';
+    if (k === 'opened' || k === 'assigned') return it.state === 'closed' && k === 'assigned' ? null : 'opened';
   }
   return null;
 }
