@@ -26,7 +26,8 @@ export const LOSS_HIGH_PCT = 10;
 export const LOSS_NEGATIVE_PCT = -1;
 
 export interface RiskSources {
-  sites: readonly Site[];
+  /** the topology's sites as they are now (a topology reload changes them) */
+  sites(): readonly Site[];
   store: TelemetryStore;
   /** the outage pool; absent → its indicators have no data */
   pool?: OutagePool;
@@ -40,7 +41,8 @@ export interface RiskSources {
 export class RiskInputs {
   /** a station's voltage minutes of a complete day: `station/day` → minutes monitored and inside the limits */
   private readonly voltageDays = new Map<string, { monitored: number; inside: number }>();
-  private readonly stored: StoreIndicatorReader;
+  private stored: StoreIndicatorReader;
+  private sitesSeen: readonly Site[] | null = null;
 
   constructor(private readonly src: RiskSources) {
     this.stored = new StoreIndicatorReader(src.store, src.timezone);
@@ -48,7 +50,14 @@ export class RiskInputs {
 
   /** Every station's values for the window [from, to). */
   async gather(window: { from: number; to: number }, now: number): Promise<Map<string, IndicatorValues>> {
-    const stations = this.src.sites.map((s) => s.id);
+    const sites = this.src.sites();
+    if (sites !== this.sitesSeen) {
+      // a topology reload: the days kept were read for the meters as they were
+      this.sitesSeen = sites;
+      this.voltageDays.clear();
+      this.stored = new StoreIndicatorReader(this.src.store, this.src.timezone);
+    }
+    const stations = sites.map((s) => s.id);
     const out = new Map<string, IndicatorValues>(stations.map((s) => [s, {}]));
     const merge = (m: ReadonlyMap<string, object>) => {
       for (const [s, v] of m) Object.assign(out.get(s) ?? {}, v);
@@ -75,9 +84,9 @@ export class RiskInputs {
       merge(alarmHandling(entries.filter((e) => !('ruleId' in e) || !isCall(e.ruleId)), this.src.stationOfSource, stations, window));
       merge(oneKeyCalls(entries, isCall, this.src.stationOfSource, stations, window));
     }
-    merge(await this.voltage(window, now));
-    merge(await this.lossAreas(window));
-    merge(await this.stored.read(this.src.sites, window, now));
+    merge(await this.voltage(sites, window, now));
+    merge(await this.lossAreas(sites, window));
+    merge(await this.stored.read(sites, window, now));
     return out;
   }
 
@@ -87,11 +96,11 @@ export class RiskInputs {
    * minutes monitored. A complete day's minutes are kept, so the daily run
    * reads one new day per station. No minutes monitored → no data.
    */
-  private async voltage(window: { from: number; to: number }, now: number): Promise<Map<string, { 'voltage-qualification': number | null }>> {
+  private async voltage(sites: readonly Site[], window: { from: number; to: number }, now: number): Promise<Map<string, { 'voltage-qualification': number | null }>> {
     const tz = this.src.timezone;
     const days = daysBetween(dayOf(window.from, tz), dayOf(window.to - 1, tz));
     const out = new Map<string, { 'voltage-qualification': number | null }>();
-    for (const site of this.src.sites) {
+    for (const site of sites) {
       let monitored = 0;
       let inside = 0;
       for (const day of days) {
@@ -118,7 +127,7 @@ export class RiskInputs {
    * line-loss figure in the window above LOSS_HIGH_PCT or below
    * LOSS_NEGATIVE_PCT. A station without any complete daily figure has no data.
    */
-  private async lossAreas(window: { from: number; to: number }): Promise<Map<string, { 'abnormal-loss-areas': number | null }>> {
+  private async lossAreas(sites: readonly Site[], window: { from: number; to: number }): Promise<Map<string, { 'abnormal-loss-areas': number | null }>> {
     const records = await this.src.store.lineLoss({ interval: '1d', from: window.from, to: window.to });
     const complete = new Map<string, Set<string>>();
     const abnormal = new Map<string, Set<string>>();
@@ -128,6 +137,6 @@ export class RiskInputs {
       add(complete);
       if (r.lossPct > LOSS_HIGH_PCT || r.lossPct < LOSS_NEGATIVE_PCT) add(abnormal);
     }
-    return new Map(this.src.sites.map((s) => [s.id, { 'abnormal-loss-areas': complete.has(s.id) ? (abnormal.get(s.id)?.size ?? 0) : null }]));
+    return new Map(sites.map((s) => [s.id, { 'abnormal-loss-areas': complete.has(s.id) ? (abnormal.get(s.id)?.size ?? 0) : null }]));
   }
 }

@@ -21,7 +21,8 @@ export interface RiskServiceDeps {
   history: RiskHistory;
   /** every station's indicator values for a window */
   inputs: { gather(window: { from: number; to: number }, now: number): Promise<Map<string, IndicatorValues>> };
-  sites: readonly Site[];
+  /** the stations: the topology's sites as they are now (a topology reload changes them) */
+  sites: () => readonly Site[];
   log: Logger;
   clock?: () => number;
 }
@@ -54,7 +55,7 @@ export class RiskService {
   }
 
   get stations(): readonly Site[] {
-    return this.deps.sites;
+    return this.deps.sites();
   }
 
   async start(): Promise<void> {
@@ -114,7 +115,7 @@ export class RiskService {
     const prev = new Map<string, HysteresisState | null>();
     // in day order: the latest stored day before `day` wins
     for (const r of before) prev.set(r.day.station, r.state);
-    const records: RiskRecord[] = this.deps.sites.map((site) => {
+    const records: RiskRecord[] = this.deps.sites().map((site) => {
       const r = scoreStation(m, values.get(site.id) ?? {}, prev.get(site.id) ?? null);
       const d: StationRiskDay = {
         station: site.id,
@@ -163,7 +164,7 @@ export class RiskService {
     for (const r of records) byStation.set(r.day.station, [...(byStation.get(r.day.station) ?? []), r.day]);
     const trendDays = daysBetween(addDays(d, -(TREND_DAYS - 1)), d);
     let computedAt: number | null = null;
-    const rows: RiskRankingRow[] = this.deps.sites.map((site) => {
+    const rows: RiskRankingRow[] = this.deps.sites().map((site) => {
       const days = byStation.get(site.id) ?? [];
       const at = new Map(days.map((x) => [x.day, x]));
       const today = at.get(d);

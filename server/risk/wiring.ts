@@ -27,17 +27,26 @@ export function createRiskService(a: {
   clock?: () => number;
 }): RiskService {
   const history = a.store instanceof InfluxStore ? new InfluxRiskHistory(a.store) : new DuckDbRiskHistory(() => (a.store as DuckDbStore).connect());
-  const stations = new StationIndex(a.topology);
+  // rebuilt when a topology reload replaces the sites (the topology object is updated in place)
+  let stations = new StationIndex(a.topology);
+  let indexed = a.topology.sites;
+  const stationIndex = () => {
+    if (indexed !== a.topology.sites) {
+      indexed = a.topology.sites;
+      stations = new StationIndex(a.topology);
+    }
+    return stations;
+  };
   const inputs = new RiskInputs({
-    sites: a.topology.sites,
+    sites: () => a.topology.sites,
     store: a.store,
     pool: a.pool,
     alarms: {
       journalEntries: (q) => a.alarms.journalEntries(q),
       callRules: () => new Set(a.alarms.rulesInfo().rules.filter((r) => r.kind === 'call').map((r) => r.id)),
     },
-    stationOfSource: (s) => stations.siteOfSource(s),
+    stationOfSource: (s) => stationIndex().siteOfSource(s),
     timezone: a.model.timezone,
   });
-  return new RiskService({ model: a.model, history, inputs, sites: a.topology.sites, log: a.log, ...(a.clock ? { clock: a.clock } : {}) });
+  return new RiskService({ model: a.model, history, inputs, sites: () => a.topology.sites, log: a.log, ...(a.clock ? { clock: a.clock } : {}) });
 }

@@ -3,8 +3,11 @@
  * model): an operator's computation of a day, the ranking, a station's days
  * and the model; station scopes (a scoped user sees its stations' rows only,
  * another station is 404, it may not compute); bad days and unknown stations
- * answered 400 / 404.
+ * answered 400 / 404; a station added by a topology reload is computed.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
@@ -14,14 +17,20 @@ import { addDays, dayOf } from '../../server/risk/days.ts';
 const SHIPPED = fileURLToPath(new URL('../../config/risk.yaml', import.meta.url));
 let ts: TestServer;
 let scoped = '';
+let dir = '';
 const yesterday = addDays(dayOf(Date.now(), '+08:00'), -1);
 
 beforeAll(async () => {
-  ts = await startTestServer({ topologyYaml: POOL_TOPOLOGY, extra: { risk: { file: SHIPPED } } });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gw-risk-rest-'));
+  await writeFile(path.join(dir, 'topology.yaml'), POOL_TOPOLOGY);
+  ts = await startTestServer({ topologyYaml: POOL_TOPOLOGY, extra: { topologyFile: path.join(dir, 'topology.yaml'), risk: { file: SHIPPED } } });
   await ts.server.auth.putUser('s2op', TEST_PASSWORD, 'operator', ['s2']);
   scoped = await login(ts.server.url, 's2op', TEST_PASSWORD);
 }, 60_000);
-afterAll(async () => ts?.close());
+afterAll(async () => {
+  await ts?.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 async function json(path: string, method = 'GET', body?: unknown, role: 'viewer' | 'operator' | 'admin' = 'operator') {
   const res = await ts.fetch(path, { method, role, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
@@ -78,5 +87,22 @@ describe('risk REST', () => {
     expect((await asScoped('/api/risk/stations/s2')).status).toBe(200);
     expect((await asScoped('/api/risk/stations/s1')).status).toBe(404);
     expect((await asScoped('/api/risk/compute', 'POST', {})).status).toBe(403);
+  });
+
+  it('a station added by a topology reload gets its day at the next computation', async () => {
+    const s3 = POOL_TOPOLOGY.replace('customers:', `  - id: s3
+    name: 北区
+    rooms:
+      - id: r1
+        name: 北配电室
+        transformers:
+          - { id: T7, name: 7号变, ratedKva: 400, meter: mT7 }
+customers:`);
+    await writeFile(path.join(dir, 'topology.yaml'), s3);
+    const reload = await json('/api/topology/reload', 'POST', undefined, 'admin');
+    expect(reload.status).toBe(200);
+    const r = await json('/api/risk/compute', 'POST', {});
+    expect(r.body.days.map((d: { station: string }) => d.station).sort()).toEqual(['s1', 's2', 's3']);
+    expect((await json('/api/risk/stations/s3', 'GET', undefined, 'viewer')).body).toMatchObject({ name: '北区' });
   });
 });
