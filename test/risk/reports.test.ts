@@ -217,6 +217,10 @@ describe('risk reports against the real server', () => {
     expect((await json(`/api/risk/reports/weekly?day=${MONTH_END}&format=json`)).body.meta.period.label).toBe(isoWeek(MONTH_END));
     expect((await json(`/api/risk/reports/monthly?day=${MONTH_END}&format=json`)).body.meta.period.label).toBe(MONTH);
     expect((await json(`/api/risk/reports/station/east?day=${MONTH_END}&format=json`)).body.meta.period).toMatchObject({ to: MONTH_END });
+    // no period named: the latest computed day's, as the ranking answers without a day
+    const latest = (await json('/api/risk/ranking')).body.day as string;
+    expect((await json('/api/risk/reports/daily?format=json')).body.meta.period.label).toBe(latest);
+    expect((await json('/api/risk/reports/monthly?format=json')).body.meta.period.label).toBe(latest.slice(0, 7));
   });
 
   it('bad periods are 400 with the reason; unknown query keys refused', async () => {

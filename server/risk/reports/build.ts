@@ -45,7 +45,8 @@ function checked(r: PeriodResult): Period {
 export async function buildReport(source: RiskReportSource, req: ReportRequest, allowed: ReadonlySet<string> | null, now: number): Promise<Report> {
   const info = source.model();
   const today = localDay(now, info.timezone);
-  const latest = (await source.latestDay()) ?? today;
+  // asked only when the request names no period: finding it may read every station's recent days
+  const latest = async () => (await source.latestDay()) ?? today;
   const stations = source.stations().filter((s) => allowed === null || allowed.has(s.id)).map((s) => ({ id: s.id, name: s.name }));
   const meta = (period: Period): ReportMeta => ({
     period: { kind: period.kind, label: period.label, from: period.from, to: period.to },
@@ -63,22 +64,22 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
       const station = stations.find((s) => s.id === req.station);
       if (!station) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no station ${req.station}`);
       const to = byDay(req.to, 'to', req.day, (d) => d);
-      const period = checked(stationPeriod(req.from, to ?? (req.from === undefined ? latest : undefined), today));
+      const period = checked(stationPeriod(req.from, to ?? (req.from === undefined ? await latest() : undefined), today));
       const [history, items] = await Promise.all([source.history(station.id, period.from, period.to), source.items()]);
       return buildStationReport({ meta: meta(period), period, station, history, items });
     }
     case 'daily': {
-      const period = checked(dailyPeriod(req.day ?? latest, today));
+      const period = checked(dailyPeriod(req.day ?? (await latest()), today));
       // the day before only tells which codes changed: a day before the first run has no ranking
       const [ranking, previous] = await Promise.all([source.ranking(period.from), (async () => source.ranking(addDays(period.from, -1)))().catch(() => null)]);
       return buildDailySheet({ meta: meta(period), stations, ranking, previous });
     }
     case 'weekly': {
-      const period = checked(weeklyPeriod(byDay(req.week, 'week', req.day, isoWeekOf) ?? isoWeekOf(latest), today));
+      const period = checked(weeklyPeriod(byDay(req.week, 'week', req.day, isoWeekOf) ?? isoWeekOf(await latest()), today));
       return buildWeeklyBulletin({ meta: meta(period), period, stations, histories: await histories(addDays(period.from, -7), period.to) });
     }
     case 'monthly': {
-      const period = checked(monthlyPeriod(byDay(req.month, 'month', req.day, (d) => d.slice(0, 7)) ?? latest.slice(0, 7), today));
+      const period = checked(monthlyPeriod(byDay(req.month, 'month', req.day, (d) => d.slice(0, 7)) ?? (await latest()).slice(0, 7), today));
       const [h, items] = await Promise.all([histories(period.from, period.to), source.items()]);
       return buildMonthlyAssessment({ meta: meta(period), period, stations, histories: h, items: items.filter((i) => allowed === null || allowed.has(i.station)) });
     }
