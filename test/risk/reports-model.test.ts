@@ -195,6 +195,34 @@ describe('station report', () => {
   });
 });
 
+describe('every report', () => {
+  it('a station without computed days says so; no report has a script or an external resource', () => {
+    const p = period(stationPeriod('2026-11-01', '2026-11-07', TODAY));
+    const empty = buildStationReport({ meta: meta(p), period: p, station: STATIONS[0]!, history: [], items: [] });
+    expect(empty.latest).toBeNull();
+    expect(empty.totals).toEqual({ computedDays: 0, days: { red: 0, yellow: 0, green: 0, none: 7 }, highRiskDays: 0, meanScore: null, maxScore: null, change: null });
+    expect(reportHtml(empty, 'zh')).toContain('本周期没有计算结果。');
+    expect(parseCsv(reportCsv(empty, 'en').slice(1)).ok).toBe(true);
+    const w = period(weeklyPeriod('2026-W48', TODAY));
+    const m = period(monthlyPeriod('2026-11', TODAY));
+    const d = period(dailyPeriod('2026-11-30', TODAY));
+    const reports = [
+      empty,
+      buildStationReport({ meta: meta(m), period: m, station: STATIONS[1]!, history: november().get('b')!, items: [] }),
+      buildDailySheet({ meta: meta(d), stations: STATIONS, ranking: { day: d.from, computedAt: 1, rows: STATIONS.map((s) => row(s.id, s.name, 20)) }, previous: null }),
+      buildWeeklyBulletin({ meta: meta(w), period: w, stations: STATIONS, histories: november() }),
+      buildMonthlyAssessment({ meta: meta(m), period: m, stations: STATIONS, histories: november(), items: [] }),
+    ];
+    for (const r of reports)
+      for (const lang of ['zh', 'en'] as const) {
+        const html = reportHtml(r, lang);
+        expect(html).not.toMatch(/<script|\ssrc=|\shref=|url\(|@import/i);
+        expect(html).not.toContain('<供电所>');
+        expect(html).not.toMatch(/\{\w+\}/); // every message variable filled
+      }
+  });
+});
+
 describe('SMS summaries', () => {
   const ranking: RiskRanking = { day: '2026-11-30', computedAt: 1, rows: [row('a', '城东供电所', 36, { flagged: true }), row('b', '城西供电所', 20), row('c', '开发区供电所', 5)] };
   const people = [
