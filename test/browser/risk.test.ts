@@ -107,7 +107,9 @@ describe('风险码 in Chromium', () => {
     expect(await page.textContent('.rk-summary')).toContain('红码 1');
     // an operator of the center may compute; the links to the center's sheets are there
     expect(await page.isVisible('button.rk-compute')).toBe(true);
-    expect(await page.getAttribute('[data-report="reportDaily"] a', 'href')).toContain(`/api/risk/reports/daily?day=${TODAY}`);
+    const daily = (await page.getAttribute('[data-report="reportDaily"] a', 'href'))!;
+    expect(daily).toContain(`/api/risk/reports/daily?day=${TODAY}&format=html&lang=zh`);
+    expect(await page.evaluate(async (h) => (await fetch(h)).status, daily)).toBe(200);
     await page.screenshot({ path: await screenshotPath('risk-ranking-zh'), fullPage: true });
 
     // the code filter keeps the red station only, and says so in the address
@@ -122,6 +124,9 @@ describe('风险码 in Chromium', () => {
     await page.waitForSelector('.rk-station[data-loaded] .rk-indicators tbody tr');
     const ind = await page.$$eval('.rk-indicators tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.getAttribute('data-indicator'), { status: tr.querySelector('.status')?.textContent, value: tr.children[1]?.textContent }])));
     expect(ind['repair-calls-per-1000']).toEqual({ status: '已计分', value: '200' });
+    const report = (await page.getAttribute('.rk-station [data-report="station"]', 'href'))!;
+    expect(report).toContain(`/api/risk/reports/station/rk-a?day=${TODAY}&format=html`);
+    expect(await page.evaluate(async (h) => (await fetch(h)).status, report)).toBe(200);
     // today against the previous day's score
     expect(await page.textContent('.rk-station .head .delta')).toMatch(/^[▲▼±]/);
     // no complaint channel in gridwatch: said so, never a 0

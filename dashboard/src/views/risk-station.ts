@@ -10,7 +10,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { RISK_DIMENSIONS, type StationRiskDay } from '../../../contract/risk.ts';
 import { el, setText } from '../dom.ts';
-import { t, type MsgKey } from '../i18n.ts';
+import { getLang, t, type MsgKey } from '../i18n.ts';
 import type { ViewContext } from './common.ts';
 import { itemsTable } from './risk-item.ts';
 import { addDays, codeBadge, deltaText, failText, localToday, indicatorName, indicatorUnit, keyed, levelBar, num, riskApi, riskHref, timeText, type RiskModelInfo } from './risk-parts.ts';
@@ -50,7 +50,7 @@ export function riskStationPage(ctx: ViewContext, station: string): RiskPage {
 
   const paintHead = (d: StationRiskDay, prev: StationRiskDay | undefined) => {
     const delta = deltaText(d.score, prev?.score ?? null);
-    const q = (format: string) => new URLSearchParams({ day: d.day, format });
+    const q = (format: string) => new URLSearchParams({ day: d.day, format, lang: getLang() });
     headBox.replaceChildren(
       el('h2', {}, t('rk_stationTitle', { name }), ' ', codeBadge(d.code), ' ', el('span', { class: 'big-score', 'data-score': String(d.score ?? '') }, num(d.score)), ' ', el('span', { class: delta.cls }, delta.text)),
       el(

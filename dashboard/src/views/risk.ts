@@ -12,7 +12,7 @@
 import './risk.css';
 import type { RiskItem, RiskRanking, RiskRankingRow } from '../../../contract/risk.ts';
 import { el, setText } from '../dom.ts';
-import { locale, t } from '../i18n.ts';
+import { getLang, locale, t } from '../i18n.ts';
 import type { View, ViewContext } from './common.ts';
 import { riskItemPage, itemsTable } from './risk-item.ts';
 import { canCompute, codeBadge, deltaText, failText, indicatorName, localToday, num, riskApi, riskHref, sparkline, type RiskModelInfo } from './risk-parts.ts';
@@ -53,7 +53,7 @@ export function riskView(ctx: ViewContext): View {
 
 /** the links to the center's sheets (R3's report paths) for a day */
 export function reportLinks(day: string): HTMLElement {
-  const q = (format: string) => new URLSearchParams({ day, format });
+  const q = (format: string) => new URLSearchParams({ day, format, lang: getLang() });
   const link = (key: 'reportDaily' | 'reportWeekly' | 'reportMonthly', label: 'rk_reportDaily' | 'rk_reportWeekly' | 'rk_reportMonthly') =>
     el('span', { class: 'rlink', 'data-report': key }, el('a', { href: riskHref(key, {}, q('html')), target: '_blank', rel: 'noopener' }, t(label)), ' ', el('a', { href: riskHref(key, {}, q('pdf')), target: '_blank', rel: 'noopener', class: 'fmt' }, t('rk_pdf')), ' ', el('a', { href: riskHref(key, {}, q('csv')), download: '', class: 'fmt' }, t('rk_csv')));
   return el('div', { class: 'rk-reports' }, el('span', { class: 'k' }, t('rk_reports')), link('reportDaily', 'rk_reportDaily'), link('reportWeekly', 'rk_reportWeekly'), link('reportMonthly', 'rk_reportMonthly'));
@@ -159,8 +159,10 @@ function rankingPage(ctx: ViewContext): RiskPage {
       try {
         ranking = await riskApi.ranking(day);
       } catch (e) {
-        setText(status, failText(e));
+        // no risk model on this server: its risk routes are not served
+        setText(status, (e as { status?: number }).status === 404 ? t('rk_disabled') : failText(e));
         status.classList.add('error');
+        root.dataset.loaded = 'failed';
         return;
       }
       status.classList.remove('error');
