@@ -71,7 +71,7 @@ export async function readCounters(
     // a window too short for buckets: every reading as it is
     if (store.counterWindow) {
       const all = end + toleranceMs + 1;
-      add(out, (await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0: all, m1: all, to: all, stepMs: w, utcOffsetMs })).raw, (t) => t);
+      assemble(out, await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0: all, m1: all, to: all, stepMs: w, utcOffsetMs }), w);
     } else {
       const per = devicesPerQuery(store);
       for (let i = 0; i < devices.length; i += per)
@@ -79,45 +79,93 @@ export async function readCounters(
     }
     return out;
   }
-  const windows: CounterWindow[] = [];
   if (store.counterWindow) {
     // one pass over every device of the window (server/store/counters-*.ts)
-    windows.push(await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0, m1, to: end + toleranceMs + 1, stepMs: w, utcOffsetMs }));
-  } else {
-    const per = devicesPerQuery(store);
-    for (let i = 0; i < devices.length; i += per) {
-      const chunk = devices.slice(i, i + per);
-      const bucket = { devices: chunk, quantities: QUANTITIES, from: m0, to: m1, stepMs: w, utcOffsetMs };
-      const [head, low, high, last, tail] = await Promise.all([
-        store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: m0 }),
-        store.history({ ...bucket, aggregate: 'min' }),
-        store.history({ ...bucket, aggregate: 'max' }),
-        store.history({ ...bucket, aggregate: 'last' }),
-        store.history({ devices: chunk, quantities: QUANTITIES, from: m1, to: end + toleranceMs + 1 }),
-      ]);
-      windows.push({ raw: [...head, ...tail], low, high, last });
-    }
+    assemble(out, await store.counterWindow({ devices, quantities: QUANTITIES, from: start - toleranceMs, m0, m1, to: end + toleranceMs + 1, stepMs: w, utcOffsetMs }), w);
+    return out;
   }
-  for (const win of windows) assemble(out, win, m0, w);
+  const per = devicesPerQuery(store);
+  for (let i = 0; i < devices.length; i += per) {
+    const chunk = devices.slice(i, i + per);
+    const bucket = { devices: chunk, quantities: QUANTITIES, from: m0, to: m1, stepMs: w, utcOffsetMs };
+    const [head, low, high, last, tail] = await Promise.all([
+      store.history({ devices: chunk, quantities: QUANTITIES, from: start - toleranceMs, to: m0 }),
+      store.history({ ...bucket, aggregate: 'min' }),
+      store.history({ ...bucket, aggregate: 'max' }),
+      store.history({ ...bucket, aggregate: 'last' }),
+      store.history({ devices: chunk, quantities: QUANTITIES, from: m1, to: end + toleranceMs + 1 }),
+    ]);
+    assemble(out, windowOf(head, low, high, last, tail), w);
+  }
   return out;
 }
 
-/** Adds one window's counters to `out`: the raw readings before m0, the buckets, the raw readings from m1 on. */
-function assemble(out: Map<string, { ep_imp?: Acc; ep_exp?: Acc }>, win: CounterWindow, m0: number, w: number): void {
-  add(out, win.raw.map((s) => cut(s, (t) => t < m0)).filter((s) => s.ts.length > 0), (t) => t);
-  const byKey = (list: readonly HistorySeries[]) => new Map(list.map((s) => [`${s.device}\u0000${s.quantity}`, new Map(s.ts.map((t, k) => [t, s.values[k]]))]));
-  const highOf = byKey(win.high);
-  const lastOf = byKey(win.last);
-  for (const s of win.low) {
-    const key = `${s.device}\u0000${s.quantity}`;
-    const m = out.get(s.device) ?? {};
-    out.set(s.device, m);
-    const acc = (m[s.quantity as 'ep_imp' | 'ep_exp'] ??= { ts: [], values: [] });
-    s.ts.forEach((t, k) => {
-      const low = s.values[k];
-      const high = highOf.get(key)?.get(t);
-      const last = lastOf.get(key)?.get(t);
-      if (typeof low !== 'number' || typeof high !== 'number' || typeof last !== 'number') return;
+/** The per-device answers of `history` as one counter window (rows by device, then time). */
+function windowOf(head: HistorySeries[], low: HistorySeries[], high: HistorySeries[], last: HistorySeries[], tail: HistorySeries[]): CounterWindow {
+  type Row = { ts: number; bucket: boolean; v: (number | null)[][] };
+  const rows = new Map<string, Map<string, Row>>();
+  const put = (list: HistorySeries[], bucket: boolean, k: 0 | 1 | 2 | -1) => {
+    for (const s of list) {
+      const qi = QUANTITIES.indexOf(s.quantity);
+      if (qi < 0) continue;
+      let d = rows.get(s.device);
+      if (!d) rows.set(s.device, (d = new Map()));
+      s.ts.forEach((t, i) => {
+        const key = `${bucket ? 'b' : 'r'}${t}`;
+        let r = d!.get(key);
+        if (!r) d!.set(key, (r = { ts: t, bucket, v: QUANTITIES.map(() => [null, null, null]) }));
+        const v = s.values[i] ?? null;
+        if (k < 0) r.v[qi] = [v, v, v];
+        else r.v[qi]![k] = v;
+      });
+    }
+  };
+  put(head, false, -1);
+  put(low, true, 0);
+  put(high, true, 1);
+  put(last, true, 2);
+  put(tail, false, -1);
+  const out: CounterWindow = { device: [], ts: [], bucket: [], low: QUANTITIES.map(() => []), high: QUANTITIES.map(() => []), last: QUANTITIES.map(() => []) };
+  for (const [device, d] of rows)
+    for (const r of [...d.values()].sort((a, b) => a.ts - b.ts)) {
+      out.device.push(device);
+      out.ts.push(r.ts);
+      out.bucket.push(r.bucket);
+      r.v.forEach(([lo, hi, la], qi) => {
+        out.low[qi]!.push(lo!);
+        out.high[qi]!.push(hi!);
+        out.last[qi]!.push(la!);
+      });
+    }
+  return out;
+}
+
+/**
+ * Adds a counter window to `out` in one walk over its rows (ordered by device, then time): a raw reading as it is,
+ * a bucket as the points its lowest, highest and last value stand for (docs/energy.md, Reading the store).
+ */
+function assemble(out: Map<string, { ep_imp?: Acc; ep_exp?: Acc }>, win: CounterWindow, w: number): void {
+  let device = '';
+  let m: { ep_imp?: Acc; ep_exp?: Acc } = {};
+  for (let r = 0; r < win.device.length; r++) {
+    if (win.device[r] !== device || r === 0) {
+      device = win.device[r]!;
+      m = out.get(device) ?? {};
+      out.set(device, m);
+    }
+    const t = win.ts[r]!;
+    QUANTITIES.forEach((quantity, qi) => {
+      const low = win.low[qi]![r];
+      if (typeof low !== 'number') return;
+      const acc = (m[quantity as 'ep_imp' | 'ep_exp'] ??= { ts: [], values: [] });
+      if (!win.bucket[r]) {
+        acc.ts.push(t);
+        acc.values.push(low);
+        return;
+      }
+      const high = win.high[qi]![r];
+      const last = win.last[qi]![r];
+      if (typeof high !== 'number' || typeof last !== 'number') return;
       const prev = acc.values.at(-1);
       if ((prev === undefined || low >= prev) && high === last) {
         // rose only: its lowest is its first reading
@@ -134,14 +182,4 @@ function assemble(out: Map<string, { ep_imp?: Acc; ep_exp?: Acc }>, win: Counter
       }
     });
   }
-  add(out, win.raw.map((s) => cut(s, (t) => t >= m0)).filter((s) => s.ts.length > 0), (t) => t);
-}
-
-function cut(s: HistorySeries, keep: (t: number) => boolean): HistorySeries {
-  const ts: number[] = [];
-  const values: (number | null)[] = [];
-  s.ts.forEach((t, i) => {
-    if (keep(t)) ts.push(t), values.push(s.values[i]!);
-  });
-  return { ...s, ts, values };
 }

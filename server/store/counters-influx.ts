@@ -2,21 +2,20 @@
  * The energy counters of an interval from InfluxDB (TelemetryStore.counterWindow)
  * in three InfluxQL statements over every device — the raw readings near
  * each end, and the buckets between them with their lowest, highest and
- * last value in one statement — instead of three to five per 500 devices
- * named in an OR clause. Few devices (at most 200) are still named.
+ * last value in one statement — instead of five per 500 devices named in an
+ * OR clause. Few devices (at most 200) are still named.
  */
-import type { Quantity } from '../../contract/index.ts';
 import { MEASUREMENT, decodeTagValue, encodeTagValue } from './influx-line.ts';
 import { ident, influxString, type InfluxSeries } from './influx-transport.ts';
 import type { InfluxQL } from './influx-query.ts';
-import type { CounterWindow, CounterWindowQuery, HistorySeries } from './types.ts';
+import type { CounterWindow, CounterWindowQuery } from './types.ts';
 
 const NAMED_DEVICES_MAX = 200;
 
 export async function counterWindowInflux(influxql: InfluxQL, q: CounterWindowQuery): Promise<CounterWindow> {
-  const out: CounterWindow = { raw: [], low: [], high: [], last: [] };
-  if (q.quantities.length === 0 || (q.devices !== undefined && q.devices.length === 0)) return out;
   const qs = q.quantities;
+  const out: CounterWindow = { device: [], ts: [], bucket: [], low: qs.map(() => []), high: qs.map(() => []), last: qs.map(() => []) };
+  if (qs.length === 0 || (q.devices !== undefined && q.devices.length === 0)) return out;
   const named = q.devices !== undefined && q.devices.length <= NAMED_DEVICES_MAX;
   const wanted = q.devices !== undefined && !named ? new Set(q.devices) : null;
   const dev = named ? ` AND (${q.devices!.map((d) => `"device" = ${influxString(encodeTagValue(d))}`).join(' OR ')})` : '';
@@ -32,43 +31,32 @@ export async function counterWindowInflux(influxql: InfluxQL, q: CounterWindowQu
     m1 > m0 ? influxql(`SELECT ${aggs} FROM ${MEASUREMENT} WHERE ${time(m0, m1)}${dev} GROUP BY time(${step}ms, ${off}ms), "device" fill(none)`) : Promise.resolve([]),
     raw(m1, q.to),
   ]);
-  const deviceOf = (s: InfluxSeries) => decodeTagValue(s.tags?.device ?? '');
-  const rawSeries = new Map<string, HistorySeries>();
-  for (const s of [...head, ...tail]) {
-    const device = deviceOf(s);
-    if (wanted && !wanted.has(device)) continue;
-    qs.forEach((quantity: Quantity) => {
-      const ci = s.columns.indexOf(quantity);
-      const key = `${device}\u0000${quantity}`;
+  // each device's series of the three answers, in time order: head, buckets, tail
+  const byDevice = new Map<string, Array<{ s: InfluxSeries; bucket: boolean }>>();
+  for (const [list, bucket] of [[head, false], [buckets, true], [tail, false]] as const)
+    for (const s of list) {
+      const device = decodeTagValue(s.tags?.device ?? '');
+      if (wanted && !wanted.has(device)) continue;
+      let l = byDevice.get(device);
+      if (!l) byDevice.set(device, (l = []));
+      l.push({ s, bucket });
+    }
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  for (const device of [...byDevice.keys()].sort()) {
+    for (const { s, bucket } of byDevice.get(device)!) {
+      const ci = qs.map((x, i) => (bucket ? ['lo', 'hi', 'la'].map((p) => s.columns.indexOf(`${p}${i}`)) : Array(3).fill(s.columns.indexOf(x))) as number[]);
       for (const row of s.values) {
-        const v = row[ci];
-        if (typeof v !== 'number') continue;
-        let x = rawSeries.get(key);
-        if (!x) rawSeries.set(key, (x = { device, quantity, ts: [], values: [] }));
-        x.ts.push(Number(row[0]));
-        x.values.push(v);
+        if (!ci.some(([lo]) => typeof row[lo!] === 'number')) continue;
+        out.device.push(device);
+        out.ts.push(Number(row[0]));
+        out.bucket.push(bucket);
+        ci.forEach(([lo, hi, la], i) => {
+          out.low[i]!.push(num(row[lo!]));
+          out.high[i]!.push(num(row[hi!]));
+          out.last[i]!.push(num(row[la!]));
+        });
       }
-    });
-  }
-  out.raw = [...rawSeries.values()];
-  for (const s of buckets) {
-    const device = deviceOf(s);
-    if (wanted && !wanted.has(device)) continue;
-    qs.forEach((quantity: Quantity, i) => {
-      const [lo, hi, la] = ['lo', 'hi', 'la'].map((p) => s.columns.indexOf(`${p}${i}`));
-      const low: HistorySeries = { device, quantity, ts: [], values: [] };
-      const high: HistorySeries = { device, quantity, ts: [], values: [] };
-      const last: HistorySeries = { device, quantity, ts: [], values: [] };
-      for (const row of s.values) {
-        const [l, h, z] = [row[lo!], row[hi!], row[la!]];
-        if (typeof l !== 'number' || typeof h !== 'number' || typeof z !== 'number') continue;
-        const t = Number(row[0]);
-        low.ts.push(t), low.values.push(l);
-        high.ts.push(t), high.values.push(h);
-        last.ts.push(t), last.values.push(z);
-      }
-      if (low.ts.length) out.low.push(low), out.high.push(high), out.last.push(last);
-    });
+    }
   }
   return out;
 }

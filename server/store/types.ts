@@ -52,13 +52,20 @@ export interface CounterWindowQuery {
   utcOffsetMs: number;
 }
 
+/**
+ * The answer, column-wise, rows ordered by device and then time: the raw
+ * readings before m0, the buckets, the raw readings from m1 on. A raw row has
+ * its value as its lowest, highest and last.
+ */
 export interface CounterWindow {
-  /** raw readings in [from, m0) and [m1, to), per device and quantity, time-ascending */
-  raw: HistorySeries[];
-  /** bucket start → the bucket's lowest, highest and last value, per device and quantity, time-ascending */
-  low: HistorySeries[];
-  high: HistorySeries[];
-  last: HistorySeries[];
+  device: string[];
+  /** epoch ms: the reading's time, or the bucket's start */
+  ts: number[];
+  bucket: boolean[];
+  /** per quantity of the query (in its order), per row: lowest, highest and last value; null where the row has none */
+  low: (number | null)[][];
+  high: (number | null)[][];
+  last: (number | null)[][];
 }
 
 /** Stored line-loss figures (server/energy) of one interval length whose interval starts in [from, to). */
