@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GridwatchError } from '../errors.ts';
+import { journalEvent, type JournalEvent } from './journal-text.ts';
 import { siteVisible, sitesOf } from '../scope.ts';
 import { time } from '../alarms/routes.ts';
 import type { PlanInput } from './plans.ts';
@@ -63,9 +64,10 @@ function planInput(b: PlanBody): PlanInput {
 const user = (req: FastifyRequest) => req.session?.username ?? '';
 
 /** An entity's journal entries, after the changes made so far are written (a change the pool just made is in it). */
-async function timeline(pool: OutagePool, kind: 'plan' | 'outage', id: string): Promise<{ at: number; what: string; by: string }[]> {
+async function timeline(pool: OutagePool, kind: 'plan' | 'outage', id: string): Promise<{ at: number; what: string; by: string; ev: JournalEvent | null }[]> {
   await pool.flush(5000);
-  return (await pool.deps.journal.timeline(kind, id)).map((e) => ({ at: e.at, what: e.what, by: e.by }));
+  // `ev`: the event kind and its parameters, for the dashboard to say it in the page's language
+  return (await pool.deps.journal.timeline(kind, id)).map((e) => ({ at: e.at, what: e.what, by: e.by, ev: journalEvent(e.what) }));
 }
 
 export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePool }): Promise<void> {

@@ -73,6 +73,9 @@ describe('notices owed across a restart', () => {
       return d.body.handOver === undefined ? d.body : undefined;
     }, 10_000, 'nothing owed');
     expect(done.timeline.map((e: { what: string }) => e.what)).toContain('notices handed over: outage_cancelled (1 customers)');
+    // every entry carries its event kind for the dashboard to say it in the page's language
+    expect(done.timeline.filter((e: { ev: unknown }) => !e.ev)).toEqual([]);
+    expect(done.timeline.map((e: { ev: { k: string } }) => e.ev.k)).toEqual(['created', 'confirmed', 'notified', 'cancelled', 'handed_over']);
     // and only once, also after more ticks
     await new Promise((r) => setTimeout(r, 1500));
     expect(toPhone()).toHaveLength(2);

@@ -30,7 +30,10 @@ const firstList = <T>(o: Raw, keys: string[]): T[] => {
 };
 /** journal entries as `{ at, what, by }` whatever they were called */
 const timelineOf = (o: Raw): TimelineEntry[] =>
-  firstList<Raw>(o, ['timeline', 'journal', 'history']).map((e) => ({ at: Number(e.at ?? e.ts ?? 0), what: String(e.what ?? e.event ?? e.reason ?? ''), ...(e.by ?? e.actor ? { by: String(e.by ?? e.actor) } : {}) }));
+  firstList<Raw>(o, ['timeline', 'journal', 'history']).map((e) => {
+    const ev = e.ev as TimelineEntry['ev'] | null | undefined;
+    return { at: Number(e.at ?? e.ts ?? 0), what: String(e.what ?? e.event ?? e.reason ?? ''), ...(e.by ?? e.actor ? { by: String(e.by ?? e.actor) } : {}), ...(ev && typeof ev.k === 'string' ? { ev: { k: ev.k, p: ev.p ?? {} } } : {}) };
+  });
 
 /** The customers of a detail: a list under any of the names a detail may use; the count stays a number. */
 function detailParts(o: Raw): { rows: CustomerRow[]; customers: number } {
@@ -86,8 +89,9 @@ export async function importPlans(csv: string): Promise<ImportAnswer> {
   return { imported: res.ok ? (body?.imported ?? body?.plans?.length ?? 0) : 0, rejected: rejected ?? [] };
 }
 
-export async function listFindings(state: 'open' | 'resolved'): Promise<Finding[]> {
-  return listOf<Finding>(await api<unknown>(`findings${qs({ state })}`), 'findings');
+/** `history`: every finding ever made, resolved ones before an open one of the same meter included */
+export async function listFindings(state: 'open' | 'resolved' | 'history'): Promise<Finding[]> {
+  return listOf<Finding>(await api<unknown>(`findings${qs(state === 'history' ? { state: 'all', history: '1' } : { state })}`), 'findings');
 }
 
 export function resolveFinding(id: string, comment: string): Promise<Finding> {

@@ -34,10 +34,14 @@ export function importPage(): HTMLElement {
   return el('div', { class: 'panel import' }, el('h2', {}, t('o_importTitle')), el('p', { class: 'muted' }, t('o_importHint')), file, text, el('div', {}, go), out);
 }
 
-export function findingsPage(role: Role, names: Names, state: 'open' | 'resolved', setState: (s: 'open' | 'resolved') => void): { root: HTMLElement; refresh(): Promise<void> } {
+export type FindingsState = 'open' | 'resolved' | 'history';
+const FINDINGS_LABEL = { open: 'o_findingsOpen', resolved: 'o_findingsResolved', history: 'o_findingsHistory' } as const;
+
+/** open: the open finding per meter; resolved: the last resolved one per meter; history: every finding ever made */
+export function findingsPage(role: Role, names: Names, state: FindingsState, setState: (s: FindingsState) => void): { root: HTMLElement; refresh(): Promise<void> } {
   const seg = el('span', { class: 'seg', role: 'group' });
-  for (const s of ['open', 'resolved'] as const) {
-    const b = el('button', { type: 'button', 'data-state': s, class: s === state ? 'on' : '' }, t(s === 'open' ? 'o_findingsOpen' : 'o_findingsResolved'));
+  for (const s of ['open', 'resolved', 'history'] as const) {
+    const b = el('button', { type: 'button', 'data-state': s, class: s === state ? 'on' : '' }, t(FINDINGS_LABEL[s]));
     b.addEventListener('click', () => setState(s));
     seg.append(b);
   }

@@ -2,7 +2,7 @@
 import { el } from '../dom.ts';
 import { t, type MsgKey } from '../i18n.ts';
 import { deliveryByCustomer, type Names } from './model.ts';
-import { categoryText, findingKindText, noticeStateText, timeText, verdictText } from './text.ts';
+import { categoryText, findingKindText, journalText, noticeStateText, timeText, verdictText } from './text.ts';
 import type { Contact, CustomerRow, Finding, Notice, Ticket, TimelineEntry } from './types.ts';
 
 const th = (k: MsgKey) => el('th', {}, t(k));
@@ -72,7 +72,7 @@ export function findingsTable(list: readonly Finding[], names: Names, resolve?: 
       'tr',
       { class: `frow fs-${f.state}`, 'data-finding': f.id },
       el('td', {}, findingKindText(f.kind)),
-      el('td', { class: 'mono' }, f.meter),
+      el('td', { class: 'mono' }, f.meter, (f.meterFindings ?? 1) > 1 ? el('small', { class: 'muted times' }, ` ${t('o_findingTimes', { n: f.meterFindings! })}`) : ''),
       el('td', { class: 'time' }, timeText(f.firstAt)),
       // the server's own sentence stays on hover; the row says it with the topology's names
       el('td', { class: 'evidence', title: f.message ?? '' }, el('span', { class: 'place' }, placeText(f, names)), el('small', { class: 'muted' }, evidenceText(f.evidence))),
@@ -99,6 +99,6 @@ export function ticketsTable(list: readonly Ticket[]): HTMLElement {
 }
 
 export function timelineList(list: readonly TimelineEntry[]): HTMLElement {
-  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', e.what.replace(/_/g, ' '), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : ''));
+  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', journalText(e), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : ''));
   return el('ol', { class: 'timeline' }, ...items);
 }

@@ -2,7 +2,7 @@
 import { hasKey, locale, t, type MsgKey } from '../i18n.ts';
 import type { TopoIndex } from '../topo.ts';
 import { durationParts, noticeStatus, planScopeText as planScopeWith, type Names } from './model.ts';
-import type { NoticeState, NoticeSummary, OutageCause, PlanScopeElement, PlanState, ScopeKind, Ticket } from './types.ts';
+import type { NoticeState, NoticeSummary, OutageCause, PlanScopeElement, PlanState, ScopeKind, Ticket, TimelineEntry } from './types.ts';
 
 /** A label whose key is made from a server value; the value itself when there is no such key. */
 function keyed(prefix: string, v: string): string {
@@ -18,6 +18,21 @@ export const categoryText = (c: string | undefined): string => (c ? keyed('o_cat
 export const kindText = (k: ScopeKind): string => keyed('o_kind_', k);
 export const findingKindText = (k: string): string => keyed('o_fk_', k);
 export const verdictText = (v: Ticket['verdict']): string => keyed('o_v_', v);
+
+/** A journal entry in the page's language from its event kind and parameters; the server's sentence when the kind is unknown. */
+export function journalText(e: TimelineEntry): string {
+  const ev = e.ev;
+  const key = ev ? `oj_${ev.k}` : '';
+  if (!ev || !hasKey(key)) return e.what.replace(/_/g, ' ');
+  const p: Record<string, string | number> = { ...ev.p };
+  if (typeof p.scope === 'string') p.scope = kindText(p.scope as ScopeKind);
+  if (typeof p.cause === 'string') p.cause = causeText(p.cause as OutageCause);
+  if (typeof p.purpose === 'string') p.purpose = keyed('oj_pp_', p.purpose);
+  let text = t(key, p);
+  if (ev.k === 'opened' && p.plan !== undefined) text += t('oj_opened_plan', { plan: p.plan });
+  if (ev.k === 'opened' && p.nested !== undefined) text += t('oj_opened_nested', { nested: p.nested });
+  return text;
+}
 
 export function noticeText(s: NoticeSummary | undefined): { text: string; cls: string } {
   const n = noticeStatus(s);

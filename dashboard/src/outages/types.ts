@@ -105,6 +105,8 @@ export interface Finding {
   resolvedBy?: string;
   resolvedAt?: number;
   comment?: string;
+  /** how many findings its meter has had in all (history) */
+  meterFindings?: number;
 }
 
 export interface Ticket {
@@ -123,8 +125,11 @@ export interface Ticket {
 
 export interface TimelineEntry {
   at: number;
+  /** the server's English sentence: shown when `ev` is absent or unknown */
   what: string;
   by?: string;
+  /** the event kind and its parameters, said in the page's language (text.ts journalText) */
+  ev?: { k: string; p: Record<string, string | number> };
 }
 
 /** One outage with its customers, findings, repair calls and journal (normalised by api.ts). */

@@ -6,7 +6,7 @@
  * seconds while shown. Routes:
  *   #/outages[?tab=now|upcoming|history&site=<id>]
  *   #/outages/outage/<id>   #/outages/plan/<id>
- *   #/outages/new[?site=<id>]   #/outages/import   #/outages/findings[?fs=open|resolved]
+ *   #/outages/new[?site=<id>]   #/outages/import   #/outages/findings[?fs=open|resolved|history]
  */
 import '../outages/outages.css';
 import { el } from '../dom.ts';
@@ -67,7 +67,8 @@ export function outagesView(ctx: ViewContext): View {
   } else if (page === 'import') {
     body = importPage();
   } else if (page === 'findings') {
-    const fs = ctx.query.get('fs') === 'resolved' ? 'resolved' : 'open';
+    const q = ctx.query.get('fs');
+    const fs = q === 'resolved' || q === 'history' ? q : 'open';
     const f = findingsPage(ctx.me.role, names, fs, (s) => (location.hash = `#/outages/findings?fs=${s}`));
     body = f.root;
     refresh = f.refresh;
