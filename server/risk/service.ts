@@ -45,6 +45,8 @@ export class RiskService {
   private provisional: NodeJS.Timeout | null = null;
   private running = false;
   private openItems: (station: string) => number = () => 0;
+  /** whether this server runs the scheduled runs (a cluster's risk lease holder; always when alone) */
+  private active: () => boolean = () => true;
   /** the catch-up run at start, when one was due (tests wait for it) */
   catchUp: Promise<void> = Promise.resolve();
 
@@ -86,6 +88,22 @@ export class RiskService {
   /** How many open risk items a station has (the items service sets it; 0 until then). */
   setOpenItems(fn: (station: string) => number): void {
     this.openItems = fn;
+  }
+
+  /**
+   * In a cluster only the holder of the risk lease makes the daily and
+   * provisional runs and the catch-up (server/risk/cluster-lease.ts); the
+   * others skip them. On-demand computations run on any server.
+   */
+  setActive(fn: () => boolean): void {
+    this.active = fn;
+  }
+
+  /** The missed-daily-run check again (the risk lease was just taken): resolves when it ran. */
+  catchUpNow(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    this.catchUp = this.catchUp.then(() => this.catchUpMissed());
+    return this.catchUp;
   }
 
   /** Today in the model's time zone. */
@@ -151,6 +169,11 @@ export class RiskService {
     return (await this.deps.history.read({ from, to, station })).map((r) => r.day);
   }
 
+  /** Every station's stored days, `from` to `to` included, by station and day: one read for the reports' sheets. */
+  async historyAll(from: string, to: string): Promise<StationRiskDay[]> {
+    return (await this.deps.history.read({ from, to })).map((r) => r.day);
+  }
+
   /**
    * The ranking of the stations for `day` (default: the latest day stored,
    * today's provisional figures included), worst first: code, then score;
@@ -190,7 +213,7 @@ export class RiskService {
   }
 
   private run(day: string, run: RiskRunKind): Promise<void> {
-    if (!this.running) return Promise.resolve();
+    if (!this.running || !this.active()) return Promise.resolve();
     return this.computeDay(day, run).then(
       () => undefined,
       (err) => this.log.error({ err, day, run }, 'risk computation failed'),
@@ -209,6 +232,7 @@ export class RiskService {
 
   /** The day the last daily run due before now was for; run it when no daily or on-demand figure is stored. */
   private async catchUpMissed(): Promise<void> {
+    if (!this.active()) return;
     const now = this.clock();
     const lastDue = nextComputeTime(this.model, new Date(now)).getTime() - 86_400_000;
     const day = addDays(dayOf(lastDue, this.model.timezone), -1);

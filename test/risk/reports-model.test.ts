@@ -87,7 +87,7 @@ describe('center sheets', () => {
       rows: [row('a', STATIONS[0]!.name, 36, { highRiskDaysThisMonth: 30, flagged: true, openItems: 2 }), row('b', STATIONS[1]!.name, 20, { highRiskDaysThisMonth: 9, flagged: true, openItems: 1 }), row('c', STATIONS[2]!.name, null)],
     };
     const previous: RiskRanking = { day: '2026-11-29', computedAt: 1, rows: [row('a', '', 35), row('b', '', 10), row('c', '', 5)] };
-    const s = buildDailySheet({ meta: meta(p), stations: STATIONS, ranking, previous });
+    const s = buildDailySheet({ meta: meta(p), stations: STATIONS, ranking, previous: previous.rows });
     expect(s.totals).toEqual({ stations: 3, codes: { red: 1, yellow: 1, green: 0, none: 1 }, highRisk: 2, meanScore: 28, changed: 2, flagged: 2, openItems: 3 });
     expect(s.changed.map((c) => [c.station, c.from, c.to])).toEqual([['b', 'green', 'yellow'], ['c', 'green', null]]);
     expect(s.rows.map((r) => r.rank)).toEqual([1, 2, 3]);

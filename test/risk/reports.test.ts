@@ -134,6 +134,9 @@ describe('risk reports against the real server', () => {
     expect(sheet.totals.flagged).toBe(rk.rows.filter((r) => r.flagged).length);
     expect(sheet.totals.openItems).toBe(rk.rows.reduce((s, r) => s + r.openItems, 0));
     expect(sheet.rows.find((r: { station: string }) => r.station === 'east')).toMatchObject({ flagged: true, code: 'red' });
+    // the day 西区 turned yellow: the one change against the day before
+    const turned = (await json(`/api/risk/reports/daily?day=${days.at(-5)}&format=json`)).body;
+    expect(turned.changed).toEqual([{ station: 'west', name: '西区<供电所>&', from: 'green', to: 'yellow' }]);
 
     const html = await (await get(`/api/risk/reports/daily?day=${MONTH_END}`)).text();
     for (const [k, v] of Object.entries({ red: 1, yellow: 1, green: 1, flagged: sheet.totals.flagged, openItems: sheet.totals.openItems }))

@@ -56,6 +56,11 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
     scope: allowed === null ? null : stations.map((s) => s.id),
   });
   const histories = async (from: string, to: string) => {
+    if (source.historyAll) {
+      const byStation = new Map<string, StationRiskDay[]>(stations.map((s) => [s.id, []]));
+      for (const d of await source.historyAll(from, to)) byStation.get(d.station)?.push(d);
+      return byStation as Map<string, readonly StationRiskDay[]>;
+    }
     const all = await Promise.all(stations.map(async (s) => [s.id, await source.history(s.id, from, to)] as const));
     return new Map<string, readonly StationRiskDay[]>(all);
   };
@@ -70,8 +75,10 @@ export async function buildReport(source: RiskReportSource, req: ReportRequest, 
     }
     case 'daily': {
       const period = checked(dailyPeriod(req.day ?? (await latest()), today));
-      // the day before only tells which codes changed: a day before the first run has no ranking
-      const [ranking, previous] = await Promise.all([source.ranking(period.from), (async () => source.ranking(addDays(period.from, -1)))().catch(() => null)]);
+      // the day before only tells which codes changed: its stored days (one read), else its ranking; none before the first run
+      const prev = addDays(period.from, -1);
+      const before = async () => (source.historyAll ? source.historyAll(prev, prev) : (await source.ranking(prev)).rows);
+      const [ranking, previous] = await Promise.all([source.ranking(period.from), before().catch(() => null)]);
       return buildDailySheet({ meta: meta(period), stations, ranking, previous });
     }
     case 'weekly': {

@@ -41,10 +41,14 @@ export interface DailySheet {
   };
 }
 
-/** The day's sheet from its ranking and the day before's, limited to `stations`. */
-export function buildDailySheet(input: { meta: ReportMeta; stations: readonly Station[]; ranking: RiskRanking; previous: RiskRanking | null }): DailySheet {
+/**
+ * The day's sheet from its ranking and the codes of the day before (the
+ * stations' computed days of that day, or its ranking's rows; null: none),
+ * limited to `stations`.
+ */
+export function buildDailySheet(input: { meta: ReportMeta; stations: readonly Station[]; ranking: RiskRanking; previous: readonly { station: string; code: RiskCode | null }[] | null }): DailySheet {
   const visible = new Set(input.stations.map((s) => s.id));
-  const before = new Map((input.previous?.rows ?? []).map((r) => [r.station, r]));
+  const before = new Map((input.previous ?? []).map((r) => [r.station, r]));
   const rows: DailyRow[] = input.ranking.rows
     .filter((r) => visible.has(r.station))
     .map((r, i) => {

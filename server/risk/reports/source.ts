@@ -23,6 +23,8 @@ export interface RiskReportSource {
   latestDay(): MaybePromise<string | null>;
   /** a station's computed days from `from` to `to` (inclusive, YYYY-MM-DD), oldest first */
   history(station: string, from: string, to: string): MaybePromise<readonly StationRiskDay[]>;
+  /** every station's computed days from `from` to `to` in one read (optional: else `history` per station) */
+  historyAll?(from: string, to: string): MaybePromise<readonly StationRiskDay[]>;
   /** the ranking of a day (every station; rows without a computed day have no code) */
   ranking(day: string): MaybePromise<RiskRanking>;
   /** risk items of every station; empty where items are not kept */

@@ -27,6 +27,7 @@ export interface RiskRuntime {
   readonly model: { thresholds: { yellow: number; red: number }; timezone: string };
   readonly stations: readonly { id: string; name: string }[];
   history(station: string, from: string, to: string): Promise<StationRiskDay[]>;
+  historyAll(from: string, to: string): Promise<StationRiskDay[]>;
   latest(day?: string): Promise<RiskRanking>;
   onComputed(listener: (days: StationRiskDay[]) => void | Promise<void>): () => void;
 }
@@ -40,6 +41,7 @@ export function reportSource(risk: RiskRuntime, items: { list(f: { sites: null }
       return r.computedAt === null ? null : r.day;
     },
     history: (station, from, to) => risk.history(station, from, to),
+    historyAll: (from, to) => risk.historyAll(from, to),
     ranking: (day) => risk.latest(day),
     items: () => items?.list({ sites: null }) ?? [],
   };
