@@ -11,14 +11,12 @@ import type { JournalEntry, Site } from '../../contract/index.ts';
 import type { OutagePool } from '../outages/pool.ts';
 import type { JournalQuery } from '../alarms/journal.ts';
 import type { TelemetryStore } from '../store/types.ts';
-import { voltageReport } from '../quality/read.ts';
 import { alarmHandling } from './alarm-indicators.ts';
 import { oneKeyCalls } from './call-indicators.ts';
 import { noticesLateOrWrong } from './notice-indicators.ts';
 import { outageDemand } from './outage-indicators.ts';
 import type { IndicatorValues } from './score.ts';
 import { StoreIndicatorReader } from './store-indicators.ts';
-import { addDays, dayStart, daysBetween, dayOf } from './days.ts';
 
 /** a daily line-loss figure above this is abnormal (the built-in `line-loss-high` rule's limit) */
 export const LOSS_HIGH_PCT = 10;
@@ -39,8 +37,6 @@ export interface RiskSources {
 }
 
 export class RiskInputs {
-  /** a station's voltage minutes of a complete day: `station/day` → minutes monitored and inside the limits */
-  private readonly voltageDays = new Map<string, { monitored: number; inside: number }>();
   private stored: StoreIndicatorReader;
   private sitesSeen: readonly Site[] | null = null;
 
@@ -54,7 +50,6 @@ export class RiskInputs {
     if (sites !== this.sitesSeen) {
       // a topology reload: the days kept were read for the meters as they were
       this.sitesSeen = sites;
-      this.voltageDays.clear();
       this.stored = new StoreIndicatorReader(this.src.store, this.src.timezone);
     }
     const stations = sites.map((s) => s.id);
@@ -84,41 +79,8 @@ export class RiskInputs {
       merge(alarmHandling(entries.filter((e) => !('ruleId' in e) || !isCall(e.ruleId)), this.src.stationOfSource, stations, window));
       merge(oneKeyCalls(entries, isCall, this.src.stationOfSource, stations, window));
     }
-    merge(await this.voltage(sites, window, now));
     merge(await this.lossAreas(sites, window));
     merge(await this.stored.read(sites, window, now));
-    return out;
-  }
-
-  /**
-   * Time-weighted voltage qualification rate of each station's monitoring
-   * points over the window's days (docs/quality.md): Σ minutes inside ÷ Σ
-   * minutes monitored. A complete day's minutes are kept, so the daily run
-   * reads one new day per station. No minutes monitored → no data.
-   */
-  private async voltage(sites: readonly Site[], window: { from: number; to: number }, now: number): Promise<Map<string, { 'voltage-qualification': number | null }>> {
-    const tz = this.src.timezone;
-    const days = daysBetween(dayOf(window.from, tz), dayOf(window.to - 1, tz));
-    const out = new Map<string, { 'voltage-qualification': number | null }>();
-    for (const site of sites) {
-      let monitored = 0;
-      let inside = 0;
-      for (const day of days) {
-        const from = dayStart(day, tz);
-        const to = dayStart(addDays(day, 1), tz);
-        const key = `${site.id}/${day}`;
-        let m = this.voltageDays.get(key);
-        if (!m) {
-          const r = await voltageReport(this.src.store, site, { kind: 'day', label: day, from, to, days: [{ label: day, from, to: Math.min(to, window.to) }] }, now);
-          m = { monitored: r.summary.monitoredMin, inside: r.summary.insideMin };
-          if (to <= now) this.voltageDays.set(key, m);
-        }
-        monitored += m.monitored;
-        inside += m.inside;
-      }
-      out.set(site.id, { 'voltage-qualification': monitored > 0 ? Math.round((inside / monitored) * 100 * 100) / 100 : null });
-    }
-    if (this.voltageDays.size > 200_000) this.voltageDays.clear();
     return out;
   }
 

@@ -136,7 +136,7 @@ beforeAll(async () => {
   const shipped = await readFile(fileURLToPath(new URL('../../config/risk.yaml', import.meta.url)), 'utf8');
   modelFile = path.join(dir, 'risk.yaml');
   // a provisional run of today every 1.2 s
-  await writeFile(modelFile, `${shipped}\nprovisionalEveryMinutes: 0.02\n`);
+  await writeFile(modelFile, shipped.replace(/^provisionalEveryMinutes: .*$/m, 'provisionalEveryMinutes: 0.02'));
   await seed();
   ts = await start();
 }, 60_000);
