@@ -117,6 +117,20 @@ describe('风险码 in Chromium', () => {
     expect(await page.$$eval('.rk-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-station')))).toEqual(['rk-a']);
     expect(await page.evaluate(() => location.hash)).toContain('code=red');
     await page.click('.rk-codes button[data-code=""]');
+
+    // the day picker shows another day's ranking, in the address too
+    const yesterday = dayOf(noon(1));
+    await page.fill('.rk-day', yesterday);
+    await page.waitForSelector(`.rk-ranking[data-loaded="${yesterday}"] .rk-table tbody tr`);
+    expect(await page.evaluate(() => location.hash)).toContain(`day=${yesterday}`);
+    // "compute now" recomputes the day shown (today: a provisional run)
+    await page.fill('.rk-day', TODAY);
+    await page.waitForSelector(`.rk-ranking[data-loaded="${TODAY}"]`);
+    const before = await page.getAttribute('.rk-ranking', 'data-computed-at');
+    await page.click('button.rk-compute');
+    await page.waitForFunction((b) => { const v = document.querySelector('.rk-ranking')?.getAttribute('data-computed-at'); return !!v && v !== b; }, before);
+    const after = (await (await ts.fetch(`/api/risk/stations/rk-a?from=${TODAY}&to=${TODAY}`)).json()) as { days: Array<{ run: string; code: string }> };
+    expect(after.days.map((d) => [d.run, d.code])).toEqual([['provisional', 'red']]);
   });
 
   it('drills down to a station: indicators with their status, dimensions, history with thresholds, its item', async () => {

@@ -140,6 +140,7 @@ function rankingPage(ctx: ViewContext): RiskPage {
     tbody.replaceChildren(...rows.map((r, i) => row(r, i + 1)));
     setText(status, !ranking.rows.length ? t('rk_none') : !rows.length ? t('rk_noMatch') : ranking.computedAt ? t('rk_computedAt', { at: new Date(ranking.computedAt).toLocaleString(locale(), { hour12: false }) }) : '');
     root.dataset.loaded = ranking.day;
+    root.dataset.computedAt = String(ranking.computedAt ?? '');
   };
 
   const loadItems = async () => {
