@@ -198,6 +198,9 @@ describe('停电信息 in Chromium', () => {
     // the finding shows in the outage's detail once the pool has seen o-m5 go dark with it
     await op.waitForSelector('.outage-detail [data-part="findings"] tr[data-finding]:has-text("o-m5")', { timeout: 60_000 });
     await shot(op, 'detail');
+    // the journal in the page's language: no English sentence of the server on the Chinese page
+    await op.waitForSelector('.outage-detail ol.timeline li:has-text("配变停电（故障停电）")');
+    expect(await op.textContent('.outage-detail ol.timeline')).not.toMatch(/outage|customers|finding/);
     // the overview counts the outages now and links to them
     const now = ((await (await server.fetch('/api/outages?view=now')).json()) as { outages: unknown[] }).outages.length;
     await op.goto(`${base}/#/overview`);
@@ -228,6 +231,9 @@ describe('停电信息 in Chromium', () => {
     await admin.waitForSelector(row, { state: 'detached' });
     await admin.click('.findings-page button[data-state="resolved"]');
     await admin.waitForSelector(`.findings-page[data-state="resolved"] tr.fs-resolved[data-finding="${id}"]:has-text("已更正拓扑")`);
+    // the history keeps it, beside any finding opened for the meter since
+    await admin.click('.findings-page button[data-state="history"]');
+    await admin.waitForSelector(`.findings-page[data-state="history"] tr.fs-resolved[data-finding="${id}"]`);
     // the operator sees the list but no resolve button
     await op.goto(`${base}/#/outages/findings?fs=resolved`);
     await op.waitForSelector('.findings-page tr.fs-resolved');
