@@ -300,11 +300,26 @@ export class ReadingsUplink {
     this.setLink('up', 'connected');
     client.subscribe({ [this.wmTopic]: { qos: 1 }, [SERVER_STATE_TOPIC]: { qos: 1 } }, (err) => {
       if (gen !== this.gen) return;
-      if (err) this.log.warn({ err }, 'subscribe to the watermark failed; readings stay spooled until it succeeds on a reconnect');
+      if (err) this.resubscribe(client, gen, err);
       // the broker may have lost what it acknowledged before: go again from the oldest unacknowledged
       this.rewind('connected');
       this.flush();
     });
+  }
+
+  /**
+   * A refused subscription (a NATS gateway whose JetStream had no leader a
+   * moment, e.g. after a node was lost) is asked again every second while the
+   * connection lasts: without it no watermark comes, and the spool only grows.
+   */
+  private resubscribe(client: MqttClient, gen: number, err: Error): void {
+    this.log.warn({ err }, 'subscribe to the watermark failed; asked again in 1 s (readings stay spooled meanwhile)');
+    setTimeout(() => {
+      if (gen !== this.gen) return;
+      client.subscribe({ [this.wmTopic]: { qos: 1 }, [SERVER_STATE_TOPIC]: { qos: 1 } }, (again) => {
+        if (gen === this.gen && again) this.resubscribe(client, gen, again);
+      });
+    }, 1000).unref();
   }
 
   private onClose(client: MqttClient): void {

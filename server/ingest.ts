@@ -124,7 +124,10 @@ export class Ingest {
     this.rejectLog = new RejectLog(deps.log, opts.rejectLogIntervalMs ?? 10_000);
     this.watermarks = new Watermarks(
       this.rejectLog,
-      (msg) => this.client?.publish(watermarkTopic(msg.agent), JSON.stringify(msg), { qos: 1, retain: true }),
+      // cluster mode: QoS 0 — the NATS gateway hands a QoS 1 message to a QoS 1 subscriber through a JetStream consumer of
+      // the subscriber's session, and after a NATS node was lost some of those delivered nothing; QoS 0 takes the core NATS
+      // path. Each watermark carries the whole mark: one lost is made good by the next (the agents' readings keep flowing)
+      (msg) => this.client?.publish(watermarkTopic(msg.agent), JSON.stringify(msg), { qos: opts.cluster ? 0 : 1, retain: true }),
       () => this.now(),
     );
     const settled = opts.cluster
@@ -302,7 +305,9 @@ export class Ingest {
     };
     const filters = this.filters;
     client.on('connect', () => {
-      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err) => {
+      // cluster mode: presence only, retained (sent again on each subscribe), at QoS 0 for the reason the watermarks go at QoS 0
+      const qos = this.opts.cluster ? (0 as const) : (1 as const);
+      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos }])), (err) => {
         if (err) this.deps.log.error({ err }, 'subscribe failed');
       });
       client.publish(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
