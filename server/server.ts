@@ -37,6 +37,7 @@ import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { RiskReports } from './risk/reports/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
+import { RiskCluster } from './risk/cluster.ts';
 import { ConfigError } from './errors.ts';
 
 export interface GridwatchServer {
@@ -101,6 +102,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let url = '';
   let mqttUrl = config.cluster?.mqttUrls[0] ?? config.mqtt.url ?? '';
   let cluster: ClusterNode | null = null;
+  /** cluster mode: the risk lease and the shared risk item journal */
+  let riskCluster: RiskCluster | null = null;
   let started = false;
   let restorePriority: (() => void) | null = null;
 
@@ -260,10 +263,13 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           log.info({ devicesAdded: diff.devicesAdded.length, devicesRemoved: diff.devicesRemoved.length, devicesMoved: diff.devicesMoved.length, roomsAdded: diff.roomsAdded, roomsRemoved: diff.roomsRemoved }, 'topology reloaded: device layout in force');
           return diff;
         });
-        riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }));
+        if (cluster && config.cluster) riskCluster = await RiskCluster.create(config.cluster, cluster, log.child({ component: 'risk-cluster' }));
+        riskItems = createRiskItems(config, topo.topology, notifyParts, log.child({ component: 'risk-items' }), riskCluster?.journal);
+        riskCluster?.gate(riskItems);
         await riskItems.start();
         if (config.risk.file) {
           risk = createRiskService({ model: await loadRiskModel(config.risk.file), store, topology: topo.topology, alarms, pool: outages, log: log.child({ component: 'risk' }) });
+          riskCluster?.gate(risk);
           // before the start: the days of a catch-up run open items too
           const items = riskItems;
           risk.onComputed(async (days) => void (await items.onComputed(days)));
@@ -280,6 +286,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         }
         await ingest.start();
         if (cluster) await cluster.start();
+        // after the risk parts started: only the lease holder runs the risk work
+        if (riskCluster) await riskCluster.start(risk, riskItems);
         app = await buildApp({
           log,
           store,
@@ -318,6 +326,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       live.closeAll();
       if (app) await app.close().catch((err) => log.warn({ err }, 'http close failed'));
       app = null;
+      if (riskCluster) await riskCluster.stop().catch((err) => log.warn({ err }, 'risk lease stop failed'));
+      riskCluster = null;
       // before the ingest: partitions are given back once what they took is stored
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;

@@ -55,6 +55,8 @@ export interface ClusterServerOptions {
   rulesYaml: string;
   leaseTtlMs?: number;
   renewMs?: number;
+  /** further top-level configuration sections (risk, notify, …) */
+  extra?: Record<string, unknown>;
 }
 
 /** A gridwatch server in cluster mode: `node --import tsx server/main.ts <config>`. */
@@ -93,6 +95,7 @@ export class ClusterServer extends ServerProcess {
       ingest: { flushIntervalMs: 20 },
       alarms: { tickMs: 200, persistIntervalMs: 500 },
       priority: os.getPriority(),
+      ...o.extra,
     };
     const configFile = path.join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(config));

@@ -27,12 +27,40 @@ export interface RiskItemsOptions extends ItemOptions, RoutingOptions {
   compactAbove: number;
 }
 
+/** Where the steps are kept: the JSONL file (journal.ts), or a stream the servers of a cluster share (../cluster-journal.ts). */
+export interface ItemsJournal {
+  readonly file: string;
+  /** unreadable records skipped at the last read */
+  skipped: number;
+  open(): Promise<ItemRecord[]>;
+  /** resolves once the records are kept; a shared journal refuses with JournalConflict when another server appended since the last sync */
+  append(records: readonly ItemRecord[]): Promise<void>;
+  compact(records: readonly ItemRecord[]): Promise<void>;
+  close(): Promise<void>;
+  /** a shared journal: what the other servers appended since the last read */
+  sync?(): Promise<ItemRecord[]>;
+}
+
+/** A shared journal moved on since this server last read it: read, decide again. */
+export class JournalConflict extends Error {
+  constructor() {
+    super('risk item journal: another server appended first');
+  }
+}
+
+/** a change decided again at most this often when other servers keep appending first */
+const CONFLICT_RETRIES = 5;
+/** how often a shared journal is read for the other servers' steps, ms */
+const SYNC_MS = 500;
+
 export interface RiskItemsDeps {
   contacts: { list(): readonly Person[] };
   /** the notification port; null → nothing is sent (logged once) */
   notifier: Notifier | null;
   log: Logger;
   now?: () => number;
+  /** default: the JSONL file in `dir` */
+  journal?: ItemsJournal;
 }
 
 export interface ItemFilter {
@@ -43,7 +71,10 @@ export interface ItemFilter {
 }
 
 export class RiskItems {
-  private readonly journal: ItemJournal;
+  private readonly journal: ItemsJournal;
+  /** whether this server opens, assigns, escalates and notifies (a cluster's risk lease holder; always when alone) */
+  private active: () => boolean = () => true;
+  private syncTimer: NodeJS.Timeout | null = null;
   private readonly items = new Map<string, RiskItem>();
   private codes: StationCodes = {};
   /** items whose last opening or escalation has no `notified` step yet */
@@ -57,7 +88,7 @@ export class RiskItems {
     private readonly o: RiskItemsOptions,
     private readonly deps: RiskItemsDeps,
   ) {
-    this.journal = new ItemJournal(o.dir);
+    this.journal = deps.journal ?? new ItemJournal(o.dir);
     this.now = deps.now ?? Date.now;
     this.log = deps.log;
   }
@@ -76,12 +107,30 @@ export class RiskItems {
     if (!this.deps.notifier) this.log.warn('no notification port: risk item notices are not sent');
     this.timer = setInterval(() => void this.tick(), this.o.tickMs);
     this.timer.unref();
+    if (this.journal.sync) {
+      this.syncTimer = setInterval(() => void this.serial(async () => undefined).catch((err: unknown) => this.log.warn({ err }, 'reading the shared risk item journal failed; retried')), SYNC_MS);
+      this.syncTimer.unref();
+    }
     void this.tick();
+  }
+
+  /** In a cluster: whether this server holds the risk lease (server/risk/cluster-lease.ts); the others only read and take follow-ups and verifications. */
+  setActive(fn: () => boolean): void {
+    this.active = fn;
+  }
+
+  /** The risk lease was just taken: read what the previous holder left, owe the notices it did not record, run a tick. */
+  async activate(): Promise<void> {
+    await this.serial(async () => {
+      for (const it of this.items.values()) if (needsNotice(it)) this.unnotified.add(it.id);
+    });
+    await this.tick();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.timer = this.syncTimer = null;
     await this.chain.catch(() => undefined);
     await this.journal.close();
   }
@@ -123,6 +172,7 @@ export class RiskItems {
   /** A computation's station days (the risk service's `onComputed`). Resolves when the steps are on disk and their notices handed over. */
   onComputed(days: readonly StationRiskDay[]): Promise<RiskItem[]> {
     return this.serial(async () => {
+      if (!this.active()) return [];
       const people = this.deps.contacts.list();
       const taken = new Set<string>();
       const out = stepsForDays(days, this.items, this.codes, {
@@ -172,6 +222,7 @@ export class RiskItems {
   /** Assigns items that had nobody once the directory has someone, escalates what is overdue, hands over notices still due; the timer calls it. */
   tick(): Promise<void> {
     return this.serial(async () => {
+      if (!this.active()) return;
       const now = this.now();
       const people = this.deps.contacts.list();
       const assigned: ItemStep[] = [];
@@ -203,10 +254,26 @@ export class RiskItems {
     return it;
   }
 
+  /** One change at a time; with a shared journal, decided on what the other servers appended, again when one appended first. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
+    const run = this.chain.then(async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.pull();
+        try {
+          return await fn();
+        } catch (err) {
+          if (!(err instanceof JournalConflict) || attempt >= CONFLICT_RETRIES) throw err;
+        }
+      }
+    });
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** The other servers' steps from a shared journal, applied. */
+  private async pull(): Promise<void> {
+    if (!this.journal.sync) return;
+    for (const r of await this.journal.sync()) this.reduce(r);
   }
 
   private async commit(records: ItemRecord[]): Promise<void> {

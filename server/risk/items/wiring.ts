@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import type { Topology } from '../../../contract/index.ts';
 import type { ServerConfig } from '../../config.ts';
 import type { NotifyParts } from '../../notify/wiring.ts';
-import { riskItemsDir, RiskItems } from './service.ts';
+import { riskItemsDir, RiskItems, type ItemsJournal } from './service.ts';
 
-export function createRiskItems(config: ServerConfig, topology: Topology, notifyParts: NotifyParts, log: Logger): RiskItems {
+/** `journal`: a cluster's shared journal (server/risk/cluster.ts); absent → `<dataDir>/risk/items.jsonl` */
+export function createRiskItems(config: ServerConfig, topology: Topology, notifyParts: NotifyParts, log: Logger, journal?: ItemsJournal): RiskItems {
   const names = new Map(topology.sites.map((s) => [s.id, s.name ?? s.id]));
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const i = config.risk.items;
@@ -29,6 +30,6 @@ export function createRiskItems(config: ServerConfig, topology: Topology, notify
         stationName: (s) => names.get(s) ?? s,
       },
     },
-    { contacts: notifyParts.contacts, notifier: notifyParts.notify, log },
+    { contacts: notifyParts.contacts, notifier: notifyParts.notify, log, ...(journal ? { journal } : {}) },
   );
 }
