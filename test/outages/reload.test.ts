@@ -9,7 +9,9 @@
  * room, a draft plan's customers are recomputed, and a cut of the moved
  * meter's new transformer is one transformer outage that counts the moved
  * line's customer (no line outage under the old one, no mismatch finding).
- * A file with errors is refused with every error listed and changes nothing.
+ * A meter the reload removes (it never reported) has its comm-loss alarm
+ * cleared. A file with errors is refused with every error listed and
+ * changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,7 +39,7 @@ sites:
         name: 一号配电室
         agent: ${A}
         transformers:
-          - { id: T1, name: 1号变, ratedKva: 400, meter: zm1${l1Under === 'T1' ? ', lines: [{ id: L1, name: L1, meter: zm2 }]' : ''} }
+          - { id: T1, name: 1号变, ratedKva: 400, meter: zm1${l1Under === 'T1' ? ', lines: [{ id: L1, name: L1, meter: zm2 }, { id: L9, name: L9, meter: zm6 }]' : ''} }
           - { id: T2, name: 2号变, ratedKva: 400, meter: zm3, lines: [{ id: L2, name: L2, meter: zm4 }${l1Under === 'T2' ? ', { id: L1, name: L1, meter: zm2 }' : ''}] }${withRoom2 ? room2 : ''}
 customers:
   - { id: K1, name: 甲, site: ${SITE}, transformer: ${l1Under}, line: L1, contacts: [{ name: 甲, phone: '13700000101' }] }
@@ -77,6 +79,7 @@ afterAll(async () => {
 
 const latest = async (q: string) => ((await (await ts.fetch(`/api/latest?${q}`, { role: 'viewer' })).json()) as { readings: { device: string; site: string; room: string }[] }).readings;
 const outages = async () => ((await (await ts.fetch('/api/outages?view=all', { role: 'viewer' })).json()) as { outages: any[] }).outages;
+const alarmsOf = async (source: string) => ((await (await ts.fetch('/api/alarms', { role: 'viewer' })).json()) as { alarms: { source: string; active: boolean }[] }).alarms.filter((a) => a.source === source && a.active);
 const findings = async (q = '') => ((await (await ts.fetch(`/api/findings${q}`, { role: 'viewer' })).json()) as { findings: any[] }).findings;
 const cut = (on: boolean) => (volts.zm2 = volts.zm3 = volts.zm4 = on ? 0 : 230);
 const rooms = async () => ((await (await ts.fetch('/api/topology', { role: 'viewer' })).json()) as { sites: { rooms: { id: string }[] }[] }).sites.flatMap((s) => s.rooms.map((r) => r.id));
@@ -98,6 +101,8 @@ describe('topology reload without a restart', () => {
       if (round === 1) expect((await ts.fetch(`/api/findings/${f.id}/resolve`, { method: 'POST', role: 'operator', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ comment: '模型待改' }) })).status).toBe(200);
     }
     expect((await findings()).map((x) => `${x.meter} ${x.state}`)).toEqual(['zm2 open']);
+    // zm6 never reports: its comm-loss alarm stands (10 s)
+    await eventually(async () => (await alarmsOf('zm6')).length > 0 || undefined, 20_000, "zm6's comm-loss alarm");
     const history = await findings('?history=1');
     expect(history.map((x) => `${x.meter} ${x.state} ${x.meterFindings}`)).toEqual(['zm2 open 2', 'zm2 resolved 2']);
     expect(await findings('?history=1&state=resolved&meter=zm2')).toHaveLength(1);
@@ -120,9 +125,11 @@ describe('topology reload without a restart', () => {
     const ok = await ts.fetch('/api/topology/reload', { method: 'POST' });
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { layout: Record<string, unknown>; diff: { changed: string[] } };
-    expect(body.layout).toMatchObject({ roomsAdded: [`${SITE}/r2`], devicesAdded: ['zm5'], devicesRemoved: [], devicesMoved: [{ device: 'zm2', from: `${SITE}/r1/T1/L1`, to: `${SITE}/r1/T2/L1` }] });
+    expect(body.layout).toMatchObject({ roomsAdded: [`${SITE}/r2`], devicesAdded: ['zm5'], devicesRemoved: ['zm6'], devicesMoved: [{ device: 'zm2', from: `${SITE}/r1/T1/L1`, to: `${SITE}/r1/T2/L1` }] });
     expect(body.diff.changed).toEqual(['K1']);
     expect(await rooms()).toEqual(['r1', 'r2']);
+    // the removed meter has nothing left to judge it
+    expect(await alarmsOf('zm6')).toEqual([]);
 
     // the new room's readings are accepted and placed
     const placed = await eventually(async () => (await latest('device=zm5'))[0], 15_000, 'a reading of the new room');
