@@ -193,6 +193,7 @@ export const outagesZh = {
   oj_extended: '停电表计增加',
   oj_ticket_linked: '报修 {ticket} 已关联',
   oj_finding: '图实不符 {finding}',
+  oj_bySystem: '系统',
 } as const;
 
 export const outagesEn: Record<keyof typeof outagesZh, string> = {
@@ -382,4 +383,5 @@ export const outagesEn: Record<keyof typeof outagesZh, string> = {
   oj_extended: 'more meters dark',
   oj_ticket_linked: 'repair call {ticket} linked',
   oj_finding: 'topology mismatch {finding}',
+  oj_bySystem: 'system',
 };

@@ -99,6 +99,6 @@ export function ticketsTable(list: readonly Ticket[]): HTMLElement {
 }
 
 export function timelineList(list: readonly TimelineEntry[]): HTMLElement {
-  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', journalText(e), e.by ? el('span', { class: 'muted' }, ` · ${e.by}`) : ''));
+  const items = [...list].sort((a, b) => a.at - b.at).map((e) => el('li', {}, el('time', {}, timeText(e.at)), ' ', journalText(e), e.by ? el('span', { class: 'muted' }, ` · ${e.by === 'system' ? t('oj_bySystem') : e.by}`) : ''));
   return el('ol', { class: 'timeline' }, ...items);
 }
