@@ -62,6 +62,11 @@ export const QUANTITIES = {
     description:
       "the meter's own clock minus the agent's when it was read, s (DL/T 645 date and time, 04000101 and 04000102, read by a profile with `clock`); sent now and then, not with every reading",
   },
+  phase_seq_rev: {
+    ...STATE,
+    description:
+      "1 while the meter reports its voltages in reverse phase sequence (DL/T 645 meter running status word 7, 04000507, bit 0 电压逆相序, read by a profile with `status`), 0 otherwise; sent now and then, not with every reading",
+  },
 } as const satisfies Record<string, QuantitySpec>;
 
 export type Quantity = keyof typeof QUANTITIES;

@@ -5,7 +5,7 @@
  * only on the wire, so a shared misreading of the standard cannot hide behind
  * shared code.
  */
-import type { GarbageMode } from './faults.ts';
+import type { Fault, GarbageMode } from './faults.ts';
 import type { MeterValues, ModelQuantity } from './meter-model.ts';
 
 export interface SimIdentifier {
@@ -50,6 +50,19 @@ const BY_DI = new Map(DLT645_SIM_IDENTIFIERS.map((x) => [x.di, x]));
 
 export function simIdentifier(di: string): SimIdentifier | undefined {
   return BY_DI.get(di);
+}
+
+/** the meter running status word 7 (合相故障状态) */
+export const STATUS_WORD_7 = '04000507';
+
+/**
+ * Status word 7 for the faults in force: 2 bytes of bits (not BCD), lowest
+ * byte first. A reversed connection sets bit 0 (电压逆相序) and bit 1
+ * (电流逆相序); every other bit stays 0.
+ */
+export function statusWord7(faults: readonly Fault[]): number[] {
+  const word = faults.some((f) => f.kind === 'phase_reversal') ? 0b11 : 0;
+  return [word & 0xff, (word >> 8) & 0xff];
 }
 
 /** value → BCD bytes, lowest first; a meter saturates at its largest value rather than wrapping. */

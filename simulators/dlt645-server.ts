@@ -20,7 +20,7 @@ import type { Fault, FaultKind, GarbageMode } from './faults.ts';
 import type { MeterModel, MeterOverrides, ModelQuantity } from './meter-model.ts';
 import { MeterUnit } from './meter-unit.ts';
 import { dtsu666RegisterMap } from './dtsu666.ts';
-import { garble, identifierValue, simAddressBytes, simDiBytes, simFrame, simIdentifier, takeRequests, type SimRequest } from './dlt645-map.ts';
+import { garble, identifierValue, simAddressBytes, simDiBytes, simFrame, simIdentifier, STATUS_WORD_7, statusWord7, takeRequests, type SimRequest } from './dlt645-map.ts';
 
 export interface Dlt645SimMeter {
   /** 12 digits */
@@ -157,6 +157,9 @@ export async function startDlt645Simulator(opts: Dlt645SimulatorOptions): Promis
       if (meterClock) {
         control = 0x91;
         data = [...simDiBytes(di), ...meterClock];
+      } else if (fn === 0x11 && di === STATUS_WORD_7) {
+        control = 0x91;
+        data = [...simDiBytes(di), ...statusWord7(faults)];
       } else if (!id) abnormal(0x02); // no such data
       else {
         const value = identifierValue(id, m.unit.values(now));

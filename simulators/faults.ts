@@ -28,6 +28,11 @@ export type Fault =
   | { kind: 'swell'; factor?: number; phases?: Phase[] }
   /** one phase gone: its voltage, current and power zero */
   | { kind: 'phase_loss'; phase: Phase }
+  /**
+   * phases connected in reverse sequence (A-C-B): every magnitude as before, so only a meter that tells the
+   * sequence shows it (DL/T 645 status word 7, 04000507, bit 0)
+   */
+  | { kind: 'phase_reversal' }
   /** supply lost: every voltage, current and power zero; the energy counters stop */
   | { kind: 'outage' }
   /** phase A carries `percent` % more current, phase C as much less; voltages drift apart by a tenth of that */
@@ -105,6 +110,7 @@ export function faultProblems(f: Fault): string[] {
       num('probability', f.probability, 0, 1);
       break;
     case 'outage':
+    case 'phase_reversal':
     case 'frozen':
     case 'dead':
       break;
@@ -198,6 +204,7 @@ export function applyElectricalFaults(values: MeterValues, faults: readonly Acti
         }
         v.f = 0;
         break;
+      case 'phase_reversal':
       case 'frozen':
       case 'dead':
       case 'slow':

@@ -31,6 +31,7 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sag'), depth: z.number().min(0).max(1).optional(), phases }),
   z.strictObject({ kind: z.literal('swell'), factor: z.number().min(1).max(2).optional(), phases }),
   z.strictObject({ kind: z.literal('phase_loss'), phase: z.enum(PHASES) }),
+  z.strictObject({ kind: z.literal('phase_reversal') }),
   z.strictObject({ kind: z.literal('outage') }),
   z.strictObject({ kind: z.literal('unbalance'), percent: z.number().min(0).max(100).optional() }),
   z.strictObject({ kind: z.literal('frozen') }),

@@ -51,6 +51,13 @@ export const Dlt645ProfileSchema = z.strictObject({
   clock: z
     .strictObject({ everyS: z.number().int().min(1).max(86_400).default(600), utcOffsetMin: z.number().int().min(-720).max(840).default(480) })
     .optional(),
+  /**
+   * Also read the meter's running status word 7 (04000507, 合相故障状态) at
+   * most every `everyS` and send its bit 0 (电压逆相序, voltages in reverse
+   * phase sequence) as `phase_seq_rev` (0 or 1). A meter that refuses it is
+   * not asked again.
+   */
+  status: z.strictObject({ everyS: z.number().int().min(1).max(86_400).default(60) }).optional(),
 });
 
 export type Dlt645ProfileInput = z.input<typeof Dlt645ProfileSchema>;
@@ -69,6 +76,7 @@ export interface Dlt645Profile {
   readonly description?: string;
   readonly reads: readonly Dlt645Read[];
   readonly clock?: { readonly everyS: number; readonly utcOffsetMin: number };
+  readonly status?: { readonly everyS: number };
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
@@ -108,6 +116,7 @@ export function loadDlt645Profile(doc: unknown): DeepReadonly<Dlt645Profile> {
   const out: Dlt645Profile = { id: r.data.id, reads };
   if (r.data.description !== undefined) Object.assign(out, { description: r.data.description });
   if (r.data.clock !== undefined) Object.assign(out, { clock: r.data.clock });
+  if (r.data.status !== undefined) Object.assign(out, { status: r.data.status });
   return deepFreeze(out);
 }
 

@@ -53,6 +53,14 @@ export function meterTimeOf(date: Uint8Array, time: Uint8Array, utcOffsetMin: nu
   return local - utcOffsetMin * 60_000;
 }
 
+/** DL/T 645-2007 meter running status word 7 (合相故障状态): 2 bytes, a bit field (not BCD), least significant byte first */
+export const STATUS_WORD_7 = '04000507';
+
+/** Bit 0 of status word 7 (电压逆相序: voltages in reverse phase sequence) as 0 or 1; null when the value is not the word's 2 bytes. */
+export function phaseSequenceBit(word: Uint8Array): number | null {
+  return word.length === 2 ? word[0]! & 0x01 : null;
+}
+
 export class Dlt645Source implements PollSource {
   /** values dropped because their bytes were not BCD */
   notBcd = 0;
@@ -61,6 +69,10 @@ export class Dlt645Source implements PollSource {
   private clockReadAt: number | null = null;
   /** the meter refused its date or time: not asked again */
   private clockRefused = false;
+  /** when status word 7 was last read (agent's clock); null = not yet */
+  private statusReadAt: number | null = null;
+  /** the meter refused status word 7: not asked again */
+  private statusRefused = false;
 
   constructor(private readonly o: Dlt645SourceOptions) {}
 
@@ -86,7 +98,35 @@ export class Dlt645Source implements PollSource {
     }
     const offset = await this.clockOffset();
     if (offset !== undefined) values.clock_offset = offset;
+    const reversed = await this.phaseSequence();
+    if (reversed !== undefined) values.phase_seq_rev = reversed;
     return { values, invalid };
+  }
+
+  /** Bit 0 of the meter's status word 7 (04000507): 1 when its voltages are in reverse phase sequence; when due and the meter tells it. */
+  private async phaseSequence(): Promise<number | undefined> {
+    const c = this.o.profile.status;
+    if (!c || this.statusRefused) return undefined;
+    const now = (this.o.clock ?? Date.now)();
+    if (this.statusReadAt !== null && now - this.statusReadAt < c.everyS * 1000) return undefined;
+    const { bus, address, timeoutMs, log } = this.o;
+    let word: Uint8Array;
+    try {
+      word = await bus.read(address, STATUS_WORD_7, timeoutMs);
+    } catch (err) {
+      if (err instanceof Dlt645Error && err.code === 'GW_ERR_DLT645_METER') {
+        this.statusRefused = true;
+        log.warn({ err: err.message }, 'the meter does not give its status word 7: phase_seq_rev not sent for it');
+      }
+      return undefined;
+    }
+    this.statusReadAt = now;
+    const bit = phaseSequenceBit(word);
+    if (bit === null) {
+      log.warn({ word: Buffer.from(word).toString('hex') }, 'status word 7 is not 2 bytes: phase_seq_rev not sent');
+      return undefined;
+    }
+    return bit;
   }
 
   /** The meter's clock minus the agent's, s (one decimal), when it is due and the meter tells it. */

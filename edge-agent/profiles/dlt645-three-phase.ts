@@ -7,7 +7,9 @@
  * Currents are signed in 645 (the sign gives the direction of the power
  * flow); the contract's ia/ib/ic are magnitudes, so the profile takes |I|.
  * Meters that do not answer the block identifiers (DI1 = FF) use the
- * `-single` variant: three requests where the block takes one.
+ * `-single` variant: three requests where the block takes one. Both read
+ * the running status word 7 (04000507) once a minute for the phase sequence;
+ * a meter that refuses it is not asked again.
  */
 import type { Dlt645ProfileInput } from '../dlt645/profile.ts';
 
@@ -26,6 +28,8 @@ const tail: Dlt645ProfileInput['reads'] = [
 export const dlt645ThreePhaseProfile: Dlt645ProfileInput = {
   id: 'dlt645-3p',
   description: 'DL/T 645-2007 three-phase meter; voltages and currents read as blocks (0201FF00, 0202FF00)',
+  // running status word 7 once a minute: its bit 0 is the reversed phase sequence (phase_seq_rev)
+  status: { everyS: 60 },
   reads: [
     { di: '0201FF00', quantities: ['ua', 'ub', 'uc'] },
     { di: '0202FF00', quantities: ['ia', 'ib', 'ic'], magnitude: true },
@@ -36,6 +40,7 @@ export const dlt645ThreePhaseProfile: Dlt645ProfileInput = {
 export const dlt645ThreePhaseSingleProfile: Dlt645ProfileInput = {
   id: 'dlt645-3p-single',
   description: 'DL/T 645-2007 three-phase meter without block identifiers: one request per phase',
+  status: { everyS: 60 },
   reads: [
     { di: '02010100', quantities: ['ua'] },
     { di: '02010200', quantities: ['ub'] },

@@ -193,6 +193,17 @@ export const DEFAULT_RULES = [
     deadband: 30,
     holdS: 7200,
   },
+  {
+    // voltages in reverse phase sequence (电压逆相序) as the meter itself reports it: DL/T 645-2007 running status
+    // word 7 (04000507) bit 0, read by a 645 profile with `status`. Line voltages alone cannot tell the sequence
+    // (their magnitudes are the same either way), so a meter that does not report it raises nothing
+    id: 'meter-phase-sequence',
+    name: 'Phase sequence reversed (逆相序)',
+    kind: 'threshold',
+    quantity: 'phase_seq_rev',
+    except: { role: 'sensor' },
+    levels: { hi: { value: 0.5, severity: 'medium' } },
+  },
   // ---- what distribution rooms report (room sensors): common practice, configurable
   {
     id: 'smoke',

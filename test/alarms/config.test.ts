@@ -34,7 +34,7 @@ describe('alarm configuration', () => {
     expect(none.origin).toBe('defaults');
     expect(none.rules.map((r) => r.id)).toEqual([
       'u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'tx-load', 'comm-loss', 'sensor-comm-loss', 'outage', 'load-anomaly', 'spool-loss',
-      'meter-voltage-loss', 'meter-current-loss', 'meter-reverse-flow', 'meter-counter-stuck', 'meter-counter-backwards', 'meter-clock-drift',
+      'meter-voltage-loss', 'meter-current-loss', 'meter-reverse-flow', 'meter-counter-stuck', 'meter-counter-backwards', 'meter-clock-drift', 'meter-phase-sequence',
       'smoke', 'water', 'door-open', 'room-temp', 'room-humidity', 't-oil', 't-winding', 'line-load',
       'line-loss-high', 'line-loss-negative', 'line-loss-incomplete', 'call',
     ]);

@@ -161,3 +161,18 @@ describe('meter-clock-drift (threshold on clock_offset)', () => {
     expect(drive(r, [{ t: T0, values: { clock_offset: -400 } }]).events.map((e) => e.level)).toEqual(['lo']);
   });
 });
+
+describe('meter-phase-sequence (threshold on phase_seq_rev)', () => {
+  it('raised at the reading whose status word says reverse sequence; cleared at the first one saying normal; readings without it change nothing', () => {
+    const r = builtIn('meter-phase-sequence');
+    // status word 7 read every minute; the readings in between carry no phase_seq_rev
+    const samples: Sample[] = [0, 0, 1, 1, 0].map((b, k) => ({ t: T0 + k * 60 * S, values: { ua: 220, phase_seq_rev: b } }));
+    samples.splice(3, 0, { t: T0 + 150 * S, values: { ua: 221 } });
+    const { events } = drive(r, samples);
+    expect(brief(events)).toEqual([
+      ['active', 'hi', 120 * S],
+      ['inactive', 'hi', 240 * S],
+    ]);
+    expect(events[0]).toMatchObject({ severity: 3 });
+  });
+});

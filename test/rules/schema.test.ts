@@ -159,7 +159,7 @@ describe('scope', () => {
     if (!r.ok) throw new Error('defaults');
     expect(rulesForDevice(r.rules, 'm1', line).map((x) => x.id)).toEqual([
       'u-deviation', 'u-low-sustained', 'f-deviation', 'u-unbalance', 'comm-loss', 'outage', 'spool-loss',
-      'meter-voltage-loss', 'meter-current-loss', 'meter-reverse-flow', 'meter-counter-stuck', 'meter-counter-backwards', 'meter-clock-drift', 'line-load',
+      'meter-voltage-loss', 'meter-current-loss', 'meter-reverse-flow', 'meter-counter-stuck', 'meter-counter-backwards', 'meter-clock-drift', 'meter-phase-sequence', 'line-load',
     ]);
   });
   it('rulesForDevice: an agent spool pseudo-device is not watched for stale data (it reports on change), a meter outside the topology is', () => {
