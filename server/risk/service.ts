@@ -43,6 +43,7 @@ export class RiskService {
   private queue: Promise<unknown> = Promise.resolve();
   private daily: NodeJS.Timeout | null = null;
   private provisional: NodeJS.Timeout | null = null;
+  private provisionalPending = false;
   private running = false;
   private openItems: (station: string) => number = () => 0;
   /** whether this server runs the scheduled runs (a cluster's risk lease holder; always when alone) */
@@ -65,7 +66,13 @@ export class RiskService {
     this.running = true;
     this.scheduleDaily();
     const every = this.model.provisionalEveryMinutes;
-    if (every > 0) this.provisional = setInterval(() => void this.run(this.today(), 'provisional'), every * 60_000);
+    if (every > 0)
+      this.provisional = setInterval(() => {
+        // one still waiting or running: this tick is skipped, not queued behind it (runs slower than the interval would pile up)
+        if (this.provisionalPending) return;
+        this.provisionalPending = true;
+        void this.run(this.today(), 'provisional').finally(() => (this.provisionalPending = false));
+      }, every * 60_000);
     this.catchUp = this.catchUpMissed();
   }
 
