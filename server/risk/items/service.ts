@@ -98,7 +98,8 @@ export class RiskItems {
     for (const r of records) this.reduce(r);
     if (this.journal.skipped) this.log.warn({ skipped: this.journal.skipped, file: this.journal.file }, 'risk item journal: torn lines skipped');
     const live = this.items.size + Object.keys(this.codes).length;
-    if (records.length > 2 * live + this.o.compactAbove) {
+    // a shared journal (a cluster's stream) is kept whole
+    if (!this.journal.sync && records.length > 2 * live + this.o.compactAbove) {
       await this.journal.compact([...[...this.items.values()].map((item): ItemRecord => ({ t: 'item', item })), ...Object.entries(this.codes).map(([station, c]): ItemRecord => ({ t: 'code', station, ...c }))]);
       this.log.info({ records: records.length, items: this.items.size, stations: Object.keys(this.codes).length }, 'risk item journal compacted');
     }
