@@ -41,8 +41,8 @@ interface VoltageQuery {
 }
 
 const CSV_HEADERS = {
-  en: ['site', 'period', 'device', 'room', 'transformer', 'line', 'class', 'upper limit V', 'lower limit V', 'monitored min', 'inside min', 'above min', 'below min', 'rate %', 'above %', 'below %'],
-  zh: ['站点', '统计周期', '监测点(表计)', '配电室', '变压器', '线路', '类别', '上限 V', '下限 V', '监测时间(分)', '合格时间(分)', '超上限时间(分)', '超下限时间(分)', '电压合格率 %', '超上限率 %', '超下限率 %'],
+  en: ['site', 'period', 'device', 'room', 'transformer', 'line', 'class', 'upper limit V', 'lower limit V', 'monitored min', 'inside min', 'above min', 'below min', 'rate %', 'above %', 'below %', 'outage min'],
+  zh: ['站点', '统计周期', '监测点(表计)', '配电室', '变压器', '线路', '类别', '上限 V', '下限 V', '监测时间(分)', '合格时间(分)', '超上限时间(分)', '超下限时间(分)', '电压合格率 %', '超上限率 %', '超下限率 %', '停电时间(分)'],
 } as const;
 const CLASS_WORDS = { en: { single_phase: 'single-phase 220 V', three_phase: 'three-phase 380 V' }, zh: { single_phase: '单相220V', three_phase: '三相380V' } } as const;
 
@@ -74,9 +74,9 @@ export async function qualityRoutes(app: FastifyInstance, opts: QualityRoutesOpt
       const lang = req.query.lang ?? 'en';
       let out = CSV_BOM + csvRow(CSV_HEADERS[lang]);
       for (const p of report.points)
-        out += csvRow([site.id, period.label, p.device, p.room, p.transformer, p.line, p.class === null ? '' : CLASS_WORDS[lang][p.class], p.limits?.phaseHiV, p.limits?.phaseLoV, p.monitoredMin, p.insideMin, p.aboveMin, p.belowMin, p.ratePct, p.abovePct, p.belowPct]);
+        out += csvRow([site.id, period.label, p.device, p.room, p.transformer, p.line, p.class === null ? '' : CLASS_WORDS[lang][p.class], p.limits?.phaseHiV, p.limits?.phaseLoV, p.monitoredMin, p.insideMin, p.aboveMin, p.belowMin, p.ratePct, p.abovePct, p.belowPct, p.outageMin]);
       const s = report.summary;
-      out += csvRow([site.id, period.label, lang === 'zh' ? '全站' : 'station', '', '', '', '', '', '', s.monitoredMin, s.insideMin, s.aboveMin, s.belowMin, s.ratePct, s.abovePct, s.belowPct]);
+      out += csvRow([site.id, period.label, lang === 'zh' ? '全站' : 'station', '', '', '', '', '', '', s.monitoredMin, s.insideMin, s.aboveMin, s.belowMin, s.ratePct, s.abovePct, s.belowPct, s.outageMin]);
       return reply
         .type(CSV_CONTENT_TYPE)
         .header('content-disposition', `attachment; filename="voltage-${site.id}-${period.label}.csv"`)

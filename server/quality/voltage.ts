@@ -14,6 +14,11 @@
  * any is below the lower one (a minute both above and below counts as above
  * and below, but once as not inside); inside otherwise. rate = inside /
  * monitored × 100, i.e. (1 − (above ∪ below) / monitored) × 100.
+ *
+ * A minute in which every voltage of the point is below `OUTAGE_BELOW_PU` of
+ * its nominal is an outage minute: the supply was interrupted, which the
+ * reliability figures count; it is not a voltage deviation, so it is left out
+ * of the monitored time (as voltage monitors do) and tallied as `outageMin`.
  */
 
 export const PHASE_QUANTITIES = ['ua', 'ub', 'uc'] as const;
@@ -60,12 +65,21 @@ export function limitsOf(cls: VoltageClass, nominalV = 220): VoltageLimits {
   };
 }
 
+/**
+ * Below this share of the nominal on every voltage, a minute is an outage
+ * minute, not a low-voltage one: 0.1 × 220 V = 22 V, the same bound at which the
+ * outage pool calls a meter dark.
+ */
+export const OUTAGE_BELOW_PU = 0.1;
+
 /** Minutes of a point over a period. */
 export interface VoltageTally {
   monitoredMin: number;
   insideMin: number;
   aboveMin: number;
   belowMin: number;
+  /** minutes with supply interrupted: every voltage below OUTAGE_BELOW_PU of nominal; not in monitoredMin */
+  outageMin: number;
 }
 
 export interface VoltageFigures extends VoltageTally {
@@ -76,11 +90,17 @@ export interface VoltageFigures extends VoltageTally {
 }
 
 export function emptyTally(): VoltageTally {
-  return { monitoredMin: 0, insideMin: 0, aboveMin: 0, belowMin: 0 };
+  return { monitoredMin: 0, insideMin: 0, aboveMin: 0, belowMin: 0, outageMin: 0 };
 }
 
 export function addTally(a: VoltageTally, b: VoltageTally): VoltageTally {
-  return { monitoredMin: a.monitoredMin + b.monitoredMin, insideMin: a.insideMin + b.insideMin, aboveMin: a.aboveMin + b.aboveMin, belowMin: a.belowMin + b.belowMin };
+  return {
+    monitoredMin: a.monitoredMin + b.monitoredMin,
+    insideMin: a.insideMin + b.insideMin,
+    aboveMin: a.aboveMin + b.aboveMin,
+    belowMin: a.belowMin + b.belowMin,
+    outageMin: a.outageMin + b.outageMin,
+  };
 }
 
 export function figuresOf(t: VoltageTally): VoltageFigures {
@@ -105,12 +125,18 @@ export function tallyMinutes(means: MinuteMeans, limits: VoltageLimits): Voltage
   for (const m of minutes) {
     let above = false;
     let below = false;
+    let dark = true;
     for (const q of VOLTAGE_QUANTITIES) {
       const v = means[q]?.get(m);
       if (v === undefined) continue;
       const line = q.length === 3;
       if (v > (line ? limits.lineHiV : limits.phaseHiV)) above = true;
       if (v < (line ? limits.lineLoV : limits.phaseLoV)) below = true;
+      if (v >= (line ? limits.nominalV * Math.sqrt(3) : limits.nominalV) * OUTAGE_BELOW_PU) dark = false;
+    }
+    if (dark) {
+      t.outageMin++;
+      continue;
     }
     t.monitoredMin++;
     if (above) t.aboveMin++;

@@ -27,11 +27,27 @@ describe('voltage qualification, pure', () => {
     const ua = new Map([[0, 220], [1, 240], [2, 240], [3, 220]]);
     const ub = new Map([[0, 220], [1, 220], [2, 200], [4, 200]]);
     const t = tallyMinutes({ ua, ub }, lim);
-    expect(t).toEqual({ monitoredMin: 5, insideMin: 2, aboveMin: 2, belowMin: 2 });
+    expect(t).toEqual({ monitoredMin: 5, insideMin: 2, aboveMin: 2, belowMin: 2, outageMin: 0 });
     expect(figuresOf(t)).toMatchObject({ ratePct: 40, abovePct: 40, belowPct: 40 });
-    expect(figuresOf({ monitoredMin: 0, insideMin: 0, aboveMin: 0, belowMin: 0 }).ratePct).toBeNull();
+    expect(figuresOf({ monitoredMin: 0, insideMin: 0, aboveMin: 0, belowMin: 0, outageMin: 0 }).ratePct).toBeNull();
     // line voltages against √3 × nominal ±7 %
-    expect(tallyMinutes({ uab: new Map([[0, 410], [1, 380]]) }, lim)).toEqual({ monitoredMin: 2, insideMin: 1, aboveMin: 1, belowMin: 0 });
+    expect(tallyMinutes({ uab: new Map([[0, 410], [1, 380]]) }, lim)).toEqual({ monitoredMin: 2, insideMin: 1, aboveMin: 1, belowMin: 0, outageMin: 0 });
+  });
+
+  it('an outage minute (every voltage below 10 % of nominal) is not monitored time; one dark phase is a low voltage', () => {
+    const lim = limitsOf('three_phase');
+    // minutes 0-1 normal, 2-4 the supply is interrupted (a meter on its battery reports ~0 V), 5 one phase lost
+    const ua = new Map([[0, 220], [1, 221], [2, 0], [3, 1.5], [4, 0], [5, 0]]);
+    const ub = new Map([[0, 220], [1, 219], [2, 0], [3, 0.8], [4, 21.9], [5, 222]]);
+    const t = tallyMinutes({ ua, ub }, lim);
+    expect(t).toEqual({ monitoredMin: 3, insideMin: 2, aboveMin: 0, belowMin: 1, outageMin: 3 });
+    expect(figuresOf(t).ratePct).toBe(66.67);
+    // a day of 1,440 minutes with an hour dark and 60 low minutes: 1,320 of 1,380 monitored inside
+    const day = new Map<number, number>();
+    for (let m = 0; m < 1440; m++) day.set(m, m < 60 ? 0 : m < 120 ? 190 : 220);
+    expect(figuresOf(tallyMinutes({ ua: day }, limitsOf('single_phase')))).toMatchObject({ monitoredMin: 1380, outageMin: 60, belowMin: 60, ratePct: 95.65 });
+    // line voltages: dark below 10 % of √3 × nominal (38.1 V)
+    expect(tallyMinutes({ uab: new Map([[0, 38], [1, 39]]) }, lim)).toMatchObject({ monitoredMin: 1, outageMin: 1, belowMin: 1 });
   });
 
   it('periods: a day from local midnight; a month of its days, February of a leap year, in the zone given', () => {

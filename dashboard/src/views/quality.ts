@@ -20,6 +20,7 @@ interface Point {
   insideMin: number;
   aboveMin: number;
   belowMin: number;
+  outageMin: number;
   ratePct: number | null;
 }
 interface Report {
@@ -53,7 +54,7 @@ export function qualityView(ctx: ViewContext): View {
   const status = el('div', { class: 'muted vq-status' });
   const summary = el('div', { class: 'vq-summary' });
   const head = el('tr');
-  for (const k of ['vq_point', 'vq_place', 'vq_class', 'vq_monitored', 'vq_inside', 'vq_above', 'vq_below', 'vq_rate'] as const) head.append(el('th', {}, t(k)));
+  for (const k of ['vq_point', 'vq_place', 'vq_class', 'vq_monitored', 'vq_inside', 'vq_above', 'vq_below', 'vq_outage', 'vq_rate'] as const) head.append(el('th', {}, t(k)));
   const tbody = el('tbody');
   const table = el('table', { class: 'vq-table' }, el('thead', {}, head), tbody);
   const root = el(
@@ -102,6 +103,7 @@ export function qualityView(ctx: ViewContext): View {
       el('td', { class: 'num' }, minutes(p.insideMin)),
       el('td', { class: 'num' + (p.aboveMin ? ' bad' : '') }, minutes(p.aboveMin)),
       el('td', { class: 'num' + (p.belowMin ? ' bad' : '') }, minutes(p.belowMin)),
+      el('td', { class: 'num', title: t('vq_outageTitle') }, minutes(p.outageMin)),
       el('td', { class: 'num rate' + (p.ratePct !== null && p.ratePct < 99 ? ' bad' : '') }, pct(p.ratePct)),
     );
 
