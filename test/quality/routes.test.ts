@@ -64,7 +64,7 @@ describe('quality REST', () => {
     expect(res.headers.get('content-type')).toContain('text/csv');
     const lines = (await res.text()).replace(/^\uFEFF/, '').trim().split(/\r?\n/);
     expect(lines[0]).toContain('电压合格率 %');
-    expect(lines[0].endsWith('停电时间(分)')).toBe(true);
+    expect(lines[0]?.endsWith('停电时间(分)')).toBe(true);
     expect(lines[1]).toBe('qs1,2026-11-03,qm-t1,r1,t1,,三相380V,235.4,204.6,1440,1380,60,0,95.83,4.17,0,0');
     expect(lines.at(-1)).toBe('qs1,2026-11-03,全站,,,,,,,2880,2820,60,0,97.92,2.08,0,0');
   });
