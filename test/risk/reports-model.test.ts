@@ -234,8 +234,8 @@ describe('SMS summaries', () => {
     const s = dailySummaries(ranking, people, { roles: ['leader'], baseUrl: 'https://gw.example/', when: 'risk', lang: 'zh', maxNames: 3 });
     expect(s.map((x) => x.person.id)).toEqual(['lead', 'a-head']);
     expect(s[0]!.site).toBe('全部3个供电所');
-    expect(s[0]!.text).toBe('2026-11-30日风险监控；红码1个、黄码1个、绿码1个；红码：城东供电所；黄码：城西供电所；本月超7天：城东供电所；详见 https://gw.example/api/risk/reports/daily?day=2026-11-30');
-    expect(s[1]!.link).toBe('https://gw.example/api/risk/reports/station/a?to=2026-11-30');
+    expect(s[0]!.text).toBe('2026-11-30日风险监控；红码1个、黄码1个、绿码1个；红码：城东供电所；黄码：城西供电所；本月超7天：城东供电所；详见 https://gw.example/#/risk?day=2026-11-30');
+    expect(s[1]!.link).toBe('https://gw.example/#/risk/a?day=2026-11-30');
     const always = dailySummaries(ranking, people, { roles: ['leader'], baseUrl: null, when: 'always', lang: 'en', maxNames: 1 });
     expect(always).toHaveLength(3);
     expect(always[1]!.text).toBe('Risk monitoring 2026-11-30; red 0, yellow 0, green 1');

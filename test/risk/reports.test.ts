@@ -247,9 +247,9 @@ describe('risk reports against the real server', () => {
     await until(() => (['13800000010', '13800000011'].every((p) => gateway.messages().some((m) => m.phone === p && m.text.includes(YESTERDAY))) ? [] : ['no summaries yet']), 20_000, 'daily summaries');
     const boss = gateway.messages().find((m) => m.phone === '13800000010' && m.text.includes(YESTERDAY))!;
     expect(boss.text).toMatch(/^【服务风险】全部3个供电所：/);
-    expect(boss.text).toContain(`https://gw.example/api/risk/reports/daily?day=${YESTERDAY}`);
+    expect(boss.text).toContain(`https://gw.example/#/risk?day=${YESTERDAY}`);
     const lead = gateway.messages().find((m) => m.phone === '13800000011' && m.text.includes(YESTERDAY))!;
-    expect(lead.text).toContain(`https://gw.example/api/risk/reports/station/east?to=${YESTERDAY}`);
+    expect(lead.text).toContain(`https://gw.example/#/risk/east?day=${YESTERDAY}`);
     expect(gateway.messages().some((m) => m.phone === '13800000012')).toBe(false);
     // the month's last day, sent again for it: names the red and the flagged station; a repeat sends nothing twice
     expect(await ts.server.riskReports!.sendSummaries(MONTH_END)).toMatchObject({ accepted: 2 });

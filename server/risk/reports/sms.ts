@@ -9,7 +9,7 @@
  * so a run repeated for the same day sends nothing twice.
  */
 import type { Logger } from 'pino';
-import { RISK_PATHS, type RiskRanking, type RiskRankingRow } from '../../../contract/risk.ts';
+import type { RiskRanking, RiskRankingRow } from '../../../contract/risk.ts';
 import type { Notifier, NotifyRequest } from '../../notify/types.ts';
 import { msg, type ReportLang } from './messages.ts';
 
@@ -42,12 +42,16 @@ export interface SummaryMessage {
 const names = (lang: ReportLang, rows: readonly RiskRankingRow[], max: number) =>
   rows.slice(0, max).map((r) => r.name).join(msg(lang, 'list_sep')) + (rows.length > max ? msg(lang, 'sms_more', { n: rows.length }) : '');
 
-/** The link to a report: baseUrl + the report's path and query. */
+/**
+ * The link of a summary: the dashboard's 风险码 page of the station (a person
+ * of one station) or the ranking of the day — pages that ask a reader who is
+ * not logged in to log in first, and link to the printable reports.
+ */
 export function reportLink(baseUrl: string | null, rows: readonly RiskRankingRow[], day: string): string | null {
   if (!baseUrl) return null;
-  const base = baseUrl.replace(/\/+$/, '');
-  if (rows.length === 1) return `${base}${RISK_PATHS.reportStation.replace(':station', encodeURIComponent(rows[0]!.station))}?to=${day}`;
-  return `${base}${RISK_PATHS.reportDaily}?day=${day}`;
+  const base = baseUrl.replace(/#.*$/, '');
+  if (rows.length === 1) return `${base}#/risk/${encodeURIComponent(rows[0]!.station)}?day=${day}`;
+  return `${base}#/risk?day=${day}`;
 }
 
 /** The summaries of a day's ranking, one per person who gets one. Pure. */
