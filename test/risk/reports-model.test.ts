@@ -173,7 +173,12 @@ describe('station report', () => {
     const item: RiskItem = {
       id: 'i9', station: 'c', openedCode: 'yellow', code: 'green', day: '2026-11-12', driving: 'ack-time-mean', state: 'answered',
       openedAt: Date.parse('2026-11-12T00:00:00Z'), dueAt: Date.parse('2026-11-15T00:00:00Z'), escalated: false, assignees: [{ id: 'p', name: '李<四>' }], closedAt: null,
-      events: [{ at: Date.parse('2026-11-13T03:00:00Z'), by: 'li4', kind: 'follow-up', text: '已派人<巡视>' }],
+      events: [
+        // the server's texts of its own steps are English log lines; the report says those steps from the item
+        { at: Date.parse('2026-11-12T00:00:00Z'), by: 'system', kind: 'opened', text: 'yellow (2026-11-12, ack-time-mean)' },
+        { at: Date.parse('2026-11-12T00:00:00Z'), by: 'system', kind: 'assigned', text: 'responsible people of c (station_head)' },
+        { at: Date.parse('2026-11-13T03:00:00Z'), by: 'li4', kind: 'follow-up', text: '已派人<巡视>' },
+      ],
     };
     const r = buildStationReport({ meta: meta(p), period: p, station: STATIONS[2]!, history, items: [item] });
     expect(r.trend).toHaveLength(11);
@@ -188,6 +193,9 @@ describe('station report', () => {
     expect(html).toContain('李&lt;四&gt;');
     expect(html).toContain('告警平均确认时长');
     expect(html).toContain('<polyline');
+    expect(html).not.toContain('responsible people');
+    expect(html).not.toContain('ack-time-mean)');
+    expect(html).toContain('黄码 · 2026-11-12 · 告警平均确认时长');
     const csv = parseCsv(reportCsv(r, 'en').slice(1));
     if (!csv.ok) throw new Error(csv.reason);
     expect(csv.records[0]!.cells[0]).toBe('Indicator');
