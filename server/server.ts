@@ -256,10 +256,12 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         await outages.start();
         // a topology reload (POST /api/topology/reload) puts the new device layout in force here, then the customers and plans follow
         const ingestNow = ingest;
+        const energyNow = energy;
         notifyParts.customers.useLayout((next) => {
           const diff = applyLayout(topo, next);
           ingestNow.topologyChanged();
           alarmsNow.topologyChanged(diff.devicesRemoved);
+          energyNow.topologyChanged();
           log.info({ devicesAdded: diff.devicesAdded.length, devicesRemoved: diff.devicesRemoved.length, devicesMoved: diff.devicesMoved.length, roomsAdded: diff.roomsAdded, roomsRemoved: diff.roomsRemoved }, 'topology reloaded: device layout in force');
           return diff;
         });

@@ -41,12 +41,13 @@ export function rankFigures(records: readonly LineLossRecord[]): LineLossRecord[
 
 export async function energyRoutes(app: FastifyInstance, opts: EnergyRoutesOptions): Promise<void> {
   const { store, energy } = opts;
-  const known = new Set(energy.areas.map((a) => a.site));
+  // the areas follow a topology reload: the sites with areas are those of now
+  const knownSites = () => new Set(energy.areas.map((a) => a.site));
 
   /** The sites asked for (comma list), those the user may see; unknown or hidden ones are refused as not found. */
   const sitesFor = (req: { session: unknown }, site: string | undefined): string[] => {
     const allowed = sitesOf(req.session as Parameters<typeof sitesOf>[0]);
-    const visible = [...known].filter((s) => !allowed || allowed.has(s)).sort();
+    const visible = [...knownSites()].filter((s) => !allowed || allowed.has(s)).sort();
     if (site === undefined || site === '') return visible;
     const asked = site.split(',').map((s) => s.trim()).filter(Boolean);
     for (const s of asked) if (!visible.includes(s)) throw new GridwatchError('GW_ERR_HTTP_NOT_FOUND', `no site ${s} with transformer areas`);

@@ -28,7 +28,7 @@ export interface LineLossServiceDeps {
 }
 
 export class LineLossService {
-  readonly areas: readonly Area[];
+  private areaList: readonly Area[];
   private readonly clock: () => number;
   private readonly opts: LineLossOptions;
   private timer: NodeJS.Timeout | null = null;
@@ -44,8 +44,24 @@ export class LineLossService {
 
   constructor(private readonly deps: LineLossServiceDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.areas = areasOf(deps.topology);
+    this.areaList = areasOf(deps.topology);
     this.opts = { toleranceMs: deps.config.toleranceS * 1000, resetMaxKwh: deps.config.resetMaxKwh, rolloverBand: deps.config.rolloverBand };
+  }
+
+  /** the transformer areas of the topology as it is now */
+  get areas(): readonly Area[] {
+    return this.areaList;
+  }
+
+  /**
+   * The topology (updated in place by a reload) has a new device layout: the
+   * areas follow it from the next interval on; live estimates of areas that are
+   * gone are dropped. Figures already stored stay as they were computed.
+   */
+  topologyChanged(): void {
+    this.areaList = areasOf(this.deps.topology);
+    const keep = new Set(this.areaList.map((a) => `${a.site}/${a.transformer}`));
+    for (const k of [...this.live.keys()]) if (!keep.has(k)) this.live.delete(k);
   }
 
   /** UTC offset (ms) of a site's intervals. */

@@ -8,7 +8,8 @@
  * after it they are accepted and placed (site, room), /api/topology has the
  * room, a draft plan's customers are recomputed, and a cut of the moved
  * meter's new transformer is one transformer outage that counts the moved
- * line's customer (no line outage under the old one, no mismatch finding).
+ * line's customer (no line outage under the old one, no mismatch finding);
+ * the line-loss areas follow (the moved meter sells under its new transformer).
  * A meter the reload removes (it never reported) has its comm-loss alarm
  * cleared. A file with errors is refused with every error listed and
  * changes nothing.
@@ -120,6 +121,8 @@ describe('topology reload without a restart', () => {
     expect(err.error.issues.join('\n')).toMatch(/zm3/);
     expect(err.error.issues.join('\n')).toMatch(/L9/);
     expect(await rooms()).toEqual(['r1']);
+    const areas = () => ts.server.energy.areas.map((a) => `${a.room}/${a.transformer}: ${a.salesMeters.join(' ')}`);
+    expect(areas()).toEqual(['r1/T1: zm2 zm6', 'r1/T2: zm4']);
 
     await writeFile(file, topology('T2', true));
     const ok = await ts.fetch('/api/topology/reload', { method: 'POST' });
@@ -128,6 +131,8 @@ describe('topology reload without a restart', () => {
     expect(body.layout).toMatchObject({ roomsAdded: [`${SITE}/r2`], devicesAdded: ['zm5'], devicesRemoved: ['zm6'], devicesMoved: [{ device: 'zm2', from: `${SITE}/r1/T1/L1`, to: `${SITE}/r1/T2/L1` }] });
     expect(body.diff.changed).toEqual(['K1']);
     expect(await rooms()).toEqual(['r1', 'r2']);
+    // the line-loss areas follow: L1's meter now sells under T2, the new room's T3 is an area
+    expect(areas()).toEqual(['r1/T1: ', 'r1/T2: zm4 zm2', 'r2/T3: ']);
     // the removed meter has nothing left to judge it
     expect(await alarmsOf('zm6')).toEqual([]);
 
