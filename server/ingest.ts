@@ -282,7 +282,7 @@ export class Ingest {
       clientId: this.opts.clientId ?? `gridwatch-server-${hostname()}`,
       // cluster mode: readings come from JetStream and presence is retained, so a clean session: a reconnect to another NATS
       // node's gateway then needs none of the session's JetStream state, which a lost node may hold up for seconds
-      clean: !this.opts.cluster,
+      clean: Boolean(this.opts.cluster),
       keepalive: 60,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
