@@ -69,7 +69,15 @@ describe('outage pool across a restart', () => {
     volts.rm1 = volts.rm2 = 230;
     const restored = await eventually(async () => (await outages()).find((o) => o.id === before.id && o.state === 'restored'), 20_000, 'restored');
     expect(restored.end).toBeGreaterThan(after.start);
-    const detail = await (await ts.fetch(`/api/outages/${before.id}`, { role: 'viewer' })).json();
+    // the restoration notices are handed over at the pool's next tick after the restoration
+    const detail = await eventually(
+      async () => {
+        const d = await (await ts.fetch(`/api/outages/${before.id}`, { role: 'viewer' })).json();
+        return d.timeline.length >= 3 ? d : undefined;
+      },
+      10_000,
+      'the notices handed over',
+    );
     expect(detail.restoration).toEqual({ back: ['K1', 'K2'], dark: [], unmeasured: [] });
     // opened, restored (owing the restoration notices), the notices handed over
     expect(detail.timeline.map((e: any) => `${e.by} ${e.what.split(':')[0]}`)).toEqual(['system transformer outage (fault)', 'system restored', 'system notices handed over']);

@@ -49,7 +49,7 @@ export class JournalConflict extends Error {
 }
 
 /** a change decided again at most this often when other servers keep appending first */
-const CONFLICT_RETRIES = 5;
+const CONFLICT_RETRIES = 20;
 /** how often a shared journal is read for the other servers' steps, ms */
 const SYNC_MS = 500;
 
@@ -264,6 +264,8 @@ export class RiskItems {
           return await fn();
         } catch (err) {
           if (!(err instanceof JournalConflict) || attempt >= CONFLICT_RETRIES) throw err;
+          // servers that keep colliding back off by a random few ms, growing, so that one of them gets through
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 10 * attempt)));
         }
       }
     });
