@@ -51,7 +51,7 @@ export function riskView(ctx: ViewContext): View {
   };
 }
 
-/** the links to the center's sheets (R3's report paths) for a day */
+/** the links to the center's sheets (the report paths of contract/risk.ts) for a day */
 export function reportLinks(day: string): HTMLElement {
   const q = (format: string) => new URLSearchParams({ day, format, lang: getLang() });
   const link = (key: 'reportDaily' | 'reportWeekly' | 'reportMonthly', label: 'rk_reportDaily' | 'rk_reportWeekly' | 'rk_reportMonthly') =>
