@@ -97,11 +97,21 @@ beforeAll(async () => {
   await eventually(async () => (await api(`/api/latest?site=${SITE}`)).readings.filter((r: any) => r.v.ua > 200).length === METERS.length, 20_000, 'every meter live');
 }, 60_000);
 afterAll(async () => {
-  await agent?.stop();
-  await ts?.close();
-  await gateway?.stop();
-  await sim?.stop();
-});
+  // each part is given 20 s to stop; one that does not is named (a stop that hangs is a defect of its own)
+  for (const [what, stop] of [
+    ['edge agent', () => agent?.stop()],
+    ['server', () => ts?.close()],
+    ['SMS gateway', () => gateway?.stop()],
+    ['simulator', () => sim?.stop()],
+  ] as const) {
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((r) => (timer = setTimeout(() => r('stuck'), 20_000)));
+    const t = Date.now();
+    const how = await Promise.race([Promise.resolve(stop()).then(() => 'stopped' as const), stuck]);
+    clearTimeout(timer);
+    if (how === 'stuck' || Date.now() - t > 5000) console.warn(`[scenario teardown] ${what}: ${how} after ${Date.now() - t} ms`);
+  }
+}, 100_000);
 
 const plan = async (t: string, start: number, end: number) => {
   const p = await api('/api/plans', 'POST', { scope: [{ kind: 'transformer', site: SITE, transformer: t }], start, end, reason: '检修', workOrder: `WO-${t}` });
