@@ -198,8 +198,10 @@ export async function prepareDemoParts(o: DemoPartsOptions, stops: Stoppable[]):
           await new Promise((r) => setTimeout(r, i * 80));
           const c = config as { mqtt: Record<string, unknown> };
           const agent = createAgent(loadAgentConfig({ ...c, mqtt: { ...c.mqtt, url: server.mqttUrl } }), { log: agentLog });
-          await agent.start();
-          stops.push({ what: `agent ${room.agent}`, stop: () => agent.stop() });
+          // registered before its start: Ctrl-C during the start waits for it, then stops the agent
+          const started = agent.start();
+          stops.push({ what: `agent ${room.agent}`, stop: async () => (await started.catch(() => undefined), agent.stop()) });
+          await started;
         }),
       );
       o.log.info({ agents: agentConfigs.length }, 'demo agents running');

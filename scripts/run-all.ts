@@ -55,10 +55,15 @@ const storylineFile = process.env.GW_DEMO_STORYLINE || path.join(root, 'config/d
 const stops: Stoppable[] = [];
 
 async function shutdown(code: number): Promise<never> {
-  // the server first (the agents spool what they read meanwhile and send it at the next start), then the rest in reverse order
-  const order = [...stops.filter((s) => s.what === 'server'), ...stops.filter((s) => s.what !== 'server').reverse()];
-  for (const s of order) {
-    await s.stop().catch((err) => log.warn({ err, what: s.what }, 'stop failed'));
+  // the server first (the agents spool what they read meanwhile and send it at the next start), then the rest in reverse order;
+  // again for parts that registered meanwhile (an agent whose start was still under way when the signal came)
+  const done = new Set<Stoppable>();
+  for (let left = stops; left.length; left = stops.filter((s) => !done.has(s))) {
+    const order = [...left.filter((s) => s.what === 'server'), ...left.filter((s) => s.what !== 'server').reverse()];
+    for (const s of order) {
+      done.add(s);
+      await s.stop().catch((err) => log.warn({ err, what: s.what }, 'stop failed'));
+    }
   }
   log.info('all parts stopped');
   // the log is written asynchronously: lines still being written when exit() flushes the rest would land after it
