@@ -5,7 +5,8 @@
  * `seq` is the primary key, so a retried batch inserts nothing twice.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { inTransaction, SerialConnection } from '../store/duckdb-connection.ts';
+import { SerialConnection } from '../store/duckdb-connection.ts';
+import { insertChunked, type ChunkedInsert } from '../store/duckdb-insert.ts';
 import { fromRow, toRow, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
 
 /** JournalRow key → column (`from`, `to`, `at` … are SQL keywords). */
@@ -29,7 +30,8 @@ const COLUMNS: ReadonlyArray<readonly [keyof JournalRow, string, string]> = [
   ['until', 'until_ms', 'BIGINT'],
   ['data', 'data', 'VARCHAR'],
 ];
-const ROWS_PER_INSERT = 200;
+const INSERT: ChunkedInsert = { table: 'alarm_event', columns: COLUMNS.map(([, c]) => c), onConflict: 'ON CONFLICT (seq) DO NOTHING', perInsert: 200 };
+const BIGINT_KEYS = new Set<keyof JournalRow>(['seq', 'at', 'until']);
 
 export class DuckDbAlarmJournal implements AlarmJournal {
   readonly kind = 'duckdb' as const;
@@ -53,20 +55,17 @@ export class DuckDbAlarmJournal implements AlarmJournal {
   }
 
   private async appendNow(conn: DuckDBConnection, entries: readonly JournalEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await inTransaction(conn, async () => {
-      for (let i = 0; i < entries.length; i += ROWS_PER_INSERT) {
-        const chunk = entries.slice(i, i + ROWS_PER_INSERT).map(toRow);
-        const params: DuckDBValue[] = [];
-        for (const r of chunk)
-          for (const [k] of COLUMNS) {
-            const v = r[k];
-            params.push(typeof v === 'number' && (k === 'seq' || k === 'at' || k === 'until') ? BigInt(Math.round(v)) : v);
-          }
-        const row = `(${COLUMNS.map(() => '?').join(', ')})`;
-        await conn.run(`INSERT INTO alarm_event VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (seq) DO NOTHING`, params);
-      }
-    });
+    await insertChunked(
+      conn,
+      INSERT,
+      entries.map((e) => {
+        const r = toRow(e);
+        return COLUMNS.map(([k]): DuckDBValue => {
+          const v = r[k];
+          return typeof v === 'number' && BIGINT_KEYS.has(k) ? BigInt(Math.round(v)) : v;
+        });
+      }),
+    );
   }
 
   async read(q: JournalQuery = {}): Promise<JournalEntry[]> {

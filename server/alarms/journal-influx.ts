@@ -18,20 +18,15 @@
  * v1-compatible API and 3.x), through the store.
  */
 import { Point } from '@influxdata/influxdb-client';
-import { GridwatchError } from '../errors.ts';
 import { decodeTagValue, encodeTagValue, influxString } from '../store/influx.ts';
+import { InfluxJournalIo, seqTimestamp, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
 import { fromRow, toRow, ROW_COLUMNS, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
 
 export const JOURNAL_MEASUREMENT = 'alarm_event';
 const TAGS = ['alarmId', 'ruleId', 'source', 'kind'] as const;
 const INT_FIELDS = new Set<keyof JournalRow>(['seq', 'at', 'severity', 'until']);
 
-/** The slice of InfluxStore the journal needs: InfluxQL with epoch ms, and line protocol written as it is. */
-export interface InfluxQuery {
-  influxql(q: string): Promise<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]>;
-  /** rejects with an error whose `statusCode` is InfluxDB's answer when there was one */
-  writeLines(body: string, precision: 'ns'): Promise<void>;
-}
+export type { InfluxQuery } from '../store/influx-journal.ts';
 
 export function journalLine(e: JournalEntry): string {
   const row = toRow(e);
@@ -47,7 +42,7 @@ export function journalLine(e: JournalEntry): string {
       else p.floatField(k, v);
     } else p.stringField(k, v);
   }
-  p.timestamp(`${BigInt(Math.round(row.at)) * 1_000_000n + BigInt(row.seq % 1_000_000)}`);
+  p.timestamp(seqTimestamp(row.at, row.seq));
   const line = p.toLineProtocol();
   if (line === undefined) throw new Error('journal entry without fields');
   return line;
@@ -55,31 +50,22 @@ export function journalLine(e: JournalEntry): string {
 
 export class InfluxAlarmJournal implements AlarmJournal {
   readonly kind = 'influxdb' as const;
-  private started = false;
+  private readonly io: InfluxJournalIo;
 
-  constructor(private readonly query: InfluxQuery) {}
+  constructor(query: InfluxQuery) {
+    this.io = new InfluxJournalIo(query, { what: 'alarm journal', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' });
+  }
 
   async start(): Promise<void> {
-    // the database exists: the reading store created it at its start
-    this.started = true;
+    this.io.open();
   }
 
   async stop(): Promise<void> {
-    this.started = false;
+    this.io.close();
   }
 
   async append(entries: readonly JournalEntry[]): Promise<void> {
-    if (!this.started) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'alarm journal not started', { retryable: true });
-    if (entries.length === 0) return;
-    const body = entries.map(journalLine).join('\n');
-    try {
-      await this.query.writeLines(body, 'ns');
-    } catch (e) {
-      const status = (e as { statusCode?: unknown }).statusCode;
-      // no answer (refused, reset, timed out), a server error or too many requests: worth another try
-      const retryable = typeof status !== 'number' || status >= 500 || status === 429;
-      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `alarm journal write failed${typeof status === 'number' ? ` (${status})` : ''}: ${(e as Error).message}`, { cause: e, retryable });
-    }
+    await this.io.write(entries.map(journalLine));
   }
 
   async read(q: JournalQuery = {}): Promise<JournalEntry[]> {
@@ -142,18 +128,12 @@ export class InfluxAlarmJournal implements AlarmJournal {
     return typeof v === 'number' ? v : 0;
   }
 
-  private async run(sql: string) {
-    try {
-      return await this.query.influxql(sql);
-    } catch (e) {
-      throw new GridwatchError('GW_ERR_JOURNAL_READ', `alarm journal query failed: ${(e as Error).message}`, { cause: e, retryable: (e as GridwatchError).retryable ?? false });
-    }
+  private run(sql: string): Promise<InfluxSeriesRows> {
+    return this.io.select(sql);
   }
 }
 
-type Series = Awaited<ReturnType<InfluxQuery['influxql']>>;
-
-function entriesOf(series: Series): JournalEntry[] {
+function entriesOf(series: InfluxSeriesRows): JournalEntry[] {
   const out: JournalEntry[] = [];
   for (const s of series) {
     for (const values of s.values) {

@@ -7,11 +7,11 @@
  * Appending an entry whose seq is stored is a no-op (a retried batch).
  */
 import { Point } from '@influxdata/influxdb-client';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { GridwatchError } from '../errors.ts';
-import { inTransaction, SerialConnection } from '../store/duckdb-connection.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SerialConnection } from '../store/duckdb-connection.ts';
+import { insertChunked, type ChunkedInsert } from '../store/duckdb-insert.ts';
 import { decodeTagValue, encodeTagValue, influxString } from '../store/influx.ts';
-import type { InfluxQuery } from '../alarms/journal-influx.ts';
+import { InfluxJournalIo, seqTimestamp, type InfluxQuery } from '../store/influx-journal.ts';
 
 export type PoolEntityKind = 'plan' | 'outage' | 'finding' | 'ticket';
 
@@ -41,6 +41,7 @@ export interface PoolJournal {
 }
 
 const CODES = { what: 'outage journal', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' } as const;
+const INSERT: ChunkedInsert = { table: 'outage_event', columns: ['seq', 'at_ms', 'kind', 'id', 'what', 'by_user', 'data'], onConflict: 'ON CONFLICT (seq) DO NOTHING' };
 
 export class DuckDbPoolJournal implements PoolJournal {
   private readonly conn = new SerialConnection(CODES);
@@ -57,16 +58,7 @@ export class DuckDbPoolJournal implements PoolJournal {
   }
 
   append(entries: readonly PoolEntry[]): Promise<void> {
-    return this.conn.write(async (conn) => {
-      if (entries.length === 0) return;
-      await inTransaction(conn, async () => {
-        for (let i = 0; i < entries.length; i += 100) {
-          const chunk = entries.slice(i, i + 100);
-          const params: DuckDBValue[] = chunk.flatMap((e) => [BigInt(e.seq), BigInt(Math.round(e.at)), e.kind, e.id, e.what, e.by, JSON.stringify(e.data)]);
-          await conn.run(`INSERT INTO outage_event VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (seq) DO NOTHING`, params);
-        }
-      });
-    });
+    return this.conn.write((conn) => insertChunked(conn, INSERT, entries.map((e) => [BigInt(e.seq), BigInt(Math.round(e.at)), e.kind, e.id, e.what, e.by, JSON.stringify(e.data)])));
   }
 
   async readCurrent(): Promise<PoolEntry[]> {
@@ -96,31 +88,26 @@ export const POOL_MEASUREMENT = 'outage_event';
  * retried write lands on the same key.
  */
 export class InfluxPoolJournal implements PoolJournal {
-  private started = false;
-  constructor(private readonly query: InfluxQuery) {}
+  private readonly io: InfluxJournalIo;
+  constructor(query: InfluxQuery) {
+    this.io = new InfluxJournalIo(query, CODES);
+  }
 
   async start(): Promise<void> {
-    this.started = true;
+    this.io.open();
   }
 
   async stop(): Promise<void> {
-    this.started = false;
+    this.io.close();
   }
 
   async append(entries: readonly PoolEntry[]): Promise<void> {
-    if (!this.started) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'outage journal not started', { retryable: true });
-    if (entries.length === 0) return;
     const lines = entries.map((e) => {
       const p = new Point(POOL_MEASUREMENT).tag('kind', e.kind).tag('id', encodeTagValue(e.id)).intField('seq', e.seq).intField('at', Math.round(e.at)).stringField('what', e.what).stringField('by', e.by).stringField('data', JSON.stringify(e.data));
-      p.timestamp(`${BigInt(Math.round(e.at)) * 1_000_000n + BigInt(e.seq % 1_000_000)}`);
+      p.timestamp(seqTimestamp(e.at, e.seq));
       return p.toLineProtocol()!;
     });
-    try {
-      await this.query.writeLines(lines.join('\n'), 'ns');
-    } catch (e) {
-      const status = (e as { statusCode?: unknown }).statusCode;
-      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `outage journal write failed: ${(e as Error).message}`, { cause: e, retryable: typeof status !== 'number' || status >= 500 || status === 429 });
-    }
+    await this.io.write(lines);
   }
 
   async readCurrent(): Promise<PoolEntry[]> {
@@ -133,20 +120,13 @@ export class InfluxPoolJournal implements PoolJournal {
   }
 
   async lastSeq(): Promise<number> {
-    const s = await this.query.influxql(`SELECT max("seq") FROM ${POOL_MEASUREMENT}`).catch((e: unknown) => {
-      throw new GridwatchError('GW_ERR_JOURNAL_READ', `outage journal query failed: ${(e as Error).message}`, { cause: e });
-    });
+    const s = await this.io.select(`SELECT max("seq") FROM ${POOL_MEASUREMENT}`);
     const v = s[0]?.values[0]?.[1];
     return typeof v === 'number' ? v : 0;
   }
 
   private async run(sql: string): Promise<PoolEntry[]> {
-    let series;
-    try {
-      series = await this.query.influxql(sql);
-    } catch (e) {
-      throw new GridwatchError('GW_ERR_JOURNAL_READ', `outage journal query failed: ${(e as Error).message}`, { cause: e, retryable: (e as GridwatchError).retryable ?? false });
-    }
+    const series = await this.io.select(sql);
     const out: PoolEntry[] = [];
     for (const s of series)
       for (const row of s.values) {

@@ -7,12 +7,12 @@
  * hysteresis state it leaves for the next day.
  */
 import { Point } from '@influxdata/influxdb-client';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { StationRiskDay } from '../../contract/risk.ts';
-import { GridwatchError } from '../errors.ts';
-import { inTransaction, SerialConnection } from '../store/duckdb-connection.ts';
+import { SerialConnection } from '../store/duckdb-connection.ts';
+import { insertChunked, type ChunkedInsert } from '../store/duckdb-insert.ts';
 import { encodeTagValue, influxString } from '../store/influx.ts';
-import type { InfluxQuery } from '../alarms/journal-influx.ts';
+import { InfluxJournalIo, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
 import type { HysteresisState } from './score.ts';
 
 export interface RiskRecord {
@@ -35,6 +35,12 @@ export interface RiskHistory {
 export const RISK_MEASUREMENT = 'risk_day';
 
 const CODES = { what: 'risk history', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' } as const;
+
+const INSERT: ChunkedInsert = {
+  table: 'risk_day',
+  columns: ['station', 'day', 'computed_at', 'data'],
+  onConflict: 'ON CONFLICT (station, day) DO UPDATE SET computed_at = excluded.computed_at, data = excluded.data WHERE excluded.computed_at >= risk_day.computed_at',
+};
 
 function encode(r: RiskRecord): string {
   return JSON.stringify({ day: r.day, state: r.state });
@@ -59,19 +65,7 @@ export class DuckDbRiskHistory implements RiskHistory {
   }
 
   put(records: readonly RiskRecord[]): Promise<void> {
-    return this.conn.write(async (conn) => {
-      if (records.length === 0) return;
-      await inTransaction(conn, async () => {
-        for (let i = 0; i < records.length; i += 100) {
-          const chunk = records.slice(i, i + 100);
-          const params: DuckDBValue[] = chunk.flatMap((r) => [r.day.station, r.day.day, BigInt(Math.round(r.day.computedAt)), encode(r)]);
-          await conn.run(
-            `INSERT INTO risk_day VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT (station, day) DO UPDATE SET computed_at = excluded.computed_at, data = excluded.data WHERE excluded.computed_at >= risk_day.computed_at`,
-            params,
-          );
-        }
-      });
-    });
+    return this.conn.write((conn) => insertChunked(conn, INSERT, records.map((r) => [r.day.station, r.day.day, BigInt(Math.round(r.day.computedAt)), encode(r)])));
   }
 
   async read(q: { from: string; to: string; station?: string }): Promise<RiskRecord[]> {
@@ -94,20 +88,20 @@ export class DuckDbRiskHistory implements RiskHistory {
  * point key and a later write of it replaces the earlier one.
  */
 export class InfluxRiskHistory implements RiskHistory {
-  private started = false;
-  constructor(private readonly query: InfluxQuery) {}
+  private readonly io: InfluxJournalIo;
+  constructor(query: InfluxQuery) {
+    this.io = new InfluxJournalIo(query, CODES);
+  }
 
   async start(): Promise<void> {
-    this.started = true;
+    this.io.open();
   }
 
   async stop(): Promise<void> {
-    this.started = false;
+    this.io.close();
   }
 
   async put(records: readonly RiskRecord[]): Promise<void> {
-    if (!this.started) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'risk history not started', { retryable: true });
-    if (records.length === 0) return;
     // of two records of one station and day in a batch the later computation is written last, so it wins
     const sorted = [...records].sort((a, b) => a.day.computedAt - b.day.computedAt);
     const lines = sorted.map((r) => {
@@ -115,12 +109,7 @@ export class InfluxRiskHistory implements RiskHistory {
       p.timestamp(`${BigInt(Date.parse(`${r.day.day}T00:00:00Z`)) * 1_000_000n}`);
       return p.toLineProtocol()!;
     });
-    try {
-      await this.query.writeLines(lines.join('\n'), 'ns');
-    } catch (e) {
-      const status = (e as { statusCode?: unknown }).statusCode;
-      throw new GridwatchError('GW_ERR_JOURNAL_WRITE', `risk history write failed: ${(e as Error).message}`, { cause: e, retryable: typeof status !== 'number' || status >= 500 || status === 429 });
-    }
+    await this.io.write(lines);
   }
 
   async read(q: { from: string; to: string; station?: string }): Promise<RiskRecord[]> {
@@ -139,12 +128,8 @@ export class InfluxRiskHistory implements RiskHistory {
     return typeof v === 'string' ? v : null;
   }
 
-  private async run(sql: string): ReturnType<InfluxQuery['influxql']> {
-    if (!this.started) throw new GridwatchError('GW_ERR_JOURNAL_UNAVAILABLE', 'risk history not started', { retryable: true });
-    try {
-      return await this.query.influxql(sql);
-    } catch (e) {
-      throw new GridwatchError('GW_ERR_JOURNAL_READ', `risk history query failed: ${(e as Error).message}`, { cause: e, retryable: (e as GridwatchError).retryable ?? false });
-    }
+  private run(sql: string): Promise<InfluxSeriesRows> {
+    this.io.assertOpen();
+    return this.io.select(sql);
   }
 }
