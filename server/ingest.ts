@@ -72,10 +72,16 @@ const ADMISSION_DEFAULTS: AdmissionOptions = {
 
 /** How long stop() waits for the broker (unsubscribe, offline state, disconnect) before it closes the socket: a broker going down with us must not hold the stop. */
 const BROKER_STOP_MS = 2000;
+/** a refused subscription is asked again after this, ms */
+const SUBSCRIBE_RETRY_MS = 1000;
+/** a subscription refused again and again is logged every this many attempts (a minute) */
+const SUBSCRIBE_LOG_EVERY = 60;
 
 export class Ingest {
   private client: MqttClient | null = null;
   private stopped = true;
+  /** connections made so far: a subscription retry belongs to the connection it was made on */
+  private connects = 0;
   /** accepted messages until stored (server/ingest-queue.ts) */
   private readonly writes: WriteQueue;
   /** each agent's watermark, published once the store confirmed what it covers */
@@ -303,15 +309,10 @@ export class Ingest {
       }
       this.writes.ack(() => done());
     };
-    const filters = this.filters;
     client.on('connect', () => {
-      // cluster mode: presence only, retained (sent again on each subscribe), at QoS 0 for the reason the watermarks go at QoS 0
-      const qos = this.opts.cluster ? (0 as const) : (1 as const);
-      client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos }])), (err) => {
-        if (err) this.deps.log.error({ err }, 'subscribe failed');
-      });
+      this.subscribeAll(client, ++this.connects, 1);
       client.publish(SERVER_STATE_TOPIC, 'online', { qos: 1, retain: true });
-      this.deps.log.info({ url: this.opts.url, filters }, 'mqtt connected');
+      this.deps.log.info({ url: this.opts.url, filters: this.filters }, 'mqtt connected');
       this.connection(true);
     });
     client.on('offline', () => this.deps.log.warn({ url: this.opts.url }, 'mqtt offline'));
@@ -325,6 +326,30 @@ export class Ingest {
         clearTimeout(t);
         resolve();
       });
+    });
+  }
+
+  /**
+   * Subscribes to every filter. A refused subscription (SUBACK 0x80: a NATS
+   * gateway whose JetStream had no leader a moment, e.g. after a node was
+   * lost; a broker's ACL) is asked again every second while the connection
+   * lasts, as the agents do with their watermark: without it no presence
+   * comes until the next reconnection. Logged on the first refusal, then once
+   * a minute, and when it is granted at last.
+   */
+  private subscribeAll(client: MqttClient, conn: number, attempt: number): void {
+    // cluster mode: presence only, retained (sent again on each subscribe), at QoS 0 for the reason the watermarks go at QoS 0
+    const qos = this.opts.cluster ? (0 as const) : (1 as const);
+    client.subscribe(Object.fromEntries(this.filters.map((f) => [f, { qos }])), (err) => {
+      if (conn !== this.connects || this.stopped) return;
+      if (!err) {
+        if (attempt > 1) this.deps.log.info({ attempts: attempt }, 'subscription granted after being refused');
+        return;
+      }
+      if (attempt === 1 || attempt % SUBSCRIBE_LOG_EVERY === 0) this.deps.log.error({ err, attempts: attempt }, 'subscribe failed; asked again every second');
+      setTimeout(() => {
+        if (conn === this.connects && !this.stopped && client.connected) this.subscribeAll(client, conn, attempt + 1);
+      }, SUBSCRIBE_RETRY_MS).unref();
     });
   }
 
