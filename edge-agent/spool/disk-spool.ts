@@ -439,6 +439,9 @@ export class DiskSpool implements Spool {
     if (start >= this.next || max <= 0) return [];
     const memBase = this.next - (this.mem.length - this.memHead);
     if (start >= memBase) {
+      // the sender has caught up with the memory window: a segment decoded while it lagged (up to
+      // a segment's worth of readings, several MB) is not needed again
+      this.cache = null;
       const i = this.memHead + (start - memBase);
       return this.mem.slice(i, i + max);
     }

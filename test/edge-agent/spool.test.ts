@@ -191,6 +191,26 @@ describe('disk spool', () => {
     s.close();
   });
 
+  it('lets go of a segment read back for a lagging sender once the sender reads from memory again', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = disk({ memReadings: 16, segmentBytes: 1 << 16 });
+    s.open();
+    for (let i = 0; i < 200; i++) s.append(r(i));
+    // behind the memory window: decoded from the segment file
+    const old = new WeakRef(s.read(s.firstSeq, 1)[0]!);
+    // caught up: the newest readings come from memory
+    expect(s.read(s.stats().nextSeq - 4, 4).map((x) => x.seq)).toEqual([196, 197, 198, 199]);
+    const tick = () => new Promise((done) => setTimeout(done, 10));
+    await tick();
+    gc();
+    await tick();
+    expect(old.deref()).toBeUndefined();
+    // and read back again when asked
+    expect(s.read(s.firstSeq, 1)[0]).toMatchObject(r(0));
+    s.close();
+  });
+
   it('the lost count survives a restart', () => {
     const s = disk({ maxBytes: 16 * 1024, segmentBytes: 2048 });
     const o = diskOpts.get(s)!;
