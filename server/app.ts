@@ -113,6 +113,7 @@ const STATUS: Partial<Record<string, number>> = {
   GW_ERR_ALARM_INVALID_TRANSITION: 409,
   GW_ERR_ALARM_BAD_ARGUMENT: 400,
   GW_ERR_RULES_INVALID: 400,
+  GW_ERR_RULES_CONFLICT: 409,
   GW_ERR_PLAN_INVALID: 400,
   GW_ERR_PLAN_OVERLAP: 409,
   GW_ERR_PLAN_UNKNOWN: 404,
@@ -308,7 +309,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // after the onRequest hook above: the plugin's routes inherit the role check
-  if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source) });
+  if (deps.alarms) await app.register(alarmRoutes, { alarms: deps.alarms, siteOfSource: (source) => stations.siteOfSource(source), audit: deps.audit });
   if (deps.energy) await app.register(energyRoutes, { store: deps.store, energy: deps.energy });
   await app.register(exportRoutes, { store: deps.store, stations, siteOfDevice, ...(deps.alarms ? { alarms: deps.alarms } : {}) });
   await app.register(qualityRoutes, { store: deps.store, topology: deps.topology });

@@ -37,6 +37,7 @@ export const AUDIT_KINDS = [
   'customers_imported',
   'topology_reloaded',
   'contacts_changed',
+  'rules_changed',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -37,6 +37,7 @@ import { createRiskItems, type RiskItems } from './risk/items/index.ts';
 import { RiskReports } from './risk/reports/index.ts';
 import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
+import { RulesSync } from './cluster/rules-sync.ts';
 import { RiskCluster } from './risk/cluster.ts';
 import { ConfigError } from './errors.ts';
 
@@ -104,6 +105,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let cluster: ClusterNode | null = null;
   /** cluster mode: the risk lease and the shared risk item journal */
   let riskCluster: RiskCluster | null = null;
+  /** cluster mode: the alarm rules shared by the servers */
+  let rulesSync: RulesSync | null = null;
   let started = false;
   let restorePriority: (() => void) | null = null;
 
@@ -243,6 +246,11 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
           await cluster.connect();
         }
         await alarms.start();
+        if (cluster && config.cluster) {
+          // before the readings flow: the cluster's rules in force here (the first server seeds them from its file)
+          rulesSync = new RulesSync(cluster.id, { bucketPrefix: config.cluster.bucketPrefix, replicas: config.cluster.stream.replicas }, alarms.rulesAdmin, log.child({ component: 'rules-sync' }));
+          await rulesSync.start(cluster.connection);
+        }
         notifyParts = createNotifyParts(config, topo.topology, log);
         await notifyParts.start(alarms);
         const alarmsNow = alarms;
@@ -330,6 +338,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       app = null;
       if (riskCluster) await riskCluster.stop().catch((err) => log.warn({ err }, 'risk lease stop failed'));
       riskCluster = null;
+      if (rulesSync) await rulesSync.stop().catch((err) => log.warn({ err }, 'rules sync stop failed'));
+      rulesSync = null;
       // before the ingest: partitions are given back once what they took is stored
       if (cluster) await cluster.stop().catch((err) => log.warn({ err }, 'cluster stop failed'));
       cluster = null;

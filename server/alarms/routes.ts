@@ -3,7 +3,9 @@
  * unshelve and comment; admins also take alarms out of service and change
  * the rules. Every route declares its least role and a schema; errors are
  * `{ error: { code, message } }` with the codes of server/errors.ts (a rules
- * change that fails validation adds `issues`, each located by rule id).
+ * change that fails validation adds `issues`, each located by rule id; in
+ * cluster mode a change based on a revision that is no longer the latest is
+ * a 409 with the current `revision`).
  *
  * Alarm ids contain `:` and may contain `/` (`outage:site/t1`): put them in
  * a path percent-encoded (encodeURIComponent).
@@ -14,6 +16,8 @@ import { ALARM_STATES, SEVERITY_NAMES, alarmHealth, type AlarmState, type AlarmT
 import { GridwatchError } from '../errors.ts';
 import { siteVisible, sitesOf } from '../scope.ts';
 import { RulesRejected, type AlarmFilter, type AlarmService, type OperatorAction } from './service.ts';
+import { RulesConflict } from './rules-admin.ts';
+import type { AuditLog } from '../audit.ts';
 import type { JournalEntry, JournalEntryKind, JournalQuery, TransitionEntry } from './journal.ts';
 
 const ID = { type: 'string', minLength: 3, maxLength: 400 } as const;
@@ -23,6 +27,8 @@ const LIST = { type: 'string', maxLength: 65536 } as const;
 const TEXT = { type: 'string', maxLength: 4000 } as const;
 const alarmParams = { type: 'object', required: ['alarmId'], properties: { alarmId: ID } } as const;
 const ruleParams = { type: 'object', required: ['ruleId'], properties: { ruleId: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+/** a rules change: a comment, and in cluster mode the revision it is based on */
+const ruleChangeQuery = { type: 'object', additionalProperties: false, properties: { comment: TEXT, revision: { type: 'integer', minimum: 0 } } } as const;
 
 export function list(s: string | undefined): string[] | undefined {
   if (s === undefined) return undefined;
@@ -107,6 +113,7 @@ export function alarmFilterOf(q: AlarmListQuery, session: Parameters<typeof site
 
 function rejected(reply: FastifyReply, e: unknown): unknown {
   if (e instanceof RulesRejected) return reply.status(400).send({ error: { code: e.code, message: e.message, issues: e.issues } });
+  if (e instanceof RulesConflict) return reply.status(409).send({ error: { code: e.code, message: e.message, revision: e.revision } });
   throw e;
 }
 
@@ -114,6 +121,8 @@ export interface AlarmRoutesOptions {
   alarms: AlarmService;
   /** the site of an alarm source that has no alarm yet (a meter, an agent, a `site/transformer`); for station scopes */
   siteOfSource?: (source: string) => string | undefined;
+  /** each rules change is recorded (`rules_changed`) by the server it was made on */
+  audit?: AuditLog;
 }
 
 export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions): Promise<void> {
@@ -328,32 +337,37 @@ export async function alarmRoutes(app: FastifyInstance, opts: AlarmRoutesOptions
     rule: svc.rule(req.params.ruleId),
   }));
 
-  app.put<{ Body: Record<string, unknown>; Querystring: { comment?: string } }>(
+  const audited = (req: FastifyRequest, ruleId: string, r: { seq: number; revision: number | null }) =>
+    opts.audit?.record({ kind: 'rules_changed', actor: req.session?.username ?? '', ip: req.ip, target: ruleId || '(document)', detail: `seq=${r.seq}${r.revision === null ? '' : ` revision=${r.revision}`}` });
+
+  app.put<{ Body: Record<string, unknown>; Querystring: { comment?: string; revision?: number } }>(
     '/api/alarm-rules',
     {
       config: { minRole: 'admin', allSites: true },
-      schema: { body: { type: 'object' }, querystring: { type: 'object', additionalProperties: false, properties: { comment: TEXT } } },
+      schema: { body: { type: 'object' }, querystring: ruleChangeQuery },
     },
     async (req, reply) => {
       try {
-        const r = await svc.putRules(req.body, req.session!.username, req.query.comment);
-        return { seq: r.seq, rules: r.rules };
+        const r = await svc.putRules(req.body, req.session!.username, req.query.comment, req.query.revision);
+        audited(req, '', r);
+        return { seq: r.seq, rules: r.rules, revision: r.revision };
       } catch (e) {
         return rejected(reply, e);
       }
     },
   );
 
-  app.put<{ Params: { ruleId: string }; Body: Record<string, unknown>; Querystring: { comment?: string } }>(
+  app.put<{ Params: { ruleId: string }; Body: Record<string, unknown>; Querystring: { comment?: string; revision?: number } }>(
     '/api/alarm-rules/:ruleId',
     {
       config: { minRole: 'admin', allSites: true },
-      schema: { params: ruleParams, body: { type: 'object' }, querystring: { type: 'object', additionalProperties: false, properties: { comment: TEXT } } },
+      schema: { params: ruleParams, body: { type: 'object' }, querystring: ruleChangeQuery },
     },
     async (req, reply) => {
       try {
-        const r = await svc.putRule(req.params.ruleId, req.body, req.session!.username, req.query.comment);
-        return { seq: r.seq, rule: r.rules.find((x) => x.id === req.params.ruleId) ?? null };
+        const r = await svc.putRule(req.params.ruleId, req.body, req.session!.username, req.query.comment, req.query.revision);
+        audited(req, req.params.ruleId, r);
+        return { seq: r.seq, rule: r.rules.find((x) => x.id === req.params.ruleId) ?? null, revision: r.revision };
       } catch (e) {
         return rejected(reply, e);
       }

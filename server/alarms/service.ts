@@ -195,7 +195,8 @@ export class AlarmService {
   private persisting: Promise<void> | null = null;
   private readonly queries: AlarmQueries;
   private readonly escalator: Escalator;
-  private readonly rulesAdmin: RulesAdmin;
+  /** the rules document through the API (cluster mode: shared by server/cluster/rules-sync.ts) */
+  readonly rulesAdmin: RulesAdmin;
   private hooked = false;
   /** cluster mode: the sources (devices, agents, sites) this server evaluates; the other servers' partitions are theirs */
   private owns: ((source: string) => boolean) | null = null;
@@ -237,6 +238,7 @@ export class AlarmService {
       rules: () => this.rules,
       rule: (id) => this.ruleById.get(id),
       install: (rules, document, by, ruleId, comment) => this.installChange(rules, document, by, ruleId, comment),
+      installShared: (rules, document, by, ruleId) => void this.installChange(rules, document, by, ruleId, undefined, false),
     });
   }
 
@@ -858,7 +860,7 @@ export class AlarmService {
 
   // ---------------------------------------------------------------- rules through the API (rules-admin.ts)
 
-  rulesInfo(): { origin: string; file: string; document: JsonObject; rules: RuleSet } {
+  rulesInfo(): { origin: string; file: string; document: JsonObject; rules: RuleSet; revision: number | null } {
     return this.rulesAdmin.info();
   }
 
@@ -867,21 +869,31 @@ export class AlarmService {
   }
 
   /** Replaces the whole rules document. Validated first (every issue by rule id), saved, applied at once, journaled. */
-  putRules(doc: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    return this.rulesAdmin.putRules(doc, by, comment);
+  putRules(doc: unknown, by: string, comment?: string, revision?: number): Promise<{ seq: number; rules: RuleSet; revision: number | null }> {
+    return this.rulesAdmin.putRules(doc, by, comment, revision);
   }
 
   /** Adds or replaces one rule of the document (for a built-in rule's id: the keys that override it). */
-  putRule(ruleId: string, body: unknown, by: string, comment?: string): Promise<{ seq: number; rules: RuleSet }> {
-    return this.rulesAdmin.putRule(ruleId, body, by, comment);
+  putRule(ruleId: string, body: unknown, by: string, comment?: string, revision?: number): Promise<{ seq: number; rules: RuleSet; revision: number | null }> {
+    return this.rulesAdmin.putRule(ruleId, body, by, comment, revision);
   }
 
-  /** A validated, saved rules change taking effect: installed, journaled, pushed; alarms of rules gone cleared. */
-  private installChange(rules: RuleSet, document: JsonObject, by: string, ruleId: string, comment?: string): number {
+  /**
+   * A validated, saved rules change taking effect: installed, journaled, pushed; alarms of rules gone cleared.
+   * Cluster mode, a change another server made (`here` false): installed only; that server journals it and clears the alarms.
+   */
+  private installChange(rules: RuleSet, document: JsonObject, by: string, ruleId: string, comment?: string, here = true): number {
     const now = this.clock();
     // a rule gone, or now of another kind: its alarms have nothing left that would clear them, its states mean nothing
     const removed = this.rules.filter((x) => !rules.some((y) => y.id === x.id && y.kind === x.kind)).map((x) => x.id);
     this.installRules(rules);
+    if (!here) {
+      for (const id of removed) this.states.delete(id);
+      this.log.info({ by, ruleId: ruleId || undefined, rules: rules.length, removed }, 'alarm rules changed on another server: in force here');
+      this.correlate(now);
+      this.statesDirty = true;
+      return 0;
+    }
     const entry: RulesEntry = { kind: 'rules', seq: this.nextSeq(), at: now, by, ruleId, document };
     if (comment) entry.comment = comment;
     this.enqueue(entry);

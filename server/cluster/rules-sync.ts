@@ -1,0 +1,191 @@
+/**
+ * The alarm rules of a cluster (docs/cluster.md, Rules): one document for
+ * every server, in the replicated KV bucket `<prefix>_rules`, key
+ * `document`, a revision per change.
+ *
+ *  - A change through any server's API is validated there and written here
+ *    with compare-and-set on the revision it was based on
+ *    (server/alarms/rules-admin.ts): a change another server wrote first
+ *    refuses it with the current revision, nothing is overwritten.
+ *  - Every server watches the key and installs each new revision through the
+ *    same path as a change made on it (rule state of the rules kept), without
+ *    journaling it: the server the change was made on journals it (and writes
+ *    its audit entry). A get every `POLL_MS` makes up for a watch that
+ *    stalled (a NATS node lost) and applies what changed while this server
+ *    was disconnected.
+ *  - At start the latest revision is in force; a server whose rules file
+ *    differs says so and takes the bucket's (and saves it to its file). The
+ *    first server to start seeds the bucket from its rules file.
+ */
+import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { Logger } from 'pino';
+import { GridwatchError } from '../errors.ts';
+import type { JsonObject } from '../rules/index.ts';
+import { RulesConflict, type RulesAdmin, type RulesChange, type SharedRevision, type SharedRules } from '../alarms/rules-admin.ts';
+import { RulesRejected } from '../alarms/service-types.ts';
+
+/** the key of the rules document in `<prefix>_rules` */
+export const RULES_KEY = 'document';
+/** revisions the bucket keeps (JetStream's largest per-key history) */
+const HISTORY = 64;
+/** how often the latest revision is read besides the watch, ms */
+const POLL_MS = 2000;
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A revision as the bucket holds it. */
+interface Stored extends RulesChange {
+  document: JsonObject;
+  /** the server the change was made on */
+  from: string;
+  /** epoch ms */
+  at: number;
+}
+
+export class RulesSync implements SharedRules {
+  private kv: KV | null = null;
+  private maxPayload = 1024 * 1024;
+  private watcher: QueuedIterator<KvEntry> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private watching: Promise<void> | null = null;
+  private stopped = true;
+  /** a revision refused here or unreadable, logged once */
+  private refused = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly o: { bucketPrefix: string; replicas: number },
+    private readonly admin: RulesAdmin,
+    private readonly log: Logger,
+  ) {}
+
+  /** Before the readings flow: the cluster's rules in force here (or this server's seeded), then the watch. */
+  async start(nc: NatsConnection): Promise<void> {
+    this.kv = await nc.jetstream().views.kv(`${this.o.bucketPrefix}_rules`, { history: HISTORY, replicas: this.o.replicas });
+    this.maxPayload = nc.info?.max_payload ?? this.maxPayload;
+    this.admin.share(this, this.log);
+    this.stopped = false;
+    await this.atStart();
+    this.watching = this.watch();
+    this.timer = setInterval(() => {
+      this.polling ??= this.poll().finally(() => (this.polling = null));
+    }, POLL_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.watcher?.stop();
+    await this.polling;
+    await this.watching;
+  }
+
+  private async atStart(): Promise<void> {
+    let latest = await this.latest();
+    if (!latest) {
+      const here = this.admin.info();
+      try {
+        const revision = await this.kv!.create(RULES_KEY, this.encode(here.document, { by: '', ruleId: '' }));
+        this.admin.adopt(revision);
+        this.log.info({ revision, origin: here.origin }, 'cluster rules seeded from this server\'s rules');
+        return;
+      } catch {
+        // another server seeded it a moment ago
+        latest = await this.latest();
+        if (!latest) throw new Error('the cluster\'s rules bucket has no document and refuses one');
+      }
+    }
+    if (this.admin.holds(latest.document)) {
+      this.admin.adopt(latest.revision);
+      this.log.info({ revision: latest.revision }, 'rules file is the cluster\'s rules');
+      return;
+    }
+    this.log.warn({ revision: latest.revision, from: latest.from, file: this.admin.file }, 'rules file differs from the cluster\'s rules: the cluster\'s are in force (and saved to the file)');
+    if ((await this.admin.applyShared(latest)) === 'refused') this.refused = latest.revision;
+  }
+
+  private async watch(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const it = (this.watcher = await this.kv!.watch({ key: RULES_KEY }));
+        for await (const e of it) await this.apply(e);
+      } catch (err) {
+        if (!this.stopped) this.log.warn({ err }, 'watching the cluster\'s rules failed; watched again in 1 s');
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const e = await this.kv!.get(RULES_KEY);
+      if (e) await this.apply(e);
+    } catch (err) {
+      this.log.debug({ err }, 'reading the cluster\'s rules failed; read again later');
+    }
+  }
+
+  /** A revision seen by the watch or a read: installed here unless in force already. */
+  private async apply(e: KvEntry): Promise<void> {
+    if (e.operation !== 'PUT' || e.revision <= (this.admin.info().revision ?? 0) || e.revision === this.refused) return;
+    const rev = this.decode(e);
+    if (!rev) {
+      this.refused = e.revision;
+      return;
+    }
+    // from here, yet not in force here: written, but its answer was lost (the change was answered with an error)
+    const lost = rev.from === this.id;
+    const r = await this.admin.applyShared(rev, lost);
+    if (r === 'refused') this.refused = e.revision;
+    else if (r === 'applied') this.log.info({ revision: rev.revision, from: rev.from, by: rev.change.by, ruleId: rev.change.ruleId || undefined, journaled: lost }, 'cluster rules revision in force');
+  }
+
+  // ---------------------------------------------------------------- SharedRules (rules-admin.ts)
+
+  async commit(document: JsonObject, change: RulesChange, base: number): Promise<number> {
+    const data = this.encode(document, change);
+    if (data.byteLength > this.maxPayload)
+      throw new RulesRejected([{ path: '(root)', message: `the rules document takes ${data.byteLength} bytes; a cluster's NATS takes at most ${this.maxPayload} in one message (max_payload)` }]);
+    try {
+      return await this.kv!.update(RULES_KEY, data, base);
+    } catch (err) {
+      if (/wrong last sequence/i.test(String((err as Error)?.message ?? err))) {
+        const now = await this.latest().catch(() => null);
+        this.log.warn({ base, revision: now?.revision, by: change.by, ruleId: change.ruleId || undefined }, 'rules change refused: the cluster\'s rules changed meanwhile');
+        throw new RulesConflict(base, now?.revision ?? null);
+      }
+      throw new GridwatchError('GW_ERR_RULES_UNAVAILABLE', `the cluster's rules could not be written (${String((err as Error)?.message ?? err)}); nothing changed unless GET /api/alarm-rules shows it`, { cause: err, retryable: true });
+    }
+  }
+
+  async latest(): Promise<SharedRevision | null> {
+    let e: KvEntry | null;
+    try {
+      e = await this.kv!.get(RULES_KEY);
+    } catch (err) {
+      throw new GridwatchError('GW_ERR_RULES_UNAVAILABLE', `the cluster's rules could not be read: ${String((err as Error)?.message ?? err)}`, { cause: err, retryable: true });
+    }
+    return e && e.operation === 'PUT' ? this.decode(e) : null;
+  }
+
+  private encode(document: JsonObject, change: RulesChange): Uint8Array {
+    const stored: Stored = { ...change, document, from: this.id, at: Date.now() };
+    return enc.encode(JSON.stringify(stored));
+  }
+
+  private decode(e: KvEntry): SharedRevision | null {
+    try {
+      const s = JSON.parse(dec.decode(e.value)) as Partial<Stored>;
+      if (typeof s.document !== 'object' || s.document === null || Array.isArray(s.document)) throw new Error('no document');
+      const change: RulesChange = { by: typeof s.by === 'string' ? s.by : '', ruleId: typeof s.ruleId === 'string' ? s.ruleId : '' };
+      if (typeof s.comment === 'string') change.comment = s.comment;
+      return { revision: e.revision, document: s.document, change, from: typeof s.from === 'string' ? s.from : '' };
+    } catch (err) {
+      if (e.revision !== this.refused) this.log.error({ err, revision: e.revision }, 'cluster rules revision unreadable; skipped');
+      return null;
+    }
+  }
+}
