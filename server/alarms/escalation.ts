@@ -83,6 +83,8 @@ export interface EscalationHost {
   /** queued for the journal (and the resume buffer) */
   enqueue(e: EscalationEntry): void;
   push(frame: AlarmFrame): void;
+  /** whether this server escalates the alarm (cluster mode: the owner of its partition); absent: every alarm */
+  escalates?(a: Alarm): boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export class Escalator {
     if (!url) return;
     const limits = this.maxUnackMs();
     for (const a of this.h.alarms.values()) {
-      if (!escalationDue(a, now, limits)) continue;
+      if (!escalationDue(a, now, limits) || (this.h.escalates && !this.h.escalates(a))) continue;
       if (this.escalated.get(a.alarmId)?.since === a.since) continue;
       this.escalated.set(a.alarmId, { since: a.since, at: now });
       const p = this.sendEscalation(a, url, now).finally(() => this.escalating.delete(p));

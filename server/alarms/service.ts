@@ -107,7 +107,7 @@ import {
 import type { StoredReading } from '../store/types.ts';
 import type { AlarmScope } from '../live-hub.ts';
 import { GridwatchError } from '../errors.ts';
-import type { JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
+import type { EscalationEntry, JournalEntry, JournalQuery, RulesEntry, TransitionEntry } from './journal.ts';
 import { Escalator } from './escalation.ts';
 import { AlarmQueries } from './queries.ts';
 import { RulesAdmin } from './rules-admin.ts';
@@ -178,8 +178,8 @@ export class AlarmService {
   private seq = 0;
   /** the last seq this server gave out: the journal writer stores its entries in this order */
   private ownSeq = 0;
-  /** cluster mode (server/cluster/): seqs of the cluster's sequence, transitions fanned out to the other servers */
-  private cluster: { next(last: number): number; out(entry: TransitionEntry): void } | null = null;
+  /** cluster mode (server/cluster/): seqs of the cluster's sequence, transitions and escalations fanned out to the other servers */
+  private cluster: { next(last: number): number; out(entry: TransitionEntry | EscalationEntry): void } | null = null;
   /** alarmId → seq of its last transition known here */
   private readonly alarmSeqs = new Map<string, number>();
   private readonly recent: JournalEntry[] = [];
@@ -200,6 +200,8 @@ export class AlarmService {
   private hooked = false;
   /** cluster mode: the sources (devices, agents, sites) this server evaluates; the other servers' partitions are theirs */
   private owns: ((source: string) => boolean) | null = null;
+  /** cluster mode: whether a source belongs to a partition at all (one of none is escalated by every server, as before) */
+  private partitioned: ((source: string) => boolean) | null = null;
 
   constructor(private readonly deps: AlarmServiceDeps) {
     this.log = deps.log;
@@ -217,8 +219,13 @@ export class AlarmService {
       clock: this.clock,
       view: (a) => this.view(a),
       nextSeq: () => this.nextSeq(),
-      enqueue: (e) => this.enqueue(e),
+      enqueue: (e) => {
+        this.enqueue(e);
+        this.cluster?.out(e);
+      },
       push: (f) => this.push(f),
+      // cluster mode: an alarm of a partition is escalated by its owner only
+      escalates: (a) => !this.owns || this.owns(a.source) || !(this.partitioned?.(a.source) ?? false),
     });
     this.queries = new AlarmQueries({
       alarms: this.alarms,
@@ -547,8 +554,9 @@ export class AlarmService {
    * `owns` accepts (a device, an agent, a site, `<rule>:<agent>`), and the
    * presence of agents no longer owned is forgotten: their server tells it.
    */
-  setOwnership(owns: (source: string) => boolean): void {
+  setOwnership(owns: (source: string) => boolean, partitioned?: (source: string) => boolean): void {
     this.owns = owns;
+    if (partitioned) this.partitioned = partitioned;
     for (const a of [...this.offlineAgents]) if (!owns(a)) this.offlineAgents.delete(a);
     for (const a of [...this.onlineAgents.keys()]) if (!owns(a)) this.onlineAgents.delete(a);
   }
@@ -916,8 +924,13 @@ export class AlarmService {
   // ---------------------------------------------------------------- cluster mode (server/cluster/, docs/cluster.md)
 
   /** Cluster mode: seqs from the cluster's sequence (`next` of the largest seen), each transition made here handed to `out`. */
-  joinCluster(c: { next(last: number): number; out(entry: TransitionEntry): void }): void {
+  joinCluster(c: { next(last: number): number; out(entry: TransitionEntry | EscalationEntry): void }): void {
     this.cluster = c;
+  }
+
+  /** Cluster mode: entries another server made, journaled here too (the owner of their partition): a seq stored twice is one entry. */
+  journalCopies(entries: readonly (TransitionEntry | EscalationEntry)[]): Promise<void> {
+    return this.deps.journal.append(entries);
   }
 
   /**
@@ -926,7 +939,8 @@ export class AlarmService {
    * that seq or later. A client already sent a larger seq gets the whole set
    * again instead (its store would take the frame for one it holds).
    */
-  applyRemote(t: TransitionEntry): void {
+  applyRemote(t: TransitionEntry | EscalationEntry): void {
+    if (t.kind === 'escalation') return this.applyRemoteEscalation(t);
     if ((this.alarmSeqs.get(t.alarmId) ?? 0) >= t.seq) return;
     this.batched(() => {
       const alarm = applyTransition(this.alarms.get(t.alarmId), t);
@@ -942,6 +956,19 @@ export class AlarmService {
       } catch (err) {
         this.log.error({ err }, 'alarm push failed');
       }
+    });
+  }
+
+  /** An escalation another server made (the owner of the alarm's partition): known here, so not escalated again, and pushed. */
+  private applyRemoteEscalation(e: EscalationEntry): void {
+    const known = this.escalator.escalated.get(e.alarmId);
+    if (known && known.since === e.since && known.at >= e.at) return;
+    this.batched(() => {
+      this.track(e);
+      this.recent.push(e);
+      if (this.recent.length > this.deps.options.resumeBuffer * 2) this.recent.splice(0, this.recent.length - this.deps.options.resumeBuffer);
+      this.seq = Math.max(this.seq, e.seq);
+      this.push({ type: 'alarm_escalation', seq: e.seq, escalation: e });
     });
   }
 

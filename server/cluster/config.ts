@@ -39,7 +39,14 @@ export const ClusterConfigSchema = z.strictObject({
     /** what no server took within this is dropped by NATS (the agents' spools still hold it), s */
     maxAgeS: z.number().int().positive().default(7 * 86_400),
   }).prefault({}),
-  /** prefix of the KV buckets (leases, members, alarm sequence, rule state) */
+  /** the alarm stream `<prefix>_alarms` (transitions and escalations of every server): its bounds, oldest dropped first */
+  alarmStream: z.strictObject({
+    /** an entry older than this is dropped, s; longer than any server stays disconnected */
+    maxAgeS: z.number().int().min(60).default(86_400),
+    /** the stream's size bound, bytes */
+    maxBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+  }).prefault({}),
+  /** prefix of the KV buckets (leases, members, alarm sequence, rule state) and of the alarm stream */
   bucketPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gridwatch'),
 }).refine((c) => c.renewMs * 2 <= c.leaseTtlMs, { message: 'renewMs must be at most half of leaseTtlMs', path: ['renewMs'] });
 

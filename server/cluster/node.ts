@@ -93,7 +93,7 @@ export class ClusterNode {
       log: Logger;
       topology: Topology;
       /** the alarm service: evaluates only what this server owns */
-      alarms?: ClusterAlarms & { setOwnership(owns: (source: string) => boolean): void };
+      alarms?: ClusterAlarms & { setOwnership(owns: (source: string) => boolean, partitioned?: (source: string) => boolean): void };
       /** the live values of the other servers go to this server's dashboards */
       live?: { publish(readings: readonly StoredReading[]): void };
     },
@@ -107,9 +107,15 @@ export class ClusterNode {
     this.sync = deps.alarms
       ? new AlarmSync(
           this.id,
-          { bucketPrefix: cfg.bucketPrefix, replicas: cfg.stream.replicas, saveMs: cfg.ruleStateSaveMs },
+          {
+            bucketPrefix: cfg.bucketPrefix,
+            replicas: cfg.stream.replicas,
+            saveMs: cfg.ruleStateSaveMs,
+            stream: { name: `${cfg.bucketPrefix}_alarms`, maxAgeS: cfg.alarmStream.maxAgeS, maxBytes: cfg.alarmStream.maxBytes },
+          },
           deps.alarms,
           (p) => (source) => this.partitionOfSource(source) === p,
+          (source) => this.partitionOfSource(source),
           () => this.owned(),
           deps.log,
         )
@@ -177,7 +183,7 @@ export class ClusterNode {
       // another server created it a moment ago
       if (!(await this.jsm!.streams.info(stream.name).then(() => true, () => false))) throw err;
     });
-    await this.sync?.connect(this.nc, this.js);
+    await this.sync?.connect(this.nc, this.js, this.jsm);
   }
 
   /** Joins the members and takes this server's share of the partitions (connecting first if `connect` was not called). */
@@ -195,13 +201,16 @@ export class ClusterNode {
       {
         acquired: (p) => this.consume(p),
         releasing: (p) => this.release(p),
-        lost: (p) => void this.halt(p),
+        lost: (p) => {
+          this.sync?.forget(p);
+          void this.halt(p);
+        },
       },
       this.deps.log,
     );
     this.updateAgentFilter();
     this.listenLive();
-    await this.sync?.start(this.nc!);
+    await this.sync?.start(this.cfg.partitions);
     this.deps.log.info({ id: this.id, servers: nats.servers, partitions: this.cfg.partitions, stream: stream.name }, 'cluster member starting');
     await this.leases.start();
   }
@@ -221,10 +230,13 @@ export class ClusterNode {
     const owned = new Set(this.running.keys());
     const n = this.cfg.partitions;
     this.deps.ingest.setAgentFilter((agent) => owned.has(partitionOf(agent, n)));
-    this.deps.alarms?.setOwnership((source) => {
-      const p = this.partitionOfSource(source);
-      return p !== null && owned.has(p);
-    });
+    this.deps.alarms?.setOwnership(
+      (source) => {
+        const p = this.partitionOfSource(source);
+        return p !== null && owned.has(p);
+      },
+      (source) => this.partitionOfSource(source) !== null,
+    );
   }
 
   /** The partition an alarm source belongs to: its agent's (a device, an agent, `<rule>:<agent>`), a site's for its calls; null for others. */
@@ -296,9 +308,15 @@ export class ClusterNode {
     // what was in the stream when the consumer was made may have been handled before (its ack lost with a node, or the
     // previous owner stored it): its envelope is older than the watermark, so it settles seqs but says nothing of a restart
     let backlog = created.num_pending + created.num_ack_pending;
-    const stored = (m: { ack(): void }) => () => {
-      m.ack();
+    const sync = this.sync;
+    const acked = () => {
       if (--unacked.n === 0) for (const w of unacked.idle.splice(0)) w();
+    };
+    // acknowledged once stored and once the transitions its rules made are in the alarm stream: the rules ran while the
+    // message was taken, so the largest seq handed to the stream when the store confirms covers them (a later one too)
+    const stored = (m: { ack(): void }) => () => {
+      if (!sync) return (m.ack(), acked());
+      void sync.whenDurable(sync.lastOut).then(() => (m.ack(), acked()));
     };
     const done = (async () => {
       for await (const m of messages) {
@@ -346,6 +364,7 @@ export class ClusterNode {
 
   private async saveState(p: number): Promise<void> {
     await this.sync?.save(p).catch((err) => this.deps.log.warn({ err, partition: p }, 'saving the rule state of a partition given back failed; the next owner resumes an older one'));
+    this.sync?.forget(p);
   }
 
   /** Publishes on a core NATS subject (fan-out between servers); dropped while disconnected. */
