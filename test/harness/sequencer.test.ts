@@ -33,16 +33,16 @@ describe('test file order', () => {
   });
 
   it('without a cache: the slow files by their table time, then the rest', async () => {
-    const files = ['test/docs.test.ts', 'test/browser/alarms.test.ts', 'test/e2e/storyline.test.ts', 'test/alarms/faults-crash.test.ts'];
-    expect(await order(files)).toEqual(['test/e2e/storyline.test.ts', 'test/alarms/faults-crash.test.ts', 'test/browser/alarms.test.ts', 'test/docs.test.ts']);
+    const files = ['test/docs.test.ts', 'test/browser/alarms.test.ts', 'test/browser/demo.test.ts', 'test/alarms/faults-crash.test.ts'];
+    expect(await order(files)).toEqual(['test/browser/demo.test.ts', 'test/alarms/faults-crash.test.ts', 'test/browser/alarms.test.ts', 'test/docs.test.ts']);
   });
 
   it('cached durations win over the table; a file that failed last time runs first', async () => {
-    const files = ['test/docs.test.ts', 'test/e2e/storyline.test.ts', 'test/alarms/faults-crash.test.ts'];
+    const files = ['test/docs.test.ts', 'test/browser/demo.test.ts', 'test/alarms/faults-crash.test.ts'];
     const cached = {
-      'test/e2e/storyline.test.ts': { duration: 5_000, failed: false },
+      'test/browser/demo.test.ts': { duration: 5_000, failed: false },
       'test/docs.test.ts': { duration: 300, failed: true },
     };
-    expect(await order(files, cached)).toEqual(['test/docs.test.ts', 'test/alarms/faults-crash.test.ts', 'test/e2e/storyline.test.ts']);
+    expect(await order(files, cached)).toEqual(['test/docs.test.ts', 'test/alarms/faults-crash.test.ts', 'test/browser/demo.test.ts']);
   });
 });
