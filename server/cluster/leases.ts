@@ -4,10 +4,10 @@
  *
  * - `<prefix>_members`: one key per live server, rewritten every `renewMs`.
  * - `<prefix>_leases`: one key per partition (`p<n>`), holding the owner's
- *   id. Taken with `create` (refused while another server's lease lives),
- *   renewed with `update` at the revision last written (refused once the
- *   lease lapsed and another server took it: the owner then stops at once),
- *   given back with `delete` at that revision.
+ *   id: a KvLease (kv-lease.ts) — taken with `create`, renewed with `update`
+ *   at the revision last written (refused once the lease lapsed and another
+ *   server took it: the owner then stops at once), given back with `delete`
+ *   at that revision.
  *
  * Partition p belongs to the live servers sorted by id, the (p mod n)-th;
  * a server releases what is no longer its own (a server joined) and takes
@@ -17,6 +17,7 @@
  */
 import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from 'pino';
+import { KvLease, leaseHolder } from './kv-lease.ts';
 
 /** Partitions `id` should own among `members` (every live server, `id` included). */
 export function assignedTo(id: string, members: readonly string[], partitions: number): number[] {
@@ -36,11 +37,10 @@ export interface LeaseEvents {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 export class PartitionLeases {
-  /** partition → revision of our lease entry */
-  private readonly held = new Map<number, number>();
+  /** partition → our lease on it */
+  private readonly held = new Map<number, KvLease>();
   /** partitions being started or given back (not touched by another rebalance meanwhile) */
   private readonly busy = new Set<number>();
   private renewTimer: NodeJS.Timeout | null = null;
@@ -107,17 +107,13 @@ export class PartitionLeases {
       this.log.warn({ err }, 'cluster heartbeat failed; retried');
     }
     await Promise.all(
-      [...this.held].map(async ([p, rev]) => {
-        try {
-          const next = await this.kv.leases.update(key(p), enc.encode(this.id), rev);
-          if (this.held.has(p)) this.held.set(p, next);
-        } catch (err) {
-          if (!this.held.has(p) || this.held.get(p) !== rev) return; // given back meanwhile
-          if (isTransient(err)) return this.log.warn({ err, partition: p }, 'lease renewal failed; retried');
-          this.held.delete(p);
-          this.log.error({ err, partition: p }, 'partition lease lost (lapsed, or taken by another server); stopped consuming it');
-          this.events.lost(p);
-        }
+      [...this.held].map(async ([p, lease]) => {
+        const r = await lease.renew();
+        if (r.kind === 'transient') return this.log.warn({ err: r.err, partition: p }, 'lease renewal failed; retried');
+        if (r.kind !== 'lost' || this.held.get(p) !== lease) return; // renewed, or given back meanwhile
+        this.held.delete(p);
+        this.log.error({ err: r.err, partition: p }, 'partition lease lost (lapsed, or taken by another server); stopped consuming it');
+        this.events.lost(p);
       }),
     );
   }
@@ -139,13 +135,9 @@ export class PartitionLeases {
   }
 
   private async tryTake(p: number): Promise<void> {
-    let rev: number;
-    try {
-      rev = await this.kv.leases.create(key(p), enc.encode(this.id));
-    } catch {
-      return; // another server's lease still lives: it lapses or is given back
-    }
-    this.held.set(p, rev);
+    const lease = new KvLease(this.kv.leases, key(p), this.id);
+    if (!(await lease.take())) return; // another server's lease still lives: it lapses or is given back
+    this.held.set(p, lease);
     this.busy.add(p);
     this.log.info({ partition: p }, 'partition lease taken');
     try {
@@ -167,9 +159,9 @@ export class PartitionLeases {
       await this.events.releasing(p).catch((err) => this.log.error({ err, partition: p }, 'releasing a partition failed'));
       // a renewal in flight would leave our revision behind
       await this.renewing;
-      const rev = this.held.get(p);
+      const lease = this.held.get(p);
       this.held.delete(p);
-      if (rev !== undefined) await this.kv.leases.delete(key(p), { previousSeq: rev }).catch((err) => this.log.warn({ err, partition: p }, 'giving a lease back failed; it lapses'));
+      await lease?.release().catch((err) => this.log.warn({ err, partition: p }, 'giving a lease back failed; it lapses'));
       this.log.info({ partition: p }, 'partition lease given back');
     } finally {
       this.busy.delete(p);
@@ -177,9 +169,8 @@ export class PartitionLeases {
   }
 
   /** Current owner of a partition's lease, if any (for health and tests). */
-  async ownerOf(p: number): Promise<string | null> {
-    const e = await this.kv.leases.get(key(p));
-    return e && e.operation === 'PUT' ? dec.decode(e.value) : null;
+  ownerOf(p: number): Promise<string | null> {
+    return leaseHolder(this.kv.leases, key(p));
   }
 }
 
@@ -202,12 +193,6 @@ export async function liveKeys(kv: KV): Promise<string[]> {
   const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   const live = await Promise.all(keys.map(async (k) => ((await kv.get(k))?.operation === 'PUT' ? k : null)));
   return live.filter((k): k is string => k !== null).sort();
-}
-
-/** a renewal refused for want of a JetStream answer (a node or leader lost a moment), not for a wrong revision */
-function isTransient(err: unknown): boolean {
-  const m = String((err as Error)?.message ?? err);
-  return !/wrong last sequence/i.test(m);
 }
 
 const key = (p: number) => `p${p}`;

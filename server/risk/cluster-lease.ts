@@ -1,8 +1,8 @@
 /**
  * The risk work as a cluster-wide singleton (docs/cluster.md, Risk): one key
  * `risk` in the cluster's lease bucket `<prefix>_leases` (entries lapse
- * `leaseTtlMs` after the last write), handled like a partition lease
- * (server/cluster/leases.ts): taken with `create` (refused while another
+ * `leaseTtlMs` after the last write), a KvLease (server/cluster/kv-lease.ts)
+ * as each partition lease is: taken with `create` (refused while another
  * server's lease lives), renewed every `renewMs` with `update` at the revision
  * written last (refused once it lapsed and another server took it: the holder
  * stops at once), given back with `delete` at that revision. Every server
@@ -15,6 +15,7 @@
  */
 import type { KV } from 'nats';
 import type { Logger } from 'pino';
+import { KvLease, leaseHolder, type RenewOutcome } from '../cluster/kv-lease.ts';
 
 export const RISK_LEASE_KEY = 'risk';
 
@@ -25,26 +26,25 @@ export interface RiskLeaseEvents {
   lost(): void;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
 export class RiskLease {
-  private rev: number | null = null;
+  private readonly lease: KvLease;
   private timer: NodeJS.Timeout | null = null;
   private round: Promise<void> | null = null;
   private stopped = true;
 
   constructor(
-    private readonly id: string,
+    id: string,
     private readonly renewMs: number,
     private readonly kv: KV,
     private readonly events: RiskLeaseEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.lease = new KvLease(kv, RISK_LEASE_KEY, id);
+  }
 
   /** whether this server holds the risk lease now */
   held(): boolean {
-    return this.rev !== null;
+    return this.lease.held;
   }
 
   async start(): Promise<void> {
@@ -61,37 +61,23 @@ export class RiskLease {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.round;
-    const rev = this.rev;
-    if (rev === null) return;
-    this.rev = null;
+    if (!this.lease.held) return;
+    const giving = this.lease.release();
     this.events.lost();
-    await this.kv.delete(RISK_LEASE_KEY, { previousSeq: rev }).catch((err) => this.log.warn({ err }, 'giving the risk lease back failed; it lapses'));
+    await giving.catch((err) => this.log.warn({ err }, 'giving the risk lease back failed; it lapses'));
     this.log.info('risk lease given back');
   }
 
   /** Renews the lease held, or tries to take it. */
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    if (this.rev !== null) {
-      const rev = this.rev;
-      try {
-        const next = await this.kv.update(RISK_LEASE_KEY, enc.encode(this.id), rev);
-        if (this.rev === rev) this.rev = next;
-      } catch (err) {
-        if (isTransient(err)) return this.log.warn({ err }, 'risk lease renewal failed; retried');
-        this.rev = null;
-        this.log.error({ err }, 'risk lease lost (lapsed, or taken by another server); the risk work stopped here');
-        this.events.lost();
-      }
+    if (this.lease.held) {
+      const r = await this.lease.renew();
+      if (r.kind === 'transient') this.log.warn({ err: r.err }, 'risk lease renewal failed; retried');
+      else this.onLost(r, 'risk lease lost (lapsed, or taken by another server); the risk work stopped here');
       return;
     }
-    let rev: number;
-    try {
-      rev = await this.kv.create(RISK_LEASE_KEY, enc.encode(this.id));
-    } catch {
-      return; // another server's lease still lives
-    }
-    this.rev = rev;
+    if (!(await this.lease.take())) return; // another server's lease still lives
     this.log.info('risk lease taken: this server runs the risk work');
     // renewed on its own while the catch-up runs (a catch-up run may take longer than the TTL)
     const renewing = setInterval(() => void this.renewDuringCatchUp(), this.renewMs);
@@ -105,28 +91,18 @@ export class RiskLease {
   }
 
   private async renewDuringCatchUp(): Promise<void> {
-    const rev = this.rev;
-    if (rev === null || this.stopped) return;
-    try {
-      const next = await this.kv.update(RISK_LEASE_KEY, enc.encode(this.id), rev);
-      if (this.rev === rev) this.rev = next;
-    } catch (err) {
-      if (isTransient(err)) return;
-      if (this.rev !== rev) return;
-      this.rev = null;
-      this.log.error({ err }, 'risk lease lost during the catch-up; the risk work stopped here');
-      this.events.lost();
-    }
+    if (!this.lease.held || this.stopped) return;
+    this.onLost(await this.lease.renew(), 'risk lease lost during the catch-up; the risk work stopped here');
+  }
+
+  private onLost(r: RenewOutcome, message: string): void {
+    if (r.kind !== 'lost') return;
+    this.log.error({ err: r.err }, message);
+    this.events.lost();
   }
 
   /** The holder of the risk lease, if any (for health and tests). */
-  async holder(): Promise<string | null> {
-    const e = await this.kv.get(RISK_LEASE_KEY);
-    return e && e.operation === 'PUT' ? dec.decode(e.value) : null;
+  holder(): Promise<string | null> {
+    return leaseHolder(this.kv, RISK_LEASE_KEY);
   }
-}
-
-/** a renewal refused for want of a JetStream answer, not for a wrong revision */
-function isTransient(err: unknown): boolean {
-  return !/wrong last sequence/i.test(String((err as Error)?.message ?? err));
 }
