@@ -108,12 +108,18 @@ export class RulesSync implements SharedRules {
   }
 
   private async watch(): Promise<void> {
+    let failing = false;
     while (!this.stopped) {
       try {
         const it = (this.watcher = await this.kv!.watch({ key: RULES_KEY }));
+        // stopped while the watch was being made: stop() found none to end
+        if (this.stopped) it.stop();
+        failing = false;
         for await (const e of it) await this.apply(e);
       } catch (err) {
-        if (!this.stopped) this.log.warn({ err }, 'watching the cluster\'s rules failed; watched again in 1 s');
+        // once per outage: the reads every POLL_MS keep the rules current meanwhile
+        if (!this.stopped && !failing) this.log.warn({ err }, 'watching the cluster\'s rules failed; watched again every second');
+        failing = true;
       }
       if (!this.stopped) await new Promise((r) => setTimeout(r, 1000));
     }

@@ -6,8 +6,10 @@
  * A rule's threshold changed through gw2's API is in force on gw1, which
  * raises at the new threshold from a reading it handles (a reading below the
  * old one); a change on gw1 based on the revision before is refused with 409
- * and the current revision; the change is journaled once and audited by gw2
- * only; a server started after the change has it.
+ * and the current revision; gw1, caught up, replaces the whole document
+ * without naming a revision and gw2 has it; each change is journaled once
+ * and audited by the server it was made on; a server started after the
+ * changes has them.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
@@ -94,22 +96,33 @@ describe('alarm rules in a cluster', () => {
     }, 15_000, 'the alarm at the new threshold');
     expect(s1.logs.some((l) => l.msg === 'alarm transition' && l.alarmId === `ua-test:${meter}` && l.reason === 'raise')).toBe(true);
 
-    // one history: the change journaled once (by gw2), read from either server; audited where it was made
+    // gw1, now at the latest revision, changes the whole document without naming a revision: in force on gw2
+    const doc = { version: 1, useDefaults: false, rules: [{ id: 'ua-test', kind: 'threshold', quantity: 'ua', levels: { hi: { value: 255, severity: 'high' } } }] };
+    const whole = await put(s1, '/api/alarm-rules?comment=whole', doc);
+    expect(whole.status).toBe(200);
+    expect(whole.body.revision).toBe(changed.body.revision + 1);
     await until(async () => {
-      const ev = (await s1.get('/api/alarm-events?kind=rules')) as { events: { ruleId: string; by: string; comment?: string }[] };
-      const ours = ev.events.filter((e) => e.ruleId === 'ua-test');
-      return ours.length === 1 && ours[0]!.comment === 'lower' ? [] : [`rules entries ${JSON.stringify(ours)}`];
-    }, 10_000, 'the change in the journal once');
-    const audit = async (s: ClusterServer) => ((await s.get('/api/audit?kind=rules_changed')) as { events: { target?: string }[] }).events;
-    expect((await audit(s2)).map((e) => e.target)).toEqual(['ua-test']);
-    expect(await audit(s1)).toEqual([]);
+      const info = (await s2.get('/api/alarm-rules')) as RulesInfo;
+      return info.revision === whole.body.revision && hiOf(info) === 255 ? [] : [`gw2 at revision ${info.revision}, hi ${hiOf(info)}`];
+    }, 10_000, 'the whole document in force on gw2');
+
+    // one history: each change journaled once (by the server it was made on), read from either server; audited there
+    await until(async () => {
+      const ev = (await s2.get('/api/alarm-events?kind=rules')) as { events: { ruleId: string; comment?: string }[] };
+      const ours = ev.events.map((e) => `${e.ruleId || '(document)'}:${e.comment ?? ''}`);
+      return JSON.stringify(ours) === JSON.stringify(['ua-test:lower', '(document):whole']) ? [] : [`rules entries ${JSON.stringify(ours)}`];
+    }, 10_000, 'each change in the journal once');
+    const audit = async (s: ClusterServer) => ((await s.get('/api/audit?kind=rules_changed')) as { events: { target?: string }[] }).events.map((e) => e.target);
+    expect(await audit(s2)).toEqual(['ua-test']);
+    expect(await audit(s1)).toEqual(['(document)']);
 
     // a server started after the change (its file has the old rules) has it
     const s3 = await ClusterServer.create({ ...common, serverId: 'gw3', rulesYaml: rules(300) });
     cleanups.push(() => s3.close());
     await s3.start();
     const late = (await s3.get('/api/alarm-rules')) as RulesInfo;
-    expect(late.revision).toBe(changed.body.revision);
-    expect(hiOf(late)).toBe(250);
+    expect(late.revision).toBe(whole.body.revision);
+    expect(hiOf(late)).toBe(255);
+    expect(s3.logs.some((l) => String(l.msg).startsWith('rules file differs from the cluster'))).toBe(true);
   }, 90_000);
 });
