@@ -13,12 +13,14 @@
  * serialport (used by modbus-serial for Modbus RTU and by the DL/T 645 serial
  * link) loads its binding with node-gyp-build from its package directory; in
  * the bundle that module is replaced by one that loads it from
- * `serialport/` next to the bundle.
+ * `serialport/` next to the bundle. What else the bundle changes about how
+ * packages load, for a smaller running agent: scripts/agent-bundle-plugins.ts.
  */
 import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { lazyModules, leanPackages, leanZod } from './agent-bundle-plugins.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INSTALL = path.join(ROOT, 'edge-agent', 'install');
@@ -104,7 +106,7 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
     banner: { js: BANNER },
     // optional speed-ups of ws that mqtt.js may try to load; absent is fine
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [serialportBindings, lazySerialport],
+    plugins: [serialportBindings, lazySerialport, lazyModules, leanPackages, leanZod(ROOT, ['edge-agent', 'contract'])],
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'linked',

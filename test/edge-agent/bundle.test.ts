@@ -11,15 +11,17 @@
  * its start-up phases, and stops cleanly on SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { stringify as toYaml } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseReadingsPayload, readingsTopic } from '../../contract/index.ts';
-import { AGENT_NODE_FLAGS, buildAgent } from '../../scripts/build-agent.ts';
+import { loadAgentConfig } from '../../edge-agent/index.ts';
+import { AGENT_NODE_FLAGS, buildAgent, type BuiltAgent } from '../../scripts/build-agent.ts';
 import { createMeterModel, registerMapOf, startDlt645Simulator, startModbusRtuSimulator } from '../../simulators/index.ts';
-import { startMosquitto } from '../harness/index.ts';
+import { freePort, startMosquitto } from '../harness/index.ts';
+import { makeTestPki } from '../security/certs.ts';
 import { gatewayDevices, REPO, serialPair, startGateways, tmpDir, waitFor } from './support.ts';
 
 describe('the agent bundle', () => {
@@ -137,6 +139,95 @@ describe('the agent bundle', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toContain('edge agent stopped');
+  });
+
+  /** one more build for the tests below (the first test builds and installs its own) */
+  let second: Promise<BuiltAgent> | undefined;
+  const secondBuild = () => {
+    if (!second) {
+      const build = tmpDir('gw-agent-build-2-');
+      cleanups.push(build.remove);
+      second = buildAgent(path.join(build.dir, 'agent'));
+    }
+    return second;
+  };
+
+  it('refuses a bad config with the same messages as the agent run from source (zod bundled with only the members the agent uses)', async () => {
+    const built = await secondBuild();
+    const work = tmpDir('gw-agent-badconfig-');
+    cleanups.push(work.remove);
+    const doc = {
+      agent: 'a b',
+      site: 's',
+      mqtt: { url: 'http://broker' },
+      publishIntervalMs: 5,
+      devices: [{ id: 'd', profile: 'nope', transport: { kind: 'tcp', host: 'h', port: 99_999 }, unitId: 300 }],
+      room: { devices: [{ id: 'r', topic: 't', map: { ua: { path: 3 } } }] },
+      dlt645: { devices: [{ id: 'e', profile: 'dlt645-3p', address: '12', transport: { kind: 'serial', path: '/dev/x', baudRate: 7 } }] },
+    };
+    const file = path.join(work.dir, 'agent.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const r = spawnSync(process.execPath, [built.bundle, file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    expect(r.status).toBe(2);
+    const fatal = JSON.parse(r.stdout.split('\n').find((l) => l.includes('"level":60'))!) as { err: { message: string } };
+    let expected = '';
+    try {
+      loadAgentConfig(doc);
+    } catch (err) {
+      expected = (err as Error).message;
+    }
+    expect(expected).toMatch(/Too small|Too big/);
+    expect(fatal.err.message).toBe(expected);
+  });
+
+  it('loads what only some configs need when they need it: over mqtts:// the bundled agent publishes through TLS', { timeout: 120_000 }, async () => {
+    // mqtt.js's TLS transport (and node's tls) is evaluated at the first mqtts:// connect, not when the
+    // client starts (scripts/agent-bundle-plugins.ts): a shim that failed to load it would fail here
+    const built = await secondBuild();
+    const pki = await makeTestPki();
+    cleanups.push(() => rmSync(pki.dir, { recursive: true, force: true }));
+    const tlsPort = await freePort();
+    const broker = await startMosquitto({ extraConfig: [`listener ${tlsPort} 127.0.0.1`, `cafile ${pki.ca}`, `certfile ${pki.server.cert}`, `keyfile ${pki.server.key}`] });
+    cleanups.push(() => broker.stop());
+    const gateways = await startGateways(1, 1, 9);
+    cleanups.push(() => Promise.all(gateways.map((g) => g.stop())));
+    const work = tmpDir('gw-agent-tls-');
+    cleanups.push(work.remove);
+    const agent = 'bundle-tls';
+    const site = 'bundle-site';
+    const config = path.join(work.dir, 'agent.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        agent,
+        site,
+        mqtt: { url: `mqtts://127.0.0.1:${tlsPort}`, tls: { ca: pki.ca } },
+        publishIntervalMs: 200,
+        spool: { dir: path.join(work.dir, 'spool'), fsync: 'interval' },
+        devices: gatewayDevices(gateways, 1),
+      }),
+    );
+    let good = 0;
+    const sub = await mqtt.connectAsync(broker.url, { clientId: 'bundle-tls-sub' });
+    cleanups.push(() => sub.endAsync());
+    sub.on('message', (_t, payload) => {
+      const parsed = parseReadingsPayload(payload);
+      if (parsed.ok) good += parsed.value.readings.filter((r) => r.q === 'good' && r.device === 'm0-1').length;
+    });
+    await sub.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', GW_NODE: process.execPath, GW_LOG_LEVEL: 'info' };
+    const child: ChildProcess = spawn(built.launcher, [config], { cwd: work.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    for (const st of [child.stdout, child.stderr]) st?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    cleanups.push(() => child.kill('SIGKILL'));
+    await waitFor('readings over mqtts from the bundled agent', () => good >= 2 || child.exitCode !== null, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; agent output:\n${out.slice(-3000)}`);
+    });
+    expect(child.exitCode, `the agent exited; its output:\n${out.slice(-3000)}`).toBeNull();
+    expect(out).not.toMatch(/is not a function|Cannot find module|mqtt error/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('ships a systemd unit with a dedicated user, a state directory, restarts, hardening and a memory cap, that systemd-analyze accepts', () => {

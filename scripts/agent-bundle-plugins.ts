@@ -1,0 +1,147 @@
+/**
+ * esbuild plugins of the agent bundle (scripts/build-agent.ts) that keep the
+ * running agent small. Each one changes how a package is loaded, never what it
+ * does; a patch whose text is no longer found in the package fails the build
+ * (an upgrade must be looked at, not silently bundled unpatched).
+ *
+ * - Lazy modules: parts of mqtt.js and modbus-serial that only some
+ *   configurations use (the WebSocket transport and the `ws` package, TLS,
+ *   SOCKS proxies, Modbus servers and ports the agent never opens) are
+ *   evaluated on first use instead of when the client first connects. Their
+ *   code stays in the bundle; their functions and objects (about 3 MB of V8
+ *   heap together) are built only for an agent that uses them.
+ * - zod: the agent's code uses `z` as a namespace (`z.strictObject(...)`), and
+ *   a namespace re-exported whole keeps all of zod in the bundle (its 40
+ *   locales, JSON Schema conversion, …): 580 kB of source that V8 holds as
+ *   long as the process runs. `zod` is bundled as an object of only the
+ *   members the agent's sources name, found by scanning them.
+ * - mqtt-packet caches the encoded length of every packet shorter than 16 kB
+ *   as a 4-byte slice of Node's shared 8 kB Buffer pool: each cached length
+ *   keeps a whole pool slab alive (1.5 MB after a minute at 1,024 meters).
+ *   The slices get their own small allocation instead.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Plugin } from 'esbuild';
+
+/** Replaces `from` by `to` in the file's text; throws if `from` is not there. */
+function patched(text: string, file: string, edits: readonly (readonly [string, string])[]): string {
+  for (const [from, to] of edits) {
+    if (!text.includes(from)) throw new Error(`build-agent: ${file} no longer contains ${JSON.stringify(from)}; check the patch against this version of the package`);
+    text = text.split(from).join(to);
+  }
+  return text;
+}
+
+/** A CommonJS shim whose exports load `real` (resolved from `resolveDir`) on first call. */
+function lazyShim(real: string, exportsCode: string): string {
+  return `'use strict';\nlet real;\nconst load = () => (real ??= require(${JSON.stringify(real)}));\n${exportsCode}\n`;
+}
+
+interface LazyModule {
+  /** the required path as written, e.g. `./ws` */
+  request: string;
+  /** the requiring file, relative to node_modules */
+  importer: RegExp;
+  exportsCode: string;
+}
+
+const LAZY: readonly LazyModule[] = [
+  // mqtt.js builds its table of transports at the first connect: ws:// and wss:// (and the ws package)
+  {
+    request: './ws',
+    importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/,
+    exportsCode: 'exports.streamBuilder = (...a) => load().streamBuilder(...a);\nexports.browserStreamBuilder = (...a) => load().browserStreamBuilder(...a);',
+  },
+  // mqtts:// (node's tls module)
+  { request: './tls', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/, exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  // a SOCKS proxy (the socks and ip-address packages), required by the tcp and tls transports
+  { request: './socks', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/](tcp|tls)\.js$/, exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+];
+
+export const lazyModules: Plugin = {
+  name: 'lazy-modules',
+  setup(b) {
+    for (const m of LAZY) {
+      const ns = `lazy:${m.request}`;
+      b.onResolve({ filter: new RegExp(`^${m.request.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }, (args) => {
+        if (args.namespace === ns || !m.importer.test(args.importer)) return undefined;
+        // named from node_modules on: the name is written into the bundle
+        const full = path.join(args.resolveDir, m.request);
+        return { path: full.slice(full.lastIndexOf('node_modules')), namespace: ns, pluginData: { resolveDir: args.resolveDir } };
+      });
+      b.onLoad({ filter: /.*/, namespace: ns }, (args) => ({
+        contents: lazyShim(m.request, m.exportsCode),
+        loader: 'js',
+        resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
+      }));
+    }
+  },
+};
+
+/** modbus-serial's index exports every port and server class it has; the agent uses the TCP and RTU ports. */
+const MODBUS_SERIAL_EXPORTS: readonly (readonly [string, string])[] = [
+  ['TestPort', './ports/testport'],
+  ['TcpRTUBufferedPort', './ports/tcprtubufferedport'],
+  ['TelnetPort', './ports/telnetport'],
+  ['C701Port', './ports/c701port'],
+  ['ServerTCP', './servers/servertcp'],
+];
+
+export const leanPackages: Plugin = {
+  name: 'lean-packages',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]mqtt-packet[\\/]numbers\.js$/ }, async (args) => ({
+      contents: patched(await readFile(args.path, 'utf8'), 'mqtt-packet/numbers.js', [['const buffer = Buffer.allocUnsafe(maxLength)', 'const buffer = Buffer.allocUnsafeSlow(maxLength)']]),
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /[\\/]modbus-serial[\\/]index\.js$/ }, async (args) => ({
+      contents: patched(
+        await readFile(args.path, 'utf8'),
+        'modbus-serial/index.js',
+        MODBUS_SERIAL_EXPORTS.map(([name, file]) => [
+          `module.exports.${name} = require("${file}");`,
+          `Object.defineProperty(module.exports, ${JSON.stringify(name)}, { enumerable: true, configurable: true, get: () => require("${file}") });`,
+        ]),
+      ),
+      loader: 'js',
+    }));
+  },
+};
+
+/** `z.<member>` names in the sources under `dirs` (relative to `root`) that zod exports as values */
+async function zodMembers(root: string, dirs: readonly string[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const d of dirs) {
+    for (const e of await readdir(path.join(root, d), { recursive: true, withFileTypes: true })) {
+      if (!e.isFile() || !e.name.endsWith('.ts')) continue;
+      const text = await readFile(path.join(e.parentPath, e.name), 'utf8');
+      for (const m of text.matchAll(/\bz\.([A-Za-z_$][\w$]*)/g)) names.add(m[1]!);
+    }
+  }
+  // type-only members (z.infer, z.output, z.input, z.core.$ZodIssue) are not values of zod's classic API
+  const { z } = await import('zod');
+  return [...names].filter((n) => n !== 'core' && n in z).sort();
+}
+
+/** `import { z } from 'zod'` in the agent's own sources (`dirs`) gets a `z` of only the members they use. */
+export function leanZod(root: string, dirs: readonly string[]): Plugin {
+  return {
+    name: 'lean-zod',
+    setup(b) {
+      b.onResolve({ filter: /^zod$/ }, (args) => {
+        const rel = path.relative(root, args.importer);
+        return dirs.some((d) => rel.startsWith(`${d}${path.sep}`)) ? { path: 'zod', namespace: 'lean-zod' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'lean-zod' }, async () => {
+        const members = await zodMembers(root, dirs);
+        return {
+          // zod's classic API by file: the package's exports map offers only the whole namespace
+          contents: `import { ${members.map((m, i) => `${m} as m${i}`).join(', ')} } from ${JSON.stringify(path.join(root, 'node_modules', 'zod', 'v4', 'classic', 'external.js'))};\nexport const z = { ${members.map((m, i) => `${m}: m${i}`).join(', ')} };\n`,
+          loader: 'js',
+          resolveDir: root,
+        };
+      });
+    },
+  };
+}
