@@ -36,6 +36,8 @@ export interface NatsClusterOptions extends BinaryOptions {
   size?: number;
   /** partitions of the readings subject mapping, default 4 */
   partitions?: number;
+  /** nodes do not tell clients the other nodes' addresses (`no_advertise`): a client reaches only the URLs it was given */
+  noAdvertise?: boolean;
 }
 
 /** The subject mapping the server's cluster mode expects (docs/cluster.md shows the same). */
@@ -73,7 +75,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
               `jetstream { store_dir: ${JSON.stringify(`${dir}/js`)}, max_memory_store: 64MB, max_file_store: 2GB }`,
               // the gateway's sessions and retained messages on every node: one node lost keeps their quorum
               `mqtt { listen: 127.0.0.1:${mqttPort}, stream_replicas: ${Math.min(3, size)} }`,
-              `cluster { name: gw; listen: 127.0.0.1:${route}; routes: [${routes.filter((_, j) => j !== i).join(', ')}] }`,
+              `cluster { name: gw; listen: 127.0.0.1:${route}; routes: [${routes.filter((_, j) => j !== i).join(', ')}]${opts.noAdvertise ? '; no_advertise: true' : ''} }`,
               natsMappings(partitions),
               '',
             ].join('\n'),
