@@ -2,10 +2,13 @@
  * The reports' figures as CSV (UTF-8 with BOM, CRLF; server/csv.ts), headers
  * in the language asked. Each file: the report's table with a total row,
  * then an empty line and the report's totals as label,value rows — the same
- * totals the HTML shows, taken from the same report value. A station report
+ * totals the HTML shows, taken from the same report value. A center sheet's
+ * table has the columns of columns.ts, which the HTML prints as well. A station report
  * has its indicator table, then the score per day, then its totals.
  */
 import { CSV_BOM, csvRow, type CsvValue } from '../../csv.ts';
+import type { RiskCode } from '../../../contract/risk.ts';
+import { DAILY_COLUMNS, MONTHLY_COLUMNS, WEEKLY_COLUMNS, type SheetColumn } from './columns.ts';
 import { CODE_WORDS, DIMENSION_WORDS, STATUS_WORDS, codeWord, indicatorName, msg, unitWord, type MessageKey, type ReportLang } from './messages.ts';
 import type { CenterSheet, DailySheet, MonthlyAssessment, WeeklyBulletin } from './sheets.ts';
 import type { StationReport } from './station-report.ts';
@@ -21,33 +24,36 @@ function totalsBlock(lang: ReportLang, pairs: readonly [MessageKey | string, Csv
   return '\r\n' + pairs.map(([k, v]) => csvRow([k in CODE_WORDS[lang] ? CODE_WORDS[lang][k as keyof CodeCounts] : msg(lang, k as MessageKey), v])).join('');
 }
 
+/** A center sheet's ranking: its columns' headers, a line per row, the total row. */
+function sheetTable<R, T>(lang: ReportLang, columns: readonly SheetColumn<R, T>[], rows: readonly R[], totals: T): string {
+  const cell = (c: SheetColumn<R, T>, r: R): CsvValue => {
+    const v = c.value(r);
+    if (c.show === 'code') return codeWord(lang, (v ?? null) as RiskCode | null);
+    if (c.show === 'yes-no') return yn(lang, v === true);
+    if (c.show === 'indicator') return indicatorName(lang, (v ?? null) as string | null);
+    return v;
+  };
+  return table(
+    columns.map((c) => msg(lang, c.head)),
+    [...rows.map((r) => columns.map((c) => cell(c, r))), columns.map((c) => (c.total ? c.total(totals, lang) : ''))],
+  );
+}
+
 const codePairs = (c: CodeCounts): [string, number][] => [['red', c.red], ['yellow', c.yellow], ['green', c.green], ['none', c.none]];
 
 export function dailyCsv(s: DailySheet, lang: ReportLang): string {
   const t = s.totals;
-  const m = (k: MessageKey) => msg(lang, k);
-  const head = [m('rank'), m('station_id'), m('station'), m('code'), m('score'), m('change'), m('previous_code'), m('driving'), m('high_risk_days_month'), m('flagged'), m('open_items')];
-  const rows = s.rows.map((r) => [r.rank, r.station, r.name, codeWord(lang, r.code), r.score, r.change, codeWord(lang, r.previousCode), indicatorName(lang, r.driving), r.highRiskDaysThisMonth, yn(lang, r.flagged), r.openItems]);
-  rows.push(['', '', m('total'), '', t.meanScore, '', '', '', '', t.flagged, t.openItems]);
-  return CSV_BOM + table(head, rows) + totalsBlock(lang, [['stations', t.stations], ...codePairs(t.codes), ['high_risk', t.highRisk], ['mean_score', t.meanScore], ['changed_title', t.changed], ['flagged', t.flagged], ['open_items', t.openItems]]);
+  return CSV_BOM + sheetTable(lang, DAILY_COLUMNS, s.rows, t) + totalsBlock(lang, [['stations', t.stations], ...codePairs(t.codes), ['high_risk', t.highRisk], ['mean_score', t.meanScore], ['changed_title', t.changed], ['flagged', t.flagged], ['open_items', t.openItems]]);
 }
 
 export function weeklyCsv(s: WeeklyBulletin, lang: ReportLang): string {
   const t = s.totals;
-  const m = (k: MessageKey) => msg(lang, k);
-  const head = [m('rank'), m('station_id'), m('station'), m('mean_score'), m('week_change'), m('previous_rank'), m('rank_change'), m('days_red'), m('days_yellow'), m('days_green'), m('days_none'), m('high_risk_days'), m('max_score'), m('worst'), m('worst_share'), m('code')];
-  const rows = s.rows.map((r) => [r.rank, r.station, r.name, r.meanScore, r.change, r.previous?.rank, r.rankChange, r.days.red, r.days.yellow, r.days.green, r.days.none, r.highRiskDays, r.maxScore, indicatorName(lang, r.worst), r.worstContribution, codeWord(lang, r.lastCode)]);
-  rows.push(['', '', m('total'), t.meanScore, t.change, '', '', t.days.red, t.days.yellow, t.days.green, t.days.none, t.days.red + t.days.yellow, '', '', '', '']);
-  return CSV_BOM + table(head, rows) + totalsBlock(lang, [['stations', t.stations], ['high_risk_stations', t.highRiskStations], ...codePairs(t.days), ['mean_score', t.meanScore], ['previous_week', t.previousMeanScore], ['week_change', t.change]]);
+  return CSV_BOM + sheetTable(lang, WEEKLY_COLUMNS, s.rows, t) + totalsBlock(lang, [['stations', t.stations], ['high_risk_stations', t.highRiskStations], ...codePairs(t.days), ['mean_score', t.meanScore], ['previous_week', t.previousMeanScore], ['week_change', t.change]]);
 }
 
 export function monthlyCsv(s: MonthlyAssessment, lang: ReportLang): string {
   const t = s.totals;
-  const m = (k: MessageKey) => msg(lang, k);
-  const head = [m('rank'), m('station_id'), m('station'), m('high_risk_days'), m('days_red'), m('days_yellow'), m('days_green'), m('days_none'), m('flagged'), m('mean_score'), m('max_score'), m('worst'), m('items_opened'), m('items_closed'), m('items_overdue'), m('items_open')];
-  const rows = s.rows.map((r) => [r.rank, r.station, r.name, r.highRiskDays, r.days.red, r.days.yellow, r.days.green, r.days.none, yn(lang, r.flagged), r.meanScore, r.maxScore, indicatorName(lang, r.worst), r.items.opened, r.items.closed, r.items.overdue, r.items.open]);
-  rows.push(['', '', m('total'), t.highRiskDays, t.days.red, t.days.yellow, t.days.green, t.days.none, t.flagged, t.meanScore, '', '', t.items.opened, t.items.closed, t.items.overdue, t.items.open]);
-  return CSV_BOM + table(head, rows) + totalsBlock(lang, [['stations', t.stations], ['high_risk_days', t.highRiskDays], ['flagged', t.flagged], ['mean_score', t.meanScore], ['items_opened', t.items.opened], ['items_closed', t.items.closed], ['items_overdue', t.items.overdue], ['items_open', t.items.open]]);
+  return CSV_BOM + sheetTable(lang, MONTHLY_COLUMNS, s.rows, t) + totalsBlock(lang, [['stations', t.stations], ['high_risk_days', t.highRiskDays], ['flagged', t.flagged], ['mean_score', t.meanScore], ['items_opened', t.items.opened], ['items_closed', t.items.closed], ['items_overdue', t.items.overdue], ['items_open', t.items.open]]);
 }
 
 export function stationCsv(r: StationReport, lang: ReportLang): string {

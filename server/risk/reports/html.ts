@@ -8,6 +8,8 @@ import { CODE_COLOURS, barChart, esc, scoreLine, type BarRow } from './svg.ts';
 import { card, chip, delta, headRow, num, page, signed, timeIn, yesNo } from './html-page.ts';
 import { CODE_WORDS, DIMENSION_WORDS, EVENT_WORDS, ITEM_STATE_WORDS, RUN_WORDS, STATUS_WORDS, codeWord, indicatorName, msg, unitWord, type ReportLang } from './messages.ts';
 import type { CenterSheet, DailySheet, MonthlyAssessment, WeeklyBulletin } from './sheets.ts';
+import { DAILY_COLUMNS, MONTHLY_COLUMNS, WEEKLY_COLUMNS, isNumeric, type SheetColumn } from './columns.ts';
+import type { RiskCode } from '../../../contract/risk.ts';
 import type { ReportItem, StationReport } from './station-report.ts';
 import { FLAG_DAYS } from './sheets.ts';
 import type { CodeCounts } from './totals.ts';
@@ -33,6 +35,34 @@ const td = (v: string, n = false) => `<td${n ? ' class="n"' : ''}>${v}</td>`;
 const tdName = (v: string) => `<td class="name">${v}</td>`;
 const tdInd = (v: string) => `<td class="ind">${v}</td>`;
 
+/** A center sheet's ranking table (the columns of columns.ts that are printed): head, a row per station, the total row. */
+function sheetTable<R extends { station: string }, T>(lang: ReportLang, columns: readonly SheetColumn<R, T>[], rows: readonly R[], totals: T, cls = ''): string {
+  const cols = columns.filter((c) => c.html !== false);
+  const cell = (c: SheetColumn<R, T>, r: R): string => {
+    const v = c.value(r);
+    const inner = c.htmlCell
+      ? c.htmlCell(r, lang)
+      : c.show === 'score' ? esc(num(v as number | null))
+      : c.show === 'delta' ? delta((v ?? null) as number | null)
+      : c.show === 'code' ? chip(lang, (v ?? null) as RiskCode | null)
+      : c.show === 'yes-no' ? yesNo(lang, v === true)
+      : c.show === 'indicator' ? esc(indicatorName(lang, (v ?? null) as string | null))
+      : esc(v ?? '');
+    return c.show === 'name' ? tdName(inner) : c.show === 'indicator' ? tdInd(inner) : td(inner, isNumeric(c));
+  };
+  const total = (c: SheetColumn<R, T>): string => {
+    if (c.printedTotal) return td(esc(c.printedTotal(totals, lang)));
+    const v = c.total?.(totals, lang);
+    if (typeof v !== 'number') return td(esc(v ?? ''));
+    return td(c.show === 'score' ? esc(num(v)) : c.show === 'delta' ? delta(v) : String(v), true);
+  };
+  const head = headRow(cols.map((c) => (isNumeric(c) ? '#' : '') + msg(lang, c.head)));
+  const body = rows.map((r) => `<tr data-station="${esc(r.station)}">${cols.map((c) => cell(c, r)).join('')}</tr>`).join('');
+  return `<table${cls ? ` class="${cls}"` : ''} data-table="ranking"><thead>${head}</thead>
+<tbody>${body}</tbody>
+<tfoot><tr>${cols.map(total).join('')}</tr></tfoot></table>`;
+}
+
 function codeCards(lang: ReportLang, c: CodeCounts, prefix: string): string {
   return (['red', 'yellow', 'green', 'none'] as const).map((k) => card(CODE_WORDS[lang][k], String(c[k]), k, `${prefix}${k}`)).join('');
 }
@@ -56,18 +86,13 @@ function nameList(lang: ReportLang, names: string[]): string {
 export function dailyHtml(s: DailySheet, lang: ReportLang): string {
   const t = s.totals;
   const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.score, code: r.code }));
-  const rows = s.rows
-    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(chip(lang, r.code))}${td(esc(num(r.score)), true)}${td(delta(r.change), true)}${td(chip(lang, r.previousCode))}${tdInd(esc(indicatorName(lang, r.driving)))}${td(String(r.highRiskDaysThisMonth), true)}${td(yesNo(lang, r.flagged))}${td(String(r.openItems), true)}</tr>`)
-    .join('');
   const body = `
 <section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${codeCards(lang, t.codes, '')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'flagged'), String(t.flagged), t.flagged ? 'red' : '', 'flagged')}${card(msg(lang, 'open_items'), String(t.openItems), '', 'openItems')}</section>
 <section><h2>${esc(msg(lang, 'changed_title'))}</h2>${nameList(lang, s.changed.map((c) => `<li>${esc(c.name)}${esc(msg(lang, 'colon'))}${chip(lang, c.from)} → ${chip(lang, c.to)}</li>`))}</section>
 <section><h2>${esc(msg(lang, 'flagged_title'))}</h2>${nameList(lang, s.flagged.map((f) => `<li>${esc(f.name)}${esc(msg(lang, 'colon'))}<span class="flag">${f.highRiskDaysThisMonth}</span></li>`))}</section>
 ${chartBlock(lang, msg(lang, 'chart_scores'), s.rows.length, barChart(bars, { max: Math.max(s.meta.thresholds.red + 10, 40), lines: thresholdLines(lang, s.meta.thresholds), title: msg(lang, 'chart_scores') }))}
 <section${s.rows.length > BREAK_ROWS ? ' class="page-break"' : ''}><h2>${esc(msg(lang, 'ranking'))}</h2>
-<table data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), msg(lang, 'code'), '#' + msg(lang, 'score'), '#' + msg(lang, 'change'), msg(lang, 'previous_code'), msg(lang, 'driving'), '#' + msg(lang, 'high_risk_days_month'), msg(lang, 'flagged'), '#' + msg(lang, 'open_items')])}</thead>
-<tbody>${rows}</tbody>
-<tfoot><tr>${td('')}${td(esc(msg(lang, 'total')))}${td(esc(`${CODE_WORDS[lang].red} ${t.codes.red} · ${CODE_WORDS[lang].yellow} ${t.codes.yellow} · ${CODE_WORDS[lang].green} ${t.codes.green}`))}${td(esc(num(t.meanScore)), true)}${td('')}${td('')}${td('')}${td('')}${td(String(t.flagged), true)}${td(String(t.openItems), true)}</tr></tfoot></table></section>`;
+${sheetTable(lang, DAILY_COLUMNS, s.rows, t)}</section>`;
   return page(lang, { kind: 'daily', title: msg(lang, 'title_daily'), meta: s.meta, body });
 }
 
@@ -76,39 +101,26 @@ export function weeklyHtml(s: WeeklyBulletin, lang: ReportLang): string {
   // a bar takes the colour its mean score would have as a day's score
   const th = s.meta.thresholds;
   const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.meanScore, code: r.meanScore === null ? null : r.meanScore >= th.red ? 'red' : r.meanScore >= th.yellow ? 'yellow' : 'green' }));
-  const rows = s.rows
-    .map((r) => {
-      const rc = r.rankChange === null ? '<span class="muted">–</span>' : r.rankChange > 0 ? `<span class="up">↑${r.rankChange}</span>` : r.rankChange < 0 ? `<span class="down">↓${-r.rankChange}</span>` : '0';
-      return `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(esc(num(r.meanScore)), true)}${td(delta(r.change), true)}${td(rc, true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${tdInd(r.worst ? `${esc(indicatorName(lang, r.worst))} <span class="muted">${esc(num(r.worstContribution))}</span>` : '')}${td(chip(lang, r.lastCode))}</tr>`;
-    })
-    .join('');
   const body = `
 <section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${card(msg(lang, 'high_risk_stations'), String(t.highRiskStations), t.highRiskStations ? 'yellow' : '', 'highRiskStations')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}${card(msg(lang, 'week_change'), signed(t.change), '', 'change')}</section>
 <p class="muted">${esc(msg(lang, 'station_days'))}</p>
 <section class="cards">${codeCards(lang, t.days, 'days-')}</section>
 ${chartBlock(lang, msg(lang, 'chart_mean_scores'), s.rows.length, barChart(bars, { max: Math.max(s.meta.thresholds.red + 10, 40), lines: thresholdLines(lang, s.meta.thresholds), title: msg(lang, 'chart_mean_scores') }))}
 <section${s.rows.length > BREAK_ROWS ? ' class="page-break"' : ''}><h2>${esc(msg(lang, 'ranking'))}</h2>
-<table class="wide" data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'week_change'), '#' + msg(lang, 'rank_change'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'worst'), msg(lang, 'code')])}</thead>
-<tbody>${rows}</tbody>
-<tfoot><tr>${td('')}${td(esc(msg(lang, 'total')))}${td(esc(num(t.meanScore)), true)}${td(delta(t.change), true)}${td('')}${td(String(t.days.red), true)}${td(String(t.days.yellow), true)}${td(String(t.days.green), true)}${td(String(t.days.none), true)}${td('')}${td('')}</tr></tfoot></table></section>`;
+${sheetTable(lang, WEEKLY_COLUMNS, s.rows, t, 'wide')}</section>`;
   return page(lang, { kind: 'weekly', title: msg(lang, 'title_weekly'), meta: s.meta, body });
 }
 
 export function monthlyHtml(s: MonthlyAssessment, lang: ReportLang): string {
   const t = s.totals;
   const bars: BarRow[] = s.rows.slice(0, CHART_ROWS).map((r) => ({ label: r.name, value: r.highRiskDays, code: r.flagged ? 'red' : r.highRiskDays > 0 ? 'yellow' : 'green' }));
-  const rows = s.rows
-    .map((r) => `<tr data-station="${esc(r.station)}">${td(String(r.rank), true)}${tdName(esc(r.name))}${td(String(r.highRiskDays), true)}${td(String(r.days.red), true)}${td(String(r.days.yellow), true)}${td(String(r.days.green), true)}${td(String(r.days.none), true)}${td(yesNo(lang, r.flagged))}${td(esc(num(r.meanScore)), true)}${td(esc(num(r.maxScore)), true)}${tdInd(esc(indicatorName(lang, r.worst)))}${td(String(r.items.opened), true)}${td(String(r.items.closed), true)}${td(String(r.items.overdue), true)}${td(String(r.items.open), true)}</tr>`)
-    .join('');
   const body = `
 <section class="cards">${card(msg(lang, 'stations'), String(t.stations), '', 'stations')}${card(msg(lang, 'high_risk_days'), String(t.highRiskDays), t.highRiskDays ? 'yellow' : '', 'highRiskDays')}${card(msg(lang, 'flagged'), String(t.flagged), t.flagged ? 'red' : '', 'flagged')}${card(msg(lang, 'mean_score'), num(t.meanScore), '', 'meanScore')}</section>
 <section class="cards">${card(msg(lang, 'items_opened'), String(t.items.opened), '', 'items-opened')}${card(msg(lang, 'items_closed'), String(t.items.closed), 'green', 'items-closed')}${card(msg(lang, 'items_overdue'), String(t.items.overdue), t.items.overdue ? 'red' : '', 'items-overdue')}${card(msg(lang, 'items_open'), String(t.items.open), '', 'items-open')}</section>
 <section><h2>${esc(msg(lang, 'flagged_title'))}</h2>${nameList(lang, s.rows.filter((r) => r.flagged).map((r) => `<li>${esc(r.name)}${esc(msg(lang, 'colon'))}<span class="flag">${r.highRiskDays}</span></li>`))}</section>
 ${chartBlock(lang, msg(lang, 'chart_high_risk_days'), s.rows.length, barChart(bars, { max: Math.max(FLAG_DAYS + 3, 10), lines: [{ value: FLAG_DAYS, colour: CODE_COLOURS.red, label: '7' }], title: msg(lang, 'chart_high_risk_days') }))}
 <section${s.rows.length > BREAK_ROWS ? ' class="page-break"' : ''}><h2>${esc(msg(lang, 'ranking'))}</h2>
-<table class="wide" data-table="ranking"><thead>${headRow(['#' + msg(lang, 'rank'), msg(lang, 'station'), '#' + msg(lang, 'high_risk_days'), '#' + msg(lang, 'days_red'), '#' + msg(lang, 'days_yellow'), '#' + msg(lang, 'days_green'), '#' + msg(lang, 'days_none'), msg(lang, 'flagged'), '#' + msg(lang, 'mean_score'), '#' + msg(lang, 'max_score'), msg(lang, 'worst'), '#' + msg(lang, 'items_opened'), '#' + msg(lang, 'items_closed'), '#' + msg(lang, 'items_overdue'), '#' + msg(lang, 'items_open')])}</thead>
-<tbody>${rows}</tbody>
-<tfoot><tr>${td('')}${td(esc(msg(lang, 'total')))}${td(String(t.highRiskDays), true)}${td(String(t.days.red), true)}${td(String(t.days.yellow), true)}${td(String(t.days.green), true)}${td(String(t.days.none), true)}${td(String(t.flagged), true)}${td(esc(num(t.meanScore)), true)}${td('')}${td('')}${td(String(t.items.opened), true)}${td(String(t.items.closed), true)}${td(String(t.items.overdue), true)}${td(String(t.items.open), true)}</tr></tfoot></table></section>`;
+${sheetTable(lang, MONTHLY_COLUMNS, s.rows, t, 'wide')}</section>`;
   return page(lang, { kind: 'monthly', title: msg(lang, 'title_monthly'), meta: s.meta, body });
 }
 
