@@ -248,7 +248,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         await alarms.start();
         if (cluster && config.cluster) {
           // before the readings flow: the cluster's rules in force here (the first server seeds them from its file)
-          rulesSync = new RulesSync(cluster.id, { bucketPrefix: config.cluster.bucketPrefix, replicas: config.cluster.stream.replicas }, alarms.rulesAdmin, log.child({ component: 'rules-sync' }));
+          const alarmsHere = alarms;
+          rulesSync = new RulesSync(cluster.id, { bucketPrefix: config.cluster.bucketPrefix, replicas: config.cluster.stream.replicas }, alarms.rulesAdmin, log.child({ component: 'rules-sync' }), (change) => alarmsHere.pushRemoteRules(change));
           await rulesSync.start(cluster.connection);
         }
         notifyParts = createNotifyParts(config, topo.topology, log);

@@ -56,6 +56,8 @@ export interface SharedRules {
   commit(document: JsonObject, change: RulesChange, base: number): Promise<number>;
   /** the latest revision, or null when there is none */
   latest(): Promise<SharedRevision | null>;
+  /** a change made here is in force and journaled at `seq`: the other servers' clients get its frame */
+  announce(change: RulesChange & { revision: number; seq: number; at: number }): void;
 }
 
 /** A change based on a revision that is no longer the latest (cluster mode): HTTP 409 with the current revision. */
@@ -150,6 +152,7 @@ export class RulesAdmin {
     this.document = document;
     this.origin = this.file;
     const seq = this.host.install(r.rules, document, by, ruleId, comment);
+    if (this.shared && this.revision !== null) this.shared.announce({ by, ruleId, ...(comment ? { comment } : {}), revision: this.revision, seq, at: Date.now() });
     return { seq, rules: r.rules, revision: this.revision };
   }
 
@@ -196,8 +199,10 @@ export class RulesAdmin {
     this.document = document;
     this.origin = this.file;
     this.revision = rev.revision;
-    if (journal) this.host.install(r.rules, document, rev.change.by, rev.change.ruleId, rev.change.comment);
-    else this.host.installShared(r.rules, document, rev.change.by, rev.change.ruleId);
+    if (journal) {
+      const seq = this.host.install(r.rules, document, rev.change.by, rev.change.ruleId, rev.change.comment);
+      this.shared?.announce({ ...rev.change, revision: rev.revision, seq, at: Date.now() });
+    } else this.host.installShared(r.rules, document, rev.change.by, rev.change.ruleId);
     return 'applied';
   }
 

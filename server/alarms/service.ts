@@ -917,6 +917,19 @@ export class AlarmService {
     return entry.seq;
   }
 
+  /** Cluster mode: the `alarm_rules` frame of a change another server made (and journaled), to this server's clients. */
+  pushRemoteRules(change: Omit<RulesEntry, 'document'>): void {
+    this.batched(() => {
+      this.seq = Math.max(this.seq, change.seq);
+      try {
+        const frame: AlarmFrame = { type: 'alarm_rules', seq: change.seq, change };
+        this.deps.live.pushAlarm(frame, null, (scope) => this.queries.snapshot(undefined, scope));
+      } catch (err) {
+        this.log.error({ err }, 'alarm push failed');
+      }
+    });
+  }
+
   private onClientMessage(msg: Record<string, unknown>, reply: (frame: object) => void, scope: AlarmScope): boolean {
     return this.queries.clientMessage(msg, reply, scope);
   }

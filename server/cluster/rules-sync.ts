@@ -13,11 +13,16 @@
  *    its audit entry). A get every `POLL_MS` makes up for a watch that
  *    stalled (a NATS node lost) and applies what changed while this server
  *    was disconnected.
+ *  - The server a change was made on announces its journal seq on the core
+ *    NATS subject `gwc.rules` (at most once: the journal has it); each other
+ *    server sends the `alarm_rules` frame to its WebSocket clients once the
+ *    revision is in force there.
  *  - At start the latest revision is in force; a server whose rules file
  *    differs says so and takes the bucket's (and saves it to its file). The
  *    first server to start seeds the bucket from its rules file.
  */
-import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { KV, KvEntry, NatsConnection, QueuedIterator, Subscription } from 'nats';
+import type { RulesEntry } from '../alarms/journal.ts';
 import type { Logger } from 'pino';
 import { GridwatchError } from '../errors.ts';
 import type { JsonObject } from '../rules/index.ts';
@@ -30,6 +35,12 @@ export const RULES_KEY = 'document';
 const HISTORY = 64;
 /** how often the latest revision is read besides the watch, ms */
 const POLL_MS = 2000;
+/** core NATS subject of the journal seqs of rules changes, for the other servers' WebSocket clients */
+export const RULES_SUBJECT = 'gwc.rules';
+/** frames of revisions not yet in force here, kept at most */
+const PENDING_MAX = 64;
+
+type RulesFrame = Omit<RulesEntry, 'document'>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -53,12 +64,18 @@ export class RulesSync implements SharedRules {
   private stopped = true;
   /** a revision refused here or unreadable, logged once */
   private refused = 0;
+  private nc: NatsConnection | null = null;
+  private sub: Subscription | null = null;
+  /** frames of changes on other servers whose revision is not in force here yet, by revision */
+  private readonly pending = new Map<number, RulesFrame>();
 
   constructor(
     private readonly id: string,
     private readonly o: { bucketPrefix: string; replicas: number },
     private readonly admin: RulesAdmin,
     private readonly log: Logger,
+    /** the `alarm_rules` frame of a change another server made, to this server's clients (AlarmService.pushRemoteRules) */
+    private readonly frame?: (change: RulesFrame) => void,
   ) {}
 
   /** Before the readings flow: the cluster's rules in force here (or this server's seeded), then the watch. */
@@ -67,6 +84,8 @@ export class RulesSync implements SharedRules {
     this.maxPayload = nc.info?.max_payload ?? this.maxPayload;
     this.admin.share(this, this.log);
     this.stopped = false;
+    this.nc = nc;
+    this.listen(nc);
     await this.atStart();
     this.watching = this.watch();
     this.timer = setInterval(() => {
@@ -79,8 +98,38 @@ export class RulesSync implements SharedRules {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.watcher?.stop();
+    this.sub?.unsubscribe();
+    this.sub = null;
     await this.polling;
     await this.watching;
+  }
+
+  /** The other servers' announcements: each frame goes out once its revision is in force here. */
+  private listen(nc: NatsConnection): void {
+    if (!this.frame) return;
+    const sub = (this.sub = nc.subscribe(RULES_SUBJECT));
+    void (async () => {
+      for await (const m of sub) {
+        try {
+          const a = JSON.parse(dec.decode(m.data)) as { from?: string; revision?: number; frame?: RulesFrame };
+          if (a.from === this.id || !Number.isSafeInteger(a.revision) || !a.frame || a.frame.kind !== 'rules' || !Number.isSafeInteger(a.frame.seq)) continue;
+          this.pending.set(a.revision!, a.frame);
+          if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!);
+          this.flushFrames();
+        } catch (err) {
+          this.log.warn({ err }, 'rules change announcement of another server unreadable; skipped (the journal has it)');
+        }
+      }
+    })();
+  }
+
+  private flushFrames(): void {
+    const inForce = this.admin.info().revision ?? 0;
+    for (const [revision, f] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      if (revision > inForce) continue;
+      this.pending.delete(revision);
+      this.frame?.(f);
+    }
   }
 
   private async atStart(): Promise<void> {
@@ -146,10 +195,16 @@ export class RulesSync implements SharedRules {
     const lost = rev.from === this.id;
     const r = await this.admin.applyShared(rev, lost);
     if (r === 'refused') this.refused = e.revision;
-    else if (r === 'applied') this.log.info({ revision: rev.revision, from: rev.from, by: rev.change.by, ruleId: rev.change.ruleId || undefined, journaled: lost }, 'cluster rules revision in force');
+    else this.flushFrames();
+    if (r === 'applied') this.log.info({ revision: rev.revision, from: rev.from, by: rev.change.by, ruleId: rev.change.ruleId || undefined, journaled: lost }, 'cluster rules revision in force');
   }
 
   // ---------------------------------------------------------------- SharedRules (rules-admin.ts)
+
+  announce(c: RulesChange & { revision: number; seq: number; at: number }): void {
+    const frame: RulesFrame = { kind: 'rules', seq: c.seq, at: c.at, by: c.by, ruleId: c.ruleId, ...(c.comment ? { comment: c.comment } : {}) };
+    if (this.nc && !this.nc.isClosed()) this.nc.publish(RULES_SUBJECT, enc.encode(JSON.stringify({ from: this.id, revision: c.revision, frame })));
+  }
 
   async commit(document: JsonObject, change: RulesChange, base: number): Promise<number> {
     const data = this.encode(document, change);

@@ -6,7 +6,8 @@
  * A rule's threshold changed through gw2's API is in force on gw1, which
  * raises at the new threshold from a reading it handles (a reading below the
  * old one); a change on gw1 based on the revision before is refused with 409
- * and the current revision; gw1, caught up, replaces the whole document
+ * and the current revision; a WebSocket client of gw1 gets the change's
+ * `alarm_rules` frame with the seq gw2 journaled it at; gw1, caught up, replaces the whole document
  * without naming a revision and gw2 has it; each change is journaled once
  * and audited by the server it was made on; a server started after the
  * changes has them.
@@ -16,6 +17,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startNatsCluster } from '../harness/index.ts';
 import { partitionOf } from '../../server/cluster/partition.ts';
+import { connectWs } from '../support/ws-client.ts';
 import { ClusterServer, clusterTopology, leaseOwners, until } from './support.ts';
 import { connect } from 'nats';
 
@@ -71,6 +73,10 @@ describe('alarm rules in a cluster', () => {
     const onGw1 = agents.find((a) => owners[partitionOf(a.agent, PARTITIONS)] === 'gw1')!;
     expect(onGw1).toBeDefined();
 
+    // a dashboard client of gw1
+    const ws1 = await connectWs(s1.url.replace(/^http/, 'ws') + '/ws', { cookie: s1.cookie });
+    cleanups.push(() => ws1.close());
+
     // changed on gw2, based on the revision it shows
     const changed = await put(s2, `/api/alarm-rules/ua-test?revision=${base}&comment=lower`, { kind: 'threshold', quantity: 'ua', levels: { hi: { value: 250, severity: 'high' } } });
     expect(changed.status).toBe(200);
@@ -83,6 +89,10 @@ describe('alarm rules in a cluster', () => {
       const info = (await s1.get('/api/alarm-rules')) as RulesInfo;
       return info.revision === changed.body.revision && hiOf(info) === 250 ? [] : [`gw1 at revision ${info.revision}, hi ${hiOf(info)}`];
     }, 10_000, 'the change in force on gw1');
+    // gw1's client gets the change's frame, with the seq gw2 journaled it at
+    const rulesFrame = await ws1.next((f) => f.type === 'alarm_rules' && f.change?.ruleId === 'ua-test', 10_000);
+    expect(rulesFrame.seq).toBe(changed.body.seq);
+    expect(rulesFrame.change).toMatchObject({ kind: 'rules', seq: changed.body.seq, by: 'admin', comment: 'lower' });
 
     // a reading gw1 handles, above the new threshold and below the old one: raised on gw1
     const meter = onGw1.meters[0]!;
