@@ -116,6 +116,9 @@ import { readStateFile, reconcileStates, serialiseInSlices, stateFile, writeStat
 import { BROKER_SOURCE, BrokerPresence, brokerRule, planBrokerOps, restartSilence } from './presence.ts';
 import { JournalWriter } from './journal-writer.ts';
 
+/** operators' actions the owner of an alarm decides again when another server made them from a state it left (applyRemote) */
+const REDECIDED = new Set(['acknowledge', 'shelve', 'unshelve', 'remove_from_service', 'return_to_service', 'comment']);
+
 // options, ports and views (routes and the index import them from here)
 export * from './service-types.ts';
 
@@ -955,6 +958,12 @@ export class AlarmService {
   applyRemote(t: TransitionEntry | EscalationEntry): void {
     if (t.kind === 'escalation') return this.applyRemoteEscalation(t);
     if ((this.alarmSeqs.get(t.alarmId) ?? 0) >= t.seq) return;
+    const cur = this.alarms.get(t.alarmId);
+    // an operator's action made on another server on an alarm this server owns, from a state the alarm is no longer in
+    // here (this server changed it meanwhile, e.g. cleared it): decided again on the alarm as it is, so every server
+    // ends with the owner's decision (its transition's seq is larger than both) and no alarm is left in a state its
+    // transitions do not lead to
+    if (t.by !== undefined && cur && cur.state !== t.from && this.owns?.(t.source) && REDECIDED.has(t.reason)) return this.redecide(t, cur);
     this.batched(() => {
       const alarm = applyTransition(this.alarms.get(t.alarmId), t);
       this.alarms.set(t.alarmId, alarm);
@@ -969,6 +978,27 @@ export class AlarmService {
       } catch (err) {
         this.log.error({ err }, 'alarm push failed');
       }
+    });
+  }
+
+  /** An operator's action of another server decided again here (applyRemote); refused here, a comment says so and carries the owner's state to all. */
+  private redecide(t: TransitionEntry, cur: Alarm): void {
+    this.seq = Math.max(this.seq, t.seq);
+    const by = t.by ?? '';
+    const base = { alarmId: t.alarmId, by };
+    const op: AlarmOp =
+      t.reason === 'shelve'
+        ? { ...base, op: 'shelve', reason: t.comment ?? '', until: t.until ?? 0 }
+        : t.reason === 'remove_from_service'
+          ? { ...base, op: 'remove_from_service', reason: t.comment ?? '' }
+          : t.reason === 'comment'
+            ? { ...base, op: 'comment', comment: t.comment ?? '' }
+            : { ...base, op: t.reason as 'acknowledge' | 'unshelve' | 'return_to_service', ...(t.comment !== undefined ? { comment: t.comment } : {}) };
+    this.log.info({ alarmId: t.alarmId, reason: t.reason, by, from: t.from, state: cur.state, seq: t.seq }, 'operator action of another server decided again on the alarm as it is here');
+    this.batched(() => {
+      const now = this.clock();
+      const r = this.apply(op, now);
+      if (!r.ok) this.apply({ op: 'comment', alarmId: t.alarmId, by, comment: `${t.reason} made on another server not applied: ${r.error.message}` }, now);
     });
   }
 
