@@ -39,6 +39,7 @@
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,8 @@ interface Stage {
   externalMb: number;
   arrayBuffersMb: number;
   startupMs: number;
+  /** CPU time of the agent process (all threads) until its first readings were published, ms */
+  startupCpuMs: number;
   /** ms since process start at each start-up phase */
   phasesMs: Record<string, number>;
   /** resident pages at the end of the window, MB: anonymous (heap, malloc) and file-backed (the node binary) */
@@ -238,7 +241,7 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
       process.stdout.write(
         `${label} [${flags.join(' ')}] resident by mapping: ${smapsTop(agent.child.pid!)
           .map((m) => `${m.name.replace(/^.*\//, '')} ${fmt(m.anonMb, 1)}+${fmt(m.fileMb, 1)}f`)
-          .join(', ')}\n`,
+          .join(', ')}; ${readdirSync(`/proc/${agent.child.pid!}/task`).length} threads\n`,
       );
     const n = (x: Record<string, unknown>, k: string) => Number(x[k]);
     const dt = (n(b, 'atMs') - n(a, 'atMs')) / 1000;
@@ -265,6 +268,7 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
       externalMb: mb('externalBytes'),
       arrayBuffersMb: mb('arrayBuffersBytes'),
       startupMs: first ? n(first, 'sinceProcessStartMs') : Number.NaN,
+      startupCpuMs: first ? n(first, 'cpuMs') : Number.NaN,
       phasesMs: (first?.phasesMs as Record<string, number> | undefined) ?? {},
       rssAnonMb: rss.anon,
       rssFileMb: rss.file,
@@ -289,7 +293,7 @@ function report(s: Stage, ceilingTagsPerS: number): void {
       `${fmt(s.pollsPerS)} polls/s, ${fmt(s.skippedPerS, 1)} skipped/s, ${fmt(s.commLossPerS, 1)} comm_loss/s; ` +
       `agent CPU ${fmt(s.agentCores * 100, 1)} % of a core = ${fmt(s.cpuPctPer10k, 1)} % per 10k tags/s; simulators ${fmt(s.simCores * 100)} %; agent event loop ${fmt(s.loopBusy * 100)} % busy, worst stall ${fmt(s.loopDelayMaxMs)} ms; published ${fmt(s.publishedPerS)} readings/s\n` +
       `${''.padEnd(16)}  agent RSS peak ${fmt(s.rssPeakMb)} MB = ${fmt((s.rssPeakMb / target) * 100)} % of the ${target} MB target (at the end: ${fmt(s.rssAnonMb, 1)} MB anonymous, ${fmt(s.rssFileMb, 1)} MB file-backed; V8 heap ${fmt(s.heapUsedMb)} of ${fmt(s.heapTotalMb)} MB, external ${fmt(s.externalMb, 1)} MB of which Buffers ${fmt(s.arrayBuffersMb, 1)} MB); node flags: ${s.flags}\n` +
-      `${''.padEnd(16)}  start-up to first published readings ${fmt(s.startupMs)} ms (${Object.entries(s.phasesMs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || 'no phases logged'})\n`,
+      `${''.padEnd(16)}  start-up to first published readings ${fmt(s.startupMs)} ms, ${fmt(s.startupCpuMs)} ms of CPU (${Object.entries(s.phasesMs).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || 'no phases logged'})\n`,
   );
 }
 

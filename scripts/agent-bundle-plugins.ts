@@ -15,6 +15,13 @@
  *   locales, JSON Schema conversion, …): 580 kB of source that V8 holds as
  *   long as the process runs. `zod` is bundled as an object of only the
  *   members the agent's sources name, found by scanning them.
+ * - `debug` (mqtt.js, mqtt-packet and modbus-serial make their debuggers when
+ *   loaded, and making one opens process.stderr to ask whether it is a
+ *   terminal): without DEBUG in the environment the debuggers do nothing and
+ *   the package is not loaded; with DEBUG set, the real package as before.
+ * - mqtt-packet's parser uses only bl's BufferList, not its stream (and the
+ *   second copy of readable-stream under it); sonic-boom (pino) loads node's
+ *   assert module only if it asserts.
  * - mqtt-packet caches the encoded length of every packet shorter than 16 kB
  *   as a 4-byte slice of Node's shared 8 kB Buffer pool: each cached length
  *   keeps a whole pool slab alive (1.5 MB after a minute at 1,024 meters).
@@ -88,12 +95,43 @@ const MODBUS_SERIAL_EXPORTS: readonly (readonly [string, string])[] = [
   ['ServerTCP', './servers/servertcp'],
 ];
 
+const LEAN_DEBUG = `'use strict';
+if (process.env.DEBUG) module.exports = require('debug');
+else {
+  const noop = () => {};
+  const make = (namespace) => {
+    const d = () => {};
+    Object.assign(d, { namespace, enabled: false, useColors: false, color: 0, diff: 0, log: noop, destroy: noop, extend: (sub, sep = ':') => make(namespace + sep + sub) });
+    return d;
+  };
+  module.exports = Object.assign(make, { debug: make, default: make, enable: noop, disable: () => '', enabled: () => false, coerce: (v) => v, names: [], skips: [], formatters: {}, inspectOpts: {} });
+}
+`;
+
 export const leanPackages: Plugin = {
   name: 'lean-packages',
   setup(b) {
     b.onLoad({ filter: /[\\/]mqtt-packet[\\/]numbers\.js$/ }, async (args) => ({
       contents: patched(await readFile(args.path, 'utf8'), 'mqtt-packet/numbers.js', [['const buffer = Buffer.allocUnsafe(maxLength)', 'const buffer = Buffer.allocUnsafeSlow(maxLength)']]),
       loader: 'js',
+    }));
+    b.onLoad({ filter: /[\\/]mqtt-packet[\\/]parser\.js$/ }, async (args) => ({
+      contents: patched(await readFile(args.path, 'utf8'), 'mqtt-packet/parser.js', [["const bl = require('bl')", "const bl = require('bl/BufferList')"]]),
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /[\\/]sonic-boom[\\/]index\.js$/ }, async (args) => ({
+      contents: patched(await readFile(args.path, 'utf8'), 'sonic-boom/index.js', [["const assert = require('assert')", "const assert = (...a) => require('assert')(...a)"]]),
+      loader: 'js',
+    }));
+    // a debugger that does nothing, unless DEBUG is set (then the real package, resolved as the importer would)
+    b.onResolve({ filter: /^debug$/ }, (args) => {
+      if (args.namespace === 'lean-debug' || !args.importer.includes('node_modules')) return undefined;
+      return { path: `debug (for ${args.resolveDir.slice(args.resolveDir.lastIndexOf('node_modules'))})`, namespace: 'lean-debug', pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lean-debug' }, (args) => ({
+      contents: LEAN_DEBUG,
+      loader: 'js',
+      resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
     }));
     b.onLoad({ filter: /[\\/]modbus-serial[\\/]index\.js$/ }, async (args) => ({
       contents: patched(
