@@ -8,7 +8,9 @@
  * old one); a change on gw1 based on the revision before is refused with 409
  * and the current revision; a WebSocket client of gw1 gets the change's
  * `alarm_rules` frame with the seq gw2 journaled it at; gw1, caught up, replaces the whole document
- * without naming a revision and gw2 has it; each change is journaled once
+ * without naming a revision and gw2 has it; two changes on the same
+ * revision made at once on both: one written, the other refused with 409;
+ * each change is journaled once
  * and audited by the server it was made on; a server started after the
  * changes has them.
  */
@@ -116,23 +118,33 @@ describe('alarm rules in a cluster', () => {
       return info.revision === whole.body.revision && hiOf(info) === 255 ? [] : [`gw2 at revision ${info.revision}, hi ${hiOf(info)}`];
     }, 10_000, 'the whole document in force on gw2');
 
+    // both at once, on the same revision: one is written, the other refused with 409 and the winner's revision
+    const rule = (hi: number) => ({ kind: 'threshold', quantity: 'ua', levels: { hi: { value: hi, severity: 'high' } } });
+    const race = await Promise.all([put(s1, `/api/alarm-rules/ua-test?revision=${whole.body.revision}&comment=race`, rule(240)), put(s2, `/api/alarm-rules/ua-test?revision=${whole.body.revision}&comment=race`, rule(245))]);
+    expect(race.map((r) => r.status).sort()).toEqual([200, 409]);
+    const won = race.find((r) => r.status === 200)!;
+    const wonOn = race[0]!.status === 200 ? s1 : s2;
+    const final = { revision: won.body.revision as number, hi: race[0]!.status === 200 ? 240 : 245 };
+    expect(final.revision).toBe(whole.body.revision + 1);
+    expect(race.find((r) => r.status === 409)!.body.error).toMatchObject({ code: 'GW_ERR_RULES_CONFLICT', revision: final.revision });
+
     // one history: each change journaled once (by the server it was made on), read from either server; audited there
     await until(async () => {
       const ev = (await s2.get('/api/alarm-events?kind=rules')) as { events: { ruleId: string; comment?: string }[] };
       const ours = ev.events.map((e) => `${e.ruleId || '(document)'}:${e.comment ?? ''}`);
-      return JSON.stringify(ours) === JSON.stringify(['ua-test:lower', '(document):whole']) ? [] : [`rules entries ${JSON.stringify(ours)}`];
+      return JSON.stringify(ours) === JSON.stringify(['ua-test:lower', '(document):whole', 'ua-test:race']) ? [] : [`rules entries ${JSON.stringify(ours)}`];
     }, 10_000, 'each change in the journal once');
-    const audit = async (s: ClusterServer) => ((await s.get('/api/audit?kind=rules_changed')) as { events: { target?: string }[] }).events.map((e) => e.target);
-    expect(await audit(s2)).toEqual(['ua-test']);
-    expect(await audit(s1)).toEqual(['(document)']);
+    const audit = async (s: ClusterServer) => ((await s.get('/api/audit?kind=rules_changed')) as { events: { target?: string }[] }).events.map((e) => e.target).sort();
+    expect(await audit(s2)).toEqual(wonOn === s2 ? ['ua-test', 'ua-test'] : ['ua-test']);
+    expect(await audit(s1)).toEqual(wonOn === s1 ? ['(document)', 'ua-test'] : ['(document)']);
 
-    // a server started after the change (its file has the old rules) has it
+    // a server started after the changes (its file has the old rules) has them
     const s3 = await ClusterServer.create({ ...common, serverId: 'gw3', rulesYaml: rules(300) });
     cleanups.push(() => s3.close());
     await s3.start();
     const late = (await s3.get('/api/alarm-rules')) as RulesInfo;
-    expect(late.revision).toBe(whole.body.revision);
-    expect(hiOf(late)).toBe(255);
+    expect(late.revision).toBe(final.revision);
+    expect(hiOf(late)).toBe(final.hi);
     expect(s3.logs.some((l) => String(l.msg).startsWith('rules file differs from the cluster'))).toBe(true);
   }, 90_000);
 });
