@@ -89,13 +89,32 @@ export interface RiskRanking {
 export const RISK_ITEM_STATES = ['open', 'answered', 'closed'] as const;
 export type RiskItemState = (typeof RISK_ITEM_STATES)[number];
 
+/**
+ * A step the system made on an item, as a kind with its parameters, for the
+ * reader to say in its own language (the dashboard's `rk_step_<k>`, the
+ * reports' step words); the event's `text` stays the English sentence, for
+ * the log and older clients. Parameters: `code` `from` `to` risk codes, `day`
+ * YYYY-MM-DD, `driving` an indicator id, `station` a station id, `names`
+ * `roles` `dutyRoles` `ids` `reasons` lists, `due` ms since the epoch, `n` a
+ * count, `notice` the event kind the notice is for (`opened` | `escalated`).
+ */
+export const RISK_STEP_KINDS = ['opened', 'assigned', 'assigned_on_duty', 'unassigned', 'code_changed', 'escalated', 'notified', 'notice_refused', 'nobody_to_notify'] as const;
+export type RiskStepKind = (typeof RISK_STEP_KINDS)[number];
+export interface RiskStep {
+  k: RiskStepKind;
+  p: Record<string, string | number | string[]>;
+}
+
 export interface RiskItemEvent {
   /** ms since the epoch */
   at: number;
   /** user name, or "system" */
   by: string;
   kind: 'opened' | 'assigned' | 'follow-up' | 'verified' | 'rejected' | 'escalated' | 'notified' | 'code-changed' | 'closed';
+  /** people's words (follow-up, verification note) as written; the system's steps in English */
   text?: string;
+  /** a system step as a kind with parameters (absent on people's steps and on `closed`) */
+  ev?: RiskStep;
 }
 
 export interface RiskItem {

@@ -25,7 +25,7 @@ function run(batches: StationRiskDay[][], start: { items?: Map<string, RiskItem>
   let codes = start.codes ?? {};
   const all = [];
   for (const days of batches) {
-    const out = stepsForDays(days, items, codes, { options: OPTS, newId: (d) => `I${++n}-${d.station}`, assign: () => ({ assignees: [{ id: 'p1', name: '所长' }], text: 'station' }), codeText: (c) => c });
+    const out = stepsForDays(days, items, codes, { options: OPTS, newId: (d) => `I${++n}-${d.station}`, assign: () => ({ assignees: [{ id: 'p1', name: '所长' }], text: 'station' }) });
     for (const s of out.steps) items.set(s.id, applyStep(items.get(s.id), s));
     codes = out.codes;
     all.push(...out.steps);
@@ -135,7 +135,7 @@ describe('risk item assignment and notices', () => {
     const north = assignFor(people, 'north', routing);
     expect(north.assignees.map((a) => a.id)).toEqual(['3']);
     expect(north.text).toMatch(/no responsible person of north .* center's on-duty/);
-    expect(assignFor([], 'north', routing)).toEqual({ assignees: [], text: expect.stringMatching(/unassigned$/) });
+    expect(assignFor([], 'north', routing)).toEqual({ assignees: [], text: expect.stringMatching(/unassigned$/), ev: { k: 'unassigned', p: { station: 'north', dutyRoles: expect.any(Array) } } });
     expect(leadersFor(people, 'west', routing).map((p) => p.id)).toEqual(['4', '5']);
     expect(leadersFor(people, 'east', routing).map((p) => p.id)).toEqual(['4']);
   });

@@ -13,7 +13,8 @@
  * stays yellow gets no new one every day; it gets one when it turns red, or
  * turns yellow again after green.
  */
-import type { RiskCode, RiskItem, RiskItemEvent, StationRiskDay } from '../../../contract/risk.ts';
+import type { RiskCode, RiskItem, RiskItemEvent, RiskStep, StationRiskDay } from '../../../contract/risk.ts';
+import { codeChangedStep, escalatedStep, openedStep, stepOfText } from './steps.ts';
 
 export interface ItemOptions {
   /** answer due after the item opens (or is rejected), hours, per code */
@@ -24,6 +25,8 @@ export interface Assignment {
   assignees: { id: string; name: string }[];
   /** how they were found, e.g. "no responsible person in the contact directory: the center's on-duty" */
   text: string;
+  /** the same as a step kind with parameters */
+  ev?: RiskStep;
 }
 
 interface StepBase {
@@ -33,7 +36,10 @@ interface StepBase {
   at: number;
   /** user name, or "system" */
   by: string;
+  /** people's words; the system's steps in English (steps.ts) */
   text?: string;
+  /** a system step as a kind with parameters (steps.ts); a line journaled without it is read from `text` */
+  ev?: RiskStep;
 }
 
 export type ItemStep =
@@ -57,7 +63,8 @@ export function dueAfter(o: ItemOptions, code: RiskCode, at: number): number {
 }
 
 function event(s: ItemStep, kind: RiskItemEvent['kind'], text?: string): RiskItemEvent {
-  return { at: s.at, by: s.by, kind, ...(text !== undefined ? { text } : {}) };
+  const ev = kind === 'closed' ? undefined : (s.ev ?? stepOfText(kind, text, s.kind === 'assigned' ? s.assignees.map((a) => a.name) : []));
+  return { at: s.at, by: s.by, kind, ...(text !== undefined ? { text } : {}), ...(ev !== undefined ? { ev } : {}) };
 }
 
 /** The reducer: the item after `step` (a new item for `opened`). Steps that do not fit the state are journaled only when valid, so none is refused here. */
@@ -110,7 +117,7 @@ export function stepsForDays(
   days: readonly StationRiskDay[],
   items: ReadonlyMap<string, RiskItem>,
   codes: StationCodes,
-  ctx: { options: ItemOptions; newId: (d: StationRiskDay) => string; assign: (station: string) => Assignment; codeText: (c: RiskCode) => string },
+  ctx: { options: ItemOptions; newId: (d: StationRiskDay) => string; assign: (station: string) => Assignment },
 ): DayOutcome {
   const next: StationCodes = { ...codes };
   const openOf = new Map<string, RiskItem>();
@@ -131,7 +138,7 @@ export function stepsForDays(
       const redder = open.code === null || RANK[d.code] > RANK[open.code];
       // a redder code shortens the answer time of an item not yet answered; it never lengthens it
       const dueAt = redder && open.state === 'open' ? Math.min(open.dueAt, dueAfter(ctx.options, d.code, at)) : open.dueAt;
-      const s: ItemStep = { kind: 'code-changed', id: open.id, at, by: 'system', code: d.code, day: d.day, driving: d.driving, dueAt, text: `${ctx.codeText(open.code ?? 'green')} → ${ctx.codeText(d.code)} (${d.day})` };
+      const s: ItemStep = { kind: 'code-changed', id: open.id, at, by: 'system', code: d.code, day: d.day, driving: d.driving, dueAt, ...codeChangedStep(open.code ?? 'green', d.code, d.day) };
       steps.push(s);
       openOf.set(d.station, applyStep(open, s));
       continue;
@@ -139,9 +146,9 @@ export function stepsForDays(
     const turned = d.code !== 'green' && (before === null || RANK[d.code] > RANK[before]);
     if (!turned) continue;
     const id = ctx.newId(d);
-    const o: ItemStep = { kind: 'opened', id, at, by: 'system', station: d.station, code: d.code, day: d.day, driving: d.driving, dueAt: dueAfter(ctx.options, d.code, at), text: `${ctx.codeText(d.code)} (${d.day}${d.driving ? `, ${d.driving}` : ''})` };
+    const o: ItemStep = { kind: 'opened', id, at, by: 'system', station: d.station, code: d.code, day: d.day, driving: d.driving, dueAt: dueAfter(ctx.options, d.code, at), ...openedStep(d.code, d.day, d.driving) };
     const a = ctx.assign(d.station);
-    const as: ItemStep = { kind: 'assigned', id, at, by: 'system', assignees: a.assignees, text: a.text };
+    const as: ItemStep = { kind: 'assigned', id, at, by: 'system', assignees: a.assignees, text: a.text, ...(a.ev ? { ev: a.ev } : {}) };
     steps.push(o, as);
     opened.push(id);
     openOf.set(d.station, applyStep(applyStep(undefined, o), as));
@@ -154,7 +161,7 @@ export function overdueSteps(items: Iterable<RiskItem>, now: number): ItemStep[]
   const out: ItemStep[] = [];
   for (const it of items) {
     if (it.state !== 'open' || it.escalated || now < it.dueAt) continue;
-    out.push({ kind: 'escalated', id: it.id, at: now, by: 'system', text: `due ${new Date(it.dueAt).toISOString()}, not answered` });
+    out.push({ kind: 'escalated', id: it.id, at: now, by: 'system', ...escalatedStep(it.dueAt) });
   }
   return out;
 }

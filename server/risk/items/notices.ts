@@ -12,6 +12,7 @@ import type { RiskCode, RiskItem } from '../../../contract/risk.ts';
 import type { Person } from '../../notify/contacts.ts';
 import type { NotifyRequest } from '../../notify/index.ts';
 import type { Assignment } from './lifecycle.ts';
+import { made } from './steps.ts';
 
 export interface RoutingOptions {
   stationRoles: readonly string[];
@@ -23,10 +24,12 @@ const hasRole = (p: Person, roles: readonly string[]) => p.active && p.roles.som
 
 export function assignFor(people: readonly Person[], station: string, o: RoutingOptions): Assignment {
   const own = people.filter((p) => hasRole(p, o.stationRoles) && p.stations.includes(station));
-  if (own.length) return { assignees: own.map((p) => ({ id: p.id, name: p.name })), text: `responsible people of ${station} (${o.stationRoles.join(', ')})` };
+  const roles = [...o.stationRoles];
+  const dutyRoles = [...o.onDutyRoles];
+  if (own.length) return { assignees: own.map((p) => ({ id: p.id, name: p.name })), ...made('assigned', { station, roles, names: own.map((p) => p.name) }) };
   const duty = people.filter((p) => hasRole(p, o.onDutyRoles) && p.stations.length === 0);
-  if (duty.length) return { assignees: duty.map((p) => ({ id: p.id, name: p.name })), text: `no responsible person of ${station} (${o.stationRoles.join(', ')}) in the contact directory: assigned to the center's on-duty (${o.onDutyRoles.join(', ')})` };
-  return { assignees: [], text: `no responsible person of ${station} and no center on-duty (${o.onDutyRoles.join(', ')}) in the contact directory: unassigned` };
+  if (duty.length) return { assignees: duty.map((p) => ({ id: p.id, name: p.name })), ...made('assigned_on_duty', { station, roles, dutyRoles, names: duty.map((p) => p.name) }) };
+  return { assignees: [], ...made('unassigned', { station, dutyRoles }) };
 }
 
 export function leadersFor(people: readonly Person[], station: string, o: RoutingOptions): Person[] {

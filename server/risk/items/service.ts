@@ -15,7 +15,8 @@ import type { Person } from '../../notify/contacts.ts';
 import type { Notifier, NotifyRequest } from '../../notify/index.ts';
 import { ItemJournal, type ItemRecord } from './journal.ts';
 import { applyStep, followUpStep, overdueSteps, stepsForDays, verifyStep, type ItemOptions, type ItemStep, type StationCodes } from './lifecycle.ts';
-import { assignFor, codeText, escalationNotices, leadersFor, openedNotices, type NoticeContext, type RoutingOptions } from './notices.ts';
+import { notifiedStep, withSteps } from './steps.ts';
+import { assignFor, escalationNotices, leadersFor, openedNotices, type NoticeContext, type RoutingOptions } from './notices.ts';
 
 export interface RiskItemsOptions extends ItemOptions, RoutingOptions {
   /** where the journal lives (`<dataDir>/risk`) */
@@ -179,7 +180,6 @@ export class RiskItems {
       const out = stepsForDays(days, this.items, this.codes, {
         options: this.o,
         assign: (station) => assignFor(people, station, this.o),
-        codeText: (c: RiskCode) => codeText('en', c),
         newId: (d) => {
           const base = `${d.day.replace(/-/g, '')}-${d.station}`;
           let id = base;
@@ -230,7 +230,7 @@ export class RiskItems {
       for (const it of this.items.values()) {
         if (it.state === 'closed' || it.assignees.length) continue;
         const a = assignFor(people, it.station, this.o);
-        if (a.assignees.length) assigned.push({ kind: 'assigned', id: it.id, at: now, by: 'system', assignees: a.assignees, text: a.text });
+        if (a.assignees.length) assigned.push({ kind: 'assigned', id: it.id, at: now, by: 'system', assignees: a.assignees, text: a.text, ...(a.ev ? { ev: a.ev } : {}) });
       }
       if (assigned.length) {
         await this.commit(assigned.map((s) => ({ t: 'step', s })));
@@ -287,7 +287,7 @@ export class RiskItems {
 
   private reduce(r: ItemRecord): void {
     if (r.t === 'code') this.codes[r.station] = { code: r.code, day: r.day };
-    else if (r.t === 'item') this.items.set(r.item.id, r.item);
+    else if (r.t === 'item') this.items.set(r.item.id, withSteps(r.item));
     else this.items.set(r.s.id, applyStep(this.items.get(r.s.id), r.s));
   }
 
@@ -313,8 +313,7 @@ export class RiskItems {
       const r = await notifier.enqueue(reqs);
       for (const x of r.rejected) this.log.warn({ itemId: id, key: x.key, reason: x.reason }, 'risk item notice refused by the notification port');
       const ids = [...r.accepted, ...r.duplicates].map((m) => m.id);
-      const said = ids.length ? ids.join(', ') : r.rejected.length ? `refused by the notification port (${r.rejected.map((x) => x.reason).join('; ')})` : 'nobody to notify';
-      const step: ItemStep = { kind: 'notified', id, at: this.now(), by: 'system', messages: ids, text: `${what}: ${said}` };
+      const step: ItemStep = { kind: 'notified', id, at: this.now(), by: 'system', messages: ids, ...notifiedStep(what, ids, r.rejected.map((x) => x.reason)) };
       await this.commit([{ t: 'step', s: step }]);
       this.unnotified.delete(id);
     }
