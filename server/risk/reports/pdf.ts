@@ -17,7 +17,8 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { chromium, type Browser } from 'playwright-core';
+// the module is loaded at the first PDF, not at start: it takes longer to load than most of the server
+import type { Browser } from 'playwright-core';
 import { GridwatchError } from '../../errors.ts';
 
 export interface PdfOptions {
@@ -119,10 +120,10 @@ export class PdfPrinter {
     const exe = this.executable();
     if (exe === null)
       return Promise.reject(new GridwatchError('GW_ERR_REPORT_PDF_UNAVAILABLE', `no Chromium to print with: "${this.o.chromium}" is not an executable${this.o.chromium.includes('/') ? '' : ' on PATH'} (risk.reports.chromium); HTML and CSV are served`, { retryable: true }));
-    const started = chromium.launch({
+    const started = import('playwright-core').then(({ chromium }) => chromium.launch({
       executablePath: exe,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    }));
     this.browser = started.then(
       (b) => {
         this.log.info({ chromium: exe }, 'Chromium started for PDF reports');
