@@ -83,11 +83,15 @@ const REPLAY_IDLE_MS = 10_000;
 /** longest pause between attempts of a publish that keeps failing, ms */
 const MAX_RETRY_MS = 2000;
 
+/** publishes in flight at most: while the stream does not answer, what waits beyond them is sent as they are stored */
+const WINDOW = 512;
+
 interface Outgoing {
   seq: number;
   subject: string;
   data: Uint8Array;
-  result: Promise<PubAck | Error>;
+  /** null: not sent yet (beyond the window) */
+  result: Promise<PubAck | Error> | null;
 }
 
 export class AlarmPublisher {
@@ -109,8 +113,8 @@ export class AlarmPublisher {
 
   publish(subject: string, entry: AlarmEntry): void {
     const data = enc.encode(JSON.stringify({ from: this.id, entry } satisfies AlarmStreamFrame));
-    const o: Outgoing = { seq: entry.seq, subject, data, result: Promise.resolve(new Error('not sent')) };
-    o.result = this.send(o);
+    const o: Outgoing = { seq: entry.seq, subject, data, result: null };
+    if (this.out.length < WINDOW) o.result = this.send(o);
     this.out.push(o);
     this.last = Math.max(this.last, entry.seq);
     void this.pump();
@@ -143,14 +147,15 @@ export class AlarmPublisher {
     try {
       while (this.out.length > 0) {
         const head = this.out[0]!;
-        const r = await head.result;
+        for (let i = 0; i < Math.min(WINDOW, this.out.length); i++) this.out[i]!.result ??= this.send(this.out[i]!);
+        const r = await head.result!;
         if (r instanceof Error) {
           if (!this.failing) this.log.error({ err: r, pending: this.out.length }, 'alarm stream publish failed; retried in order');
           this.failing = true;
           await new Promise((res) => setTimeout(res, delay));
           delay = Math.min(MAX_RETRY_MS, delay * 2);
           // the failed one and every one after it again, in order (the message ids keep a stored one from being stored twice)
-          for (const o of this.out) o.result = this.send(o);
+          for (const o of this.out) o.result = null;
           continue;
         }
         if (this.failing) this.log.info({ pending: this.out.length }, 'alarm stream publishes recovered');

@@ -215,7 +215,7 @@ export class AlarmSync {
     let journaled = entries.length === 0;
     for (let i = 0; i < REPLAY_JOURNAL_ATTEMPTS && !journaled; i++) {
       try {
-        await this.alarms.journalCopies(entries);
+        for (let j = 0; j < entries.length; j += COPY_BATCH) await this.alarms.journalCopies(entries.slice(j, j + COPY_BATCH));
         journaled = true;
       } catch (err) {
         if (i === REPLAY_JOURNAL_ATTEMPTS - 1) this.log.error({ err, partition: p, entries: entries.length }, 'the partition\'s alarm entries from the stream not journaled; the next owner replays them again');
