@@ -7,8 +7,17 @@
  *
  *   npx tsx bench/cluster.ts
  *   GW_BENCH_SECONDS=10 npx tsx bench/cluster.ts
+ *   GW_BENCH_STAGES=n1 npx tsx bench/cluster.ts          (only some stages: m1 m2 n1 n2)
+ *   GW_BENCH_SERVER_ARGS='--cpu-prof --cpu-prof-dir=prof' npx tsx bench/cluster.ts
+ *                                     (more node flags for the servers, e.g. a CPU profile each)
+ *
+ * Besides the CPU, each stage prints what the servers read and wrote per
+ * stored reading (/proc/<pid>/io: sockets to the broker and to InfluxDB,
+ * files) and, through NATS, the messages and bytes of the servers' NATS
+ * connections per stored reading (the nodes' /connz), in and out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +30,10 @@ const SECONDS = Number(process.env.GW_BENCH_SECONDS ?? 8);
 const AGENTS = 8;
 const PARTITIONS = 8;
 const PASSWORD = 'bench-password-1';
+/** stages to run: m1, m2 (Mosquitto, 1 and 2 servers), n1, n2 (NATS); all by default */
+const STAGES = new Set((process.env.GW_BENCH_STAGES ?? 'm1,m2,n1,n2').split(',').map((s) => s.trim()));
+/** more node flags for the servers (GW_BENCH_SERVER_ARGS='--cpu-prof --cpu-prof-dir=prof') */
+const SERVER_ARGS = (process.env.GW_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Proc {
   child: ChildProcess;
@@ -35,10 +48,10 @@ async function startServer(config: Record<string, unknown>, cleanup: Cleanups): 
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config.json');
   await writeFile(file, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, dataDir: dir, auth: { adminPassword: PASSWORD }, ingest: { unknownDevices: 'accept' }, logLevel: 'warn', ...config }));
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', 'server/main.ts', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GW_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ...SERVER_ARGS, '--import', 'tsx', 'server/main.ts', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GW_LOG_LEVEL: 'info' } });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 60_000);
+    const t = setTimeout(() => reject(new Error(`server did not start: ${buf.slice(-2000)}`)), 120_000);
     const onData = (d: Buffer) => {
       buf += d.toString();
       const m = buf.match(/"url":"(http:\/\/[^"]+)"/);
@@ -102,13 +115,50 @@ async function load(urls: readonly string[], site: (i: number) => string, tag: s
   };
 }
 
-/** Readings/s stored by `servers` over SECONDS after a warm-up, and their CPU per reading. */
-async function measure(name: string, servers: Proc[], brokers: Record<string, number>, urls: readonly string[], site: (i: number) => string, tag: string): Promise<void> {
+/** Bytes a process read and wrote so far, all descriptors (/proc/<pid>/io rchar, wchar; Linux). */
+function ioBytes(pid: number): [number, number] {
+  try {
+    const t = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return [Number(t.match(/^rchar: (\d+)/m)?.[1]), Number(t.match(/^wchar: (\d+)/m)?.[1])];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
+/** Messages and bytes the NATS nodes sent to (`in`) and took from (`out`) the named clients, summed over the nodes (/connz). */
+async function natsTraffic(monitorUrls: readonly string[], names: ReadonlySet<string>): Promise<{ inMsgs: number; inBytes: number; outMsgs: number; outBytes: number }> {
+  const t = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
+  for (const url of monitorUrls) {
+    const res = await fetch(`${url}/connz?limit=4096`).catch(() => null);
+    if (!res?.ok) continue;
+    const body = (await res.json()) as { connections?: { name?: string; in_msgs: number; out_msgs: number; in_bytes: number; out_bytes: number }[] };
+    for (const c of body.connections ?? []) {
+      if (!c.name || !names.has(c.name)) continue;
+      // the node's out is the client's in
+      t.inMsgs += c.out_msgs;
+      t.inBytes += c.out_bytes;
+      t.outMsgs += c.in_msgs;
+      t.outBytes += c.in_bytes;
+    }
+  }
+  return t;
+}
+
+interface NatsTap {
+  monitorUrls: readonly string[];
+  /** the servers' NATS connection names (`gridwatch-<serverId>`, and `-live` of the live share) */
+  names: ReadonlySet<string>;
+}
+
+/** Readings/s stored by `servers` over SECONDS after a warm-up, their CPU per reading, and what they sent and received per reading. */
+async function measure(name: string, servers: Proc[], brokers: Record<string, number>, urls: readonly string[], site: (i: number) => string, tag: string, nats?: NatsTap): Promise<void> {
   const stop = await load(urls, site, tag);
   await new Promise((r) => setTimeout(r, 3000));
   const pids = Object.fromEntries(servers.map((s, i) => [`s${i}`, s.child.pid!]));
   const cpu = cpuMeter(pids);
   const brokerCpu = cpuMeter(brokers);
+  const io0 = servers.map((s) => ioBytes(s.child.pid!));
+  const n0 = nats ? await natsTraffic(nats.monitorUrls, nats.names) : null;
   const s0 = (await Promise.all(servers.map(stored))).reduce((a, b) => a + b, 0);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
@@ -116,6 +166,8 @@ async function measure(name: string, servers: Proc[], brokers: Record<string, nu
   const wall = (performance.now() - t0) / 1000;
   const used = cpu();
   const usedBroker = brokerCpu();
+  const io1 = servers.map((s) => ioBytes(s.child.pid!));
+  const n1 = nats ? await natsTraffic(nats.monitorUrls, nats.names) : null;
   await stop();
   const n = s1 - s0;
   const cores = Object.values(used).reduce((a, b) => a + b, 0);
@@ -123,6 +175,14 @@ async function measure(name: string, servers: Proc[], brokers: Record<string, nu
   console.log(
     `${name.padEnd(32)} ${fmt(n / wall).padStart(8)} readings/s | servers ${fmt(cores, 2)} cores, ${fmt(((cores * wall) / n) * 1e6, 1)} µs/reading | broker ${fmt(bcores, 2)} cores, ${fmt(((bcores * wall) / n) * 1e6, 1)} µs/reading`,
   );
+  const read = io1.reduce((a, x, i) => a + x[0] - io0[i]![0], 0);
+  const written = io1.reduce((a, x, i) => a + x[1] - io0[i]![1], 0);
+  let line = `${''.padEnd(32)} servers read ${fmt(read / n)} B and wrote ${fmt(written / n)} B per reading`;
+  if (n0 && n1) {
+    const per = (k: keyof typeof n0, digits: number) => fmt((n1[k] - n0[k]) / n, digits);
+    line += `; NATS in ${per('inMsgs', 3)} msgs ${per('inBytes', 0)} B, out ${per('outMsgs', 3)} msgs ${per('outBytes', 0)} B per reading`;
+  }
+  console.log(line);
 }
 
 runBench(async (cleanup) => {
@@ -144,11 +204,13 @@ runBench(async (cleanup) => {
   };
 
   // Mosquitto: one server; two servers each serving half of the sites
-  {
+  const mq = { mosquitto: mosq.pid };
+  if (STAGES.has('m1')) {
     const one = [await startServer({ mqtt: { url: mosq.url, clientId: 'bench-m1' }, influx: await database() }, cleanup)];
-    const mq = { mosquitto: mosq.pid };
     await measure('Mosquitto, 1 server', one, mq, [mosq.url], (i) => `m1s${i % 2}`, 'm1');
     await stopAll(one);
+  }
+  if (STAGES.has('m2')) {
     const influxCfg = await database();
     const two = [
       await startServer({ mqtt: { url: mosq.url, clientId: 'bench-m2a', sites: ['m2s0'] }, influx: influxCfg }, cleanup),
@@ -158,18 +220,20 @@ runBench(async (cleanup) => {
     await stopAll(two);
   }
   // NATS: one server owning every partition; two sharing them
-  {
-    const clusterCfg = (id: string) => ({ mqtt: { clientId: `bench-${id}` }, cluster: { nats: { servers: cluster.natsUrls }, mqttUrls: cluster.mqttUrls, serverId: id, partitions: PARTITIONS } });
-    const nodes = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.service.pid]));
-    const influxCfg = await database();
-    const one = [await startServer({ ...clusterCfg('n1a'), influx: influxCfg }, cleanup)];
+  const clusterCfg = (id: string) => ({ mqtt: { clientId: `bench-${id}` }, cluster: { nats: { servers: cluster.natsUrls }, mqttUrls: cluster.mqttUrls, serverId: id, partitions: PARTITIONS } });
+  const nodes = Object.fromEntries(cluster.nodes.map((n) => [n.name, n.service.pid]));
+  const tap = (ids: string[]): NatsTap => ({ monitorUrls: cluster.nodes.map((n) => n.monitorUrl), names: new Set(ids.flatMap((id) => [`gridwatch-${id}`, `gridwatch-${id}-live`])) });
+  if (STAGES.has('n1')) {
+    const one = [await startServer({ ...clusterCfg('n1a'), influx: await database() }, cleanup)];
     await new Promise((r) => setTimeout(r, 5000)); // every partition's lease taken
-    await measure('NATS (3 nodes), 1 server', one, nodes, cluster.mqttUrls, (i) => `n1s${i % 2}`, 'n1');
+    await measure('NATS (3 nodes), 1 server', one, nodes, cluster.mqttUrls, (i) => `n1s${i % 2}`, 'n1', tap(['n1a']));
     await stopAll(one);
-    const influxCfg2 = await database();
-    const two = [await startServer({ ...clusterCfg('n2a'), influx: influxCfg2 }, cleanup), await startServer({ ...clusterCfg('n2b'), influx: influxCfg2 }, cleanup)];
+  }
+  if (STAGES.has('n2')) {
+    const influxCfg = await database();
+    const two = [await startServer({ ...clusterCfg('n2a'), influx: influxCfg }, cleanup), await startServer({ ...clusterCfg('n2b'), influx: influxCfg }, cleanup)];
     await new Promise((r) => setTimeout(r, 8000)); // partitions spread over both
-    await measure('NATS (3 nodes), 2 servers', two, nodes, cluster.mqttUrls, (i) => `n2s${i % 2}`, 'n2');
+    await measure('NATS (3 nodes), 2 servers', two, nodes, cluster.mqttUrls, (i) => `n2s${i % 2}`, 'n2', tap(['n2a', 'n2b']));
     await stopAll(two);
   }
 });

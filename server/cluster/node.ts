@@ -18,8 +18,8 @@
  * not yet acknowledged is stored again (a stored point is keyed by device and
  * timestamp) and the rules skip a reading not newer than the device's last.
  *
- * Live values handled here are also published on `gw.live` for the other
- * servers' dashboards (ClusterFanout).
+ * Live values handled here also go to the other servers' dashboards
+ * (live-share.ts).
  */
 import { hostname } from 'node:os';
 import {
@@ -29,6 +29,7 @@ import {
   StorageType,
   connect,
   nanos,
+  type ConnectionOptions,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -44,6 +45,7 @@ import type { ClusterConfig } from './config.ts';
 import { PartitionLeases } from './leases.ts';
 import { partitionOf } from './partition.ts';
 import { AlarmSync, type ClusterAlarms } from './alarm-sync.ts';
+import { LiveShare } from './live-share.ts';
 
 /** MQTT topic of a message taken from the stream, or null for a subject the mapping does not make */
 export function topicOfSubject(subject: string): string | null {
@@ -54,8 +56,7 @@ export function topicOfSubject(subject: string): string | null {
   return null;
 }
 
-/** core NATS subject of the live values every server handles, for the others' dashboards */
-export const LIVE_SUBJECT = 'gwc.live';
+export { LIVE_SUBJECT } from './live-share.ts';
 
 /** longest a partition given back waits for what it took to be stored, ms */
 const RELEASE_WAIT_MS = 10_000;
@@ -80,11 +81,12 @@ export class ClusterNode {
   private readonly running = new Map<number, Running>();
   private readonly unacked = new Map<number, Unacked>();
   private readonly enc = new TextEncoder();
-  private readonly dec = new TextDecoder();
   /** device → its room's agent (topology) */
   private readonly agentOfDevice = new Map<string, string>();
   private readonly agentIds = new Set<string>();
   private readonly siteIds = new Set<string>();
+  /** the live values handled here, to the other servers' dashboards, and theirs to this one's */
+  private readonly liveShare: LiveShare;
   /** one alarm set across the servers (alarm-sync.ts), with an alarm service */
   private readonly sync: AlarmSync | null;
 
@@ -106,6 +108,7 @@ export class ClusterNode {
       for (const d of place.devices) this.agentOfDevice.set(d, agent);
     }
     for (const s of deps.topology.sites) this.siteIds.add(s.id);
+    this.liveShare = new LiveShare(this.id, { log: deps.log, ...(deps.live ? { live: deps.live } : {}), members: () => this.members() });
     this.sync = deps.alarms
       ? new AlarmSync(
           this.id,
@@ -148,6 +151,19 @@ export class ClusterNode {
     return this.leases?.owns(partitionOf(agent, this.cfg.partitions)) ?? false;
   }
 
+  /** The server's NATS connection options (the live share opens its own connection with them). */
+  private natsOptions(): ConnectionOptions {
+    const { nats } = this.cfg;
+    return {
+      servers: nats.servers,
+      name: `gridwatch-${this.id}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      ...(nats.user !== undefined ? { user: nats.user, pass: nats.pass ?? '' } : {}),
+      ...(nats.token !== undefined ? { token: nats.token } : {}),
+    };
+  }
+
   /**
    * Connects to NATS, makes or updates the stream, and takes the alarm
    * sequence slot: before the alarm service starts (its first transition
@@ -156,14 +172,7 @@ export class ClusterNode {
   async connect(): Promise<void> {
     if (this.nc) return;
     const { nats, stream } = this.cfg;
-    this.nc = await connect({
-      servers: nats.servers,
-      name: `gridwatch-${this.id}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-      ...(nats.user !== undefined ? { user: nats.user, pass: nats.pass ?? '' } : {}),
-      ...(nats.token !== undefined ? { token: nats.token } : {}),
-    });
+    this.nc = await connect(this.natsOptions());
     this.nc.closed().then((err) => err && this.deps.log.error({ err }, 'NATS connection closed'));
     this.jsm = await this.nc.jetstreamManager();
     this.js = this.nc.jetstream();
@@ -211,7 +220,7 @@ export class ClusterNode {
       this.deps.log,
     );
     this.updateAgentFilter();
-    this.listenLive();
+    await this.liveShare.start(this.natsOptions());
     await this.sync?.start(this.cfg.partitions);
     this.deps.log.info({ id: this.id, servers: nats.servers, partitions: this.cfg.partitions, stream: stream.name }, 'cluster member starting');
     await this.leases.start();
@@ -222,6 +231,7 @@ export class ClusterNode {
     await this.leases?.stop().catch((err) => this.deps.log.warn({ err }, 'giving partitions back failed; their leases lapse'));
     for (const p of [...this.running.keys()]) await this.halt(p);
     await this.sync?.stop();
+    await this.liveShare.stop();
     this.leases = null;
     const nc = this.nc;
     this.nc = null;
@@ -259,27 +269,9 @@ export class ClusterNode {
     return null;
   }
 
-  /** Sends the live values handled here to the other servers (core NATS, at most once: a dashboard resyncs from the store). */
+  /** Sends the live values of one message handled here to the other servers (live-share.ts). */
   fanOutLive(readings: readonly StoredReading[]): void {
-    if (!this.nc || this.nc.isClosed()) return;
-    this.nc.publish(LIVE_SUBJECT, this.enc.encode(JSON.stringify({ from: this.id, readings })));
-  }
-
-  private listenLive(): void {
-    const live = this.deps.live;
-    if (!live || !this.nc) return;
-    const sub = this.nc.subscribe(LIVE_SUBJECT);
-    void (async () => {
-      for await (const m of sub) {
-        try {
-          const msg = JSON.parse(this.dec.decode(m.data)) as { from?: string; readings?: StoredReading[] };
-          if (msg.from === this.id || !Array.isArray(msg.readings)) continue;
-          live.publish(msg.readings);
-        } catch (err) {
-          this.deps.log.warn({ err }, 'live values from another server unreadable; skipped');
-        }
-      }
-    })();
+    this.liveShare.publish(readings);
   }
 
   private async consume(p: number): Promise<void> {
