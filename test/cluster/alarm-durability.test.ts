@@ -141,6 +141,21 @@ describe('cluster alarms durable', () => {
     for (const g of natsGates) g.mend();
     await until(async () => ((await uaAlarms(s2)).get(ackedOnGw1)?.state === 'ack_active' ? [] : [`${ackedOnGw1} not acknowledged on gw2`]), 20_000, 'the acknowledgement on gw2');
 
+    // one alarm acted on on both servers at once: gw2 (cut off) comments on and acknowledges an alarm of gw1's partition
+    // while gw1 shelves it; once gw2 is back both hold gw1's decision (an acknowledgement of a shelved alarm is refused
+    // there), not the acknowledgement with the larger seq applied over the shelve on one and the shelve skipped on the other
+    const raced = `ua-test:${meterOf('gw1')[1]}`;
+    for (const g of natsGates) g.cut();
+    await sleep(500);
+    for (const c of ['looking', 'still looking']) await s2.request(`/api/alarms/${encodeURIComponent(raced)}/comment`, { method: 'POST', body: JSON.stringify({ comment: c }) });
+    await s2.request(`/api/alarms/${encodeURIComponent(raced)}/acknowledge`, { method: 'POST', body: '{}' });
+    await s1.request(`/api/alarms/${encodeURIComponent(raced)}/shelve`, { method: 'POST', body: JSON.stringify({ reason: 'maintenance', forS: 3600 }) });
+    for (const g of natsGates) g.mend();
+    await until(async () => {
+      const [a1, a2] = [(await uaAlarms(s1)).get(raced)?.state, (await uaAlarms(s2)).get(raced)?.state];
+      return a1 === 'shelved' && a2 === 'shelved' ? [] : [`${raced}: ${a1} on gw1, ${a2} on gw2`];
+    }, 20_000, 'the owner\'s decision on both servers');
+
     // gw2 cut off from the store, acknowledgements made on it (in the stream, not in its journal), then gw2 killed
     influxGate.cut();
     const ackedOnGw2 = meterOf('gw2').slice(0, 3).map((m) => `ua-test:${m}`);
