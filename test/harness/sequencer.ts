@@ -27,6 +27,8 @@ export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test/edge-agent/broker-outage.test.ts': 45,
   'test/alarms/faults-broker.test.ts': 40,
   'test/browser/alarms.test.ts': 40,
+  // a 3-node NATS cluster and two servers as processes, the dashboard on one of them
+  'test/browser/cluster.test.ts': 50,
   'test/alarms/faults-restart.test.ts': 40,
   'test/browser/energy.test.ts': 38,
   'test/notify/kill9.test.ts': 30,
