@@ -174,7 +174,7 @@ describe('station report', () => {
       id: 'i9', station: 'c', openedCode: 'yellow', code: 'green', day: '2026-11-12', driving: 'ack-time-mean', state: 'answered',
       openedAt: Date.parse('2026-11-12T00:00:00Z'), dueAt: Date.parse('2026-11-15T00:00:00Z'), escalated: false, assignees: [{ id: 'p', name: '李<四>' }], closedAt: null,
       events: [
-        // the server's texts of its own steps are English log lines; the report says those steps from the item
+        // the server's texts of its own steps are English log lines; the report says those steps from their kinds (read from the text of a line without one)
         { at: Date.parse('2026-11-12T00:00:00Z'), by: 'system', kind: 'opened', text: 'yellow (2026-11-12, ack-time-mean)' },
         { at: Date.parse('2026-11-12T00:00:00Z'), by: 'system', kind: 'assigned', text: 'responsible people of c (station_head)' },
         { at: Date.parse('2026-11-13T03:00:00Z'), by: 'li4', kind: 'follow-up', text: '已派人<巡视>' },

@@ -6,9 +6,9 @@
  * the center. A form appears only where the user's role and stations allow it;
  * the server checks again.
  */
-import type { RiskItem, RiskItemEvent } from '../../../contract/risk.ts';
+import type { RiskCode, RiskItem, RiskItemEvent, RiskStep } from '../../../contract/risk.ts';
 import { el, setText } from '../dom.ts';
-import { t, type MsgKey } from '../i18n.ts';
+import { hasKey, t, type MsgKey } from '../i18n.ts';
 import type { ViewContext } from './common.ts';
 import { canFollowUp, canVerify, codeBadge, codeText, failText, indicatorName, keyed, riskApi, timeText } from './risk-parts.ts';
 import type { RiskPage } from './risk.ts';
@@ -16,16 +16,31 @@ import type { RiskPage } from './risk.ts';
 const stateBadge = (item: RiskItem) => el('span', { class: `rstate rs-${item.state}`, 'data-state': item.state }, keyed('rk_state_', item.state));
 const lastFollowUp = (item: RiskItem): RiskItemEvent | undefined => [...item.events].reverse().find((e) => e.kind === 'follow-up');
 
+/** A step's parameter as the page says it: codes, indicators, times, stations and lists in the page's language. */
+function stepVar(name: string, v: RiskStep['p'][string], siteName: (id: string) => string): string {
+  if (Array.isArray(v)) return v.length ? v.join(t('rk_listSep')) : name === 'names' ? t('rk_nobody') : '—';
+  const s = String(v);
+  if (name === 'code' || name === 'from' || name === 'to') return codeText(s as RiskCode);
+  if (name === 'driving') return indicatorName(s);
+  if (name === 'due') return timeText(Number(v));
+  if (name === 'notice') return keyed('rk_ev_', s);
+  if (name === 'station') return siteName(s);
+  return s;
+}
+
 /**
  * What a journal line says under its step: people's words as written (the
- * follow-up, the verification note); the system's steps in the page's own
- * language from the item (the server's texts of them are for its log).
+ * follow-up, the verification note); the system's steps (`ev`, a kind with
+ * parameters) in the page's own language. A step of a kind this page does
+ * not know shows the server's English text.
  */
-function eventText(e: RiskItemEvent, item: RiskItem): string {
-  if (e.kind === 'follow-up' || e.kind === 'verified' || e.kind === 'rejected') return e.text ?? '';
-  if (e.kind === 'opened') return `${codeText(item.openedCode)} · ${item.day} · ${indicatorName(item.driving)}`;
-  if (e.kind === 'assigned') return item.assignees.map((a) => a.name).join(', ') || t('rk_nobody');
-  return '';
+export function eventText(e: RiskItemEvent, siteName: (id: string) => string = (id) => id): string {
+  const ev = e.ev;
+  const key = ev ? `rk_step_${ev.k}` : '';
+  if (!ev || !hasKey(key)) return e.text ?? '';
+  const vars: Record<string, string> = { driving: indicatorName(null), names: t('rk_nobody') };
+  for (const [k, v] of Object.entries(ev.p)) vars[k] = stepVar(k, v, siteName);
+  return t(key, vars);
 }
 
 export function itemsTable(items: RiskItem[], ctx: ViewContext, showStation: boolean): HTMLElement {
@@ -122,7 +137,7 @@ export function riskItemPage(ctx: ViewContext, id: string): RiskPage {
         'ol',
         { class: 'timeline rk-journal' },
         ...item.events.map((e) => {
-          const text = eventText(e, item);
+          const text = eventText(e, siteName);
           return el('li', { 'data-kind': e.kind }, el('span', { class: 'time' }, timeText(e.at)), ' ', el('b', {}, keyed('rk_ev_', e.kind)), ` · ${e.by}`, ...(text ? [el('div', { class: 'ev-text' }, text)] : []));
         }),
       );

@@ -6,25 +6,14 @@
  */
 import { CODE_COLOURS, barChart, esc, scoreLine, type BarRow } from './svg.ts';
 import { card, chip, delta, headRow, num, page, signed, timeIn, yesNo } from './html-page.ts';
-import { CODE_WORDS, DIMENSION_WORDS, EVENT_WORDS, ITEM_STATE_WORDS, RUN_WORDS, STATUS_WORDS, codeWord, indicatorName, msg, unitWord, type ReportLang } from './messages.ts';
+import { CODE_WORDS, DIMENSION_WORDS, EVENT_WORDS, ITEM_STATE_WORDS, RUN_WORDS, STATUS_WORDS, indicatorName, msg, unitWord, type ReportLang } from './messages.ts';
 import type { CenterSheet, DailySheet, MonthlyAssessment, WeeklyBulletin } from './sheets.ts';
 import { DAILY_COLUMNS, MONTHLY_COLUMNS, WEEKLY_COLUMNS, isNumeric, type SheetColumn } from './columns.ts';
 import type { RiskCode } from '../../../contract/risk.ts';
-import type { ReportItem, StationReport } from './station-report.ts';
+import type { StationReport } from './station-report.ts';
+import { eventText } from './step-words.ts';
 import { FLAG_DAYS } from './sheets.ts';
 import type { CodeCounts } from './totals.ts';
-
-/**
- * What a journal line of an item says: people's words as written (the
- * follow-up, the verification note); the system's steps from the item, in the
- * report's language (the server's own texts of them are for its log).
- */
-function eventText(lang: ReportLang, e: ReportItem['events'][number], it: ReportItem): string {
-  if (e.kind === 'follow-up' || e.kind === 'verified' || e.kind === 'rejected') return e.text ?? '';
-  if (e.kind === 'opened') return [codeWord(lang, it.openedCode), it.day, indicatorName(lang, it.driving)].filter(Boolean).join(' · ');
-  if (e.kind === 'assigned') return it.assignees.join(msg(lang, 'list_sep')) || '–';
-  return '';
-}
 
 /** stations drawn in a sheet's chart at most (the worst); the table lists all */
 export const CHART_ROWS = 30;
@@ -141,7 +130,7 @@ export function stationHtml(r: StationReport, lang: ReportLang): string {
         .map((it) => {
           const events = it.events
             .map((e) => {
-              const text = eventText(lang, e, it);
+              const text = eventText(lang, e, tz, (id) => (id === r.station.id ? r.station.name : id));
               return `<li>${esc(timeIn(e.at, tz))} ${esc(EVENT_WORDS[lang][e.kind] ?? e.kind)} · ${esc(e.by)}${text ? `${esc(msg(lang, 'colon'))}${esc(text)}` : ''}</li>`;
             })
             .join('');

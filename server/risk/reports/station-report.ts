@@ -7,6 +7,7 @@
  */
 import type { RiskCode, RiskDimension, RiskIndicatorStatus, RiskItem, RiskItemEvent, RiskItemState, RiskRunKind, StationRiskDay } from '../../../contract/risk.ts';
 import { INDICATORS, isIndicatorId } from '../catalogue.ts';
+import { withSteps } from '../items/steps.ts';
 import type { Period } from './period.ts';
 import { dayStart, addDays } from './period.ts';
 import type { ReportModelInfo } from './source.ts';
@@ -89,7 +90,7 @@ export interface StationReport {
 export function reportItem(i: RiskItem): ReportItem {
   return {
     id: i.id, state: i.state, openedCode: i.openedCode, code: i.code, day: i.day, driving: i.driving, openedAt: i.openedAt,
-    dueAt: i.dueAt, closedAt: i.closedAt, escalated: i.escalated, assignees: i.assignees.map((a) => a.name), events: [...i.events].sort((a, b) => a.at - b.at),
+    dueAt: i.dueAt, closedAt: i.closedAt, escalated: i.escalated, assignees: i.assignees.map((a) => a.name), events: [...withSteps(i).events].sort((a, b) => a.at - b.at),
   };
 }
 
