@@ -19,7 +19,7 @@
  */
 import { Point } from '@influxdata/influxdb-client';
 import { decodeTagValue, encodeTagValue, influxString } from '../store/influx.ts';
-import { InfluxJournalIo, seqTimestamp, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
+import { InfluxJournalBase, seqTimestamp, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
 import { fromRow, toRow, ROW_COLUMNS, type AlarmJournal, type JournalEntry, type JournalQuery, type JournalRow } from './journal.ts';
 
 export const JOURNAL_MEASUREMENT = 'alarm_event';
@@ -48,20 +48,11 @@ export function journalLine(e: JournalEntry): string {
   return line;
 }
 
-export class InfluxAlarmJournal implements AlarmJournal {
+export class InfluxAlarmJournal extends InfluxJournalBase implements AlarmJournal {
   readonly kind = 'influxdb' as const;
-  private readonly io: InfluxJournalIo;
 
   constructor(query: InfluxQuery) {
-    this.io = new InfluxJournalIo(query, { what: 'alarm journal', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' });
-  }
-
-  async start(): Promise<void> {
-    this.io.open();
-  }
-
-  async stop(): Promise<void> {
-    this.io.close();
+    super(query, { what: 'alarm journal', unavailable: 'GW_ERR_JOURNAL_UNAVAILABLE', write: 'GW_ERR_JOURNAL_WRITE', read: 'GW_ERR_JOURNAL_READ' });
   }
 
   async append(entries: readonly JournalEntry[]): Promise<void> {

@@ -11,7 +11,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SerialConnection } from '../store/duckdb-connection.ts';
 import { insertChunked, type ChunkedInsert } from '../store/duckdb-insert.ts';
 import { decodeTagValue, encodeTagValue, influxString } from '../store/influx.ts';
-import { InfluxJournalIo, seqTimestamp, type InfluxQuery } from '../store/influx-journal.ts';
+import { InfluxJournalBase, seqTimestamp, type InfluxQuery } from '../store/influx-journal.ts';
 
 export type PoolEntityKind = 'plan' | 'outage' | 'finding' | 'ticket';
 
@@ -87,18 +87,9 @@ export const POOL_MEASUREMENT = 'outage_event';
  * journal: two changes of one entity in one millisecond stay two points, and a
  * retried write lands on the same key.
  */
-export class InfluxPoolJournal implements PoolJournal {
-  private readonly io: InfluxJournalIo;
+export class InfluxPoolJournal extends InfluxJournalBase implements PoolJournal {
   constructor(query: InfluxQuery) {
-    this.io = new InfluxJournalIo(query, CODES);
-  }
-
-  async start(): Promise<void> {
-    this.io.open();
-  }
-
-  async stop(): Promise<void> {
-    this.io.close();
+    super(query, CODES);
   }
 
   async append(entries: readonly PoolEntry[]): Promise<void> {

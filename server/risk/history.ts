@@ -12,7 +12,7 @@ import type { StationRiskDay } from '../../contract/risk.ts';
 import { SerialConnection } from '../store/duckdb-connection.ts';
 import { insertChunked, type ChunkedInsert } from '../store/duckdb-insert.ts';
 import { encodeTagValue, influxString } from '../store/influx.ts';
-import { InfluxJournalIo, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
+import { InfluxJournalBase, type InfluxQuery, type InfluxSeriesRows } from '../store/influx-journal.ts';
 import type { HysteresisState } from './score.ts';
 
 export interface RiskRecord {
@@ -87,18 +87,9 @@ export class DuckDbRiskHistory implements RiskHistory {
  * JSON); the timestamp is the day's UTC midnight, so a station's day is one
  * point key and a later write of it replaces the earlier one.
  */
-export class InfluxRiskHistory implements RiskHistory {
-  private readonly io: InfluxJournalIo;
+export class InfluxRiskHistory extends InfluxJournalBase implements RiskHistory {
   constructor(query: InfluxQuery) {
-    this.io = new InfluxJournalIo(query, CODES);
-  }
-
-  async start(): Promise<void> {
-    this.io.open();
-  }
-
-  async stop(): Promise<void> {
-    this.io.close();
+    super(query, CODES);
   }
 
   async put(records: readonly RiskRecord[]): Promise<void> {

@@ -72,3 +72,20 @@ export class InfluxJournalIo {
     }
   }
 }
+
+/** A journal kept in InfluxDB: its I/O, opened by `start` and closed by `stop`. */
+export abstract class InfluxJournalBase {
+  protected readonly io: InfluxJournalIo;
+
+  constructor(query: InfluxQuery, codes: ConnectionCodes) {
+    this.io = new InfluxJournalIo(query, codes);
+  }
+
+  async start(): Promise<void> {
+    this.io.open();
+  }
+
+  async stop(): Promise<void> {
+    this.io.close();
+  }
+}
