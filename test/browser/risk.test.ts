@@ -168,6 +168,12 @@ describe('风险码 in Chromium', () => {
       await station.click('.rk-follow button.follow-send');
       await station.waitForSelector('.rk-item[data-state="answered"]');
       expect(await station.textContent('.rk-journal')).toContain('已安排抢修班组巡视线路');
+      // the system's steps said in the page's language from their kinds: the opening code's word, whom it was assigned to; none of the server's English
+      expect(await station.textContent('.rk-journal li[data-kind="opened"] .ev-text')).toContain(item.openedCode === 'red' ? '红码' : '黄码');
+      const assigned = (await station.textContent('.rk-journal li[data-kind="assigned"] .ev-text')) ?? '';
+      if (item.assignees.length) for (const a of item.assignees) expect(assigned).toContain(a.name);
+      else expect(assigned).toMatch(/^未指派：通讯录中无 .+ 的责任人，也无中心值班/);
+      expect(await station.textContent('.rk-journal')).not.toMatch(/responsible people of|contact directory|not answered|nobody to notify/);
       await station.screenshot({ path: await screenshotPath('risk-item-station-zh'), fullPage: true });
       await station.goto(`${ts.server.url}/#/risk`);
       await station.waitForSelector('.rk-table tbody tr');
