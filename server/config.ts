@@ -328,6 +328,8 @@ export const ENV_MAP: ReadonlyArray<readonly [string, readonly string[], (s: str
     ['GW_MQTT_SITES', ['mqtt', 'sites'], (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean)],
     ['GW_MQTT_EMBEDDED_PORT', ['mqtt', 'embedded', 'port'], num],
     ['GW_MQTT_ALLOW_ANONYMOUS', ['mqtt', 'embedded', 'allowAnonymous'], (s: string) => (s === 'true' ? true : s === 'false' ? false : s)],
+    ['GW_CLUSTER_NATS_USER', ['cluster', 'nats', 'user'], String],
+    ['GW_CLUSTER_NATS_PASSWORD', ['cluster', 'nats', 'pass'], String],
     ['GW_INFLUX_URL', ['influx', 'url'], String],
     ['GW_INFLUX_API_VERSION', ['influx', 'apiVersion'], num],
     ['GW_INFLUX_DATABASE', ['influx', 'database'], String],
