@@ -8,10 +8,13 @@
  *    it was killed with SIGKILL are in the journal once each after the other
  *    server took its partitions over, and the survivor's alarm set is the
  *    same as before the kill;
+ *  - an alarm left unacknowledged is escalated once, by the owner of its
+ *    partition, and every server knows it escalated;
  *  - a partition's rule state larger than one NATS message is saved and read
  *    back whole, and a reader never gets a half-written one.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { connect } from 'nats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -103,7 +106,30 @@ describe('cluster alarms durable', () => {
     const site = `ad-${uid}`;
     const database = `gw_alarmdur_${uid}`;
     const fleet = Array.from({ length: 4 }, (_, i) => ({ agent: `${site}-a${i}`, meters: [1, 2, 3].map((u) => `${site}-a${i}-m0-${u}`) }));
-    const common = { influxUrl, database, topologyYaml: clusterTopology(site, fleet), rulesYaml: RULES, leaseTtlMs: 6000, renewMs: 1500 };
+    // the escalation webhook: every POST counted by alarm
+    const escalated = new Map<string, number>();
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const id = (JSON.parse(body) as { alarm: { alarmId: string } }).alarm.alarmId;
+        escalated.set(id, (escalated.get(id) ?? 0) + 1);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => hook.close(r)));
+    const webhookUrl = `http://127.0.0.1:${(hook.address() as net.AddressInfo).port}/escalate`;
+    const common = {
+      influxUrl,
+      database,
+      topologyYaml: clusterTopology(site, fleet),
+      rulesYaml: RULES,
+      leaseTtlMs: 6000,
+      renewMs: 1500,
+      // a high alarm unacknowledged for 2 s is escalated
+      extra: { alarms: { tickMs: 200, persistIntervalMs: 500, escalation: { webhookUrl, afterS: { high: 2 } } } },
+    };
     // gw2 reaches NATS and InfluxDB only through fronts the test can cut
     const natsGates = await Promise.all(cluster.natsUrls.map((u) => gate(u)));
     const influxGate = await gate(influxUrl);
@@ -128,6 +154,18 @@ describe('cluster alarms durable', () => {
       const [a1, a2] = [await uaAlarms(s1), await uaAlarms(s2)];
       return meters.filter((m) => !a1.has(`ua-test:${m}`) || !a2.has(`ua-test:${m}`)).map((m) => `${m} not listed on both`);
     }, 30_000, 'ua-test alarms on both servers');
+    // escalated once each (by the owner of its partition), and known as escalated on both servers
+    await until(() => meters.filter((m) => !escalated.has(`ua-test:${m}`)).map((m) => `${m} not escalated`), 20_000, 'escalations');
+    await until(async () => {
+      const out: string[] = [];
+      for (const s of [s1, s2]) {
+        const res = (await s.request('/api/alarms?rule=ua-test')) as { alarms: { alarmId: string; escalatedAt: number | null }[] };
+        for (const a of res.alarms) if (a.escalatedAt === null) out.push(`${a.alarmId} not escalated on ${s.id}`);
+      }
+      return out;
+    }, 10_000, 'escalations known on both servers');
+    await sleep(1000);
+    expect([...escalated].filter(([, n]) => n !== 1)).toEqual([]);
     const meterOf = (server: string) => fleet.filter((a) => owners[partitionOf(a.agent, PARTITIONS)] === server).flatMap((a) => a.meters);
     expect(meterOf('gw1').length).toBeGreaterThan(0);
     expect(meterOf('gw2').length).toBeGreaterThan(0);
