@@ -108,6 +108,20 @@ const firstPublish = setInterval(() => {
 }, 20); // not more often: stats() walks every device, with a thousand meters work of its own
 firstPublish.unref();
 
+// once every meter has been polled: one line with how many answered and which did not (a meter's
+// first good answer is logged at debug only; one that does not answer has its own warning too)
+const firstPoll = setInterval(() => {
+  const devices = Object.entries(agent.stats().devices);
+  if (devices.some(([, d]) => d.state === 'unknown')) return;
+  clearInterval(firstPoll);
+  if (devices.length === 0) return;
+  const down = devices.filter(([, d]) => d.state !== 'good').map(([id]) => id);
+  const fields = { devices: devices.length, good: devices.length - down.length, notAnswering: down.slice(0, 50), ...(down.length > 50 ? { notAnsweringMore: down.length - 50 } : {}) };
+  if (down.length > 0) log.warn(fields, 'every device polled once');
+  else log.info(fields, 'every device polled once');
+}, 200);
+firstPoll.unref();
+
 /** where the memory is: resident, V8 heap, and off-heap (Buffers) */
 function memory(): Record<string, number> {
   const m = process.memoryUsage();

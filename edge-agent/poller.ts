@@ -199,7 +199,10 @@ export class DevicePoller {
     this.state = to;
     switch (to) {
       case 'good':
-        this.log.info(t, 'device state changed');
+        // a meter's first answer after start is summed up for all meters in one line
+        // ('every device polled once', main.ts): a thousand lines at every start cost a sixth of it
+        if (t.from === 'unknown') this.log.debug(t, 'device state changed');
+        else this.log.info(t, 'device state changed');
         break;
       case 'comm_loss':
         this.log.warn({ ...t, err }, 'device state changed');

@@ -180,7 +180,7 @@ describe('the agent bundle', () => {
     expect(fatal.err.message).toBe(expected);
   });
 
-  it('loads what only some configs need when they need it: over mqtts:// the bundled agent publishes through TLS', { timeout: 120_000 }, async () => {
+  it('loads what only some configs need when they need it: over mqtts:// the bundled agent publishes through TLS, and logs one line for the first poll of every meter', { timeout: 120_000 }, async () => {
     // mqtt.js's TLS transport (and node's tls) is evaluated at the first mqtts:// connect, not when the
     // client starts (scripts/agent-bundle-plugins.ts): a shim that failed to load it would fail here
     const built = await secondBuild();
@@ -204,7 +204,8 @@ describe('the agent bundle', () => {
         mqtt: { url: `mqtts://127.0.0.1:${tlsPort}`, tls: { ca: pki.ca } },
         publishIntervalMs: 200,
         spool: { dir: path.join(work.dir, 'spool'), fsync: 'interval' },
-        devices: gatewayDevices(gateways, 1),
+        // and one meter that never answers (nothing listens on its port)
+        devices: [...gatewayDevices(gateways, 1), { id: 'gone-1', profile: 'sdm630', transport: { kind: 'tcp', host: '127.0.0.1', port: await freePort() }, unitId: 1, intervalMs: 1000, timeoutMs: 500 }],
       }),
     );
     let good = 0;
@@ -226,6 +227,11 @@ describe('the agent bundle', () => {
     });
     expect(child.exitCode, `the agent exited; its output:\n${out.slice(-3000)}`).toBeNull();
     expect(out).not.toMatch(/is not a function|Cannot find module|mqtt error/);
+    // start-up logs one line for the first poll of every meter, not one per meter that answered
+    await waitFor('the first-poll summary', () => out.includes('"every device polled once"'), 30_000);
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.msg === 'every device polled once').map((l) => [l.devices, l.good, l.notAnswering])).toEqual([[2, 1, ['gone-1']]]);
+    expect(lines.filter((l) => l.msg === 'device state changed').map((l) => `${String(l.deviceId)} ${String(l.from)}→${String(l.to)}`)).toEqual(['gone-1 unknown→comm_loss']);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
