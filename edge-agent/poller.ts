@@ -200,7 +200,7 @@ export class DevicePoller {
     switch (to) {
       case 'good':
         // a meter's first answer after start is summed up for all meters in one line
-        // ('every device polled once', main.ts): a thousand lines at every start cost a sixth of it
+        // ('every device polled once', main.ts) instead of a thousand lines at every start
         if (t.from === 'unknown') this.log.debug(t, 'device state changed');
         else this.log.info(t, 'device state changed');
         break;
