@@ -88,3 +88,35 @@ export async function leaseHolder(kv: KV, key: string): Promise<string | null> {
 export function isTransient(err: unknown): boolean {
   return !/wrong last sequence/i.test(String((err as Error)?.message ?? err));
 }
+
+/**
+ * `round` every `ms`, never two at once: a tick while a round runs is
+ * skipped. The lease holders' renewal and rebalance timers.
+ */
+export class Rounds {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly round: () => Promise<void>,
+    private readonly ms: number,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.running ??= this.round().finally(() => (this.running = null));
+    }, this.ms);
+  }
+
+  /** No more rounds; resolves once the one running (if any) is done. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Resolves once the round running now (if any) is done. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+}

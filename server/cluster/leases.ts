@@ -17,7 +17,7 @@
  */
 import type { JetStreamManager, KV } from 'nats';
 import type { Logger } from 'pino';
-import { KvLease, leaseHolder } from './kv-lease.ts';
+import { KvLease, leaseHolder, Rounds } from './kv-lease.ts';
 
 /** Partitions `id` should own among `members` (every live server, `id` included). */
 export function assignedTo(id: string, members: readonly string[], partitions: number): number[] {
@@ -43,10 +43,9 @@ export class PartitionLeases {
   private readonly held = new Map<number, KvLease>();
   /** partitions being started or given back (not touched by another rebalance meanwhile) */
   private readonly busy = new Set<number>();
-  private renewTimer: NodeJS.Timeout | null = null;
-  private balanceTimer: NodeJS.Timeout | null = null;
-  private renewing: Promise<void> | null = null;
-  private balancing: Promise<void> | null = null;
+  /** renewal on its own rounds: starting or giving back a partition (a store drain) never delays it */
+  private readonly renewals: Rounds;
+  private readonly balances: Rounds;
   private stopped = true;
   private lastMembers: string[] = [];
 
@@ -57,7 +56,10 @@ export class PartitionLeases {
     private readonly kv: { members: KV; leases: KV },
     private readonly events: LeaseEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.renewals = new Rounds(() => this.renew(), renewMs);
+    this.balances = new Rounds(() => this.balance(), renewMs);
+  }
 
   /** partitions held now, ascending */
   owned(): number[] {
@@ -77,25 +79,16 @@ export class PartitionLeases {
     this.stopped = false;
     await this.renew();
     await this.balance();
-    // renewal on its own timer: starting or giving back a partition (a store drain) never delays it
-    this.renewTimer = setInterval(() => {
-      this.renewing ??= this.renew().finally(() => (this.renewing = null));
-    }, this.renewMs);
-    this.balanceTimer = setInterval(() => {
-      this.balancing ??= this.balance().finally(() => (this.balancing = null));
-    }, this.renewMs);
+    this.renewals.start();
+    this.balances.start();
   }
 
   /** Gives every partition back (in parallel, each once what it took is stored) and leaves the members. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.balanceTimer) clearInterval(this.balanceTimer);
-    this.balanceTimer = null;
-    await this.balancing;
+    await this.balances.stop();
     await Promise.all(this.owned().map((p) => this.release(p)));
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    this.renewTimer = null;
-    await this.renewing;
+    await this.renewals.stop();
     await this.kv.members.delete(this.id).catch(() => undefined);
   }
 
@@ -158,7 +151,7 @@ export class PartitionLeases {
     try {
       await this.events.releasing(p).catch((err) => this.log.error({ err, partition: p }, 'releasing a partition failed'));
       // a renewal in flight would leave our revision behind
-      await this.renewing;
+      await this.renewals.idle();
       const lease = this.held.get(p);
       this.held.delete(p);
       await lease?.release().catch((err) => this.log.warn({ err, partition: p }, 'giving a lease back failed; it lapses'));

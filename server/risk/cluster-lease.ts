@@ -15,7 +15,7 @@
  */
 import type { KV } from 'nats';
 import type { Logger } from 'pino';
-import { KvLease, leaseHolder, type RenewOutcome } from '../cluster/kv-lease.ts';
+import { KvLease, leaseHolder, Rounds, type RenewOutcome } from '../cluster/kv-lease.ts';
 
 export const RISK_LEASE_KEY = 'risk';
 
@@ -28,8 +28,7 @@ export interface RiskLeaseEvents {
 
 export class RiskLease {
   private readonly lease: KvLease;
-  private timer: NodeJS.Timeout | null = null;
-  private round: Promise<void> | null = null;
+  private readonly rounds: Rounds;
   private stopped = true;
 
   constructor(
@@ -40,6 +39,7 @@ export class RiskLease {
     private readonly log: Logger,
   ) {
     this.lease = new KvLease(kv, RISK_LEASE_KEY, id);
+    this.rounds = new Rounds(() => this.tick(), renewMs);
   }
 
   /** whether this server holds the risk lease now */
@@ -50,17 +50,13 @@ export class RiskLease {
   async start(): Promise<void> {
     this.stopped = false;
     await this.tick();
-    this.timer = setInterval(() => {
-      this.round ??= this.tick().finally(() => (this.round = null));
-    }, this.renewMs);
+    this.rounds.start();
   }
 
   /** Gives the lease back (another server takes it at its next round). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.round;
+    await this.rounds.stop();
     if (!this.lease.held) return;
     const giving = this.lease.release();
     this.events.lost();

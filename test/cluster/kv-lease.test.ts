@@ -3,13 +3,14 @@
  * test NATS cluster (JetStream): one holder at a time, a renewal at our
  * revision, a lapsed lease taken by another holder is lost to the first (its
  * renewal and its late give-back leave the new holder's entry alone), and a
- * give-back lets the next holder in at once.
+ * give-back lets the next holder in at once. The holders' rounds never
+ * overlap, and stopping them waits for the one running.
  */
 import { connect, type KV, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsCluster, type NatsCluster } from '../harness/index.ts';
-import { KvLease, leaseHolder } from '../../server/cluster/kv-lease.ts';
-import { until } from './support.ts';
+import { KvLease, leaseHolder, Rounds } from '../../server/cluster/kv-lease.ts';
+import { sleep, until } from './support.ts';
 
 const TTL_MS = 1500;
 let cluster: NatsCluster;
@@ -74,5 +75,28 @@ describe('KvLease', () => {
     const r = await renewing;
     expect(r.kind).not.toBe('renewed');
     expect(a.held).toBe(false);
+  });
+});
+
+describe('Rounds', () => {
+  it('never runs two rounds at once; stop waits for the one running and ends them', async () => {
+    let running = 0;
+    let most = 0;
+    let n = 0;
+    const r = new Rounds(async () => {
+      running++;
+      most = Math.max(most, running);
+      n++;
+      await sleep(120);
+      running--;
+    }, 20);
+    r.start();
+    await until(async () => (n >= 3 ? [] : ['fewer than 3 rounds']), 10_000, 'rounds');
+    await r.stop();
+    expect(running).toBe(0);
+    const after = n;
+    await sleep(150);
+    expect(n).toBe(after);
+    expect(most).toBe(1);
   });
 });
