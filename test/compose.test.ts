@@ -4,15 +4,22 @@
  * valid for its schema, every file it names present in the repository. The
  * profile "cluster" likewise: its NATS node files parse
  * (nats-server itself checks them) and name each other's routes and the
- * mapping the servers expect, no port clashes, no password in any file.
+ * mapping the servers expect, no port clashes, no password in any file; and
+ * its NATS users file is run on a real nats-server to check the agents' rights.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadAgentConfig } from '../edge-agent/index.ts';
 import { ENV_MAP, configFromEnv, loadServerConfig, loadTopologyFile } from '../server/index.ts';
+import { SERVER_STATE_TOPIC, agentStateTopic, callTopic, readingsTopic, watermarkTopic } from '../contract/index.ts';
+import { partitionOf } from '../server/cluster/partition.ts';
 import { natsMappings } from './harness/cluster.ts';
+import { distinctFreePorts, startService, type ServiceHandle } from './harness/services.ts';
+import { until } from './support/until.ts';
 
 interface Service {
   image?: string;
@@ -255,4 +262,90 @@ describe('docker-compose.yml, profile "cluster"', () => {
       expect(doc, f).not.toMatch(/"(password|pass|token|secret)":/i);
     }
   });
+});
+
+/**
+ * The users file on a real nats-server (one node of the profile, moved to
+ * loopback ports and alone: no routes, one replica), its passwords defined as
+ * variables in the file: the agent's rights are what the gateway enforces.
+ */
+describe('config/compose/nats-users.conf on a real nats-server', () => {
+  const pw = { server: 'compose-server-pw', agent: 'compose-agent-pw' };
+  let node: ServiceHandle;
+  let nats: NatsConnection;
+  let mqttUrl = '';
+  const clients: MqttClient[] = [];
+  beforeAll(async () => {
+    const [client, gateway, monitor] = await distinctFreePorts(3);
+    mqttUrl = `mqtt://127.0.0.1:${gateway}`;
+    const users = readFileSync('config/compose/nats-users.conf', 'utf8');
+    node = await startService(
+      {
+        name: 'nats-server',
+        portCount: 3,
+        ports: [client!, gateway!, monitor!],
+        url: (port) => `nats://127.0.0.1:${port}`,
+        config: (dir) =>
+          [`GW_NATS_SERVER_PASSWORD: "${pw.server}"`, `GW_NATS_ROOM_101_PASSWORD: "${pw.agent}"`, readFileSync('config/compose/nats-1.conf', 'utf8')]
+            .join('\n')
+            .replace(/^listen: .*$/m, `listen: 127.0.0.1:${client}`)
+            .replace(/^http: .*$/m, `http: 127.0.0.1:${monitor}`)
+            .replace(/store_dir: "[^"]*"/, `store_dir: ${JSON.stringify(`${dir}/js`)}`)
+            .replace(/mqtt \{ listen: [^,]*, stream_replicas: 3 \}/, `mqtt { listen: 127.0.0.1:${gateway}, stream_replicas: 1 }`)
+            .replace(/^cluster \{[\s\S]*?^\}$/m, '')
+            .replace(/^include \.\/nats-users\.conf$/m, users),
+        args: (file) => ['-c', file],
+        readyLog: () => /Server is ready/,
+        probe: async (url) => {
+          const nc = await connect({ servers: url, user: 'gridwatch-server', pass: pw.server, reconnect: false }).catch(() => null);
+          await nc?.close();
+          return nc !== null;
+        },
+      },
+      {},
+    );
+    nats = await connect({ servers: node.url, user: 'gridwatch-server', pass: pw.server });
+  }, 30_000);
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await nats?.close();
+    await node?.stop();
+  });
+  const mqttAs = async (username: string, password: string, clientId = username) => {
+    const c = await mqtt.connectAsync(mqttUrl, { clientId, username, password, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    clients.push(c);
+    return c;
+  };
+
+  it("an agent's readings, call and presence reach the servers' subjects; another agent's readings and watermark are refused", async () => {
+    const seen: string[] = [];
+    const sub = nats.subscribe('>');
+    void (async () => {
+      for await (const m of sub) seen.push(m.subject);
+    })();
+    await nats.flush();
+    const agent = await mqttAs('room-101', pw.agent);
+    const granted = await agent.subscribeAsync([watermarkTopic('room-101'), SERVER_STATE_TOPIC], { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1, 1]);
+    await expect(agent.subscribeAsync(watermarkTopic('room-102'), { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await agent.publishAsync(readingsTopic('cd-east', 'room-101'), '{"own":1}', { qos: 1 });
+    await agent.publishAsync(callTopic('cd-east'), '{"call":1}', { qos: 1 });
+    await agent.publishAsync(agentStateTopic('room-101'), 'online', { qos: 1, retain: true });
+    // acknowledged by the gateway (it says nothing of a refused publish), never delivered
+    await agent.publishAsync(readingsTopic('cd-east', 'room-102'), '{"forged":1}', { qos: 1 });
+    const own = `gw.r.${partitionOf('room-101', 16)}.cd-east.room-101`;
+    await until(() => [own, `gw.c.${partitionOf('cd-east', 16)}.cd-east`, 'gridwatch.v1.agent.room-101.state'].filter((s) => !seen.includes(s)), 10_000, "the agent's messages at the servers");
+    // the server's watermark reaches the agent
+    const got = new Promise<string>((r) => agent.once('message', (t, p) => r(`${t} ${p}`)));
+    const server = await mqttAs('gridwatch-server', pw.server, 'gw-compose-test');
+    await server.publishAsync(watermarkTopic('room-101'), '{"seq":1}', { qos: 0, retain: true });
+    expect(await got).toBe(`${watermarkTopic('room-101')} {"seq":1}`);
+    await nats.flush();
+    expect(seen.filter((s) => s.includes('room-102'))).toEqual([]);
+  }, 30_000);
+
+  it('an agent is refused on the NATS protocol and with a wrong password', async () => {
+    await expect(connect({ servers: node.url, user: 'room-101', pass: pw.agent, reconnect: false })).rejects.toThrow(/Authorization Violation/);
+    await expect(mqttAs('room-101', 'wrong')).rejects.toThrow(/Not authorized/);
+  }, 30_000);
 });
