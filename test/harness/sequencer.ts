@@ -24,7 +24,7 @@ export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test/browser/outages.test.ts': 55,
   // the demo in a browser and the storyline through the API, on one demo run
   'test/browser/demo.test.ts': 120,
-  'test/edge-agent/broker-outage.test.ts': 45,
+  'test/edge-agent/broker-outage.test.ts': 30,
   'test/alarms/faults-broker.test.ts': 40,
   'test/browser/alarms.test.ts': 40,
   // a 3-node NATS cluster and two servers as processes, the dashboard on one of them
