@@ -61,12 +61,25 @@ export class LiveShare {
     })();
   }
 
-  /** Sends the live values of one message handled here to the other servers; nothing while this server is alone or disconnected. */
+  /**
+   * Sends the live values of one message handled here to the other servers;
+   * nothing while this server is alone or disconnected. Late readings
+   * (backfill, older than their device's newest) are left out: no live hub
+   * takes a reading older than the one it has, and a spool's catch-up is
+   * mostly late.
+   */
   publish(readings: readonly StoredReading[]): void {
     const nc = this.nc;
     if (!nc || nc.isClosed() || readings.length === 0) return;
     if (!this.othersLive()) return;
-    nc.publish(LIVE_SUBJECT, this.enc.encode(JSON.stringify({ from: this.id, readings })));
+    let live = readings;
+    for (const r of readings)
+      if (r.late) {
+        live = readings.filter((x) => !x.late);
+        break;
+      }
+    if (live.length === 0) return;
+    nc.publish(LIVE_SUBJECT, this.enc.encode(JSON.stringify({ from: this.id, readings: live })));
     this.sent++;
   }
 
