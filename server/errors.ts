@@ -39,6 +39,7 @@ export type ServerErrorCode =
   | 'GW_ERR_OUTAGE_UNKNOWN'
   | 'GW_ERR_FINDING_UNKNOWN'
   | 'GW_ERR_TICKET_INVALID'
+  | 'GW_ERR_POOL_UNAVAILABLE'
   // risk items (server/risk/items)
   | 'GW_ERR_RISK_ITEM_UNKNOWN'
   | 'GW_ERR_RISK_ITEM_STATE'

@@ -39,6 +39,7 @@ import { setHeapGrowingPercent, setMarkingStartPercent } from './heap.ts';
 import { ClusterNode } from './cluster/node.ts';
 import { RulesSync } from './cluster/rules-sync.ts';
 import { RiskCluster } from './risk/cluster.ts';
+import { PoolCluster } from './outages/cluster.ts';
 import { ConfigError } from './errors.ts';
 
 export interface GridwatchServer {
@@ -105,6 +106,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
   let cluster: ClusterNode | null = null;
   /** cluster mode: the risk lease and the shared risk item journal */
   let riskCluster: RiskCluster | null = null;
+  /** cluster mode: the center lease (the outage pool's and line loss's automatic duties on one server) */
+  let poolCluster: PoolCluster | null = null;
   /** cluster mode: the alarm rules shared by the servers */
   let rulesSync: RulesSync | null = null;
   let started = false;
@@ -256,13 +259,17 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         await notifyParts.start(alarms);
         const alarmsNow = alarms;
         energy = new LineLossService({ store, topology: topo.topology, config: config.energy, log: log.child({ component: 'energy' }), onFigures: (f) => {
+          // cluster mode: figures computed on demand elsewhere are stored alike; the center lease holder alone alarms on them
+          if (poolCluster && !poolCluster.holds()) return;
           alarmsNow.onLineLoss(f);
           // a negative loss is topology-mismatch evidence for the outage pool (server/outages/loss-findings.ts)
           outages?.onLineLoss(f);
         } });
-        energy.start();
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
+        // before they start: only the center lease holder runs their automatic duties
+        if (cluster && config.cluster) poolCluster = new PoolCluster(config.cluster, cluster.id, cluster.connection, outages, energy, log.child({ component: 'pool-cluster' }));
         await outages.start();
+        energy.start();
         // a topology reload (POST /api/topology/reload) puts the new device layout in force here, then the customers and plans follow
         const ingestNow = ingest;
         const energyNow = energy;
@@ -299,6 +306,7 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         if (cluster) await cluster.start();
         // after the risk parts started: only the lease holder runs the risk work
         if (riskCluster) await riskCluster.start(risk, riskItems);
+        if (poolCluster) await poolCluster.start();
         app = await buildApp({
           log,
           store,
@@ -339,6 +347,8 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
       app = null;
       if (riskCluster) await riskCluster.stop().catch((err) => log.warn({ err }, 'risk lease stop failed'));
       riskCluster = null;
+      if (poolCluster) await poolCluster.stop().catch((err) => log.warn({ err }, 'center lease stop failed'));
+      poolCluster = null;
       if (rulesSync) await rulesSync.stop().catch((err) => log.warn({ err }, 'rules sync stop failed'));
       rulesSync = null;
       // before the ingest: partitions are given back once what they took is stored

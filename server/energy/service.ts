@@ -41,6 +41,8 @@ export class LineLossService {
   /** server time of the last live refresh */
   private liveAt = 0;
   private running = false;
+  /** cluster mode (server/outages/cluster.ts): whether this server computes the intervals on schedule now */
+  private active: () => boolean = () => true;
 
   constructor(private readonly deps: LineLossServiceDeps) {
     this.clock = deps.clock ?? Date.now;
@@ -83,8 +85,28 @@ export class LineLossService {
   start(): void {
     if (!this.deps.config.enabled || this.running) return;
     this.running = true;
+    this.catchUpMarks();
+    this.timer = setInterval(() => this.check(), this.deps.config.checkS * 1000);
+    this.timer.unref?.();
+    this.check();
+  }
+
+  /** Cluster mode, before the start: intervals are computed on schedule only while `fn` says so (the live estimate always). */
+  setActive(fn: () => boolean): void {
+    this.active = fn;
+  }
+
+  /** Cluster mode: this server took the schedule over; it catches up as at a start. */
+  takeOver(): void {
+    if (!this.running) return;
+    this.catchUpMarks();
+    this.check();
+  }
+
+  /** catch up: the last few closed 15-min intervals, and the hours and day they lie in */
+  private catchUpMarks(): void {
     const now = this.clock();
-    // catch up: the last few closed 15-min intervals, and the hours and day they lie in
+    this.done.clear();
     for (const off of this.byOffset().keys()) {
       const m = new Map<IntervalKind, number>();
       for (const kind of INTERVAL_KINDS) {
@@ -93,9 +115,6 @@ export class LineLossService {
       }
       this.done.set(off, m);
     }
-    this.timer = setInterval(() => this.check(), this.deps.config.checkS * 1000);
-    this.timer.unref?.();
-    this.check();
   }
 
   /** Stops the schedule and waits for a computation in progress. */
@@ -111,7 +130,7 @@ export class LineLossService {
     if (!this.running) return;
     const now = this.clock();
     const wait = this.opts.toleranceMs + this.deps.config.graceS * 1000;
-    for (const [off, areas] of this.byOffset()) {
+    for (const [off, areas] of this.active() ? this.byOffset() : []) {
       const m = this.done.get(off) ?? new Map<IntervalKind, number>();
       this.done.set(off, m);
       for (const kind of INTERVAL_KINDS) {

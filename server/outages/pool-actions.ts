@@ -59,6 +59,36 @@ export function importPlans(pool: OutagePool, text: string, by: string): Plan[] 
   });
 }
 
+/** An operator's change of the pool, as the REST routes make it (cluster mode: applied by the server running the pool's duties). */
+export type PoolWrite =
+  | { op: 'createPlan'; input: PlanInput; by: string }
+  | { op: 'importPlans'; text: string; by: string }
+  | { op: 'actOn'; id: string; action: PlanAction }
+  | { op: 'resolveFinding'; id: string; by: string; comment?: string }
+  | { op: 'createTicket'; input: TicketInput; by: string };
+
+/** Applies an operator's change here; resolves once it is journaled. */
+export async function applyWrite(pool: OutagePool, w: PoolWrite): Promise<unknown> {
+  if (w.op === 'createPlan' || w.op === 'importPlans') {
+    const out = w.op === 'createPlan' ? createPlan(pool, w.input, w.by) : importPlans(pool, w.text, w.by);
+    await pool.flush();
+    return out;
+  }
+  if (w.op === 'actOn') return actOn(pool, w.id, w.action);
+  if (w.op === 'resolveFinding') return resolveFinding(pool, w.id, w.by, w.comment);
+  return createTicket(pool, w.input, w.by);
+}
+
+/** Applies an operator's change here, or (cluster mode) on the server running the pool's duties, and answers what it answered. */
+export function write(pool: OutagePool, w: { op: 'createPlan' } & PoolWrite): Promise<Plan>;
+export function write(pool: OutagePool, w: { op: 'importPlans' } & PoolWrite): Promise<Plan[]>;
+export function write(pool: OutagePool, w: { op: 'actOn' } & PoolWrite): Promise<Plan>;
+export function write(pool: OutagePool, w: { op: 'resolveFinding' } & PoolWrite): Promise<Finding>;
+export function write(pool: OutagePool, w: { op: 'createTicket' } & PoolWrite): Promise<Ticket>;
+export function write(pool: OutagePool, w: PoolWrite): Promise<unknown> {
+  return pool.forward ? pool.forward(w) : applyWrite(pool, w);
+}
+
 export function planOrThrow(pool: OutagePool, id: string): Plan {
   const p = pool.plans.get(id);
   if (!p) throw new GridwatchError('GW_ERR_PLAN_UNKNOWN', `no plan ${id}`);

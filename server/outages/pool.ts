@@ -13,6 +13,7 @@ import type { Suppression } from '../rules/outage.ts';
 import type { AuditLog } from '../audit.ts';
 import type { Notifier, NotifyRequest } from '../notify/index.ts';
 import type { Grid } from './grid.ts';
+import type { PoolWrite } from './pool-actions.ts';
 import type { PoolEntityKind, PoolEntry, PoolJournal } from './journal.ts';
 import { deriveOutages, type DarkCondition } from './measured.ts';
 import { foldFindings, observe } from './mismatch.ts';
@@ -67,6 +68,12 @@ export class OutagePool {
   private readonly owing = new Set<string>();
   /** hand-overs under way */
   private readonly handing = new Set<string>();
+  /** cluster mode (server/outages/cluster.ts): whether this server runs the pool's automatic duties now */
+  private active: () => boolean = () => true;
+  /** cluster mode (server/outages/cluster.ts): an operator's change made here goes to the server running the pool's duties, unless that is this one */
+  forward: ((w: PoolWrite) => Promise<unknown>) | null = null;
+  /** cluster mode: every change committed here, for the other servers' views */
+  private onCommitted: ((e: PoolEntry) => void) | null = null;
 
   constructor(readonly deps: PoolDeps) {
     this.grid = deps.grid;
@@ -78,11 +85,55 @@ export class OutagePool {
     return this.deps.options;
   }
 
+  /**
+   * Cluster mode, before the start: the ticks (detection, reconciliation,
+   * notices owed, findings, plan alarms) run only while `fn` says so, and
+   * every change committed here is handed to `committed`.
+   */
+  gate(fn: () => boolean, committed: (e: PoolEntry) => void): void {
+    this.active = fn;
+    this.onCommitted = committed;
+  }
+
+  /** Forgets what is held and reads it again from the journal (at start, and when this server takes the pool's duties over). */
+  async rebuild(): Promise<void> {
+    await this.flush();
+    // changes mirrored while the journal is read are applied again after it
+    const during: PoolEntry[] = [];
+    this.rebuilding = during;
+    let seq: number;
+    let entries: PoolEntry[];
+    try {
+      seq = await this.deps.journal.lastSeq();
+      entries = await this.deps.journal.readCurrent();
+    } finally {
+      this.rebuilding = null;
+    }
+    for (const m of [this.plans, this.records, this.findings, this.findingHistory, this.tickets]) m.clear();
+    this.owing.clear();
+    this.entitySeq.clear();
+    for (const k of Object.keys(this.counters) as PoolEntityKind[]) this.counters[k] = 0;
+    this.seq = seq;
+    for (const e of entries) this.load(e);
+    for (const e of during) this.mirror(e);
+    this.refreshSuppressions(this.clock());
+  }
+
+  private rebuilding: PoolEntry[] | null = null;
+
+  /** A change another server committed (cluster mode): held as if read from the journal. */
+  mirror(e: PoolEntry): void {
+    this.rebuilding?.push(e);
+    // an older value than the one held (a journal re-read raced with it) is dropped
+    if ((this.entitySeq.get(`${e.kind}:${e.id}`) ?? 0) > e.seq) return;
+    this.seq = Math.max(this.seq, e.seq);
+    this.load(e);
+    if (e.kind === 'plan') this.refreshSuppressions(this.clock());
+  }
+
   async start(): Promise<void> {
     await this.deps.journal.start();
-    this.seq = await this.deps.journal.lastSeq();
-    for (const e of await this.deps.journal.readCurrent()) this.load(e);
-    this.refreshSuppressions(this.clock());
+    await this.rebuild();
     // asked at every correlation (every batch of readings): the list is kept, renewed each tick and on plan changes
     this.deps.alarms.setExternalSuppressions(() => this.planned);
     this.running = true;
@@ -98,7 +149,11 @@ export class OutagePool {
     await this.deps.journal.stop();
   }
 
+  /** `<kind>:<id>` → seq of the entry held */
+  private readonly entitySeq = new Map<string, number>();
+
   private load(e: PoolEntry): void {
+    this.entitySeq.set(`${e.kind}:${e.id}`, e.seq);
     const n = Number(/(\d+)$/.exec(e.id)?.[1] ?? 0);
     this.counters[e.kind] = Math.max(this.counters[e.kind], n);
     if (e.kind === 'plan' || e.kind === 'outage') {
@@ -138,6 +193,7 @@ export class OutagePool {
     const e: PoolEntry = { seq: ++this.seq, at, kind, id: data.id, what, by, data };
     this.load(e);
     this.pending.push(e);
+    this.onCommitted?.(e);
     this.log.info({ kind, id: data.id, what, by, seq: e.seq }, 'outage pool change');
     if (kind === 'plan') this.refreshSuppressions(at);
     if (kind === 'plan' && by !== 'system') this.deps.audit?.record({ kind: 'outage_plan_changed', actor: by, target: data.id, detail: what });
@@ -241,7 +297,7 @@ export class OutagePool {
   // ---------------------------------------------------------------- evaluation
 
   tickNow(): void {
-    if (!this.running) return;
+    if (!this.running || !this.active()) return;
     try {
       this.tick(this.clock());
     } catch (err) {

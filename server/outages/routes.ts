@@ -12,7 +12,7 @@ import { siteVisible, sitesOf } from '../scope.ts';
 import { time } from '../alarms/routes.ts';
 import type { PlanInput } from './plans.ts';
 import type { OutagePool } from './pool.ts';
-import { actOn, createPlan, createTicket, customerRows, frequent, importPlans, inWindow, outageView, planOrThrow, PlanRejected, planView, resolveFinding } from './pool-actions.ts';
+import { customerRows, frequent, inWindow, outageView, planOrThrow, PlanRejected, planView, write } from './pool-actions.ts';
 import type { Plan, PlanScopeElement } from './types.ts';
 
 const ID = { type: 'string', minLength: 1, maxLength: 64 } as const;
@@ -173,8 +173,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
   app.post<{ Body: PlanBody }>('/api/plans', { config: { minRole: 'operator' }, schema: { body: PLAN_BODY } }, async (req, reply) => {
     const input = planInput(req.body);
     ownStations(req, input.scope);
-    const p = createPlan(pool, input, user(req));
-    await pool.flush();
+    const p = await write(pool, { op: 'createPlan', input, by: user(req) });
     return reply.status(201).send(planView(pool, p));
   });
 
@@ -182,7 +181,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     plan(req, req.params.id);
     const input = planInput(req.body);
     ownStations(req, input.scope);
-    return planView(pool, await actOn(pool, req.params.id, { op: 'edit', by: user(req), input }));
+    return planView(pool, await write(pool, { op: 'actOn', id: req.params.id, action: { op: 'edit', by: user(req), input } }));
   });
 
   app.post<{ Params: { id: string }; Body: { customers?: number } | undefined }>(
@@ -191,7 +190,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     async (req) => {
       plan(req, req.params.id);
       const customers = req.body?.customers;
-      return planView(pool, await actOn(pool, req.params.id, { op: 'confirm', by: user(req), ...(customers !== undefined ? { customers } : {}) }));
+      return planView(pool, await write(pool, { op: 'actOn', id: req.params.id, action: { op: 'confirm', by: user(req), ...(customers !== undefined ? { customers } : {}) } }));
     },
   );
 
@@ -201,7 +200,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     async (req) => {
       plan(req, req.params.id);
       const reason = req.body?.reason;
-      return planView(pool, await actOn(pool, req.params.id, { op: 'cancel', by: user(req), ...(reason ? { reason } : {}) }));
+      return planView(pool, await write(pool, { op: 'actOn', id: req.params.id, action: { op: 'cancel', by: user(req), ...(reason ? { reason } : {}) } }));
     },
   );
 
@@ -209,8 +208,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
     if (typeof req.body !== 'string') throw new GridwatchError('GW_ERR_HTTP_BAD_REQUEST', 'send the CSV as text/csv');
     // a user scoped to some stations imports through the plan form; the file's rows may name any station
     if (sitesOf(req.session) !== null) throw new GridwatchError('GW_ERR_AUTH_FORBIDDEN', 'needs access to every station');
-    const plans = importPlans(pool, req.body, user(req));
-    await pool.flush();
+    const plans = await write(pool, { op: 'importPlans', text: req.body, by: user(req) });
     return reply.status(201).send({ imported: plans.length, plans: plans.map((p) => planView(pool, p)) });
   });
 
@@ -246,7 +244,7 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
   app.post<{ Params: { id: string }; Body: { comment?: string } | undefined }>(
     '/api/findings/:id/resolve',
     { config: { minRole: 'operator' }, schema: { params: idParams, body: { type: ['object', 'null'], additionalProperties: false, properties: { comment: TEXT } } } },
-    async (req) => resolveFinding(pool, req.params.id, user(req), req.body?.comment),
+    async (req) => write(pool, { op: 'resolveFinding', id: req.params.id, by: user(req), ...(req.body?.comment ? { comment: req.body.comment } : {}) }),
   );
 
   app.post<{ Body: { customer?: string; meter?: string; address?: string; time?: string | number; text?: string } }>(
@@ -260,11 +258,11 @@ export async function outageRoutes(app: FastifyInstance, opts: { pool: OutagePoo
       const c = b.customer !== undefined ? pool.grid.customers.get(b.customer) : undefined;
       // a customer of a station the user does not see is unknown to them
       if (c && !siteVisible(sitesOf(req.session), c.site)) throw new GridwatchError('GW_ERR_TICKET_INVALID', `unknown customer ${b.customer}`);
-      const t = await createTicket(
-        pool,
-        { ...(b.customer !== undefined ? { customer: b.customer } : {}), ...(b.meter !== undefined ? { meter: b.meter } : {}), ...(b.address ? { address: b.address } : {}), time: b.time === undefined ? pool.clock() : when(b.time, 'time'), text: b.text ?? '' },
-        user(req),
-      );
+      const t = await write(pool, {
+        op: 'createTicket',
+        input: { ...(b.customer !== undefined ? { customer: b.customer } : {}), ...(b.meter !== undefined ? { meter: b.meter } : {}), ...(b.address ? { address: b.address } : {}), time: b.time === undefined ? pool.clock() : when(b.time, 'time'), text: b.text ?? '' },
+        by: user(req),
+      });
       return reply.status(201).send(t);
     },
   );
