@@ -35,6 +35,7 @@
  *   GW_BENCH_NOFLAGS_INTERVALS=1000,150   stages run again without the node flags (empty: none)
  *   GW_BENCH_COMPARE_FLAGS="--a --b;--c"   the first interval's stage again with each of these flag sets
  *   GW_BENCH_SMAPS=1                      prints where the agent's resident memory is, by mapping, and its thread count, per stage
+ *   GW_BENCH_TIMELINE=1                   prints the agent's RSS and V8 heap over each stage from its start (start-up transient against steady state)
  *
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md
  * and docs/edge-agent.md. Last measured (2-core x86, load average 14–17 from other work), the
@@ -75,6 +76,8 @@ const NOFLAGS_INTERVALS = (process.env.GW_BENCH_NOFLAGS_INTERVALS ?? '1000,150')
 /** further node flag sets, `;`-separated, each run at the first interval (bundle mode only) */
 const COMPARE_FLAGS = (process.env.GW_BENCH_COMPARE_FLAGS ?? '').split(';').map((f) => f.split(' ').filter(Boolean)).filter((f) => f.length > 0);
 const SMAPS = process.env.GW_BENCH_SMAPS === '1';
+/** prints the agent's RSS and V8 heap over the stage, from its start (peak against steady state) */
+const TIMELINE = process.env.GW_BENCH_TIMELINE === '1';
 /** resident memory the agent must stay under on a gateway, MB: polling every second, and faster */
 const MEMORY_TARGET_MB = (intervalMs: number) => (intervalMs >= 1000 ? 64 : 96);
 
@@ -242,6 +245,17 @@ async function measure(label: string, intervalMs: number, demandTagsPerS: number
     const window = stats().slice(from);
     const simB = sims.reduce((n, s) => n + cpuSeconds(s.child.pid!), 0);
     const rss = procRss(agent.child.pid!);
+    if (TIMELINE) {
+      const all = stats();
+      const step = Math.max(1, Math.round(all.length / 12));
+      const mbOf = (l: Record<string, unknown>, k: string) => fmt(Number(l[k]) / 1024 / 1024, 1);
+      process.stdout.write(
+        `${label} memory over time (s since start: RSS / V8 heap used of committed, MB): ${all
+          .filter((_, i) => i % step === 0 || i === all.length - 1)
+          .map((l) => `${fmt(Number(l.atMs) / 1000, 1)} s ${mbOf(l, 'rssBytes')} / ${mbOf(l, 'heapUsedBytes')} of ${mbOf(l, 'heapTotalBytes')}`)
+          .join(', ')}\n`,
+      );
+    }
     if (SMAPS)
       process.stdout.write(
         `${label} [${flags.join(' ')}] resident by mapping: ${smapsTop(agent.child.pid!)

@@ -108,6 +108,8 @@ export const SpoolConfigSchema = z.strictObject({
   maxBytes: z.number().int().min(4096).max(2 ** 50).default(1024 ** 3),
   /** size at which a segment file is closed and the next begun, bytes; at most half of maxBytes */
   segmentBytes: z.number().int().min(1024).max(2 ** 40).default(4 * 1024 ** 2),
+  /** newest readings not yet sent kept in memory for the sender, bytes (as written); beyond it the sender reads them back from disk */
+  memoryBytes: z.number().int().min(4096).max(256 * 1024 ** 2).default(1024 ** 2),
 });
 
 const quantityName = z.enum(MEASURED_QUANTITIES as [Quantity, ...Quantity[]], {

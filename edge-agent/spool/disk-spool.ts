@@ -58,6 +58,11 @@ export interface DiskSpoolOptions {
   log: Logger;
   /** newest readings kept decoded in memory for the sender (about 0.5 kB each); default 4096 */
   memReadings?: number;
+  /**
+   * and at most this many bytes of them (as written to disk), not counting those not yet written;
+   * readings the sender has read are let go at once. Default 1 MiB.
+   */
+  memoryBytes?: number;
 }
 
 interface Segment {
@@ -127,6 +132,9 @@ export class DiskSpool implements Spool {
   /** newest readings, contiguous up to next - 1: mem[i].seq === memBase + i - memHead */
   private mem: Reading[] = [];
   private memHead = 0;
+  /** bytes of each reading in mem as written (same indexes), and their sum from memHead on */
+  private memLens: number[] = [];
+  private memBytes = 0;
   private cache: { file: string; size: number; readings: Reading[] } | null = null;
   private losses = new LossLedger();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -140,7 +148,7 @@ export class DiskSpool implements Spool {
   /** Does no I/O until open(). */
   constructor(opts: DiskSpoolOptions) {
     this.log = opts.log;
-    this.o = { initialSeq: 0, memReadings: 4096, ...opts };
+    this.o = { initialSeq: 0, memReadings: 4096, memoryBytes: 1024 ** 2, ...opts };
     delete (this.o as Partial<DiskSpoolOptions>).log;
     if (opts.segmentBytes * 2 > opts.maxBytes)
       throw new RangeError(`spool segmentBytes (${opts.segmentBytes}) must be at most half of maxBytes (${opts.maxBytes}): the quota drops whole segments`);
@@ -327,21 +335,17 @@ export class DiskSpool implements Spool {
     seg.lastTs = r.ts;
     this.totalBytes += bytes;
     this.mem.push(r);
+    this.memLens.push(bytes);
+    this.memBytes += bytes;
     // readings not yet written stay in memory whatever the limit
-    const keep = Math.max(this.o.memReadings, this.pending.length);
-    if (this.mem.length - this.memHead > keep) {
-      const head = this.mem.length - keep;
-      // what falls out of the window is let go now, not when the array is next compacted
-      this.mem.fill(undefined as unknown as Reading, this.memHead, head);
-      this.memHead = head;
-      if (this.memHead > 4096 && this.memHead * 2 > this.mem.length) {
-        this.mem = this.mem.slice(this.memHead);
-        this.memHead = 0;
-      }
-    }
+    const unwritten = this.mem.length - this.pending.length;
+    let head = this.memHead;
+    let held = this.memBytes;
+    while (head < unwritten && (this.mem.length - head > this.o.memReadings || held > this.o.memoryBytes)) held -= this.memLens[head++]!;
+    this.dropMem(head);
     this.s.appended++;
     if (seg.bytes >= this.o.segmentBytes) this.roll();
-    else if (this.pending.length * 2 > this.o.memReadings) this.flush();
+    else if (this.pending.length * 2 > this.o.memReadings || this.pendingBytes * 2 > this.o.memoryBytes) this.flush();
     // written in batches, at most WRITE_BATCH_MS after the append: one write(2) per reading cost a
     // quarter of the agent's CPU at 6,000 readings/s. The uplink flushes the spool before it reads
     // from it, so a reading is still on disk before it is sent; a crash inside the window loses only
@@ -349,6 +353,19 @@ export class DiskSpool implements Spool {
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), WRITE_BATCH_MS);
     if (this.totalBytes > this.o.maxBytes) this.enforceQuota();
     return r;
+  }
+
+  /** Lets go of the window's readings before index `head` now, not when the array is next compacted. */
+  private dropMem(head: number): void {
+    if (head <= this.memHead) return;
+    for (let i = this.memHead; i < head; i++) this.memBytes -= this.memLens[i]!;
+    this.mem.fill(undefined as unknown as Reading, this.memHead, head);
+    this.memHead = head;
+    if (this.memHead > 4096 && this.memHead * 2 > this.mem.length) {
+      this.mem = this.mem.slice(this.memHead);
+      this.memLens = this.memLens.slice(this.memHead);
+      this.memHead = 0;
+    }
   }
 
   private roll(): void {
@@ -443,7 +460,11 @@ export class DiskSpool implements Spool {
       // a segment's worth of readings, several MB) is not needed again
       this.cache = null;
       const i = this.memHead + (start - memBase);
-      return this.mem.slice(i, i + max);
+      const out = this.mem.slice(i, i + max);
+      // what the sender has read is not read again but after a failure (a rewind, from disk):
+      // the window holds what is not sent yet, up to its bounds (written readings only: see append)
+      this.dropMem(Math.min(i, this.mem.length - this.pending.length));
+      return out;
     }
     this.flush();
     for (const seg of this.segments) {
@@ -560,6 +581,8 @@ export class DiskSpool implements Spool {
     }
     this.cache = null;
     this.mem = [];
+    this.memLens = [];
+    this.memBytes = 0;
     this.memHead = 0;
   }
 

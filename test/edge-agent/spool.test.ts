@@ -211,6 +211,57 @@ describe('disk spool', () => {
     s.close();
   });
 
+  it('holds at most memoryBytes of written readings in memory; the rest are read back from disk, identical', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const line = Buffer.byteLength(`${JSON.stringify({ ...r(0), seq: 0 })}\n`);
+    const s = disk({ memoryBytes: line * 8 });
+    s.open();
+    const refs = Array.from({ length: 40 }, (_, i) => new WeakRef(s.append(r(i))));
+    s.flush();
+    const tick = () => new Promise((done) => setTimeout(done, 10));
+    await tick();
+    gc();
+    await tick();
+    const held = refs.filter((w) => w.deref() !== undefined).length;
+    // the newest that fit in the bound (a reading's line is within a byte or two of the first's)
+    expect(held).toBeGreaterThanOrEqual(6);
+    expect(held).toBeLessThanOrEqual(8);
+    expect(refs[0]!.deref()).toBeUndefined();
+    expect(refs[39]!.deref()).toBeDefined();
+    const got = [];
+    for (let from = 0; ; ) {
+      const page = s.read(from, 16);
+      if (!page.length) break;
+      got.push(...page);
+      from = page.at(-1)!.seq + 1;
+    }
+    expect(got.map((x) => x.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(got[0]).toMatchObject(r(0));
+    s.close();
+  });
+
+  it('lets go of what the sender has read from memory; a resend reads it back from disk', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const s = disk({});
+    s.open();
+    const refs = Array.from({ length: 40 }, (_, i) => new WeakRef(s.append(r(i))));
+    s.flush();
+    expect(s.read(0, 20).map((x) => x.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // the next read, from where the sender goes on, is served from memory and drops what came before
+    expect(s.read(20, 20).map((x) => x.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 20));
+    const tick = () => new Promise((done) => setTimeout(done, 10));
+    await tick();
+    gc();
+    await tick();
+    expect(refs.slice(0, 20).every((w) => w.deref() === undefined)).toBe(true);
+    expect(refs.slice(20).every((w) => w.deref() !== undefined)).toBe(true);
+    // a rewind (publish failed, reconnect) reads the sent ones again, from the segment file
+    expect(s.read(0, 40).map((x) => x.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    s.close();
+  });
+
   it('the lost count survives a restart', () => {
     const s = disk({ maxBytes: 16 * 1024, segmentBytes: 2048 });
     const o = diskOpts.get(s)!;
