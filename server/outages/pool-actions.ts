@@ -120,6 +120,8 @@ export async function actOn(pool: OutagePool, id: string, action: PlanAction): P
 /** After a topology or customer reload: the open plans' lists recomputed; confirmed ones wait for a new confirmation. */
 export function reloadGrid(pool: OutagePool, grid: Grid): Plan[] {
   pool.grid = grid;
+  // cluster mode: the server running the pool's duties recomputes the lists (reload there too)
+  if (!pool.runsDuties()) return [];
   const changed: Plan[] = [];
   for (const p of [...pool.plans.values()]) {
     const next = recomputeAffected(p, grid, pool.clock());

@@ -121,6 +121,11 @@ export class OutagePool {
 
   private rebuilding: PoolEntry[] | null = null;
 
+  /** whether this server runs the pool's automatic duties (always, outside cluster mode) */
+  runsDuties(): boolean {
+    return this.active();
+  }
+
   /** A change another server committed (cluster mode): held as if read from the journal. */
   mirror(e: PoolEntry): void {
     this.rebuilding?.push(e);
