@@ -88,7 +88,7 @@ export class PoolCluster {
     await this.tick();
     this.rounds.start();
     this.resync = new Rounds(async () => {
-      if (!this.holds()) await this.pool.rebuild().catch((err) => this.log.warn({ err }, 'outage pool not read again from its journal; tried at the next round'));
+      if (!this.holds()) await this.pool.rebuild({ unlessActive: true }).catch((err) => this.log.warn({ err }, 'outage pool not read again from its journal; tried at the next round'));
     }, this.resyncMs);
     this.resync.start();
   }

@@ -95,8 +95,12 @@ export class OutagePool {
     this.onCommitted = committed;
   }
 
-  /** Forgets what is held and reads it again from the journal (at start, and when this server takes the pool's duties over). */
-  async rebuild(): Promise<void> {
+  /**
+   * Forgets what is held and reads it again from the journal (at start, when
+   * this server takes the pool's duties over, and every while on a server
+   * without them: `unlessActive`, nothing replaced if it took them meanwhile).
+   */
+  async rebuild(opts: { unlessActive?: boolean } = {}): Promise<void> {
     await this.flush();
     // changes mirrored while the journal is read are applied again after it
     const during: PoolEntry[] = [];
@@ -109,6 +113,8 @@ export class OutagePool {
     } finally {
       this.rebuilding = null;
     }
+    // took the duties over while reading: what it committed meanwhile stays
+    if (opts.unlessActive && this.active()) return;
     for (const m of [this.plans, this.records, this.findings, this.findingHistory, this.tickets]) m.clear();
     this.owing.clear();
     this.entitySeq.clear();
