@@ -46,6 +46,7 @@ import { PartitionLeases } from './leases.ts';
 import { partitionOf } from './partition.ts';
 import { AlarmSync, type ClusterAlarms } from './alarm-sync.ts';
 import { LiveShare } from './live-share.ts';
+import { untilAnswered } from './setup-retry.ts';
 
 /** MQTT topic of a message taken from the stream, or null for a subject the mapping does not make */
 export function topicOfSubject(subject: string): string | null {
@@ -174,7 +175,8 @@ export class ClusterNode {
     const { nats, stream } = this.cfg;
     this.nc = await connect(this.natsOptions());
     this.nc.closed().then((err) => err && this.deps.log.error({ err }, 'NATS connection closed'));
-    this.jsm = await this.nc.jetstreamManager();
+    const nc = this.nc;
+    this.jsm = await untilAnswered('JetStream account', () => nc.jetstreamManager(), this.deps.log);
     this.js = this.nc.jetstream();
     const want = {
       name: stream.name,
@@ -185,16 +187,23 @@ export class ClusterNode {
       num_replicas: stream.replicas,
       max_age: nanos(stream.maxAgeS * 1000),
     };
-    const exists = await this.jsm.streams.info(stream.name).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await this.jsm.streams.update(stream.name, want);
-    else await this.jsm.streams.add(want).catch(async (err) => {
-      // another server created it a moment ago
-      if (!(await this.jsm!.streams.info(stream.name).then(() => true, () => false))) throw err;
-    });
-    await this.sync?.connect(this.nc, this.js, this.jsm);
+    const jsm = this.jsm;
+    await untilAnswered('readings stream', async () => {
+      const exists = await jsm.streams.info(stream.name).then(
+        () => true,
+        (err) => {
+          // "stream not found" is an answer; no answer at all is asked again
+          if (/not found/i.test(String((err as Error)?.message ?? err))) return false;
+          throw err;
+        },
+      );
+      if (exists) await jsm.streams.update(stream.name, want);
+      else await jsm.streams.add(want).catch(async (err) => {
+        // another server created it a moment ago
+        if (!(await jsm.streams.info(stream.name).then(() => true, () => false))) throw err;
+      });
+    }, this.deps.log);
+    await untilAnswered('alarm stream, rule-state bucket and sequence slot', () => this.sync?.connect(this.nc!, this.js!, jsm) ?? Promise.resolve(), this.deps.log);
   }
 
   /** Joins the members and takes this server's share of the partitions (connecting first if `connect` was not called). */
@@ -202,8 +211,8 @@ export class ClusterNode {
     await this.connect();
     const { nats, stream } = this.cfg;
     const kvOpts = { ttl: this.cfg.leaseTtlMs, history: 1, replicas: stream.replicas };
-    const members: KV = await this.js!.views.kv(`${this.cfg.bucketPrefix}_members`, kvOpts);
-    const leaseKv: KV = await this.js!.views.kv(`${this.cfg.bucketPrefix}_leases`, kvOpts);
+    const members: KV = await untilAnswered('members bucket', () => this.js!.views.kv(`${this.cfg.bucketPrefix}_members`, kvOpts), this.deps.log);
+    const leaseKv: KV = await untilAnswered('leases bucket', () => this.js!.views.kv(`${this.cfg.bucketPrefix}_leases`, kvOpts), this.deps.log);
     this.leases = new PartitionLeases(
       this.id,
       this.cfg.partitions,

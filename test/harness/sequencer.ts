@@ -18,6 +18,7 @@ import { statSync } from 'node:fs';
 /** Approximate seconds per file on the CI machine; only the slow ones need to be here. */
 export const SLOW_FILES: Readonly<Record<string, number>> = {
   'test/cluster/failover.test.ts': 60,
+  'test/cluster/start-retry.test.ts': 30,
   'test/server/influx-outage.test.ts': 32,
   'test/cluster/nats-node.test.ts': 60,
   'test/alarms/faults-crash.test.ts': 85,
