@@ -106,8 +106,11 @@ export const SpoolConfigSchema = z.strictObject({
   fsyncIntervalMs: z.number().int().min(1).max(60_000).default(1000),
   /** disk quota, bytes; beyond it the oldest readings go (counted, and reported as a reading) */
   maxBytes: z.number().int().min(4096).max(2 ** 50).default(1024 ** 3),
-  /** size at which a segment file is closed and the next begun, bytes; at most half of maxBytes */
-  segmentBytes: z.number().int().min(1024).max(2 ** 40).default(4 * 1024 ** 2),
+  /**
+   * size at which a segment file is closed and the next begun, bytes; at most half of maxBytes. A
+   * resend decodes one segment at a time: 1 MiB, not 4, keeps that to about 2 MB of heap
+   */
+  segmentBytes: z.number().int().min(1024).max(2 ** 40).default(1024 ** 2),
   /** newest readings not yet sent kept in memory for the sender, bytes (as written); beyond it the sender reads them back from disk */
   memoryBytes: z.number().int().min(4096).max(256 * 1024 ** 2).default(1024 ** 2),
 });
@@ -208,7 +211,7 @@ function crossCheck(doc: unknown, profiles: ProfileRegistry): string[] {
   if (isObject(doc.mqtt) && doc.mqtt.password !== undefined && doc.mqtt.username === undefined)
     out.push('mqtt.password: a password needs mqtt.username (MQTT 3.1.1 [MQTT-3.1.2-22])');
   if (isObject(doc.spool)) {
-    const { maxBytes = 1024 ** 3, segmentBytes = 4 * 1024 ** 2 } = doc.spool;
+    const { maxBytes = 1024 ** 3, segmentBytes = 1024 ** 2 } = doc.spool;
     if (typeof maxBytes === 'number' && typeof segmentBytes === 'number' && segmentBytes * 2 > maxBytes)
       out.push(`spool.segmentBytes: ${segmentBytes} is more than half of spool.maxBytes (${maxBytes}); the quota drops whole segments`);
   }

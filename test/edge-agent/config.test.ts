@@ -111,7 +111,7 @@ describe('agent config', () => {
 
   it('spool: defaults filled, fsync policy checked, a segment the quota cannot drop whole refused; reconnect cap not below its start', () => {
     const c = loadAgentConfig({ ...valid(), spool: { dir: '/var/lib/gridwatch/spool' } });
-    expect(c.spool).toEqual({ dir: '/var/lib/gridwatch/spool', fsync: 'interval', fsyncIntervalMs: 1000, maxBytes: 1024 ** 3, segmentBytes: 4 * 1024 ** 2, memoryBytes: 1024 ** 2 });
+    expect(c.spool).toEqual({ dir: '/var/lib/gridwatch/spool', fsync: 'interval', fsyncIntervalMs: 1000, maxBytes: 1024 ** 3, segmentBytes: 1024 ** 2, memoryBytes: 1024 ** 2 });
     expect(configError({ ...valid(), spool: { dir: 'x', memoryBytes: 100 } }).issues).toEqual([expect.stringMatching(/^spool\.memoryBytes: /)]);
     expect(c.lateAfterMs).toBe(10_000);
     expect(c.mqtt.reconnectMaxMs).toBe(30_000);
