@@ -39,8 +39,9 @@
  *
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md
  * and docs/edge-agent.md. Last measured (2-core x86, load average 14–17 from other work), the
- * bundle with the launcher's flags: RSS 70.6–71.4 MB at 1 s (110–112 % of 64 MB; a bare node
- * 39.4 MB of it), 73–74 MB at 150 ms (76–77 % of 96 MB, the agent starved of CPU), CPU
+ * bundle with the launcher's flags: RSS peak 67–69 MB at 1 s (105–108 % of 64 MB; a bare node
+ * 39.4 MB of it; 74–77 MB once the stage runs past 30 s, when the watermark stalls without a
+ * server and readings are resent from disk), 69 MB at 150 ms (72 % of 96 MB, the agent starved of CPU), CPU
  * 12.2–13.5 % of a core per 10k tags/s, start-up to first published readings 0.78–1.7 s wall
  * and 330–550 ms of CPU.
  */
