@@ -267,7 +267,12 @@ export function createServer(config: ServerConfig, opts: { log: Logger; topology
         } });
         outages = createOutagePool({ config, store, alarms, live, audit, topology: topo.topology, customers: notifyParts.customers, notifier: notifyParts.notify, log: log.child({ component: 'outages' }) });
         // before they start: only the center lease holder runs their automatic duties
-        if (cluster && config.cluster) poolCluster = new PoolCluster(config.cluster, cluster.id, cluster.connection, outages, energy, log.child({ component: 'pool-cluster' }));
+        if (cluster && config.cluster) {
+          poolCluster = new PoolCluster(config.cluster, cluster.id, cluster.connection, outages, energy, log.child({ component: 'pool-cluster' }));
+          const center = poolCluster;
+          // alarm escalations by SMS too: the holder's alarm set is every partition's; one due for longer than a takeover was sent by the previous holder
+          notifyParts.gateEscalation(() => center.holds(), config.cluster.leaseTtlMs + 2 * config.cluster.renewMs + Math.max(1000, config.alarms.tickMs));
+        }
         await outages.start();
         energy.start();
         // a topology reload (POST /api/topology/reload) puts the new device layout in force here, then the customers and plans follow

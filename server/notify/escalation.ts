@@ -62,6 +62,12 @@ export class SmsEscalation {
   /** `alarmId:since` already handed over in this process (the keys hold it across restarts) */
   private readonly done = new Set<string>();
   private busy = false;
+  /** cluster mode: whether this server sends the escalations now (the center lease holder) */
+  private active: () => boolean = () => true;
+  /** cluster mode: how long an alarm must have been due while another server sent the escalations to count as sent by it, ms */
+  private handOverMs = 0;
+  /** `alarmId:since` → when this server, not sending, first saw it due */
+  private readonly dueElsewhere = new Map<string, number>();
 
   constructor(
     private readonly o: SmsEscalationOptions,
@@ -74,6 +80,16 @@ export class SmsEscalation {
     this.timer.unref();
   }
 
+  /**
+   * Cluster mode: sends only while `fn` says so. An alarm seen due here for
+   * longer than `handOverMs` while another server sent the escalations was
+   * sent by that one: not sent again on taking over.
+   */
+  gate(fn: () => boolean, handOverMs: number): void {
+    this.active = fn;
+    this.handOverMs = handOverMs;
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -83,14 +99,28 @@ export class SmsEscalation {
     if (this.busy) return;
     this.busy = true;
     try {
+      const now = this.deps.alarms.now();
       const fresh = this.deps.alarms.current().filter((a) => !this.done.has(`${a.alarmId}:${a.since}`));
-      const due = escalationNotices(fresh, this.deps.alarms.now(), this.o, this.deps.contacts);
+      let due = escalationNotices(fresh, now, this.o, this.deps.contacts);
+      const keyOf = (n: NotifyRequest) => {
+        const [, since, , ...id] = n.key.split(':');
+        return `${id.join(':')}:${since}`;
+      };
+      if (!this.active()) {
+        const seen = new Set(due.map(keyOf));
+        for (const k of seen) if (!this.dueElsewhere.has(k)) this.dueElsewhere.set(k, now);
+        for (const k of [...this.dueElsewhere.keys()]) if (!seen.has(k)) this.dueElsewhere.delete(k);
+        return;
+      }
+      if (this.dueElsewhere.size) {
+        const sentElsewhere = new Set([...this.dueElsewhere].filter(([, at]) => now - at > this.handOverMs).map(([k]) => k));
+        for (const k of sentElsewhere) this.done.add(k);
+        this.dueElsewhere.clear();
+        due = due.filter((n) => !sentElsewhere.has(keyOf(n)));
+      }
       if (!due.length) return;
       const r = await this.deps.notifier.enqueue(due);
-      for (const n of due) {
-        const [, since, , ...id] = n.key.split(':');
-        this.done.add(`${id.join(':')}:${since}`);
-      }
+      for (const n of due) this.done.add(keyOf(n));
       if (r.accepted.length) this.deps.log.info({ messages: r.accepted.length, alarms: new Set(r.accepted.map((m) => m.ref.id)).size }, 'alarm escalation handed to the notification port');
       for (const x of r.rejected) this.deps.log.warn({ key: x.key, reason: x.reason }, 'alarm escalation message refused');
     } catch (err) {

@@ -25,6 +25,8 @@ export interface NotifyParts {
   /** largest customer CSV accepted, bytes */
   importMaxBytes: number;
   start(alarms: { current(): AlarmView[]; now(): number } | null): Promise<void>;
+  /** cluster mode: alarm escalations by SMS are sent only while `fn` says so (server/notify/escalation.ts) */
+  gateEscalation(fn: () => boolean, handOverMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function createNotifyParts(config: ServerConfig, topology: Topology, log:
   const customers = new CustomerStore({ dataDir: config.dataDir, ...(config.topologyFile ? { topologyFile: config.topologyFile } : {}), topology, log: log.child({ component: 'customers' }) });
   const contacts = new ContactDirectory({ dataDir: config.dataDir, ...(n.contactsFile ? { seedFile: n.contactsFile } : {}) });
   let escalation: SmsEscalation | null = null;
+  let gate: [() => boolean, number] | null = null;
   let started = false;
   return {
     notify,
@@ -68,8 +71,13 @@ export function createNotifyParts(config: ServerConfig, topology: Topology, log:
           { roles: n.escalation.roles, afterS: config.alarms.escalation.afterS, tickMs: Math.max(1000, config.alarms.tickMs), lang: n.lang, tzOffsetMin: n.tzOffsetMin },
           { alarms, contacts, notifier: notify, log: log.child({ component: 'escalation-sms' }) },
         );
+        if (gate) escalation.gate(...gate);
         escalation.start();
       }
+    },
+    gateEscalation(fn, handOverMs) {
+      gate = [fn, handOverMs];
+      escalation?.gate(fn, handOverMs);
     },
     async stop() {
       escalation?.stop();
