@@ -51,6 +51,8 @@ export class PoolCluster {
   private readonly enc = new TextEncoder();
   private readonly dec = new TextDecoder();
   private stopped = true;
+  /** when the lease was last written by us (taken or renewed), epoch ms */
+  private writtenAt = 0;
 
   constructor(
     private readonly cfg: ClusterConfig,
@@ -67,9 +69,13 @@ export class PoolCluster {
     pool.forward = (w) => this.forward(w);
   }
 
-  /** whether this server runs the pool's and line loss's automatic duties now */
+  /**
+   * Whether this server runs the pool's and line loss's automatic duties now:
+   * the lease held and written within the last `leaseTtlMs - renewMs` (a
+   * holder cut off from NATS stops before another server may take it).
+   */
   holds(): boolean {
-    return this.lease?.held ?? false;
+    return (this.lease?.held ?? false) && Date.now() - this.writtenAt < this.cfg.leaseTtlMs - this.cfg.renewMs;
   }
 
   /** The holder of the `center` lease, if any. */
@@ -109,13 +115,21 @@ export class PoolCluster {
   private async tick(): Promise<void> {
     if (this.stopped || !this.lease) return;
     if (this.lease.held) {
+      const at = Date.now();
       const r = await this.lease.renew();
+      if (r.kind === 'renewed') this.writtenAt = at;
       if (r.kind === 'transient') this.log.warn({ err: r.err }, 'center lease renewal failed; retried');
       if (r.kind === 'lost') this.log.error({ err: r.err }, 'center lease lost (lapsed, or taken by another server); the outage pool and line-loss duties stopped here');
       return;
     }
+    const at = Date.now();
     if (!(await this.lease.take())) return;
+    this.writtenAt = at;
     this.log.info('center lease taken: this server runs the outage pool and line-loss duties');
+    // renewed meanwhile: reading a long journal may take longer than the TTL
+    const renewing = setInterval(() => {
+      void this.lease?.renew().then((r) => r.kind === 'renewed' && (this.writtenAt = Date.now()));
+    }, this.cfg.renewMs);
     try {
       await this.pool.rebuild();
       this.lineLoss.takeOver();
@@ -123,6 +137,8 @@ export class PoolCluster {
       // without the pool read again nothing may be decided here: given back for another server (or the next round)
       this.log.error({ err }, 'taking the outage pool over failed; the center lease is given back');
       await this.lease.release().catch(() => undefined);
+    } finally {
+      clearInterval(renewing);
     }
   }
 
