@@ -7,7 +7,9 @@
  * on both servers' REST, opened once in its journal; the holder killed with
  * SIGKILL mid-outage, the other takes the lease over and records the
  * restoration on the same outage (same id and start) with one restoration
- * SMS per customer contact.
+ * SMS per customer contact. Line loss: only the holder computes the
+ * intervals on schedule (its catch-up at start), the other none until it
+ * takes the lease over.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
@@ -113,6 +115,11 @@ describe('outage pool in a cluster', () => {
     const timeline = (await other.get(`/api/outages/${opened!.id}`)).timeline as { what: string }[];
     expect(timeline.filter((e) => e.what.startsWith('transformer outage'))).toHaveLength(1);
 
+    // line loss on schedule: the holder's catch-up computed the last intervals, the other server none
+    const computed = (s: ClusterServer) => s.logs.filter((l) => l.msg === 'line loss computed').length;
+    expect(computed(holder)).toBeGreaterThan(0);
+    expect(computed(other)).toBe(0);
+
     // the holder killed mid-outage: the other takes the duty over and records the restoration on the same outage
     await holder.kill9();
     await until(async () => ((await holderOf(nc)) === other.id ? [] : [`holder ${await holderOf(nc)}`]), 20_000, 'the center lease taken over');
@@ -125,5 +132,7 @@ describe('outage pool in a cluster', () => {
     const sms = gateway.messages();
     for (const p of T1_PHONES) expect(sms.filter((m) => m.phone === p)).toHaveLength(1);
     expect(sms.filter((m) => m.phone === '13700000003')).toHaveLength(1);
+    // the new holder caught the line-loss intervals up
+    expect(computed(other)).toBeGreaterThan(0);
   }, 120_000);
 });
