@@ -74,6 +74,7 @@ import {
   mostUrgentSeverity,
   planOutageOps,
   planSuppressionOps,
+  parseAlarmId,
   rebuild,
   resume,
   rulesForDevice,
@@ -633,14 +634,14 @@ export class AlarmService {
     const exempt = (a: Alarm, s: Suppression) => this.exemptFrom(a.ruleId, a.alarmId, s);
     if (corrs.length === 0) {
       const plan = planSuppressionOps(this.alarms.values(), all, exempt);
-      for (const op of [...plan.suppress, ...plan.unsuppress]) this.apply(op, now);
+      for (const op of [...plan.suppress, ...plan.unsuppress]) if (this.decidesOn(op.alarmId)) this.apply(op, now);
     }
     for (const [o, corr] of corrs) {
       const more = [...agentSupp, ...corrs.filter(([x]) => x !== o).flatMap(([, c]) => c.suppress)];
-      for (const op of planOutageOps(this.alarms, o.id, corr, { moreSuppressions: more, exempt })) this.apply(op, now);
+      for (const op of planOutageOps(this.alarms, o.id, corr, { moreSuppressions: more, exempt })) if (this.decidesOn(op.alarmId)) this.apply(op, now);
     }
     // after the suppressions: the agent alarm is the one that annunciates
-    for (const op of planAgentOps(this.alarms, this.agents, this.offlineAgents, this.onlineAgents, (p) => this.rulesOfAgent(p))) this.apply(op, now);
+    for (const op of planAgentOps(this.alarms, this.agents, this.offlineAgents, this.onlineAgents, (p) => this.rulesOfAgent(p))) if (this.decidesOn(op.alarmId)) this.apply(op, now);
     if (this.agentAlarmsChecked !== this.generation) {
       // after a rules change: an agent alarm whose stale rule no longer covers the agent (disabled, rescoped) has nothing left to clear it
       this.agentAlarmsChecked = this.generation;
@@ -649,6 +650,19 @@ export class AlarmService {
         if (p && a.active && this.ruleById.get(a.ruleId)?.kind === 'stale' && !this.rulesOfAgent(p).some((r) => r.id === a.ruleId)) this.apply({ op: 'clear', alarmId: a.alarmId }, now);
       }
     }
+  }
+
+  /**
+   * Whether this server's correlation decides about an alarm: always on a
+   * single server; in cluster mode only for sources of the partitions it owns
+   * (and sources of no partition). Another server holds no rule state for the
+   * meters of a partition it does not own, so its correlation would clear the
+   * owner's outage alarms, and the owner raise them again, at every tick.
+   */
+  private decidesOn(id: string): boolean {
+    if (!this.owns) return true;
+    const source = parseAlarmId(id)?.source;
+    return source === undefined || this.owns(source) || !(this.partitioned?.(source) ?? false);
   }
 
   /** The enabled stale rules covering one of the agent's devices (the first raises its alarm). */

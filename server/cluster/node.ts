@@ -40,7 +40,7 @@ import type { Logger } from 'pino';
 import type { Ingest } from '../ingest.ts';
 import type { StoredReading } from '../store/types.ts';
 import type { Topology } from '../../contract/index.ts';
-import { agentPlaces } from '../rules/outage.ts';
+import { agentPlaces, transformerSource } from '../rules/outage.ts';
 import type { ClusterConfig } from './config.ts';
 import { PartitionLeases } from './leases.ts';
 import { partitionOf } from './partition.ts';
@@ -82,7 +82,7 @@ export class ClusterNode {
   private readonly running = new Map<number, Running>();
   private readonly unacked = new Map<number, Unacked>();
   private readonly enc = new TextEncoder();
-  /** device → its room's agent (topology) */
+  /** device, and transformer outage source `site/transformer`, → its room's agent (topology) */
   private readonly agentOfDevice = new Map<string, string>();
   private readonly agentIds = new Set<string>();
   private readonly siteIds = new Set<string>();
@@ -108,7 +108,11 @@ export class ClusterNode {
       this.agentIds.add(agent);
       for (const d of place.devices) this.agentOfDevice.set(d, agent);
     }
-    for (const s of deps.topology.sites) this.siteIds.add(s.id);
+    for (const s of deps.topology.sites) {
+      this.siteIds.add(s.id);
+      // a transformer's outage alarm (source `site/transformer`) belongs to its room agent's partition: the owner holds its meters' states
+      for (const room of s.rooms) if (room.agent) for (const t of room.transformers) this.agentOfDevice.set(transformerSource(s.id, t.id), room.agent);
+    }
     this.liveShare = new LiveShare(this.id, { log: deps.log, ...(deps.live ? { live: deps.live } : {}), members: () => this.members() });
     this.sync = deps.alarms
       ? new AlarmSync(

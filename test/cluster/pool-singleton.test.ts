@@ -114,6 +114,15 @@ describe('outage pool in a cluster', () => {
     for (const s of servers) expect((await t1Outages(s)).map((o) => `${o.id} ${o.state} ${o.start}`)).toEqual([`${opened!.id} active ${opened!.start}`]);
     const timeline = (await other.get(`/api/outages/${opened!.id}`)).timeline as { what: string }[];
     expect(timeline.filter((e) => e.what.startsWith('transformer outage'))).toHaveLength(1);
+    // T1's outage alarm was raised once and never cleared meanwhile: only the owner of its partition correlates it (another
+    // server holds no state of its meters and would clear it, the owner raise it again, at every tick)
+    const darkAlarm = `outage:${SITE}/T1`;
+    const t1Transitions = async () =>
+      ((await other.get(`/api/alarm-events?kind=transition&limit=1000`)) as { events: { alarmId: string; reason: string; from: string; to: string }[] }).events.filter((e) => e.alarmId === darkAlarm);
+    await until(async () => ((await t1Transitions()).length > 0 ? [] : ['no transition of the T1 outage alarm journaled']), 20_000, "T1's outage alarm journaled");
+    // the pool's comments aside (they keep the state)
+    const changes = (await t1Transitions()).filter((e) => e.reason !== 'comment');
+    expect(changes.map((e) => `${e.reason} ${e.from}→${e.to}`)).toEqual(['raise normal→unack_active']);
 
     // line loss on schedule: the holder's catch-up computed the last intervals, the other server none
     const computed = (s: ClusterServer) => s.logs.filter((l) => l.msg === 'line loss computed').length;
