@@ -101,9 +101,13 @@ describe('a DL/T 645 bus of ten meters', () => {
     const { agent, readings, lines } = busAgent(300);
     await agent.start();
     try {
+      const m0Errors = () => Object.values(agent.stats().devices.m0?.errors ?? {}).reduce((a, b) => a + b, 0);
       for (const mode of ['corrupt', 'random', 'wrong_unit', 'truncated', 'wrong_function'] as const) {
+        const before = m0Errors();
         sim.setFault(ADDRESSES[0]!, { kind: 'garbage', mode });
-        await sleep(900);
+        // each kind of garbage answered at least one poll (a loaded machine stretches the schedule)
+        await waitFor(`a failed poll of m0 under ${mode}`, () => m0Errors() > before, 8000);
+        await sleep(300);
       }
       sim.clearFault(ADDRESSES[0]!);
       const before = readings('m0').length;
