@@ -229,7 +229,7 @@ export class AlarmService {
       },
       push: (f) => this.push(f),
       // cluster mode: an alarm of a partition is escalated by its owner only
-      escalates: (a) => !this.owns || this.owns(a.source) || !(this.partitioned?.(a.source) ?? false),
+      escalates: (a) => this.decidesAbout(a.source),
     });
     this.queries = new AlarmQueries({
       alarms: this.alarms,
@@ -653,16 +653,21 @@ export class AlarmService {
   }
 
   /**
-   * Whether this server's correlation decides about an alarm: always on a
-   * single server; in cluster mode only for sources of the partitions it owns
-   * (and sources of no partition). Another server holds no rule state for the
-   * meters of a partition it does not own, so its correlation would clear the
-   * owner's outage alarms, and the owner raise them again, at every tick.
+   * Whether this server decides about (correlates, escalates) an alarm
+   * source: always on a single server; in cluster mode only sources of the
+   * partitions it owns, and sources of no partition. Another server holds no
+   * rule state for the meters of a partition it does not own, so its
+   * correlation would clear the owner's outage alarms, and the owner raise
+   * them again, at every tick.
    */
+  private decidesAbout(source: string): boolean {
+    return !this.owns || this.owns(source) || !(this.partitioned?.(source) ?? false);
+  }
+
+  /** decidesAbout for an alarm by its id (an id that does not parse: decided here, as before cluster mode) */
   private decidesOn(id: string): boolean {
-    if (!this.owns) return true;
     const source = parseAlarmId(id)?.source;
-    return source === undefined || this.owns(source) || !(this.partitioned?.(source) ?? false);
+    return source === undefined || this.decidesAbout(source);
   }
 
   /** The enabled stale rules covering one of the agent's devices (the first raises its alarm). */
