@@ -39,7 +39,6 @@ export {
 export { ConfigError, EdgeAgentError, ModbusError, type EdgeErrorCode } from './errors.ts';
 export {
   ModbusRtuConnection,
-  ModbusTcpConnection,
   PARITIES,
   type ModbusConnectionStats,
   type ModbusReader,
@@ -48,6 +47,7 @@ export {
   type ModbusTcpConnectionOptions,
   type Parity,
 } from './modbus-client.ts';
+export { ModbusTcpConnection } from './modbus-tcp.ts';
 export { DEFAULT_MAX_GAP, MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, planReads, type PlannedRead, type PlanOptions } from './plan.ts';
 export { DevicePoller, type DeviceState, type DeviceStats, type DeviceTransition } from './poller.ts';
 export { loadProfileFiles } from './profiles/files.ts';
