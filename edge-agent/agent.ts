@@ -8,11 +8,11 @@ import type { Logger } from 'pino';
 import { spoolDeviceId } from '../contract/index.ts';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';
-import { ModbusRtuConnection, type ModbusConnectionStats, type ModbusReader } from './modbus-client.ts';
-import { ModbusTcpConnection } from './modbus-tcp.ts';
+import { ModbusRtuConnection, ModbusTcpConnection, type ModbusConnectionStats, type ModbusReader } from './modbus-client.ts';
 import { planReads, type PlannedRead } from './plan.ts';
 import { READ_FUNCTION_CODES } from './decode.ts';
-import { DevicePoller, type DeviceStats } from './poller.ts';
+import { DevicePoller, emptyTotals, type DeviceStats, type DeviceTotals } from './poller.ts';
+import { PollSchedule } from './schedule.ts';
 import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
 import { DiskSpool, MemorySpool, type Spool, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
@@ -54,10 +54,25 @@ export interface AgentStats {
   spool: SpoolStats;
 }
 
+/** The counters of AgentStats summed over devices: cheap enough to ask for often. */
+export interface AgentTotals extends DeviceTotals {
+  /** readings appended to the spool by this process */
+  appended: number;
+  /** readings the broker acknowledged */
+  published: number;
+  /** readings in the spool not sent yet */
+  unsent: number;
+  /** readings held that the server has not confirmed */
+  unacked: number;
+  /** MQTT connections made */
+  connects: number;
+}
+
 export interface Agent {
   start(): Promise<void>;
   stop(): Promise<void>;
   stats(): AgentStats;
+  totals(): AgentTotals;
 }
 
 type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -146,6 +161,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   let meters645: Dlt645Meters | null = null;
   const connections = new Map<string, Connection>();
   const pollers: DevicePoller[] = [];
+  const schedule = new PollSchedule();
   const spoolDevice = spoolDeviceId(config.agent);
   let spoolTs = 0;
   let spoolTimer: NodeJS.Timeout | null = null;
@@ -235,12 +251,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
           conn = openConnection(d, log);
           connections.set(key, conn);
         }
-        pollers.push(new DevicePoller({ device: d, reads: plans.get(d.id)!, reader: conn, clock, log, emit }));
+        pollers.push(new DevicePoller({ device: d, reads: plans.get(d.id)!, reader: conn, clock, log, emit, schedule }));
       }
       // spread the first polls over each device's interval so they do not all fire at once
       pollers.forEach((p, i) => p.start((i / pollers.length) * config.devices[i]!.intervalMs));
       if (config.dlt645) {
-        meters645 = new Dlt645Meters(config.dlt645, { profiles: dlt645Profiles, clock, log, emit });
+        meters645 = new Dlt645Meters(config.dlt645, { profiles: dlt645Profiles, clock, log, emit, schedule });
         meters645.start();
       }
       log.info({ agent: config.agent, site: config.site, devices: pollers.length + (config.dlt645?.devices.length ?? 0), connections: connections.size }, 'edge agent started');
@@ -272,6 +288,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,
       };
       return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, dlt645: meters645?.busStats() ?? {}, uplink: up, spool: sp };
+    },
+
+    totals() {
+      const t = emptyTotals();
+      for (const p of pollers) p.addTotals(t);
+      meters645?.addTotals(t);
+      const up = uplink?.stats();
+      const sp = spool?.stats();
+      return { ...t, appended: sp?.appended ?? 0, published: up?.published ?? 0, unsent: up?.pending ?? 0, unacked: sp?.unacked ?? 0, connects: up?.connects ?? 0 };
     },
   };
 }

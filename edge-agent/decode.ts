@@ -120,7 +120,24 @@ export interface DecodedBlock {
 export function decodeBlock(registers: readonly RegisterSpec[], blockAddress: number, data: ArrayLike<number>): DecodedBlock {
   const values: Values = {};
   const invalid: DecodedBlock['invalid'] = [];
-  for (const r of registers) {
+  decodeInto(registers, blockAddress, data, values, (quantity, value) => invalid.push({ quantity, value }));
+  return { values, invalid };
+}
+
+/**
+ * decodeBlock into a given object: the poller's path, where the values of a
+ * device's reads go straight into its reading. A value that is not finite or
+ * outside the contract's plausible range goes to `onInvalid` instead.
+ */
+export function decodeInto(
+  registers: readonly RegisterSpec[],
+  blockAddress: number,
+  data: ArrayLike<number>,
+  values: Values,
+  onInvalid: (quantity: Quantity, value: number) => void,
+): void {
+  for (let i = 0; i < registers.length; i++) {
+    const r = registers[i]!;
     const offset = r.address - blockAddress;
     let value: number;
     if (r.type === 'bool') {
@@ -133,8 +150,7 @@ export function decodeBlock(registers: readonly RegisterSpec[], blockAddress: nu
     const spec = QUANTITIES[r.quantity];
     // a value the server would reject (NaN from a meter still starting, a mis-scaled
     // register) is dropped here, so it does not take the rest of the reading with it
-    if (!Number.isFinite(value) || value < spec.min || value > spec.max) invalid.push({ quantity: r.quantity, value });
+    if (!Number.isFinite(value) || value < spec.min || value > spec.max) onInvalid(r.quantity, value);
     else values[r.quantity] = value;
   }
-  return { values, invalid };
 }

@@ -93,27 +93,27 @@ phases.started = Math.round(performance.now());
 // too: the figure is then an early bound).
 let firstReadingCount = 0;
 const firstPublish = setInterval(() => {
-  const st = agent.stats();
+  const st = agent.totals();
   const now = Math.round(performance.now());
-  if (phases.mqttConnected === undefined && st.uplink.connects > 0) phases.mqttConnected = now;
-  if (phases.firstReading === undefined && st.spool.appended > 1) {
+  if (phases.mqttConnected === undefined && st.connects > 0) phases.mqttConnected = now;
+  if (phases.firstReading === undefined && st.appended > 1) {
     phases.firstReading = now;
-    firstReadingCount = st.spool.appended;
+    firstReadingCount = st.appended;
   }
-  if (phases.firstReading === undefined || st.uplink.published < firstReadingCount) return;
+  if (phases.firstReading === undefined || st.published < firstReadingCount) return;
   clearInterval(firstPublish);
   // the CPU the start took (this process, all threads): on a loaded box the wall time mostly measures the others
   const cpu = process.cpuUsage();
   log.info({ sinceProcessStartMs: now, cpuMs: Math.round((cpu.user + cpu.system) / 1000), phasesMs: phases }, 'first readings published');
-}, 20); // not more often: stats() walks every device, with a thousand meters work of its own
+}, 20);
 firstPublish.unref();
 
 // once every meter has been polled: one line with how many answered and which did not (a meter's
 // first good answer is logged at debug only; one that does not answer has its own warning too)
 const firstPoll = setInterval(() => {
-  const devices = Object.entries(agent.stats().devices);
-  if (devices.some(([, d]) => d.state === 'unknown')) return;
+  if (agent.totals().unknown > 0) return;
   clearInterval(firstPoll);
+  const devices = Object.entries(agent.stats().devices);
   if (devices.length === 0) return;
   const down = devices.filter(([, d]) => d.state !== 'good').map(([id]) => id);
   const fields = { devices: devices.length, good: devices.length - down.length, notAnswering: down.slice(0, 50), ...(down.length > 50 ? { notAnsweringMore: down.length - 50 } : {}) };
@@ -134,22 +134,19 @@ if (Number.isInteger(statsMs) && statsMs > 0) {
   loop.enable();
   let elu = performance.eventLoopUtilization();
   setInterval(() => {
-    const st = agent.stats();
-    const sum = { polls: 0, good: 0, commLoss: 0, skipped: 0, values: 0 };
-    for (const d of Object.values(st.devices)) {
-      sum.polls += d.polls;
-      sum.good += d.good;
-      sum.commLoss += d.commLoss;
-      sum.skipped += d.skipped;
-      sum.values += d.values;
-    }
+    // the sums only: a copy of every device's stats each time would be garbage of its own with a thousand meters
+    const st = agent.totals();
     const cpu = process.cpuUsage();
     log.info(
       {
-        ...sum,
-        published: st.uplink.published,
-        unsent: st.uplink.pending,
-        unacked: st.spool.unacked,
+        polls: st.polls,
+        good: st.good,
+        commLoss: st.commLoss,
+        skipped: st.skipped,
+        values: st.values,
+        published: st.published,
+        unsent: st.unsent,
+        unacked: st.unacked,
         cpuUserUs: cpu.user,
         cpuSystemUs: cpu.system,
         ...memory(),

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { DeepReadonly } from '../freeze.ts';
-import { DevicePoller, type DeviceStats, type UnsequencedReading } from '../poller.ts';
+import { DevicePoller, type DeviceStats, type DeviceTotals, type UnsequencedReading } from '../poller.ts';
+import type { PollSchedule } from '../schedule.ts';
 import { Dlt645Bus, type Dlt645BusStats } from './bus.ts';
 import { dlt645BusKey, dlt645Registry, type Dlt645Config, type Dlt645TransportConfig } from './config.ts';
 import { timeSyncRequest } from './frame.ts';
@@ -19,6 +20,8 @@ export interface Dlt645MetersDeps {
   clock: () => number;
   log: Logger;
   emit: (r: UnsequencedReading) => void;
+  /** the timer the polls run on; default one the process shares */
+  schedule?: PollSchedule;
 }
 
 function linkOf(t: DeepReadonly<Dlt645TransportConfig>): LinkFactory {
@@ -56,7 +59,7 @@ export class Dlt645Meters {
   ) {}
 
   start(): void {
-    const { clock, emit } = this.deps;
+    const { clock, emit, schedule } = this.deps;
     const profiles = dlt645Registry(this.config.profiles, this.deps.profiles);
     const log = this.deps.log.child({ part: 'dlt645' });
     for (const d of this.config.devices) {
@@ -69,7 +72,7 @@ export class Dlt645Meters {
         this.buses.set(key, bus);
       }
       const source = new Dlt645Source({ bus, address: d.address, profile: profiles.get(d.profile)!, timeoutMs: d.timeoutMs, log: log.child({ deviceId: d.id }), clock });
-      this.pollers.push(new DevicePoller({ device: d, source, clock, log, emit }));
+      this.pollers.push(new DevicePoller({ device: d, source, clock, log, emit, ...(schedule ? { schedule } : {}) }));
     }
     // spread the first polls over each device's interval so they do not all queue at once
     this.pollers.forEach((p, i) => p.start((i / this.pollers.length) * this.config.devices[i]!.intervalMs));
@@ -99,6 +102,10 @@ export class Dlt645Meters {
 
   deviceStats(): Record<string, DeviceStats> {
     return Object.fromEntries(this.pollers.map((p) => [p.deviceId, p.stats()]));
+  }
+
+  addTotals(t: DeviceTotals): void {
+    for (const p of this.pollers) p.addTotals(t);
   }
 
   busStats(): Record<string, Dlt645BusStats> {
