@@ -3,10 +3,12 @@
  * many reads over one long-lived Modbus TCP connection, and how much of the
  * V8 heap stays live (after full collections): from the first read to the
  * 500th (what a connection holds on to however long it lives) and per read
- * after that (what grows). Prints one JSON line.
+ * after that (what grows); and whether modbus-serial (used for Modbus RTU
+ * only) was loaded by an agent that reads Modbus TCP. Prints one JSON line.
  *
  *   node --expose-gc --import tsx test/edge-agent/heap-probe.ts [reads]
  */
+import { createRequire } from 'node:module';
 import pino from 'pino';
 import { ModbusTcpConnection } from '../../edge-agent/index.ts';
 import { createMeterModel, registerMapOf, startModbusSimulator } from '../../simulators/index.ts';
@@ -36,4 +38,5 @@ const after = live();
 const connects = conn.stats().connects;
 await conn.close();
 await sim.stop();
-process.stdout.write(`${JSON.stringify({ reads, connects, warmupRetainedBytes: before - afterFirst, retainedBytes: after - before, perReadBytes: (after - before) / reads })}\n`);
+const modbusSerialLoaded = Object.keys(createRequire(import.meta.url).cache).some((k) => /[\\/]modbus-serial[\\/]/.test(k));
+process.stdout.write(`${JSON.stringify({ reads, connects, warmupRetainedBytes: before - afterFirst, retainedBytes: after - before, perReadBytes: (after - before) / reads, modbusSerialLoaded })}\n`);
