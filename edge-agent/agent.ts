@@ -4,7 +4,7 @@
  * sends it from there. `createAgent` does no I/O; `start()` opens, `stop()`
  * drains and closes everything it opened.
  */
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import { spoolDeviceId } from '../contract/index.ts';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';

@@ -10,19 +10,25 @@
  * meter answered; 1: none did; 2: bad arguments; 3: the bus cannot be opened.
  */
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { Dlt645Bus } from './dlt645/bus.ts';
 import { DLT645_BAUD_RATES } from './dlt645/config.ts';
 import { parseAddressList, probeAddresses, readBusAddress } from './dlt645/discover.ts';
 import { DLT645_PARITIES, serialLink, tcpLink, type Dlt645Parity, type LinkFactory } from './dlt645/link.ts';
 import { defaultFrameGapMs } from './dlt645/meters.ts';
-
-const log = pino({ level: process.env.GW_LOG_LEVEL ?? 'warn' }).child({ component: 'dlt645-discover' });
+import { createLogger, logLevelValue } from './log.ts';
 
 function fail(message: string): never {
   process.stderr.write(`discover: ${message}\n`);
   process.exit(2);
 }
+
+const level = process.env.GW_LOG_LEVEL ?? 'warn';
+try {
+  logLevelValue(level);
+} catch (err) {
+  fail(`GW_LOG_LEVEL: ${(err as Error).message}`);
+}
+const log = createLogger({ level }).child({ component: 'dlt645-discover' });
 
 const USAGE = `usage: tsx edge-agent/discover.ts --dlt645 <host:port | serial path> [options]
 

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { configFileArg } from '../contract/cli.ts';
+import { createLogger, type Logger } from './log.ts';
 import type { AgentConfig, ProfileRegistry } from './index.ts';
 
 const USAGE = `usage: tsx edge-agent/main.ts <config.yaml|config.json>   (or GW_AGENT_CONFIG=<path>)
@@ -24,12 +25,16 @@ Exit codes: 0 stopped, 1 failed to start or stop, 2 bad arguments or config.
 `;
 const configArg = configFileArg(process.argv.slice(2), USAGE);
 // the agent's code is loaded once the command line is known good: --help and a bad option answer at once
-const [{ default: pino }, { createAgent, loadAgentConfig, loadProfileFiles }] = await Promise.all([import('pino'), import('./index.ts')]);
+const [{ createAgent, loadAgentConfig, loadProfileFiles }] = await Promise.all([import('./index.ts')]);
 
-const root = pino({
-  level: process.env.GW_LOG_LEVEL ?? 'info',
-  redact: { paths: ['password', '*.password', 'mqtt.password', 'config.mqtt.password'], censor: '[redacted]' },
-});
+// JSON lines on stdout in pino's format (edge-agent/log.ts); any field named password is written as [redacted]
+let root: Logger;
+try {
+  root = createLogger({ level: process.env.GW_LOG_LEVEL ?? 'info' });
+} catch (err) {
+  process.stderr.write(`GW_LOG_LEVEL: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 const log = root.child({ component: 'edge-agent' });
 /** start-up phases, ms since the process started: node and the agent's code loaded, config read, agent started */
 const phases: Record<string, number> = { loaded: Math.round(performance.now()) };

@@ -27,7 +27,7 @@
  *   emptied after each request.
  */
 import type modbusSerial from 'modbus-serial';
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import { LinkEnd } from './link-end.ts';
 import type { ReadFunctionCode } from './decode.ts';
 import { ModbusError } from './errors.ts';

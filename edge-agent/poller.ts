@@ -7,7 +7,7 @@
  * Readings). Errors are counted per device on every poll and logged only
  * when the state changes, as `{ from, to, reason }`.
  */
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import type { Quantity, Reading } from '../contract/index.ts';
 import type { DeviceConfig } from './config.ts';
 import { decodeInto } from './decode.ts';

@@ -16,7 +16,7 @@
  * readable; otherwise the arrival time (the explicit policy of CONVENTIONS §8).
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import type { DeviceState, DeviceTransition, UnsequencedReading } from './poller.ts';
 import { mapPayload, type MapProblem, type PayloadMapping } from './room-map.ts';
 

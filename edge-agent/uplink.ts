@@ -46,7 +46,7 @@
  * one cursor over the spool; the guarantees above hold only as they do together.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
+import type { Logger } from './log.ts';
 import {
   agentStateTopic,
   LIMITS,

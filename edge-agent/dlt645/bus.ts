@@ -10,7 +10,7 @@
  * A reply with the follow-up bit (B1H) is continued with 12H requests (frame
  * numbers 1, 2, …) until a reply without it; the value bytes are joined.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import { Dlt645Decoder, type DecodeEvent, type RejectReason } from './decoder.ts';
 import { Dlt645Error } from './errors.ts';
 import {

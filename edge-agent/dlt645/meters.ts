@@ -4,7 +4,7 @@
  * readings as Modbus devices), and the opt-in broadcast time sync. Does no
  * I/O until start(); stop() waits for polls in progress and closes the buses.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import type { DeepReadonly } from '../freeze.ts';
 import { DevicePoller, type DeviceStats, type DeviceTotals, type UnsequencedReading } from '../poller.ts';
 import type { PollSchedule } from '../schedule.ts';

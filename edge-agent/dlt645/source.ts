@@ -11,7 +11,7 @@
  * `clock_offset`. A meter that refuses them is not asked again (logged once);
  * a clock read that times out is tried at the next poll and fails nothing.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import type { Quantity, Reading } from '../../contract/index.ts';
 import type { DeepReadonly } from '../freeze.ts';
 import type { PollSource } from '../poller.ts';

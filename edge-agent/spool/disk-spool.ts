@@ -38,7 +38,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../log.ts';
 import type { Reading } from '../../contract/index.ts';
 import { EdgeAgentError } from '../errors.ts';
 import { LossLedger, spoolStats } from './common.ts';
