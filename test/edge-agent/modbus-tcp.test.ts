@@ -6,8 +6,10 @@
  * Modbus Application Protocol v1.1b3 (read PDUs, exceptions).
  */
 import net from 'node:net';
+import modbusSerial from 'modbus-serial';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ModbusError, ModbusTcpConnection, type ModbusReadRequest } from '../../edge-agent/index.ts';
+import { BUILTIN_PROFILES, ModbusError, ModbusTcpConnection, planReads, type ModbusReadRequest } from '../../edge-agent/index.ts';
+import { createMeterModel, METER_TYPES, registerMapOf, startModbusSimulator } from '../../simulators/index.ts';
 import { testLog } from '../support/logger.ts';
 import { sleep, waitFor } from './support.ts';
 
@@ -341,4 +343,42 @@ describe('Modbus TCP client', () => {
     expect((await failure(c.read(req()))).message).toMatch(/next attempt in \d+ ms$/);
     expect(c.stats()).toMatchObject({ connectFailures: 1, connects: 0, failed: 2 });
   });
+
+  it('reads what modbus-serial reads from the meter simulators: every built-in profile, all units queued at once', async () => {
+    const T0 = Date.UTC(2026, 0, 7, 4, 0, 0);
+    const sim = await startModbusSimulator({
+      port: 0,
+      units: METER_TYPES.map((type, i) => ({ unitId: i + 1, model: createMeterModel({ profile: 'commercial', seed: i }), registerMap: registerMapOf(type) })),
+      clock: () => T0,
+      random: () => 0.5,
+    });
+    running.push(sim);
+    const reads = METER_TYPES.flatMap((type, i) => {
+      const p = BUILTIN_PROFILES.get(type)!;
+      return planReads(p.registers, { maxGap: p.maxGap, maxRegisters: p.maxRegistersPerRead }).map((r) => req({ unitId: i + 1, fc: r.fc, address: r.address, count: r.count }));
+    });
+    const c = connection(sim.port);
+    const ours = await Promise.all(reads.map((r) => c.read(r)));
+    const theirs = new modbusSerial.default();
+    await theirs.connectTCP('127.0.0.1', { port: sim.port });
+    try {
+      for (let i = 0; i < reads.length; i++) {
+        const r = reads[i]!;
+        theirs.setID(r.unitId);
+        const got = r.fc === 3 ? await theirs.readHoldingRegisters(r.address, r.count) : await theirs.readInputRegisters(r.address, r.count);
+        expect(ours[i], requestLabelOf(r)).toEqual(got.data);
+      }
+      // the same exception for an address no meter has
+      const e = await failure(c.read(req({ unitId: 1, address: 0x7000, count: 2 })));
+      theirs.setID(1);
+      expect(e.exceptionCode).toBe(((await theirs.readHoldingRegisters(0x7000, 2).catch((x: unknown) => x)) as { modbusCode: number }).modbusCode);
+    } finally {
+      await new Promise<void>((r) => theirs.close(() => r()));
+    }
+    expect(reads.length).toBeGreaterThanOrEqual(METER_TYPES.length);
+    expect(c.stats()).toMatchObject({ requests: reads.length + 1, failed: 1, connects: 1, resyncs: 0 });
+  });
 });
+
+const requestLabelOf = (r: ModbusReadRequest) => `unit ${r.unitId} fc ${r.fc} ${r.address}+${r.count}`;
+
