@@ -5,7 +5,7 @@
  * drains and closes everything it opened.
  */
 import type { Logger } from './log.ts';
-import { spoolDeviceId } from '../contract/index.ts';
+import { spoolDeviceId } from '../contract/readings.ts';
 import type { AgentConfig, DeviceConfig } from './config.ts';
 import { ConfigError, EdgeAgentError } from './errors.ts';
 import { ModbusRtuConnection, type ModbusConnectionStats, type ModbusReader } from './modbus-client.ts';
@@ -14,22 +14,26 @@ import { planReads, type PlannedRead } from './plan.ts';
 import { READ_FUNCTION_CODES } from './decode.ts';
 import { DevicePoller, emptyTotals, type DeviceStats, type DeviceTotals } from './poller.ts';
 import { PollSchedule } from './schedule.ts';
-import { BUILTIN_PROFILES, type ProfileRegistry } from './profiles/index.ts';
+import type { ProfileRegistry } from './profiles/index.ts';
 import { DiskSpool, MemorySpool, type Spool, type SpoolStats, type UnsequencedReading } from './spool/index.ts';
 import { ReadingsUplink, type UplinkStats } from './uplink.ts';
 import { RoomMqttSource, type RoomDeviceStats } from './room-mqtt.ts';
 import type { Dlt645BusStats } from './dlt645/bus.ts';
 import { Dlt645Meters, missingDlt645Profiles } from './dlt645/meters.ts';
-import { BUILTIN_DLT645_PROFILES, type Dlt645ProfileRegistry } from './dlt645/profile.ts';
+import type { Dlt645ProfileRegistry } from './dlt645/reads.ts';
 
 export interface AgentDeps {
   log: Logger;
   /** epoch ms; readings are stamped with it. Default Date.now */
   clock?: () => number;
-  /** profiles the config's device profiles resolve against; default the built-ins */
-  profiles?: ProfileRegistry;
-  /** DL/T 645 profiles the config's `dlt645` devices resolve against; default the built-ins */
-  dlt645Profiles?: Dlt645ProfileRegistry;
+  /**
+   * profiles the config's device profiles resolve against, validated when loaded (the
+   * built-ins and profile files: config-files.ts; createAgent in create-agent.ts defaults
+   * to the built-ins). The running agent does not load the schemas that validate them
+   */
+  profiles: ProfileRegistry;
+  /** DL/T 645 profiles the config's `dlt645` devices resolve against, the section's own `profiles` included */
+  dlt645Profiles: Dlt645ProfileRegistry;
   /**
    * First sequence number of a spool that has never held anything. Default:
    * clock() × 1000 at start, so an agent whose spool was lost (a new disk, or
@@ -128,7 +132,7 @@ function openConnection(d: DeviceConfig, log: Logger): Connection {
 
 export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
   const clock = deps.clock ?? Date.now;
-  const profiles = deps.profiles ?? BUILTIN_PROFILES;
+  const profiles = deps.profiles;
   const log = deps.log;
 
   // resolve profiles and plan the reads now: a config that names a profile
@@ -151,7 +155,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       }
     }
   });
-  const dlt645Profiles = deps.dlt645Profiles ?? BUILTIN_DLT645_PROFILES;
+  const dlt645Profiles = deps.dlt645Profiles;
   missing.push(...missingDlt645Profiles(config.dlt645, dlt645Profiles));
   if (missing.length) throw new ConfigError('agent config', missing);
 

@@ -7,7 +7,7 @@
  * ABCD = high word first (DTSU666, SDM630), CDAB = low word first (EM24).
  */
 import type { Quantity, Values } from '../contract/index.ts';
-import { QUANTITIES } from '../contract/index.ts';
+import { QUANTITIES } from '../contract/quantities.ts';
 
 export const REGISTER_TYPES = ['bool', 'uint16', 'int16', 'uint32', 'int32', 'float32'] as const;
 /** `bool` is a coil (FC 01) or discrete input (FC 02); the others are registers (FC 03/04). */

@@ -1,5 +1,6 @@
 /** Public surface of the edge agent: other folders import from here only. */
-export { createAgent, type Agent, type AgentDeps, type AgentStats } from './agent.ts';
+export { type Agent, type AgentStats } from './agent.ts';
+export { createAgent, type AgentDeps } from './create-agent.ts';
 export {
   AgentConfigSchema,
   DeviceConfigSchema,

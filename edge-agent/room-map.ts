@@ -5,7 +5,8 @@
  * closed, `door` 1 means open), named states (`"ON"` → 1), and where the
  * device's own timestamp is, if it sends one. No I/O, no clock.
  */
-import { QUANTITIES, type Quantity, type QuantitySpec, type Values } from '../contract/index.ts';
+import { QUANTITIES, type Quantity, type QuantitySpec } from '../contract/quantities.ts';
+import type { Values } from '../contract/readings.ts';
 
 export interface FieldMapping {
   /** dotted path into the payload: `temperature`, `oil.temp`, `sensors.0.value` */

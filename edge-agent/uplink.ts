@@ -47,16 +47,9 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from './log.ts';
-import {
-  agentStateTopic,
-  LIMITS,
-  readingsTopic,
-  SERVER_STATE_TOPIC,
-  watermarkTopic,
-  type Reading,
-  type ReadingsMessage,
-  type WatermarkMessage,
-} from '../contract/index.ts';
+// the contract's files, not contract/index.ts: that would bring the server's topology schemas (zod) into the agent's script
+import { LIMITS, type Reading, type ReadingsMessage, type WatermarkMessage } from '../contract/readings.ts';
+import { agentStateTopic, readingsTopic, SERVER_STATE_TOPIC, watermarkTopic } from '../contract/topics.ts';
 import type { MqttConfig } from './config.ts';
 import { mqttTlsOptions } from './mqtt-tls.ts';
 import type { Spool } from './spool/index.ts';

@@ -40,7 +40,7 @@ function patched(text: string, file: string, edits: readonly (readonly [string, 
   return text;
 }
 
-/** A CommonJS shim whose exports load `real` (resolved from `resolveDir`) on first call. */
+/** A CommonJS shim whose exports require `real` (a split file next to the script) on first call. */
 function lazyShim(real: string, exportsCode: string): string {
   return `'use strict';\nlet real;\nconst load = () => (real ??= require(${JSON.stringify(real)}));\n${exportsCode}\n`;
 }
@@ -50,6 +50,10 @@ interface LazyModule {
   request: string;
   /** the requiring file, relative to node_modules */
   importer: RegExp;
+  /** the directory the request is resolved from, relative to the repository */
+  from: string;
+  /** the file of its own next to the agent's script that holds the module (SPLIT_FILES) */
+  file: string;
   exportsCode: string;
 }
 
@@ -58,30 +62,68 @@ const LAZY: readonly LazyModule[] = [
   {
     request: './ws',
     importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/,
+    from: 'node_modules/mqtt/build/lib/connect',
+    file: 'mqtt-ws.cjs',
     exportsCode: 'exports.streamBuilder = (...a) => load().streamBuilder(...a);\nexports.browserStreamBuilder = (...a) => load().browserStreamBuilder(...a);',
   },
   // mqtts:// (node's tls module)
-  { request: './tls', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/, exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  { request: './tls', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-tls.cjs', exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
   // a SOCKS proxy (the socks and ip-address packages), required by the tcp and tls transports
-  { request: './socks', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/](tcp|tls)\.js$/, exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  { request: './socks', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/](tcp|tls)\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-socks.cjs', exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  // timers in a Web Worker, used by mqtt.js in a browser only (read when mqtt.js loads, called never in node)
+  {
+    request: 'worker-timers',
+    importer: /mqtt[\\/]build[\\/]lib[\\/]get-timer\.js$/,
+    from: 'node_modules/mqtt/build/lib',
+    file: 'worker-timers.cjs',
+    exportsCode: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'].map((f) => `exports.${f} = (...a) => load().${f}(...a);`).join('\n'),
+  },
+  // MQTT 5 topic aliases (a client with topicAliasMaximum; the agent speaks MQTT 3.1.1)
+  { request: 'lru-cache', importer: /mqtt[\\/]build[\\/]lib[\\/]topic-alias-send\.js$/, from: 'node_modules/mqtt/build/lib', file: 'lru-cache.cjs', exportsCode: 'exports.LRUCache = function LRUCache(...a) { return new (load().LRUCache)(...a); };' },
 ];
+
+/**
+ * Packages and package files built into a file of their own next to the
+ * agent's script (scripts/build-agent.ts), required the first time they are
+ * used: their source text is not in the agent's script, and V8 keeps it only
+ * for an agent that uses them. `from` is the directory the request is
+ * resolved from, relative to the repository.
+ */
+export interface SplitFile {
+  file: string;
+  request: string;
+  from: string;
+}
+
+export const SPLIT_FILES: readonly SplitFile[] = [
+  ...LAZY.map(({ file, request, from }) => ({ file, request, from })),
+  // Modbus RTU only: modbus-client.ts imports it when the first RTU connection opens
+  { file: 'modbus-serial.cjs', request: 'modbus-serial', from: 'edge-agent' },
+  // the first serial port opened (Modbus RTU, a DL/T 645 serial line): see build-agent.ts lazySerialport
+  { file: 'serialport.cjs', request: 'serialport', from: 'edge-agent' },
+];
+
+/** `require('./<file>')` of a split file stays a require at run time, next to the requiring script */
+function splitFileRequests(b: Parameters<Plugin['setup']>[0]): void {
+  const names = SPLIT_FILES.map((f) => f.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|');
+  b.onResolve({ filter: new RegExp(`^\\./(${names})$`) }, (args) => ({ path: args.path, external: true }));
+  // modbus-serial, imported by the agent's own code (and not by its own split file's entry)
+  b.onResolve({ filter: /^modbus-serial$/ }, (args) => (args.importer === '<stdin>' ? undefined : { path: './modbus-serial.cjs', external: true }));
+}
 
 export const lazyModules: Plugin = {
   name: 'lazy-modules',
   setup(b) {
+    splitFileRequests(b);
     for (const m of LAZY) {
       const ns = `lazy:${m.request}`;
       b.onResolve({ filter: new RegExp(`^${m.request.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`) }, (args) => {
-        if (args.namespace === ns || !m.importer.test(args.importer)) return undefined;
+        if (!m.importer.test(args.importer)) return undefined;
         // named from node_modules on: the name is written into the bundle
         const full = path.join(args.resolveDir, m.request);
-        return { path: full.slice(full.lastIndexOf('node_modules')), namespace: ns, pluginData: { resolveDir: args.resolveDir } };
+        return { path: full.slice(full.lastIndexOf('node_modules')), namespace: ns };
       });
-      b.onLoad({ filter: /.*/, namespace: ns }, (args) => ({
-        contents: lazyShim(m.request, m.exportsCode),
-        loader: 'js',
-        resolveDir: (args.pluginData as { resolveDir: string }).resolveDir,
-      }));
+      b.onLoad({ filter: /.*/, namespace: ns }, () => ({ contents: lazyShim(`./${m.file}`, m.exportsCode), loader: 'js' }));
     }
   },
 };

@@ -2,13 +2,22 @@
  * Builds the edge agent into one self-contained directory, `dist/agent/`, that
  * runs on a stock Node 20 with no `npm ci` on the gateway:
  *
- *   gridwatch-agent.mjs        edge-agent/main.ts and every package it uses, one ES module (esbuild)
+ *   gridwatch-agent.cjs        edge-agent/main.ts and the packages it runs with, one CommonJS script (esbuild)
+ *   gridwatch-agent-config.cjs reading and checking the config (edge-agent/config-files.ts: zod, yaml, the
+ *                              schemas), required once at start and let go (edge-agent/config-once.ts)
+ *   mqtt-ws.cjs, mqtt-tls.cjs, mqtt-socks.cjs, modbus-serial.cjs, serialport.cjs, worker-timers.cjs,
+ *   lru-cache.cjs              what only some configs use, required on first use (SPLIT_FILES)
  *   serialport/prebuilds/…     serialport's native bindings for linux x64, arm64 and arm (glibc and musl)
  *   gridwatch-agent            launcher: node with the agent's memory flags (AGENT_NODE_FLAGS)
  *   gridwatch-agent.service    systemd unit
  *   agent.example.yaml         example config
  *
  *   npm run build:agent          (or: npx tsx scripts/build-agent.ts [outDir])
+ *
+ * V8 keeps the source text of every script it ran for as long as any of its
+ * functions can run, and node's ES module loader is a dozen modules more than
+ * a CommonJS script needs (about 2 MB resident): the agent is CommonJS, and
+ * its script holds only what every agent runs.
  *
  * serialport (used by modbus-serial for Modbus RTU and by the DL/T 645 serial
  * link) loads its binding with node-gyp-build from its package directory; in
@@ -19,8 +28,8 @@
 import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
-import { lazyModules, leanPackages, leanZod } from './agent-bundle-plugins.ts';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { lazyModules, leanPackages, leanZod, SPLIT_FILES } from './agent-bundle-plugins.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INSTALL = path.join(ROOT, 'edge-agent', 'install');
@@ -39,16 +48,6 @@ export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-siz
 
 /** serialport's prebuilt bindings shipped with the bundle: the gateways' platforms */
 const PREBUILD_PLATFORMS = ['linux-x64', 'linux-arm64', 'linux-arm'] as const;
-
-const BANNER = [
-  "import { createRequire as __gwCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __gwFileURLToPath } from 'node:url';",
-  "import { dirname as __gwDirname } from 'node:path';",
-  // the bundled CommonJS packages call require() and read __dirname
-  'const require = __gwCreateRequire(import.meta.url);',
-  'const __filename = __gwFileURLToPath(import.meta.url);',
-  'const __dirname = __gwDirname(__filename);',
-].join('\n');
 
 /** serialport's binding loader, pointed at the prebuilds next to the bundle */
 const serialportBindings: Plugin = {
@@ -70,7 +69,7 @@ const serialportBindings: Plugin = {
  */
 const LAZY_SERIALPORT = `'use strict';
 let real;
-const load = () => (real ??= require('serialport'));
+const load = () => (real ??= require('./serialport.cjs'));
 class SerialPort {
   constructor(...args) { return new (load().SerialPort)(...args); }
   static list() { return load().SerialPort.list(); }
@@ -80,43 +79,101 @@ module.exports = { SerialPort };
 const lazySerialport: Plugin = {
   name: 'lazy-serialport',
   setup(b) {
-    // the shim's own require goes to the real package
-    b.onResolve({ filter: /^serialport$/ }, (args) => (args.namespace === 'lazy-serialport' ? undefined : { path: 'serialport', namespace: 'lazy-serialport' }));
+    // serialport.cjs itself (its entry requires the real package) has the real one
+    b.onResolve({ filter: /^serialport$/ }, (args) => (args.importer === '<stdin>' ? undefined : { path: 'serialport', namespace: 'lazy-serialport' }));
     b.onLoad({ filter: /.*/, namespace: 'lazy-serialport' }, () => ({ contents: LAZY_SERIALPORT, loader: 'js', resolveDir: ROOT }));
   },
 };
 
+/** The agent's script */
+const MAIN = 'gridwatch-agent.cjs';
+/** Reading and checking the config: loaded once at start */
+const CONFIG_SCRIPT = 'gridwatch-agent-config.cjs';
+
+/**
+ * edge-agent/config-once.ts in the bundle: the config script is required,
+ * called once and let go. Neither its module, its exports nor what it left on
+ * globalThis (zod's registry) stay reachable, so V8 can collect its code, its
+ * schemas and its source text.
+ */
+const CONFIG_ONCE = `export async function loadConfigOnce(file) {
+  const script = require('node:path').join(__dirname, ${JSON.stringify(CONFIG_SCRIPT)});
+  const globals = new Set(Object.getOwnPropertyNames(globalThis));
+  try {
+    return await require(script).loadConfigFiles(file);
+  } finally {
+    const mod = require.cache[script];
+    delete require.cache[script];
+    const children = require.main?.children ?? [];
+    if (children.includes(mod)) children.splice(children.indexOf(mod), 1);
+    for (const k of Object.getOwnPropertyNames(globalThis)) if (!globals.has(k)) Reflect.deleteProperty(globalThis, k);
+  }
+}
+`;
+const configOnce: Plugin = {
+  name: 'config-once',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]edge-agent[\\/]config-once\.ts$/ }, () => ({ contents: CONFIG_ONCE, loader: 'js' }));
+  },
+};
+
+export interface BuiltFile {
+  bytes: number;
+  /** every source file in it, relative to the repository */
+  inputs: string[];
+}
+
 export interface BuiltAgent {
   dir: string;
+  /** the agent's script, gridwatch-agent.cjs */
   bundle: string;
   launcher: string;
   bundleBytes: number;
-  /** every source file in the bundle, relative to the repository */
+  /** every source file in any of the scripts, relative to the repository */
   inputs: string[];
+  /** each script by file name: the agent's, the config script, the split files */
+  files: Record<string, BuiltFile>;
 }
 
 export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Promise<BuiltAgent> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
-  const bundle = path.join(outDir, 'gridwatch-agent.mjs');
-  const result = await build({
-    entryPoints: [path.join(ROOT, 'edge-agent', 'main.ts')],
-    outfile: bundle,
+  const common: BuildOptions = {
     bundle: true,
     platform: 'node',
     target: 'node20',
-    format: 'esm',
-    banner: { js: BANNER },
+    format: 'cjs',
+    // the agent ran as an ES module before, in strict mode throughout: so it stays
+    banner: { js: "'use strict';" },
+    // import() of what is not in the script is a require(): no ES module loader
+    supported: { 'dynamic-import': false },
     // optional speed-ups of ws that mqtt.js may try to load; absent is fine
     external: ['bufferutil', 'utf-8-validate'],
-    plugins: [serialportBindings, lazySerialport, lazyModules, leanPackages, leanZod(ROOT, ['edge-agent', 'contract'])],
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'linked',
     logLevel: 'warning',
     metafile: true,
-  });
-  if (result.errors.length) throw new Error(`build-agent: ${result.errors.length} errors`);
+  };
+  const shared = [serialportBindings, lazySerialport, lazyModules, leanPackages];
+  const scripts: Array<[string, BuildOptions]> = [
+    [MAIN, { entryPoints: [path.join(ROOT, 'edge-agent', 'main.ts')], plugins: [configOnce, ...shared] }],
+    [CONFIG_SCRIPT, { entryPoints: [path.join(ROOT, 'edge-agent', 'config-files.ts')], plugins: [...shared, leanZod(ROOT, ['edge-agent', 'contract'])] }],
+    ...SPLIT_FILES.map((f): [string, BuildOptions] => [
+      f.file,
+      { stdin: { contents: `module.exports = require(${JSON.stringify(f.request)});`, resolveDir: path.join(ROOT, f.from), loader: 'js' }, plugins: shared },
+    ]),
+  ];
+  const files: Record<string, BuiltFile> = {};
+  for (const [file, options] of scripts) {
+    const result = await build({ ...common, ...options, outfile: path.join(outDir, file) });
+    if (result.errors.length) throw new Error(`build-agent: ${file}: ${result.errors.length} errors`);
+    const inputs = Object.keys(result.metafile?.inputs ?? {})
+      .filter((f) => !f.includes(':'))
+      .map((f) => path.relative(ROOT, path.resolve(ROOT, f)));
+    files[file] = { bytes: (await stat(path.join(outDir, file))).size, inputs };
+  }
+  const bundle = path.join(outDir, MAIN);
 
   const prebuilds = path.join(ROOT, 'node_modules', '@serialport', 'bindings-cpp', 'prebuilds');
   for (const p of PREBUILD_PLATFORMS) await cp(path.join(prebuilds, p), path.join(outDir, 'serialport', 'prebuilds', p), { recursive: true });
@@ -128,11 +185,14 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
   await chmod(launcher, 0o755);
   await copyFile(path.join(INSTALL, 'gridwatch-agent.service'), path.join(outDir, 'gridwatch-agent.service'));
   await copyFile(path.join(INSTALL, 'agent.example.yaml'), path.join(outDir, 'agent.example.yaml'));
-  const inputs = Object.keys(result.metafile.inputs).map((f) => path.relative(ROOT, path.resolve(ROOT, f)));
-  return { dir: outDir, bundle, launcher, bundleBytes: (await stat(bundle)).size, inputs };
+  const inputs = [...new Set(Object.values(files).flatMap((f) => f.inputs))].sort();
+  return { dir: outDir, bundle, launcher, bundleBytes: files[MAIN]!.bytes, inputs, files };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = await buildAgent(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
-  process.stdout.write(`built ${path.relative(process.cwd(), out.dir) || '.'}/: gridwatch-agent.mjs ${(out.bundleBytes / 1024).toFixed(0)} KiB, launcher, systemd unit, example config, serialport prebuilds (${PREBUILD_PLATFORMS.join(', ')})\n`);
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  process.stdout.write(
+    `built ${path.relative(process.cwd(), out.dir) || '.'}/: ${Object.entries(out.files).map(([f, b]) => `${f} ${kib(b.bytes)}`).join(', ')}, launcher, systemd unit, example config, serialport prebuilds (${PREBUILD_PLATFORMS.join(', ')})\n`,
+  );
 }

@@ -11,6 +11,9 @@ import { MAX_PREAMBLE } from './frame.ts';
 import { DLT645_PARITIES } from './link.ts';
 import { ConfigError } from '../errors.ts';
 import { Dlt645ProfileSchema, loadDlt645Profile, type Dlt645ProfileRegistry } from './profile.ts';
+import { dlt645BusKey } from './bus-key.ts';
+
+export { dlt645BusKey } from './bus-key.ts';
 
 const frameGapMs = z.number().int().min(0).max(10_000);
 /** FE wake-up bytes before each request; the standard's master sends 4 */
@@ -94,11 +97,6 @@ export type Dlt645TransportConfig = Dlt645DeviceConfig['transport'];
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-/** "dlt645+tcp://h:p" or "dlt645+serial:///dev/x": devices with the same key share a bus */
-export function dlt645BusKey(t: { kind?: unknown; host?: unknown; port?: unknown; path?: unknown }): string {
-  return t.kind === 'tcp' ? `dlt645+tcp://${String(t.host)}:${String(t.port)}` : `dlt645+serial://${String(t.path)}`;
 }
 
 /**

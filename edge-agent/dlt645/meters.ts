@@ -9,13 +9,15 @@ import type { DeepReadonly } from '../freeze.ts';
 import { DevicePoller, type DeviceStats, type DeviceTotals, type UnsequencedReading } from '../poller.ts';
 import type { PollSchedule } from '../schedule.ts';
 import { Dlt645Bus, type Dlt645BusStats } from './bus.ts';
-import { dlt645BusKey, dlt645Registry, type Dlt645Config, type Dlt645TransportConfig } from './config.ts';
+import { dlt645BusKey } from './bus-key.ts';
+import type { Dlt645Config, Dlt645TransportConfig } from './config.ts';
 import { timeSyncRequest } from './frame.ts';
 import { serialLink, tcpLink, type LinkFactory } from './link.ts';
-import type { Dlt645ProfileRegistry } from './profile.ts';
+import type { Dlt645ProfileRegistry } from './reads.ts';
 import { Dlt645Source } from './source.ts';
 
 export interface Dlt645MetersDeps {
+  /** what the devices' profile ids resolve to, the section's own `profiles` included (config.ts dlt645Registry) */
   profiles: Dlt645ProfileRegistry;
   clock: () => number;
   log: Logger;
@@ -42,10 +44,9 @@ export function defaultFrameGapMs(baudRate: number): number {
   return Math.max(5, Math.ceil((4 * 11 * 1000) / baudRate));
 }
 
-/** Ids of profiles the config names that neither the registry nor the section's own profiles have, as config problems. */
+/** Ids of profiles the config names that the registry (the section's own profiles included) does not have, as config problems. */
 export function missingDlt645Profiles(config: DeepReadonly<Dlt645Config> | undefined, profiles: Dlt645ProfileRegistry): string[] {
-  const all = dlt645Registry(config?.profiles, profiles);
-  return (config?.devices ?? []).flatMap((d, i) => (all.has(d.profile) ? [] : [`dlt645.devices[${i}].profile: unknown DL/T 645 profile "${d.profile}"`]));
+  return (config?.devices ?? []).flatMap((d, i) => (profiles.has(d.profile) ? [] : [`dlt645.devices[${i}].profile: unknown DL/T 645 profile "${d.profile}"`]));
 }
 
 export class Dlt645Meters {
@@ -60,7 +61,7 @@ export class Dlt645Meters {
 
   start(): void {
     const { clock, emit, schedule } = this.deps;
-    const profiles = dlt645Registry(this.config.profiles, this.deps.profiles);
+    const profiles = this.deps.profiles;
     const log = this.deps.log.child({ part: 'dlt645' });
     for (const d of this.config.devices) {
       const key = dlt645BusKey(d.transport);

@@ -6,14 +6,16 @@
  * its format. Validated when loaded, every problem reported at once.
  */
 import { z } from 'zod';
-import { MEASURED_QUANTITIES, QUANTITIES, type Quantity } from '../../contract/index.ts';
+import { MEASURED_QUANTITIES, type Quantity } from '../../contract/index.ts';
 import { ConfigError } from '../errors.ts';
 import { deepFreeze, type DeepReadonly } from '../freeze.ts';
 import { formatIssues } from '../issues.ts';
 import { dlt645ThreePhaseProfile, dlt645ThreePhaseSingleProfile } from '../profiles/dlt645-three-phase.ts';
-import { decodeBcd, type BcdFormat } from './bcd.ts';
 import { MAX_DATA_LENGTH } from './frame.ts';
 import { knownIdentifier } from './identifiers.ts';
+import type { Dlt645Profile, Dlt645ProfileRegistry, Dlt645Read } from './reads.ts';
+
+export { decodeRead, type Dlt645Profile, type Dlt645ProfileRegistry, type Dlt645Read, type ElementResult } from './reads.ts';
 
 const quantity = z.enum(MEASURED_QUANTITIES as [Quantity, ...Quantity[]], {
   error: (iss) => `${JSON.stringify(iss.input)} is not a canonical quantity an agent may send`,
@@ -62,23 +64,6 @@ export const Dlt645ProfileSchema = z.strictObject({
 
 export type Dlt645ProfileInput = z.input<typeof Dlt645ProfileSchema>;
 
-/** One read with its format resolved. */
-export interface Dlt645Read {
-  readonly di: string;
-  readonly quantities: readonly (Quantity | null)[];
-  readonly format: BcdFormat;
-  readonly magnitude: boolean;
-  readonly scale: number;
-}
-
-export interface Dlt645Profile {
-  readonly id: string;
-  readonly description?: string;
-  readonly reads: readonly Dlt645Read[];
-  readonly clock?: { readonly everyS: number; readonly utcOffsetMin: number };
-  readonly status?: { readonly everyS: number };
-}
-
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
@@ -120,8 +105,6 @@ export function loadDlt645Profile(doc: unknown): DeepReadonly<Dlt645Profile> {
   return deepFreeze(out);
 }
 
-export type Dlt645ProfileRegistry = ReadonlyMap<string, DeepReadonly<Dlt645Profile>>;
-
 /** The built-in 645 profiles plus `extra` documents (a later one wins on the same id). */
 export function createDlt645ProfileRegistry(extra: readonly unknown[] = []): Dlt645ProfileRegistry {
   const map = new Map<string, DeepReadonly<Dlt645Profile>>();
@@ -133,36 +116,3 @@ export function createDlt645ProfileRegistry(extra: readonly unknown[] = []): Dlt
 }
 
 export const BUILTIN_DLT645_PROFILES: Dlt645ProfileRegistry = createDlt645ProfileRegistry();
-
-export type ElementResult =
-  | { ok: true; quantity: Quantity; value: number }
-  /** a value outside the contract's plausible range: dropped like an implausible Modbus register */
-  | { ok: false; kind: 'implausible'; quantity: Quantity; value: number }
-  /** not a number at all (a nibble above 9): dropped, with the reason */
-  | { ok: false; kind: 'not_bcd'; quantity: Quantity; reason: string };
-
-/**
- * The values of one read's reply data (after its four identifier bytes).
- * Returns null and a reason when the length is not what the profile expects:
- * then nothing in it can be trusted to sit where the profile says.
- */
-export function decodeRead(read: Dlt645Read, value: Uint8Array): { ok: true; elements: ElementResult[] } | { ok: false; reason: string } {
-  const want = read.format.bytes * read.quantities.length;
-  if (value.length !== want) return { ok: false, reason: `identifier ${read.di}: ${value.length} value bytes, the profile expects ${want}` };
-  const elements: ElementResult[] = [];
-  read.quantities.forEach((q, k) => {
-    if (q === null) return;
-    const r = decodeBcd(value, k * read.format.bytes, read.format);
-    if (!r.ok) {
-      elements.push({ ok: false, kind: 'not_bcd', quantity: q, reason: `identifier ${read.di} element ${k}: ${r.reason}` });
-      return;
-    }
-    let v = read.magnitude ? Math.abs(r.value) : r.value;
-    // a scale of 1 leaves the decimal exact; another is rounded back to the digits the meter gave (W → kW: 3 more)
-    if (read.scale !== 1) v = Number((v * read.scale).toPrecision(15));
-    const spec = QUANTITIES[q];
-    if (v < spec.min || v > spec.max) elements.push({ ok: false, kind: 'implausible', quantity: q, value: v });
-    else elements.push({ ok: true, quantity: q, value: v });
-  });
-  return { ok: true, elements };
-}

@@ -17,7 +17,7 @@ import type { DeepReadonly } from '../freeze.ts';
 import type { PollSource } from '../poller.ts';
 import type { Dlt645Bus } from './bus.ts';
 import { Dlt645Error } from './errors.ts';
-import { decodeRead, type Dlt645Profile } from './profile.ts';
+import { decodeRead, type Dlt645Profile } from './reads.ts';
 
 export interface Dlt645SourceOptions {
   bus: Dlt645Bus;

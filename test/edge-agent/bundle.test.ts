@@ -47,14 +47,14 @@ describe('the agent bundle', () => {
     const dir = path.join(work.dir, 'opt', 'gridwatch-agent');
     cpSync(built.dir, dir, { recursive: true });
     for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) expect(existsSync(path.join(d, 'node_modules')), `${d}/node_modules`).toBe(false);
-    for (const f of ['gridwatch-agent.mjs', 'gridwatch-agent', 'gridwatch-agent.service', 'agent.example.yaml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
+    for (const f of ['gridwatch-agent.cjs', 'gridwatch-agent', 'gridwatch-agent.service', 'agent.example.yaml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
     for (const p of ['linux-x64', 'linux-arm64', 'linux-arm']) expect(existsSync(path.join(dir, 'serialport', 'prebuilds', p)), p).toBe(true);
     expect(statSync(path.join(dir, 'gridwatch-agent')).mode & 0o111).not.toBe(0);
     expect(readFileSync(path.join(dir, 'gridwatch-agent'), 'utf8')).toContain(AGENT_NODE_FLAGS.join(' '));
 
     // loading the bundle loads no native code: serialport's binding waits for the first serial port
     const report = 'process.on("exit",()=>process.stderr.write("\\nNATIVE "+JSON.stringify(process.report.getReport().sharedObjects.filter((f)=>f.endsWith(".node")))+"\\n"))';
-    const help = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, path.join(dir, 'gridwatch-agent.mjs'), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const help = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, path.join(dir, 'gridwatch-agent.cjs'), '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     expect(help.status).toBe(0);
     expect(help.stderr.match(/NATIVE (.*)/)?.[1]).toBe('[]');
 
