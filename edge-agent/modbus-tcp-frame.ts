@@ -13,6 +13,7 @@
 import { READ_FUNCTION_CODES } from './decode.ts';
 import { ModbusError } from './errors.ts';
 import { exceptionError, requestLabel, type ModbusReadRequest } from './modbus-client.ts';
+import { MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ } from './plan.ts';
 
 /** A read request: MBAP header (7) + function code, address, count (5). */
 export const REQUEST_BYTES = 12;
@@ -24,15 +25,12 @@ export const SIZE_BYTES = 6;
 const MIN_LENGTH = 3;
 /** … and at most the unit id and the largest PDU. */
 const MAX_LENGTH = 254;
-/** Modbus Application Protocol v1.1b3 §6.1–6.4: the most bits (FC 01/02) and registers (FC 03/04) one read may ask for. */
-const MAX_BITS = 2000;
-const MAX_REGISTERS = 125;
 
 /** Why `req` cannot be sent as a Modbus read, or null when it can: bad input, refused before any byte goes out. */
 export function refusal(req: ModbusReadRequest): string | null {
   if (!(READ_FUNCTION_CODES as readonly unknown[]).includes(req.fc)) return `refusing function code ${String(req.fc)}: only reads (1–4) are sent`;
   if (!Number.isInteger(req.unitId) || req.unitId < 0 || req.unitId > 255) return `refusing unit id ${String(req.unitId)}: not 0..255`;
-  const most = req.fc <= 2 ? MAX_BITS : MAX_REGISTERS;
+  const most = req.fc <= 2 ? MAX_BITS_PER_READ : MAX_REGISTERS_PER_READ;
   if (!Number.isInteger(req.count) || req.count < 1 || req.count > most) return `refusing count ${String(req.count)} for fc ${req.fc}: not 1..${most}`;
   if (!Number.isInteger(req.address) || req.address < 0 || req.address + req.count > 0x10000)
     return `refusing address ${String(req.address)}+${req.count}: outside 0x0000..0xFFFF`;
