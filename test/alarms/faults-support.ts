@@ -26,7 +26,7 @@ export interface ChildServerOptions {
   alarms?: Record<string, unknown>;
 }
 
-/** `npx tsx server/main.ts` with a config file in a data dir that outlives each process. */
+/** `server/main.ts` as a child process (ServerProcess) with a config file in a data dir that outlives each process. */
 /** The default rules with comm-loss after `afterS` seconds of silence. */
 export function commLossRules(afterS: number): string {
   return `

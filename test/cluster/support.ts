@@ -59,7 +59,7 @@ export interface ClusterServerOptions {
   extra?: Record<string, unknown>;
 }
 
-/** A gridwatch server in cluster mode: `node --import tsx server/main.ts <config>`. */
+/** A gridwatch server in cluster mode: `server/main.ts <config>` as a child process (ServerProcess). */
 export class ClusterServer extends ServerProcess {
   private constructor(
     readonly id: string,

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { login, startTestServer, TEST_PASSWORD, type TestServer } from '../support/server.ts';
 import { memoryLog } from '../support/logger.ts';
 import { eventually } from '../support/ws-client.ts';
+import { serverEntryArgs } from '../support/server-process.ts';
 
 const TOPOLOGY = `
 sites:
@@ -292,7 +293,7 @@ describe('the first admin at a terminal', () => {
   it('is shown the generated password when stdout is a terminal (a real pty), and it is the one in the file', { timeout: 60_000 }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gw-tty-'));
     // `script` runs the server on a pseudo-terminal and copies what it prints
-    const child = spawn('script', ['-qec', `${process.execPath} --import tsx server/main.ts`, '/dev/null'], {
+    const child = spawn('script', ['-qec', [process.execPath, ...serverEntryArgs()].join(' '), '/dev/null'], {
       env: { ...process.env, GW_DATA_DIR: dir, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_LOG_LEVEL: 'warn', GW_ADMIN_PASSWORD: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServerConfig } from '../../server/index.ts';
 import { startTestServer } from '../support/server.ts';
+import { serverEntryArgs } from '../support/server-process.ts';
 
 describe('event-loop thread priority', () => {
   it('is set on this thread once the server has started, and put back when it stops', async () => {
@@ -33,7 +34,7 @@ describe('event-loop thread priority', () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-prio-'));
     const inherited = os.getPriority();
     // a root process whose capability bounding set lacks CAP_SYS_NICE: setpriority(-10) gets EACCES
-    const child = spawn('setpriv', ['--bounding-set=-sys_nice', process.execPath, '--import', 'tsx', 'server/main.ts'], {
+    const child = spawn('setpriv', ['--bounding-set=-sys_nice', process.execPath, ...serverEntryArgs()], {
       env: { ...process.env, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_DATA_DIR: dataDir, GW_ADMIN_PASSWORD: 'priority-test-1', GW_PRIORITY: '-10', GW_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

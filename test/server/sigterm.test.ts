@@ -1,6 +1,6 @@
 /**
  * SIGTERM while the broker goes down at the same moment (as `docker compose
- * down` stops both): the real server process (server/main.ts under tsx) with
+ * down` stops both): the real server process (server/main.ts, bundled for the run) with
  * a private Mosquitto. The process must exit promptly, having saved the
  * alarm rule state, instead of waiting for a broker that is gone.
  */
@@ -15,6 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { readingsTopic } from '../../contract/index.ts';
 import { startMosquitto, type ServiceHandle } from '../harness/index.ts';
 import { eventually } from '../support/ws-client.ts';
+import { serverEntryArgs } from '../support/server-process.ts';
 
 const SITE = 'sigterm-site';
 const AGENT = 'sigterm-agent';
@@ -69,7 +70,7 @@ describe('server process stop', () => {
     await writeFile(path.join(dir, 'topology.yaml'), TOPOLOGY);
     // the only save of the rule state is the one at stop
     await writeFile(path.join(dir, 'server.yaml'), 'alarms:\n  persistIntervalMs: 3600000\n');
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', path.join(dir, 'server.yaml')], {
+    const proc = spawn(process.execPath, [...serverEntryArgs(), path.join(dir, 'server.yaml')], {
       env: {
         ...process.env,
         GW_HTTP_PORT: '0',

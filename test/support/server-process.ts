@@ -1,5 +1,6 @@
 /**
- * The real server as a child process (`server/main.ts <config.json>`), for
+ * The real server as a child process (`server/main.ts <config.json>`, bundled
+ * once per run: test/harness/server-bundle.ts), for
  * tests that kill it: SIGKILL (no stop, no drain, no final save) or SIGTERM
  * (the graceful stop). Its JSON log lines are parsed and kept; start() waits
  * for the "gridwatch dashboard at" line and logs in as admin.
@@ -8,9 +9,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { login, TEST_PASSWORD } from './server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** node's arguments for server/main.ts: the run's prebuilt bundle (test/harness/server-bundle.ts), else the source under tsx. */
+export function serverEntryArgs(): string[] {
+  const bundle = inject('serverBundle');
+  return bundle ? [bundle] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
+}
 
 export class ServerProcess {
   private child: ChildProcess | null = null;
@@ -39,7 +47,7 @@ export class ServerProcess {
 
   /** Starts the process and waits until it listens; logs in as admin (a reset connection on a loaded machine is tried again). */
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts'), this.configFile], {
+    const child = spawn(process.execPath, [...serverEntryArgs(), this.configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GW_LOG_LEVEL: 'info' },
