@@ -3,7 +3,7 @@
  * child bindings, errors, values JSON.stringify refuses, and whole lines
  * through a pipe whose reader is slow.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -115,6 +115,17 @@ describe('edge agent logger', () => {
     }).toThrow(/unknown log level "loud"/);
     expect(log.level).toBe('info');
     close();
+  });
+
+  it('the agent and discover refuse an unknown GW_LOG_LEVEL: exit 2, the reason on stderr', { timeout: 60_000 }, () => {
+    const config = path.join(tmp.dir, 'agent.json');
+    writeFileSync(config, JSON.stringify({ agent: 'a', site: 's', mqtt: { url: 'mqtt://127.0.0.1:1' }, devices: [] }));
+    for (const args of [['edge-agent/main.ts', config], ['edge-agent/discover.ts', '--dlt645', '127.0.0.1:1']]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, GW_LOG_LEVEL: 'verbose' }, timeout: 50_000 });
+      expect(run.status, args[0]).toBe(2);
+      expect(run.stderr).toContain('GW_LOG_LEVEL: unknown log level "verbose": one of trace, debug, info, warn, error, fatal, silent');
+      expect(run.stdout).toBe('');
+    }
   });
 
   it('writes an Error with its type, message and stack (causes appended), code and other own properties', () => {
