@@ -1,42 +1,18 @@
 /**
- * The agent's Modbus TCP client against a gateway written here: a TCP server
- * on 127.0.0.1 that records each request's bytes and answers with exactly
- * the bytes a test chooses (split, joined, late, broken). Requests and
- * answers follow Modbus Messaging on TCP/IP v1.0b (MBAP header) and the
- * Modbus Application Protocol v1.1b3 (read PDUs, exceptions).
+ * The agent's Modbus TCP client against a scripted gateway
+ * (modbus-tcp-gateway.ts: a TCP server on 127.0.0.1 that answers with exactly
+ * the bytes a test chooses: split, joined, late, broken) and against the
+ * meter simulators, with modbus-serial's client as a third party.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import modbusSerial from 'modbus-serial';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BUILTIN_PROFILES, ModbusError, ModbusTcpConnection, planReads, type ModbusReadRequest } from '../../edge-agent/index.ts';
 import { createMeterModel, METER_TYPES, registerMapOf, startModbusSimulator } from '../../simulators/index.ts';
 import { testLog } from '../support/logger.ts';
+import { prng } from '../support/prng.ts';
+import { answerOf, counting, frame, scriptedGateway, type Answerer, type Gateway, type Request } from './modbus-tcp-gateway.ts';
 import { sleep, waitFor } from './support.ts';
-
-interface Request {
-  /** the 12 bytes as received */
-  raw: Buffer;
-  tid: number;
-  protocol: number;
-  length: number;
-  unit: number;
-  fc: number;
-  address: number;
-  count: number;
-  /** which connection (0 = the first accepted) */
-  conn: number;
-  at: number;
-}
-
-type Answerer = (r: Request, sock: net.Socket) => void;
-
-interface Gateway {
-  port: number;
-  requests: Request[];
-  connections: number;
-  answer: Answerer;
-  stop(): Promise<void>;
-}
 
 const running: Array<{ stop(): Promise<void> }> = [];
 afterEach(async () => {
@@ -44,77 +20,10 @@ afterEach(async () => {
 });
 
 async function gateway(answer: Answerer): Promise<Gateway> {
-  const sockets = new Set<net.Socket>();
-  const g: Gateway = {
-    port: 0,
-    requests: [],
-    connections: 0,
-    answer,
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-  const server = net.createServer((sock) => {
-    const conn = g.connections++;
-    sockets.add(sock);
-    sock.setNoDelay(true);
-    sock.on('error', () => undefined);
-    sock.on('close', () => sockets.delete(sock));
-    let buf = Buffer.alloc(0);
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 12) {
-        const raw = Buffer.from(buf.subarray(0, 12));
-        buf = buf.subarray(12);
-        const r: Request = {
-          raw,
-          tid: raw.readUInt16BE(0),
-          protocol: raw.readUInt16BE(2),
-          length: raw.readUInt16BE(4),
-          unit: raw[6]!,
-          fc: raw[7]!,
-          address: raw.readUInt16BE(8),
-          count: raw.readUInt16BE(10),
-          conn,
-          at: performance.now(),
-        };
-        g.requests.push(r);
-        g.answer(r, sock);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  g.port = (server.address() as net.AddressInfo).port;
+  const g = await scriptedGateway(answer);
   running.push(g);
   return g;
 }
-
-/** An MBAP frame around `pdu`; `length`/`protocol` override the header's fields. */
-function frame(tid: number, unit: number, pdu: number[], o: { protocol?: number; length?: number } = {}): Buffer {
-  const b = Buffer.alloc(7 + pdu.length);
-  b.writeUInt16BE(tid, 0);
-  b.writeUInt16BE(o.protocol ?? 0, 2);
-  b.writeUInt16BE(o.length ?? pdu.length + 1, 4);
-  b[6] = unit;
-  Buffer.from(pdu).copy(b, 7);
-  return b;
-}
-
-/** A good answer to `r`: registers as 16-bit words, or bits packed LSB first. */
-function answerOf(r: Request, values: number[]): Buffer {
-  if (r.fc <= 2) {
-    const bytes = new Array<number>((values.length + 7) >> 3).fill(0);
-    values.forEach((v, i) => (bytes[i >> 3]! |= (v ? 1 : 0) << (i & 7)));
-    return frame(r.tid, r.unit, [r.fc, bytes.length, ...bytes]);
-  }
-  return frame(r.tid, r.unit, [r.fc, values.length * 2, ...values.flatMap((v) => [v >> 8, v & 0xff])]);
-}
-
-/** Answers registers address, address+1, … and bits alternating 1, 0, … */
-const counting: Answerer = (r, sock) => {
-  sock.write(answerOf(r, Array.from({ length: r.count }, (_, i) => (r.fc <= 2 ? (i + 1) % 2 : (r.address + i) & 0xffff))));
-};
 
 function connection(port: number, extra: Partial<ConstructorParameters<typeof ModbusTcpConnection>[0]> = {}): ModbusTcpConnection {
   const c = new ModbusTcpConnection({ host: '127.0.0.1', port, log: testLog, reconnectMinMs: 50, reconnectMaxMs: 100, ...extra });
@@ -202,6 +111,42 @@ describe('Modbus TCP client', () => {
     expect((await failure(c.read(req({ count: 60, timeoutMs: 150 })))).code).toBe('GW_ERR_MODBUS_TIMEOUT');
     expect(await c.read(req({ count: 60 }))).toEqual(Array.from({ length: 60 }, (_, i) => 100 + i));
     expect(c.stats()).toMatchObject({ lateAnswers: 1, resyncs: 0, connects: 1 });
+  });
+
+  it('answers cut at random points and late answers sent ahead of them: every read gets exactly its own values (seeded)', async () => {
+    const rnd = prng(7);
+    const expected = (fc: number, address: number, count: number) =>
+      Array.from({ length: count }, (_, i) => (fc <= 2 ? ((address + i) % 3 === 0 ? 1 : 0) : (address * 31 + i * 7) & 0xffff));
+    let held: Buffer[] = [];
+    const g = await gateway((r, sock) => {
+      const a = answerOf(r, expected(r.fc, r.address, r.count));
+      // unit 9: hold the answer until the next request's (its request times out meanwhile)
+      if (r.unit === 9) return void held.push(a);
+      let bytes = Buffer.concat([...held, a]);
+      held = [];
+      void (async () => {
+        while (bytes.length > 0) {
+          const n = 1 + Math.floor(rnd() * 40);
+          sock.write(bytes.subarray(0, n));
+          bytes = bytes.subarray(n);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+    });
+    const c = connection(g.port);
+    let holds = 0;
+    for (let i = 0; i < 60; i++) {
+      const fc = (1 + Math.floor(rnd() * 4)) as 1 | 2 | 3 | 4;
+      const count = 1 + Math.floor(rnd() * (fc <= 2 ? 300 : 125));
+      const hold = i < 59 && rnd() < 0.25;
+      const r = req({ unitId: hold ? 9 : 7, fc, address: i * 100, count, timeoutMs: hold ? 50 : 5000 });
+      if (hold) {
+        holds++;
+        expect((await failure(c.read(r))).code).toBe('GW_ERR_MODBUS_TIMEOUT');
+      } else expect(await c.read(r), `read ${i}`).toEqual(expected(fc, r.address, count));
+    }
+    expect(holds).toBeGreaterThan(5);
+    expect(c.stats()).toMatchObject({ lateAnswers: holds, resyncs: 0, connects: 1, failed: holds });
   });
 
   it('an exception answer is GW_ERR_MODBUS_EXCEPTION with its code; the link stays', async () => {
