@@ -143,8 +143,6 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // the agent ran as an ES module before, in strict mode throughout: so it stays
-    banner: { js: "'use strict';" },
     // import() of what is not in the script is a require(): no ES module loader
     supported: { 'dynamic-import': false },
     // optional speed-ups of ws that mqtt.js may try to load; absent is fine
@@ -156,21 +154,31 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
     metafile: true,
   };
   const shared = [serialportBindings, lazySerialport, lazyModules, leanPackages];
-  const scripts: Array<[string, BuildOptions]> = [
-    [MAIN, { entryPoints: [path.join(ROOT, 'edge-agent', 'main.ts')], plugins: [configOnce, ...shared] }],
-    [CONFIG_SCRIPT, { entryPoints: [path.join(ROOT, 'edge-agent', 'config-files.ts')], plugins: [...shared, leanZod(ROOT, ['edge-agent', 'contract'])] }],
-    ...SPLIT_FILES.map((f): [string, BuildOptions] => [
+  // each script says first what it is (a heap snapshot shows the start of a script's source text)
+  const scripts: Array<[string, string, BuildOptions]> = [
+    [MAIN, 'the gridwatch edge agent', { entryPoints: [path.join(ROOT, 'edge-agent', 'main.ts')], plugins: [configOnce, ...shared] }],
+    [
+      CONFIG_SCRIPT,
+      "the gridwatch edge agent's config loader, required once at start and let go",
+      { entryPoints: [path.join(ROOT, 'edge-agent', 'config-files.ts')], plugins: [...shared, leanZod(ROOT, ['edge-agent', 'contract'])] },
+    ],
+    ...SPLIT_FILES.map((f): [string, string, BuildOptions] => [
       f.file,
+      `${f.request} for the gridwatch edge agent, required on first use`,
       { stdin: { contents: `module.exports = require(${JSON.stringify(f.request)});`, resolveDir: path.join(ROOT, f.from), loader: 'js' }, plugins: shared },
     ]),
   ];
   const files: Record<string, BuiltFile> = {};
-  for (const [file, options] of scripts) {
-    const result = await build({ ...common, ...options, outfile: path.join(outDir, file) });
+  for (const [file, what, options] of scripts) {
+    // the agent ran as an ES module before, in strict mode throughout: so it stays
+    const banner = { js: `'use strict';\n// ${file}: ${what}` };
+    const result = await build({ ...common, ...options, banner, outfile: path.join(outDir, file) });
     if (result.errors.length) throw new Error(`build-agent: ${file}: ${result.errors.length} errors`);
-    const inputs = Object.keys(result.metafile?.inputs ?? {})
-      .filter((f) => !f.includes(':'))
-      .map((f) => path.relative(ROOT, path.resolve(ROOT, f)));
+    // what is in the output (a module left out whole is still an input of the build), not the plugins' shims
+    const output = Object.entries(result.metafile?.outputs ?? {}).find(([out]) => out.endsWith(file))?.[1];
+    const inputs = Object.entries(output?.inputs ?? {})
+      .filter(([f, i]) => i.bytesInOutput > 0 && !f.includes(':') && f !== '<stdin>')
+      .map(([f]) => path.relative(ROOT, path.resolve(ROOT, f)));
     files[file] = { bytes: (await stat(path.join(outDir, file))).size, inputs };
   }
   const bundle = path.join(outDir, MAIN);

@@ -11,7 +11,7 @@
  * its start-up phases, and stops cleanly on SIGTERM.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { stringify as toYaml } from 'yaml';
@@ -40,6 +40,20 @@ describe('the agent bundle', () => {
     // it logs with its own logger (edge-agent/log.ts): no pino, nor pino's writer and its worker thread
     expect(built.inputs.filter((f) => /node_modules\/(pino|pino-[a-z-]+|sonic-boom|thread-stream|@pinojs\/[a-z-]+)\//.test(f))).toEqual([]);
     expect(built.inputs).toContain('edge-agent/log.ts');
+    // the agent's script holds what every agent runs; the config loader (zod, yaml, the schemas) is a script of its
+    // own, required once at start and let go, and so is each package that only some configs use, required on first use
+    expect(Object.keys(built.files).sort()).toEqual(
+      ['gridwatch-agent.cjs', 'gridwatch-agent-config.cjs', 'mqtt-ws.cjs', 'mqtt-tls.cjs', 'mqtt-socks.cjs', 'worker-timers.cjs', 'lru-cache.cjs', 'modbus-serial.cjs', 'serialport.cjs'].sort(),
+    );
+    const main = built.files['gridwatch-agent.cjs']!.inputs;
+    expect(main.filter((f) => /node_modules\/(zod|yaml|ws|socks|ip-address|smart-buffer|modbus-serial|serialport|@serialport\/[a-z-]+|lru-cache|worker-timers)\//.test(f))).toEqual([]);
+    expect(main.filter((f) => /^(edge-agent\/(config|config-files|create-agent|profiles\/\w+|dlt645\/(config|profile))|contract\/topology)\.ts$/.test(f))).toEqual([]);
+    expect(main).toContain('edge-agent/agent.ts');
+    const configScript = built.files['gridwatch-agent-config.cjs']!.inputs;
+    for (const f of ['node_modules/zod/', 'node_modules/yaml/', 'edge-agent/config.ts', 'edge-agent/profiles/schema.ts', 'edge-agent/dlt645/config.ts'])
+      expect(configScript.some((i) => i.startsWith(f)), f).toBe(true);
+    expect(built.files['mqtt-ws.cjs']!.inputs.some((f) => f.startsWith('node_modules/ws/'))).toBe(true);
+    expect(built.files['serialport.cjs']!.inputs.some((f) => f.startsWith('node_modules/@serialport/bindings-cpp/'))).toBe(true);
 
     // installed elsewhere: nothing above it can lend it a package
     const work = tmpDir('gw-agent-install-');
@@ -47,7 +61,7 @@ describe('the agent bundle', () => {
     const dir = path.join(work.dir, 'opt', 'gridwatch-agent');
     cpSync(built.dir, dir, { recursive: true });
     for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) expect(existsSync(path.join(d, 'node_modules')), `${d}/node_modules`).toBe(false);
-    for (const f of ['gridwatch-agent.cjs', 'gridwatch-agent', 'gridwatch-agent.service', 'agent.example.yaml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
+    for (const f of [...Object.keys(built.files), 'gridwatch-agent', 'gridwatch-agent.service', 'agent.example.yaml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
     for (const p of ['linux-x64', 'linux-arm64', 'linux-arm']) expect(existsSync(path.join(dir, 'serialport', 'prebuilds', p)), p).toBe(true);
     expect(statSync(path.join(dir, 'gridwatch-agent')).mode & 0o111).not.toBe(0);
     expect(readFileSync(path.join(dir, 'gridwatch-agent'), 'utf8')).toContain(AGENT_NODE_FLAGS.join(' '));
@@ -219,7 +233,13 @@ describe('the agent bundle', () => {
       if (parsed.ok) good += parsed.value.readings.filter((r) => r.q === 'good' && r.device === 'm0-1').length;
     });
     await sub.subscribeAsync(readingsTopic(site, agent), { qos: 1 });
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', GW_NODE: process.execPath, GW_LOG_LEVEL: 'info' };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GW_NODE: process.execPath,
+      GW_LOG_LEVEL: 'info',
+      // the launcher's flags, and a heap snapshot on SIGUSR2 (written to the working directory)
+      GW_AGENT_NODE_FLAGS: [...AGENT_NODE_FLAGS, '--heapsnapshot-signal=SIGUSR2'].join(' '),
+    };
     const child: ChildProcess = spawn(built.launcher, [config], { cwd: work.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     for (const st of [child.stdout, child.stderr]) st?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
@@ -235,6 +255,21 @@ describe('the agent bundle', () => {
     const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.msg === 'every device polled once').map((l) => [l.devices, l.good, l.notAnswering])).toEqual([[2, 1, ['gone-1']]]);
     expect(lines.filter((l) => l.msg === 'device state changed').map((l) => `${String(l.deviceId)} ${String(l.from)}→${String(l.to)}`)).toEqual(['gone-1 unknown→comm_loss']);
+
+    // the config loader was let go once the config was read: a heap snapshot of the running agent holds the start of
+    // the agent's own script (each script's second line says what it is) and nothing of the config loader's
+    const firstLine = (f: string) => readFileSync(path.join(built.dir, f), 'utf8').split('\n')[1]!;
+    expect(firstLine('gridwatch-agent-config.cjs')).toMatch(/^\/\/ gridwatch-agent-config\.cjs: /);
+    child.kill('SIGUSR2');
+    let snapshot = '';
+    await waitFor('the heap snapshot', () => {
+      const f = readdirSync(work.dir).find((n) => n.endsWith('.heapsnapshot'));
+      snapshot = f ? readFileSync(path.join(work.dir, f), 'utf8') : '';
+      return snapshot.trimEnd().endsWith('}');
+    }, 60_000, 200);
+    const held = Object.fromEntries(['gridwatch-agent.cjs', 'gridwatch-agent-config.cjs', 'mqtt-tls.cjs', 'mqtt-ws.cjs'].map((f) => [f, snapshot.includes(JSON.stringify(firstLine(f)).slice(1, -1))]));
+    // TLS was required at the first mqtts:// connect and stays; the WebSocket transport was never required
+    expect(held).toEqual({ 'gridwatch-agent.cjs': true, 'gridwatch-agent-config.cjs': false, 'mqtt-tls.cjs': true, 'mqtt-ws.cjs': false });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
