@@ -38,6 +38,7 @@ export {
   type WordOrder,
 } from './decode.ts';
 export { ConfigError, EdgeAgentError, ModbusError, type EdgeErrorCode } from './errors.ts';
+export { createLogger, LOG_LEVELS, type LogFn, type Logger, type LoggerOptions } from './log.ts';
 export {
   ModbusRtuConnection,
   PARITIES,

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger, type Logger } from '../../edge-agent/log.ts';
+import { createLogger, type Logger } from '../../edge-agent/index.ts';
 import { REPO, sleep, tmpDir, waitFor } from './support.ts';
 
 const tmp = tmpDir('gw-log-');
