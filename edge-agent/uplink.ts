@@ -48,11 +48,11 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from './log.ts';
 // the contract's files, not contract/index.ts: that would bring the server's topology schemas (zod) into the agent's script
-import { LIMITS, type Reading, type ReadingsMessage, type WatermarkMessage } from '../contract/readings.ts';
+import { LIMITS, type WatermarkMessage } from '../contract/readings.ts';
 import { agentStateTopic, readingsTopic, SERVER_STATE_TOPIC, watermarkTopic } from '../contract/topics.ts';
 import type { MqttConfig } from './config.ts';
 import { mqttTlsOptions } from './mqtt-tls.ts';
-import type { Spool } from './spool/index.ts';
+import type { EncodedReadings, Spool } from './spool/index.ts';
 
 export interface UplinkOptions {
   agent: string;
@@ -117,6 +117,8 @@ type LinkState = 'down' | 'up';
 
 /** The payload limit of the contract, with room for the envelope. */
 const MAX_MESSAGE_BYTES = LIMITS.maxMessageBytes - 4096;
+/** how a reading's JSON ends when it is flagged late (the spool writes `late` last) */
+const LATE_SUFFIX = ',"late":true}';
 
 export class ReadingsUplink {
   private readonly o: Required<Omit<UplinkOptions, 'log' | 'spool' | 'onCaughtUp'>>;
@@ -443,16 +445,17 @@ export class ReadingsUplink {
     const gen = this.gen;
     while (this.inflight < this.o.maxInflight) {
       const start = Math.max(this.cursor, this.spool.firstSeq);
-      let batch = this.spool.read(start, this.o.maxBatch);
-      if (batch.length === 0) break;
+      let batch = this.spool.readEncoded(start, this.o.maxBatch);
+      if (batch.seqs.length === 0) break;
       let body = this.encode(batch, start);
       // a message must stay under the contract's size limit (long device ids, many quantities)
-      while (body.json.length > MAX_MESSAGE_BYTES && batch.length > 1) {
-        batch = batch.slice(0, Math.ceil(batch.length / 2));
+      while (body.json.length > MAX_MESSAGE_BYTES && batch.seqs.length > 1) {
+        const half = Math.ceil(batch.seqs.length / 2);
+        batch = { seqs: batch.seqs.slice(0, half), ts: batch.ts.slice(0, half), json: batch.json.slice(0, half) };
         body = this.encode(batch, start);
       }
-      const n = batch.length;
-      const last = batch[n - 1]!.seq;
+      const n = batch.seqs.length;
+      const last = batch.seqs[n - 1]!;
       this.s.late += body.late;
       this.s.resent += body.resent;
       this.cursor = last + 1;
@@ -476,28 +479,41 @@ export class ReadingsUplink {
     this.applyWatermark();
   }
 
-  /** `start`: the seq the batch was read from; seqs missing before and between its readings are gone from the spool */
-  private encode(batch: readonly Reading[], start: number): { json: string; late: number; resent: number } {
+  /**
+   * The message for a batch, as JSON text: the readings' JSON goes in as the
+   * spool wrote it. `start`: the seq the batch was read from; seqs missing
+   * before and between its readings are gone from the spool.
+   */
+  private encode(batch: EncodedReadings, start: number): { json: string; late: number; resent: number } {
     const now = this.o.clock();
     let late = 0;
     let resent = 0;
     let expect = start;
     let skip: [number, number][] | undefined;
-    for (const r of batch) {
-      if (r.seq > expect) (skip ??= []).push([expect, r.seq - 1]);
-      expect = r.seq + 1;
+    const { seqs, ts, json } = batch;
+    for (const seq of seqs) {
+      if (seq > expect) (skip ??= []).push([expect, seq - 1]);
+      expect = seq + 1;
     }
     if (skip) this.reportSkipped(skip);
-    const readings = batch.map((r) => {
-      const again = r.seq <= this.sentHigh;
+    let readings = '';
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      let line = json[i]!;
+      const again = seq <= this.sentHigh;
       if (again) resent++;
-      if (!again && !r.late && r.seq >= this.liveFrom && now - r.ts <= this.o.lateAfterMs) return r;
-      late++;
-      return r.late ? r : { ...r, late: true };
-    });
-    const msg: ReadingsMessage = { agent: this.o.agent, readings, from: this.spool.firstSeq, next: this.spool.nextSeq };
-    if (skip) msg.skip = skip.slice(0, LIMITS.maxSkipRanges);
-    return { json: JSON.stringify(msg), late, resent };
+      const marked = line.endsWith(LATE_SUFFIX);
+      if (again || marked || seq < this.liveFrom || now - ts[i]! > this.o.lateAfterMs) {
+        late++;
+        // `late` is the reading's last key when the spool wrote it; added here the same way
+        if (!marked) line = `${line.slice(0, -1)}${LATE_SUFFIX}`;
+      }
+      readings += i === 0 ? line : `,${line}`;
+    }
+    // the keys in ReadingsMessage's order: agent, readings, from, next, skip
+    let msg = `{"agent":${JSON.stringify(this.o.agent)},"readings":[${readings}],"from":${this.spool.firstSeq},"next":${this.spool.nextSeq}`;
+    if (skip) msg += `,"skip":${JSON.stringify(skip.slice(0, LIMITS.maxSkipRanges))}`;
+    return { json: `${msg}}`, late, resent };
   }
 
   private reportSkipped(skip: readonly [number, number][]): void {
@@ -539,7 +555,7 @@ export class ReadingsUplink {
         this.flush();
         const left = deadline - performance.now();
         if (left <= 0 || !(await this.withTimeout(this.whenDrained(), left, 'acknowledgements at stop'))) break;
-        if (!this.connected || this.spool.read(this.cursor, 1).length === 0) break;
+        if (!this.connected || this.spool.readEncoded(this.cursor, 1).seqs.length === 0) break;
       }
       if (this.connected)
         await this.withTimeout(client.publishAsync(this.stateTopic, 'offline', { qos: 1, retain: true }), this.o.stopTimeoutMs, 'offline state at stop');

@@ -42,7 +42,7 @@ import type { Logger } from '../log.ts';
 import type { Reading } from '../../contract/index.ts';
 import { EdgeAgentError } from '../errors.ts';
 import { LossLedger, spoolStats } from './common.ts';
-import type { FsyncPolicy, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
+import type { EncodedReadings, FsyncPolicy, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface DiskSpoolOptions {
   dir: string;
@@ -56,7 +56,7 @@ export interface DiskSpoolOptions {
   /** seq of the first reading when the directory has never held a spool; default 0 */
   initialSeq?: number;
   log: Logger;
-  /** newest readings kept decoded in memory for the sender (about 0.5 kB each); default 4096 */
+  /** newest readings kept in memory for the sender, as their JSON lines; default 4096 */
   memReadings?: number;
   /**
    * and at most this many bytes of them (as written to disk), not counting those not yet written;
@@ -123,19 +123,26 @@ export class DiskSpool implements Spool {
   private fd: number | null = null;
   /** bytes of the active segment actually on disk */
   private fileSize = 0;
+  /** lines appended and not written yet (no newline) */
   private pending: string[] = [];
   private pendingBytes = 0;
   private dirty = false;
   private next = 0;
   private ackedSeq = -1;
   private totalBytes = 0;
-  /** newest readings, contiguous up to next - 1: mem[i].seq === memBase + i - memHead */
-  private mem: Reading[] = [];
+  /**
+   * newest readings, contiguous up to next - 1, as their JSON lines (no newline): the
+   * line of seq memBase + i - memHead is mem[i]. Lines, not decoded readings: a string
+   * holds a reading in a third of the heap its objects take, and the uplink sends it as it is
+   */
+  private mem: string[] = [];
   private memHead = 0;
-  /** bytes of each reading in mem as written (same indexes), and their sum from memHead on */
+  /** each line's reading ts and its bytes as written (newline included), same indexes; memBytes sums the lengths from memHead on */
+  private memTs: number[] = [];
   private memLens: number[] = [];
   private memBytes = 0;
-  private cache: { file: string; size: number; readings: Reading[] } | null = null;
+  /** the lines of the segment read last (a sender behind the memory window reads it in batches) */
+  private cache: { file: string; size: number; lines: EncodedReadings } | null = null;
   private losses = new LossLedger();
   private flushTimer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
@@ -324,8 +331,8 @@ export class DiskSpool implements Spool {
     if (!this.opened || this.closed) throw new EdgeAgentError('GW_ERR_AGENT_STATE', 'spool is not open');
     const r: Reading = { device: u.device, ts: u.ts, seq: this.next++, v: u.v, q: u.q };
     if (u.late) r.late = true;
-    const line = `${JSON.stringify(r)}\n`;
-    const bytes = Buffer.byteLength(line);
+    const line = JSON.stringify(r);
+    const bytes = Buffer.byteLength(line) + 1;
     this.pending.push(line);
     this.pendingBytes += bytes;
     const seg = this.segments.at(-1)!;
@@ -334,7 +341,8 @@ export class DiskSpool implements Spool {
     seg.firstTs ??= r.ts;
     seg.lastTs = r.ts;
     this.totalBytes += bytes;
-    this.mem.push(r);
+    this.mem.push(line);
+    this.memTs.push(r.ts);
     this.memLens.push(bytes);
     this.memBytes += bytes;
     // readings not yet written stay in memory whatever the limit
@@ -359,10 +367,11 @@ export class DiskSpool implements Spool {
   private dropMem(head: number): void {
     if (head <= this.memHead) return;
     for (let i = this.memHead; i < head; i++) this.memBytes -= this.memLens[i]!;
-    this.mem.fill(undefined as unknown as Reading, this.memHead, head);
+    this.mem.fill('', this.memHead, head);
     this.memHead = head;
     if (this.memHead > 4096 && this.memHead * 2 > this.mem.length) {
       this.mem = this.mem.slice(this.memHead);
+      this.memTs = this.memTs.slice(this.memHead);
       this.memLens = this.memLens.slice(this.memHead);
       this.memHead = 0;
     }
@@ -410,7 +419,7 @@ export class DiskSpool implements Spool {
       this.flushTimer = null;
     }
     if (this.pending.length === 0 || this.fd === null) return;
-    const buf = Buffer.from(this.pending.join(''));
+    const buf = Buffer.from(`${this.pending.join('\n')}\n`);
     const before = this.fileSize;
     try {
       let off = 0;
@@ -452,15 +461,21 @@ export class DiskSpool implements Spool {
   }
 
   read(from: number, max: number): Reading[] {
+    const e = this.readEncoded(from, max);
+    const out: Reading[] = [];
+    for (const line of e.json) out.push(JSON.parse(line) as Reading);
+    return out;
+  }
+
+  readEncoded(from: number, max: number): EncodedReadings {
     const start = Math.max(from, this.firstSeq);
-    if (start >= this.next || max <= 0) return [];
+    if (start >= this.next || max <= 0) return { seqs: [], ts: [], json: [] };
     const memBase = this.next - (this.mem.length - this.memHead);
     if (start >= memBase) {
-      // the sender has caught up with the memory window: a segment decoded while it lagged (up to
-      // a segment's worth of readings, several MB) is not needed again
+      // the sender has caught up with the memory window: a segment read while it lagged is not needed again
       this.cache = null;
       const i = this.memHead + (start - memBase);
-      const out = this.mem.slice(i, i + max);
+      const out = this.memSlice(i, max);
       // what the sender has read is not read again but after a failure (a rewind, from disk):
       // the window holds what is not sent yet, up to its bounds (written readings only: see append)
       this.dropMem(Math.min(i, this.mem.length - this.pending.length));
@@ -469,24 +484,34 @@ export class DiskSpool implements Spool {
     this.flush();
     for (const seg of this.segments) {
       if (seg.next <= start) continue;
-      const readings = this.load(seg);
+      const lines = this.load(seg);
       // unreadable now (an I/O error): nothing past it either, so the reader retries rather than skips it
-      if (readings === null) return [];
-      const out: Reading[] = [];
-      for (const r of readings) {
-        if (r.seq < start) continue;
-        out.push(r);
-        if (out.length >= max) break;
+      if (lines === null) return { seqs: [], ts: [], json: [] };
+      const out: EncodedReadings = { seqs: [], ts: [], json: [] };
+      for (let k = 0; k < lines.seqs.length && out.seqs.length < max; k++) {
+        if (lines.seqs[k]! < start) continue;
+        out.seqs.push(lines.seqs[k]!);
+        out.ts.push(lines.ts[k]!);
+        out.json.push(lines.json[k]!);
       }
-      if (out.length > 0) return out;
+      if (out.seqs.length > 0) return out;
     }
     // everything from `start` was undecodable on disk but is in memory further on
-    return memBase < this.next ? this.mem.slice(this.memHead, this.memHead + max) : [];
+    return memBase < this.next ? this.memSlice(this.memHead, max) : { seqs: [], ts: [], json: [] };
   }
 
-  /** Decoded readings of a segment, cached for the next read of the same segment; null when the file cannot be read. */
-  private load(seg: Segment): Reading[] | null {
-    if (this.cache && this.cache.file === seg.file && this.cache.size === seg.bytes) return this.cache.readings;
+  /** up to `max` lines of the memory window from index `i` */
+  private memSlice(i: number, max: number): EncodedReadings {
+    const end = Math.min(this.mem.length, i + max);
+    const base = this.next - this.mem.length;
+    const seqs: number[] = [];
+    for (let k = i; k < end; k++) seqs.push(base + k);
+    return { seqs, ts: this.memTs.slice(i, end), json: this.mem.slice(i, end) };
+  }
+
+  /** The lines of a segment that decode as readings, cached for the next read of the same segment; null when the file cannot be read. */
+  private load(seg: Segment): EncodedReadings | null {
+    if (this.cache && this.cache.file === seg.file && this.cache.size === seg.bytes) return this.cache.lines;
     const full = path.join(this.o.dir, seg.file);
     let text: string;
     try {
@@ -496,7 +521,7 @@ export class DiskSpool implements Spool {
       this.log.error({ err, file: full }, 'cannot read a spool segment');
       return null;
     }
-    const readings: Reading[] = [];
+    const lines: EncodedReadings = { seqs: [], ts: [], json: [] };
     let last = -1;
     let bad = 0;
     for (const line of text.split('\n')) {
@@ -507,15 +532,17 @@ export class DiskSpool implements Spool {
         bad++;
         continue;
       }
-      readings.push(r);
+      lines.seqs.push(r.seq);
+      lines.ts.push(r.ts);
+      lines.json.push(line);
       last = r.seq;
     }
     if (bad > 0) {
       this.s.corrupt += bad;
       this.log.warn({ file: full, lines: bad }, 'undecodable or repeated lines in a spool segment skipped');
     }
-    this.cache = { file: seg.file, size: seg.bytes, readings };
-    return readings;
+    this.cache = { file: seg.file, size: seg.bytes, lines };
+    return lines;
   }
 
   ack(seq: number): void {
@@ -581,9 +608,16 @@ export class DiskSpool implements Spool {
     }
     this.cache = null;
     this.mem = [];
+    this.memTs = [];
     this.memLens = [];
     this.memBytes = 0;
     this.memHead = 0;
+  }
+
+  /** What the spool holds in memory now, for tests and diagnostics: the window's readings (from seq `windowFrom`) and bytes, and the segment read back last. */
+  held(): { windowFrom: number; windowReadings: number; windowBytes: number; cachedSegment: string | null } {
+    const n = this.mem.length - this.memHead;
+    return { windowFrom: this.next - n, windowReadings: n, windowBytes: this.memBytes, cachedSegment: this.cache?.file ?? null };
   }
 
   /** Size on disk of every segment file, for tests and diagnostics. */

@@ -1,4 +1,4 @@
 /** The spool port and its implementations. */
 export { DiskSpool, type DiskSpoolOptions } from './disk-spool.ts';
 export { MemorySpool, type MemorySpoolOptions } from './memory-spool.ts';
-export { FSYNC_POLICIES, type FsyncPolicy, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './types.ts';
+export { FSYNC_POLICIES, type EncodedReadings, type FsyncPolicy, type Spool, type SpoolLoss, type SpoolStats, type UnsequencedReading } from './types.ts';

@@ -5,7 +5,7 @@
  */
 import type { Reading } from '../../contract/index.ts';
 import { LossLedger, spoolStats } from './common.ts';
-import type { Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
+import type { EncodedReadings, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface MemorySpoolOptions {
   /** quota: encoded bytes (JSON) held; the oldest readings go beyond it. Default 64 MiB */
@@ -17,9 +17,11 @@ export interface MemorySpoolOptions {
 export class MemorySpool implements Spool {
   private readonly maxBytes: number;
   private readonly startSeq: number;
-  /** readings[i].seq === base + i */
-  private readings: Reading[] = [];
+  /** the readings' JSON; the one of seq base + i is lines[i], its ts ts[i], its bytes (newline counted) sizes[i] */
+  private lines: string[] = [];
+  private ts: number[] = [];
   private sizes: number[] = [];
+  private base = 0;
   private head = 0;
   private bytes = 0;
   private next = 0;
@@ -35,11 +37,12 @@ export class MemorySpool implements Spool {
 
   open(): void {
     this.next = this.startSeq;
+    this.base = this.startSeq;
     this.ackedSeq = this.startSeq - 1;
   }
 
   get firstSeq(): number {
-    return this.head < this.readings.length ? this.readings[this.head]!.seq : this.next;
+    return this.base + this.head;
   }
   get nextSeq(): number {
     return this.next;
@@ -51,8 +54,10 @@ export class MemorySpool implements Spool {
   append(u: UnsequencedReading): Reading {
     const r: Reading = { device: u.device, ts: u.ts, seq: this.next++, v: u.v, q: u.q };
     if (u.late) r.late = true;
-    const size = JSON.stringify(r).length + 1;
-    this.readings.push(r);
+    const line = JSON.stringify(r);
+    const size = line.length + 1;
+    this.lines.push(line);
+    this.ts.push(r.ts);
     this.sizes.push(size);
     this.bytes += size;
     this.appended++;
@@ -62,27 +67,27 @@ export class MemorySpool implements Spool {
 
   private enforceQuota(): void {
     let n = 0;
-    let first: Reading | undefined;
-    let last: Reading | undefined;
+    const first = this.head;
     // keep the newest reading even if it alone is over the quota
-    while (this.bytes > this.maxBytes && this.readings.length - this.head > 1) {
-      const r = this.readings[this.head]!;
+    while (this.bytes > this.maxBytes && this.lines.length - this.head > 1) {
       this.bytes -= this.sizes[this.head]!;
+      this.lines[this.head] = '';
       this.head++;
-      first ??= r;
-      last = r;
       n++;
     }
-    this.compact();
-    if (n > 0 && first && last) {
-      this.losses.record({ readings: n, fromSeq: first.seq, toSeq: last.seq, fromTs: first.ts, toTs: last.ts });
+    if (n > 0) {
+      const last = this.head - 1;
+      this.losses.record({ readings: n, fromSeq: this.base + first, toSeq: this.base + last, fromTs: this.ts[first]!, toTs: this.ts[last]! });
     }
+    this.compact();
   }
 
   private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.readings.length) {
-      this.readings = this.readings.slice(this.head);
+    if (this.head > 1024 && this.head * 2 > this.lines.length) {
+      this.lines = this.lines.slice(this.head);
+      this.ts = this.ts.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
+      this.base += this.head;
       this.head = 0;
     }
   }
@@ -92,18 +97,26 @@ export class MemorySpool implements Spool {
   }
 
   read(from: number, max: number): Reading[] {
+    return this.readEncoded(from, max).json.map((line) => JSON.parse(line) as Reading);
+  }
+
+  readEncoded(from: number, max: number): EncodedReadings {
     const start = Math.max(from, this.firstSeq);
-    if (start >= this.next || max <= 0) return [];
-    const i = this.head + (start - this.firstSeq);
-    return this.readings.slice(i, Math.min(this.readings.length, i + max));
+    if (start >= this.next || max <= 0) return { seqs: [], ts: [], json: [] };
+    const i = start - this.base;
+    const end = Math.min(this.lines.length, i + max);
+    const seqs: number[] = [];
+    for (let k = i; k < end; k++) seqs.push(this.base + k);
+    return { seqs, ts: this.ts.slice(i, end), json: this.lines.slice(i, end) };
   }
 
   ack(seq: number): void {
     const upTo = Math.min(seq, this.next - 1);
     if (upTo <= this.ackedSeq) return;
     this.ackedSeq = upTo;
-    while (this.head < this.readings.length && this.readings[this.head]!.seq <= upTo) {
+    while (this.head < this.lines.length && this.base + this.head <= upTo) {
       this.bytes -= this.sizes[this.head]!;
+      this.lines[this.head] = '';
       this.head++;
     }
     this.compact();

@@ -62,6 +62,17 @@ export interface SpoolStats {
   fsyncs: number;
 }
 
+/**
+ * Readings as the uplink sends them, in seq order: each one's JSON as the
+ * spool wrote it (no newline), with its seq and ts. The uplink puts the JSON
+ * into a message as it is, without decoding and encoding every reading again.
+ */
+export interface EncodedReadings {
+  seqs: number[];
+  ts: number[];
+  json: string[];
+}
+
 export interface Spool {
   /** Opens (and for a disk spool recovers) the log. Call once before anything else. */
   open(): void;
@@ -79,6 +90,8 @@ export interface Spool {
    * any more); one that cannot be read now (an I/O error) ends the batch.
    */
   read(from: number, max: number): Reading[];
+  /** The same readings as `read`, encoded (see EncodedReadings). */
+  readEncoded(from: number, max: number): EncodedReadings;
   /** The server stored every reading with seq ≤ `seq`: they may be forgotten. Lower values are ignored. */
   ack(seq: number): void;
   /** Losses caused by the quota since the last call, oldest first. */

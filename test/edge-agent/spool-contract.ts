@@ -52,6 +52,37 @@ export function spoolContract(name: string, h: SpoolHarness): void {
       s.close(); // idempotent
     });
 
+    it('readEncoded gives the same readings as read: each as its JSON, with its seq and ts, in pages', () => {
+      const s = h.create({ maxBytes: 1 << 20, initialSeq: 50 });
+      s.open();
+      const appended = Array.from({ length: 60 }, (_, i) => s.append(i % 4 === 0 ? { ...reading(i), late: true } : reading(i)));
+      s.flush();
+      s.ack(59);
+      const seqs: number[] = [];
+      const ts: number[] = [];
+      const json: string[] = [];
+      for (let from = 0; ; ) {
+        const page = s.readEncoded(from, 9);
+        expect(page.seqs.length).toBeLessThanOrEqual(9);
+        expect(page.ts.length).toBe(page.seqs.length);
+        expect(page.json.length).toBe(page.seqs.length);
+        if (page.seqs.length === 0) break;
+        seqs.push(...page.seqs);
+        ts.push(...page.ts);
+        json.push(...page.json);
+        from = page.seqs.at(-1)! + 1;
+      }
+      const held = appended.filter((r) => r.seq > 59);
+      expect(seqs).toEqual(held.map((r) => r.seq));
+      expect(ts).toEqual(held.map((r) => r.ts));
+      expect(json.map((l) => JSON.parse(l) as unknown)).toEqual(held);
+      expect(json.map((l) => JSON.parse(l) as unknown)).toEqual(readAll(s));
+      // no newline inside, `late` last when present: the uplink puts them in its message as they are
+      expect(json.every((l) => !l.includes('\n'))).toBe(true);
+      expect(json.filter((l) => l.endsWith(',"late":true}')).length).toBe(held.filter((r) => r.late).length);
+      s.close();
+    });
+
     it('forgets what is acknowledged and never gives it back; lower acks are ignored, acks past the end are clamped', () => {
       const s = h.create({ maxBytes: 1 << 20, initialSeq: 0 });
       s.open();
