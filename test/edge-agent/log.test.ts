@@ -210,4 +210,29 @@ describe('edge agent logger', () => {
     expect(lines).toHaveLength(10_000);
     lines.forEach((l, i) => expect(JSON.parse(l)).toMatchObject({ level: 30, part: 'test', i, msg: 'line' }));
   });
+
+  it('drops the lines nobody can read any more (EPIPE) without throwing', { timeout: 60_000 }, async () => {
+    const script = path.join(tmp.dir, 'no-reader.ts');
+    writeFileSync(
+      script,
+      [
+        `import { createLogger } from ${JSON.stringify(path.join(REPO, 'edge-agent/log.ts'))};`,
+        `const log = createLogger({ level: 'info' });`,
+        // wait for the reader to close its end, then log into the broken pipe
+        `process.stdin.once('end', () => {`,
+        `  for (let i = 0; i < 1000; i++) log.error({ i }, 'nobody reads this');`,
+        `  process.stderr.write('survived\\n');`,
+        `});`,
+        `process.stdin.resume();`,
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdout.destroy();
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('survived\n');
+  });
 });
