@@ -4,17 +4,19 @@
  * does; a patch whose text is no longer found in the package fails the build
  * (an upgrade must be looked at, not silently bundled unpatched).
  *
- * - Lazy modules: parts of mqtt.js and modbus-serial that only some
+ * - Lazy modules and split files: parts of mqtt.js that only some
  *   configurations use (the WebSocket transport and the `ws` package, TLS,
- *   SOCKS proxies, Modbus servers and ports the agent never opens) are
- *   evaluated on first use instead of when the client first connects. Their
- *   code stays in the bundle; their functions and objects (about 3 MB of V8
- *   heap together) are built only for an agent that uses them.
- * - zod: the agent's code uses `z` as a namespace (`z.strictObject(...)`), and
- *   a namespace re-exported whole keeps all of zod in the bundle (its 40
- *   locales, JSON Schema conversion, …): 580 kB of source that V8 holds as
- *   long as the process runs. `zod` is bundled as an object of only the
- *   members the agent's sources name, found by scanning them.
+ *   SOCKS proxies, worker-timers, lru-cache), modbus-serial and serialport
+ *   are files of their own next to the agent's script (SPLIT_FILES), required
+ *   on first use through a small shim: neither their source text nor their
+ *   functions and objects (about 3 MB of V8 heap together) are in an agent
+ *   that does not use them. modbus-serial's Modbus servers and ports the
+ *   agent never opens are evaluated on first use.
+ * - zod (in the config loader, gridwatch-agent-config.cjs): the agent's code
+ *   uses `z` as a namespace (`z.strictObject(...)`), and a namespace
+ *   re-exported whole keeps all of zod in the script (its 40 locales, JSON
+ *   Schema conversion, …): 580 kB of source. `zod` is bundled as an object of
+ *   only the members the agent's sources name, found by scanning them.
  * - `debug` (mqtt.js, mqtt-packet and modbus-serial make their debuggers when
  *   loaded, and making one opens process.stderr to ask whether it is a
  *   terminal): without DEBUG in the environment the debuggers do nothing and
