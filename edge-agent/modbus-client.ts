@@ -96,7 +96,9 @@ type LinkState = 'down' | 'up';
 
 /** "unit 1 fc 3 0x2000+70": a request, for messages */
 export function requestLabel(req: ModbusReadRequest): string {
-  return `unit ${req.unitId} fc ${req.fc} 0x${req.address.toString(16).toUpperCase().padStart(4, '0')}+${req.count}`;
+  if (typeof req !== 'object' || req === null) return String(req);
+  const address = Number.isInteger(req.address) ? `0x${req.address.toString(16).toUpperCase().padStart(4, '0')}` : String(req.address);
+  return `unit ${String(req.unitId)} fc ${String(req.fc)} ${address}+${String(req.count)}`;
 }
 
 /** Modbus Application Protocol v1.1b3 §7 */

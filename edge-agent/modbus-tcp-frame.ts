@@ -28,6 +28,7 @@ const MAX_LENGTH = 254;
 
 /** Why `req` cannot be sent as a Modbus read, or null when it can: bad input, refused before any byte goes out. */
 export function refusal(req: ModbusReadRequest): string | null {
+  if (typeof req !== 'object' || req === null) return 'refusing a request that is not an object';
   if (!(READ_FUNCTION_CODES as readonly unknown[]).includes(req.fc)) return `refusing function code ${String(req.fc)}: only reads (1–4) are sent`;
   if (!Number.isInteger(req.unitId) || req.unitId < 0 || req.unitId > 255) return `refusing unit id ${String(req.unitId)}: not 0..255`;
   const most = req.fc <= 2 ? MAX_BITS_PER_READ : MAX_REGISTERS_PER_READ;

@@ -108,6 +108,12 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
   /** Queues a read behind the ones already waiting; rejects with a ModbusError. */
   read(req: ModbusReadRequest): Promise<number[]> {
     if (this.closing) return Promise.reject(this.closedError());
+    const refused = refusal(req);
+    if (refused !== null) {
+      this.s.requests++;
+      this.s.failed++;
+      return Promise.reject(new ModbusError('GW_ERR_MODBUS_RESPONSE', `${requestLabel(req)}: ${refused}`, { retryable: false }));
+    }
     return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
       this.s.queued++;
@@ -142,9 +148,7 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
       this.s.queued--;
       this.s.requests++;
       this.current = w;
-      const refused = refusal(w.req);
-      if (refused !== null) this.fail(w, new ModbusError('GW_ERR_MODBUS_RESPONSE', `${requestLabel(w.req)}: ${refused}`, { retryable: false }));
-      else if (this.link) this.send(w);
+      if (this.link) this.send(w);
       else void this.connect(w);
     }
   }

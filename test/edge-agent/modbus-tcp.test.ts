@@ -254,7 +254,7 @@ describe('Modbus TCP client', () => {
     expect(c.stats().queued).toBe(2);
     expect(await Promise.all(reads)).toEqual([[1], [2], [3]]);
     for (let i = 1; i < 3; i++) expect(g.requests[i]!.at - answered[i - 1]!).toBeGreaterThanOrEqual(75);
-    for (const bad of [req({ fc: 5 as 3 }), req({ count: 126 }), req({ fc: 1, count: 2001 }), req({ address: 0xffff, count: 2 }), req({ unitId: 256 }), req({ timeoutMs: 0 })]) {
+    for (const bad of [req({ fc: 5 as 3 }), req({ count: 126 }), req({ fc: 1, count: 2001 }), req({ address: 0xffff, count: 2 }), req({ unitId: 256 }), req({ timeoutMs: 0 }), req({ address: undefined as unknown as number }), null as unknown as ModbusReadRequest]) {
       const e = await failure(c.read(bad));
       expect(e).toMatchObject({ code: 'GW_ERR_MODBUS_RESPONSE', retryable: false });
       expect(e.message).toMatch(/refusing/);
