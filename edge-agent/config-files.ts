@@ -18,11 +18,11 @@ import { loadProfileFiles } from './profiles/files.ts';
 import type { ProfileRegistry } from './profiles/index.ts';
 
 export interface LoadedConfig {
-  config: AgentConfig;
+  readonly config: AgentConfig;
   /** the built-in profiles and those of the config's `profileFiles` */
-  profiles: ProfileRegistry;
+  readonly profiles: ProfileRegistry;
   /** the built-in DL/T 645 profiles and the config's own (`dlt645.profiles`) */
-  dlt645Profiles: Dlt645ProfileRegistry;
+  readonly dlt645Profiles: Dlt645ProfileRegistry;
 }
 
 /**
@@ -52,5 +52,5 @@ export async function loadConfigFiles(path: string): Promise<LoadedConfig> {
     : [];
   const profiles = loadProfileFiles(files, dirname(path));
   const config = loadAgentConfig(doc, { profiles });
-  return { config, profiles, dlt645Profiles: dlt645Registry(config.dlt645?.profiles, BUILTIN_DLT645_PROFILES) };
+  return Object.freeze({ config, profiles, dlt645Profiles: dlt645Registry(config.dlt645?.profiles, BUILTIN_DLT645_PROFILES) });
 }

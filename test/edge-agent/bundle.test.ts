@@ -113,8 +113,10 @@ describe('the agent bundle', () => {
           { id: 'rtu-1', profile: 'sdm630', transport: { kind: 'rtu', path: pair.a, baudRate: 115_200 }, unitId: 1, intervalMs: 1000, timeoutMs: 1000 },
         ],
         dlt645: {
+          // a profile of the config's own: resolved by the config loader, used by the agent without it
+          profiles: [{ id: 'own-645', reads: [{ di: '0201FF00', quantities: ['ua', 'ub', 'uc'] }, { di: '02030000', quantities: ['p'] }] }],
           devices: [
-            { id: 'dlt-1', profile: 'dlt645-3p', address: '000000000001', transport: { kind: 'tcp', host: '127.0.0.1', port: dlt.port }, intervalMs: 1000 },
+            { id: 'dlt-1', profile: 'own-645', address: '000000000001', transport: { kind: 'tcp', host: '127.0.0.1', port: dlt.port }, intervalMs: 1000 },
             { id: 'dlt-2', profile: 'dlt645-3p', address: '000000000002', transport: { kind: 'serial', path: pair645.a, baudRate: 9600 }, intervalMs: 1000 },
           ],
         },
