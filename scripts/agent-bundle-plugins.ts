@@ -54,8 +54,9 @@ interface LazyModule {
   importer: RegExp;
   /** the directory the request is resolved from, relative to the repository */
   from: string;
-  /** the file of its own next to the agent's script that holds the module (SPLIT_FILES) */
+  /** the file of its own next to the agent's script that holds the module (SPLIT_FILES), and what it is */
   file: string;
+  what: string;
   exportsCode: string;
 }
 
@@ -66,22 +67,24 @@ const LAZY: readonly LazyModule[] = [
     importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/,
     from: 'node_modules/mqtt/build/lib/connect',
     file: 'mqtt-ws.cjs',
+    what: "mqtt.js's WebSocket transport and the ws package",
     exportsCode: 'exports.streamBuilder = (...a) => load().streamBuilder(...a);\nexports.browserStreamBuilder = (...a) => load().browserStreamBuilder(...a);',
   },
   // mqtts:// (node's tls module)
-  { request: './tls', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-tls.cjs', exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  { request: './tls', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-tls.cjs', what: "mqtt.js's TLS transport", exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
   // a SOCKS proxy (the socks and ip-address packages), required by the tcp and tls transports
-  { request: './socks', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/](tcp|tls)\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-socks.cjs', exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
+  { request: './socks', importer: /mqtt[\\/]build[\\/]lib[\\/]connect[\\/](tcp|tls)\.js$/, from: 'node_modules/mqtt/build/lib/connect', file: 'mqtt-socks.cjs', what: "mqtt.js's SOCKS proxy client and the socks package", exportsCode: "Object.defineProperty(exports, '__esModule', { value: true });\nexports.default = (...a) => load().default(...a);" },
   // timers in a Web Worker, used by mqtt.js in a browser only (read when mqtt.js loads, called never in node)
   {
     request: 'worker-timers',
     importer: /mqtt[\\/]build[\\/]lib[\\/]get-timer\.js$/,
     from: 'node_modules/mqtt/build/lib',
     file: 'worker-timers.cjs',
+    what: 'worker-timers (mqtt.js in a browser)',
     exportsCode: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'].map((f) => `exports.${f} = (...a) => load().${f}(...a);`).join('\n'),
   },
   // MQTT 5 topic aliases (a client with topicAliasMaximum; the agent speaks MQTT 3.1.1)
-  { request: 'lru-cache', importer: /mqtt[\\/]build[\\/]lib[\\/]topic-alias-send\.js$/, from: 'node_modules/mqtt/build/lib', file: 'lru-cache.cjs', exportsCode: 'exports.LRUCache = function LRUCache(...a) { return new (load().LRUCache)(...a); };' },
+  { request: 'lru-cache', importer: /mqtt[\\/]build[\\/]lib[\\/]topic-alias-send\.js$/, from: 'node_modules/mqtt/build/lib', file: 'lru-cache.cjs', what: 'lru-cache (MQTT 5 topic aliases)', exportsCode: 'exports.LRUCache = function LRUCache(...a) { return new (load().LRUCache)(...a); };' },
 ];
 
 /**
@@ -93,16 +96,17 @@ const LAZY: readonly LazyModule[] = [
  */
 export interface SplitFile {
   file: string;
+  what: string;
   request: string;
   from: string;
 }
 
 export const SPLIT_FILES: readonly SplitFile[] = [
-  ...LAZY.map(({ file, request, from }) => ({ file, request, from })),
+  ...LAZY.map(({ file, what, request, from }) => ({ file, what, request, from })),
   // Modbus RTU only: modbus-client.ts imports it when the first RTU connection opens
-  { file: 'modbus-serial.cjs', request: 'modbus-serial', from: 'edge-agent' },
+  { file: 'modbus-serial.cjs', what: 'modbus-serial, the Modbus RTU client', request: 'modbus-serial', from: 'edge-agent' },
   // the first serial port opened (Modbus RTU, a DL/T 645 serial line): see build-agent.ts lazySerialport
-  { file: 'serialport.cjs', request: 'serialport', from: 'edge-agent' },
+  { file: 'serialport.cjs', what: 'serialport', request: 'serialport', from: 'edge-agent' },
 ];
 
 /** `require('./<file>')` of a split file stays a require at run time, next to the requiring script */

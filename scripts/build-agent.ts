@@ -164,7 +164,7 @@ export async function buildAgent(outDir = path.join(ROOT, 'dist', 'agent')): Pro
     ],
     ...SPLIT_FILES.map((f): [string, string, BuildOptions] => [
       f.file,
-      `${f.request} for the gridwatch edge agent, required on first use`,
+      `${f.what} for the gridwatch edge agent, required on first use`,
       { stdin: { contents: `module.exports = require(${JSON.stringify(f.request)});`, resolveDir: path.join(ROOT, f.from), loader: 'js' }, plugins: shared },
     ]),
   ];
