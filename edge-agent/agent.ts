@@ -78,6 +78,8 @@ export interface Agent {
   stop(): Promise<void>;
   stats(): AgentStats;
   totals(): AgentTotals;
+  /** what the start-up line watches, without walking the devices */
+  progress(): Pick<AgentTotals, 'appended' | 'published' | 'connects'>;
 }
 
 type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -293,6 +295,10 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
         firstSeq: 0, nextSeq: 0, acked: -1, unacked: 0, bytes: 0, maxBytes: 0, segments: 0, appended: 0, lost: 0, corrupt: 0, ioErrors: 0, fsyncs: 0,
       };
       return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, dlt645: meters645?.busStats() ?? {}, uplink: up, spool: sp };
+    },
+
+    progress() {
+      return { appended: spool?.stats().appended ?? 0, published: uplink?.stats().published ?? 0, connects: uplink?.stats().connects ?? 0 };
     },
 
     totals() {

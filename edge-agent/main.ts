@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   // too: the figure is then an early bound).
   let firstReadingCount = 0;
   const firstPublish = setInterval(() => {
-    const st = agent.totals();
+    const st = agent.progress();
     const now = Math.round(performance.now());
     if (phases.mqttConnected === undefined && st.connects > 0) phases.mqttConnected = now;
     if (phases.firstReading === undefined && st.appended > 1) {
