@@ -47,7 +47,14 @@ export interface ModbusReadRequest {
 
 /** What a poller needs from a connection: one read at a time, answers as numbers (bits as 0/1). */
 export interface ModbusReader {
-  read(req: ModbusReadRequest): Promise<number[]>;
+  /**
+   * The registers or bits `req` asks for. `into`, an array of the caller's:
+   * a connection may write the values into it (its length set to the count)
+   * and return it instead of a new array (Modbus TCP does, RTU does not), so
+   * a caller that decodes the values as soon as the read resolves, before
+   * any other I/O, can use one array for all its reads.
+   */
+  read(req: ModbusReadRequest, into?: number[]): Promise<number[]>;
 }
 
 export interface LinkOptions {

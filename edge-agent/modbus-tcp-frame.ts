@@ -76,8 +76,9 @@ export function transactionId(buf: Uint8Array, off: number): number {
  * unsigned 16-bit numbers or the bits as 0/1, or the error it is — a Modbus
  * exception (GW_ERR_MODBUS_EXCEPTION), or an answer that does not fit the
  * request (GW_ERR_MODBUS_RESPONSE: wrong unit, function code, byte count).
+ * The values go into `into` when given.
  */
-export function parseAnswer(buf: Uint8Array, off: number, size: number, req: ModbusReadRequest): number[] | ModbusError {
+export function parseAnswer(buf: Uint8Array, off: number, size: number, req: ModbusReadRequest, into?: number[]): number[] | ModbusError {
   const unit = buf[off + 6]!;
   const fc = buf[off + 7]!;
   if (unit !== req.unitId) return unusable(req, `the answer is from unit ${unit}`);
@@ -92,7 +93,8 @@ export function parseAnswer(buf: Uint8Array, off: number, size: number, req: Mod
   const bits = fc <= 2;
   const want = bits ? (count + 7) >> 3 : count * 2;
   if (bytes !== want) return unusable(req, `answered ${bits ? `${bytes * 8} bits` : `${bytes >> 1} registers`} of ${count} requested`);
-  const out = new Array<number>(count);
+  const out = into ?? new Array<number>(count);
+  out.length = count;
   const data = off + 9;
   if (bits) for (let i = 0; i < count; i++) out[i] = (buf[data + (i >> 3)]! >> (i & 7)) & 1;
   else for (let i = 0, p = data; i < count; i++, p += 2) out[i] = (buf[p]! << 8) | buf[p + 1]!;

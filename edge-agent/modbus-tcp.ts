@@ -41,6 +41,7 @@ const LATE_SLOTS = 16;
 
 interface Waiting {
   req: ModbusReadRequest;
+  into: number[] | undefined;
   resolve: (values: number[]) => void;
   reject: (err: ModbusError) => void;
 }
@@ -80,6 +81,9 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
   /** the request being sent or connected for; `onWire` once its bytes went out on `link` */
   private current: Waiting | null = null;
   private onWire = false;
+  /** while bytes that came are being parsed; and whether the request on the wire was sent meanwhile */
+  private inRead = false;
+  private sentInRead = false;
   private request = Buffer.alloc(REQUEST_BYTES);
   private readonly readBuffer = Buffer.alloc(READ_BUFFER_BYTES);
   private timer: NodeJS.Timeout | null = null;
@@ -106,7 +110,7 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
   }
 
   /** Queues a read behind the ones already waiting; rejects with a ModbusError. */
-  read(req: ModbusReadRequest): Promise<number[]> {
+  read(req: ModbusReadRequest, into?: number[]): Promise<number[]> {
     if (this.closing) return Promise.reject(this.closedError());
     const refused = refusal(req);
     if (refused !== null) {
@@ -115,7 +119,7 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
       return Promise.reject(new ModbusError('GW_ERR_MODBUS_RESPONSE', `${requestLabel(req)}: ${refused}`, { retryable: false }));
     }
     return new Promise<number[]>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
+      this.queue.push({ req, into, resolve, reject });
       this.s.queued++;
       this.next();
     });
@@ -201,6 +205,7 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
     if (socket.writableLength > 0) this.request = Buffer.alloc(REQUEST_BYTES);
     encodeRequest(this.request, tid, w.req);
     this.onWire = true;
+    this.sentInRead = this.inRead;
     this.arm(w.req.timeoutMs);
     socket.write(this.request);
   }
@@ -232,6 +237,17 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
   /** `n` bytes arrived in the read buffer on `link` */
   private received(link: TcpLink, n: number): void {
     if (link !== this.link) return;
+    // every request on the wire now was sent before these bytes were read
+    this.sentInRead = false;
+    this.inRead = true;
+    try {
+      this.parse(link, n);
+    } finally {
+      this.inRead = false;
+    }
+  }
+
+  private parse(link: TcpLink, n: number): void {
     const buf = this.readBuffer;
     let off = 0;
     if (link.partialBytes > 0) {
@@ -284,15 +300,18 @@ export class ModbusTcpConnection extends ModbusLink implements ModbusReader {
   private frame(link: TcpLink, buf: Buffer, off: number, size: number): void {
     const tid = transactionId(buf, off);
     const w = this.onWire ? this.current : null;
-    if (w === null || tid !== link.tid) {
+    if (w === null || tid !== link.tid || this.sentInRead) {
       if (link.forgetTimedOut(tid)) {
         this.s.lateAnswers++;
         return;
       }
+      // bytes read before the request on the wire was sent cannot answer it (and must not overwrite
+      // the values of the answer just handed over, which its caller has not read yet)
+      if (w !== null && tid === link.tid) return this.resync(`an answer with transaction id ${tid} before its request was sent`);
       this.resync(`an answer with transaction id ${tid}, ${w ? `${link.tid} expected` : 'none outstanding'}`);
       return;
     }
-    const got = parseAnswer(buf, off, size, w.req);
+    const got = parseAnswer(buf, off, size, w.req, w.into);
     if (!(got instanceof ModbusError)) this.settle(w, got);
     else if (got.code === 'GW_ERR_MODBUS_EXCEPTION') this.fail(w, got);
     else this.resync(got.code, got);

@@ -16,6 +16,13 @@ import type { ModbusReader, ModbusReadRequest } from './modbus-client.ts';
 import type { PlannedRead } from './plan.ts';
 import { sharedPollSchedule, type PollSchedule, type Scheduled } from './schedule.ts';
 
+/**
+ * The values of the Modbus read being decoded: a Modbus TCP connection writes
+ * an answer into it just before the read resolves, and the poll decodes it at
+ * once, before any other I/O; one array for every poller (ModbusReader.read).
+ */
+const BLOCK: number[] = [];
+
 export type DeviceState = 'unknown' | 'good' | 'comm_loss';
 
 export interface DeviceTransition {
@@ -198,7 +205,7 @@ export class DevicePoller implements Scheduled {
         const requests = this.requests;
         for (let i = 0; i < reads.length; i++) {
           const read = reads[i]!;
-          const data = await reader.read(requests[i]!);
+          const data = await reader.read(requests[i]!, BLOCK);
           decodeInto(read.registers, read.address, data, v, this.onInvalid);
         }
       }

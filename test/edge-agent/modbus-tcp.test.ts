@@ -149,6 +149,27 @@ describe('Modbus TCP client', () => {
     expect(c.stats()).toMatchObject({ lateAnswers: holds, resyncs: 0, connects: 1, failed: holds });
   });
 
+  it('values into the caller\'s array; bytes read before a request was sent never answer it nor touch the array', async () => {
+    const g = await gateway((r, sock) => {
+      // the answer to address 1 and, in the same segment, one made up for the request that will follow it
+      if (r.address === 1) sock.write(Buffer.concat([answerOf(r, [11]), answerOf({ ...r, tid: r.tid + 1, address: 2 }, [666])]));
+      else counting(r, sock);
+    });
+    const c = connection(g.port);
+    const into = [9, 9, 9, 9, 9];
+    expect(await c.read(req({ address: 40, count: 3 }), into)).toBe(into);
+    expect(into).toEqual([40, 41, 42]);
+    // one array for both reads, as a poller decoding each answer at once may use it
+    const first = c.read(req({ address: 1, count: 1 }), into);
+    const second = failure(c.read(req({ address: 2, count: 1 }), into));
+    expect(await first).toEqual([11]);
+    const e = await second;
+    expect(e.code).toBe('GW_ERR_MODBUS_RESPONSE');
+    expect(e.message).toMatch(/before its request was sent$/);
+    expect(await c.read(req({ address: 3, count: 1 }))).toEqual([3]);
+    expect(c.stats()).toMatchObject({ resyncs: 1, connects: 2 });
+  });
+
   it('an exception answer is GW_ERR_MODBUS_EXCEPTION with its code; the link stays', async () => {
     let code = 2;
     const g = await gateway((r, sock) => (r.address === 1 ? counting(r, sock) : sock.write(frame(r.tid, r.unit, [r.fc | 0x80, code]))));
