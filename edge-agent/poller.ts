@@ -17,11 +17,13 @@ import type { PlannedRead } from './plan.ts';
 import { sharedPollSchedule, type PollSchedule, type Scheduled } from './schedule.ts';
 
 /**
- * The values of the Modbus read being decoded: a Modbus TCP connection writes
- * an answer into it just before the read resolves, and the poll decodes it at
- * once, before any other I/O; one array for every poller (ModbusReader.read).
+ * The values of the Modbus read being decoded, by its count: a Modbus TCP
+ * connection writes an answer into the array just before the read resolves,
+ * and the poll decodes it at once, before any other I/O, so every poller can
+ * share them (ModbusReader.read). One per count: an array whose length went
+ * down and up again at every read would be allocated again each time.
  */
-const BLOCK: number[] = [];
+const BLOCKS: number[][] = [];
 
 export type DeviceState = 'unknown' | 'good' | 'comm_loss';
 
@@ -205,7 +207,7 @@ export class DevicePoller implements Scheduled {
         const requests = this.requests;
         for (let i = 0; i < reads.length; i++) {
           const read = reads[i]!;
-          const data = await reader.read(requests[i]!, BLOCK);
+          const data = await reader.read(requests[i]!, (BLOCKS[read.count] ??= []));
           decodeInto(read.registers, read.address, data, v, this.onInvalid);
         }
       }
