@@ -52,7 +52,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMosquitto, type ServiceHandle } from '../test/harness/index.ts';
-import { AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
+import { AGENT_MALLOC_ENV, AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
 import { cpuSeconds } from './support.ts';
 import { ceiling, procRss, smapsTop, TAGS, TYPES, typeOf } from './edge-support.ts';
 
@@ -172,7 +172,9 @@ let bundlePath = '';
 
 function startAgent(config: string, flags: readonly string[]): Proc {
   const env = { GW_AGENT_STATS_MS: '500' };
-  return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], env, [...flags, ...AGENT_NODE_ARGS], false);
+  // the bundle as the launcher runs it: its malloc settings too (GW_BENCH_NO_MALLOC_ENV=1: without)
+  const malloc = process.env.GW_BENCH_NO_MALLOC_ENV === '1' ? {} : AGENT_MALLOC_ENV;
+  return AGENT_MODE === 'tsx' ? run(['edge-agent/main.ts', config], env, AGENT_NODE_ARGS) : run([bundlePath, config], { ...malloc, ...env }, [...flags, ...AGENT_NODE_ARGS], false);
 }
 
 /** A bare node (no code, one timer) on this machine: what every agent process costs before its first line. */
