@@ -12,7 +12,7 @@ import { createMeterModel, METER_TYPES, registerMapOf, startModbusSimulator } fr
 import { testLog } from '../support/logger.ts';
 import { prng } from '../support/prng.ts';
 import { answerOf, counting, frame, scriptedGateway, type Answerer, type Gateway, type Request } from './modbus-tcp-gateway.ts';
-import { sleep, waitFor } from './support.ts';
+import { gatewayDevices, sleep, spoolOnlyAgent, startGateways, waitFor } from './support.ts';
 
 const running: Array<{ stop(): Promise<void> }> = [];
 afterEach(async () => {
@@ -343,6 +343,29 @@ describe('Modbus TCP client', () => {
     }
     expect(reads.length).toBeGreaterThanOrEqual(METER_TYPES.length);
     expect(c.stats()).toMatchObject({ requests: reads.length + 1, failed: 1, connects: 1, resyncs: 0 });
+  });
+
+  it('many pollers over several gateways share the arrays answers are decoded from: each reading holds its own meter\'s values', async () => {
+    const sims = await startGateways(4, 8, 5);
+    running.push(...sims);
+    // a value per meter: any answer decoded for another meter shows
+    sims.forEach((s, p) => s.unitIds().forEach((u) => s.setOverride(u, { ua: 200 + p * 8 + u, ia: p * 8 + u })));
+    const { agent, readings } = spoolOnlyAgent({ agent: 'shared-arrays', devices: gatewayDevices(sims, 8, { intervalMs: 100, timeoutMs: 2000 }) });
+    await agent.start();
+    try {
+      await waitFor('five good readings of every meter', () => {
+        const good = readings((r) => r.q === 'good');
+        return sims.every((_, p) => [1, 2, 3, 4, 5, 6, 7, 8].every((u) => good.filter((r) => r.device === `m${p}-${u}`).length >= 5));
+      }, 20_000);
+    } finally {
+      await agent.stop();
+    }
+    const meters = readings((x) => x.q === 'good' && /^m\d+-\d+$/.test(x.device));
+    expect(meters.length).toBeGreaterThanOrEqual(32 * 5);
+    for (const r of meters) {
+      const [p, u] = r.device.slice(1).split('-').map(Number) as [number, number];
+      expect(r.v, r.device).toMatchObject({ ua: 200 + p * 8 + u, ia: p * 8 + u });
+    }
   });
 });
 
