@@ -193,9 +193,10 @@ function fieldsJson(obj: Record<string, unknown>): string {
   return out;
 }
 
-/** one value as JSON, or undefined when JSON leaves it out */
-function valueJson(key: string, value: unknown): string | undefined {
-  if (key === 'password' && value !== undefined) return '"[redacted]"';
+const AN_OBJECT = Symbol('an object');
+
+/** a primitive value (null included) as JSON, undefined when JSON leaves it out, AN_OBJECT for an object */
+function primitiveJson(value: unknown): string | undefined | typeof AN_OBJECT {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -210,7 +211,14 @@ function valueJson(key: string, value: unknown): string | undefined {
     case 'symbol':
       return undefined;
   }
-  if (value === null) return 'null';
+  return value === null ? 'null' : AN_OBJECT;
+}
+
+/** one value as JSON, or undefined when JSON leaves it out */
+function valueJson(key: string, value: unknown): string | undefined {
+  if (key === 'password' && value !== undefined) return '"[redacted]"';
+  const primitive = primitiveJson(value);
+  if (primitive !== AN_OBJECT) return primitive;
   try {
     return JSON.stringify(value, replacer);
   } catch {
@@ -234,21 +242,8 @@ function safeJson(key: string, value: unknown, ancestors: object[]): string | un
     value = (value as { toJSON: (k: string) => unknown }).toJSON(key);
   }
   value = replacer(key, value);
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'bigint':
-      return value.toString();
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return undefined;
-  }
-  if (value === null) return 'null';
+  const primitive = primitiveJson(value);
+  if (primitive !== AN_OBJECT) return primitive;
   const obj = value as object;
   if (ancestors.includes(obj)) return '"[Circular]"';
   ancestors.push(obj);
