@@ -36,14 +36,15 @@
  *   GW_BENCH_COMPARE_FLAGS="--a --b;--c"   the first interval's stage again with each of these flag sets
  *   GW_BENCH_SMAPS=1                      prints where the agent's resident memory is, by mapping, and its thread count, per stage
  *   GW_BENCH_TIMELINE=1                   prints the agent's RSS and V8 heap over each stage from its start (start-up transient against steady state)
+ *   GW_BENCH_NO_MALLOC_ENV=1              the bundle without the launcher's glibc malloc settings (AGENT_MALLOC_ENV)
  *
  * Nothing here asserts a time: the machine is shared; the figures go into docs/performance.md
- * and docs/edge-agent.md. Last measured (2-core x86, load average 14–17 from other work), the
- * bundle with the launcher's flags: RSS peak 67–69 MB at 1 s (105–108 % of 64 MB; a bare node
- * 39.4 MB of it; 74–77 MB once the stage runs past 30 s, when the watermark stalls without a
- * server and readings are resent from disk), 69 MB at 150 ms (72 % of 96 MB, the agent starved of CPU), CPU
- * 12.2–13.5 % of a core per 10k tags/s, start-up to first published readings 0.78–1.7 s wall
- * and 330–550 ms of CPU.
+ * and docs/edge-agent.md. Last measured (2-core x86, load average 2–10 from other work), the
+ * bundle with the launcher's flags and malloc settings: RSS peak 58–60 MB at 1 s (91–94 % of
+ * 64 MB; a bare node 39.4 MB of it; 62 MB through a resend from disk once the watermark stalls
+ * without a server after 30 s), 63–64 MB at 150 ms (65–67 % of 96 MB, 82,000 tags/s read), CPU
+ * 8.7–13.1 % of a core per 10k tags/s, start-up to first published readings 0.42–0.97 s wall
+ * and 385–642 ms of CPU.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
