@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import LongestFirstSequencer from './test/harness/sequencer.ts';
 import { UNIT_FILES } from './test/harness/unit-files.ts';
+import { testWorkers } from './test/harness/workers.ts';
 
 // longest files first, also on a fresh clone without vitest's results cache
 const sequence = { sequencer: LongestFirstSequencer };
@@ -10,8 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: true,
-    // 2-core machine; the services under test need CPU too
-    maxWorkers: 2,
+    // 2 on the 2-core machine (the services under test need CPU too), or GW_TEST_WORKERS; see test/harness/workers.ts
+    maxWorkers: testWorkers(process.env),
+    minWorkers: testWorkers(process.env),
     reporters: ['default'],
     sequence,
     // the unit files share worker threads (their modules loaded once per thread, not once per file)

@@ -47,4 +47,5 @@ export const UNIT_FILES: readonly string[] = [
   'test/simulators/faults.test.ts',
   'test/simulators/meter-model.test.ts',
   'test/store/influx-line.test.ts',
+  'test/harness/workers.test.ts',
 ];
