@@ -22,8 +22,7 @@
  *   terminal): without DEBUG in the environment the debuggers do nothing and
  *   the package is not loaded; with DEBUG set, the real package as before.
  * - mqtt-packet's parser uses only bl's BufferList, not its stream (and the
- *   second copy of readable-stream under it); sonic-boom (pino) loads node's
- *   assert module only if it asserts.
+ *   second copy of readable-stream under it).
  * - mqtt-packet caches the encoded length of every packet shorter than 16 kB
  *   as a 4-byte slice of Node's shared 8 kB Buffer pool: each cached length
  *   keeps a whole pool slab alive (1.5 MB after a minute at 1,024 meters).
@@ -165,10 +164,6 @@ export const leanPackages: Plugin = {
     }));
     b.onLoad({ filter: /[\\/]mqtt-packet[\\/]parser\.js$/ }, async (args) => ({
       contents: patched(await readFile(args.path, 'utf8'), 'mqtt-packet/parser.js', [["const bl = require('bl')", "const bl = require('bl/BufferList')"]]),
-      loader: 'js',
-    }));
-    b.onLoad({ filter: /[\\/]sonic-boom[\\/]index\.js$/ }, async (args) => ({
-      contents: patched(await readFile(args.path, 'utf8'), 'sonic-boom/index.js', [["const assert = require('assert')", "const assert = (...a) => require('assert')(...a)"]]),
       loader: 'js',
     }));
     // a debugger that does nothing, unless DEBUG is set (then the real package, resolved as the importer would)
