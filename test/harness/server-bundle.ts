@@ -1,6 +1,7 @@
 /**
- * The server's entry (`server/main.ts`) bundled once per test run, for the
- * tests that start the server as a child process (test/support/server-process.ts).
+ * The server's entry (`server/main.ts`) and the other entry scripts tests run
+ * many times as child processes, bundled once per test run (the integration
+ * run's global setup; test/support/entry.ts picks them).
  *
  * A child under `node --import tsx` spends most of its start in tsx: every
  * module, ours and every package's, goes through the loader hooks, and our
@@ -24,7 +25,7 @@ import { build, type Plugin } from 'esbuild';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface ServerBundle {
-  /** the bundled server entry: `node <file> <config>` runs the server as `node --import tsx server/main.ts <config>` does */
+  /** the bundled entry: `node <file> <args>` runs as `node --import tsx <entry> <args>` does */
   readonly file: string;
   /** removes the bundle's directory */
   remove(): Promise<void>;

@@ -9,12 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyMqttPassword } from '../../server/mqtt-credentials.ts';
+import { entryArgs } from '../support/entry.ts';
 
 let dir = '';
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'scripts/agents.ts', ...args], { env: { ...process.env, GW_DATA_DIR: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...entryArgs('scripts/agents.ts'), ...args], { env: { ...process.env, GW_DATA_DIR: '' } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -9,15 +9,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { entryArgs } from './entry.ts';
 import { login, TEST_PASSWORD } from './server.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** node's arguments for server/main.ts: the run's prebuilt bundle (test/harness/server-bundle.ts), else the source under tsx. */
 export function serverEntryArgs(): string[] {
-  const bundle = inject('serverBundle');
-  return bundle ? [bundle] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
+  return entryArgs('server/main.ts');
 }
 
 export class ServerProcess {
