@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryArgs } from '../support/entry.ts';
 import { startDemo, stopDemo } from '../support/demo.ts';
 import { eventually } from '../support/ws-client.ts';
 
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe('the demo log', () => {
   it('is readable text on a terminal', { timeout: 150_000 }, async () => {
-    const child = spawn('script', ['-qec', `${process.execPath} --import tsx scripts/run-all.ts`, '/dev/null'], {
+    const child = spawn('script', ['-qec', [process.execPath, ...entryArgs('scripts/run-all.ts')].join(' '), '/dev/null'], {
       env: { ...process.env, ...env('tty') },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

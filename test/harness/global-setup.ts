@@ -19,7 +19,7 @@ declare module 'vitest' {
 }
 
 /** the entry scripts tests run as child processes many times (test/support/entry.ts) */
-const BUNDLED = ['server/main.ts', 'scripts/agents.ts'];
+const BUNDLED = ['server/main.ts', 'scripts/agents.ts', 'scripts/run-all.ts'];
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [mq, influx, ...built] = await Promise.allSettled([startMosquitto(), startInfluxd(), ...BUNDLED.map((e) => buildBundle(e))]);

@@ -1,5 +1,6 @@
 /** `npm start` (scripts/run-all.ts) as a child process, the way a user runs it, for the demo's tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { entryArgs } from './entry.ts';
 
 export interface Demo {
   child: ChildProcess;
@@ -10,7 +11,7 @@ export interface Demo {
 
 /** Starts the demo and resolves once it says it is running (its log is JSON: stdout is a pipe). */
 export async function startDemo(env: Record<string, string>, startTimeoutMs = 120_000): Promise<Demo> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-all.ts'], {
+  const child = spawn(process.execPath, entryArgs('scripts/run-all.ts'), {
     env: { ...process.env, GW_HTTP_PORT: '0', GW_MQTT_EMBEDDED_PORT: '0', GW_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
