@@ -54,6 +54,18 @@ interface Stored extends RulesChange {
   at: number;
 }
 
+/**
+ * Writes `data` as the value of `key` in the KV bucket `bucket` only if the
+ * bucket's stream is at sequence `base` (the key's revision when the bucket
+ * holds that one key); the new revision, or a "wrong last sequence" error.
+ */
+export async function compareAndSet(nc: NatsConnection, bucket: string, key: string, data: Uint8Array, base: number): Promise<number> {
+  const ack = await nc.jetstream().publish(`$KV.${bucket}.${key}`, data, {
+    expect: { streamName: `KV_${bucket}`, lastSequence: base, lastSubjectSequence: base },
+  });
+  return ack.seq;
+}
+
 export class RulesSync implements SharedRules {
   private kv: KV | null = null;
   private maxPayload = 1024 * 1024;
@@ -211,9 +223,14 @@ export class RulesSync implements SharedRules {
     if (data.byteLength > this.maxPayload)
       throw new RulesRejected([{ path: '(root)', message: `the rules document takes ${data.byteLength} bytes; a cluster's NATS takes at most ${this.maxPayload} in one message (max_payload)` }]);
     try {
-      return await this.kv!.update(RULES_KEY, data, base);
+      // compare-and-set on the stream's last sequence, not only on the key's: a clustered stream
+      // of nats-server before 2.9.21 checks the key's expected sequence before its Raft proposal,
+      // so two changes on the same revision made at once could both be written (nats-server
+      // issue 4320); its check of the stream's last sequence counts proposals in flight. The
+      // bucket holds this one key, so the stream's last sequence is the key's revision.
+      return await compareAndSet(this.nc!, `${this.o.bucketPrefix}_rules`, RULES_KEY, data, base);
     } catch (err) {
-      if (/wrong last sequence/i.test(String((err as Error)?.message ?? err))) {
+      if (/wrong last sequence|last sequence mismatch/i.test(String((err as Error)?.message ?? err))) {
         const now = await this.latest().catch(() => null);
         this.log.warn({ base, revision: now?.revision, by: change.by, ruleId: change.ruleId || undefined }, 'rules change refused: the cluster\'s rules changed meanwhile');
         throw new RulesConflict(base, now?.revision ?? null);
