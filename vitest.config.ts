@@ -11,7 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: true,
-    // 3 on the 2-core machine (most files wait on timers and services), or GW_TEST_WORKERS; see test/harness/workers.ts
+    // 2 on the 2-core machine (the services under test need CPU too), or GW_TEST_WORKERS; see test/harness/workers.ts
     maxWorkers: testWorkers(process.env),
     minWorkers: testWorkers(process.env),
     reporters: ['default'],

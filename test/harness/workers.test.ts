@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TEST_WORKERS, testWorkers } from './workers.ts';
 
 describe('test workers', () => {
-  it('defaults to three; takes a whole number from 1 to 8', () => {
-    expect(DEFAULT_TEST_WORKERS).toBe(3);
-    expect(testWorkers({})).toBe(3);
-    expect(testWorkers({ GW_TEST_WORKERS: '' })).toBe(3);
-    expect(testWorkers({ GW_TEST_WORKERS: '2' })).toBe(2);
+  it('defaults to two; takes a whole number from 1 to 8', () => {
+    expect(DEFAULT_TEST_WORKERS).toBe(2);
+    expect(testWorkers({})).toBe(2);
+    expect(testWorkers({ GW_TEST_WORKERS: '' })).toBe(2);
+    expect(testWorkers({ GW_TEST_WORKERS: '3' })).toBe(3);
     expect(testWorkers({ GW_TEST_WORKERS: ' 1 ' })).toBe(1);
     expect(testWorkers({ GW_TEST_WORKERS: '8' })).toBe(8);
   });

@@ -1,13 +1,16 @@
 /**
- * How many files run at once (vitest's workers), from GW_TEST_WORKERS: 3 by
- * default on the 2-core CI machine, one more than its cores: many files spend
- * their time waiting on timers, services and child servers. The whole suite
- * on a fresh clone of the same commit: 799 s on three workers against 1,006 s
- * on two (the alarm and cluster files alone: 297 against 336 s). Both bounds are set to the same count:
+ * How many files run at once (vitest's workers), from GW_TEST_WORKERS: 2 by
+ * default, the cores of the 2-core CI machine. Three took the whole suite
+ * from 1,006 to 768–799 s of vitest on a fresh clone, but in two of three
+ * such runs tests whose timing holds on two workers failed (a server's
+ * restart slower than a 3 s comm-loss window, an agent's watermark-stall
+ * resend before three readings of each meter, live values shared between
+ * cluster servers later than 10 s), so two stays the default until those
+ * tests are robust to it. Both bounds are set to the same count:
  * with fewer minimum workers than maximum, tinypool ends an idle unit thread
  * and vitest reports an unhandled "Terminating worker thread".
  */
-export const DEFAULT_TEST_WORKERS = 3;
+export const DEFAULT_TEST_WORKERS = 2;
 const MAX_TEST_WORKERS = 8;
 
 /** The worker count from `env.GW_TEST_WORKERS`; anything but a whole number from 1 to 8 is refused with the value named. */
