@@ -33,6 +33,8 @@ import { RulesRejected } from '../alarms/service-types.ts';
 export const RULES_KEY = 'document';
 /** revisions the bucket keeps (JetStream's largest per-key history) */
 const HISTORY = 64;
+/** how long a refused change waits for the revision that won to be readable, ms */
+const REFUSED_WAIT_MS = 2000;
 /** how often the latest revision is read besides the watch, ms */
 const POLL_MS = 2000;
 /** core NATS subject of the journal seqs of rules changes, for the other servers' WebSocket clients */
@@ -225,17 +227,31 @@ export class RulesSync implements SharedRules {
     try {
       // compare-and-set on the stream's last sequence, not only on the key's: a clustered stream
       // of nats-server before 2.9.21 checks the key's expected sequence before its Raft proposal,
-      // so two changes on the same revision made at once could both be written (nats-server
-      // issue 4320); its check of the stream's last sequence counts proposals in flight. The
-      // bucket holds this one key, so the stream's last sequence is the key's revision.
+      // so two changes on the same revision made at once could both be written; its check of the
+      // stream's last sequence counts proposals in flight. The bucket holds this one key, so the
+      // stream's last sequence is the key's revision.
       return await compareAndSet(this.nc!, `${this.o.bucketPrefix}_rules`, RULES_KEY, data, base);
     } catch (err) {
       if (/wrong last sequence|last sequence mismatch/i.test(String((err as Error)?.message ?? err))) {
-        const now = await this.latest().catch(() => null);
+        const now = await this.revisionAfter(base);
         this.log.warn({ base, revision: now?.revision, by: change.by, ruleId: change.ruleId || undefined }, 'rules change refused: the cluster\'s rules changed meanwhile');
         throw new RulesConflict(base, now?.revision ?? null);
       }
       throw new GridwatchError('GW_ERR_RULES_UNAVAILABLE', `the cluster's rules could not be written (${String((err as Error)?.message ?? err)}); nothing changed unless GET /api/alarm-rules shows it`, { cause: err, retryable: true });
+    }
+  }
+
+  /**
+   * The latest revision once it is past `base`: a write refused because another one is in flight
+   * is refused before that one is stored, and the conflict names the revision that won. Waits at
+   * most REFUSED_WAIT_MS; then whatever is latest (null when it cannot be read).
+   */
+  private async revisionAfter(base: number): Promise<SharedRevision | null> {
+    const until = Date.now() + REFUSED_WAIT_MS;
+    for (;;) {
+      const now = await this.latest().catch(() => null);
+      if (!now || now.revision > base || Date.now() >= until) return now;
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 
