@@ -1,5 +1,5 @@
 /** What every spool keeps the same way, whatever its medium. */
-import type { Spool, SpoolLoss, SpoolStats } from './types.ts';
+import type { EncodedReadings, Spool, SpoolLoss, SpoolStats } from './types.ts';
 
 /**
  * What the quota dropped: the exact count since the spool was created (a
@@ -37,4 +37,16 @@ export type MediumStats = Pick<SpoolStats, 'bytes' | 'maxBytes' | 'segments' | '
 export function spoolStats(spool: Pick<Spool, 'firstSeq' | 'nextSeq' | 'acked'>, losses: LossLedger, medium: MediumStats): SpoolStats {
   const { firstSeq, nextSeq, acked } = spool;
   return { firstSeq, nextSeq, acked, unacked: nextSeq - firstSeq, lost: losses.total, ...medium };
+}
+
+/** No readings, for a read that finds none (a new object: callers push into it). */
+export function noReadings(): EncodedReadings {
+  return { seqs: [], ts: [], json: [] };
+}
+
+/** The lines `from`..`end` (exclusive) of a window whose line at index 0 has seq `seq0`, with their seqs and ts. */
+export function windowSlice(lines: readonly string[], ts: readonly number[], seq0: number, from: number, end: number): EncodedReadings {
+  const seqs: number[] = [];
+  for (let k = from; k < end; k++) seqs.push(seq0 + k);
+  return { seqs, ts: ts.slice(from, end), json: lines.slice(from, end) };
 }

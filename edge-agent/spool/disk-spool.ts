@@ -41,7 +41,7 @@ import path from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Reading } from '../../contract/index.ts';
 import { EdgeAgentError } from '../errors.ts';
-import { LossLedger, spoolStats } from './common.ts';
+import { LossLedger, noReadings, spoolStats, windowSlice } from './common.ts';
 import type { EncodedReadings, FsyncPolicy, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface DiskSpoolOptions {
@@ -469,7 +469,7 @@ export class DiskSpool implements Spool {
 
   readEncoded(from: number, max: number): EncodedReadings {
     const start = Math.max(from, this.firstSeq);
-    if (start >= this.next || max <= 0) return { seqs: [], ts: [], json: [] };
+    if (start >= this.next || max <= 0) return noReadings();
     const memBase = this.next - (this.mem.length - this.memHead);
     if (start >= memBase) {
       // the sender has caught up with the memory window: a segment read while it lagged is not needed again
@@ -486,8 +486,8 @@ export class DiskSpool implements Spool {
       if (seg.next <= start) continue;
       const lines = this.load(seg);
       // unreadable now (an I/O error): nothing past it either, so the reader retries rather than skips it
-      if (lines === null) return { seqs: [], ts: [], json: [] };
-      const out: EncodedReadings = { seqs: [], ts: [], json: [] };
+      if (lines === null) return noReadings();
+      const out: EncodedReadings = noReadings();
       for (let k = 0; k < lines.seqs.length && out.seqs.length < max; k++) {
         if (lines.seqs[k]! < start) continue;
         out.seqs.push(lines.seqs[k]!);
@@ -497,16 +497,12 @@ export class DiskSpool implements Spool {
       if (out.seqs.length > 0) return out;
     }
     // everything from `start` was undecodable on disk but is in memory further on
-    return memBase < this.next ? this.memSlice(this.memHead, max) : { seqs: [], ts: [], json: [] };
+    return memBase < this.next ? this.memSlice(this.memHead, max) : noReadings();
   }
 
   /** up to `max` lines of the memory window from index `i` */
   private memSlice(i: number, max: number): EncodedReadings {
-    const end = Math.min(this.mem.length, i + max);
-    const base = this.next - this.mem.length;
-    const seqs: number[] = [];
-    for (let k = i; k < end; k++) seqs.push(base + k);
-    return { seqs, ts: this.memTs.slice(i, end), json: this.mem.slice(i, end) };
+    return windowSlice(this.mem, this.memTs, this.next - this.mem.length, i, Math.min(this.mem.length, i + max));
   }
 
   /** The lines of a segment that decode as readings, cached for the next read of the same segment; null when the file cannot be read. */
@@ -521,7 +517,7 @@ export class DiskSpool implements Spool {
       this.log.error({ err, file: full }, 'cannot read a spool segment');
       return null;
     }
-    const lines: EncodedReadings = { seqs: [], ts: [], json: [] };
+    const lines: EncodedReadings = noReadings();
     let last = -1;
     let bad = 0;
     for (const line of text.split('\n')) {

@@ -4,7 +4,7 @@
  * second implementation the contract suite runs against.
  */
 import type { Reading } from '../../contract/index.ts';
-import { LossLedger, spoolStats } from './common.ts';
+import { LossLedger, noReadings, spoolStats, windowSlice } from './common.ts';
 import type { EncodedReadings, Spool, SpoolLoss, SpoolStats, UnsequencedReading } from './types.ts';
 
 export interface MemorySpoolOptions {
@@ -102,12 +102,9 @@ export class MemorySpool implements Spool {
 
   readEncoded(from: number, max: number): EncodedReadings {
     const start = Math.max(from, this.firstSeq);
-    if (start >= this.next || max <= 0) return { seqs: [], ts: [], json: [] };
+    if (start >= this.next || max <= 0) return noReadings();
     const i = start - this.base;
-    const end = Math.min(this.lines.length, i + max);
-    const seqs: number[] = [];
-    for (let k = i; k < end; k++) seqs.push(this.base + k);
-    return { seqs, ts: this.ts.slice(i, end), json: this.lines.slice(i, end) };
+    return windowSlice(this.lines, this.ts, this.base, i, Math.min(this.lines.length, i + max));
   }
 
   ack(seq: number): void {
