@@ -202,6 +202,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
     return { device: spoolDevice, ts: spoolTs, v: { lost_readings: spool?.stats().lost ?? 0 }, q: 'good' };
   }
 
+  /** the readings' way through the spool and the uplink: each one's stats read once */
+  function flow(): Omit<AgentTotals, keyof DeviceTotals> {
+    const up = uplink?.stats();
+    const sp = spool?.stats();
+    return { appended: sp?.appended ?? 0, published: up?.published ?? 0, unsent: up?.pending ?? 0, unacked: sp?.unacked ?? 0, connects: up?.connects ?? 0 };
+  }
+
   return {
     async start() {
       if (state !== 'idle') throw new EdgeAgentError('GW_ERR_AGENT_STATE', `start() in state ${state}; an agent starts once`);
@@ -297,17 +304,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps): Agent {
       return { seq: sp.nextSeq, devices, connections: conns, room: room?.stats() ?? {}, dlt645: meters645?.busStats() ?? {}, uplink: up, spool: sp };
     },
 
-    progress() {
-      return { appended: spool?.stats().appended ?? 0, published: uplink?.stats().published ?? 0, connects: uplink?.stats().connects ?? 0 };
-    },
+    progress: flow,
 
     totals() {
       const t = emptyTotals();
       for (const p of pollers) p.addTotals(t);
       meters645?.addTotals(t);
-      const up = uplink?.stats();
-      const sp = spool?.stats();
-      return { ...t, appended: sp?.appended ?? 0, published: up?.published ?? 0, unsent: up?.pending ?? 0, unacked: sp?.unacked ?? 0, connects: up?.connects ?? 0 };
+      return { ...t, ...flow() };
     },
   };
 }
