@@ -15,20 +15,19 @@ import { DLT645_BAUD_RATES } from './dlt645/config.ts';
 import { parseAddressList, probeAddresses, readBusAddress } from './dlt645/discover.ts';
 import { DLT645_PARITIES, serialLink, tcpLink, type Dlt645Parity, type LinkFactory } from './dlt645/link.ts';
 import { defaultFrameGapMs } from './dlt645/meters.ts';
-import { createLogger, logLevelValue } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 
 function fail(message: string): never {
   process.stderr.write(`discover: ${message}\n`);
   process.exit(2);
 }
 
-const level = process.env.GW_LOG_LEVEL ?? 'warn';
+let log: Logger;
 try {
-  logLevelValue(level);
+  log = createLogger({ level: process.env.GW_LOG_LEVEL ?? 'warn' }).child({ component: 'dlt645-discover' });
 } catch (err) {
   fail(`GW_LOG_LEVEL: ${(err as Error).message}`);
 }
-const log = createLogger({ level }).child({ component: 'dlt645-discover' });
 
 const USAGE = `usage: tsx edge-agent/discover.ts --dlt645 <host:port | serial path> [options]
 
